@@ -1,0 +1,32 @@
+"""mfsim: neural-network training in the kernel (lazy) and mean-field (active)
+regimes, simulated as ODEs with diffrax."""
+
+import jax as _jax
+
+# float64 runs need JAX's 64-bit mode; it is switched on at import so that
+# float32 and float64 runs can share a process. float32 runs stay float32:
+# every array of a run is created in the run's dtype.
+_jax.config.update("jax_enable_x64", True)
+
+from ._activations import ACTIVATIONS as ACTIVATIONS
+from ._monitors.base import AbstractMonitor as AbstractMonitor
+from ._monitors.base import Reference as Reference
+from ._monitors.losses import TestLoss as TestLoss
+from ._monitors.losses import TrainLoss as TrainLoss
+from ._save_times import save_times as save_times
+from ._simulate import Trajectory as Trajectory
+from ._simulate import simulate as simulate
+from ._solvers import SOLVERS as SOLVERS
+from ._solvers import make_solver as make_solver
+from ._system import AbstractGradientFlowSystem as AbstractGradientFlowSystem
+from ._system import AbstractSupervisedSystem as AbstractSupervisedSystem
+from ._system import AbstractSystem as AbstractSystem
+from ._system import squared_loss as squared_loss
+from ._systems.two_layer import TwoLayerNetwork as TwoLayerNetwork
+from ._systems.two_layer import TwoLayerParams as TwoLayerParams
+from ._systems.two_layer import TwoLayerState as TwoLayerState
+from ._tasks.dataset import Dataset as Dataset
+from ._tasks.sinusoids import sinusoid_task as sinusoid_task
+from ._tasks.teacher import teacher_task as teacher_task
+
+__version__ = "0.1.0"

@@ -1,0 +1,51 @@
+"""Solvers by name, with their step-size controllers.
+
+``euler`` is fixed-step: with step ``dt`` on a gradient-flow system it is
+exactly full-batch gradient descent with learning rate ``tau * dt``. The
+others are adaptive (embedded error estimates) under a PID controller with
+``rtol``/``atol``; give ``adaptive=False`` and a ``dt`` to run them fixed-step.
+``kvaerno5`` is implicit (for stiff flows, e.g. large output scales).
+"""
+
+from __future__ import annotations
+
+import diffrax
+
+SOLVERS = {
+    "euler": diffrax.Euler,
+    "heun": diffrax.Heun,
+    "tsit5": diffrax.Tsit5,
+    "dopri5": diffrax.Dopri5,
+    "dopri8": diffrax.Dopri8,
+    "kvaerno5": diffrax.Kvaerno5,
+}
+FIXED_STEP_ONLY = frozenset({"euler"})
+
+
+def make_solver(
+    name: str,
+    *,
+    dt: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    adaptive: bool | None = None,
+):
+    """Return ``(solver, stepsize_controller, dt0)`` for a solver name.
+
+    ``adaptive`` defaults to ``True`` for every solver but ``euler``.
+    """
+    try:
+        solver = SOLVERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown solver {name!r}; allowed: {', '.join(SOLVERS)}") from None
+    if adaptive is None:
+        adaptive = name not in FIXED_STEP_ONLY
+    if adaptive and name in FIXED_STEP_ONLY:
+        raise ValueError(f"solver {name!r} is fixed-step only; set adaptive=False and give dt")
+    if adaptive:
+        if not (rtol > 0 and atol > 0):
+            raise ValueError(f"rtol and atol must be positive; got rtol={rtol}, atol={atol}")
+        return solver, diffrax.PIDController(rtol=rtol, atol=atol), dt
+    if dt is None or not dt > 0:
+        raise ValueError(f"fixed-step solver {name!r} needs a positive dt; got {dt}")
+    return solver, diffrax.ConstantStepSize(), dt

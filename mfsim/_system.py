@@ -1,0 +1,79 @@
+"""Abstract systems: what evolves.
+
+A system is an immutable :class:`equinox.Module` holding data and
+hyper-parameters. Its state is a separate PyTree created by ``init(key)`` and
+evolved by ``vector_field(t, state, args)``, which has diffrax's signature.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray, PyTree
+
+
+class AbstractSystem(eqx.Module):
+    """Anything that can be integrated by :func:`mfsim.simulate`."""
+
+    @abc.abstractmethod
+    def init(self, key: PRNGKeyArray) -> PyTree:
+        """Return the initial state drawn with ``key``."""
+
+    @abc.abstractmethod
+    def vector_field(self, t, state: PyTree, args) -> PyTree:
+        """Return ``d state / dt`` at time ``t`` (diffrax's signature)."""
+
+
+class AbstractGradientFlowSystem(AbstractSystem):
+    r"""A system trained by gradient flow on its objective.
+
+    $\dot\theta = -\tau \nabla_\theta \mathcal{J}(\theta)$, with $\tau$ the
+    system's time scale. Euler with step ``dt`` on this flow is full-batch
+    gradient descent with learning rate $\tau\,dt$.
+
+    Subclasses implement :meth:`objective` (which must block the gradient of
+    any part of the state that does not train, e.g. with
+    ``jax.lax.stop_gradient``) and :meth:`time_scale`; the vector field is
+    derived by ``jax.grad`` and is not overridden.
+    """
+
+    @abc.abstractmethod
+    def objective(self, state: PyTree) -> Float[Array, ""]:
+        """The scalar objective whose gradient flow the system follows."""
+
+    @abc.abstractmethod
+    def time_scale(self) -> Float[Array, ""]:
+        """The factor $\\tau$ multiplying the negative gradient."""
+
+    def vector_field(self, t, state: PyTree, args) -> PyTree:
+        grad = jax.grad(self.objective)(state)
+        tau = self.time_scale()
+        return jax.tree.map(lambda g: -tau * g, grad)
+
+
+class AbstractSupervisedSystem(AbstractGradientFlowSystem):
+    r"""A gradient-flow model $f(x;\theta)$ fitted to training data.
+
+    The reported training loss is the squared loss of the predictions,
+    $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$, whatever scaling the objective
+    applies (e.g. the $1/\alpha^2$ of the output-scale parameterization).
+    """
+
+    x_train: eqx.AbstractVar[Float[Array, "n d"]]
+    y_train: eqx.AbstractVar[Float[Array, " n"]]
+
+    @abc.abstractmethod
+    def predict(self, state: PyTree, x: Float[Array, "k d"]) -> Float[Array, " k"]:
+        """Network outputs $f(x;\\theta)$ on the rows of ``x``."""
+
+    def loss(self, state: PyTree) -> Float[Array, ""]:
+        """Training loss $\\frac{1}{2n}\\sum_i (f(x_i)-y_i)^2$."""
+        return squared_loss(self.predict(state, self.x_train), self.y_train)
+
+
+def squared_loss(pred: Array, target: Array) -> Float[Array, ""]:
+    r"""$\frac{1}{2n}\sum_i (p_i - y_i)^2$."""
+    return 0.5 * jnp.mean((pred - target) ** 2)

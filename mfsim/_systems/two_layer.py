@@ -1,0 +1,233 @@
+r"""Two-layer network whose neurons are particles.
+
+$$f(x) = \alpha\, c_m \sum_{j=1}^m v_j\, \phi(w_j \cdot x + b_j)$$
+
+- ``mean_field``: $c_m = 1/m$, time scale $\tau = m$, so each neuron moves
+  $O(1)$ and the empirical measure $\frac1m\sum_j\delta_{(v_j,w_j,b_j)}$
+  follows the mean-field continuity equation.
+- ``ntk``: $c_m = 1/\sqrt m$, $\tau = 1$ (the kernel stays put as $m$ grows).
+- Output scale $\alpha$ (Chizat–Oyallon–Bach): the objective is
+  $\frac{1}{\alpha^2} L(\alpha h)$, lazy as $\alpha\to\infty$.
+
+Two ways to start from a zero output: ``init="symmetric"`` draws $m/2$
+neurons and mirrors them as $(-v_j, w_j, b_j)$; ``center=True`` subtracts the
+output at initialization, $f(x) = \alpha\,(h(x;\theta) - h(x;\theta_0))$.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._activations import ACTIVATIONS, HOMOGENEOUS, get_activation
+from .._system import AbstractSupervisedSystem, squared_loss
+
+Parameterization = Literal["mean_field", "ntk"]
+LAYERS = ("hidden", "output")
+
+
+class TwoLayerParams(eqx.Module):
+    """Neuron parameters: output weights ``v``, input weights ``w``, biases ``b``."""
+
+    v: Float[Array, " m"]
+    w: Float[Array, "m d"]
+    b: Float[Array, " m"] | None
+
+
+class TwoLayerState(eqx.Module):
+    """State of a :class:`TwoLayerNetwork`.
+
+    ``anchor`` holds $\\theta_0$ and ``anchor_train`` the outputs
+    $h(X_{train};\\theta_0)$ when the model is centred (``None`` otherwise);
+    both stay constant during training.
+    """
+
+    params: TwoLayerParams
+    anchor: TwoLayerParams | None
+    anchor_train: Float[Array, " n"] | None
+
+
+class TwoLayerNetwork(AbstractSupervisedSystem):
+    r"""Two-layer network trained by gradient flow on the squared loss.
+
+    **Arguments:**
+
+    - ``x_train``, ``y_train``: training inputs ``(n, d)`` and targets ``(n,)``;
+      their dtype is the run's dtype.
+    - ``width``: number of neurons $m$.
+    - ``activation``: one of ``relu`` (derivative 0 at 0), ``tanh``, ``erf``,
+      ``gelu`` (exact), ``identity``.
+    - ``parameterization``: ``"mean_field"`` or ``"ntk"``.
+    - ``scale``: output scale $\alpha > 0$.
+    - ``bias``: whether neurons have a bias $b_j$.
+    - ``train``: the layers that train, a subset of ``("hidden", "output")``;
+      ``hidden`` is $(w, b)$, ``output`` is $v$.
+    - ``init``: ``"gaussian"`` or ``"symmetric"`` (mirrored pairs; even width).
+    - ``center``: subtract the output at initialization.
+    - ``sigma_v``, ``sigma_w``, ``sigma_b``: init stds,
+      $v\sim N(0,\sigma_v^2)$, $w\sim N(0,\sigma_w^2 I/d)$, $b\sim N(0,\sigma_b^2)$.
+    """
+
+    x_train: Float[Array, "n d"]
+    y_train: Float[Array, " n"]
+    alpha: Float[Array, ""]
+    sigma_v: Float[Array, ""]
+    sigma_w: Float[Array, ""]
+    sigma_b: Float[Array, ""]
+    width: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+    parameterization: str = eqx.field(static=True)
+    bias: bool = eqx.field(static=True)
+    train: tuple[str, ...] = eqx.field(static=True)
+    init_kind: str = eqx.field(static=True)
+    center: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        x_train,
+        y_train,
+        *,
+        width: int,
+        activation: str = "relu",
+        parameterization: Parameterization = "mean_field",
+        scale: float = 1.0,
+        bias: bool = False,
+        train: tuple[str, ...] = LAYERS,
+        init: Literal["gaussian", "symmetric"] = "gaussian",
+        center: bool = False,
+        sigma_v: float = 1.0,
+        sigma_w: float = 1.0,
+        sigma_b: float = 1.0,
+    ):
+        x_train = jnp.asarray(x_train)
+        if not jnp.issubdtype(x_train.dtype, jnp.floating):
+            x_train = x_train.astype(float)
+        dtype = x_train.dtype
+        self.x_train = x_train
+        self.y_train = jnp.asarray(y_train, dtype)
+        self.alpha = jnp.asarray(scale, dtype)
+        self.sigma_v = jnp.asarray(sigma_v, dtype)
+        self.sigma_w = jnp.asarray(sigma_w, dtype)
+        self.sigma_b = jnp.asarray(sigma_b, dtype)
+        self.width = int(width)
+        self.activation = activation
+        self.parameterization = parameterization
+        self.bias = bool(bias)
+        self.train = tuple(train)
+        self.init_kind = init
+        self.center = bool(center)
+
+    def __check_init__(self):
+        if self.x_train.ndim != 2:
+            raise ValueError(f"x_train must be (n, d); got shape {self.x_train.shape}")
+        if self.y_train.shape != (self.x_train.shape[0],):
+            raise ValueError(
+                f"y_train must be (n,) = ({self.x_train.shape[0]},); got {self.y_train.shape}"
+            )
+        if self.width < 1:
+            raise ValueError(f"width must be a positive integer; got {self.width}")
+        get_activation(self.activation)
+        if self.parameterization not in ("mean_field", "ntk"):
+            raise ValueError(
+                f"unknown parameterization {self.parameterization!r}; allowed: mean_field, ntk"
+            )
+        if not set(self.train) <= set(LAYERS):
+            raise ValueError(f"train must be a subset of {LAYERS}; got {self.train}")
+        if self.init_kind not in ("gaussian", "symmetric"):
+            raise ValueError(f"unknown init {self.init_kind!r}; allowed: gaussian, symmetric")
+        if self.init_kind == "symmetric" and self.width % 2:
+            raise ValueError(f"symmetric init needs an even width; got {self.width}")
+
+    # ------------------------------------------------------------------ model
+    @property
+    def dim(self) -> int:
+        return self.x_train.shape[1]
+
+    def output_factor(self) -> float:
+        """$c_m$: $1/m$ (mean field) or $1/\\sqrt m$ (NTK)."""
+        if self.parameterization == "mean_field":
+            return 1.0 / self.width
+        return 1.0 / math.sqrt(self.width)
+
+    def time_scale(self):
+        """$\\tau = m$ (mean field) or $1$ (NTK)."""
+        tau = self.width if self.parameterization == "mean_field" else 1
+        return jnp.asarray(tau, self.x_train.dtype)
+
+    def features(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, "k m"]:
+        """Hidden-layer activations $\\phi(x\\cdot w_j + b_j)$."""
+        pre = x @ params.w.T
+        if params.b is not None:
+            pre = pre + params.b
+        return ACTIVATIONS[self.activation](pre)
+
+    def raw_output(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, " k"]:
+        """$h(x;\\theta) = c_m \\sum_j v_j \\phi(w_j\\cdot x + b_j)$ (no $\\alpha$)."""
+        return self.output_factor() * (self.features(params, x) @ params.v)
+
+    def predict(self, state: TwoLayerState, x) -> Float[Array, " k"]:
+        h = self.raw_output(state.params, x)
+        if self.center:
+            h = h - self.raw_output(state.anchor, x)
+        return self.alpha * h
+
+    def _train_output(self, state: TwoLayerState) -> Float[Array, " n"]:
+        # Like predict on x_train, but with the frozen layers and the anchor
+        # cut out of the gradient, and the anchor's outputs precomputed.
+        p = state.params
+        hidden = "hidden" in self.train
+        p = TwoLayerParams(
+            v=p.v if "output" in self.train else jax.lax.stop_gradient(p.v),
+            w=p.w if hidden else jax.lax.stop_gradient(p.w),
+            b=None if p.b is None else (p.b if hidden else jax.lax.stop_gradient(p.b)),
+        )
+        h = self.raw_output(p, self.x_train)
+        if self.center:
+            h = h - jax.lax.stop_gradient(state.anchor_train)
+        return self.alpha * h
+
+    def objective(self, state: TwoLayerState):
+        """$\\frac{1}{\\alpha^2} L(\\alpha h)$ with $L$ the squared loss."""
+        return squared_loss(self._train_output(state), self.y_train) / self.alpha**2
+
+    # ------------------------------------------------------------------- init
+    def init(self, key: PRNGKeyArray) -> TwoLayerState:
+        dtype = self.x_train.dtype
+        m = self.width // 2 if self.init_kind == "symmetric" else self.width
+        kv, kw, kb = jax.random.split(key, 3)
+        v = self.sigma_v * jax.random.normal(kv, (m,), dtype)
+        w = self.sigma_w / math.sqrt(self.dim) * jax.random.normal(kw, (m, self.dim), dtype)
+        b = self.sigma_b * jax.random.normal(kb, (m,), dtype) if self.bias else None
+        if self.init_kind == "symmetric":
+            v = jnp.concatenate([v, -v])
+            w = jnp.concatenate([w, w])
+            b = None if b is None else jnp.concatenate([b, b])
+        params = TwoLayerParams(v=v, w=w, b=b)
+        if not self.center:
+            return TwoLayerState(params=params, anchor=None, anchor_train=None)
+        return TwoLayerState(
+            params=params, anchor=params, anchor_train=self.raw_output(params, self.x_train)
+        )
+
+    # ------------------------------------------------------------ diagnostics
+    def particles(self, state: TwoLayerState) -> Float[Array, "m p"]:
+        """Neurons as rows $(v_j, w_j)$, or $(v_j, w_j, b_j)$ with bias: ``(m, d+1|d+2)``."""
+        p = state.params
+        cols = [p.v[:, None], p.w] + ([p.b[:, None]] if p.b is not None else [])
+        return jnp.concatenate(cols, axis=1)
+
+    def invariants(self, state: TwoLayerState) -> dict[str, Array]:
+        """Conserved quantities of the flow.
+
+        For a positively 1-homogeneous activation without bias, with both
+        layers training, $v_j^2 - \\|w_j\\|^2$ is conserved for every neuron.
+        """
+        if self.activation in HOMOGENEOUS and not self.bias and set(self.train) == set(LAYERS):
+            p = state.params
+            return {"neuron_balance": p.v**2 - jnp.sum(p.w**2, axis=1)}
+        return {}

@@ -1,0 +1,28 @@
+"""The data a task hands to a system and to the monitors."""
+
+from __future__ import annotations
+
+import equinox as eqx
+from jaxtyping import Array, Float
+
+
+class Dataset(eqx.Module):
+    """Train and test inputs and targets.
+
+    ``reference_particles`` is the teacher's neurons as a particle array
+    (``(k, d+1)``, rows $(a_i, u_i)$) where the task has a teacher, else ``None``.
+    """
+
+    x_train: Float[Array, "n d"]
+    y_train: Float[Array, " n"]
+    x_test: Float[Array, "n_test d"]
+    y_test: Float[Array, " n_test"]
+    reference_particles: Float[Array, "k p"] | None = None
+
+    @property
+    def n_train(self) -> int:
+        return self.x_train.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.x_train.shape[1]
