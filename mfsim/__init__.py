@@ -29,4 +29,13 @@ from ._tasks.dataset import Dataset as Dataset
 from ._tasks.sinusoids import sinusoid_task as sinusoid_task
 from ._tasks.teacher import teacher_task as teacher_task
 
+
+from ._errors import MfsimError as MfsimError
+from ._errors import ScenarioError as ScenarioError
+from ._results import open_results as open_results
+from ._run import RunResult as RunResult
+from ._run import run_scenario as run_scenario
+from ._scenario.load import load_scenario as load_scenario
+from ._scenario.schema import Scenario as Scenario
+
 __version__ = "0.1.0"

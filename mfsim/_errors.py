@@ -1,0 +1,12 @@
+"""The project's own error types: user errors get one line, no traceback."""
+
+
+class MfsimError(Exception):
+    """Base class of errors reported to the user as one line (CLI exit status 2)."""
+
+
+class ScenarioError(MfsimError):
+    """A scenario file that cannot be read or does not validate.
+
+    The message names the file, the key path and what is allowed.
+    """

@@ -1,0 +1,160 @@
+"""The results store: one directory per run.
+
+- ``results.nc``: netCDF-4 (xarray-readable) with every monitor over the time
+  coordinate ``t``, a ``description`` attribute on each variable, and the
+  run's status in the global attributes;
+- ``scenario.toml``: the fully resolved scenario (defaults filled in);
+- ``provenance.json``: versions, device, seed, dtype, git commit, timings.
+
+Every file is written to a temporary name in the same directory and renamed
+into place, so a killed run never leaves a file that looks complete but is not.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import jax
+import numpy as np
+import tomli_w
+import xarray as xr
+
+from ._simulate import Trajectory
+
+RESULTS_FILE = "results.nc"
+SCENARIO_FILE = "scenario.toml"
+PROVENANCE_FILE = "provenance.json"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
+        write(Path(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None) -> xr.Dataset:
+    """Monitors over the save times actually reached, as an xarray Dataset."""
+    ts = np.asarray(traj.ts)
+    reached = np.isfinite(ts)
+    data_vars = {}
+    for name, value in traj.values.items():
+        value = np.asarray(value)[reached]
+        dims = ("t",) + tuple(f"{name}_dim{i}" for i in range(1, value.ndim))
+        desc = traj.descriptions.get(name, "")
+        data_vars[name] = xr.Variable(dims, value, attrs={"description": desc, "long_name": desc})
+    ds = xr.Dataset(
+        data_vars, coords={"t": ("t", ts[reached], {"description": "time of the gradient flow"})}
+    )
+    ds.attrs.update(
+        status=traj.status,
+        t_final=float(traj.t_final),
+        num_steps=int(traj.stats.get("num_steps", -1)),
+    )
+    ds.attrs.update(attrs or {})
+    return ds
+
+
+def _git_commit() -> str | None:
+    src = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True,
+            timeout=5,
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5,
+        )
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(*, seed: int, dtype: str, traj: Trajectory, scenario_text: str,
+               source: str | None) -> dict:
+    device = jax.devices()[0]
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {
+            name: _version(name)
+            for name in ("mfsim", "jax", "jaxlib", "diffrax", "equinox", "ott-jax", "numpy",
+                         "xarray")
+        },
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": {"platform": device.platform, "kind": device.device_kind,
+                   "count": jax.device_count()},
+        "git_commit": _git_commit(),
+        "seed": seed,
+        "dtype": dtype,
+        "scenario_file": source,
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "status": traj.status,
+        "t_final": float(traj.t_final),
+        "stats": traj.stats,
+    }
+
+
+def scenario_toml(resolved: dict) -> str:
+    """TOML text of a resolved scenario (keys whose value is None are left out)."""
+
+    def drop_none(x):
+        if isinstance(x, dict):
+            return {k: drop_none(v) for k, v in x.items() if v is not None}
+        if isinstance(x, list):
+            return [drop_none(v) for v in x]
+        return x
+
+    return tomli_w.dumps(drop_none(resolved))
+
+
+def write_dataset(path: Path, ds: xr.Dataset) -> None:
+    atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def write_json(path: Path, obj: dict) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def open_results(run_dir: str | os.PathLike) -> xr.Dataset:
+    """Open the results of a run directory (loaded into memory, file closed)."""
+    with xr.open_dataset(Path(run_dir) / RESULTS_FILE, engine="h5netcdf") as ds:
+        return ds.load()

@@ -1,0 +1,113 @@
+"""Reading a scenario file into a validated :class:`Scenario`.
+
+Every failure becomes a :class:`ScenarioError` whose message is one line:
+``FILE: KEY.PATH: what is wrong; what is allowed``. Loading never executes
+anything from the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._errors import ScenarioError
+from .schema import Scenario
+
+# Tags of the discriminated unions: pydantic puts them in error locations
+# (system.two_layer.width); users wrote system.width.
+_UNION_KEYS = ("task", "system")
+
+
+def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a TOML file, turning every way of failing into a ScenarioError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: is a directory, not a scenario file") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError(f"{path}: line {line}: not valid UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: TOML syntax error: {e}") from None
+
+
+def format_location(loc: tuple) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        if i == 1 and loc[0] in _UNION_KEYS and isinstance(item, str) and len(loc) > 1:
+            continue  # the union tag pydantic inserts
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
+        else:
+            parts.append(str(item))
+    return ".".join(parts) or "(top level)"
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def format_error(err: dict) -> str:
+    """One pydantic error -> ``key.path: message``."""
+    kind, loc, ctx = err["type"], tuple(err["loc"]), err.get("ctx") or {}
+    if kind == "unknown_key":
+        return f"{format_location(loc + (ctx['key'],))}: unknown key; allowed keys: {ctx['allowed']}"
+    if kind == "union_tag_invalid":
+        allowed = ctx["expected_tags"].replace("'", "")
+        return f"{format_location(loc)}.kind: unknown kind {ctx['tag']!r}; allowed: {allowed}"
+    if kind == "union_tag_not_found":
+        return f"{format_location(loc)}: missing key 'kind'"
+    if kind == "string_pattern_mismatch" and loc == ("name",):
+        return (f"name: must be letters, digits, '_', '.' or '-' (starting with a letter or"
+                f" digit); got {err['input']!r}")
+    if "key" in ctx:  # our own cross-field checks name the offending key
+        loc = loc + tuple(str(ctx["key"]).split("."))
+    where = format_location(loc)
+    if kind == "missing":
+        return f"{where}: missing required key"
+    if kind == "literal_error":
+        allowed = ctx["expected"].replace("'", "")
+        return f"{where}: got {err['input']!r}; allowed: {allowed}"
+    msg = err["msg"]
+    msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
+    msg = msg.replace("a valid dictionary or object to extract fields from", "a table")
+    if kind.endswith("_type") or kind in {"greater_than", "greater_than_equal", "less_than",
+                                          "less_than_equal", "finite_number", "too_short",
+                                          "too_long", "string_pattern_mismatch"}:
+        msg = f"{msg}; got {_describe(err['input'])}"
+    return f"{where}: {msg}"
+
+
+def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ScenarioError(f"{source}: {format_error(errors[0])}{more}") from None
+
+
+def load_scenario(path: str | os.PathLike) -> Scenario:
+    """Read and validate a scenario file.
+
+    Raises :class:`mfsim.ScenarioError` with a one-line message naming the
+    file, the key path and what is allowed.
+    """
+    return validate_scenario(read_toml(path), str(path))

@@ -1,0 +1,105 @@
+"""Command line: ``mfsim run``, ``mfsim check``, ``mfsim plot``.
+
+Exit status: 0 success; 2 bad input (one line on stderr, no traceback, no
+output directory created); 3 the solve failed numerically (partial results
+kept); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, status 2 (argparse's default prints usage)
+        print(f"mfsim: {message} (see 'mfsim --help')", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mfsim", description="Simulate lazy and active training of networks.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run a scenario file and write its run directory")
+    run.add_argument("scenario", help="path to a scenario .toml file")
+    run.add_argument("--out", help="output directory (default: [output].dir or runs/<name>)")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bar (shown on a terminal) and no summary")
+    run.add_argument("--force", action="store_true",
+                     help="overwrite an output directory holding a different scenario")
+    check = sub.add_parser("check", help="validate a scenario file without running it")
+    check.add_argument("scenario")
+    plot = sub.add_parser("plot", help="redraw the figures of a run directory")
+    plot.add_argument("run_dir")
+    plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    return p
+
+
+def _cmd_check(args) -> int:
+    from ._scenario.load import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: ok (scenario {scenario.name!r})")
+    return EXIT_OK
+
+
+def _cmd_run(args) -> int:
+    from ._run import run_scenario
+
+    # the bar redraws in place: only on a terminal, never into a log file
+    progress = not args.quiet and sys.stderr.isatty()
+    result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force)
+    traj, ds = result.trajectory, result.dataset
+    if not traj.succeeded:
+        print(
+            f"mfsim: {args.scenario}: the solve stopped at t={float(traj.t_final):.6g} "
+            f"({traj.status}); partial results kept in {result.out_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if not args.quiet:
+        last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}
+        summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
+        stats = traj.stats
+        print(
+            f"{args.scenario}: done in {stats['wall_time']:.2f}s "
+            f"(compile {stats['compile_time']:.2f}s, {stats['num_steps']} steps); "
+            f"at t={float(traj.t_final):.4g}: {summary}\nresults in {result.out_dir}/"
+        )
+    return EXIT_OK
+
+
+def _cmd_plot(args) -> int:
+    from ._errors import MfsimError
+    from ._results import RESULTS_FILE, open_results
+    from .plotting import plot_losses
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / RESULTS_FILE).is_file():
+        raise MfsimError(f"{run_dir}: no {RESULTS_FILE} here; is this a run directory?")
+    ds = open_results(run_dir)
+    path = plot_losses(ds, run_dir / f"loss.{args.format}", title=ds.attrs.get("scenario"))
+    print(path)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from ._errors import MfsimError
+
+    commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot}
+    try:
+        return commands[args.command](args)
+    except MfsimError as e:
+        print(f"mfsim: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mfsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Figures from results (matplotlib, imported lazily; never by the core).
+
+Figures are drawn on a bare :class:`matplotlib.figure.Figure` with the Agg
+canvas, so no display and no pyplot global state are involved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _figure(width=6.0, height=4.0):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+LOSS_LABELS = {"train_loss": "train", "test_loss": "test"}
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Write ``fig`` atomically; the format is the path's suffix (png, svg, pdf)."""
+    from ._results import atomic_write
+
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".")))
+    return path
+
+
+def plot_losses(ds, path: str | Path, *, title: str | None = None) -> Path:
+    """Save the loss curves of ``ds`` to ``path`` (format from the suffix)."""
+    return save_figure(loss_figure(ds, title=title), path)
+
+
+def loss_figure(ds, *, title: str | None = None):
+    """Loss curves (log-log; t = 0 is dropped from the log time axis).
+
+    ``ds``: an xarray Dataset with a ``t`` coordinate and loss variables.
+    """
+    fig = _figure()
+    ax = fig.add_subplot()
+    t = np.asarray(ds["t"])
+    positive_t = t > 0
+    drawn = 0
+    for name, label in LOSS_LABELS.items():
+        if name not in ds:
+            continue
+        y = np.asarray(ds[name])
+        keep = positive_t & np.isfinite(y) & (y > 0)
+        if keep.any():
+            ax.plot(t[keep], y[keep], label=label, marker=".", markersize=3)
+            drawn += 1
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("time t (gradient flow)")
+    ax.set_ylabel("loss  (1/2n) Σ (f(x) − y)²")
+    ax.grid(True, which="both", alpha=0.3)
+    if drawn:
+        ax.legend()
+    status = ds.attrs.get("status", "success")
+    if status != "success":
+        t_final = ds.attrs.get("t_final")
+        ax.set_title(f"{title or ''}  [stopped at t={t_final:.4g}: {status}]".strip(),
+                     fontsize=8, color="C3")
+    elif title:
+        ax.set_title(title)
+    return fig
