@@ -1,0 +1,194 @@
+"""CLI and scenario files: bad input gets one line and exit 2 (A5); runs write results."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import mfsim
+from mfsim.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+QUICKSTART = REPO / "scenarios" / "quickstart.toml"
+
+TINY = """
+name = "tiny"
+[task]
+d = 3
+n_train = 16
+n_test = 8
+[system]
+width = 8
+[solver]
+t1 = 1.0
+[save]
+n = 5
+"""
+
+BAD = {
+    "unknown_key": ("[system]\nwidht = 8\n", "system.widht: unknown key; allowed keys: kind, width"),
+    "unknown_top_key": ("colour = 1\n", "colour: unknown key; allowed keys: name"),
+    "wrong_type": ("[system]\nwidth = \"512\"\n", "system.width: must be a valid integer; got '512'"),
+    "negative_width": ("[system]\nwidth = -4\n", "system.width: must be greater than 0; got -4"),
+    "unknown_activation": ("[system]\nactivation = \"rleu\"\n",
+                           "system.activation: got 'rleu'; allowed: relu, tanh, erf, gelu or identity"),
+    "unknown_solver": ("[solver]\nname = \"rk4\"\n",
+                       "solver.name: got 'rk4'; allowed: euler, heun, tsit5, dopri5, dopri8 or kvaerno5"),
+    "syntax_error": ("[system\nwidth = 3\n", "TOML syntax error: "),
+    "nan": ("[solver]\nt1 = nan\n", "solver.t1: must be a finite number"),
+    "euler_without_dt": ("[solver]\nname = \"euler\"\n", "solver.dt: a fixed-step solve needs dt"),
+    "odd_symmetric": ("[system]\ninit = \"symmetric\"\nwidth = 7\n",
+                      "system.width: symmetric init needs an even width"),
+    "unknown_kind": ("[system]\nkind = \"mlp\"\n", "system.kind: unknown kind 'mlp'; allowed: two_layer"),
+    "bad_monitor": ("[[monitors]]\nname = \"loss\"\n", "monitors[0].name: got 'loss'"),
+}
+
+
+def write(tmp_path, name, body, with_name=True):
+    path = tmp_path / f"{name}.toml"
+    path.write_text((f'name = "{name}"\n' if with_name else "") + body)
+    return path
+
+
+def run_cli(argv, capsys, cwd):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        code = main(argv)
+    finally:
+        os.chdir(old)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_scenario_one_line_exit_2(case, command, tmp_path, capsys):
+    body, expected = BAD[case]
+    # put the table in a file where top-level keys come first (TOML order rule)
+    path = write(tmp_path, case, body)
+    code, out, err = run_cli([command, str(path), "--out", str(tmp_path / "out")]
+                             if command == "run" else [command, str(path)], capsys, tmp_path)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(path) in lines[0] and expected in lines[0], lines[0]
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "out").exists() and not (tmp_path / "runs").exists()
+
+
+def test_syntax_error_names_the_line(tmp_path, capsys):
+    path = write(tmp_path, "syn", "seed = 1\n[solver]\nt1 = = 3\n")
+    code, _, err = run_cli(["check", str(path)], capsys, tmp_path)
+    assert code == 2 and "line 4" in err
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_missing_file(command, tmp_path, capsys):
+    code, out, err = run_cli([command, str(tmp_path / "nope.toml")], capsys, tmp_path)
+    assert code == 2 and err.strip() == f"mfsim: {tmp_path / 'nope.toml'}: no such file"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_non_utf8_file(tmp_path, capsys):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'name = "x"\ndescription = "caf\xe9"\n')
+    code, _, err = run_cli(["check", str(path)], capsys, tmp_path)
+    assert code == 2 and "line 2: not valid UTF-8" in err
+
+
+def test_check_accepts_shipped_quickstart(capsys):
+    code, out, err = run_cli(["check", str(QUICKSTART)], capsys, REPO)
+    assert code == 0 and "ok" in out and err == ""
+
+
+def test_console_script_bad_input_no_traceback(tmp_path):
+    # the installed entry point, in a real process: exit status and stderr
+    path = write(tmp_path, "bad", "[system]\nwidth = -1\n")
+    exe = Path(sys.executable).with_name("mfsim")
+    proc = subprocess.run([str(exe), "run", str(path)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"mfsim: {path}: system.width: must be greater than 0; got -1 (int)"]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_usage_error_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["frobnicate"])
+    assert e.value.code == 2
+
+
+def test_tiny_run_writes_run_directory(tmp_path, capsys):
+    path = write(tmp_path, "tiny", TINY, with_name=False)
+    code, out, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
+    assert code == 0, err
+    run_dir = tmp_path / "runs" / "tiny"
+    assert {p.name for p in run_dir.iterdir()} == {
+        "results.nc", "scenario.toml", "provenance.json", "loss.png"}
+    ds = mfsim.open_results(run_dir)
+    assert ds.attrs["status"] == "success" and ds.sizes["t"] == 5
+    prov = json.loads((run_dir / "provenance.json").read_text())
+    assert prov["seed"] == 0 and prov["dtype"] == "float32"
+    assert set(prov["versions"]) >= {"mfsim", "jax", "diffrax", "equinox", "ott-jax"}
+    # the resolved scenario is a valid scenario equal to the one that ran
+    again = mfsim.load_scenario(run_dir / "scenario.toml")
+    assert again == mfsim.load_scenario(path)
+    # rerunning the same scenario into the same directory is allowed...
+    code, _, _ = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
+    assert code == 0
+    # ...a different scenario is refused without --force, and nothing is touched
+    before = (run_dir / "results.nc").read_bytes()
+    other = write(tmp_path, "other", TINY.replace('name = "tiny"', "").replace("width = 8", "width = 6"))
+    code, _, err = run_cli(["run", str(other), "--out", str(run_dir), "--quiet"], capsys, tmp_path)
+    assert code == 2 and "different scenario" in err
+    assert (run_dir / "results.nc").read_bytes() == before
+    code, _, _ = run_cli(["run", str(other), "--out", str(run_dir), "--quiet", "--force"],
+                         capsys, tmp_path)
+    assert code == 0
+    # mfsim plot redraws from the results file
+    code, out, _ = run_cli(["plot", str(run_dir), "--format", "svg"], capsys, tmp_path)
+    assert code == 0 and (run_dir / "loss.svg").stat().st_size > 0
+
+
+def test_failed_solve_keeps_partial_results_exit_3(tmp_path, capsys):
+    body = TINY.replace("t1 = 1.0", "t1 = 1.0\nmax_steps = 3\nname = \"tsit5\"")
+    path = write(tmp_path, "fails", body.replace('name = "tiny"', ""))
+    code, _, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
+    assert code == 3
+    assert "stopped at t=" in err and "maximum number of solver steps" in err
+    ds = mfsim.open_results(tmp_path / "runs" / "fails")
+    assert ds.attrs["status"] != "success"
+    assert 0 < ds.attrs["t_final"] < 1.0
+    assert 1 <= ds.sizes["t"] < 5 and np.all(np.isfinite(ds["train_loss"]))
+
+
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quickstart")
+    return mfsim.run_scenario(QUICKSTART, out=out)
+
+
+def test_quickstart_loss_non_increasing(quickstart_run):
+    # A4: gradient flow decreases the training loss between save points.
+    loss = np.asarray(quickstart_run.dataset["train_loss"])
+    assert quickstart_run.succeeded and loss.size == 60
+    assert np.all(np.diff(loss) <= 0), np.diff(loss).max()
+    assert loss[-1] < 0.01 * loss[0]  # and it trains
+
+
+def test_quickstart_results_readable(quickstart_run):
+    # A1 (in-suite part): results.nc opens with plain xarray and has the train loss over t
+    with xr.open_dataset(quickstart_run.out_dir / "results.nc") as ds:
+        assert ds["train_loss"].dims == ("t",)
+        assert ds["t"][0] == 0 and float(ds["t"][-1]) == pytest.approx(200.0)
+        assert "description" in ds["train_loss"].attrs
+    png = quickstart_run.out_dir / "loss.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

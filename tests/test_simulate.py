@@ -1,0 +1,100 @@
+"""simulate(): save times, solvers, failure handling, compile caching."""
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+import mfsim
+
+
+class LinearFlow(mfsim.AbstractGradientFlowSystem):
+    """J(theta) = 1/2 theta^T A theta: gradient flow theta' = -tau A theta."""
+
+    a: jax.Array
+    tau: jax.Array
+
+    def init(self, key):
+        return jax.random.normal(key, (self.a.shape[0],), self.a.dtype)
+
+    def objective(self, state):
+        return 0.5 * state @ self.a @ state
+
+    def time_scale(self):
+        return self.tau
+
+
+class Energy(mfsim.AbstractMonitor):
+    def __call__(self, t, state, ref):
+        return {"energy": ref.system.objective(state)}
+
+    def descriptions(self):
+        return {"energy": "objective"}
+
+
+@pytest.fixture(scope="module")
+def flow():
+    m = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 0.5]])
+    return LinearFlow(jnp.asarray(m), jnp.asarray(1.5))
+
+
+def test_save_times():
+    np.testing.assert_allclose(mfsim.save_times(2.0, 5), [0, 0.5, 1, 1.5, 2])
+    ts = mfsim.save_times(100.0, 4, spacing="log", t_first=1.0)
+    np.testing.assert_allclose(ts, [0, 1, 10, 100])
+    with pytest.raises(ValueError, match="spacing"):
+        mfsim.save_times(1.0, 3, spacing="cubic")
+
+
+@pytest.mark.parametrize("solver", ["heun", "tsit5", "dopri5", "dopri8", "kvaerno5"])
+def test_adaptive_solvers_match_matrix_exponential(solver, flow, key):
+    # closed form theta(t) = expm(-tau A t) theta0
+    y0 = flow.init(key)
+    ts = np.array([0.0, 0.5, 2.0])
+    # heun is second order: a looser tolerance keeps its step count sane
+    tol, rtol = (1e-8, 1e-5) if solver == "heun" else (1e-10, 1e-8)
+    traj = mfsim.simulate(flow, y0, t1=2.0, solver=solver, rtol=tol, atol=tol * 1e-2,
+                          save_times=ts, monitors=[Energy()])
+    assert traj.succeeded
+    want = scipy.linalg.expm(-1.5 * 2.0 * np.asarray(flow.a)) @ np.asarray(y0)
+    np.testing.assert_allclose(traj.final_state, want, rtol=rtol)
+    energies = [0.5 * z @ np.asarray(flow.a) @ z for z in
+                (scipy.linalg.expm(-1.5 * t * np.asarray(flow.a)) @ np.asarray(y0) for t in ts)]
+    np.testing.assert_allclose(traj.values["energy"], energies, rtol=rtol)
+
+
+def test_euler_save_times_snap_to_iterates(flow, key):
+    y0 = flow.init(key)
+    traj = mfsim.simulate(flow, y0, t1=1.0, solver="euler", dt=0.1,
+                          save_times=[0.0, 0.26, 0.5, 1.0], monitors=[Energy()])
+    np.testing.assert_allclose(traj.ts, [0.0, 0.3, 0.5, 1.0], atol=1e-12)
+    step = np.eye(3) - 0.1 * 1.5 * np.asarray(flow.a)
+    want = np.linalg.matrix_power(step, 10) @ np.asarray(y0)
+    np.testing.assert_allclose(traj.final_state, want, rtol=1e-12)
+
+
+def test_max_steps_keeps_partial_trajectory(flow, key):
+    traj = mfsim.simulate(flow, key, t1=100.0, solver="euler", dt=0.01, max_steps=50,
+                          save_times=np.linspace(0, 100, 11), monitors=[Energy()])
+    assert not traj.succeeded and "maximum number of solver steps" in traj.status
+    assert float(traj.t_final) == pytest.approx(0.5)
+    assert traj.n_saved == 1 and np.isinf(np.asarray(traj.ts)[1:]).all()
+
+
+def test_second_run_does_not_recompile(flow, key):
+    kw = dict(t1=1.0, solver="tsit5", save_times=np.linspace(0, 1, 4), monitors=[Energy()])
+    mfsim.simulate(flow, key, **kw)
+    other = LinearFlow(flow.a * 2, jnp.asarray(0.7))  # new values, same shapes
+    traj = mfsim.simulate(other, jax.random.key(3), **kw)
+    assert traj.stats["compile_time"] == 0.0
+
+
+def test_unknown_solver_and_missing_dt():
+    with pytest.raises(ValueError, match="unknown solver 'rk4'; allowed: euler"):
+        mfsim.make_solver("rk4")
+    with pytest.raises(ValueError, match="needs a positive dt"):
+        mfsim.make_solver("euler")
+    solver, controller, _ = mfsim.make_solver("tsit5", rtol=1e-3, atol=1e-4)
+    assert isinstance(controller, diffrax.PIDController) and controller.rtol == 1e-3
