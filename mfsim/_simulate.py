@@ -127,7 +127,8 @@ def simulate(
     **Arguments:**
 
     - ``system``: an :class:`AbstractSystem`.
-    - ``state_or_key``: an initial state, or a PRNG key passed to ``system.init``.
+    - ``state_or_key``: an initial state, or a PRNG key (or an integer seed)
+      passed to ``system.init``.
     - ``t1``, ``t0``: the time interval.
     - ``solver``: ``euler``, ``heun``, ``tsit5``, ``dopri5``, ``dopri8``, ``kvaerno5``.
     - ``dt``: the step of fixed-step solvers (``euler``: gradient descent with
@@ -153,6 +154,8 @@ def simulate(
     diffrax_solver, controller, dt0 = make_solver(
         solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive
     )
+    if isinstance(state_or_key, int) and not isinstance(state_or_key, bool):
+        state_or_key = jax.random.key(state_or_key)
     y0 = system.init(state_or_key) if _is_key(state_or_key) else state_or_key
     leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
     dtype = leaves[0].dtype if leaves else jnp.result_type(float)

@@ -91,6 +91,12 @@ def test_second_run_does_not_recompile(flow, key):
     assert traj.stats["compile_time"] == 0.0
 
 
+def test_integer_seed_is_a_key(flow):
+    a = mfsim.simulate(flow, 7, t1=0.1, n_save=2)
+    b = mfsim.simulate(flow, flow.init(jax.random.key(7)), t1=0.1, n_save=2)
+    np.testing.assert_array_equal(a.final_state, b.final_state)
+
+
 def test_unknown_solver_and_missing_dt():
     with pytest.raises(ValueError, match="unknown solver 'rk4'; allowed: euler"):
         mfsim.make_solver("rk4")
