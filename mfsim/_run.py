@@ -8,7 +8,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from ._errors import MfsimError, ScenarioError
+from ._errors import MfsimError
 from ._results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
@@ -110,5 +110,3 @@ def run_scenario(
     )
     return RunResult(dataset=ds, trajectory=traj, out_dir=out_dir, figures=figures)
 
-
-__all__ = ["RunResult", "run_scenario", "ScenarioError"]
