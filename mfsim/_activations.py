@@ -39,6 +39,12 @@ ACTIVATIONS: dict[str, Callable] = {
 HOMOGENEOUS = frozenset({"relu", "identity"})
 
 
+def activation_derivative(phi: Callable, z):
+    r"""$\phi'(z)$ elementwise, by forward-mode autodiff (the same derivative
+    convention as the gradient flow, e.g. relu'(0) = 0)."""
+    return jax.jvp(phi, (z,), (jnp.ones_like(z),))[1]
+
+
 def get_activation(name: str) -> Callable:
     try:
         return ACTIVATIONS[name]

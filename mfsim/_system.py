@@ -46,7 +46,7 @@ class AbstractGradientFlowSystem(AbstractSystem):
 
     @abc.abstractmethod
     def time_scale(self) -> Float[Array, ""]:
-        """The factor $\\tau$ multiplying the negative gradient."""
+        r"""The factor $\\tau$ multiplying the negative gradient."""
 
     def vector_field(self, t, state: PyTree, args) -> PyTree:
         grad = jax.grad(self.objective)(state)
@@ -54,12 +54,12 @@ class AbstractGradientFlowSystem(AbstractSystem):
         return jax.tree.map(lambda g: -tau * g, grad)
 
 
-class AbstractSupervisedSystem(AbstractGradientFlowSystem):
-    r"""A gradient-flow model $f(x;\theta)$ fitted to training data.
+class AbstractRegressionSystem(AbstractSystem):
+    r"""A system whose state defines predictions $f(x)$ fitted to training data.
 
     The reported training loss is the squared loss of the predictions,
-    $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$, whatever scaling the objective
-    applies (e.g. the $1/\alpha^2$ of the output-scale parameterization).
+    $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$, whatever scaling a training
+    objective applies (e.g. the $1/\alpha^2$ of the output-scale parameterization).
     """
 
     x_train: eqx.AbstractVar[Float[Array, "n d"]]
@@ -67,11 +67,39 @@ class AbstractSupervisedSystem(AbstractGradientFlowSystem):
 
     @abc.abstractmethod
     def predict(self, state: PyTree, x: Float[Array, "k d"]) -> Float[Array, " k"]:
-        """Network outputs $f(x;\\theta)$ on the rows of ``x``."""
+        """Outputs $f(x)$ on the rows of ``x``."""
+
+    @abc.abstractmethod
+    def train_outputs(self, state: PyTree) -> Float[Array, " n"]:
+        """Outputs on the training inputs (equal to ``predict(state, x_train)``,
+        possibly computed with cached quantities)."""
 
     def loss(self, state: PyTree) -> Float[Array, ""]:
-        """Training loss $\\frac{1}{2n}\\sum_i (f(x_i)-y_i)^2$."""
-        return squared_loss(self.predict(state, self.x_train), self.y_train)
+        r"""Training loss $\frac{1}{2n}\sum_i (f(x_i)-y_i)^2$."""
+        return squared_loss(self.train_outputs(state), self.y_train)
+
+
+class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSystem):
+    r"""A parametric model $f(x;\theta)$ trained by gradient flow on the
+    weighted squared loss $\mathcal J(\theta) = w\,L(f)$.
+
+    Its function-space dynamics are $\dot f(X) = -\frac{\tau}{n}\Theta_t(X, X)
+    (f(X) - y)$ with $\Theta_t = w\,J_t J_t^\top$ ($J$ the Jacobian of the
+    outputs in the trainable parameters): :meth:`ntk` returns that $\Theta$.
+    ``predict`` must cut frozen parts of the state from the gradient
+    (``jax.lax.stop_gradient``), so that autodiff sees only what trains.
+    """
+
+    @abc.abstractmethod
+    def loss_weight(self) -> Float[Array, ""]:
+        """The weight $w$ of the squared loss in the objective."""
+
+    @abc.abstractmethod
+    def ntk(self, state: PyTree, x1, x2) -> Float[Array, "n1 n2"]:
+        r"""$\Theta(x_1, x_2) = w\,\langle\nabla_\theta f(x_1), \nabla_\theta f(x_2)\rangle$."""
+
+    def objective(self, state: PyTree) -> Float[Array, ""]:
+        return self.loss_weight() * squared_loss(self.train_outputs(state), self.y_train)
 
 
 def squared_loss(pred: Array, target: Array) -> Float[Array, ""]:

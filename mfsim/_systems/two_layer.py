@@ -24,8 +24,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._activations import ACTIVATIONS, HOMOGENEOUS, get_activation
-from .._system import AbstractSupervisedSystem, squared_loss
+from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
+from .._kernels.analytic import TwoLayerKernel
+from .._system import AbstractSupervisedSystem
 
 Parameterization = Literal["mean_field", "ntk"]
 LAYERS = ("hidden", "output")
@@ -149,51 +150,82 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
         return self.x_train.shape[1]
 
     def output_factor(self) -> float:
-        """$c_m$: $1/m$ (mean field) or $1/\\sqrt m$ (NTK)."""
+        r"""$c_m$: $1/m$ (mean field) or $1/\\sqrt m$ (NTK)."""
         if self.parameterization == "mean_field":
             return 1.0 / self.width
         return 1.0 / math.sqrt(self.width)
 
     def time_scale(self):
-        """$\\tau = m$ (mean field) or $1$ (NTK)."""
+        r"""$\\tau = m$ (mean field) or $1$ (NTK)."""
         tau = self.width if self.parameterization == "mean_field" else 1
         return jnp.asarray(tau, self.x_train.dtype)
 
     def features(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, "k m"]:
-        """Hidden-layer activations $\\phi(x\\cdot w_j + b_j)$."""
+        r"""Hidden-layer activations $\\phi(x\\cdot w_j + b_j)$."""
         pre = x @ params.w.T
         if params.b is not None:
             pre = pre + params.b
         return ACTIVATIONS[self.activation](pre)
 
     def raw_output(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, " k"]:
-        """$h(x;\\theta) = c_m \\sum_j v_j \\phi(w_j\\cdot x + b_j)$ (no $\\alpha$)."""
+        r"""$h(x;\\theta) = c_m \\sum_j v_j \\phi(w_j\\cdot x + b_j)$ (no $\\alpha$)."""
         return self.output_factor() * (self.features(params, x) @ params.v)
 
+    def _trainable(self, params: TwoLayerParams) -> TwoLayerParams:
+        """``params`` with the frozen layers cut from the gradient."""
+        hidden, output = "hidden" in self.train, "output" in self.train
+        cut = jax.lax.stop_gradient
+        return TwoLayerParams(
+            v=params.v if output else cut(params.v),
+            w=params.w if hidden else cut(params.w),
+            b=None if params.b is None else (params.b if hidden else cut(params.b)),
+        )
+
     def predict(self, state: TwoLayerState, x) -> Float[Array, " k"]:
-        h = self.raw_output(state.params, x)
+        h = self.raw_output(self._trainable(state.params), x)
         if self.center:
-            h = h - self.raw_output(state.anchor, x)
+            h = h - self.raw_output(jax.lax.stop_gradient(state.anchor), x)
         return self.alpha * h
 
-    def _train_output(self, state: TwoLayerState) -> Float[Array, " n"]:
-        # Like predict on x_train, but with the frozen layers and the anchor
-        # cut out of the gradient, and the anchor's outputs precomputed.
-        p = state.params
-        hidden = "hidden" in self.train
-        p = TwoLayerParams(
-            v=p.v if "output" in self.train else jax.lax.stop_gradient(p.v),
-            w=p.w if hidden else jax.lax.stop_gradient(p.w),
-            b=None if p.b is None else (p.b if hidden else jax.lax.stop_gradient(p.b)),
-        )
-        h = self.raw_output(p, self.x_train)
+    def train_outputs(self, state: TwoLayerState) -> Float[Array, " n"]:
+        # predict() on x_train, with the anchor's outputs precomputed
+        h = self.raw_output(self._trainable(state.params), self.x_train)
         if self.center:
             h = h - jax.lax.stop_gradient(state.anchor_train)
         return self.alpha * h
 
-    def objective(self, state: TwoLayerState):
-        """$\\frac{1}{\\alpha^2} L(\\alpha h)$ with $L$ the squared loss."""
-        return squared_loss(self._train_output(state), self.y_train) / self.alpha**2
+    def loss_weight(self):
+        r"""$1/\alpha^2$: the objective is $\frac{1}{\alpha^2} L(\alpha h)$."""
+        return 1.0 / self.alpha**2
+
+    def ntk(self, state: TwoLayerState, x1, x2) -> Float[Array, "n1 n2"]:
+        r"""Structured $O(n_1 n_2 m)$ empirical NTK of $h$ (equal to $\Theta$ of
+        the flow, $\frac{1}{\alpha^2}\langle\nabla f,\nabla f\rangle$):
+
+        $c_m^2\,[\Phi_1\Phi_2^\top + (x_1\cdot x_2 + 1_{bias})\odot
+        \Phi'_1\,\mathrm{diag}(v^2)\,\Phi'^\top_2]$, trained layers only.
+        """
+        p = state.params
+        phi = ACTIVATIONS[self.activation]
+        pre1, pre2 = x1 @ p.w.T, x2 @ p.w.T
+        if p.b is not None:
+            pre1, pre2 = pre1 + p.b, pre2 + p.b
+        k = jnp.zeros((x1.shape[0], x2.shape[0]), pre1.dtype)
+        if "output" in self.train:
+            k = k + phi(pre1) @ phi(pre2).T
+        if "hidden" in self.train:
+            d1, d2 = activation_derivative(phi, pre1), activation_derivative(phi, pre2)
+            dot = x1 @ x2.T + (1.0 if p.b is not None else 0.0)
+            k = k + dot * ((d1 * p.v**2) @ d2.T)
+        return self.output_factor() ** 2 * k
+
+    def analytic_ntk(self) -> TwoLayerKernel:
+        r"""The infinite-width kernel $K = \lim_{m\to\infty}\tau\Theta_m$ as a
+        callable ``(x1, x2) -> K`` (see :func:`mfsim.two_layer_kernels`)."""
+        return TwoLayerKernel(
+            sigma_v=self.sigma_v, sigma_w=self.sigma_w, sigma_b=self.sigma_b,
+            activation=self.activation, bias=self.bias, train=self.train,
+        )
 
     # ------------------------------------------------------------------- init
     def init(self, key: PRNGKeyArray) -> TwoLayerState:
