@@ -9,13 +9,14 @@ covariances: closed forms for ``relu``, ``erf`` and ``identity``
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._activations import activation_derivative, get_activation
 
-# rows of the Gram can be exactly collinear: keep arccos/sqrt away from the edge
-_CLIP = 1.0 - 1e-12
+# rounding can push a correlation past +-1: clip (arccos(1) = 0 exactly)
+_CLIP = 1.0
 
 
 def _relu(s11, s12, s22):
@@ -41,28 +42,37 @@ def _identity(s11, s12, s22):
 CLOSED_FORMS = {"relu": _relu, "erf": _erf, "identity": _identity}
 
 
-def gauss_hermite_expectations(activation: str, s11, s12, s22, order: int = 64):
-    r"""$E[\\phi\\phi]$ and $E[\\phi'\\phi']$ by tensor Gauss–Hermite quadrature.
+def gauss_hermite_expectations(activation: str, s11, s12, s22, order: int = 96):
+    r"""$E[\phi\phi]$ and $E[\phi'\phi']$ by tensor Gauss–Hermite quadrature.
 
-    $u = \\sqrt{S_{11}}\\,z_1$, $v = \\sqrt{S_{22}}(\\rho z_1 + \\sqrt{1-\\rho^2}\\,z_2)$;
-    accurate for smooth activations (error decays quickly with ``order``).
+    $u = \sqrt{S_{11}}\,z_1$, $v = \sqrt{S_{22}}(\rho z_1 + \sqrt{1-\rho^2}\,z_2)$.
+    For smooth activations the error decays geometrically with ``order``
+    (tanh at unit-scale covariances: 3e-9 relative at order 64, 2e-11 at
+    96, 2e-13 at 128). Entries are processed in chunks so that memory stays
+    bounded (about 32 MB of quadrature points at a time).
     """
     phi = get_activation(activation)
     dphi = lambda z: activation_derivative(phi, z)  # noqa: E731
+    s11, s12, s22 = jnp.broadcast_arrays(s11, s12, s22)
+    shape, dtype = s12.shape, jnp.result_type(s12)
     z, w = np.polynomial.hermite_e.hermegauss(order)  # weight exp(-z^2/2)
-    dtype = jnp.result_type(s12)
     z = jnp.asarray(z, dtype)
-    w = jnp.asarray(w / np.sqrt(2 * np.pi), dtype)
-    r1, r2 = jnp.sqrt(s11), jnp.sqrt(s22)
-    rho = jnp.clip(s12 / jnp.where(r1 * r2 > 0, r1 * r2, 1.0), -1.0, 1.0)
-    rho_c = jnp.sqrt(1 - rho**2)
-    ex = (...,) + (None, None)
-    u = r1[ex] * z[:, None]
-    v = r2[ex] * (rho[ex] * z[:, None] + rho_c[ex] * z[None, :])
-    ww = w[:, None] * w[None, :]
-    e_phi = jnp.sum(ww * phi(u) * phi(v), axis=(-2, -1))
-    e_dphi = jnp.sum(ww * dphi(u) * dphi(v), axis=(-2, -1))
-    return e_phi, e_dphi
+    ww = jnp.asarray(np.outer(w, w) / (2 * np.pi), dtype)
+
+    def entry(c11, c12, c22):
+        r1, r2 = jnp.sqrt(c11), jnp.sqrt(c22)
+        rho = jnp.clip(c12 / jnp.where(r1 * r2 > 0, r1 * r2, 1.0), -1.0, 1.0)
+        u = r1 * z[:, None]
+        v = r2 * (rho * z[:, None] + jnp.sqrt(1 - rho**2) * z[None, :])
+        return jnp.sum(ww * phi(u) * phi(v)), jnp.sum(ww * dphi(u) * dphi(v))
+
+    flat = [a.reshape(-1) for a in (s11, s12, s22)]
+    n = flat[0].shape[0]
+    chunk = max(1, min(n, (1 << 22) // (order * order)))
+    pad = -n % chunk
+    flat = [jnp.concatenate([a, jnp.ones(pad, dtype)]).reshape(-1, chunk) for a in flat]
+    e_phi, e_dphi = jax.lax.map(lambda c: jax.vmap(entry)(*c), tuple(flat))
+    return e_phi.reshape(-1)[:n].reshape(shape), e_dphi.reshape(-1)[:n].reshape(shape)
 
 
 def gaussian_expectations(activation: str, s11, s12, s22):
