@@ -14,6 +14,7 @@ from ._monitors.base import Reference as Reference
 from ._monitors.losses import TestLoss as TestLoss
 from ._monitors.losses import TrainLoss as TrainLoss
 from ._monitors.movement import ParameterDistance as ParameterDistance
+from ._monitors.movement import Predictions as Predictions
 from ._monitors.movement import TrainOutputs as TrainOutputs
 from ._kernels.analytic import TwoLayerKernel as TwoLayerKernel
 from ._kernels.analytic import fc_kernels as fc_kernels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -27,3 +28,16 @@ class ParameterDistance(AbstractMonitor):
 
     def descriptions(self):
         return {"param_distance": "Euclidean distance ||theta_t - theta_0|| of all parameters"}
+
+
+class Predictions(AbstractMonitor):
+    """Outputs $f(x)$ at chosen inputs ``x``, ``(T, k)``, under the variable ``name``."""
+
+    x: jax.Array
+    name: str = eqx.field(static=True, default="test_outputs")
+
+    def __call__(self, t, state, ref: Reference):
+        return {self.name: ref.system.predict(state, self.x)}
+
+    def descriptions(self):
+        return {self.name: f"outputs f(x) on {self.x.shape[0]} fixed inputs"}

@@ -89,11 +89,12 @@ class ConstantKernelFlow(AbstractRegressionSystem):
         self.x_train, self.y_train, self.x_test = x_train, jnp.asarray(y_train, dtype), x_test
         self.kernel, self.initial = kernel, initial
         self.tau = jnp.asarray(time_scale, dtype)
-        self.k_train = kernel(x_train, x_train)
+        # a Gram matrix is symmetric; quadrature kernels are only so to rounding
+        k_train = kernel(x_train, x_train)
+        self.k_train = 0.5 * (k_train + k_train.T)
         self.k_test = kernel(x_test, x_train)
         self.f0_train, self.f0_test = initial(x_train), initial(x_test)
-        sym = 0.5 * (self.k_train + self.k_train.T)
-        self.eigenvalues, self.eigenvectors = jnp.linalg.eigh(sym)
+        self.eigenvalues, self.eigenvectors = jnp.linalg.eigh(self.k_train)
 
     @classmethod
     def empirical_twin(cls, system: AbstractSupervisedSystem, state0, x_test=None):

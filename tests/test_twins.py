@@ -1,0 +1,139 @@
+"""Kernel twins: the constant-kernel flow (B4), the linearized twin (B5), the
+lazy limit of large output scale and of large width (B6)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mfsim
+
+TIGHT = dict(solver="tsit5", rtol=1e-12, atol=1e-14)
+
+
+class KernelFlowOutputs(mfsim.AbstractMonitor):
+    """The raw state of a ConstantKernelFlow (train and test outputs)."""
+
+    def __call__(self, t, state, ref):
+        return {"train": state.train, "test": state.test}
+
+    def descriptions(self):
+        return {"train": "", "test": ""}
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=14, n_test=6, dtype=jnp.float64,
+                              activation="tanh")
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=24, activation="tanh",
+                                bias=True, parameterization="mean_field")
+    return data, net, net.init(jax.random.key(1))
+
+
+@pytest.mark.parametrize("kind", ["empirical", "analytic"])
+def test_constant_kernel_flow_matches_closed_form(setup, kind):
+    # B4: adaptive solve == closed form to 1e-9 at every save time, train and test
+    data, net, s0 = setup
+    make = getattr(mfsim.ConstantKernelFlow, f"{kind}_twin")
+    ck = make(net, s0, data.x_test)
+    ts = np.linspace(0.0, 8.0, 9)
+    traj = mfsim.simulate(ck, 0, t1=8.0, save_times=ts, monitors=[KernelFlowOutputs()], **TIGHT)
+    assert traj.succeeded
+    exact = ck.solution(ts)
+    np.testing.assert_allclose(traj.values["train"], exact.train, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(traj.values["test"], exact.test, rtol=1e-9, atol=1e-11)
+    # the flow moved: the residual shrank
+    assert np.linalg.norm(exact.train[-1] - data.y_train) < 0.9 * np.linalg.norm(
+        exact.train[0] - data.y_train)
+    # residual along eigenvector u_i decays as exp(-(tau/n) lambda_i t)
+    r0 = np.asarray(ck.mode_residuals(ck.init()))
+    lam, eta = np.asarray(ck.eigenvalues), float(ck.rate)
+    keep = np.abs(r0) > 1e-6 * np.abs(r0).max()
+    for k, t in enumerate(ts):
+        rt = np.asarray(ck.eigenvectors).T @ (traj.values["train"][k] - np.asarray(data.y_train))
+        np.testing.assert_allclose(rt[keep], r0[keep] * np.exp(-eta * lam[keep] * t),
+                                   rtol=1e-8, atol=1e-11)
+    # predict() at the test inputs (kernel representation) agrees with the evolved test outputs
+    np.testing.assert_allclose(ck.predict(traj.final_state, data.x_test),
+                               traj.final_state.test, rtol=1e-8, atol=1e-10)
+
+
+def test_linearized_twin_is_the_empirical_kernel_flow(setup):
+    # B5: the linearized network's function-space trajectory == constant-kernel
+    # flow with the empirical NTK at init, to 1e-8
+    data, net, s0 = setup
+    lin = mfsim.Linearized(net, s0)
+    ck = mfsim.ConstantKernelFlow.empirical_twin(net, s0, data.x_test)
+    ts = np.linspace(0.0, 8.0, 9)
+    traj = mfsim.simulate(lin, 0, t1=8.0, save_times=ts, **TIGHT,
+                          monitors=[mfsim.TrainOutputs(), mfsim.Predictions(data.x_test)])
+    exact = ck.solution(ts)
+    np.testing.assert_allclose(traj.values["train_outputs"], exact.train, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(traj.values["test_outputs"], exact.test, rtol=1e-8, atol=1e-10)
+    # while the network itself (mean-field, width 24) leaves the kernel regime
+    net_traj = mfsim.simulate(net, s0, t1=8.0, save_times=ts, **TIGHT,
+                              monitors=[mfsim.TrainOutputs()])
+    gap = np.abs(net_traj.values["train_outputs"] - exact.train).max()
+    assert gap > 1e-3
+
+
+@pytest.fixture(scope="module")
+def lazy_runs():
+    data = mfsim.teacher_task(jax.random.key(2), d=3, n_train=10, n_test=4, dtype=jnp.float64,
+                              activation="tanh")
+    out = {}
+    ts = np.linspace(0.0, 10.0, 21)
+    mons = [mfsim.TrainOutputs(), mfsim.ParameterDistance()]
+    for alpha in (10.0, 100.0, 1000.0):
+        net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, activation="tanh",
+                                    parameterization="ntk", scale=alpha, center=True)
+        s0 = net.init(jax.random.key(3))
+        kw = dict(t1=10.0, save_times=ts, monitors=mons, solver="tsit5", rtol=1e-10, atol=1e-13)
+        out[alpha] = (mfsim.simulate(net, s0, **kw),
+                      mfsim.simulate(mfsim.Linearized(net, s0), 0, **kw))
+    return out
+
+
+def test_lazy_limit_in_output_scale(lazy_runs):
+    # B6: centred network, loss / alpha^2: sup_t ||f_alpha - f_lin|| ~ 1/alpha and
+    # sup_t ||theta_t - theta_0|| ~ 1/alpha (fitted slopes -1 +- 0.15)
+    alphas = np.array(sorted(lazy_runs))
+    gaps, moves = [], []
+    for alpha in alphas:
+        net, lin = lazy_runs[alpha]
+        assert net.succeeded and lin.succeeded
+        gaps.append(np.max(np.linalg.norm(net.values["train_outputs"] -
+                                          lin.values["train_outputs"], axis=1)))
+        moves.append(np.max(net.values["param_distance"]))
+    gap_slope = np.polyfit(np.log(alphas), np.log(gaps), 1)[0]
+    move_slope = np.polyfit(np.log(alphas), np.log(moves), 1)[0]
+    assert abs(gap_slope + 1) < 0.15, (gap_slope, gaps)
+    assert abs(move_slope + 1) < 0.15, (move_slope, moves)
+    # and both fit the data to the same degree (the lazy model learns)
+    net, lin = lazy_runs[1000.0]
+    assert np.linalg.norm(net.values["train_outputs"][-1]) > 0.1
+
+
+def test_wide_ntk_network_approaches_analytic_kernel_flow():
+    # B6: NTK parameterization, symmetric init (f_0 = 0): the distance of the
+    # network's training outputs to the analytic constant-kernel flow shrinks
+    # with width (expected ~ m^-1/2), averaged over 3 seeds
+    data = mfsim.teacher_task(jax.random.key(4), d=3, n_train=10, n_test=4, dtype=jnp.float64,
+                              activation="tanh")
+    ts = np.linspace(0.0, 20.0, 11)
+    widths = np.array([64, 256, 1024, 4096])
+    errors = []
+    for m in widths:
+        net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=int(m), activation="tanh",
+                                    parameterization="ntk", init="symmetric")
+        errs = []
+        for seed in range(3):
+            s0 = net.init(jax.random.key(10 + seed))
+            traj = mfsim.simulate(net, s0, t1=20.0, save_times=ts, solver="tsit5", rtol=1e-9,
+                                  atol=1e-12, monitors=[mfsim.TrainOutputs()])
+            exact = mfsim.ConstantKernelFlow.analytic_twin(net, s0).solution(ts)
+            errs.append(np.max(np.linalg.norm(traj.values["train_outputs"] - exact.train, axis=1)))
+        errors.append(np.mean(errs))
+    assert np.all(np.diff(errors) < 0), errors
+    slope = np.polyfit(np.log(widths), np.log(errors), 1)[0]
+    assert -0.8 < slope < -0.3, (slope, errors)
