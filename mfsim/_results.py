@@ -61,24 +61,34 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None) -> xr.Dataset:
-    """Monitors over the save times actually reached, as an xarray Dataset."""
+# names of the non-time axes of known monitor variables
+POINT_DIMS = {"train_outputs": ("train_point",), "test_outputs": ("test_point",)}
+
+
+def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
+                          prefix: str = "", label: str = "") -> xr.Dataset:
+    """Monitors over the save times actually reached, as an xarray Dataset.
+
+    ``prefix`` is put before every variable and run attribute (a twin's
+    ``lin_train_loss``, ``lin_status``); ``label`` before each description.
+    """
     ts = np.asarray(traj.ts)
     reached = np.isfinite(ts)
     data_vars = {}
     for name, value in traj.values.items():
         value = np.asarray(value)[reached]
-        dims = ("t",) + tuple(f"{name}_dim{i}" for i in range(1, value.ndim))
-        desc = traj.descriptions.get(name, "")
-        data_vars[name] = xr.Variable(dims, value, attrs={"description": desc, "long_name": desc})
+        extra = POINT_DIMS.get(name, tuple(f"{prefix}{name}_dim{i}" for i in range(1, value.ndim)))
+        desc = label + traj.descriptions.get(name, "")
+        data_vars[prefix + name] = xr.Variable(("t",) + extra, value,
+                                               attrs={"description": desc, "long_name": desc})
     ds = xr.Dataset(
         data_vars, coords={"t": ("t", ts[reached], {"description": "time of the gradient flow"})}
     )
-    ds.attrs.update(
-        status=traj.status,
-        t_final=float(traj.t_final),
-        num_steps=int(traj.stats.get("num_steps", -1)),
-    )
+    ds.attrs.update({
+        f"{prefix}status": traj.status,
+        f"{prefix}t_final": float(traj.t_final),
+        f"{prefix}num_steps": int(traj.stats.get("num_steps", -1)),
+    })
     ds.attrs.update(attrs or {})
     return ds
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from ._errors import MfsimError
@@ -38,6 +39,26 @@ class RunResult:
     @property
     def succeeded(self) -> bool:
         return self.trajectory.succeeded
+
+
+TWIN_LABELS = {
+    "lin_": "linearized twin: ",
+    "ck_empirical_": "constant-kernel flow (empirical NTK at init): ",
+    "ck_analytic_": "constant-kernel flow (infinite-width NTK): ",
+}
+
+
+def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset:
+    """Add each twin's variables (prefixed) and its gap to the network,
+    ``{prefix}gap`` = RMS over training inputs of f_net - f_twin, to ``ds``."""
+    for prefix, twin in twin_trajs.items():
+        tds = trajectory_to_dataset(twin, prefix=prefix, label=TWIN_LABELS[prefix])
+        ds = xr.merge([ds, tds], join="outer", combine_attrs="no_conflicts", compat="override")
+        gap = np.sqrt(((ds["train_outputs"] - ds[f"{prefix}train_outputs"]) ** 2)
+                      .mean("train_point"))
+        desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix][:-2]})"
+        ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
+    return ds
 
 
 def output_dir(scenario: Scenario, out: str | os.PathLike | None) -> Path:
@@ -85,8 +106,12 @@ def run_scenario(
     check_output_dir(out_dir, resolved_text, force=force)
 
     built = build(scenario)
-    traj = simulate(built.system, built.init_key, monitors=built.monitors, progress=progress,
+    traj = simulate(built.system, built.state0, monitors=built.monitors, progress=progress,
                     **built.simulate_kwargs)
+    twin_trajs = {
+        prefix: simulate(twin, twin_state0, monitors=built.monitors, **built.simulate_kwargs)
+        for prefix, (twin, twin_state0) in built.twins.items()
+    }
 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -95,6 +120,7 @@ def run_scenario(
     ds = trajectory_to_dataset(
         traj, attrs={"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
     )
+    ds = merge_twins(ds, twin_trajs)
     write_dataset(out_dir / RESULTS_FILE, ds)
     atomic_write_text(out_dir / SCENARIO_FILE, resolved_text)
     write_json(

@@ -21,6 +21,8 @@ def _figure(width=6.0, height=4.0):
 
 
 LOSS_LABELS = {"train_loss": "train", "test_loss": "test"}
+SYSTEM_LABELS = {"": "network", "lin_": "linearized", "ck_empirical_": "kernel (empirical)",
+                 "ck_analytic_": "kernel (infinite width)"}
 
 
 def save_figure(fig, path: str | Path) -> Path:
@@ -46,15 +48,19 @@ def loss_figure(ds, *, title: str | None = None):
     ax = fig.add_subplot()
     t = np.asarray(ds["t"])
     positive_t = t > 0
+    systems = [p for p in SYSTEM_LABELS if any(f"{p}{n}" in ds for n in LOSS_LABELS)]
     drawn = 0
-    for name, label in LOSS_LABELS.items():
-        if name not in ds:
-            continue
-        y = np.asarray(ds[name])
-        keep = positive_t & np.isfinite(y) & (y > 0)
-        if keep.any():
-            ax.plot(t[keep], y[keep], label=label, marker=".", markersize=3)
-            drawn += 1
+    for color, prefix in enumerate(systems):
+        for (name, label), style in zip(LOSS_LABELS.items(), ("-", "--")):
+            if prefix + name not in ds:
+                continue
+            y = np.asarray(ds[prefix + name])
+            keep = positive_t & np.isfinite(y) & (y > 0)
+            if keep.any():
+                text = label if len(systems) == 1 else f"{SYSTEM_LABELS[prefix]}, {label}"
+                ax.plot(t[keep], y[keep], style, color=f"C{color}", label=text, marker=".",
+                        markersize=3)
+                drawn += 1
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("time t (gradient flow)")

@@ -192,3 +192,49 @@ def test_quickstart_results_readable(quickstart_run):
         assert "description" in ds["train_loss"].attrs
     png = quickstart_run.out_dir / "loss.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+COMPARE = """
+name = "cmp"
+dtype = "float64"
+[task]
+d = 3
+n_train = 12
+n_test = 9
+[system]
+width = 32
+parameterization = "ntk"
+activation = "erf"
+[solver]
+t1 = 5.0
+rtol = 1e-10
+atol = 1e-12
+[save]
+n = 6
+[compare]
+linearized = true
+kernels = ["empirical", "analytic"]
+"""
+
+
+def test_compare_twins_stored_in_the_same_results(tmp_path, capsys):
+    path = write(tmp_path, "cmp", COMPARE, with_name=False)
+    code, _, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
+    assert code == 0, err
+    ds = mfsim.open_results(tmp_path / "runs" / "cmp")
+    for prefix in ("", "lin_", "ck_empirical_", "ck_analytic_"):
+        assert ds[f"{prefix}train_loss"].dims == ("t",)
+        assert ds[f"{prefix}test_loss"].sizes["t"] == 6
+        assert ds[f"{prefix}train_outputs"].dims == ("t", "train_point")
+        assert ds.attrs[f"{prefix}status"] == "success"
+    for prefix in ("lin_", "ck_empirical_", "ck_analytic_"):
+        assert ds[f"{prefix}gap"].attrs["description"].startswith("RMS over training inputs")
+        assert float(ds[f"{prefix}gap"][0]) == 0.0  # all start from the network's f_0
+    # the linearized twin is the empirical-kernel flow (B5, through the scenario path)
+    np.testing.assert_allclose(ds["lin_train_outputs"], ds["ck_empirical_train_outputs"],
+                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ds["lin_test_loss"], ds["ck_empirical_test_loss"], rtol=1e-7)
+    # independent check of the stored gap
+    want = np.sqrt(np.mean((ds["train_outputs"] - ds["lin_train_outputs"]).values ** 2, axis=1))
+    np.testing.assert_allclose(ds["lin_gap"], want, rtol=1e-12)
+    assert float(ds["lin_gap"][-1]) > 0

@@ -163,6 +163,22 @@ class MonitorConfig(Table):
     name: Literal["train_loss", "test_loss"]
 
 
+class CompareConfig(Table):
+    """Kernel twins solved beside the network, from its initial state."""
+
+    linearized: bool = Field(False, description="the linearized network (Taylor at init)")
+    kernels: list[Literal["empirical", "analytic"]] = Field(
+        default_factory=list,
+        description="constant-kernel flows: NTK frozen at init, and/or infinite width",
+    )
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(set(self.kernels)) != len(self.kernels):
+            raise PydanticCustomError("duplicate", "lists a kernel twice", {"key": "kernels"})
+        return self
+
+
 class OutputConfig(Table):
     """Where and what to write."""
 
@@ -186,6 +202,7 @@ class Scenario(Table):
     solver: SolverConfig = Field(default_factory=SolverConfig)
     save: SaveConfig = Field(default_factory=SaveConfig)
     monitors: list[MonitorConfig] = Field(default_factory=_default_monitors)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     @model_validator(mode="before")
