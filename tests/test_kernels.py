@@ -255,7 +255,12 @@ def test_vector_output_ntk_and_ntk_vector_product():
 
 def test_block_size_follows_memory_budget():
     from mfsim._kernels.empirical import choose_block_size
-    params = {"w": jnp.zeros((1000, 100))}  # 1e5 float64 parameters: 3.2 MB per row (x4)
-    assert choose_block_size(params, 1, 10_000, 32 * 10**6) == 10
+    params = {"w": jnp.zeros((1000, 100))}  # 1e5 float64 parameters: 4 MB per row (x5)
+    assert choose_block_size(params, 1, 10_000, 40 * 10**6) == 10
+    # the result (held twice) comes out of the budget first
+    assert choose_block_size(params, 1, 10_000, 40 * 10**6 + 16 * 10**6,
+                             result_elements=10**6) == 10
     assert choose_block_size(params, 1, 5, 10**12) == 5
-    assert choose_block_size(params, 1, 100, 1) == 1
+    assert choose_block_size(params, 1, 100, 10**6) == 1
+    with pytest.raises(ValueError, match="cannot even hold the result"):
+        choose_block_size(params, 1, 100, 10**6, result_elements=10**6)

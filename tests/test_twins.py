@@ -137,3 +137,10 @@ def test_wide_ntk_network_approaches_analytic_kernel_flow():
     assert np.all(np.diff(errors) < 0), errors
     slope = np.polyfit(np.log(widths), np.log(errors), 1)[0]
     assert -0.8 < slope < -0.3, (slope, errors)
+
+
+def test_kernel_flow_without_test_inputs(setup):
+    data, net, s0 = setup
+    ck = mfsim.ConstantKernelFlow.analytic_twin(net, s0)
+    assert ck.init().test.shape == (0,)
+    np.testing.assert_allclose(ck.solution(0.0).train, ck.init().train, atol=1e-14)

@@ -39,14 +39,24 @@ def _itemsize(params) -> int:
     return max((x.dtype.itemsize for x in leaves), default=8)
 
 
-def choose_block_size(params, n_outputs: int, n_inputs: int, memory_budget: int) -> int:
-    """Largest block whose Jacobian-sized buffers fit the budget.
+def choose_block_size(params, n_outputs: int, n_inputs: int, memory_budget: int,
+                      result_elements: int = 0) -> int:
+    """Largest block whose buffers fit ``memory_budget`` bytes.
 
-    A block holds about four ``(block, outputs, P)`` arrays at once (two
-    Jacobian blocks and the backward pass that builds one).
+    The budget covers everything the computation allocates: the result
+    (held twice: the stacked blocks and their reordering) and, per input of
+    a block, about five ``(outputs, P)`` arrays (two Jacobian blocks, the
+    backward pass that builds one, and the copies a contraction may make).
     """
-    per_row = 4 * n_outputs * _num_params(params) * _itemsize(params)
-    return int(max(1, min(n_inputs, memory_budget // max(per_row, 1))))
+    item = _itemsize(params)
+    free = memory_budget - 2 * result_elements * item
+    if free <= 0:
+        raise ValueError(
+            f"memory_budget of {memory_budget} bytes cannot even hold the result "
+            f"({2 * result_elements * item} bytes with its copy); raise it"
+        )
+    per_row = 5 * n_outputs * _num_params(params) * item
+    return int(max(1, min(n_inputs, free // max(per_row, 1))))
 
 
 def _pad_blocks(x, block):
@@ -140,8 +150,8 @@ def empirical_ntk(
     - ``params``: a PyTree of arrays.
     - ``x1``, ``x2``: inputs ``(n1, d)``, ``(n2, d)`` (``x2`` defaults to ``x1``).
     - ``method``: ``"jacobian"`` or ``"ntvp"``.
-    - ``block_size``: inputs per block (default: the largest that fits
-      ``memory_budget`` bytes).
+    - ``block_size``: inputs per block (default: the largest for which the
+      whole computation, result included, fits ``memory_budget`` bytes).
 
     **Returns:** ``(n1, n2)`` for scalar outputs, ``(n1, n2, o, o)`` otherwise.
     """
@@ -150,7 +160,8 @@ def empirical_ntk(
     out_shape = jax.eval_shape(f, params, x1[:1]).shape
     o = 1 if len(out_shape) == 1 else out_shape[1]
     if block_size is None:
-        block_size = choose_block_size(params, o, max(x1.shape[0], x2.shape[0]), memory_budget)
+        block_size = choose_block_size(params, o, max(x1.shape[0], x2.shape[0]), memory_budget,
+                                       result_elements=x1.shape[0] * x2.shape[0] * o * o)
     impl = {"jacobian": _ntk_jacobian, "ntvp": _ntk_ntvp}.get(method)
     if impl is None:
         raise ValueError(f"unknown NTK method {method!r}; allowed: jacobian, ntvp")

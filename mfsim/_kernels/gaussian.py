@@ -74,11 +74,13 @@ def gauss_hermite_expectations(activation: str, s11, s12, s22, order: int | None
     (closed forms). Entries are processed in chunks so that memory stays
     bounded (about 32 MB of quadrature points at a time).
     """
+    s11, s12, s22 = jnp.broadcast_arrays(s11, s12, s22)
+    if s12.size == 0:  # e.g. a kernel against an empty set of inputs
+        return jnp.zeros(s12.shape, s12.dtype), jnp.zeros(s12.shape, s12.dtype)
     if order is None:
         order = choose_order(s11, s22)
     phi = get_activation(activation)
     dphi = lambda z: activation_derivative(phi, z)  # noqa: E731
-    s11, s12, s22 = jnp.broadcast_arrays(s11, s12, s22)
     shape, dtype = s12.shape, jnp.result_type(s12)
     z, w = np.polynomial.hermite_e.hermegauss(order)  # weight exp(-z^2/2)
     z = jnp.asarray(z, dtype)
