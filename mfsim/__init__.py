@@ -38,6 +38,8 @@ from ._systems.constant_kernel import EmpiricalKernel as EmpiricalKernel
 from ._systems.constant_kernel import InitialFunction as InitialFunction
 from ._systems.constant_kernel import KernelFlowState as KernelFlowState
 from ._systems.linearized import Linearized as Linearized
+from ._systems.deep_linear import DeepLinearNetwork as DeepLinearNetwork
+from ._systems.deep_linear import whiten as whiten
 from ._systems.mlp import MLP as MLP
 from ._systems.mlp import DenseParams as DenseParams
 from ._systems.mlp import FCKernel as FCKernel

@@ -103,5 +103,5 @@ class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSys
 
 
 def squared_loss(pred: Array, target: Array) -> Float[Array, ""]:
-    r"""$\frac{1}{2n}\sum_i (p_i - y_i)^2$."""
-    return 0.5 * jnp.mean((pred - target) ** 2)
+    r"""$\frac{1}{2n}\sum_i \|p_i - y_i\|^2$ over the ``n`` rows (scalar or vector outputs)."""
+    return 0.5 * jnp.sum((pred - target) ** 2) / pred.shape[0]

@@ -1,0 +1,195 @@
+r"""Deep linear network $f(x) = W_L \cdots W_1 x$.
+
+Gradient flow $\dot W_l = -\tau\nabla_{W_l} L$ on
+$L = \frac{1}{2n}\sum_i \|f(x_i) - y_i\|^2$ conserves the balancedness
+matrices $W_{l+1}^\top W_{l+1} - W_l W_l^\top$ (Arora et al.; Saxe et al.).
+
+Initializations (``init``):
+
+- ``"gaussian"``: entries $N(0, \sigma^2/n_{in})$;
+- ``"orthogonal"``: $\sigma$ times a (semi-)orthogonal matrix per layer;
+- ``"balanced"``: draw $A$ with $N(0,\sigma^2/d)$ entries of the end-to-end
+  shape, $A = U\Sigma V^\top$, and set $W_1 = \Sigma^{1/L}V^\top$,
+  $W_l = \Sigma^{1/L}$, $W_L = U\Sigma^{1/L}$ (padded with zeros to the
+  hidden widths): the product is $A$ and every balancedness matrix is 0;
+- ``"lambda_balanced"`` (two layers): $W_2^\top W_2 - W_1 W_1^\top = \lambda I$,
+  for $\lambda \ge 0$ from a Gaussian $W_1$ (scale $\sigma$) and
+  $W_2 = Q(\lambda I + W_1W_1^\top)^{1/2}$ with $Q$ semi-orthogonal (needs
+  $d_{out}\ge h$); for $\lambda < 0$ symmetrically from a Gaussian $W_2$
+  (needs $d \ge h$). Other shapes cannot satisfy the constraint: an error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .._system import AbstractSupervisedSystem
+
+INITS = ("gaussian", "orthogonal", "balanced", "lambda_balanced")
+
+
+def _psd_sqrt(m):
+    lam, u = jnp.linalg.eigh(0.5 * (m + m.T))
+    return (u * jnp.sqrt(jnp.clip(lam, 0.0))) @ u.T
+
+
+def _semi_orthogonal(key, rows, cols, dtype):
+    """A ``rows x cols`` matrix with orthonormal columns (rows >= cols) or rows."""
+    q, r = jnp.linalg.qr(jax.random.normal(key, (max(rows, cols), min(rows, cols)), dtype))
+    q = q * jnp.sign(jnp.diagonal(r))
+    return q if rows >= cols else q.T
+
+
+def whiten(x: Float[Array, "n d"]) -> Float[Array, "n d"]:
+    r"""Inputs with $\frac1n X^\top X = I$ ($X (\frac1n X^\top X)^{-1/2}$; needs $n\ge d$)."""
+    cov = x.T @ x / x.shape[0]
+    lam, u = jnp.linalg.eigh(cov)
+    return x @ (u / jnp.sqrt(lam)) @ u.T
+
+
+class DeepLinearNetwork(AbstractSupervisedSystem):
+    r"""$f(x) = W_L\cdots W_1 x$ with vector outputs, trained by gradient flow.
+
+    **Arguments:** ``x_train`` ``(n, d)``, ``y_train`` ``(n, d_out)``, ``widths``
+    (hidden widths, ``()`` for one layer), ``init`` (see module doc), ``scale``
+    $\sigma$, ``lam`` $\lambda$ (``lambda_balanced``), ``learning_rate`` $\tau$.
+    The state is the tuple of layers ``(W_1, ..., W_L)``, ``W_l`` of shape
+    ``(n_l, n_{l-1})``.
+    """
+
+    x_train: Float[Array, "n d"]
+    y_train: Float[Array, "n o"]
+    scale: Float[Array, ""]
+    lam: Float[Array, ""]
+    tau: Float[Array, ""]
+    widths: tuple[int, ...] = eqx.field(static=True)
+    init_kind: str = eqx.field(static=True)
+
+    def __init__(self, x_train, y_train, *, widths=(), init="gaussian", scale=1.0, lam=0.0,
+                 learning_rate=1.0):
+        x_train = jnp.asarray(x_train)
+        dtype = x_train.dtype if jnp.issubdtype(x_train.dtype, jnp.floating) else float
+        y_train = jnp.asarray(y_train, dtype)
+        self.x_train = x_train.astype(dtype)
+        self.y_train = y_train[:, None] if y_train.ndim == 1 else y_train
+        self.scale = jnp.asarray(scale, dtype)
+        self.lam = jnp.asarray(lam, dtype)
+        self.tau = jnp.asarray(learning_rate, dtype)
+        self.widths = tuple(int(w) for w in widths)
+        self.init_kind = init
+
+    def __check_init__(self):
+        if self.init_kind not in INITS:
+            raise ValueError(f"unknown init {self.init_kind!r}; allowed: {', '.join(INITS)}")
+        if self.init_kind == "lambda_balanced" and len(self.widths) != 1:
+            raise ValueError("lambda_balanced init is for two layers (one hidden width)")
+        if any(w < 1 for w in self.widths):
+            raise ValueError(f"widths must be positive; got {self.widths}")
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.x_train.shape[1],) + self.widths + (self.y_train.shape[1],)
+
+    # ------------------------------------------------------------------- init
+    def init(self, key: PRNGKeyArray) -> tuple[Array, ...]:
+        dtype, sizes = self.x_train.dtype, self.sizes
+        keys = jax.random.split(key, len(sizes))
+        shapes = list(zip(sizes[1:], sizes[:-1]))  # (n_out, n_in) per layer
+        if self.init_kind == "gaussian":
+            return tuple(self.scale / math.sqrt(i) * jax.random.normal(k, (o, i), dtype)
+                         for k, (o, i) in zip(keys, shapes))
+        if self.init_kind == "orthogonal":
+            return tuple(self.scale * _semi_orthogonal(k, o, i, dtype)
+                         for k, (o, i) in zip(keys, shapes))
+        if self.init_kind == "balanced":
+            return self._balanced(keys[0], dtype)
+        return self._lambda_balanced(keys, dtype)
+
+    def _balanced(self, key, dtype):
+        d, o, depth = self.sizes[0], self.sizes[-1], len(self.sizes) - 1
+        a = self.scale / math.sqrt(d) * jax.random.normal(key, (o, d), dtype)
+        if depth == 1:
+            return (a,)
+        u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+        root, r = s ** (1.0 / depth), s.shape[0]
+        if min(self.widths) < r:
+            raise ValueError(f"balanced init needs hidden widths >= rank {r}")
+        diag = jnp.arange(r)
+        layers = []
+        for l, (n_out, n_in) in enumerate(zip(self.sizes[1:], self.sizes[:-1])):
+            w = jnp.zeros((n_out, n_in), dtype)
+            if l == 0:
+                w = w.at[:r].set(root[:, None] * vt)
+            elif l == depth - 1:
+                w = w.at[:, :r].set(u * root)
+            else:
+                w = w.at[diag, diag].set(root)
+            layers.append(w)
+        return tuple(layers)
+
+    def _lambda_balanced(self, keys, dtype):
+        # W2^T W2 = lam I + W1 W1^T has full rank h when lam > 0, so W2 needs
+        # d_out >= h; W1 W1^T = W2^T W2 - lam I likewise needs d >= h when lam < 0.
+        d, h, o = self.sizes
+        eye = jnp.eye(h, dtype=dtype)
+        if float(self.lam) >= 0:
+            if o < h:
+                raise ValueError(f"lambda_balanced with lambda >= 0 needs d_out >= hidden width;"
+                                 f" got d_out={o}, hidden={h}")
+            w1 = self.scale / math.sqrt(d) * jax.random.normal(keys[0], (h, d), dtype)
+            w2 = _semi_orthogonal(keys[1], o, h, dtype) @ _psd_sqrt(self.lam * eye + w1 @ w1.T)
+        else:
+            if d < h:
+                raise ValueError(f"lambda_balanced with lambda < 0 needs input dim >= hidden "
+                                 f"width; got d={d}, hidden={h}")
+            w2 = self.scale / math.sqrt(h) * jax.random.normal(keys[1], (o, h), dtype)
+            w1 = _psd_sqrt(w2.T @ w2 - self.lam * eye) @ _semi_orthogonal(keys[0], h, d, dtype)
+        return (w1, w2)
+
+    # ------------------------------------------------------------------ model
+    def end_to_end(self, state) -> Float[Array, "o d"]:
+        """The product $W_L\\cdots W_1$."""
+        m = state[0]
+        for w in state[1:]:
+            m = w @ m
+        return m
+
+    def singular_values(self, state) -> Float[Array, " r"]:
+        """Singular values of the end-to-end map (descending)."""
+        return jnp.linalg.svd(self.end_to_end(state), compute_uv=False)
+
+    def predict(self, state, x) -> Float[Array, "k o"]:
+        return x @ self.end_to_end(state).T
+
+    def train_outputs(self, state):
+        return self.predict(state, self.x_train)
+
+    def time_scale(self):
+        return self.tau
+
+    def loss_weight(self):
+        return jnp.ones((), self.x_train.dtype)
+
+    def ntk(self, state, x1, x2) -> Float[Array, "n1 n2 o o"]:
+        r"""$\Theta_{ab}(x,x') = \sum_l (P_l x\cdot P_l x')\,(Q_l Q_l^\top)_{ab}$ with
+        $P_l = W_{l-1}\cdots W_1$ and $Q_l = W_L\cdots W_{l+1}$."""
+        o = self.sizes[-1]
+        below1, below2 = x1, x2  # P_l x, rows
+        total = 0.0
+        for l in range(len(state)):
+            q = jnp.eye(o, dtype=x1.dtype)
+            for w in state[l + 1:][::-1]:
+                q = q @ w
+            total = total + (below1 @ below2.T)[:, :, None, None] * (q @ q.T)[None, None]
+            below1, below2 = below1 @ state[l].T, below2 @ state[l].T
+        return total
+
+    def invariants(self, state) -> dict[str, Array]:
+        """Balancedness $W_{l+1}^\\top W_{l+1} - W_l W_l^\\top$, one matrix per hidden layer."""
+        return {f"balance_{l + 1}": state[l + 1].T @ state[l + 1] - state[l] @ state[l].T
+                for l in range(len(state) - 1)}
