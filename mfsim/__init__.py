@@ -40,6 +40,9 @@ from ._systems.constant_kernel import KernelFlowState as KernelFlowState
 from ._systems.linearized import Linearized as Linearized
 from ._systems.deep_linear import DeepLinearNetwork as DeepLinearNetwork
 from ._systems.deep_linear import whiten as whiten
+from ._systems.diagonal_linear import DiagonalLinearNetwork as DiagonalLinearNetwork
+from ._systems.diagonal_linear import DiagonalLinearState as DiagonalLinearState
+from ._systems.diagonal_linear import implicit_bias as implicit_bias
 from ._systems.mlp import MLP as MLP
 from ._systems.mlp import DenseParams as DenseParams
 from ._systems.mlp import FCKernel as FCKernel
@@ -48,6 +51,7 @@ from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.dataset import Dataset as Dataset
 from ._tasks.sinusoids import sinusoid_task as sinusoid_task
+from ._tasks.sparse import sparse_regression_task as sparse_regression_task
 from ._tasks.teacher import teacher_task as teacher_task
 
 

@@ -1,0 +1,105 @@
+"""Diagonal linear network (C2): the gradient-flow limit minimizes Q_alpha among
+interpolants; small alpha -> minimum l1, large alpha -> minimum l2."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import linprog, minimize
+
+import mfsim
+
+
+@pytest.fixture(scope="module")
+def problem():
+    data = mfsim.sparse_regression_task(jax.random.key(1), n_train=20, n_test=5, d=40,
+                                        sparsity=2, dtype=jnp.float64)
+    return np.asarray(data.x_train), np.asarray(data.y_train), data
+
+
+def q_alpha_minimizer(x, y, alpha):
+    """argmin Q_alpha(beta) s.t. X beta = y, independently: Newton (trust-exact) on the
+    concave dual max_nu nu.y - 2 alpha^2 sum(cosh(X^T nu) - 1), beta = 2 alpha^2 sinh(X^T nu)."""
+    a2 = alpha**2
+    res = minimize(lambda nu: -(nu @ y - 2 * a2 * np.sum(np.cosh(x.T @ nu) - 1)),
+                   np.zeros(len(y)),
+                   jac=lambda nu: -(y - x @ (2 * a2 * np.sinh(x.T @ nu))),
+                   hess=lambda nu: (x * (2 * a2 * np.cosh(x.T @ nu))) @ x.T,
+                   method="trust-exact", options=dict(gtol=1e-13, maxiter=10_000))
+    nu = res.x
+    for _ in range(5):  # polish with pure Newton steps (quadratic convergence)
+        w = 2 * a2 * np.cosh(x.T @ nu)
+        nu = nu + np.linalg.solve((x * w) @ x.T, y - x @ (2 * a2 * np.sinh(x.T @ nu)))
+    beta = 2 * a2 * np.sinh(x.T @ nu)
+    assert np.abs(x @ beta - y).max() < 1e-12  # an interpolant
+    return beta
+
+
+def flow_limit(x, y, alpha, t1):
+    net = mfsim.DiagonalLinearNetwork(x, y, alpha=alpha)
+    traj = mfsim.simulate(net, net.init(), t1=t1, solver="tsit5", rtol=1e-10, atol=1e-16,
+                          n_save=2, max_steps=400_000, monitors=[mfsim.TrainLoss()])
+    # converged: the initial loss is O(1); at large alpha, beta = u^2 - v^2 with u, v
+    # ~ alpha loses digits to cancellation, so the floor is ~1e-14
+    assert traj.succeeded and traj.values["train_loss"][-1] < 1e-12
+    return net, traj
+
+
+def rel(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+# horizons: the kernel regime (large alpha) converges fast, the rich regime slowly
+HORIZONS = {1e-3: 2e5, 1e-2: 2e4, 1e-1: 2e3, 1.0: 60.0, 10.0: 5.0}
+
+
+@pytest.mark.parametrize("alpha", [1e-2, 1e-1, 1.0, 10.0])
+def test_flow_limit_minimizes_q_alpha(problem, alpha):
+    x, y, _ = problem
+    net, traj = flow_limit(x, y, alpha, HORIZONS[alpha])
+    beta = np.asarray(net.beta(traj.final_state))
+    assert rel(beta, q_alpha_minimizer(x, y, alpha)) < 1e-4
+
+
+def test_rich_and_kernel_limits(problem):
+    x, y, data = problem
+    d = x.shape[1]
+    lp = linprog(np.ones(2 * d), A_eq=np.hstack([x, -x]), b_eq=y, bounds=(0, None),
+                 method="highs")
+    l1 = lp.x[:d] - lp.x[d:]
+    l2 = np.linalg.pinv(x) @ y
+    to_l1 = []
+    for alpha in (1e-1, 1e-2, 1e-3):
+        net, traj = flow_limit(x, y, alpha, HORIZONS[alpha])
+        to_l1.append(rel(np.asarray(net.beta(traj.final_state)), l1))
+    assert to_l1[0] > to_l1[1] > to_l1[2] and to_l1[2] < 5e-3, to_l1
+    net, traj = flow_limit(x, y, 10.0, HORIZONS[10.0])
+    assert rel(np.asarray(net.beta(traj.final_state)), l2) < 1e-5
+    # the rich limit recovered the sparse signal; the kernel limit did not
+    np.testing.assert_allclose(l1, np.asarray(data.reference_particles[:, 0]), atol=1e-8)
+    assert rel(l2, l1) > 0.3
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_invariants_and_ntk(problem, depth):
+    x, y, _ = problem
+    net = mfsim.DiagonalLinearNetwork(x, y, alpha=0.7, depth=depth)
+    s0 = net.init()
+    # start from beta = 0 but a non-trivial point, so the invariants are not all equal
+    s0 = mfsim.DiagonalLinearState(u=s0.u * (1 + 0.1 * jnp.arange(40) / 40), v=s0.v)
+    traj = mfsim.simulate(net, s0, t1=3.0, n_save=2, solver="tsit5", rtol=1e-12, atol=1e-14)
+    (name, q0), = net.invariants(s0).items()
+    np.testing.assert_allclose(net.invariants(traj.final_state)[name], q0, rtol=1e-9)
+    assert np.abs(np.asarray(traj.final_state.u - s0.u)).max() > 1e-2
+    k = net.ntk(s0, x[:5], x)
+    g = mfsim.empirical_ntk(net.predict, s0, x[:5], x)
+    np.testing.assert_allclose(g, k, rtol=1e-10, atol=1e-12 * np.abs(k).max())
+
+
+def test_implicit_bias_potential_limits():
+    # Q_alpha ~ alpha^2-scaled l2^2/4 for large alpha, ~ l1 log(1/alpha^2) for small
+    beta = jnp.array([0.5, -1.0, 0.0, 2.0])
+    big = float(mfsim.implicit_bias(beta, 100.0))
+    np.testing.assert_allclose(big, float(jnp.sum(beta**2)) / (4 * 100.0**2), rtol=1e-6)
+    small = float(mfsim.implicit_bias(beta, 1e-6))
+    assert abs(small / (np.log(1 / 1e-12) * 3.5) - 1) < 0.1
