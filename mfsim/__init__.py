@@ -16,6 +16,8 @@ from ._monitors.losses import TrainLoss as TrainLoss
 from ._monitors.movement import ParameterDistance as ParameterDistance
 from ._monitors.movement import Predictions as Predictions
 from ._monitors.movement import TrainOutputs as TrainOutputs
+from ._monitors.sequence import LearnedKernel as LearnedKernel
+from ._monitors.sequence import Risk as Risk
 from ._kernels.analytic import TwoLayerKernel as TwoLayerKernel
 from ._kernels.analytic import fc_kernels as fc_kernels
 from ._kernels.analytic import two_layer_kernels as two_layer_kernels
@@ -46,11 +48,19 @@ from ._systems.diagonal_linear import implicit_bias as implicit_bias
 from ._systems.mlp import MLP as MLP
 from ._systems.mlp import DenseParams as DenseParams
 from ._systems.mlp import FCKernel as FCKernel
+from ._systems.sequence_models import AbstractSequenceModel as AbstractSequenceModel
+from ._systems.sequence_models import AdaptiveSequenceModel as AdaptiveSequenceModel
+from ._systems.sequence_models import AdaptiveState as AdaptiveState
+from ._systems.sequence_models import DiagonalSequenceModel as DiagonalSequenceModel
+from ._systems.sequence_models import DiagonalState as DiagonalState
+from ._systems.sequence_models import VanillaSequenceModel as VanillaSequenceModel
 from ._systems.two_layer import TwoLayerNetwork as TwoLayerNetwork
 from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.dataset import Dataset as Dataset
 from ._tasks.sinusoids import sinusoid_task as sinusoid_task
+from ._tasks.sequence import SequenceData as SequenceData
+from ._tasks.sequence import sequence_model_task as sequence_model_task
 from ._tasks.sparse import sparse_regression_task as sparse_regression_task
 from ._tasks.teacher import teacher_task as teacher_task
 

@@ -1,0 +1,37 @@
+"""Monitors of the sequence model: risk and the learned kernel."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .base import AbstractMonitor, Reference
+
+
+class Risk(AbstractMonitor):
+    r"""$\|\theta_t - \theta^*\|^2$."""
+
+    def __call__(self, t, state, ref: Reference):
+        return {"risk": ref.system.risk(state)}
+
+    def descriptions(self):
+        return {"risk": "risk ||theta - theta*||^2"}
+
+
+class LearnedKernel(AbstractMonitor):
+    r"""Top-``k`` eigenvalues of the learned kernel $K = A D^2 A^\top$ and the
+    share of $\theta^*$ captured by its top-$j$ eigenvectors, $j = 1..k$:
+    $\|P_j\theta^*\|^2/\|\theta^*\|^2$."""
+
+    k: int = eqx.field(static=True, default=10)
+
+    def __call__(self, t, state, ref: Reference):
+        lam, vec = jnp.linalg.eigh(ref.system.kernel(state))
+        lam, vec = lam[::-1][: self.k], vec[:, ::-1][:, : self.k]
+        star = ref.system.theta_star
+        share = jnp.cumsum((vec.T @ star) ** 2) / jnp.sum(star**2)
+        return {"kernel_eigenvalues": lam, "kernel_top_share": share}
+
+    def descriptions(self):
+        return {"kernel_eigenvalues": f"top-{self.k} eigenvalues of the learned kernel A D^2 A^T",
+                "kernel_top_share": "share of ||theta*||^2 in the span of the top-j eigenvectors"}

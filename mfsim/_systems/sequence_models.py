@@ -1,0 +1,171 @@
+r"""Gradient-flow estimators in the Gaussian sequence model.
+
+All minimize $\frac12\|z - \theta\|^2$ by gradient flow (time scale 1) over a
+parameterization of $\theta$; the risk is $\|\theta - \theta^*\|^2$.
+
+- :class:`VanillaSequenceModel`: $\theta_j = \lambda_j^{1/2}\beta_j$,
+  $\beta(0) = 0$, so $\theta_j(t) = (1 - e^{-\lambda_j t}) z_j$ (fixed kernel).
+- :class:`DiagonalSequenceModel` (Li & Lin 2024): $\theta_j = a_j b_j^D\beta_j$,
+  $a(0) = \lambda^{1/2}$, $b(0) = b_0$, $\beta(0) = 0$. Conserved:
+  $a^2 - \beta^2 = \lambda$ and $b^2 - D\beta^2 = b_0^2$; for $D = 0$,
+  $\dot\theta = \sqrt{\lambda^2 + 4\theta^2}(z - \theta)$.
+- :class:`AdaptiveSequenceModel`: $\theta = A\,\mathrm{diag}(d)\,\beta$ with a
+  learnable matrix $A$ and diagonal $d$; $A(0) = A_0$ (identity by default),
+  $d(0) = \lambda^{1/2}$, $\beta(0) = 0$; the learned kernel is
+  $K = A\,\mathrm{diag}(d^2) A^\top$. Conserved quantities follow from the
+  rescaling symmetries of $(A, d, \beta)\mapsto A\,\mathrm{diag}(d)\beta$ (a
+  gradient flow conserves $\sum_{\text{scaled}} \pm\|\cdot\|^2$ for every
+  one-parameter scaling symmetry):
+
+  * $d_k\to c\,d_k,\ \beta_k\to\beta_k/c$: $\ d_k^2 - \beta_k^2$ (equal to $\lambda_k$);
+  * free $A$: $A_{:k}\to c\,A_{:k},\ d_k\to d_k/c$: $\ \|A_{:k}\|^2 - d_k^2$
+    (equal to $\|A_{0,:k}\|^2 - \lambda_k$).
+
+  With ``orthogonal=True``, $A = A_0\exp(W - W^\top)$ is parameterized on the
+  orthogonal group (state $W$, $W(0) = 0$): $A^\top A = I$ along the flow, the
+  column scaling is no symmetry any more, and $d_k^2 - \beta_k^2$ remains.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+from jaxtyping import Array, Float
+
+from .._system import AbstractGradientFlowSystem
+
+
+class AbstractSequenceModel(AbstractGradientFlowSystem):
+    """A parameterization $\\theta(\\text{state})$ fitted to ``z`` by gradient flow."""
+
+    z: eqx.AbstractVar[Float[Array, " N"]]
+    theta_star: eqx.AbstractVar[Float[Array, " N"]]
+    lam: eqx.AbstractVar[Float[Array, " N"]]
+
+    @abc.abstractmethod
+    def theta(self, state) -> Float[Array, " N"]:
+        """The estimate $\\theta$."""
+
+    def objective(self, state):
+        return 0.5 * jnp.sum((self.z - self.theta(state)) ** 2)
+
+    def loss(self, state):
+        """$\\frac12\\|z - \\theta\\|^2$."""
+        return self.objective(state)
+
+    def risk(self, state):
+        """$\\|\\theta - \\theta^*\\|^2$."""
+        return jnp.sum((self.theta(state) - self.theta_star) ** 2)
+
+    def time_scale(self):
+        return jnp.ones((), self.z.dtype)
+
+
+def _fields(data):
+    return jnp.asarray(data.z), jnp.asarray(data.theta_star), jnp.asarray(data.lam)
+
+
+class VanillaSequenceModel(AbstractSequenceModel):
+    """$\\theta_j = \\lambda_j^{1/2}\\beta_j$ from $\\beta = 0$: a fixed kernel."""
+
+    z: Float[Array, " N"]
+    theta_star: Float[Array, " N"]
+    lam: Float[Array, " N"]
+
+    def __init__(self, data):
+        self.z, self.theta_star, self.lam = _fields(data)
+
+    def init(self, key=None):
+        return jnp.zeros_like(self.z)
+
+    def theta(self, state):
+        return jnp.sqrt(self.lam) * state
+
+    def solution(self, t):
+        """$\\theta_j(t) = (1 - e^{-\\lambda_j t}) z_j$."""
+        return -jnp.expm1(-self.lam * jnp.asarray(t)[..., None]) * self.z
+
+
+class DiagonalState(eqx.Module):
+    a: Float[Array, " N"]
+    b: Float[Array, " N"]
+    beta: Float[Array, " N"]
+
+
+class DiagonalSequenceModel(AbstractSequenceModel):
+    """$\\theta_j = a_j b_j^D\\beta_j$, $a(0) = \\lambda^{1/2}$, $b(0) = b_0$, $\\beta(0) = 0$."""
+
+    z: Float[Array, " N"]
+    theta_star: Float[Array, " N"]
+    lam: Float[Array, " N"]
+    b0: Float[Array, ""]
+    depth: int = eqx.field(static=True)
+
+    def __init__(self, data, *, depth: int = 0, b0: float = 1.0):
+        self.z, self.theta_star, self.lam = _fields(data)
+        self.b0 = jnp.asarray(b0, self.z.dtype)
+        self.depth = int(depth)
+
+    def init(self, key=None):
+        return DiagonalState(a=jnp.sqrt(self.lam), b=jnp.full_like(self.z, self.b0),
+                             beta=jnp.zeros_like(self.z))
+
+    def theta(self, state):
+        return state.a * state.b**self.depth * state.beta
+
+    def invariants(self, state):
+        """$a^2 - \\beta^2 - \\lambda$ and $b^2 - D\\beta^2 - b_0^2$ (zero along the flow)."""
+        return {"a_beta": state.a**2 - state.beta**2 - self.lam,
+                "b_beta": state.b**2 - self.depth * state.beta**2 - self.b0**2}
+
+
+class AdaptiveState(eqx.Module):
+    """``A`` (free model) or the skew generator ``W`` (orthogonal model), ``d``, ``beta``."""
+
+    A: Float[Array, "N N"]
+    d: Float[Array, " N"]
+    beta: Float[Array, " N"]
+
+
+class AdaptiveSequenceModel(AbstractSequenceModel):
+    """$\\theta = A\\,\\mathrm{diag}(d)\\,\\beta$ with learnable eigenvectors and eigenvalues."""
+
+    z: Float[Array, " N"]
+    theta_star: Float[Array, " N"]
+    lam: Float[Array, " N"]
+    basis: Float[Array, "N N"]
+    orthogonal: bool = eqx.field(static=True)
+
+    def __init__(self, data, *, orthogonal: bool = False, basis=None):
+        self.z, self.theta_star, self.lam = _fields(data)
+        n = self.z.shape[0]
+        self.basis = jnp.eye(n, dtype=self.z.dtype) if basis is None else jnp.asarray(basis)
+        self.orthogonal = bool(orthogonal)
+
+    def init(self, key=None):
+        a0 = jnp.zeros_like(self.basis) if self.orthogonal else self.basis
+        return AdaptiveState(A=a0, d=jnp.sqrt(self.lam), beta=jnp.zeros_like(self.z))
+
+    def matrix(self, state) -> Float[Array, "N N"]:
+        """The eigenvector matrix $A$ (``basis @ expm(W - W^T)`` when orthogonal)."""
+        if self.orthogonal:
+            return self.basis @ jsl.expm(state.A - state.A.T)
+        return state.A
+
+    def theta(self, state):
+        return self.matrix(state) @ (state.d * state.beta)
+
+    def kernel(self, state) -> Float[Array, "N N"]:
+        """The learned kernel $K = A\\,\\mathrm{diag}(d^2)A^\\top$."""
+        a = self.matrix(state)
+        return (a * state.d**2) @ a.T
+
+    def invariants(self, state):
+        out = {"d_beta": state.d**2 - state.beta**2 - self.lam}
+        if not self.orthogonal:
+            out["column_d"] = (jnp.sum(state.A**2, axis=0) - state.d**2
+                               - (jnp.sum(self.basis**2, axis=0) - self.lam))
+        return out

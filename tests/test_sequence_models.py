@@ -1,0 +1,136 @@
+"""Sequence models (C3): vanilla closed form, diagonal model invariants and its
+D = 0 exact solution, conserved quantities of theta = A D beta, orthogonality."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import mfsim
+
+TIGHT = dict(solver="tsit5", rtol=1e-12, atol=1e-14)
+
+
+class Theta(mfsim.AbstractMonitor):
+    def __call__(self, t, state, ref):
+        return {"theta": ref.system.theta(state)}
+
+    def descriptions(self):
+        return {"theta": "estimate"}
+
+
+class Invariants(mfsim.AbstractMonitor):
+    def __call__(self, t, state, ref):
+        return ref.system.invariants(state)
+
+    def descriptions(self):
+        return {}
+
+
+class Orthogonality(mfsim.AbstractMonitor):
+    def __call__(self, t, state, ref):
+        a = ref.system.matrix(state)
+        return {"ortho": jnp.max(jnp.abs(a.T @ a - jnp.eye(a.shape[0])))}
+
+    def descriptions(self):
+        return {"ortho": ""}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return mfsim.sequence_model_task(jax.random.key(0), n=400, N=12, p=1.0, q=2.0, gamma=1.5)
+
+
+def test_misaligned_signal_layout():
+    theta = mfsim._tasks.sequence.misaligned_signal(20, p=1.0, q=2.0)
+    nz = np.flatnonzero(theta) + 1
+    np.testing.assert_array_equal(nz, [1, 4, 9, 16])  # l(j) = j^2
+    np.testing.assert_allclose(theta[nz - 1], np.arange(1, 5) ** -1.0)  # j^-(p+1)/2
+
+
+def test_vanilla_matches_closed_form(data):
+    model = mfsim.VanillaSequenceModel(data)
+    ts = np.linspace(0.0, 50.0, 11)
+    traj = mfsim.simulate(model, 0, t1=50.0, save_times=ts, monitors=[Theta(), mfsim.Risk()],
+                          **TIGHT)
+    want = np.asarray(model.solution(ts))
+    np.testing.assert_allclose(traj.values["theta"], want, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(traj.values["risk"],
+                               np.sum((want - np.asarray(data.theta_star)) ** 2, axis=1),
+                               rtol=1e-9)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_diagonal_model_invariants(data, depth):
+    model = mfsim.DiagonalSequenceModel(data, depth=depth, b0=0.5)
+    traj = mfsim.simulate(model, 0, t1=40.0, n_save=9, monitors=[Invariants(), Theta()], **TIGHT)
+    assert traj.succeeded
+    for name, values in traj.values.items():
+        if name != "theta":
+            assert np.max(np.abs(values)) < 1e-9, name
+    assert np.abs(traj.values["theta"][-1]).max() > 0.1  # it learned something
+
+
+def _exact_d0(z, lam, t):
+    """theta(t) solving F(theta) - F(0) = t, F' = 1/((z - theta) sqrt(lam^2 + 4 theta^2))."""
+    s = np.sqrt(lam**2 + 4 * z**2)
+
+    def F(x):
+        return np.log((lam**2 + 4 * z * x + s * np.sqrt(lam**2 + 4 * x**2)) / abs(z - x)) / s
+
+    if t == 0:
+        return 0.0
+    lo, hi = (0.0, z) if z > 0 else (z, 0.0)
+    target = F(0.0) + t
+    g = lambda x: F(x) - target  # noqa: E731  (monotone between 0 and z)
+    edge = z * (1 - 1e-15)
+    if g(edge) < 0:  # converged to z within floating point
+        return z
+    return brentq(g, lo if z > 0 else edge, edge if z > 0 else hi, xtol=1e-15, rtol=1e-15)
+
+
+def test_diagonal_d0_matches_exact_solution(data):
+    model = mfsim.DiagonalSequenceModel(data, depth=0)
+    ts = np.linspace(0.0, 30.0, 7)
+    traj = mfsim.simulate(model, 0, t1=30.0, save_times=ts, monitors=[Theta()], **TIGHT)
+    z, lam = np.asarray(data.z), np.asarray(data.lam)
+    want = np.array([[_exact_d0(z[j], lam[j], t) for j in range(z.size)] for t in ts])
+    np.testing.assert_allclose(traj.values["theta"], want, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("orthogonal", [False, True])
+def test_adaptive_model_conserved_quantities(data, orthogonal):
+    model = mfsim.AdaptiveSequenceModel(data, orthogonal=orthogonal)
+    mons = [Invariants(), Theta(), mfsim.Risk(), mfsim.LearnedKernel(k=4)]
+    if orthogonal:
+        mons.append(Orthogonality())
+    traj = mfsim.simulate(model, 0, t1=30.0, n_save=7, monitors=mons, **TIGHT)
+    assert traj.succeeded
+    names = {"d_beta"} | (set() if orthogonal else {"column_d"})
+    for name in names:
+        assert np.max(np.abs(traj.values[name])) < 1e-9, name
+    if orthogonal:
+        assert np.max(traj.values["ortho"]) < 1e-10
+    # A moved away from the identity (the eigenvectors were learned)
+    a = model.matrix(traj.final_state)
+    assert np.abs(np.asarray(a) - np.eye(12)).max() > 1e-3
+    # the learned kernel: eigenvalues sorted, top-share a cumulative fraction in [0, 1]
+    share = traj.values["kernel_top_share"]
+    assert np.all(np.diff(share, axis=1) >= -1e-12) and np.all(share <= 1 + 1e-12)
+
+
+def test_adaptive_model_free_a_is_a_gradient_flow(data):
+    # the derived invariants hold only for the true gradient: check the vector field
+    # against central finite differences of the objective
+    model = mfsim.AdaptiveSequenceModel(data)
+    s = model.init()
+    s = mfsim.AdaptiveState(A=s.A + 0.01 * jnp.arange(144.0).reshape(12, 12) / 144,
+                            d=s.d, beta=s.beta + 0.1)
+    vf = model.vector_field(0.0, s, None)
+    eps = 1e-6
+    for (i, j) in [(0, 0), (3, 5), (11, 2)]:
+        up = mfsim.AdaptiveState(A=s.A.at[i, j].add(eps), d=s.d, beta=s.beta)
+        dn = mfsim.AdaptiveState(A=s.A.at[i, j].add(-eps), d=s.d, beta=s.beta)
+        fd = (model.objective(up) - model.objective(dn)) / (2 * eps)
+        np.testing.assert_allclose(-vf.A[i, j], fd, rtol=1e-6, atol=1e-10)
