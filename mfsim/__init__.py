@@ -13,8 +13,10 @@ from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import Reference as Reference
 from ._monitors.losses import TestLoss as TestLoss
 from ._monitors.losses import TrainLoss as TrainLoss
+from ._monitors.invariants import InvariantDrift as InvariantDrift
 from ._monitors.movement import ParameterDistance as ParameterDistance
 from ._monitors.movement import Predictions as Predictions
+from ._monitors.movement import SingularValues as SingularValues
 from ._monitors.movement import TrainOutputs as TrainOutputs
 from ._monitors.sequence import LearnedKernel as LearnedKernel
 from ._monitors.sequence import Risk as Risk

@@ -62,7 +62,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 # names of the non-time axes of known monitor variables
-POINT_DIMS = {"train_outputs": ("train_point",), "test_outputs": ("test_point",)}
+POINT_DIMS = {
+    "train_outputs": ("train_point",),
+    "test_outputs": ("test_point",),
+    "singular_values": ("mode",),
+    "kernel_eigenvalues": ("eigen_index",),
+    "kernel_top_share": ("eigen_index",),
+}
 
 
 def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
@@ -77,7 +83,8 @@ def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
     data_vars = {}
     for name, value in traj.values.items():
         value = np.asarray(value)[reached]
-        extra = POINT_DIMS.get(name, tuple(f"{prefix}{name}_dim{i}" for i in range(1, value.ndim)))
+        known = POINT_DIMS.get(name, ())[: value.ndim - 1]
+        extra = known + tuple(f"{prefix}{name}_dim{i}" for i in range(1 + len(known), value.ndim))
         desc = label + traj.descriptions.get(name, "")
         data_vars[prefix + name] = xr.Variable(("t",) + extra, value,
                                                attrs={"description": desc, "long_name": desc})

@@ -54,8 +54,8 @@ def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset
     for prefix, twin in twin_trajs.items():
         tds = trajectory_to_dataset(twin, prefix=prefix, label=TWIN_LABELS[prefix])
         ds = xr.merge([ds, tds], join="outer", combine_attrs="no_conflicts", compat="override")
-        gap = np.sqrt(((ds["train_outputs"] - ds[f"{prefix}train_outputs"]) ** 2)
-                      .mean("train_point"))
+        diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
+        gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
         desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix][:-2]})"
         ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
     return ds
@@ -128,11 +128,14 @@ def run_scenario(
         provenance(seed=scenario.seed, dtype=scenario.dtype, traj=traj,
                    scenario_text=resolved_text, source=source),
     )
-    from .plotting import plot_losses
+    from .plotting import plot_losses, plot_series, series_variables
 
     figures = tuple(
         plot_losses(ds, out_dir / f"loss.{fmt}", title=scenario.name)
         for fmt in scenario.output.figures
+    ) + tuple(
+        plot_series(ds, name, out_dir / f"{name}.{fmt}", title=scenario.name)
+        for name in series_variables(ds) for fmt in scenario.output.figures
     )
     return RunResult(dataset=ds, trajectory=traj, out_dir=out_dir, figures=figures)
 

@@ -76,3 +76,38 @@ def loss_figure(ds, *, title: str | None = None):
     elif title:
         ax.set_title(title)
     return fig
+
+
+# per-time series with one line per index (modes, eigenvalues)
+SERIES_DIMS = ("mode", "eigen_index")
+SERIES_LOG_Y = ("kernel_eigenvalues",)
+
+
+def series_variables(ds) -> list[str]:
+    """Variables of shape (t, index) drawn by :func:`plot_series` after a run."""
+    return [name for name, var in ds.data_vars.items()
+            if var.dims[:1] == ("t",) and len(var.dims) == 2 and var.dims[1] in SERIES_DIMS]
+
+
+def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) -> Path:
+    """One line per index of ``ds[name]`` (dims ``(t, index)``) against time."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    t = np.asarray(ds["t"])
+    values = np.asarray(ds[name])
+    log_t = t[-1] > 0 and t[1:].min() > 0 and t[-1] / max(t[1], 1e-300) > 100
+    keep = t > 0 if log_t else np.ones_like(t, bool)
+    for i in range(values.shape[1]):
+        ax.plot(t[keep], values[keep, i], label=f"{ds[name].dims[1]} {i + 1}")
+    if log_t:
+        ax.set_xscale("log")
+    if name in SERIES_LOG_Y and np.all(values[keep] > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel("time t (gradient flow)")
+    ax.set_ylabel(name.replace("_", " "))
+    desc = ds[name].attrs.get("description", "")
+    ax.set_title(f"{title + ': ' if title else ''}{desc}", fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    if values.shape[1] <= 10:
+        ax.legend(fontsize=7)
+    return save_figure(fig, path)

@@ -45,7 +45,8 @@ BAD = {
     "euler_without_dt": ("[solver]\nname = \"euler\"\n", "solver.dt: a fixed-step solve needs dt"),
     "odd_symmetric": ("[system]\ninit = \"symmetric\"\nwidth = 7\n",
                       "system.width: symmetric init needs an even width"),
-    "unknown_kind": ("[system]\nkind = \"mlp\"\n", "system.kind: unknown kind 'mlp'; allowed: two_layer"),
+    "unknown_kind": ("[system]\nkind = \"transformer\"\n",
+                     "system.kind: unknown kind 'transformer'; allowed: two_layer, mlp, deep_linear"),
     "bad_monitor": ("[[monitors]]\nname = \"loss\"\n", "monitors[0].name: got 'loss'"),
 }
 
@@ -238,3 +239,136 @@ def test_compare_twins_stored_in_the_same_results(tmp_path, capsys):
     want = np.sqrt(np.mean((ds["train_outputs"] - ds["lin_train_outputs"]).values ** 2, axis=1))
     np.testing.assert_allclose(ds["lin_gap"], want, rtol=1e-12)
     assert float(ds["lin_gap"][-1]) > 0
+
+
+def test_shipped_deep_linear_saxe(tmp_path):
+    # the shipped scenario as it is (2-3 s): the modes converge to the teacher's
+    # singular values and the balancedness is conserved
+    result = mfsim.run_scenario(REPO / "scenarios" / "deep_linear_saxe.toml", out=tmp_path)
+    ds = result.dataset
+    np.testing.assert_allclose(ds["singular_values"][-1], [3.0, 2.0, 1.0, 0.5], rtol=1e-3)
+    assert float(ds["drift_balance_1"].max()) < 1e-9
+    assert ds["singular_values"].dims == ("t", "mode")
+    assert (tmp_path / "singular_values.png").stat().st_size > 0
+
+
+OTHER_SYSTEMS = {
+    "sequence_adaptive": """
+[task]
+kind = "sequence"
+n = 100.0
+N = 16
+q = 2.0
+[system]
+kind = "adaptive_sequence"
+orthogonal = true
+[solver]
+t1 = 20.0
+[save]
+n = 5
+[[monitors]]
+name = "risk"
+[[monitors]]
+name = "learned_kernel"
+k = 4
+[[monitors]]
+name = "invariants"
+""",
+    "sequence_diagonal": """
+[task]
+kind = "sequence"
+N = 50
+[system]
+kind = "diagonal_sequence"
+depth = 1
+[solver]
+t1 = 20.0
+[save]
+n = 5
+""",
+    "diagonal": """
+dtype = "float64"
+[task]
+kind = "sparse_regression"
+d = 20
+n_train = 10
+sparsity = 2
+[system]
+kind = "diagonal_linear"
+alpha = 0.5
+[solver]
+t1 = 50.0
+rtol = 1e-10
+atol = 1e-12
+[save]
+n = 5
+[[monitors]]
+name = "train_loss"
+[[monitors]]
+name = "invariants"
+""",
+    "mlp": """
+[task]
+d = 3
+n_train = 16
+n_test = 8
+[system]
+kind = "mlp"
+widths = [16, 16]
+[solver]
+t1 = 1.0
+[save]
+n = 4
+[compare]
+linearized = true
+kernels = ["analytic"]
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_SYSTEMS))
+def test_other_systems_from_scenarios(case, tmp_path, capsys):
+    path = write(tmp_path, case, OTHER_SYSTEMS[case])
+    code, _, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
+    assert code == 0, err
+    ds = mfsim.open_results(tmp_path / "runs" / case)
+    assert ds.attrs["status"] == "success"
+    if case.startswith("sequence"):
+        assert "risk" in ds and float(ds["risk"][-1]) < float(ds["risk"][0])
+    if case == "sequence_adaptive":
+        assert ds["kernel_top_share"].dims == ("t", "eigen_index")
+        assert float(ds["drift_d_beta"].max()) < 1e-5  # float32 run
+    if case == "diagonal":
+        assert float(ds["drift_uv"].max()) < 1e-9
+    if case == "mlp":
+        assert "ck_analytic_train_loss" in ds and "lin_gap" in ds
+
+
+INCOMPATIBLE = {
+    "net_on_sequence": ('[task]\nkind = "sequence"\n',
+                        "task.kind: system two_layer cannot be trained on task sequence"),
+    "sequence_on_teacher": ('[system]\nkind = "vanilla_sequence"\n',
+                            "task.kind: system vanilla_sequence cannot be trained on task teacher;"
+                            " allowed: sequence"),
+    "test_loss_for_sequence": ('[task]\nkind = "sequence"\n[system]\nkind = "vanilla_sequence"\n'
+                               '[[monitors]]\nname = "test_loss"\n',
+                               "monitors[0].name: test_loss is not available for system "
+                               "vanilla_sequence"),
+    "kernel_of_vanilla": ('[task]\nkind = "sequence"\n[system]\nkind = "diagonal_sequence"\n'
+                          '[[monitors]]\nname = "learned_kernel"\n',
+                          "monitors[0].name: learned_kernel is not available"),
+    "vector_targets": ('[task]\nkind = "linear_teacher"\n',
+                       "task.kind: task linear_teacher has vector targets: only system "
+                       "deep_linear fits it"),
+    "analytic_deep_linear": ('[task]\nkind = "sparse_regression"\n[system]\nkind = "deep_linear"\n'
+                             '[compare]\nkernels = ["analytic"]\n',
+                             "compare.kernels: no infinite-width kernel for system deep_linear"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INCOMPATIBLE))
+def test_incompatible_combinations(case, tmp_path, capsys):
+    body, expected = INCOMPATIBLE[case]
+    path = write(tmp_path, case, body)
+    code, _, err = run_cli(["check", str(path)], capsys, tmp_path)
+    assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err

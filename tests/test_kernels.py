@@ -264,3 +264,19 @@ def test_block_size_follows_memory_budget():
     assert choose_block_size(params, 1, 100, 10**6) == 1
     with pytest.raises(ValueError, match="cannot even hold the result"):
         choose_block_size(params, 1, 100, 10**6, result_elements=10**6)
+
+
+@pytest.mark.parametrize("activation, bias", [("relu", True), ("identity", False)])
+def test_mlp_neuron_balance_conserved(activation, bias):
+    x = inputs(10, 3)
+    net = mfsim.MLP(x, jnp.sin(x[:, 0]), widths=(6, 5), activation=activation, bias=bias,
+                    sigma_b=0.5)
+    s0 = net.init(jax.random.key(2))
+    traj = mfsim.simulate(net, s0, t1=2.0, n_save=2, solver="tsit5", rtol=1e-11, atol=1e-13,
+                          monitors=[mfsim.InvariantDrift.of(net, s0)])
+    assert traj.succeeded and set(traj.values) == {"drift_neuron_balance_1",
+                                                   "drift_neuron_balance_2"}
+    for v in traj.values.values():
+        assert float(v[-1]) < 1e-8
+    assert max(float(jnp.abs(a.w - b.w).max()) for a, b in zip(traj.final_state, s0)) > 1e-2
+    assert mfsim.MLP(x, x[:, 0], widths=(4,), activation="tanh").invariants(s0[:2]) == {}

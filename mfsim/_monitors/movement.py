@@ -41,3 +41,13 @@ class Predictions(AbstractMonitor):
 
     def descriptions(self):
         return {self.name: f"outputs f(x) on {self.x.shape[0]} fixed inputs"}
+
+
+class SingularValues(AbstractMonitor):
+    """Singular values of a linear system's end-to-end map (``system.singular_values``)."""
+
+    def __call__(self, t, state, ref: Reference):
+        return {"singular_values": ref.system.singular_values(state)}
+
+    def descriptions(self):
+        return {"singular_values": "singular values of the end-to-end map W_L...W_1"}

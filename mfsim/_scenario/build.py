@@ -15,17 +15,30 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._monitors.base import AbstractMonitor
+from .._monitors.invariants import InvariantDrift
 from .._monitors.losses import TestLoss, TrainLoss
-from .._monitors.movement import TrainOutputs
+from .._monitors.movement import ParameterDistance, SingularValues, TrainOutputs
+from .._monitors.sequence import LearnedKernel, Risk
 from .._save_times import save_times
 from .._system import AbstractSystem
 from .._systems.constant_kernel import ConstantKernelFlow
 from .._systems.linearized import Linearized
+from .._systems.deep_linear import DeepLinearNetwork
+from .._systems.diagonal_linear import DiagonalLinearNetwork
+from .._systems.mlp import MLP
+from .._systems.sequence_models import (
+    AdaptiveSequenceModel,
+    DiagonalSequenceModel,
+    VanillaSequenceModel,
+)
 from .._systems.two_layer import TwoLayerNetwork
 from .._tasks.dataset import Dataset
+from .._tasks.linear_teacher import linear_teacher_task
+from .._tasks.sequence import SequenceData, sequence_model_task
 from .._tasks.sinusoids import sinusoid_task
+from .._tasks.sparse import sparse_regression_task
 from .._tasks.teacher import teacher_task
-from .schema import Scenario, SinusoidTaskConfig, TeacherTaskConfig, TwoLayerConfig
+from .schema import Scenario
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
@@ -48,29 +61,46 @@ class Built:
     twins: dict[str, tuple[AbstractSystem, object]]
 
 
-def build_task(cfg, key, dtype) -> Dataset:
-    fields = cfg.model_dump(exclude={"kind"})
-    if isinstance(cfg, TeacherTaskConfig):
-        return teacher_task(key, dtype=dtype, **fields)
-    if isinstance(cfg, SinusoidTaskConfig):
-        return sinusoid_task(key, dtype=dtype, **fields)
-    raise TypeError(f"no builder for task {cfg.kind!r}")
+TASKS = {
+    "teacher": teacher_task,
+    "sinusoids": sinusoid_task,
+    "sparse_regression": sparse_regression_task,
+    "linear_teacher": linear_teacher_task,
+    "sequence": sequence_model_task,
+}
 
 
-def build_system(cfg, data: Dataset) -> AbstractSystem:
-    if isinstance(cfg, TwoLayerConfig):
-        fields = cfg.model_dump(exclude={"kind"})
-        fields["train"] = tuple(fields["train"])
-        return TwoLayerNetwork(data.x_train, data.y_train, **fields)
-    raise TypeError(f"no builder for system {cfg.kind!r}")
+def build_task(cfg, key, dtype) -> Dataset | SequenceData:
+    return TASKS[cfg.kind](key, dtype=dtype, **cfg.model_dump(exclude={"kind"}))
 
 
-def build_monitors(scenario: Scenario, data: Dataset) -> tuple[AbstractMonitor, ...]:
+def build_system(cfg, data) -> AbstractSystem:
+    f = cfg.model_dump(exclude={"kind"})
+    if cfg.kind == "two_layer":
+        return TwoLayerNetwork(data.x_train, data.y_train, **{**f, "train": tuple(f["train"])})
+    if cfg.kind == "mlp":
+        return MLP(data.x_train, data.y_train, **{**f, "widths": tuple(f["widths"])})
+    if cfg.kind == "deep_linear":
+        return DeepLinearNetwork(data.x_train, data.y_train, **{**f, "widths": tuple(f["widths"])})
+    if cfg.kind == "diagonal_linear":
+        return DiagonalLinearNetwork(data.x_train, data.y_train, **f)
+    sequence = {"vanilla_sequence": VanillaSequenceModel, "diagonal_sequence":
+                DiagonalSequenceModel, "adaptive_sequence": AdaptiveSequenceModel}
+    return sequence[cfg.kind](data, **f)
+
+
+def build_monitors(scenario: Scenario, data, system, state0) -> tuple[AbstractMonitor, ...]:
     makers = {
-        "train_loss": lambda: TrainLoss(),
-        "test_loss": lambda: TestLoss(data.x_test, data.y_test),
+        "train_loss": lambda m: TrainLoss(),
+        "test_loss": lambda m: TestLoss(data.x_test, data.y_test),
+        "param_distance": lambda m: ParameterDistance(),
+        "train_outputs": lambda m: TrainOutputs(),
+        "invariants": lambda m: InvariantDrift.of(system, state0),
+        "risk": lambda m: Risk(),
+        "learned_kernel": lambda m: LearnedKernel(k=min(m.k, data.z.shape[0])),
+        "singular_values": lambda m: SingularValues(),
     }
-    return tuple(makers[m.name]() for m in scenario.monitors)
+    return tuple(makers[m.name](m) for m in scenario.monitors)
 
 
 def build_twins(scenario: Scenario, system, state0, data: Dataset) -> dict:
@@ -96,7 +126,7 @@ def build(scenario: Scenario) -> Built:
         t1=s.t1, solver=s.name, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
         max_steps=s.max_steps, save_times=np.asarray(ts),
     )
-    monitors = build_monitors(scenario, data)
+    monitors = build_monitors(scenario, data, system, state0)
     twins = build_twins(scenario, system, state0, data)
     if twins:
         monitors = monitors + (TrainOutputs(),)

@@ -10,16 +10,22 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from .._errors import ScenarioError
-from .schema import Scenario
+
+from .schema import Scenario, SystemConfig, TaskConfig
 
 # Tags of the discriminated unions: pydantic puts them in error locations
 # (system.two_layer.width); users wrote system.width.
 _UNION_KEYS = ("task", "system")
+_TAGS = frozenset(
+    member.model_fields["kind"].default
+    for union in (TaskConfig, SystemConfig)
+    for member in get_args(get_args(union)[0])
+)
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:
@@ -47,7 +53,7 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
 def format_location(loc: tuple) -> str:
     parts: list[str] = []
     for i, item in enumerate(loc):
-        if i == 1 and loc[0] in _UNION_KEYS and isinstance(item, str) and len(loc) > 1:
+        if i == 1 and loc[0] in _UNION_KEYS and item in _TAGS:
             continue  # the union tag pydantic inserts
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
@@ -77,7 +83,7 @@ def format_error(err: dict) -> str:
         return (f"name: must be letters, digits, '_', '.' or '-' (starting with a letter or"
                 f" digit); got {err['input']!r}")
     if "key" in ctx:  # our own cross-field checks name the offending key
-        loc = loc + tuple(str(ctx["key"]).split("."))
+        loc = loc + tuple(int(k) if k.isdigit() else k for k in str(ctx["key"]).split("."))
     where = format_location(loc)
     if kind == "missing":
         return f"{where}: missing required key"

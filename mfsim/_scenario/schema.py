@@ -83,7 +83,66 @@ class SinusoidTaskConfig(Table):
         return self
 
 
-TaskConfig = Annotated[Union[TeacherTaskConfig, SinusoidTaskConfig], Field(discriminator="kind")]
+class SparseRegressionTaskConfig(Table):
+    """Sparse linear regression, n < d: the implicit-bias testbed."""
+
+    kind: Literal["sparse_regression"] = "sparse_regression"
+    d: PosInt = Field(40, description="number of features")
+    n_train: PosInt = 20
+    n_test: PosInt = 200
+    sparsity: PosInt = Field(2, description="non-zeros of beta*")
+    signal: PosFloat = Field(1.0, description="magnitude of the non-zeros")
+    noise: NonNegFloat = 0.0
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.sparsity > self.d:
+            raise PydanticCustomError("sparsity", "must not exceed d ({d})",
+                                      {"d": self.d, "key": "sparsity"})
+        return self
+
+
+class LinearTeacherTaskConfig(Table):
+    """Vector regression y = M x with M = U diag(s) V^T (random orthogonal U, V)."""
+
+    kind: Literal["linear_teacher"] = "linear_teacher"
+    d: PosInt = Field(8, description="input dimension")
+    d_out: PosInt = Field(4, description="output dimension")
+    singular_values: Annotated[list[PosFloat], Field(min_length=1)] = Field(
+        default_factory=lambda: [3.0, 2.0, 1.0, 0.5], description="singular values of M")
+    n_train: PosInt = 256
+    n_test: PosInt = 256
+    whiten: bool = Field(True, description="whiten the training inputs ((1/n) X^T X = I)")
+    noise: NonNegFloat = 0.0
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(self.singular_values) > min(self.d, self.d_out):
+            raise PydanticCustomError("rank", "at most min(d, d_out) = {r} values",
+                                      {"r": min(self.d, self.d_out), "key": "singular_values"})
+        if self.whiten and self.n_train < self.d:
+            raise PydanticCustomError("whiten", "whitening needs n_train >= d",
+                                      {"key": "whiten"})
+        return self
+
+
+class SequenceTaskConfig(Table):
+    """Gaussian sequence model z = theta* + noise / sqrt(n), misaligned power-law signal."""
+
+    kind: Literal["sequence"] = "sequence"
+    n: PosFloat = Field(2000.0, description="sample size (noise variance 1/n)")
+    N: PosInt = Field(1000, description="number of coordinates")
+    p: PosFloat = Field(1.0, description="signal decay |theta*_l(j)| = j^-(p+1)/2")
+    q: Annotated[float, Field(ge=1.0)] = Field(1.0, description="misalignment l(j) = j^q")
+    gamma: PosFloat = Field(1.5, description="kernel eigenvalues lambda_j = j^-gamma")
+
+
+TaskConfig = Annotated[
+    Union[TeacherTaskConfig, SinusoidTaskConfig, SparseRegressionTaskConfig,
+          LinearTeacherTaskConfig, SequenceTaskConfig],
+    Field(discriminator="kind"),
+]
+SCALAR_TASKS = ("teacher", "sinusoids", "sparse_regression")
 
 
 # --------------------------------------------------------------------- systems
@@ -117,7 +176,76 @@ class TwoLayerConfig(Table):
         return self
 
 
-SystemConfig = Annotated[Union[TwoLayerConfig], Field(discriminator="kind")]
+class MLPConfig(Table):
+    """Deep fully connected network, stax NTK parameterization."""
+
+    kind: Literal["mlp"] = "mlp"
+    widths: Annotated[list[PosInt], Field(min_length=1)] = Field(
+        default_factory=lambda: [512, 512], description="hidden widths")
+    activation: Activation = "relu"
+    sigma_w: PosFloat = 1.0
+    sigma_b: NonNegFloat = 0.0
+    bias: bool = True
+
+
+class DeepLinearConfig(Table):
+    """Deep linear network W_L ... W_1 x."""
+
+    kind: Literal["deep_linear"] = "deep_linear"
+    widths: list[PosInt] = Field(default_factory=lambda: [8], description="hidden widths")
+    init: Literal["gaussian", "orthogonal", "balanced", "lambda_balanced"] = "balanced"
+    scale: NonNegFloat = Field(0.01, description="init scale sigma")
+    lam: float = Field(0.0, description="lambda of lambda_balanced init")
+    learning_rate: PosFloat = Field(1.0, description="time scale tau")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.init == "lambda_balanced" and len(self.widths) != 1:
+            raise PydanticCustomError("lambda_balanced", "lambda_balanced needs one hidden width",
+                                      {"key": "widths"})
+        return self
+
+
+class DiagonalLinearConfig(Table):
+    """Diagonal linear network <u^D - v^D, x> from u = v = alpha."""
+
+    kind: Literal["diagonal_linear"] = "diagonal_linear"
+    alpha: PosFloat = Field(0.1, description="init scale")
+    depth: Annotated[int, Field(ge=2)] = 2
+    learning_rate: PosFloat = 1.0
+
+
+class VanillaSequenceConfig(Table):
+    """Fixed kernel theta_j = lambda_j^(1/2) beta_j."""
+
+    kind: Literal["vanilla_sequence"] = "vanilla_sequence"
+
+
+class DiagonalSequenceConfig(Table):
+    """Over-parameterized theta_j = a_j b_j^D beta_j (Li & Lin)."""
+
+    kind: Literal["diagonal_sequence"] = "diagonal_sequence"
+    depth: Annotated[int, Field(ge=0)] = 0
+    b0: PosFloat = 1.0
+
+
+class AdaptiveSequenceConfig(Table):
+    """theta = A diag(d) beta with learnable A (free or orthogonal) and d."""
+
+    kind: Literal["adaptive_sequence"] = "adaptive_sequence"
+    orthogonal: bool = False
+
+
+SystemConfig = Annotated[
+    Union[TwoLayerConfig, MLPConfig, DeepLinearConfig, DiagonalLinearConfig,
+          VanillaSequenceConfig, DiagonalSequenceConfig, AdaptiveSequenceConfig],
+    Field(discriminator="kind"),
+]
+SEQUENCE_SYSTEMS = ("vanilla_sequence", "diagonal_sequence", "adaptive_sequence")
+ANALYTIC_KERNEL_SYSTEMS = ("two_layer", "mlp")
+# monitors each family of systems supports
+SUPERVISED_MONITORS = ("train_loss", "test_loss", "param_distance", "train_outputs", "invariants")
+SEQUENCE_MONITORS = ("train_loss", "risk", "param_distance", "invariants", "learned_kernel")
 
 
 # ------------------------------------------------------------- solve and save
@@ -158,9 +286,11 @@ class SaveConfig(Table):
 
 
 class MonitorConfig(Table):
-    """A monitor by name."""
+    """A monitor by name (``k``: eigenpairs kept by ``learned_kernel``)."""
 
-    name: Literal["train_loss", "test_loss"]
+    name: Literal["train_loss", "test_loss", "param_distance", "train_outputs", "invariants",
+                  "risk", "learned_kernel", "singular_values"]
+    k: PosInt = Field(10, description="learned_kernel: number of top eigenpairs")
 
 
 class CompareConfig(Table):
@@ -186,8 +316,10 @@ class OutputConfig(Table):
     figures: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
 
 
-def _default_monitors():
-    return [MonitorConfig(name="train_loss"), MonitorConfig(name="test_loss")]
+def default_monitors(system_kind: str) -> list[dict]:
+    if system_kind in SEQUENCE_SYSTEMS:
+        return [{"name": "train_loss"}, {"name": "risk"}]
+    return [{"name": "train_loss"}, {"name": "test_loss"}]
 
 
 class Scenario(Table):
@@ -201,7 +333,7 @@ class Scenario(Table):
     system: SystemConfig = Field(default_factory=TwoLayerConfig)
     solver: SolverConfig = Field(default_factory=SolverConfig)
     save: SaveConfig = Field(default_factory=SaveConfig)
-    monitors: list[MonitorConfig] = Field(default_factory=_default_monitors)
+    monitors: list[MonitorConfig] = Field(default_factory=list)
     compare: CompareConfig = Field(default_factory=CompareConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
@@ -214,6 +346,11 @@ class Scenario(Table):
             for key, kind in (("task", "teacher"), ("system", "two_layer")):
                 if isinstance(data.get(key), dict) and "kind" not in data[key]:
                     data[key] = {"kind": kind, **data[key]}
+            # monitors default per family of systems
+            system = data.get("system", {})
+            kind = system.get("kind", "two_layer") if isinstance(system, dict) else "two_layer"
+            if "monitors" not in data and isinstance(kind, str):
+                data["monitors"] = default_monitors(kind)
         return data
 
     @model_validator(mode="after")
@@ -225,4 +362,42 @@ class Scenario(Table):
         names = [m.name for m in self.monitors]
         if len(set(names)) != len(names):
             raise PydanticCustomError("duplicate", "a monitor is listed twice", {"key": "monitors"})
+        self._check_compatibility()
         return self
+
+    def _check_compatibility(self):
+        system, task = self.system.kind, self.task.kind
+        sequence = system in SEQUENCE_SYSTEMS
+        if sequence != (task == "sequence"):
+            allowed = "sequence" if sequence else ", ".join(
+                SCALAR_TASKS + (("linear_teacher",) if system == "deep_linear" else ()))
+            raise PydanticCustomError(
+                "task_system", "system {system} cannot be trained on task {task}; allowed: "
+                "{allowed}", {"system": system, "task": task, "allowed": allowed,
+                              "key": "task.kind"})
+        if task == "linear_teacher" and system != "deep_linear":
+            raise PydanticCustomError(
+                "task_system", "task linear_teacher has vector targets: only system deep_linear "
+                "fits it", {"key": "task.kind"})
+        allowed_monitors = SEQUENCE_MONITORS if sequence else SUPERVISED_MONITORS
+        if sequence and system != "adaptive_sequence":  # only A-D learns a kernel
+            allowed_monitors = tuple(m for m in allowed_monitors if m != "learned_kernel")
+        if system == "deep_linear":
+            allowed_monitors = allowed_monitors + ("singular_values",)
+        for i, m in enumerate(self.monitors):
+            if m.name not in allowed_monitors:
+                raise PydanticCustomError(
+                    "monitor", "{name} is not available for system {system}; allowed: {allowed}",
+                    {"name": m.name, "system": system, "allowed": ", ".join(allowed_monitors),
+                     "key": f"monitors.{i}.name"})
+        twins = self.compare.linearized or self.compare.kernels
+        if twins and sequence:
+            raise PydanticCustomError("compare", "kernel twins need a network system, not {s}",
+                                      {"s": system, "key": "compare"})
+        if self.compare.kernels and (task == "linear_teacher"):
+            raise PydanticCustomError("compare", "constant-kernel twins need scalar targets",
+                                      {"key": "compare.kernels"})
+        if "analytic" in self.compare.kernels and system not in ANALYTIC_KERNEL_SYSTEMS:
+            raise PydanticCustomError(
+                "compare", "no infinite-width kernel for system {s}; allowed: empirical",
+                {"s": system, "key": "compare.kernels"})

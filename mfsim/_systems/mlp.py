@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._activations import ACTIVATIONS, activation_derivative, get_activation
+from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import fc_kernels
 from .._kernels.layerwise import layerwise_ntk
 from .._system import AbstractSupervisedSystem
@@ -137,6 +137,21 @@ class MLP(AbstractSupervisedSystem):
         sw = [self.sigma_w / math.sqrt(n) for n in self.sizes[:-1]]
         sb = [self.sigma_b if self.bias else None] * len(sw)
         return layerwise_ntk(a1, a2, d1, d2, sw, sb)
+
+    def invariants(self, state) -> dict[str, Array]:
+        r"""For a positively 1-homogeneous activation (relu, identity), rescaling a
+        hidden neuron's incoming weights and bias by $c$ and its outgoing weights by
+        $1/c$ leaves $f$ unchanged, so the flow conserves, per neuron $i$ of hidden
+        layer $l$: $\|W^{l-1}_{i,:}\|^2 + (b^{l-1}_i)^2 - \|W^{l}_{:,i}\|^2$."""
+        if self.activation not in HOMOGENEOUS:
+            return {}
+        out = {}
+        for l in range(1, len(state)):
+            incoming = jnp.sum(state[l - 1].w ** 2, axis=1)
+            if state[l - 1].b is not None:
+                incoming = incoming + state[l - 1].b ** 2
+            out[f"neuron_balance_{l}"] = incoming - jnp.sum(state[l].w ** 2, axis=0)
+        return out
 
     def analytic_ntk(self) -> FCKernel:
         """The infinite-width NTK (:func:`mfsim.fc_kernels`, ``depth = len(widths)``)."""

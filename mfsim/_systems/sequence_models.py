@@ -84,6 +84,10 @@ class VanillaSequenceModel(AbstractSequenceModel):
     def theta(self, state):
         return jnp.sqrt(self.lam) * state
 
+    def invariants(self, state):
+        """None: a fixed-kernel flow has no rescaling symmetry."""
+        return {}
+
     def solution(self, t):
         """$\\theta_j(t) = (1 - e^{-\\lambda_j t}) z_j$."""
         return -jnp.expm1(-self.lam * jnp.asarray(t)[..., None]) * self.z

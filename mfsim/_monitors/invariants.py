@@ -1,0 +1,30 @@
+"""Drift of the conserved quantities a system declares."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from .base import AbstractMonitor, Reference
+
+
+class InvariantDrift(AbstractMonitor):
+    r"""For each invariant $q$ named in ``names`` (keys of
+    ``system.invariants(state)``), ``drift_<name>`` $= \max|q(\theta_t) - q(\theta_0)|$.
+
+    Build it for a system with ``InvariantDrift.of(system, state0)``.
+    """
+
+    names: tuple[str, ...] = eqx.field(static=True)
+
+    @classmethod
+    def of(cls, system, state0) -> InvariantDrift:
+        return cls(names=tuple(system.invariants(state0)))
+
+    def __call__(self, t, state, ref: Reference):
+        now, start = ref.system.invariants(state), ref.system.invariants(ref.state0)
+        return {f"drift_{k}": jnp.max(jnp.abs(now[k] - start[k])) for k in self.names}
+
+    def descriptions(self):
+        return {f"drift_{k}": f"max |q(t) - q(0)| of the conserved quantity {k}"
+                for k in self.names}
