@@ -13,7 +13,7 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from ._monitors.base import AbstractMonitor, Reference
-from ._save_times import save_times as _linear_save_times
+from ._save_times import save_times as make_save_times
 from ._save_times import snap_to_steps
 from ._solvers import make_solver
 from ._system import AbstractSystem
@@ -159,7 +159,7 @@ def simulate(
     y0 = system.init(state_or_key) if _is_key(state_or_key) else state_or_key
     leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
     dtype = leaves[0].dtype if leaves else jnp.result_type(float)
-    ts = np.asarray(_linear_save_times(t1, n_save, t0=t0) if save_times is None else save_times)
+    ts = np.asarray(make_save_times(t1, n_save, t0=t0) if save_times is None else save_times)
     if isinstance(controller, diffrax.ConstantStepSize):
         ts = snap_to_steps(ts, t0, dt0)
     if ts.ndim != 1 or ts.size == 0 or ts[0] < t0 or ts[-1] > t1 or np.any(np.diff(ts) < 0):
