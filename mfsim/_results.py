@@ -61,6 +61,13 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+# variable prefixes of the kernel twins stored beside a network, and their labels
+TWIN_LABELS = {
+    "lin_": "linearized twin",
+    "ck_empirical_": "constant-kernel flow (empirical NTK at init)",
+    "ck_analytic_": "constant-kernel flow (infinite-width NTK)",
+}
+
 # names of the non-time axes of known monitor variables
 POINT_DIMS = {
     "train_outputs": ("train_point",),

@@ -14,6 +14,7 @@ from ._results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
     SCENARIO_FILE,
+    TWIN_LABELS,
     atomic_write_text,
     provenance,
     scenario_toml,
@@ -41,22 +42,15 @@ class RunResult:
         return self.trajectory.succeeded
 
 
-TWIN_LABELS = {
-    "lin_": "linearized twin: ",
-    "ck_empirical_": "constant-kernel flow (empirical NTK at init): ",
-    "ck_analytic_": "constant-kernel flow (infinite-width NTK): ",
-}
-
-
 def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset:
     """Add each twin's variables (prefixed) and its gap to the network,
     ``{prefix}gap`` = RMS over training inputs of f_net - f_twin, to ``ds``."""
     for prefix, twin in twin_trajs.items():
-        tds = trajectory_to_dataset(twin, prefix=prefix, label=TWIN_LABELS[prefix])
+        tds = trajectory_to_dataset(twin, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
         ds = xr.merge([ds, tds], join="outer", combine_attrs="no_conflicts", compat="override")
         diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
         gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
-        desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix][:-2]})"
+        desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})"
         ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
     return ds
 

@@ -102,6 +102,13 @@ class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSys
         return self.loss_weight() * squared_loss(self.train_outputs(state), self.y_train)
 
 
+def as_float_array(x) -> Array:
+    """``x`` as a JAX array, cast to the default float dtype unless already floating
+    (the dtype of a system's training inputs is the dtype of its run)."""
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(float)
+
+
 def squared_loss(pred: Array, target: Array) -> Float[Array, ""]:
     r"""$\frac{1}{2n}\sum_i \|p_i - y_i\|^2$ over the ``n`` rows (scalar or vector outputs)."""
     return 0.5 * jnp.sum((pred - target) ** 2) / pred.shape[0]

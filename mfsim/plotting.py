@@ -21,8 +21,10 @@ def _figure(width=6.0, height=4.0):
 
 
 LOSS_LABELS = {"train_loss": "train", "test_loss": "test"}
-SYSTEM_LABELS = {"": "network", "lin_": "linearized", "ck_empirical_": "kernel (empirical)",
-                 "ck_analytic_": "kernel (infinite width)"}
+def _system_labels() -> dict[str, str]:
+    from ._results import TWIN_LABELS
+
+    return {"": "network", **TWIN_LABELS}
 
 
 def save_figure(fig, path: str | Path) -> Path:
@@ -48,7 +50,8 @@ def loss_figure(ds, *, title: str | None = None):
     ax = fig.add_subplot()
     t = np.asarray(ds["t"])
     positive_t = t > 0
-    systems = [p for p in SYSTEM_LABELS if any(f"{p}{n}" in ds for n in LOSS_LABELS)]
+    labels = _system_labels()
+    systems = [p for p in labels if any(f"{p}{n}" in ds for n in LOSS_LABELS)]
     drawn = 0
     for color, prefix in enumerate(systems):
         for (name, label), style in zip(LOSS_LABELS.items(), ("-", "--")):
@@ -57,7 +60,7 @@ def loss_figure(ds, *, title: str | None = None):
             y = np.asarray(ds[prefix + name])
             keep = positive_t & np.isfinite(y) & (y > 0)
             if keep.any():
-                text = label if len(systems) == 1 else f"{SYSTEM_LABELS[prefix]}, {label}"
+                text = label if len(systems) == 1 else f"{labels[prefix]}, {label}"
                 ax.plot(t[keep], y[keep], style, color=f"C{color}", label=text, marker=".",
                         markersize=3)
                 drawn += 1

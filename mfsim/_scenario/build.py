@@ -47,8 +47,7 @@ DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 class Built:
     """Everything needed to call :func:`mfsim.simulate` for a scenario.
 
-    ``twins`` maps a variable prefix (``lin_``, ``ck_empirical_``,
-    ``ck_analytic_``) to ``(twin system, its initial state)``, both built from
+    ``twins`` maps a variable prefix (the keys of ``mfsim._results.TWIN_LABELS``) to ``(twin system, its initial state)``, both built from
     ``state0``, the network's initial state; with twins, every run also
     records its training outputs.
     """

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._system import AbstractSupervisedSystem
+from .._system import AbstractSupervisedSystem, as_float_array
 
 INITS = ("gaussian", "orthogonal", "balanced", "lambda_balanced")
 
@@ -72,10 +72,9 @@ class DeepLinearNetwork(AbstractSupervisedSystem):
 
     def __init__(self, x_train, y_train, *, widths=(), init="gaussian", scale=1.0, lam=0.0,
                  learning_rate=1.0):
-        x_train = jnp.asarray(x_train)
-        dtype = x_train.dtype if jnp.issubdtype(x_train.dtype, jnp.floating) else float
+        self.x_train = as_float_array(x_train)
+        dtype = self.x_train.dtype
         y_train = jnp.asarray(y_train, dtype)
-        self.x_train = x_train.astype(dtype)
         self.y_train = y_train[:, None] if y_train.ndim == 1 else y_train
         self.scale = jnp.asarray(scale, dtype)
         self.lam = jnp.asarray(lam, dtype)

@@ -19,7 +19,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._system import AbstractSupervisedSystem
+from .._system import AbstractSupervisedSystem, as_float_array
 
 
 def q_potential(z):
@@ -48,9 +48,8 @@ class DiagonalLinearNetwork(AbstractSupervisedSystem):
     depth: int = eqx.field(static=True)
 
     def __init__(self, x_train, y_train, *, alpha=1.0, depth=2, learning_rate=1.0):
-        x_train = jnp.asarray(x_train)
-        dtype = x_train.dtype if jnp.issubdtype(x_train.dtype, jnp.floating) else float
-        self.x_train = x_train.astype(dtype)
+        self.x_train = as_float_array(x_train)
+        dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
         self.alpha = jnp.asarray(alpha, dtype)
         self.tau = jnp.asarray(learning_rate, dtype)

@@ -23,7 +23,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import fc_kernels
 from .._kernels.layerwise import layerwise_ntk
-from .._system import AbstractSupervisedSystem
+from .._system import AbstractSupervisedSystem, as_float_array
 
 
 class DenseParams(eqx.Module):
@@ -64,9 +64,8 @@ class MLP(AbstractSupervisedSystem):
 
     def __init__(self, x_train, y_train, *, widths=(512, 512), activation="relu",
                  sigma_w=1.0, sigma_b=0.0, bias=True):
-        x_train = jnp.asarray(x_train)
-        dtype = x_train.dtype if jnp.issubdtype(x_train.dtype, jnp.floating) else float
-        self.x_train = x_train.astype(dtype)
+        self.x_train = as_float_array(x_train)
+        dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
         self.sigma_w = jnp.asarray(sigma_w, dtype)
         self.sigma_b = jnp.asarray(sigma_b, dtype)

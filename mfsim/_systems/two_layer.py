@@ -26,7 +26,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import TwoLayerKernel
-from .._system import AbstractSupervisedSystem
+from .._system import AbstractSupervisedSystem, as_float_array
 
 Parameterization = Literal["mean_field", "ntk"]
 LAYERS = ("hidden", "output")
@@ -105,11 +105,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
         sigma_w: float = 1.0,
         sigma_b: float = 1.0,
     ):
-        x_train = jnp.asarray(x_train)
-        if not jnp.issubdtype(x_train.dtype, jnp.floating):
-            x_train = x_train.astype(float)
+        self.x_train = x_train = as_float_array(x_train)
         dtype = x_train.dtype
-        self.x_train = x_train
         self.y_train = jnp.asarray(y_train, dtype)
         self.alpha = jnp.asarray(scale, dtype)
         self.sigma_v = jnp.asarray(sigma_v, dtype)

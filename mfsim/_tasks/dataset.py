@@ -18,11 +18,3 @@ class Dataset(eqx.Module):
     x_test: Float[Array, "n_test d"]
     y_test: Float[Array, " n_test"]
     reference_particles: Float[Array, "k p"] | None = None
-
-    @property
-    def n_train(self) -> int:
-        return self.x_train.shape[0]
-
-    @property
-    def dim(self) -> int:
-        return self.x_train.shape[1]
