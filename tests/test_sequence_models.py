@@ -134,3 +134,28 @@ def test_adaptive_model_free_a_is_a_gradient_flow(data):
         dn = mfsim.AdaptiveState(A=s.A.at[i, j].add(-eps), d=s.d, beta=s.beta)
         fd = (model.objective(up) - model.objective(dn)) / (2 * eps)
         np.testing.assert_allclose(-vf.A[i, j], fd, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["vanilla", "diagonal", "adaptive"])
+def test_learned_kernel_matches_dense_eigendecomposition(data, kind):
+    # the monitor's top-k eigenpairs (top_k of a diagonal, or eigh) against numpy's eigh
+    # of the dense kernel matrix at the final state
+    model = {"vanilla": lambda: mfsim.VanillaSequenceModel(data),
+             "diagonal": lambda: mfsim.DiagonalSequenceModel(data, depth=1, b0=0.5),
+             "adaptive": lambda: mfsim.AdaptiveSequenceModel(data)}[kind]()
+    traj = mfsim.simulate(model, 0, t1=20.0, n_save=3, monitors=[mfsim.LearnedKernel(k=5)],
+                          **TIGHT)
+    s = traj.final_state
+    dense = (np.asarray(model.kernel(s)) if kind == "adaptive"
+             else np.diag(np.asarray(model.kernel_diagonal(s))))
+    lam, vec = np.linalg.eigh(dense)
+    lam, vec = lam[::-1][:5], vec[:, ::-1][:, :5]
+    star = np.asarray(data.theta_star)
+    share = np.cumsum((vec.T @ star) ** 2) / np.sum(star**2)
+    np.testing.assert_allclose(traj.values["kernel_eigenvalues"][-1], lam, rtol=1e-10)
+    np.testing.assert_allclose(traj.values["kernel_top_share"][-1], share, rtol=1e-9,
+                               atol=1e-12)
+    if kind == "vanilla":  # a fixed kernel: the share does not move
+        np.testing.assert_allclose(traj.values["kernel_top_share"][0], share, rtol=1e-12)
+    else:  # a learned kernel turns towards theta*
+        assert share[-1] > traj.values["kernel_top_share"][0][-1] + 1e-3

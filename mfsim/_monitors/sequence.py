@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from .base import AbstractMonitor, Reference
@@ -19,17 +20,25 @@ class Risk(AbstractMonitor):
 
 
 class LearnedKernel(AbstractMonitor):
-    r"""Top-``k`` eigenvalues of the learned kernel $K = A D^2 A^\top$ and the
+    r"""Top-``k`` eigenvalues of the learned kernel ($K = A D^2 A^\top$ for the
+    adaptive model; $\mathrm{diag}((a b^D)^2)$ for the diagonal one, whose
+    eigenvectors are coordinates; the fixed $\mathrm{diag}(\lambda)$ for the
+    vanilla one) and the
     share of $\theta^*$ captured by its top-$j$ eigenvectors, $j = 1..k$:
     $\|P_j\theta^*\|^2/\|\theta^*\|^2$."""
 
     k: int = eqx.field(static=True, default=10)
 
     def __call__(self, t, state, ref: Reference):
-        lam, vec = jnp.linalg.eigh(ref.system.kernel(state))
-        lam, vec = lam[::-1][: self.k], vec[:, ::-1][:, : self.k]
         star = ref.system.theta_star
-        share = jnp.cumsum((vec.T @ star) ** 2) / jnp.sum(star**2)
+        if hasattr(ref.system, "kernel_diagonal"):  # diagonal kernel: coordinate eigenvectors
+            lam, idx = jax.lax.top_k(ref.system.kernel_diagonal(state), self.k)
+            captured = star[idx] ** 2
+        else:
+            lam, vec = jnp.linalg.eigh(ref.system.kernel(state))
+            lam, vec = lam[::-1][: self.k], vec[:, ::-1][:, : self.k]
+            captured = (vec.T @ star) ** 2
+        share = jnp.cumsum(captured) / jnp.sum(star**2)
         return {"kernel_eigenvalues": lam, "kernel_top_share": share}
 
     def descriptions(self):

@@ -84,6 +84,10 @@ class VanillaSequenceModel(AbstractSequenceModel):
     def theta(self, state):
         return jnp.sqrt(self.lam) * state
 
+    def kernel_diagonal(self, state):
+        """The (fixed) kernel diag(lambda), as its diagonal."""
+        return self.lam
+
     def invariants(self, state):
         """None: a fixed-kernel flow has no rescaling symmetry."""
         return {}
@@ -119,6 +123,10 @@ class DiagonalSequenceModel(AbstractSequenceModel):
 
     def theta(self, state):
         return state.a * state.b**self.depth * state.beta
+
+    def kernel_diagonal(self, state):
+        """The learned kernel diag((a b^D)^2) (the feature scale of beta), as its diagonal."""
+        return (state.a * state.b**self.depth) ** 2
 
     def invariants(self, state):
         """$a^2 - \\beta^2 - \\lambda$ and $b^2 - D\\beta^2 - b_0^2$ (zero along the flow)."""
