@@ -132,8 +132,8 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def provenance(*, seed: int, dtype: str, traj: Trajectory, scenario_text: str,
-               source: str | None) -> dict:
+def provenance(*, seed: int, dtype: str, status: str, t_final: float, stats: dict,
+               scenario_text: str, source: str | None) -> dict:
     device = jax.devices()[0]
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -151,9 +151,9 @@ def provenance(*, seed: int, dtype: str, traj: Trajectory, scenario_text: str,
         "dtype": dtype,
         "scenario_file": source,
         "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
-        "status": traj.status,
-        "t_final": float(traj.t_final),
-        "stats": traj.stats,
+        "status": status,
+        "t_final": t_final,
+        "stats": stats,
     }
 
 
@@ -172,6 +172,19 @@ def scenario_toml(resolved: dict) -> str:
 
 def write_dataset(path: Path, ds: xr.Dataset) -> None:
     atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Rows (dicts) as CSV; the columns are the union of the rows' keys, in order."""
+    import csv
+    import io
+
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
 
 
 def write_json(path: Path, obj: dict) -> None:

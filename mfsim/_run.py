@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,27 +20,54 @@ from ._results import (
     provenance,
     scenario_toml,
     trajectory_to_dataset,
+    write_csv,
     write_dataset,
     write_json,
 )
+
+POINTS_DIR = "points"
+SUMMARY_FILE = "summary.csv"
+from ._batching import Job, run_jobs
+from ._combine import combine_points, summary_rows
 from ._scenario.build import build
 from ._scenario.load import load_scenario
 from ._scenario.schema import Scenario
-from ._simulate import Trajectory, simulate
+from ._scenario.sweep import SweepPoint, apply_overrides, axes, expand
+from ._simulate import Trajectory, _CompileTimer, simulate
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What :func:`run_scenario` produced."""
+    """What :func:`run_scenario` produced.
+
+    ``trajectories``: the network's trajectory at each point (one for a run
+    without a sweep), in the order of ``labels`` (``key=value, ...``).
+    ``dataset``: the combined results (sweep axes as dimensions).
+    """
 
     dataset: xr.Dataset
-    trajectory: Trajectory
+    trajectories: tuple[Trajectory, ...]
+    labels: tuple[str, ...]
     out_dir: Path
     figures: tuple[Path, ...]
+    twin_statuses: tuple[dict[str, str], ...] = ()
+
+    @property
+    def trajectory(self) -> Trajectory:
+        """The trajectory of a single run (the first point of a sweep)."""
+        return self.trajectories[0]
+
+    @property
+    def failed(self) -> list[str]:
+        """Labels of the points whose network or twin solve failed."""
+        return [label for i, (traj, label) in enumerate(zip(self.trajectories, self.labels))
+                if not traj.succeeded or any(
+                    s != "success" for s in (self.twin_statuses[i].values()
+                                             if self.twin_statuses else ()))]
 
     @property
     def succeeded(self) -> bool:
-        return self.trajectory.succeeded
+        return not self.failed
 
 
 def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset:
@@ -77,59 +105,163 @@ def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool) -> None:
         )
 
 
+def _point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajectory],
+                   point: SweepPoint | None = None) -> xr.Dataset:
+    attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
+    if point is not None:
+        attrs["point"] = point.flat_index
+    return merge_twins(trajectory_to_dataset(traj, attrs=attrs), twins)
+
+
+def _jobs(points: list[SweepPoint]) -> list[Job]:
+    jobs = []
+    for point in points:
+        b = build(point.scenario)
+        jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors,
+                        b.simulate_kwargs))
+        jobs.extend(Job((point.flat_index, prefix), twin, state0, b.monitors,
+                        b.simulate_kwargs)
+                    for prefix, (twin, state0) in b.twins.items())
+    return jobs
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="point", desc="sweep")
+
+
 def run_scenario(
     scenario: Scenario | str | os.PathLike,
     *,
     out: str | os.PathLike | None = None,
     progress: bool = False,
     force: bool = False,
+    overrides: dict | None = None,
 ) -> RunResult:
     """Run a scenario (object or file path) and write its run directory.
 
+    ``overrides`` replace dotted keys (``{"system.width": 256}``); a list
+    value makes that key a sweep axis.
+
     The directory gets ``results.nc``, ``scenario.toml``, ``provenance.json``
-    and the loss figure(s). A failed solve still writes everything, with the
-    status and failure time in ``results.nc`` and ``provenance.json``.
+    and figures; a sweep also gets ``points/`` (each point's results, written
+    as soon as the point finishes) and ``summary.csv`` (final values, minima
+    and the time of each minimum, per point). A failed solve still writes
+    everything, with its status and failure time in the results.
     """
     source = None
     if not isinstance(scenario, Scenario):
         source = str(scenario)
         scenario = load_scenario(scenario)
-    resolved = scenario.model_dump(mode="json")
-    resolved_text = scenario_toml(resolved)
+    scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
+    points = expand(scenario, source or "<scenario>")
+    resolved_text = scenario_toml(scenario.model_dump(mode="json"))
     out_dir = output_dir(scenario, out)
     check_output_dir(out_dir, resolved_text, force=force)
+    sweep = not scenario.sweep.empty
 
-    built = build(scenario)
-    traj = simulate(built.system, built.state0, monitors=built.monitors, progress=progress,
-                    **built.simulate_kwargs)
-    twin_trajs = {
-        prefix: simulate(twin, twin_state0, monitors=built.monitors, **built.simulate_kwargs)
-        for prefix, (twin, twin_state0) in built.twins.items()
-    }
-
+    jobs = _jobs(points)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if sweep:
+            (out_dir / POINTS_DIR).mkdir(exist_ok=True)
     except OSError as e:
         raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
-    ds = trajectory_to_dataset(
-        traj, attrs={"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
-    )
-    ds = merge_twins(ds, twin_trajs)
+
+    pending = {p.flat_index: sum(j.key[0] == p.flat_index for j in jobs) for p in points}
+    done: dict[int, dict[str, Trajectory]] = {p.flat_index: {} for p in points}
+    point_ds: dict[int, xr.Dataset] = {}
+    bar = _progress_bar(len(points), progress and sweep)
+
+    def on_done(job: Job, traj: Trajectory) -> None:
+        flat, prefix = job.key
+        done[flat][prefix] = traj
+        pending[flat] -= 1
+        if pending[flat]:
+            return
+        trajs = done[flat]
+        point = points[flat]
+        ds = _point_dataset(point.scenario, trajs[""],
+                            {k: v for k, v in trajs.items() if k}, point if sweep else None)
+        point_ds[flat] = ds
+        if sweep:  # persisted as soon as the point is complete
+            write_dataset(out_dir / POINTS_DIR / f"p{flat:06d}.nc",
+                          ds.assign_attrs(sweep_point=point.label()))
+        if bar is not None:
+            bar.update(1)
+
+    _CompileTimer.listen()
+    compile_before, start = _CompileTimer.total, time.perf_counter()
+    try:
+        if sweep:
+            run_jobs(jobs, on_done, batch=scenario.sweep.batch)
+        else:
+            for job in jobs:  # one run: the network shows a progress bar of its solve
+                on_done(job, simulate(job.system, job.state0, monitors=job.monitors,
+                                      progress=progress and job.key[1] == "",
+                                      **job.kwargs))
+    finally:
+        if bar is not None:
+            bar.close()
+    solve_time = time.perf_counter() - start
+    compile_time = _CompileTimer.total - compile_before
+
+    ordered = [point_ds[p.flat_index] for p in points]
+    trajs = tuple(done[p.flat_index][""] for p in points)
+    twin_statuses = tuple({k: t.status for k, t in done[p.flat_index].items() if k}
+                          for p in points)
+    if sweep:
+        ax = axes(scenario)
+        coords = {}
+        for a in ax:
+            for key, values in zip(a.keys, a.values):
+                name = a.dim if key == a.keys[0] else key.split(".")[-1]
+                coords[name] = (a.dim, values)
+        ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
+        write_csv(out_dir / SUMMARY_FILE,
+                  summary_rows(ordered, [p.overrides for p in points]))
+    else:
+        ds = ordered[0]
     write_dataset(out_dir / RESULTS_FILE, ds)
     atomic_write_text(out_dir / SCENARIO_FILE, resolved_text)
+    failed = [p.label() for p, t, tw in zip(points, trajs, twin_statuses)
+              if not t.succeeded or any(s != "success" for s in tw.values())]
+    if sweep:
+        status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
+        stats = {"points": len(points), "failed_points": failed,
+                 "wall_time": solve_time, "compile_time": compile_time}
+        t_final = min(float(t.t_final) for t in trajs)
+    else:
+        status, stats, t_final = trajs[0].status, trajs[0].stats, float(trajs[0].t_final)
     write_json(
         out_dir / PROVENANCE_FILE,
-        provenance(seed=scenario.seed, dtype=scenario.dtype, traj=traj,
-                   scenario_text=resolved_text, source=source),
+        provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
+                   stats=stats, scenario_text=resolved_text, source=source),
     )
-    from .plotting import plot_losses, plot_series, series_variables
+    figures = draw_figures(ds, out_dir, scenario.name, scenario.output.figures)
+    return RunResult(dataset=ds, trajectories=trajs, labels=tuple(p.label() for p in points),
+                     out_dir=out_dir, figures=figures, twin_statuses=twin_statuses)
 
-    figures = tuple(
-        plot_losses(ds, out_dir / f"loss.{fmt}", title=scenario.name)
-        for fmt in scenario.output.figures
-    ) + tuple(
-        plot_series(ds, name, out_dir / f"{name}.{fmt}", title=scenario.name)
-        for name in series_variables(ds) for fmt in scenario.output.figures
+
+def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Path, ...]:
+    """The figures drawn after every run (and by ``mfsim plot``)."""
+    from .plotting import (
+        numeric_sweep_axes,
+        plot_losses,
+        plot_series,
+        plot_sweep_summary,
+        scalar_variables,
+        series_variables,
     )
-    return RunResult(dataset=ds, trajectory=traj, out_dir=out_dir, figures=figures)
 
+    figures = [plot_losses(ds, out_dir / f"loss.{fmt}", title=title) for fmt in formats]
+    for name in scalar_variables(ds) + series_variables(ds):
+        figures += [plot_series(ds, name, out_dir / f"{name}.{fmt}", title=title)
+                    for fmt in formats]
+    for dim in numeric_sweep_axes(ds):
+        figures += [plot_sweep_summary(ds, dim, out_dir / f"vs_{dim}.{fmt}", title=title)
+                    for fmt in formats]
+    return tuple(figures)

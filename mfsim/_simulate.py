@@ -58,8 +58,8 @@ def _is_key(x) -> bool:
     return x.dtype == jnp.uint32 and x.shape == (2,)
 
 
-@eqx.filter_jit
-def _solve(system, y0, ts, t0, t1, dt0, monitors, solver, controller, max_steps, progress):
+def _diffeqsolve(system, y0, ts, t0, t1, dt0, monitors, solver, controller, max_steps,
+                 progress):
     ref = Reference(system=system, state0=y0)
 
     def record(t, y, args):
@@ -85,6 +85,19 @@ def _solve(system, y0, ts, t0, t1, dt0, monitors, solver, controller, max_steps,
         throw=False,
         progress_meter=meter,
     )
+
+
+_solve = eqx.filter_jit(_diffeqsolve)
+
+
+@eqx.filter_jit
+def _solve_batch(dynamic, static, ts, t0, t1, dt0, solver, controller, max_steps):
+    def one(dyn):
+        system, y0, monitors = eqx.combine(dyn, static)
+        return _diffeqsolve(system, y0, ts, t0, t1, dt0, monitors, solver, controller,
+                            max_steps, False)
+
+    return jax.vmap(one)(dynamic)
 
 
 class _CompileTimer:
@@ -151,36 +164,150 @@ def simulate(
     The run's dtype is the dtype of the initial state (a system initialized
     from float32 data gives a float32 run); times are cast to it.
     """
-    diffrax_solver, controller, dt0 = make_solver(
-        solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive
-    )
-    if isinstance(state_or_key, int) and not isinstance(state_or_key, bool):
-        state_or_key = jax.random.key(state_or_key)
-    y0 = system.init(state_or_key) if _is_key(state_or_key) else state_or_key
-    leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
-    dtype = leaves[0].dtype if leaves else jnp.result_type(float)
-    ts = np.asarray(make_save_times(t1, n_save, t0=t0) if save_times is None else save_times)
-    if isinstance(controller, diffrax.ConstantStepSize):
-        ts = snap_to_steps(ts, t0, dt0)
-    if ts.ndim != 1 or ts.size == 0 or ts[0] < t0 or ts[-1] > t1 or np.any(np.diff(ts) < 0):
-        raise ValueError(f"save_times must be non-decreasing within [t0, t1] = [{t0}, {t1}]")
-    cast = lambda x: None if x is None else jnp.asarray(x, dtype)  # noqa: E731
+    setup = _Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
+    y0 = _initial_state(system, state_or_key)
+    cast = setup.caster(y0)
     _CompileTimer.listen()
     compile_before = _CompileTimer.total
     start = time.perf_counter()
     sol = _solve(
-        system, y0, cast(ts), cast(t0), cast(t1), cast(dt0), tuple(monitors),
-        diffrax_solver, controller, int(max_steps), bool(progress),
+        system, y0, cast(setup.ts), cast(t0), cast(t1), cast(setup.dt0), tuple(monitors),
+        setup.solver, setup.controller, int(max_steps), bool(progress),
     )
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
+    return _trajectory(sol, monitors, wall_time=wall,
+                       compile_time=_CompileTimer.total - compile_before)
+
+
+def simulate_batch(
+    systems: Sequence[AbstractSystem],
+    states_or_keys: Sequence,
+    *,
+    t1: float,
+    t0: float = 0.0,
+    solver: str = "tsit5",
+    dt: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    adaptive: bool | None = None,
+    save_times: Sequence[float] | Array | None = None,
+    n_save: int = 101,
+    monitors: Sequence = (),
+    max_steps: int = 100_000,
+) -> list[Trajectory]:
+    """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
+
+    ``systems[i]`` starts from ``states_or_keys[i]`` (a state, key or seed as in
+    :func:`simulate`). ``monitors`` is one sequence of monitors shared by all
+    problems, or one sequence per problem. All problems must have the same
+    structure: equal array shapes and dtypes and equal non-array fields (a
+    seed or an output scale stored as an array may differ; a width may not):
+    :func:`batch_signature` tells which problems can share a batch. Each
+    problem keeps its own adaptive step sizes and its own failure status;
+    the solver and the save times are shared.
+
+    Returns one :class:`Trajectory` per problem (their ``stats`` give the
+    batch's wall and compile time, and each problem's own step counts).
+    """
+    systems = list(systems)
+    if len(states_or_keys) != len(systems) or not systems:
+        raise ValueError("simulate_batch needs one initial state per system (at least one)")
+    per_point = len(monitors) == len(systems) and all(
+        isinstance(m, (list, tuple)) for m in monitors)
+    monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
+        systems)
+    setup = _Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
+    states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
+    problems = list(zip(systems, states, monitor_sets))
+    signature = batch_signature(*problems[0])
+    for i, problem in enumerate(problems[1:], 1):
+        if batch_signature(*problem) != signature:
+            raise ValueError(
+                f"problem {i} differs in structure from problem 0 (array shapes, dtypes or "
+                "non-array fields); solve it in another batch (see batch_signature)")
+    dynamic = [eqx.partition(problem, eqx.is_array)[0] for problem in problems]
+    static = eqx.partition(problems[0], eqx.is_array)[1]
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *dynamic)
+    cast = setup.caster(states[0])
+    _CompileTimer.listen()
+    compile_before = _CompileTimer.total
+    start = time.perf_counter()
+    sol = _solve_batch(stacked, static, cast(setup.ts), cast(t0), cast(t1), cast(setup.dt0),
+                       setup.solver, setup.controller, int(max_steps))
+    jax.block_until_ready(sol.ys)
+    wall = time.perf_counter() - start
+    compile_time = _CompileTimer.total - compile_before
+    return [
+        _trajectory(jax.tree.map(lambda x: x[i], sol), monitor_sets[i], wall_time=wall,
+                    compile_time=compile_time, batch_size=len(problems))
+        for i in range(len(problems))
+    ]
+
+
+def batch_signature(system, state, monitors=()) -> tuple:
+    """A hashable summary of a problem's structure: problems with equal
+    signatures can share one :func:`simulate_batch` call."""
+    dynamic, static = eqx.partition((system, state, tuple(monitors)), eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dynamic)
+    shapes = tuple((x.shape, str(x.dtype)) for x in leaves)
+    static_leaves, static_def = jax.tree.flatten(static)
+    return (treedef, shapes, static_def, tuple(_hashable(x) for x in static_leaves))
+
+
+def _hashable(x):
+    try:
+        hash(x)
+        return x
+    except TypeError:
+        return repr(x)
+
+
+def _initial_state(system, state_or_key):
+    if isinstance(state_or_key, int) and not isinstance(state_or_key, bool):
+        state_or_key = jax.random.key(state_or_key)
+    return system.init(state_or_key) if _is_key(state_or_key) else state_or_key
+
+
+class _Setup(eqx.Module):
+    """The solver, controller, first step and save times of a solve."""
+
+    solver: diffrax.AbstractSolver
+    controller: diffrax.AbstractStepSizeController
+    dt0: float | None
+    ts: np.ndarray
+
+    @classmethod
+    def make(cls, solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save):
+        diffrax_solver, controller, dt0 = make_solver(
+            solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive
+        )
+        ts = np.asarray(make_save_times(t1, n_save, t0=t0) if save_times is None
+                        else save_times)
+        if isinstance(controller, diffrax.ConstantStepSize):
+            ts = snap_to_steps(ts, t0, dt0)
+        if (ts.ndim != 1 or ts.size == 0 or ts[0] < t0 or ts[-1] > t1
+                or np.any(np.diff(ts) < 0)):
+            raise ValueError(
+                f"save_times must be non-decreasing within [t0, t1] = [{t0}, {t1}]")
+        return cls(diffrax_solver, controller, dt0, ts)
+
+    @staticmethod
+    def caster(y0):
+        """Casts times to the run's dtype: the dtype of the initial state."""
+        leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
+        dtype = leaves[0].dtype if leaves else jnp.result_type(float)
+        return lambda x: None if x is None else jnp.asarray(x, dtype)
+
+
+def _trajectory(sol, monitors, **timing) -> Trajectory:
     values, final = sol.ys
     descriptions = {}
     for monitor in monitors:
         descriptions.update(monitor.descriptions())
     ok = bool(sol.result == diffrax.RESULTS.successful)
     stats = {k: int(v) for k, v in sol.stats.items() if k != "max_steps"}
-    stats.update(wall_time=wall, compile_time=_CompileTimer.total - compile_before)
+    stats.update(timing)
     return Trajectory(
         ts=sol.ts[0],
         values=values,

@@ -30,19 +30,33 @@ def _parser() -> argparse.ArgumentParser:
                      help="no progress bar (shown on a terminal) and no summary")
     run.add_argument("--force", action="store_true",
                      help="overwrite an output directory holding a different scenario")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a key (e.g. system.width=256); a list value "
+                          "(system.width=[64,256]) makes it a sweep axis; repeatable")
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario")
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="as for run")
     plot = sub.add_parser("plot", help="redraw the figures of a run directory")
     plot.add_argument("run_dir")
     plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
     return p
 
 
+def _overrides(args) -> dict:
+    from ._scenario.sweep import parse_assignment
+
+    return dict(parse_assignment(text) for text in args.set)
+
+
 def _cmd_check(args) -> int:
     from ._scenario.load import load_scenario
+    from ._scenario.sweep import apply_overrides, expand
 
-    scenario = load_scenario(args.scenario)
-    print(f"{args.scenario}: ok (scenario {scenario.name!r})")
+    scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
+    points = expand(scenario, args.scenario)
+    sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
+    print(f"{args.scenario}: ok (scenario {scenario.name!r}{sweep})")
     return EXIT_OK
 
 
@@ -51,8 +65,11 @@ def _cmd_run(args) -> int:
 
     # the bar redraws in place: only on a terminal, never into a log file
     progress = not args.quiet and sys.stderr.isatty()
-    result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force)
+    result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
+                          overrides=_overrides(args))
     traj, ds = result.trajectory, result.dataset
+    if len(result.trajectories) > 1:
+        return _sweep_summary(args, result)
     if not traj.succeeded:
         print(
             f"mfsim: {args.scenario}: the solve stopped at t={float(traj.t_final):.6g} "
@@ -72,17 +89,33 @@ def _cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _sweep_summary(args, result) -> int:
+    failed = result.failed
+    for traj, label in zip(result.trajectories, result.labels):
+        if label in failed:
+            print(f"mfsim: {args.scenario}: point {label}: the solve stopped at "
+                  f"t={float(traj.t_final):.6g} ({traj.status})", file=sys.stderr)
+    if failed:
+        print(f"mfsim: {args.scenario}: {len(failed)} of {len(result.labels)} points failed; "
+              f"all results kept in {result.out_dir}", file=sys.stderr)
+        return EXIT_FAILED
+    if not args.quiet:
+        print(f"{args.scenario}: {len(result.labels)} points done\n"
+              f"results in {result.out_dir}/ (summary.csv: final values per point)")
+    return EXIT_OK
+
+
 def _cmd_plot(args) -> int:
     from ._errors import MfsimError
     from ._results import RESULTS_FILE, open_results
-    from .plotting import plot_losses
+    from ._run import draw_figures
 
     run_dir = Path(args.run_dir)
     if not (run_dir / RESULTS_FILE).is_file():
         raise MfsimError(f"{run_dir}: no {RESULTS_FILE} here; is this a run directory?")
     ds = open_results(run_dir)
-    path = plot_losses(ds, run_dir / f"loss.{args.format}", title=ds.attrs.get("scenario"))
-    print(path)
+    for path in draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format]):
+        print(path)
     return EXIT_OK
 
 

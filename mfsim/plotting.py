@@ -36,48 +36,138 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
+# ------------------------------------------------------------ sweep helpers
+MAX_LINES = 12
+
+
+def sweep_dims(ds) -> tuple[str, ...]:
+    """The sweep dimensions of a results dataset (empty for a single run)."""
+    text = ds.attrs.get("sweep_dims", "")
+    return tuple(d for d in text.split(",") if d)
+
+
+def _groups(ds, dims=None) -> list[tuple[str, dict]]:
+    """(legend label, isel dict) per combination of ``dims`` (default: the
+    non-seed sweep axes), at most ``MAX_LINES`` (evenly subsampled)."""
+    dims = [d for d in sweep_dims(ds) if d != "seed"] if dims is None else list(dims)
+    if not dims:
+        return [("", {})]
+    import itertools
+
+    combos = list(itertools.product(*(range(ds.sizes[d]) for d in dims)))
+    if len(combos) > MAX_LINES:
+        combos = [combos[i] for i in np.linspace(0, len(combos) - 1, MAX_LINES).astype(int)]
+    out = []
+    for combo in combos:
+        sel = dict(zip(dims, combo))
+        label = ", ".join(f"{d}={_fmt(ds[d].values[i])}" for d, i in sel.items())
+        out.append((label, sel))
+    return out
+
+
+def _time_groups(ds) -> tuple[list[tuple[str, dict]], str]:
+    """Lines of a time plot: with categorical sweep axes (``system.kind``) one
+    line per category, numeric axes fixed at their last value (named in the
+    returned note); otherwise one line per point of the non-seed axes."""
+    dims = [d for d in sweep_dims(ds) if d != "seed"]
+    categorical = [d for d in dims
+                   if not np.issubdtype(np.asarray(ds[d].values).dtype, np.number)]
+    if not categorical:
+        return _groups(ds, dims), ""
+    fixed = {d: ds.sizes[d] - 1 for d in dims if d not in categorical}
+    groups = [(label, {**sel, **fixed}) for label, sel in _groups(ds, categorical)]
+    note = ", ".join(f"{d}={_fmt(ds[d].values[i])}" for d, i in fixed.items())
+    return groups, note
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _series(ds, name: str, sel: dict):
+    """(t, mean over seeds, min over seeds, max over seeds) of a time series."""
+    var = ds[name].isel(sel)
+    t = ds["t"].isel({k: v for k, v in sel.items() if k in ds["t"].dims})
+    y = np.asarray(var, dtype=float)
+    if "seed" in var.dims:
+        axis = var.dims.index("seed")
+        y = np.moveaxis(y, axis, 0)
+        if "seed" in t.dims:
+            t = t.isel(seed=0)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return np.asarray(t), np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
+    return np.asarray(t), y, y, y
+
+
+def _status_title(ax, ds, title):
+    status = ds.attrs.get("status", "success")
+    if isinstance(status, str) and status != "success":
+        t_final = ds.attrs.get("t_final")
+        when = f"stopped at t={t_final:.4g}: " if isinstance(t_final, float) else ""
+        ax.set_title(f"{title or ''}  [{when}{status}]".strip(), fontsize=8, color="C3")
+    elif title:
+        ax.set_title(title, fontsize=9)
+
+
+def _log_time(ax, t):
+    t = t[np.isfinite(t)]
+    if t.size > 2 and t[-1] > 0 and t[t > 0].min() * 100 < t[-1]:
+        ax.set_xscale("log")
+        return True
+    return False
+
+
 def plot_losses(ds, path: str | Path, *, title: str | None = None) -> Path:
     """Save the loss curves of ``ds`` to ``path`` (format from the suffix)."""
     return save_figure(loss_figure(ds, title=title), path)
 
 
 def loss_figure(ds, *, title: str | None = None):
-    """Loss curves (log-log; t = 0 is dropped from the log time axis).
+    """Loss curves against time (log-log; t = 0 is dropped from the log axis).
 
-    ``ds``: an xarray Dataset with a ``t`` coordinate and loss variables.
+    A single run draws the network and each twin; a sweep draws the network
+    at each point (mean over seeds, with the seeds' range shaded).
     """
     fig = _figure()
     ax = fig.add_subplot()
-    t = np.asarray(ds["t"])
-    positive_t = t > 0
     labels = _system_labels()
+    sweep = bool(sweep_dims(ds))
     systems = [p for p in labels if any(f"{p}{n}" in ds for n in LOSS_LABELS)]
+    if sweep:
+        systems = systems[:1]
+    groups, note = _time_groups(ds)
+    lines = [(prefix, glabel, sel) for prefix in systems for glabel, sel in groups]
     drawn = 0
-    for color, prefix in enumerate(systems):
+    for color, (prefix, glabel, sel) in enumerate(lines):
         for (name, label), style in zip(LOSS_LABELS.items(), ("-", "--")):
             if prefix + name not in ds:
                 continue
-            y = np.asarray(ds[prefix + name])
-            keep = positive_t & np.isfinite(y) & (y > 0)
-            if keep.any():
-                text = label if len(systems) == 1 else f"{labels[prefix]}, {label}"
-                ax.plot(t[keep], y[keep], style, color=f"C{color}", label=text, marker=".",
-                        markersize=3)
-                drawn += 1
+            t, y, lo, hi = _series(ds, prefix + name, sel)
+            keep = (t > 0) & np.isfinite(y) & (y > 0)
+            if not keep.any():
+                continue
+            who = glabel if sweep else (labels[prefix] if len(systems) > 1 else "")
+            text = f"{who}, {label}" if who else label
+            ax.plot(t[keep], y[keep], style, color=f"C{color % 10}", label=text, marker=".",
+                    markersize=3)
+            if sweep and np.any(hi[keep] > lo[keep]):
+                ax.fill_between(t[keep], lo[keep], hi[keep], color=f"C{color % 10}",
+                                alpha=0.15, linewidth=0)
+            drawn += 1
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("time t (gradient flow)")
     ax.set_ylabel("loss  (1/2n) Σ (f(x) − y)²")
     ax.grid(True, which="both", alpha=0.3)
     if drawn:
-        ax.legend()
-    status = ds.attrs.get("status", "success")
-    if status != "success":
-        t_final = ds.attrs.get("t_final")
-        ax.set_title(f"{title or ''}  [stopped at t={t_final:.4g}: {status}]".strip(),
-                     fontsize=8, color="C3")
-    elif title:
-        ax.set_title(title)
+        ax.legend(fontsize=7 if drawn > 4 else 9)
+    _status_title(ax, ds, f"{title or ''} ({note})" if note else title)
     return fig
 
 
@@ -86,31 +176,131 @@ SERIES_DIMS = ("mode", "eigen_index")
 SERIES_LOG_Y = ("kernel_eigenvalues",)
 
 
+def _time_dim(ds) -> str:
+    return "t" if "t" in ds.dims else "save"
+
+
 def series_variables(ds) -> list[str]:
-    """Variables of shape (t, index) drawn by :func:`plot_series` after a run."""
+    """Variables of shape (sweep..., t, index) drawn by :func:`plot_series`."""
+    head = sweep_dims(ds) + (_time_dim(ds),)
     return [name for name, var in ds.data_vars.items()
-            if var.dims[:1] == ("t",) and len(var.dims) == 2 and var.dims[1] in SERIES_DIMS]
+            if var.dims[:-1] == head and var.dims[-1] in SERIES_DIMS]
+
+
+def scalar_variables(ds) -> list[str]:
+    """Variables with one number per save time, other than the losses."""
+    head = sweep_dims(ds) + (_time_dim(ds),)
+    losses = {p + n for p in _system_labels() for n in LOSS_LABELS}
+    return [name for name, var in ds.data_vars.items()
+            if tuple(var.dims) == head and name not in losses]
 
 
 def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) -> Path:
-    """One line per index of ``ds[name]`` (dims ``(t, index)``) against time."""
+    """``ds[name]`` against time: one line per index for a single run; for a
+    sweep, the last index (e.g. the top-k share) at each point."""
     fig = _figure()
     ax = fig.add_subplot()
-    t = np.asarray(ds["t"])
-    values = np.asarray(ds[name])
-    log_t = t[-1] > 0 and t[1:].min() > 0 and t[-1] / max(t[1], 1e-300) > 100
-    keep = t > 0 if log_t else np.ones_like(t, bool)
-    for i in range(values.shape[1]):
-        ax.plot(t[keep], values[keep, i], label=f"{ds[name].dims[1]} {i + 1}")
-    if log_t:
-        ax.set_xscale("log")
-    if name in SERIES_LOG_Y and np.all(values[keep] > 0):
+    var = ds[name]
+    index_dim = var.dims[-1] if name in series_variables(ds) else None
+    sweep = bool(sweep_dims(ds))
+    groups, note = _time_groups(ds)
+    if index_dim is None:
+        lines = groups
+    elif sweep:
+        last = var.sizes[index_dim] - 1
+        lines = [(glabel, {**sel, index_dim: last}) for glabel, sel in groups]
+    else:
+        lines = [(f"{index_dim} {i + 1}", {index_dim: i}) for i in range(var.sizes[index_dim])]
+    positive = True
+    log_t = False
+    for color, (label, sel) in enumerate(lines):
+        t, y, lo, hi = _series(ds, name, sel)
+        log_t = log_t or _log_time(ax, t)
+        keep = np.isfinite(t) & np.isfinite(y) & ((t > 0) if log_t else True)
+        positive &= bool(np.all(y[keep] > 0))
+        ax.plot(t[keep], y[keep], color=f"C{color % 10}", label=label or None)
+        if sweep and np.any(hi[keep] > lo[keep]):
+            ax.fill_between(t[keep], lo[keep], hi[keep], color=f"C{color % 10}", alpha=0.15,
+                            linewidth=0)
+    if positive and (name in SERIES_LOG_Y or name.endswith(("risk", "gap", "distance"))):
         ax.set_yscale("log")
     ax.set_xlabel("time t (gradient flow)")
     ax.set_ylabel(name.replace("_", " "))
-    desc = ds[name].attrs.get("description", "")
+    desc = var.attrs.get("description", "")
+    if sweep and index_dim is not None:
+        desc += f" ({index_dim} {var.sizes[index_dim]})"
+    if note:
+        desc += f"; {note}"
     ax.set_title(f"{title + ': ' if title else ''}{desc}", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    if values.shape[1] <= 10:
+    if len(lines) <= MAX_LINES and any(label for label, _ in lines):
         ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------- sweep summaries
+ORACLE_METRICS = ("risk", "test_loss")
+
+
+def sweep_metrics(ds) -> list[tuple[str, str]]:
+    """(variable, reduction) pairs summarized per sweep point: the minimum over
+    time (oracle early stopping) of risk and test loss, the final value of
+    every scalar series."""
+    head = sweep_dims(ds) + (_time_dim(ds),)
+    scalars = [n for n, v in ds.data_vars.items() if tuple(v.dims) == head]
+    out = [(n, "min") for n in scalars if n.endswith(ORACLE_METRICS)]
+    return out + [(n, "final") for n in scalars]
+
+
+def numeric_sweep_axes(ds) -> list[str]:
+    """Non-seed sweep axes with numeric values and at least 3 points."""
+    return [d for d in sweep_dims(ds) if d != "seed" and ds.sizes[d] >= 3
+            and np.issubdtype(np.asarray(ds[d].values).dtype, np.number)]
+
+
+def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = None,
+                       metrics: list[tuple[str, str]] | None = None) -> Path:
+    """Each metric against the sweep axis ``x_dim``: one line per value of the
+    other non-seed axes, mean and standard deviation over seeds; log-log
+    axes, with the fitted power-law slope of the mean in the legend, when x
+    and the metric are positive and x spans a factor of 4 or more."""
+    import warnings
+
+    from ._analysis import final_value, oracle_stopping, power_law_fit
+
+    metrics = (metrics or sweep_metrics(ds))[:6]
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig = _figure(4.2 * cols, 3.4 * rows)
+    x = np.asarray(ds[x_dim].values, dtype=float)
+    others = [d for d in sweep_dims(ds) if d not in (x_dim, "seed")]
+    for k, (name, how) in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        m = oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+        for color, (label, sel) in enumerate(_groups(ds, others)):
+            vals = m.isel(sel).transpose(x_dim, ...)
+            arr = np.asarray(vals, float).reshape(x.size, -1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(arr, 1)
+                std = np.nanstd(arr, 1) if arr.shape[1] > 1 else None
+            finite = np.isfinite(mean)
+            loglog = (bool(np.all(x > 0)) and x.max() >= 4 * x.min() and finite.sum() >= 2
+                      and bool(np.all(mean[finite] > 0)))
+            text = label
+            if loglog:
+                slope, _ = power_law_fit(x, mean)
+                text = f"{label + ', ' if label else ''}slope {slope:.2f}"
+            ax.errorbar(x, mean, yerr=std, marker="o", markersize=3, capsize=2,
+                        color=f"C{color % 10}", label=text or None)
+            if loglog:
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+        ax.set_xlabel(x_dim)
+        ax.set_ylabel(f"{name} ({'min over t' if how == 'min' else 'final'})", fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)

@@ -354,9 +354,8 @@ INCOMPATIBLE = {
                                '[[monitors]]\nname = "test_loss"\n',
                                "monitors[0].name: test_loss is not available for system "
                                "vanilla_sequence"),
-    "kernel_of_vanilla": ('[task]\nkind = "sequence"\n[system]\nkind = "diagonal_sequence"\n'
-                          '[[monitors]]\nname = "learned_kernel"\n',
-                          "monitors[0].name: learned_kernel is not available"),
+    "learned_kernel_of_network": ('[[monitors]]\nname = "learned_kernel"\n',
+                                  "monitors[0].name: learned_kernel is not available"),
     "vector_targets": ('[task]\nkind = "linear_teacher"\n',
                        "task.kind: task linear_teacher has vector targets: only system "
                        "deep_linear fits it"),

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._monitors.base import AbstractMonitor
 from .._monitors.invariants import InvariantDrift
+from .._monitors.linear import LinearPredictor
 from .._monitors.losses import TestLoss, TrainLoss
 from .._monitors.movement import ParameterDistance, SingularValues, TrainOutputs
 from .._monitors.sequence import LearnedKernel, Risk
@@ -98,6 +99,8 @@ def build_monitors(scenario: Scenario, data, system, state0) -> tuple[AbstractMo
         "risk": lambda m: Risk(),
         "learned_kernel": lambda m: LearnedKernel(k=min(m.k, data.z.shape[0])),
         "singular_values": lambda m: SingularValues(),
+        "linear_predictor": lambda m: LinearPredictor(
+            None if data.reference_particles is None else data.reference_particles[:, 0]),
     }
     return tuple(makers[m.name](m) for m in scenario.monitors)
 

@@ -82,6 +82,10 @@ def format_error(err: dict) -> str:
     if kind == "string_pattern_mismatch" and loc == ("name",):
         return (f"name: must be letters, digits, '_', '.' or '-' (starting with a letter or"
                 f" digit); got {err['input']!r}")
+    if loc[:1] == ("sweep",) and loc[-1] in ("bool", "int", "float", "str"):
+        where = format_location(loc[:-1])
+        return f"{where}: sweep values must be numbers, strings or booleans; got " \
+               f"{_describe(err['input'])}"
     if "key" in ctx:  # our own cross-field checks name the offending key
         loc = loc + tuple(int(k) if k.isdigit() else k for k in str(ctx["key"]).split("."))
     where = format_location(loc)

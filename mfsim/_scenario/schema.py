@@ -289,7 +289,7 @@ class MonitorConfig(Table):
     """A monitor by name (``k``: eigenpairs kept by ``learned_kernel``)."""
 
     name: Literal["train_loss", "test_loss", "param_distance", "train_outputs", "invariants",
-                  "risk", "learned_kernel", "singular_values"]
+                  "risk", "learned_kernel", "singular_values", "linear_predictor"]
     k: PosInt = Field(10, description="learned_kernel: number of top eigenpairs")
 
 
@@ -316,6 +316,82 @@ class OutputConfig(Table):
     figures: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
 
 
+Scalar = Union[bool, int, float, str]
+# keys a sweep may not vary: they name the run, not a point of it
+UNSWEEPABLE = ("name", "description", "sweep", "output")
+MAX_SWEEP_POINTS = 100_000
+
+
+def _flatten(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+class SweepConfig(Table):
+    """Sweep axes: each key is a dotted scenario key (``system.width``,
+    ``seed``) with the list of values it takes. ``grid`` axes form a
+    Cartesian product; ``zip`` axes vary together (equal lengths) as one more
+    axis, named by its first key. Write keys quoted (``"system.width" = [..]``)
+    or as dotted TOML keys (``system.width = [..]``)."""
+
+    grid: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = Field(
+        default_factory=dict, description="axes of a Cartesian product")
+    zip: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = Field(
+        default_factory=dict, description="axes that vary together (equal lengths)")
+    batch: Union[Literal["auto"], PosInt] = Field(
+        "auto", description="points per vmapped solve (auto: by device and problem size)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_tables(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for mode in ("grid", "zip"):
+                if isinstance(data.get(mode), dict):
+                    data[mode] = _flatten(data[mode])
+        return data
+
+    @model_validator(mode="after")
+    def _check(self):
+        for mode in ("grid", "zip"):
+            for key in getattr(self, mode):
+                if key.split(".")[0] in UNSWEEPABLE:
+                    raise PydanticCustomError(
+                        "unsweepable", "{k} cannot be swept ({no} are fixed for a run)",
+                        {"k": key, "no": ", ".join(UNSWEEPABLE), "key": f"{mode}.{key}"})
+        both = set(self.grid) & set(self.zip)
+        if both:
+            key = sorted(both)[0]
+            raise PydanticCustomError("duplicate", "is both a grid and a zip axis",
+                                      {"key": f"zip.{key}"})
+        lengths = {key: len(v) for key, v in self.zip.items()}
+        if len(set(lengths.values())) > 1:
+            raise PydanticCustomError(
+                "zip_lengths", "zip axes must have equal lengths; got {lengths}",
+                {"lengths": ", ".join(f"{k}: {n}" for k, n in lengths.items()), "key": "zip"})
+        if self.size > MAX_SWEEP_POINTS:
+            raise PydanticCustomError("too_many", "{n} points; at most {max} allowed",
+                                      {"n": self.size, "max": MAX_SWEEP_POINTS})
+        return self
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for values in self.grid.values():
+            n *= len(values)
+        return n * (len(next(iter(self.zip.values()))) if self.zip else 1)
+
+    @property
+    def empty(self) -> bool:
+        return not self.grid and not self.zip
+
+
 def default_monitors(system_kind: str) -> list[dict]:
     if system_kind in SEQUENCE_SYSTEMS:
         return [{"name": "train_loss"}, {"name": "risk"}]
@@ -336,6 +412,7 @@ class Scenario(Table):
     monitors: list[MonitorConfig] = Field(default_factory=list)
     compare: CompareConfig = Field(default_factory=CompareConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -380,10 +457,10 @@ class Scenario(Table):
                 "task_system", "task linear_teacher has vector targets: only system deep_linear "
                 "fits it", {"key": "task.kind"})
         allowed_monitors = SEQUENCE_MONITORS if sequence else SUPERVISED_MONITORS
-        if sequence and system != "adaptive_sequence":  # only A-D learns a kernel
-            allowed_monitors = tuple(m for m in allowed_monitors if m != "learned_kernel")
         if system == "deep_linear":
             allowed_monitors = allowed_monitors + ("singular_values",)
+        if system == "diagonal_linear":
+            allowed_monitors = allowed_monitors + ("linear_predictor",)
         for i, m in enumerate(self.monitors):
             if m.name not in allowed_monitors:
                 raise PydanticCustomError(

@@ -1,0 +1,56 @@
+"""Reducing results over time: oracle early stopping, final values, power-law fits.
+
+These work on a results dataset (a single run or a sweep): time is the
+dimension ``t`` (or ``save`` when a sweep's points have different save
+times, with ``t`` a coordinate over the sweep and ``save``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+
+def time_dim(ds: xr.Dataset) -> str:
+    return "t" if "t" in ds.dims else "save"
+
+
+def oracle_stopping(ds: xr.Dataset, name: str = "risk") -> xr.Dataset:
+    """The best save point of ``ds[name]`` at every sweep point: its value
+    (``name``) and its time (``t``): early stopping by an oracle that knows
+    the metric, the standard way to compare estimators at their best."""
+    tdim = time_dim(ds)
+    var = ds[name]
+    filled = var.fillna(np.inf)
+    idx = filled.argmin(tdim)
+    best = var.isel({tdim: idx})
+    t = ds["t"] if "t" in ds.coords else ds[tdim]
+    t_best = (t.isel({tdim: idx}) if tdim in t.dims else t)
+    out = xr.Dataset({name: best.drop_vars("t", errors="ignore"),
+                      "t": t_best.drop_vars("t", errors="ignore")})
+    return out.where(np.isfinite(var).any(tdim))
+
+
+def final_value(ds: xr.Dataset, name: str) -> xr.DataArray:
+    """The last finite value of ``ds[name]`` over time, at every sweep point."""
+    tdim = time_dim(ds)
+
+    def last_finite(a):
+        finite = np.isfinite(a)
+        idx = a.shape[-1] - 1 - np.argmax(finite[..., ::-1], axis=-1)
+        out = np.take_along_axis(a, idx[..., None], -1)[..., 0]
+        return np.where(finite.any(-1), out, np.nan)
+
+    return xr.apply_ufunc(last_finite, ds[name].drop_vars("t", errors="ignore"),
+                          input_core_dims=[[tdim]])
+
+
+def power_law_fit(x, y) -> tuple[float, float]:
+    """Least-squares fit of ``log y = slope * log x + c`` over the finite,
+    positive pairs; returns ``(slope, c)`` (NaN with fewer than two pairs)."""
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2 or np.ptp(x[keep]) == 0:
+        return float("nan"), float("nan")
+    slope, c = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
+    return float(slope), float(c)

@@ -1,0 +1,128 @@
+"""Combining the per-point datasets of a sweep into one labelled dataset.
+
+The combined dataset has the sweep axes as leading dimensions, then time,
+then each variable's own dimensions. Points whose save times are the same
+(up to a failed point stopping early) share the coordinate ``t``; when the
+save times differ between points (a swept ``solver.t1``, or ``dt`` snapping
+the save grid), time becomes the dimension ``save`` and ``t`` a coordinate
+over the sweep dimensions and ``save``. Entries a point does not have (not
+reached, a variable that only some points record, a shorter axis) are NaN.
+Run attributes that differ between points (status, t_final, ...) become
+variables over the sweep dimensions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+
+def _time_grid(datasets: Sequence[xr.Dataset]) -> tuple[np.ndarray | None, int]:
+    grids = [np.asarray(ds["t"]) for ds in datasets]
+    longest = max(grids, key=len)
+    shared = all(np.allclose(g, longest[: len(g)], rtol=1e-12, atol=0) for g in grids)
+    return (longest if shared else None), len(longest)
+
+
+def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
+                   shape: Sequence[int], coords: dict[str, tuple[str, Sequence]]
+                   ) -> xr.Dataset:
+    """Stack ``datasets`` (row-major over ``shape``) along the sweep ``dims``.
+
+    ``coords``: coordinate name -> (dimension, values), for every sweep key.
+    """
+    dims, shape = tuple(dims), tuple(shape)
+    if len(datasets) != math.prod(shape):
+        raise ValueError(f"{len(datasets)} datasets for a sweep of shape {shape}")
+    grid, n_t = _time_grid(datasets)
+    tdim = "t" if grid is not None else "save"
+    names: dict[str, xr.DataArray] = {}
+    for ds in datasets:
+        for name, var in ds.data_vars.items():
+            names.setdefault(name, var)
+    data_vars = {}
+    for name, first in names.items():
+        own = first.dims[1:] if first.dims[:1] == ("t",) else first.dims
+        timed = first.dims[:1] == ("t",)
+        sizes = [max((ds[name].sizes[d] for ds in datasets if name in ds), default=0)
+                 for d in own]
+        full = np.full(shape + ((n_t,) if timed else ()) + tuple(sizes), np.nan)
+        for flat, ds in enumerate(datasets):
+            if name not in ds:
+                continue
+            value = np.asarray(ds[name], dtype=float)
+            idx = np.unravel_index(flat, shape) + tuple(slice(0, n) for n in value.shape)
+            full[idx] = value
+        var_dims = dims + ((tdim,) if timed else ()) + tuple(own)
+        data_vars[name] = xr.Variable(var_dims, full, attrs=dict(first.attrs))
+    all_coords = {dim: (dim, list(values)) for dim, (d, values) in coords.items() if dim == d}
+    all_coords.update({k: (d, list(v)) for k, (d, v) in coords.items() if k != d})
+    if grid is not None:
+        all_coords["t"] = ("t", grid, {"description": "time of the gradient flow"})
+    else:
+        ts = np.full(shape + (n_t,), np.nan)
+        for flat, ds in enumerate(datasets):
+            t = np.asarray(ds["t"])
+            ts[np.unravel_index(flat, shape) + (slice(0, len(t)),)] = t
+        all_coords["t"] = (dims + ("save",), ts,
+                           {"description": "time of the gradient flow at each save"})
+    out = xr.Dataset(data_vars, coords=all_coords)
+    out.attrs["sweep_dims"] = ",".join(dims)
+    attr_names = dict.fromkeys(k for ds in datasets for k in ds.attrs)
+    for key in attr_names:
+        if key in out.coords:  # a swept key (seed): the coordinate says it
+            continue
+        values = [ds.attrs.get(key) for ds in datasets]
+        if all(_same(v, values[0]) for v in values):
+            out.attrs[key] = values[0]
+        else:
+            strings = any(isinstance(v, str) for v in values)
+            ints = all(isinstance(v, int) for v in values)
+            arr = np.array(["" if v is None else str(v) for v in values] if strings else
+                           values if ints else
+                           [np.nan if v is None else float(v) for v in values],
+                           dtype=object if strings else int if ints else float)
+            out[key] = xr.Variable(dims, arr.reshape(shape),
+                                   attrs={"description": f"per-point run attribute {key}"})
+    return out
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+def scalar_series(ds: xr.Dataset, sweep_dims: Sequence[str] = ()) -> list[str]:
+    """Variables that are one number per save time (losses, risk, gaps)."""
+    tdim = "t" if "t" in ds.dims else "save"
+    return [name for name, var in ds.data_vars.items()
+            if tuple(var.dims) == tuple(sweep_dims) + (tdim,)]
+
+
+def summary_rows(point_datasets: Sequence[xr.Dataset], overrides: Sequence[dict]
+                 ) -> list[dict]:
+    """One row per point: its sweep keys, run status, and for every scalar
+    series the final value, the minimum over save times and when it was
+    reached (the oracle early-stopping time)."""
+    rows = []
+    for flat, (ds, keys) in enumerate(zip(point_datasets, overrides)):
+        row = {"point": flat, **keys}
+        row.update({k: v for k, v in ds.attrs.items()
+                    if k.endswith(("status", "t_final", "num_steps"))})
+        t = np.asarray(ds["t"])
+        for name in scalar_series(ds):
+            y = np.asarray(ds[name], dtype=float)
+            finite = np.isfinite(y)
+            if not finite.any():
+                row.update({f"{name}_final": np.nan, f"{name}_min": np.nan,
+                            f"{name}_t_min": np.nan})
+                continue
+            i = int(np.nanargmin(np.where(finite, y, np.nan)))
+            row.update({f"{name}_final": float(y[finite][-1]), f"{name}_min": float(y[i]),
+                        f"{name}_t_min": float(t[i])})
+        rows.append(row)
+    return rows

@@ -1,0 +1,161 @@
+"""Expanding a scenario's ``[sweep]`` into points, and ``--set`` overrides.
+
+A point is the base scenario with some dotted keys replaced. Overrides are
+applied to the keys the user wrote (``model_dump(exclude_unset=True)``), not
+to the resolved defaults, so a sweep over ``system.kind`` does not drag one
+kind's defaulted keys into another kind. Every point is validated like a
+file: a bad value is reported with the sweep key and index that produced it.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._errors import ScenarioError
+from .load import format_error, validate_scenario
+from .schema import Scenario
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension of a sweep: ``keys`` (one, or several zipped) and their values."""
+
+    dim: str
+    keys: tuple[str, ...]
+    values: tuple[tuple, ...]  # values[k][i]: key k at position i
+
+    @property
+    def size(self) -> int:
+        return len(self.values[0])
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point: its position on each axis, the overrides and the scenario."""
+
+    index: tuple[int, ...]
+    flat_index: int
+    overrides: dict[str, Any]
+    scenario: Scenario
+
+    def label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.overrides.items()) or "(single run)"
+
+
+def user_keys(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as written: only keys that were set, as plain TOML values."""
+    return scenario.model_dump(mode="json", exclude_unset=True)
+
+
+def set_key(raw: dict, dotted: str, value: Any) -> None:
+    """Set ``raw[a][b][c] = value`` for ``dotted = "a.b.c"``, creating tables."""
+    *tables, last = dotted.split(".")
+    node = raw
+    for name in tables:
+        child = node.get(name)
+        if not isinstance(child, dict):
+            child = node[name] = {}
+        node = child
+    node[last] = value
+
+
+def with_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
+    out = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        set_key(out, key, value)
+    return out
+
+
+def _validate_point(raw: dict, source: str, where: str) -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as e:
+        errors = e.errors()
+        raise ScenarioError(f"{source}: {where}: {format_error(errors[0])}") from None
+
+
+def axes(scenario: Scenario) -> list[Axis]:
+    """The sweep's axes in order: grid keys, then the zip axis."""
+    sweep = scenario.sweep
+    keys = list(sweep.grid) + list(sweep.zip)
+    short = [k.split(".")[-1] for k in keys]
+    dims = {k: (s if short.count(s) == 1 else k) for k, s in zip(keys, short)}
+    out = [Axis(dims[k], (k,), (tuple(v),)) for k, v in sweep.grid.items()]
+    if sweep.zip:
+        first = next(iter(sweep.zip))
+        out.append(Axis(dims[first], tuple(sweep.zip), tuple(tuple(v) for v in
+                                                           sweep.zip.values())))
+    return out
+
+
+def expand(scenario: Scenario, source: str = "<scenario>") -> list[SweepPoint]:
+    """All points of ``scenario``'s sweep (one point, itself, when it has none).
+
+    Each axis value is first checked alone against the base scenario, so an
+    invalid value is reported as ``sweep.grid.KEY[i]``; then every
+    combination is validated.
+    """
+    if scenario.sweep.empty:
+        return [SweepPoint((), 0, {}, scenario)]
+    raw = user_keys(scenario)
+    raw.pop("sweep")
+    ax = axes(scenario)
+    for axis in ax:
+        mode = "zip" if len(axis.keys) > 1 or axis.keys[0] in scenario.sweep.zip else "grid"
+        for key, values in zip(axis.keys, axis.values):
+            for i, value in enumerate(values):
+                _validate_point(with_overrides(raw, {key: value}), source,
+                                f"sweep.{mode}.{key}[{i}] = {value!r}")
+    points = []
+    for flat, index in enumerate(itertools.product(*(range(a.size) for a in ax))):
+        overrides = {key: values[i] for a, i in zip(ax, index)
+                     for key, values in zip(a.keys, a.values)}
+        where = "sweep point " + ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        points.append(SweepPoint(index, flat, overrides,
+                                 _validate_point(with_overrides(raw, overrides), source, where)))
+    return points
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is read as TOML
+    (``64``, ``0.5``, ``true``, ``[64, 256]``, ``"relu"``), and a bare word
+    that is not TOML (``relu``) as a string."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE (e.g. system.width=256)")
+    try:
+        return key, tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        if value.strip() and all(c.isalnum() or c in "_-." for c in value.strip()):
+            return key, value.strip()
+        raise ScenarioError(f"--set {text!r}: {value!r} is not a TOML value") from None
+
+
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any],
+                    source: str = "<scenario>") -> Scenario:
+    """``scenario`` with dotted keys replaced; a list value makes the key a
+    grid axis of the sweep (replacing an axis of the same key)."""
+    if not overrides:
+        return scenario
+    raw = user_keys(scenario)
+    sweep = raw.setdefault("sweep", {})
+    for key, value in overrides.items():
+        if isinstance(value, list):
+            for mode in ("grid", "zip"):
+                sweep.get(mode, {}).pop(key, None)
+            sweep.setdefault("grid", {})[key] = value
+        else:
+            for mode in ("grid", "zip"):
+                if key in sweep.get(mode, {}):
+                    raise ScenarioError(
+                        f"{source}: --set {key}: is a sweep axis; give a list of values")
+            set_key(raw, key, value)
+    where = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+    return validate_scenario(raw, f"{source} (with {where})")
