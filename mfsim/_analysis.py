@@ -15,6 +15,17 @@ def time_dim(ds: xr.Dataset) -> str:
     return "t" if "t" in ds.dims else "save"
 
 
+def sweep_dims(ds: xr.Dataset) -> tuple[str, ...]:
+    """The sweep dimensions of a results dataset (empty for a single run)."""
+    return tuple(d for d in ds.attrs.get("sweep_dims", "").split(",") if d)
+
+
+def scalar_series(ds: xr.Dataset) -> list[str]:
+    """Variables that are one number per save time (losses, risk, gaps)."""
+    head = sweep_dims(ds) + (time_dim(ds),)
+    return [name for name, var in ds.data_vars.items() if tuple(var.dims) == head]
+
+
 def oracle_stopping(ds: xr.Dataset, name: str = "risk") -> xr.Dataset:
     """The best save point of ``ds[name]`` at every sweep point: its value
     (``name``) and its time (``t``): early stopping by an oracle that knows

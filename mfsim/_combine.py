@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from ._analysis import final_value, oracle_stopping, scalar_series
+
 
 def _time_grid(datasets: Sequence[xr.Dataset]) -> tuple[np.ndarray | None, int]:
     grids = [np.asarray(ds["t"]) for ds in datasets]
@@ -96,13 +98,6 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def scalar_series(ds: xr.Dataset, sweep_dims: Sequence[str] = ()) -> list[str]:
-    """Variables that are one number per save time (losses, risk, gaps)."""
-    tdim = "t" if "t" in ds.dims else "save"
-    return [name for name, var in ds.data_vars.items()
-            if tuple(var.dims) == tuple(sweep_dims) + (tdim,)]
-
-
 def summary_rows(point_datasets: Sequence[xr.Dataset], overrides: Sequence[dict]
                  ) -> list[dict]:
     """One row per point: its sweep keys, run status, and for every scalar
@@ -113,16 +108,9 @@ def summary_rows(point_datasets: Sequence[xr.Dataset], overrides: Sequence[dict]
         row = {"point": flat, **keys}
         row.update({k: v for k, v in ds.attrs.items()
                     if k.endswith(("status", "t_final", "num_steps"))})
-        t = np.asarray(ds["t"])
         for name in scalar_series(ds):
-            y = np.asarray(ds[name], dtype=float)
-            finite = np.isfinite(y)
-            if not finite.any():
-                row.update({f"{name}_final": np.nan, f"{name}_min": np.nan,
-                            f"{name}_t_min": np.nan})
-                continue
-            i = int(np.nanargmin(np.where(finite, y, np.nan)))
-            row.update({f"{name}_final": float(y[finite][-1]), f"{name}_min": float(y[i]),
-                        f"{name}_t_min": float(t[i])})
+            best = oracle_stopping(ds, name)
+            row.update({f"{name}_final": float(final_value(ds, name)),
+                        f"{name}_min": float(best[name]), f"{name}_t_min": float(best["t"])})
         rows.append(row)
     return rows

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +52,7 @@ class RunResult:
     labels: tuple[str, ...]
     out_dir: Path
     figures: tuple[Path, ...]
-    twin_statuses: tuple[dict[str, str], ...] = ()
+    twin_statuses: tuple[dict[str, str], ...]  # per point: twin prefix -> status
 
     @property
     def trajectory(self) -> Trajectory:
@@ -60,10 +62,9 @@ class RunResult:
     @property
     def failed(self) -> list[str]:
         """Labels of the points whose network or twin solve failed."""
-        return [label for i, (traj, label) in enumerate(zip(self.trajectories, self.labels))
-                if not traj.succeeded or any(
-                    s != "success" for s in (self.twin_statuses[i].values()
-                                             if self.twin_statuses else ()))]
+        return [label for traj, label, twins in zip(self.trajectories, self.labels,
+                                                     self.twin_statuses)
+                if not traj.succeeded or any(s != "success" for s in twins.values())]
 
     @property
     def succeeded(self) -> bool:
@@ -171,7 +172,7 @@ def run_scenario(
     except OSError as e:
         raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
 
-    pending = {p.flat_index: sum(j.key[0] == p.flat_index for j in jobs) for p in points}
+    pending = Counter(job.key[0] for job in jobs)  # solves left per point
     done: dict[int, dict[str, Trajectory]] = {p.flat_index: {} for p in points}
     point_ds: dict[int, xr.Dataset] = {}
     bar = _progress_bar(len(points), progress and sweep)
@@ -227,8 +228,9 @@ def run_scenario(
         ds = ordered[0]
     write_dataset(out_dir / RESULTS_FILE, ds)
     atomic_write_text(out_dir / SCENARIO_FILE, resolved_text)
-    failed = [p.label() for p, t, tw in zip(points, trajs, twin_statuses)
-              if not t.succeeded or any(s != "success" for s in tw.values())]
+    result = RunResult(dataset=ds, trajectories=trajs, labels=tuple(p.label() for p in points),
+                       out_dir=out_dir, figures=(), twin_statuses=twin_statuses)
+    failed = result.failed
     if sweep:
         status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
         stats = {"points": len(points), "failed_points": failed,
@@ -242,8 +244,7 @@ def run_scenario(
                    stats=stats, scenario_text=resolved_text, source=source),
     )
     figures = draw_figures(ds, out_dir, scenario.name, scenario.output.figures)
-    return RunResult(dataset=ds, trajectories=trajs, labels=tuple(p.label() for p in points),
-                     out_dir=out_dir, figures=figures, twin_statuses=twin_statuses)
+    return dataclasses.replace(result, figures=figures)
 
 
 def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Path, ...]:

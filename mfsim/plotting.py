@@ -6,9 +6,12 @@ canvas, so no display and no pyplot global state are involved.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ._analysis import scalar_series, sweep_dims, time_dim
 
 
 def _figure(width=6.0, height=4.0):
@@ -38,12 +41,6 @@ def save_figure(fig, path: str | Path) -> Path:
 
 # ------------------------------------------------------------ sweep helpers
 MAX_LINES = 12
-
-
-def sweep_dims(ds) -> tuple[str, ...]:
-    """The sweep dimensions of a results dataset (empty for a single run)."""
-    text = ds.attrs.get("sweep_dims", "")
-    return tuple(d for d in text.split(",") if d)
 
 
 def _groups(ds, dims=None) -> list[tuple[str, dict]]:
@@ -92,16 +89,12 @@ def _series(ds, name: str, sel: dict):
     t = ds["t"].isel({k: v for k, v in sel.items() if k in ds["t"].dims})
     y = np.asarray(var, dtype=float)
     if "seed" in var.dims:
-        axis = var.dims.index("seed")
-        y = np.moveaxis(y, axis, 0)
+        y = np.moveaxis(y, var.dims.index("seed"), 0)
         if "seed" in t.dims:
             t = t.isel(seed=0)
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return np.asarray(t), np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
+        with warnings.catch_warnings():  # all-NaN slices (unreached saves) stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.asarray(t), np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
     return np.asarray(t), y, y, y
 
 
@@ -176,23 +169,17 @@ SERIES_DIMS = ("mode", "eigen_index")
 SERIES_LOG_Y = ("kernel_eigenvalues",)
 
 
-def _time_dim(ds) -> str:
-    return "t" if "t" in ds.dims else "save"
-
-
 def series_variables(ds) -> list[str]:
     """Variables of shape (sweep..., t, index) drawn by :func:`plot_series`."""
-    head = sweep_dims(ds) + (_time_dim(ds),)
+    head = sweep_dims(ds) + (time_dim(ds),)
     return [name for name, var in ds.data_vars.items()
             if var.dims[:-1] == head and var.dims[-1] in SERIES_DIMS]
 
 
 def scalar_variables(ds) -> list[str]:
     """Variables with one number per save time, other than the losses."""
-    head = sweep_dims(ds) + (_time_dim(ds),)
     losses = {p + n for p in _system_labels() for n in LOSS_LABELS}
-    return [name for name, var in ds.data_vars.items()
-            if tuple(var.dims) == head and name not in losses]
+    return [name for name in scalar_series(ds) if name not in losses]
 
 
 def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) -> Path:
@@ -246,8 +233,7 @@ def sweep_metrics(ds) -> list[tuple[str, str]]:
     """(variable, reduction) pairs summarized per sweep point: the minimum over
     time (oracle early stopping) of risk and test loss, the final value of
     every scalar series."""
-    head = sweep_dims(ds) + (_time_dim(ds),)
-    scalars = [n for n, v in ds.data_vars.items() if tuple(v.dims) == head]
+    scalars = scalar_series(ds)
     out = [(n, "min") for n in scalars if n.endswith(ORACLE_METRICS)]
     return out + [(n, "final") for n in scalars]
 
@@ -264,8 +250,6 @@ def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = 
     other non-seed axes, mean and standard deviation over seeds; log-log
     axes, with the fitted power-law slope of the mean in the legend, when x
     and the metric are positive and x spans a factor of 4 or more."""
-    import warnings
-
     from ._analysis import final_value, oracle_stopping, power_law_fit
 
     metrics = (metrics or sweep_metrics(ds))[:6]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import equinox as eqx
 from jaxtyping import Array, Float
 
 from .._system import squared_loss
