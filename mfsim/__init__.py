@@ -15,6 +15,15 @@ from ._monitors.linear import LinearPredictor as LinearPredictor
 from ._monitors.losses import TestLoss as TestLoss
 from ._monitors.losses import TrainLoss as TrainLoss
 from ._monitors.invariants import InvariantDrift as InvariantDrift
+from ._monitors.kernel import KERNEL_QUANTITIES as KERNEL_QUANTITIES
+from ._monitors.kernel import KernelMonitor as KernelMonitor
+from ._monitors.particles import ParticleMoments as ParticleMoments
+from ._monitors.particles import ParticleSnapshots as ParticleSnapshots
+from ._monitors.spectral import FourierCoefficients as FourierCoefficients
+from ._monitors.spectral import ResidualModes as ResidualModes
+from ._monitors.spectral import fourier_coefficients as fourier_coefficients
+from ._monitors.wasserstein import Wasserstein as Wasserstein
+from ._monitors.wasserstein import exact_w2_squared as exact_w2_squared
 from ._monitors.movement import ParameterDistance as ParameterDistance
 from ._monitors.movement import Predictions as Predictions
 from ._monitors.movement import SingularValues as SingularValues

@@ -87,17 +87,25 @@ def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
     """
     ts = np.asarray(traj.ts)
     reached = np.isfinite(ts)
-    data_vars = {}
+    data_vars, coords = {}, {"t": ("t", ts[reached], {"description": "time of the gradient flow"})}
     for name, value in traj.values.items():
-        value = np.asarray(value)[reached]
-        known = POINT_DIMS.get(name, ())[: value.ndim - 1]
+        value = np.asarray(value)
+        if name in traj.value_ts:  # saved at times of its own (particle snapshots)
+            own = np.asarray(traj.value_ts[name])
+            tdim = f"{prefix}{name}_t"
+            value = value[np.isfinite(own)]
+            coords[tdim] = (tdim, own[np.isfinite(own)], {"description": f"save times of {name}"})
+        else:
+            tdim, value = "t", value[reached]
+        known = (traj.dims.get(name) or POINT_DIMS.get(name, ()))[: value.ndim - 1]
         extra = known + tuple(f"{prefix}{name}_dim{i}" for i in range(1 + len(known), value.ndim))
         desc = label + traj.descriptions.get(name, "")
-        data_vars[prefix + name] = xr.Variable(("t",) + extra, value,
+        data_vars[prefix + name] = xr.Variable((tdim,) + extra, value,
                                                attrs={"description": desc, "long_name": desc})
-    ds = xr.Dataset(
-        data_vars, coords={"t": ("t", ts[reached], {"description": "time of the gradient flow"})}
-    )
+    used = {d for v in data_vars.values() for d in v.dims}
+    coords.update({dim: (dim, np.asarray(values)) for dim, values in traj.coords.items()
+                   if dim in used})
+    ds = xr.Dataset(data_vars, coords=coords)
     ds.attrs.update({
         f"{prefix}status": traj.status,
         f"{prefix}t_final": float(traj.t_final),

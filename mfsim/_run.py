@@ -120,7 +120,7 @@ def _jobs(points: list[SweepPoint]) -> list[Job]:
         b = build(point.scenario)
         jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors,
                         b.simulate_kwargs))
-        jobs.extend(Job((point.flat_index, prefix), twin, state0, b.monitors,
+        jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
                         b.simulate_kwargs)
                     for prefix, (twin, state0) in b.twins.items())
     return jobs

@@ -25,6 +25,10 @@ class Trajectory(eqx.Module):
     - ``ts``: save times ``(T,)``; entries never reached are ``inf``.
     - ``values``: monitor name -> array with leading axis ``T``.
     - ``descriptions``: monitor name -> one-line description.
+    - ``dims``: monitor name -> names of its non-time axes (where declared);
+      ``coords``: dimension name -> coordinate values (where declared).
+    - ``value_ts``: for the values of monitors with save times of their own
+      (particle snapshots), variable name -> those times (``inf`` if not reached).
     - ``final_state``: the state at ``t_final``.
     - ``t_final``: the last time reached (``t1`` on success).
     - ``status``: ``"success"``, or the solver's reason for stopping.
@@ -39,6 +43,9 @@ class Trajectory(eqx.Module):
     status: str = eqx.field(static=True)
     descriptions: dict[str, str] = eqx.field(static=True)
     stats: dict = eqx.field(static=True)
+    dims: dict[str, tuple[str, ...]] = eqx.field(static=True, default_factory=dict)
+    coords: dict[str, tuple] = eqx.field(static=True, default_factory=dict)
+    value_ts: dict[str, Array] = eqx.field(default_factory=dict)
 
     @property
     def succeeded(self) -> bool:
@@ -58,19 +65,24 @@ def _is_key(x) -> bool:
     return x.dtype == jnp.uint32 and x.shape == (2,)
 
 
-def _diffeqsolve(system, y0, ts, t0, t1, dt0, monitors, solver, controller, max_steps,
-                 progress):
-    ref = Reference(system=system, state0=y0)
+def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
+                 max_steps, progress):
+    # what monitors compute once (initial kernels, reference self-costs), inside the jit
+    refs = [Reference(system=system, state0=y0, data=m.prepare(system, y0)) for m in monitors]
+    shared = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is None]
+    own = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is not None]
 
-    def record(t, y, args):
-        out = {}
-        for monitor in monitors:
-            out.update(monitor(t, y, ref))
-        return out
+    def recorder(pairs):
+        def record(t, y, args):
+            out = {}
+            for monitor, ref in pairs:
+                out.update(monitor(t, y, ref))
+            return out
+        return record
 
-    saveat = diffrax.SaveAt(
-        subs=[diffrax.SubSaveAt(ts=ts, fn=record), diffrax.SubSaveAt(t1=True)]
-    )
+    subs = [diffrax.SubSaveAt(ts=ts, fn=recorder(shared)), diffrax.SubSaveAt(t1=True)]
+    subs += [diffrax.SubSaveAt(ts=times, fn=recorder([pair]))
+             for times, pair in zip(own_ts, own)]
     meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
     return diffrax.diffeqsolve(
         diffrax.ODETerm(system.vector_field),
@@ -79,7 +91,7 @@ def _diffeqsolve(system, y0, ts, t0, t1, dt0, monitors, solver, controller, max_
         t1=t1,
         dt0=dt0,
         y0=y0,
-        saveat=saveat,
+        saveat=diffrax.SaveAt(subs=subs),
         stepsize_controller=controller,
         max_steps=max_steps,
         throw=False,
@@ -91,11 +103,11 @@ _solve = eqx.filter_jit(_diffeqsolve)
 
 
 @eqx.filter_jit
-def _solve_batch(dynamic, static, ts, t0, t1, dt0, solver, controller, max_steps):
+def _solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps):
     def one(dyn):
         system, y0, monitors = eqx.combine(dyn, static)
-        return _diffeqsolve(system, y0, ts, t0, t1, dt0, monitors, solver, controller,
-                            max_steps, False)
+        return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
+                            controller, max_steps, False)
 
     return jax.vmap(one)(dynamic)
 
@@ -170,9 +182,11 @@ def simulate(
     _CompileTimer.listen()
     compile_before = _CompileTimer.total
     start = time.perf_counter()
+    monitors = tuple(monitors)
     sol = _solve(
-        system, y0, cast(setup.ts), cast(t0), cast(t1), cast(setup.dt0), tuple(monitors),
-        setup.solver, setup.controller, int(max_steps), bool(progress),
+        system, y0, cast(setup.ts), setup.own_times(monitors, cast), cast(t0), cast(t1),
+        cast(setup.dt0), monitors, setup.solver, setup.controller, int(max_steps),
+        bool(progress),
     )
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
@@ -233,8 +247,9 @@ def simulate_batch(
     _CompileTimer.listen()
     compile_before = _CompileTimer.total
     start = time.perf_counter()
-    sol = _solve_batch(stacked, static, cast(setup.ts), cast(t0), cast(t1), cast(setup.dt0),
-                       setup.solver, setup.controller, int(max_steps))
+    sol = _solve_batch(stacked, static, cast(setup.ts), setup.own_times(monitor_sets[0], cast),
+                       cast(t0), cast(t1), cast(setup.dt0), setup.solver, setup.controller,
+                       int(max_steps))
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     compile_time = _CompileTimer.total - compile_before
@@ -276,21 +291,34 @@ class _Setup(eqx.Module):
     controller: diffrax.AbstractStepSizeController
     dt0: float | None
     ts: np.ndarray
+    t0: float
+    t1: float
 
     @classmethod
     def make(cls, solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save):
         diffrax_solver, controller, dt0 = make_solver(
             solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive
         )
-        ts = np.asarray(make_save_times(t1, n_save, t0=t0) if save_times is None
-                        else save_times)
-        if isinstance(controller, diffrax.ConstantStepSize):
-            ts = snap_to_steps(ts, t0, dt0)
-        if (ts.ndim != 1 or ts.size == 0 or ts[0] < t0 or ts[-1] > t1
+        setup = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1)
+        ts = setup.checked(make_save_times(t1, n_save, t0=t0) if save_times is None
+                           else save_times, "save_times")
+        return cls(diffrax_solver, controller, dt0, ts, t0, t1)
+
+    def checked(self, ts, what: str) -> np.ndarray:
+        """``ts`` snapped to the step grid of a fixed-step solve, and validated."""
+        ts = np.asarray(ts, dtype=float)
+        if isinstance(self.controller, diffrax.ConstantStepSize):
+            ts = snap_to_steps(ts, self.t0, self.dt0)
+        if (ts.ndim != 1 or ts.size == 0 or ts[0] < self.t0 or ts[-1] > self.t1
                 or np.any(np.diff(ts) < 0)):
             raise ValueError(
-                f"save_times must be non-decreasing within [t0, t1] = [{t0}, {t1}]")
-        return cls(diffrax_solver, controller, dt0, ts)
+                f"{what} must be non-decreasing within [t0, t1] = [{self.t0}, {self.t1}]")
+        return ts
+
+    def own_times(self, monitors, cast) -> tuple:
+        """The save times of the monitors that have their own, in order."""
+        return tuple(cast(self.checked(m.save_times(), f"{type(m).__name__} save times"))
+                     for m in monitors if m.save_times() is not None)
 
     @staticmethod
     def caster(y0):
@@ -301,10 +329,17 @@ class _Setup(eqx.Module):
 
 
 def _trajectory(sol, monitors, **timing) -> Trajectory:
-    values, final = sol.ys
-    descriptions = {}
+    values, final, *own = sol.ys
+    descriptions, dims, coords, value_ts = {}, {}, {}, {}
     for monitor in monitors:
         descriptions.update(monitor.descriptions())
+        dims.update(monitor.dims())
+        coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
+    values = dict(values)
+    own_monitors = [m for m in monitors if m.save_times() is not None]
+    for monitor, ts, ys in zip(own_monitors, sol.ts[2:], own):
+        for name, value in ys.items():
+            values[name], value_ts[name] = value, ts
     ok = bool(sol.result == diffrax.RESULTS.successful)
     stats = {k: int(v) for k, v in sol.stats.items() if k != "max_steps"}
     stats.update(timing)
@@ -316,4 +351,7 @@ def _trajectory(sol, monitors, **timing) -> Trajectory:
         status="success" if ok else diffrax.RESULTS[sol.result],
         descriptions=descriptions,
         stats=stats,
+        dims=dims,
+        coords=coords,
+        value_ts=value_ts,
     )

@@ -26,6 +26,17 @@ class AbstractSystem(eqx.Module):
     def vector_field(self, t, state: PyTree, args) -> PyTree:
         """Return ``d state / dt`` at time ``t`` (diffrax's signature)."""
 
+    def parameters(self, state: PyTree) -> dict[str, Array]:
+        """The parameters, by name (what movement monitors measure); by default
+        every floating array of the state, named by its path."""
+        leaves = jax.tree_util.tree_flatten_with_path(state)[0]
+        out = {}
+        for path, leaf in leaves:
+            if eqx.is_inexact_array(leaf):
+                name = jax.tree_util.keystr(path, simple=True, separator="_") or "state"
+                out[name] = leaf
+        return out
+
 
 class AbstractGradientFlowSystem(AbstractSystem):
     r"""A system trained by gradient flow on its objective.

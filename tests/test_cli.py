@@ -46,7 +46,7 @@ BAD = {
                       "system.width: symmetric init needs an even width"),
     "unknown_kind": ("[system]\nkind = \"transformer\"\n",
                      "system.kind: unknown kind 'transformer'; allowed: two_layer, mlp, deep_linear"),
-    "bad_monitor": ("[[monitors]]\nname = \"loss\"\n", "monitors[0].name: got 'loss'"),
+    "bad_monitor": ("[[monitors]]\nname = \"loss\"\n", "monitors[0].name: unknown name 'loss'; allowed: train_loss"),
 }
 
 

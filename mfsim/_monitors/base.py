@@ -3,7 +3,9 @@
 A monitor is a pure function of ``(t, state, ref)`` returning a dict of named
 arrays, evaluated by diffrax at every save time (``SaveAt(fn=...)``), so no
 trajectory of states is ever stored. ``ref`` holds what was computed once at
-the start (the system and the initial state).
+the start, inside the same compiled function: the system, the initial state
+and whatever the monitor's :meth:`~AbstractMonitor.prepare` returned (an
+initial kernel and its eigendecomposition, a reference measure's self-cost).
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import numpy as np
 from jaxtyping import Array, PyTree
 
 from .._system import AbstractSystem
 
 
 class Reference(eqx.Module):
-    """What every monitor may look at besides the current state."""
+    """What a monitor may look at besides the current state: the system, the
+    initial state and ``data``, the monitor's own ``prepare(system, state0)``."""
 
     system: AbstractSystem
     state0: PyTree
+    data: PyTree = None
 
 
 class AbstractMonitor(eqx.Module):
@@ -33,3 +38,25 @@ class AbstractMonitor(eqx.Module):
     @abc.abstractmethod
     def descriptions(self) -> dict[str, str]:
         """Variable name -> one-line description (stored as an attribute)."""
+
+    def prepare(self, system: AbstractSystem, state0: PyTree) -> PyTree:
+        """Computed once at the start of the solve (inside the compiled
+        function) and handed to every call as ``ref.data``."""
+        return None
+
+    def dims(self) -> dict[str, tuple[str, ...]]:
+        """Variable name -> names of its non-time axes (where it has any)."""
+        return {}
+
+    def coords(self) -> dict[str, np.ndarray]:
+        """Dimension name -> coordinate values (e.g. the frequencies of a spectrum)."""
+        return {}
+
+    def save_times(self) -> np.ndarray | None:
+        """Times of its own at which this monitor is evaluated instead of the
+        solve's save times (``None``: the solve's save times)."""
+        return None
+
+    def unsupported(self, system: AbstractSystem) -> str | None:
+        """Why this monitor cannot measure ``system`` (``None``: it can)."""
+        return None

@@ -20,14 +20,46 @@ class TrainOutputs(AbstractMonitor):
 
 
 class ParameterDistance(AbstractMonitor):
-    r"""$\|\theta_t - \theta_0\|_2$ over every array of the state."""
+    r"""How far the parameters moved from $\theta_0$.
+
+    ``param_distance`` $\|\theta_t - \theta_0\|_2$ over the trainable
+    parameters (``system.parameters(state)``), ``param_distance_rel`` the same
+    divided by $\|\theta_0\|_2$, ``param_distance_<layer>`` per parameter
+    array and, for particle systems, ``moved_fraction``: the fraction of
+    particles $p_j$ with $\|p_j(t) - p_j(0)\|_2 > $ ``tol``.
+    """
+
+    tol: float = eqx.field(static=True, default=1e-2)
+    layers: tuple[str, ...] = eqx.field(static=True, default=())
+
+    @classmethod
+    def of(cls, system, state0, tol: float = 1e-2) -> ParameterDistance:
+        """With one ``param_distance_<layer>`` output per parameter array of ``system``."""
+        return cls(tol=tol, layers=tuple(system.parameters(state0)))
 
     def __call__(self, t, state, ref: Reference):
-        sq = jax.tree.map(lambda a, b: jnp.sum((a - b) ** 2), state, ref.state0)
-        return {"param_distance": jnp.sqrt(sum(jax.tree.leaves(sq)))}
+        system = ref.system
+        now, start = system.parameters(state), system.parameters(ref.state0)
+        sq = {k: jnp.sum((now[k] - start[k]) ** 2) for k in now}
+        norm0 = jnp.sqrt(sum(jnp.sum(a**2) for a in start.values()))
+        dist = jnp.sqrt(sum(sq.values()))
+        out = {"param_distance": dist,
+               "param_distance_rel": jnp.where(norm0 > 0, dist / jnp.where(norm0 > 0, norm0, 1.0),
+                                               jnp.nan)}
+        out.update({f"param_distance_{k}": jnp.sqrt(sq[k]) for k in self.layers})
+        if hasattr(system, "particles"):
+            moved = jnp.linalg.norm(system.particles(state) - system.particles(ref.state0),
+                                    axis=1)
+            out["moved_fraction"] = jnp.mean(moved > self.tol)
+        return out
 
     def descriptions(self):
-        return {"param_distance": "Euclidean distance ||theta_t - theta_0|| of all parameters"}
+        out = {"param_distance": "Euclidean distance ||theta_t - theta_0|| of the parameters",
+               "param_distance_rel": "relative distance ||theta_t - theta_0|| / ||theta_0||",
+               "moved_fraction": f"fraction of particles that moved more than {self.tol:g}"}
+        out.update({f"param_distance_{k}": f"distance ||theta_t - theta_0|| of {k}"
+                    for k in self.layers})
+        return out
 
 
 class Predictions(AbstractMonitor):

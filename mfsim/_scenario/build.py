@@ -16,10 +16,14 @@ import numpy as np
 
 from .._monitors.base import AbstractMonitor
 from .._monitors.invariants import InvariantDrift
+from .._monitors.kernel import KernelMonitor
 from .._monitors.linear import LinearPredictor
 from .._monitors.losses import TestLoss, TrainLoss
 from .._monitors.movement import ParameterDistance, SingularValues, TrainOutputs
+from .._monitors.particles import ParticleMoments, ParticleSnapshots
 from .._monitors.sequence import LearnedKernel, Risk
+from .._monitors.spectral import FourierCoefficients, ResidualModes
+from .._monitors.wasserstein import Wasserstein
 from .._save_times import save_times
 from .._system import AbstractSystem
 from .._systems.constant_kernel import ConstantKernelFlow
@@ -36,7 +40,7 @@ from .._systems.two_layer import TwoLayerNetwork
 from .._tasks.dataset import Dataset
 from .._tasks.linear_teacher import linear_teacher_task
 from .._tasks.sequence import SequenceData, sequence_model_task
-from .._tasks.sinusoids import sinusoid_task
+from .._tasks.sinusoids import sinusoid_task, test_positions
 from .._tasks.sparse import sparse_regression_task
 from .._tasks.teacher import teacher_task
 from .schema import Scenario
@@ -48,9 +52,11 @@ DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 class Built:
     """Everything needed to call :func:`mfsim.simulate` for a scenario.
 
-    ``twins`` maps a variable prefix (the keys of ``mfsim._results.TWIN_LABELS``) to ``(twin system, its initial state)``, both built from
-    ``state0``, the network's initial state; with twins, every run also
-    records its training outputs.
+    ``twins`` maps a variable prefix (the keys of ``mfsim._results.TWIN_LABELS``)
+    to ``(twin system, its initial state)``, both built from ``state0``, the
+    network's initial state; twins record ``twin_monitors``, the
+    function-space monitors of the scenario (``TWIN_MONITORS``), and with
+    twins every run also records its training outputs.
     """
 
     data: Dataset
@@ -59,6 +65,7 @@ class Built:
     monitors: tuple[AbstractMonitor, ...]
     simulate_kwargs: dict
     twins: dict[str, tuple[AbstractSystem, object]]
+    twin_monitors: tuple[AbstractMonitor, ...] = ()
 
 
 TASKS = {
@@ -89,20 +96,60 @@ def build_system(cfg, data) -> AbstractSystem:
     return sequence[cfg.kind](data, **f)
 
 
+# the monitors a kernel twin records too (function-space ones: a twin has
+# no particles, and its kernel is constant by construction)
+TWIN_MONITORS = ("train_loss", "test_loss", "fourier", "residual_modes")
+
+
+def _fourier(cfg, scenario: Scenario, data: Dataset) -> FourierCoefficients:
+    task = scenario.task
+    s = test_positions(task.n_test, data.x_test.dtype)
+    freqs = tuple(int(f) for f in (cfg.frequencies or task.frequencies))
+    return FourierCoefficients(x=data.x_test, s=s, target=data.y_test, frequencies=freqs)
+
+
+def build_monitor(cfg, scenario: Scenario, data, system, state0) -> AbstractMonitor:
+    """One monitor from its scenario table."""
+    name = cfg.name
+    if name == "train_loss":
+        return TrainLoss()
+    if name == "test_loss":
+        return TestLoss(data.x_test, data.y_test)
+    if name == "param_distance":
+        return ParameterDistance.of(system, state0, tol=cfg.tol)
+    if name == "train_outputs":
+        return TrainOutputs()
+    if name == "invariants":
+        return InvariantDrift.of(system, state0)
+    if name == "risk":
+        return Risk()
+    if name == "learned_kernel":
+        return LearnedKernel(k=min(cfg.k, data.z.shape[0]))
+    if name == "singular_values":
+        return SingularValues()
+    if name == "linear_predictor":
+        return LinearPredictor(
+            None if data.reference_particles is None else data.reference_particles[:, 0])
+    if name == "kernel":
+        return KernelMonitor(subsample=cfg.subsample, k=cfg.k, quantities=tuple(cfg.quantities))
+    if name == "wasserstein":
+        reference = data.reference_particles if cfg.reference == "teacher" else None
+        return Wasserstein(reference=reference, name=cfg.reference, epsilon=cfg.epsilon,
+                           threshold=cfg.threshold, max_iterations=cfg.max_iterations,
+                           exact=cfg.exact)
+    if name == "particle_moments":
+        return ParticleMoments()
+    if name == "particle_snapshots":
+        return ParticleSnapshots(times=tuple(cfg.times))
+    if name == "fourier":
+        return _fourier(cfg, scenario, data)
+    if name == "residual_modes":
+        return ResidualModes.of(system, state0, k=cfg.k)
+    raise AssertionError(f"no builder for monitor {name}")
+
+
 def build_monitors(scenario: Scenario, data, system, state0) -> tuple[AbstractMonitor, ...]:
-    makers = {
-        "train_loss": lambda m: TrainLoss(),
-        "test_loss": lambda m: TestLoss(data.x_test, data.y_test),
-        "param_distance": lambda m: ParameterDistance(),
-        "train_outputs": lambda m: TrainOutputs(),
-        "invariants": lambda m: InvariantDrift.of(system, state0),
-        "risk": lambda m: Risk(),
-        "learned_kernel": lambda m: LearnedKernel(k=min(m.k, data.z.shape[0])),
-        "singular_values": lambda m: SingularValues(),
-        "linear_predictor": lambda m: LinearPredictor(
-            None if data.reference_particles is None else data.reference_particles[:, 0]),
-    }
-    return tuple(makers[m.name](m) for m in scenario.monitors)
+    return tuple(build_monitor(m, scenario, data, system, state0) for m in scenario.monitors)
 
 
 def build_twins(scenario: Scenario, system, state0, data: Dataset) -> dict:
@@ -130,6 +177,10 @@ def build(scenario: Scenario) -> Built:
     )
     monitors = build_monitors(scenario, data, system, state0)
     twins = build_twins(scenario, system, state0, data)
-    if twins:
+    twin_monitors = tuple(m for cfg, m in zip(scenario.monitors, monitors)
+                          if cfg.name in TWIN_MONITORS)
+    if twins and "train_outputs" not in [cfg.name for cfg in scenario.monitors]:
         monitors = monitors + (TrainOutputs(),)
-    return Built(data, system, state0, monitors, kwargs, twins)
+    if twins:
+        twin_monitors = twin_monitors + (TrainOutputs(),)
+    return Built(data, system, state0, monitors, kwargs, twins, twin_monitors)

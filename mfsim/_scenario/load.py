@@ -16,16 +16,18 @@ from pydantic import ValidationError
 
 from .._errors import ScenarioError
 
-from .schema import Scenario, SystemConfig, TaskConfig
+from .schema import MonitorConfig, Scenario, SystemConfig, TaskConfig
 
 # Tags of the discriminated unions: pydantic puts them in error locations
-# (system.two_layer.width); users wrote system.width.
+# (system.two_layer.width, monitors.0.kernel.k); users wrote system.width.
 _UNION_KEYS = ("task", "system")
 _TAGS = frozenset(
     member.model_fields["kind"].default
     for union in (TaskConfig, SystemConfig)
     for member in get_args(get_args(union)[0])
 )
+_MONITOR_TAGS = frozenset(get_args(member.model_fields["name"].annotation)[0]
+                          for member in get_args(get_args(MonitorConfig)[0]))
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:
@@ -55,6 +57,8 @@ def format_location(loc: tuple) -> str:
     for i, item in enumerate(loc):
         if i == 1 and loc[0] in _UNION_KEYS and item in _TAGS:
             continue  # the union tag pydantic inserts
+        if i == 2 and loc[0] == "monitors" and item in _MONITOR_TAGS:
+            continue
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
         else:
@@ -76,9 +80,10 @@ def format_error(err: dict) -> str:
         return f"{format_location(loc + (ctx['key'],))}: unknown key; allowed keys: {ctx['allowed']}"
     if kind == "union_tag_invalid":
         allowed = ctx["expected_tags"].replace("'", "")
-        return f"{format_location(loc)}.kind: unknown kind {ctx['tag']!r}; allowed: {allowed}"
+        tag = ctx.get("discriminator", "'kind'").strip("'")
+        return f"{format_location(loc)}.{tag}: unknown {tag} {ctx['tag']!r}; allowed: {allowed}"
     if kind == "union_tag_not_found":
-        return f"{format_location(loc)}: missing key 'kind'"
+        return f"{format_location(loc)}: missing key {ctx.get('discriminator', repr('kind'))}"
     if kind == "string_pattern_mismatch" and loc == ("name",):
         return (f"name: must be letters, digits, '_', '.' or '-' (starting with a letter or"
                 f" digit); got {err['input']!r}")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .._activations import ACTIVATIONS
+from .._monitors.kernel import KERNEL_QUANTITIES
 from .._solvers import FIXED_STEP_ONLY, SOLVERS
 
 Activation = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
@@ -244,7 +245,9 @@ SystemConfig = Annotated[
 SEQUENCE_SYSTEMS = ("vanilla_sequence", "diagonal_sequence", "adaptive_sequence")
 ANALYTIC_KERNEL_SYSTEMS = ("two_layer", "mlp")
 # monitors each family of systems supports
-SUPERVISED_MONITORS = ("train_loss", "test_loss", "param_distance", "train_outputs", "invariants")
+SUPERVISED_MONITORS = ("train_loss", "test_loss", "param_distance", "train_outputs", "invariants",
+                       "kernel", "residual_modes", "fourier")
+PARTICLE_MONITORS = ("wasserstein", "particle_moments", "particle_snapshots")
 SEQUENCE_MONITORS = ("train_loss", "risk", "param_distance", "invariants", "learned_kernel")
 
 
@@ -285,12 +288,100 @@ class SaveConfig(Table):
     t_first: PosFloat | None = Field(None, description="first positive time of a log grid")
 
 
-class MonitorConfig(Table):
-    """A monitor by name (``k``: eigenpairs kept by ``learned_kernel``)."""
+def _monitor(name: str, doc: str, **fields) -> type:
+    """A monitor table with no parameters besides its name."""
+    return type(f"{name.title().replace('_', '')}MonitorConfig", (Table,), {
+        "__doc__": doc, "__annotations__": {"name": Literal[name]}, "name": name})
 
-    name: Literal["train_loss", "test_loss", "param_distance", "train_outputs", "invariants",
-                  "risk", "learned_kernel", "singular_values", "linear_predictor"]
-    k: PosInt = Field(10, description="learned_kernel: number of top eigenpairs")
+
+TrainLossMonitor = _monitor("train_loss", "Training loss (1/2n) sum_i (f(x_i) - y_i)^2.")
+TestLossMonitor = _monitor("test_loss", "Test loss on the held-out data.")
+TrainOutputsMonitor = _monitor("train_outputs", "Outputs f(x_i) on the training inputs.")
+InvariantsMonitor = _monitor("invariants", "Drift of the conserved quantities of the flow.")
+RiskMonitor = _monitor("risk", "Risk ||theta - theta*||^2 (sequence models).")
+SingularValuesMonitor = _monitor("singular_values",
+                                 "Singular values of the end-to-end map (deep linear).")
+LinearPredictorMonitor = _monitor("linear_predictor",
+                                  "Norms and recovery error of beta (diagonal linear).")
+ParticleMomentsMonitor = _monitor("particle_moments",
+                                  "Mean, variance and second moment of the particles.")
+
+
+class LearnedKernelMonitor(Table):
+    """Learned kernel of a sequence model: top eigenvalues, share of theta*."""
+
+    name: Literal["learned_kernel"]
+    k: PosInt = Field(10, description="number of top eigenpairs")
+
+
+class ParamDistanceMonitor(Table):
+    """||theta_t - theta_0|| (absolute, relative, per layer); fraction of moved particles."""
+
+    name: Literal["param_distance"]
+    tol: PosFloat = Field(1e-2, description="a particle moved if ||p_j(t) - p_j(0)|| > tol")
+
+
+class KernelMonitorConfig(Table):
+    """NTK on a subsample: drift, alignments, spectrum, eigenspace angles."""
+
+    name: Literal["kernel"]
+    subsample: Annotated[int, Field(ge=2, le=20_000)] = Field(
+        256, description="training inputs the kernel is computed on (the first ones)")
+    k: PosInt = Field(10, description="eigenpairs kept (eigenvalues, energy, angles)")
+    quantities: Annotated[list[Literal[KERNEL_QUANTITIES]], Field(min_length=1)] = Field(
+        default_factory=lambda: list(KERNEL_QUANTITIES), description="what to record")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if len(set(self.quantities)) != len(self.quantities):
+            raise PydanticCustomError("duplicate", "lists a quantity twice",
+                                      {"key": "quantities"})
+        return self
+
+
+class WassersteinMonitor(Table):
+    """Sinkhorn divergence / W2 between the particle measure and a reference (ott-jax)."""
+
+    name: Literal["wasserstein"]
+    reference: Literal["init", "teacher"] = Field(
+        "init", description="mu_0, or the teacher's neurons (task teacher)")
+    epsilon: PosFloat = Field(1e-2, description="absolute entropic regularization")
+    threshold: PosFloat = Field(1e-3, description="Sinkhorn's marginal-error threshold")
+    max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = 2000
+    exact: bool = Field(False, description="also the exact W2 (host-side; small widths)")
+
+
+class ParticleSnapshotsMonitor(Table):
+    """All particles at chosen times (particle scatter plots)."""
+
+    name: Literal["particle_snapshots"]
+    times: Annotated[list[NonNegFloat], Field(min_length=1, max_length=100)] = Field(
+        description="snapshot times, within [0, solver.t1]")
+
+
+class FourierMonitor(Table):
+    """Fourier coefficients of the prediction on the test grid (task sinusoids)."""
+
+    name: Literal["fourier"]
+    frequencies: list[PosInt] | None = Field(
+        None, description="integer frequencies (default: the task's frequencies)")
+
+
+class ResidualModesMonitor(Table):
+    """Training residual on the top eigenvectors of the NTK at init."""
+
+    name: Literal["residual_modes"]
+    k: PosInt = Field(10, description="number of eigenvectors")
+
+
+MonitorConfig = Annotated[
+    Union[TrainLossMonitor, TestLossMonitor, TrainOutputsMonitor,  # type: ignore[valid-type]
+          InvariantsMonitor, RiskMonitor, SingularValuesMonitor, LinearPredictorMonitor,
+          ParticleMomentsMonitor, LearnedKernelMonitor, ParamDistanceMonitor,
+          KernelMonitorConfig, WassersteinMonitor, ParticleSnapshotsMonitor, FourierMonitor,
+          ResidualModesMonitor],
+    Field(discriminator="name"),
+]
 
 
 class CompareConfig(Table):
@@ -392,6 +483,37 @@ class SweepConfig(Table):
         return not self.grid and not self.zip
 
 
+def _monitor_options_error(scenario: "Scenario") -> PydanticCustomError | None:
+    for i, m in enumerate(scenario.monitors):
+        where = f"monitors.{i}"
+        if m.name == "wasserstein" and m.reference == "teacher":
+            if scenario.task.kind != "teacher":
+                return PydanticCustomError(
+                    "monitor", "reference teacher needs task teacher", {"key": f"{where}.reference"})
+            if getattr(scenario.system, "bias", False):
+                return PydanticCustomError(
+                    "monitor", "reference teacher needs a system without bias (the teacher's "
+                    "neurons have none)", {"key": f"{where}.reference"})
+        if m.name == "particle_snapshots" and max(m.times) > scenario.solver.t1:
+            return PydanticCustomError("monitor", "snapshot times must be within [0, solver.t1]",
+                                       {"key": f"{where}.times"})
+        if m.name == "fourier":
+            if scenario.task.kind != "sinusoids":
+                return PydanticCustomError("monitor", "fourier needs task sinusoids",
+                                           {"key": f"{where}.name"})
+            freqs = m.frequencies or scenario.task.frequencies
+            if any(float(f) != int(f) or f <= 0 for f in freqs):
+                return PydanticCustomError(
+                    "monitor", "fourier needs positive integer frequencies; set "
+                    "monitors.{i}.frequencies or use integer task.frequencies",
+                    {"i": i, "key": f"{where}.frequencies"})
+            if 2 * max(freqs) >= scenario.task.n_test:
+                return PydanticCustomError(
+                    "monitor", "frequencies must be below task.n_test / 2 (the test grid)",
+                    {"key": f"{where}.frequencies"})
+    return None
+
+
 def default_monitors(system_kind: str) -> list[dict]:
     if system_kind in SEQUENCE_SYSTEMS:
         return [{"name": "train_loss"}, {"name": "risk"}]
@@ -436,11 +558,18 @@ class Scenario(Table):
             raise PydanticCustomError(
                 "t_first", "must be below solver.t1", {"key": "save.t_first"}
             )
-        names = [m.name for m in self.monitors]
-        if len(set(names)) != len(names):
-            raise PydanticCustomError("duplicate", "a monitor is listed twice", {"key": "monitors"})
+        names = [(m.name, getattr(m, "reference", None)) for m in self.monitors]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise PydanticCustomError("duplicate", "the same monitor is listed twice",
+                                          {"key": f"monitors.{i}.name"})
         self._check_compatibility()
         return self
+
+    def _check_monitor_options(self):
+        error = _monitor_options_error(self)
+        if error is not None:
+            raise error
 
     def _check_compatibility(self):
         system, task = self.system.kind, self.task.kind
@@ -461,12 +590,18 @@ class Scenario(Table):
             allowed_monitors = allowed_monitors + ("singular_values",)
         if system == "diagonal_linear":
             allowed_monitors = allowed_monitors + ("linear_predictor",)
+        if system == "two_layer":
+            allowed_monitors = allowed_monitors + PARTICLE_MONITORS
+        if system == "deep_linear":  # vector outputs: no scalar-kernel monitors
+            allowed_monitors = tuple(m for m in allowed_monitors
+                                     if m not in ("kernel", "residual_modes", "fourier"))
         for i, m in enumerate(self.monitors):
             if m.name not in allowed_monitors:
                 raise PydanticCustomError(
                     "monitor", "{name} is not available for system {system}; allowed: {allowed}",
                     {"name": m.name, "system": system, "allowed": ", ".join(allowed_monitors),
                      "key": f"monitors.{i}.name"})
+        self._check_monitor_options()
         twins = self.compare.linearized or self.compare.kernels
         if twins and sequence:
             raise PydanticCustomError("compare", "kernel twins need a network system, not {s}",

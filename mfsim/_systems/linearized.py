@@ -39,6 +39,9 @@ class Linearized(AbstractSupervisedSystem):
     def init(self, key) -> PyTree:
         return self.state0
 
+    def parameters(self, state) -> dict:
+        return self.system.parameters(state)
+
     def predict(self, state, x):
         f0, df = jax.jvp(lambda s: self.system.predict(s, x), (self.state0,),
                          (_delta(state, self.state0),))

@@ -244,6 +244,11 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
         )
 
     # ------------------------------------------------------------ diagnostics
+    def parameters(self, state: TwoLayerState) -> dict[str, Array]:
+        """``v``, ``w`` and ``b`` (the anchor of a centred model is not a parameter)."""
+        p = state.params
+        return {"v": p.v, "w": p.w} | ({"b": p.b} if p.b is not None else {})
+
     def particles(self, state: TwoLayerState) -> Float[Array, "m p"]:
         """Neurons as rows $(v_j, w_j)$, or $(v_j, w_j, b_j)$ with bias: ``(m, d+1|d+2)``."""
         p = state.params
