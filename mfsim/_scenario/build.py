@@ -40,7 +40,7 @@ from .._systems.two_layer import TwoLayerNetwork
 from .._tasks.dataset import Dataset
 from .._tasks.linear_teacher import linear_teacher_task
 from .._tasks.sequence import SequenceData, sequence_model_task
-from .._tasks.sinusoids import sinusoid_task, test_positions
+from .._tasks.sinusoids import sinusoid_task, grid_positions
 from .._tasks.sparse import sparse_regression_task
 from .._tasks.teacher import teacher_task
 from .schema import Scenario
@@ -103,7 +103,7 @@ TWIN_MONITORS = ("train_loss", "test_loss", "fourier", "residual_modes")
 
 def _fourier(cfg, scenario: Scenario, data: Dataset) -> FourierCoefficients:
     task = scenario.task
-    s = test_positions(task.n_test, data.x_test.dtype)
+    s = grid_positions(task.n_test, data.x_test.dtype)
     freqs = tuple(int(f) for f in (cfg.frequencies or task.frequencies))
     return FourierCoefficients(x=data.x_test, s=s, target=data.y_test, frequencies=freqs)
 

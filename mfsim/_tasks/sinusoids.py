@@ -32,7 +32,7 @@ def embed(s, domain: str):
     raise ValueError(f"unknown domain {domain!r}; allowed: interval, circle")
 
 
-def test_positions(n_test: int, dtype=jnp.float32):
+def grid_positions(n_test: int, dtype=jnp.float32):
     """The regular test grid $s_g = (g + 1/2)/G$ of $[0, 1)$."""
     return (jnp.arange(n_test, dtype=dtype) + 0.5) / n_test
 
@@ -67,7 +67,7 @@ def sinusoid_task(
         s_train = jnp.arange(n_train, dtype=dtype) / n_train
     else:
         s_train = jax.random.uniform(k_s, (n_train,), dtype)
-    s_test = test_positions(n_test, dtype)
+    s_test = grid_positions(n_test, dtype)
     y_train = sinusoid_target(s_train, frequencies, amplitudes, phases)
     y_train = y_train + noise * jax.random.normal(k_noise, (n_train,), dtype)
     return Dataset(

@@ -1,0 +1,242 @@
+"""Every monitor against an independent computation (float64).
+
+One small mean-field run records every network monitor at t = 0 and t = T
+(the last save is the final state, so the references are computed from
+``state0`` and ``final_state`` with numpy / scipy / a dense Jacobian).
+"""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+from scipy.optimize import linear_sum_assignment
+
+import mfsim
+from mfsim._tasks.sinusoids import grid_positions
+
+T = 2.0
+
+
+@pytest.fixture(scope="module")
+def run():
+    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=24, n_test=8, dtype=jnp.float64)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, scale=0.7)
+    s0 = net.init(jax.random.key(1))
+    monitors = [
+        mfsim.TrainLoss(),
+        mfsim.KernelMonitor(subsample=12, k=4),
+        mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
+        mfsim.Wasserstein(reference=data.reference_particles, name="teacher", exact=True),
+        mfsim.ParticleMoments(),
+        mfsim.ParticleSnapshots(times=(0.0, 1.0, T)),
+        mfsim.ParameterDistance.of(net, s0, tol=0.3),
+        mfsim.ResidualModes(k=5),
+    ]
+    traj = mfsim.simulate(net, s0, t1=T, save_times=[0.0, T], monitors=monitors,
+                          rtol=1e-10, atol=1e-12)
+    assert traj.succeeded
+    return data, net, s0, traj
+
+
+def dense_ntk(net, state, x):
+    """w J J^T from a dense Jacobian of the outputs in all of v and w."""
+    def f(flat):
+        v, w = flat[: net.width], flat[net.width:].reshape(net.width, -1)
+        params = mfsim.TwoLayerParams(v=v, w=w, b=None)
+        return net.predict(mfsim.TwoLayerState(params=params, anchor=None, anchor_train=None), x)
+
+    p = state.params
+    flat = jnp.concatenate([p.v, p.w.ravel()])
+    jac = np.asarray(jax.jacrev(f)(flat))
+    return float(net.loss_weight()) * jac @ jac.T, jac
+
+
+def last(traj, name):
+    return np.asarray(traj.values[name])[-1]
+
+
+def test_kernel_monitor_matches_dense_jacobian_numpy(run):
+    data, net, s0, traj = run
+    x, y = np.asarray(data.x_train[:12]), np.asarray(data.y_train[:12])
+    k0, _ = dense_ntk(net, s0, x)
+    kt, jac = dense_ntk(net, traj.final_state, x)
+    tol = dict(rtol=1e-9, atol=1e-12)
+    approx = dict(rel=1e-9, abs=1e-12)
+    assert last(traj, "kernel_drift") == pytest.approx(
+        np.linalg.norm(kt - k0) / np.linalg.norm(k0), **approx)
+    assert np.asarray(traj.values["kernel_drift"])[0] == pytest.approx(0.0, abs=1e-14)
+    assert last(traj, "kernel_alignment") == pytest.approx(
+        y @ kt @ y / (np.linalg.norm(kt) * (y @ y)), **approx)
+    h = np.eye(12) - np.ones((12, 12)) / 12
+    kc, yc = h @ kt @ h, h @ y
+    assert last(traj, "kernel_alignment_centered") == pytest.approx(
+        yc @ kc @ yc / (np.linalg.norm(kc) * (yc @ yc)), **approx)
+    # Ortiz-Jimenez: ||sum_i y_i grad f(x_i)||^2 / ||y||^2 from the Jacobian rows
+    g = jac.T @ y
+    assert last(traj, "ortiz_alignment") == pytest.approx(g @ g / (y @ y), **approx)
+    lam, vec = np.linalg.eigh(kt)
+    np.testing.assert_allclose(last(traj, "kernel_eigenvalues"), lam[::-1][:4], **tol)
+    assert last(traj, "kernel_lambda_min") == pytest.approx(lam[0], rel=1e-6, abs=1e-12)
+    top = vec[:, ::-1][:, :4]
+    np.testing.assert_allclose(last(traj, "kernel_energy"),
+                               np.cumsum((top.T @ y) ** 2) / (y @ y), **tol)
+    top0 = np.linalg.eigh(k0)[1][:, ::-1][:, :4]
+    angles = np.sort(scipy.linalg.subspace_angles(top, top0))
+    np.testing.assert_allclose(last(traj, "kernel_angles"), angles, rtol=1e-6, atol=1e-7)
+    assert 0 < last(traj, "kernel_drift") < 1  # the run actually moved the kernel
+
+
+def test_exact_w2_two_algorithms_and_brute_force():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    cost = ((x[:, None] - y[None]) ** 2).sum(-1)
+    brute = min(cost[range(6), list(p)].mean() for p in itertools.permutations(range(6)))
+    assert mfsim.exact_w2_squared(x, y) == pytest.approx(brute, rel=1e-12)
+    # the transport LP (unequal sizes path) on a duplicated copy of y: same measure
+    assert mfsim.exact_w2_squared(x, np.concatenate([y, y])) == pytest.approx(brute, rel=1e-8)
+
+
+def test_debiased_sinkhorn_within_2_percent_of_exact_w2_on_500_particles():
+    """D1: at small epsilon, S_eps(mu, nu) = W2^2 to 2% (Hungarian reference, m = 500)."""
+    rng = np.random.default_rng(1)
+    x0 = rng.normal(size=(500, 4))
+    x1 = x0 + 0.4 * rng.normal(size=(500, 4)) + np.array([0.5, 0, 0, 0])
+    exact = mfsim.exact_w2_squared(x1, x0)
+    rows, cols = linear_sum_assignment(((x1[:, None] - x0[None]) ** 2).sum(-1))
+    assert exact == pytest.approx(((x1[rows] - x0[cols]) ** 2).sum(-1).mean(), rel=1e-12)
+
+    class Cloud(mfsim.AbstractSystem):
+        def init(self, key):
+            raise NotImplementedError
+
+        def vector_field(self, t, state, args):
+            return state
+
+        def particles(self, state):
+            return state
+
+    mon = mfsim.Wasserstein(epsilon=3e-3, threshold=1e-3, max_iterations=20_000)
+    ref = mfsim.Reference(Cloud(), jnp.asarray(x0), mon.prepare(Cloud(), jnp.asarray(x0)))
+    out = jax.jit(lambda s: mon(0.0, s, ref))(jnp.asarray(x1))
+    assert float(out["sinkhorn_init"]) == pytest.approx(exact, rel=0.02)
+    assert float(out["sinkhorn_converged_init"]) == 1.0
+
+
+def test_wasserstein_monitor_against_exact_ot(run):
+    data, net, s0, traj = run
+    p0, pt = np.asarray(net.particles(s0)), np.asarray(net.particles(traj.final_state))
+    exact = mfsim.exact_w2_squared(pt, p0)
+    assert last(traj, "w2_exact_init") ** 2 == pytest.approx(exact, rel=1e-10)
+    assert last(traj, "sinkhorn_init") == pytest.approx(exact, rel=0.02)
+    assert last(traj, "sinkhorn_converged_init") == 1.0
+    assert np.asarray(traj.values["w2_init"])[0] == pytest.approx(0.0, abs=1e-6)
+    teacher = np.asarray(data.reference_particles)
+    exact_t = mfsim.exact_w2_squared(pt, teacher)  # 16 vs 4 particles: the transport LP
+    assert last(traj, "w2_exact_teacher") ** 2 == pytest.approx(exact_t, rel=1e-8)
+    # epsilon = 1e-2 on an O(1) cost: the divergence is within a few percent
+    assert last(traj, "sinkhorn_teacher") == pytest.approx(exact_t, rel=0.05)
+
+
+def test_movement_and_particle_monitors(run):
+    data, net, s0, traj = run
+    p0, pt = net.particles(s0), net.particles(traj.final_state)
+    p0, pt = np.asarray(p0), np.asarray(pt)
+    dv = np.asarray(traj.final_state.params.v - s0.params.v)
+    dw = np.asarray(traj.final_state.params.w - s0.params.w)
+    tol = dict(rel=1e-12)
+    assert last(traj, "param_distance") == pytest.approx(np.sqrt((dv**2).sum() + (dw**2).sum()),
+                                                         **tol)
+    assert last(traj, "param_distance_rel") == pytest.approx(
+        last(traj, "param_distance") / np.linalg.norm(p0), **tol)
+    assert last(traj, "param_distance_v") == pytest.approx(np.linalg.norm(dv), **tol)
+    assert last(traj, "param_distance_w") == pytest.approx(np.linalg.norm(dw), **tol)
+    moved = np.linalg.norm(pt - p0, axis=1) > 0.3
+    assert last(traj, "moved_fraction") == pytest.approx(moved.mean(), abs=1e-15)
+    assert 0 < moved.mean() < 1  # the tolerance splits the particles
+    np.testing.assert_allclose(last(traj, "particle_mean"), pt.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(last(traj, "particle_var"), pt.var(0), rtol=1e-12)
+    assert last(traj, "particle_sq_norm") == pytest.approx((pt**2).sum(1).mean(), **tol)
+    snaps = np.asarray(traj.values["particles"])
+    np.testing.assert_allclose(np.asarray(traj.value_ts["particles"]), [0.0, 1.0, T])
+    np.testing.assert_array_equal(snaps[0], p0)
+    np.testing.assert_allclose(snaps[-1], pt, rtol=1e-12, atol=1e-14)
+
+
+def test_residual_modes_decay_exponentially_under_the_constant_kernel_flow(run):
+    """Along eigenvector u_i of Theta_0 the residual decays as exp(-(tau/n) lambda_i t)."""
+    data, net, s0, traj = run
+    modes = mfsim.ResidualModes.of(net, s0, k=5)
+    ck = mfsim.ConstantKernelFlow.empirical_twin(net, s0)
+    ts = np.linspace(0.0, 3.0, 7)
+    ck_traj = mfsim.simulate(ck, 0, t1=3.0, save_times=ts, monitors=[modes], rtol=1e-11,
+                             atol=1e-13)
+    lam, vec = np.linalg.eigh(np.asarray(net.ntk(s0, data.x_train, data.x_train)))
+    lam, vec = lam[::-1][:5], vec[:, ::-1][:, :5]
+    r0 = vec.T @ np.asarray(net.train_outputs(s0) - data.y_train)
+    rate = float(net.time_scale()) / data.x_train.shape[0]
+    expected = r0 * np.exp(-rate * ts[:, None] * lam)
+    np.testing.assert_allclose(np.asarray(ck_traj.values["residual_modes"]), expected,
+                               rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(ck_traj.values["mode_eigenvalues"])[0], lam,
+                               rtol=1e-10)
+    # the network's own record at t = 0 agrees (basis computed inside the solve)
+    np.testing.assert_allclose(np.abs(np.asarray(traj.values["residual_modes"])[0]),
+                               np.abs(r0), rtol=1e-9)
+
+
+def test_fourier_coefficients_match_numpy_fft():
+    n = 64
+    s = grid_positions(n, jnp.float64)
+    x = jnp.stack([jnp.cos(2 * jnp.pi * s), jnp.sin(2 * jnp.pi * s)], axis=1)
+    target = jnp.sin(2 * jnp.pi * 3 * s + 0.4) + 0.5 * jnp.cos(2 * jnp.pi * 7 * s)
+    freqs = (1, 3, 7, 12)
+    mon = mfsim.FourierCoefficients(x=x, s=s, target=target, frequencies=freqs)
+
+    class Fixed(mfsim.AbstractSystem):  # predicts a fixed multiple of the target's 3-mode
+        def init(self, key):
+            return jnp.asarray(0.25)
+
+        def vector_field(self, t, state, args):
+            return jnp.zeros_like(state)
+
+        def predict(self, state, x):
+            return state * jnp.sin(2 * jnp.pi * 3 * s + 0.4) + 0.5 * jnp.cos(2 * jnp.pi * 7 * s)
+
+    sys = Fixed()
+    ref = mfsim.Reference(sys, jnp.asarray(0.25), mon.prepare(sys, jnp.asarray(0.25)))
+    out = mon(0.0, jnp.asarray(0.25), ref)
+    values = np.asarray(sys.predict(jnp.asarray(0.25), x))
+    # numpy FFT on the half-cell-offset grid: c_k = (2/G) e^{-i pi k / G} FFT_k
+    fft = np.fft.fft(values) * np.exp(-1j * np.pi * np.arange(n) / n) * 2 / n
+    np.testing.assert_allclose(out["fourier_amplitude"], np.abs(fft[list(freqs)]), atol=1e-12)
+    np.testing.assert_allclose(out["fourier_progress"][1:3], [0.25, 1.0], rtol=1e-12)
+
+
+def test_monitors_compile_once_across_runs_and_save_points(run):
+    """D2: a second run of the same shapes (another seed) compiles nothing."""
+    data, net, s0, traj = run
+    assert traj.stats["compile_time"] > 0
+    monitors = [
+        mfsim.TrainLoss(),
+        mfsim.KernelMonitor(subsample=12, k=4),
+        mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
+        mfsim.Wasserstein(reference=data.reference_particles, name="teacher", exact=True),
+        mfsim.ParticleMoments(),
+        mfsim.ParticleSnapshots(times=(0.0, 1.0, T)),
+        mfsim.ParameterDistance.of(net, s0, tol=0.3),
+        mfsim.ResidualModes(k=5),
+    ]
+    events = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *a, **k: events.append(name) if name.startswith("/jax/core/compile") else None)
+    again = mfsim.simulate(net, net.init(jax.random.key(7)), t1=T, save_times=[0.0, T],
+                           monitors=monitors, rtol=1e-10, atol=1e-12)
+    assert again.succeeded and again.stats["compile_time"] == 0.0
+    # other save times (same count): traced values, not constants
+    moved = mfsim.simulate(net, s0, t1=T, save_times=[0.0, 0.5 * T], monitors=monitors,
+                           rtol=1e-10, atol=1e-12)
+    assert moved.stats["compile_time"] == 0.0
+    assert not [e for e in events if "backend_compile" in e]
