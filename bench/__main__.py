@@ -8,6 +8,7 @@ import sys
 BENCHMARKS = {
     "ntk_gram": "NTK Gram: structured vs generic Jacobian contraction",
     "ntk_memory": "blocked generic NTK at n=4000 under a memory budget (~4 min)",
+    "monitor_overhead": "loss + kernel drift + Sinkhorn W2 at 50 saves vs loss only (quickstart)",
 }
 
 

@@ -17,6 +17,8 @@ host through ``jax.pure_callback``): the reference path, for small $m$.
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -46,6 +48,22 @@ def exact_w2_squared(x, y) -> float:
     if not res.success:
         return float("nan")
     return float(res.fun)
+
+
+@functools.cache
+def _gaussian_initializer():
+    """ott's Gaussian initializer (Thornton & Cuturi 2022), its potential cast to
+    the problem's dtype (ott computes it in float64 when x64 is on, which breaks
+    float32 solves)."""
+    import jax.tree_util
+    from ott.initializers.linear.initializers import GaussianInitializer
+
+    @jax.tree_util.register_pytree_node_class
+    class CastGaussianInitializer(GaussianInitializer):
+        def init_fu(self, ot_prob, lse_mode, rng=None):
+            return super().init_fu(ot_prob, lse_mode, rng).astype(ot_prob.a.dtype)
+
+    return CastGaussianInitializer()
 
 
 def _exact_w2_squared_jax(x, y):
@@ -101,6 +119,8 @@ class Wasserstein(AbstractMonitor):
         if symmetric:  # the updates ott uses for the self-terms of a divergence
             kwargs.update(parallel_dual_updates=True, anderson=None,
                           momentum=acceleration.Momentum(start=0, value=0.5))
+        else:  # start from the potentials between Gaussian fits of the two measures
+            kwargs.update(initializer=_gaussian_initializer())
         a = jnp.full(x.shape[0], 1.0 / x.shape[0], x.dtype)
         b = jnp.full(y.shape[0], 1.0 / y.shape[0], x.dtype)
         return linear.solve(pointcloud.PointCloud(x, y, epsilon=self.epsilon), a=a, b=b,
