@@ -252,7 +252,9 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
     from .plotting import (
         numeric_sweep_axes,
         plot_losses,
+        plot_particles,
         plot_series,
+        plot_spectral_bias,
         plot_sweep_summary,
         scalar_variables,
         series_variables,
@@ -261,6 +263,12 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
     figures = [plot_losses(ds, out_dir / f"loss.{fmt}", title=title) for fmt in formats]
     for name in scalar_variables(ds) + series_variables(ds):
         figures += [plot_series(ds, name, out_dir / f"{name}.{fmt}", title=title)
+                    for fmt in formats]
+    if "fourier_progress" in ds:
+        figures += [plot_spectral_bias(ds, out_dir / f"spectral_bias.{fmt}", title=title)
+                    for fmt in formats]
+    if "particles" in ds:
+        figures += [plot_particles(ds, out_dir / f"particles.{fmt}", title=title)
                     for fmt in formats]
     for dim in numeric_sweep_axes(ds):
         figures += [plot_sweep_summary(ds, dim, out_dir / f"vs_{dim}.{fmt}", title=title)

@@ -164,22 +164,29 @@ def loss_figure(ds, *, title: str | None = None):
     return fig
 
 
-# per-time series with one line per index (modes, eigenvalues)
-SERIES_DIMS = ("mode", "eigen_index")
+# per-time series with one line per index (modes, eigenvalues, frequencies)
+SERIES_DIMS = ("mode", "eigen_index", "angle_index", "frequency")
 SERIES_LOG_Y = ("kernel_eigenvalues",)
+# recorded but not drawn on their own: constants and solver diagnostics
+NOT_PLOTTED = ("mode_eigenvalues", "sinkhorn_converged_", "entropic_ot_")
+
+
+def _plotted(name: str) -> bool:
+    base = next((name[len(p):] for p in _system_labels() if p and name.startswith(p)), name)
+    return not base.startswith(NOT_PLOTTED)
 
 
 def series_variables(ds) -> list[str]:
     """Variables of shape (sweep..., t, index) drawn by :func:`plot_series`."""
     head = sweep_dims(ds) + (time_dim(ds),)
     return [name for name, var in ds.data_vars.items()
-            if var.dims[:-1] == head and var.dims[-1] in SERIES_DIMS]
+            if var.dims[:-1] == head and var.dims[-1] in SERIES_DIMS and _plotted(name)]
 
 
 def scalar_variables(ds) -> list[str]:
     """Variables with one number per save time, other than the losses."""
     losses = {p + n for p in _system_labels() for n in LOSS_LABELS}
-    return [name for name in scalar_series(ds) if name not in losses]
+    return [name for name in scalar_series(ds) if name not in losses and _plotted(name)]
 
 
 def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) -> Path:
@@ -197,7 +204,10 @@ def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) ->
         last = var.sizes[index_dim] - 1
         lines = [(glabel, {**sel, index_dim: last}) for glabel, sel in groups]
     else:
-        lines = [(f"{index_dim} {i + 1}", {index_dim: i}) for i in range(var.sizes[index_dim])]
+        coord = ds[index_dim].values if index_dim in ds.coords else np.arange(
+            1, var.sizes[index_dim] + 1)
+        lines = [(f"{index_dim} {_fmt(coord[i])}", {index_dim: i})
+                 for i in range(var.sizes[index_dim])]
     positive = True
     log_t = False
     for color, (label, sel) in enumerate(lines):
@@ -287,4 +297,86 @@ def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = 
             ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+# ------------------------------------------------------------ spectral bias
+def _first_point(ds):
+    """A sweep's first point (the figure says so), or the run itself."""
+    dims = sweep_dims(ds)
+    if not dims:
+        return ds, ""
+    sel = {d: 0 for d in dims}
+    return ds.isel(sel), ", ".join(f"{d}={_fmt(ds[d].values[0])}" for d in dims)
+
+
+def learning_times(ds, name: str = "fourier_progress", level: float = 0.9):
+    """Per frequency, the first save time at which ``ds[name]`` (a fraction of
+    the target learned) reaches ``level`` (``inf`` if never): ``(frequencies,
+    times)`` for a single run."""
+    var = ds[name]
+    t = np.asarray(ds[time_dim(ds)].values, dtype=float)
+    values = np.asarray(var.transpose(time_dim(ds), "frequency").values, dtype=float)
+    reached = values >= level
+    times = np.where(reached.any(0), t[np.argmax(reached, axis=0)], np.inf)
+    return np.asarray(ds["frequency"].values, dtype=float), times
+
+
+def plot_spectral_bias(ds, path: str | Path, *, title: str | None = None,
+                       level: float = 0.9) -> Path:
+    """Frequency-by-time heatmaps of the fraction of each Fourier component
+    learned (``fourier_progress``), one panel per system (network, twins),
+    with the time each frequency reaches ``level`` marked."""
+    from matplotlib.colors import Normalize
+
+    ds, note = _first_point(ds)
+    systems = [(p, label) for p, label in _system_labels().items()
+               if f"{p}fourier_progress" in ds]
+    fig = _figure(width=4.2 * len(systems) + 0.8, height=3.6)
+    axes = fig.subplots(1, len(systems), squeeze=False)[0]
+    tdim = time_dim(ds)
+    t = np.asarray(ds[tdim].values, dtype=float)
+    keep = t > 0
+    mesh = None
+    for ax, (prefix, label) in zip(axes, systems):
+        name = f"{prefix}fourier_progress"
+        freqs, times = learning_times(ds, name, level)
+        z = np.asarray(ds[name].transpose("frequency", tdim).values, dtype=float)[:, keep]
+        rows = np.arange(len(freqs))
+        mesh = ax.pcolormesh(t[keep], rows, z, shading="nearest", cmap="viridis",
+                             norm=Normalize(0.0, 1.0))
+        ax.plot(times, rows, "w^", markersize=6, label=f"{level:.0%} reached")
+        ax.set_xscale("log")
+        ax.set_yticks(rows, [_fmt(f) for f in freqs])
+        ax.set_xlabel("time t (gradient flow)")
+        ax.set_ylabel("frequency k")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.colorbar(mesh, ax=list(axes), label="fraction of the target's Fourier coefficient learned")
+    head = f"{title}: " if title else ""
+    fig.suptitle(f"{head}spectral bias{f' ({note})' if note else ''}", fontsize=9)
+    return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------- particles
+def plot_particles(ds, path: str | Path, *, title: str | None = None) -> Path:
+    """Scatter of the particles (neurons) at each snapshot time: output weight
+    ``v_j`` against the input-weight norm ``||w_j||`` (with bias: against the
+    bias-free part), coloured by time."""
+    ds, note = _first_point(ds)
+    var = ds["particles"]
+    tdim = var.dims[0]
+    times = np.asarray(ds[tdim].values, dtype=float)
+    fig = _figure(width=5.5, height=4.2)
+    ax = fig.add_subplot()
+    for i, time in enumerate(times):
+        p = np.asarray(var.isel({tdim: i}).values, dtype=float)
+        ax.scatter(np.linalg.norm(p[:, 1:], axis=1), p[:, 0], s=6, alpha=0.6,
+                   color=f"C{i % 10}", label=f"t = {_fmt(time)}")
+    ax.set_xlabel("input-weight norm ||w_j|| (bias included if any)")
+    ax.set_ylabel("output weight v_j")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    head = f"{title}: " if title else ""
+    ax.set_title(f"{head}particles{f' ({note})' if note else ''}", fontsize=9)
     return save_figure(fig, path)

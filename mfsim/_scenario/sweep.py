@@ -138,16 +138,31 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise ScenarioError(f"--set {text!r}: {value!r} is not a TOML value") from None
 
 
+def _is_list_key(resolved: dict, key: str) -> bool:
+    node = resolved
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return isinstance(node, list)
+
+
 def apply_overrides(scenario: Scenario, overrides: dict[str, Any],
                     source: str = "<scenario>") -> Scenario:
     """``scenario`` with dotted keys replaced; a list value makes the key a
-    grid axis of the sweep (replacing an axis of the same key)."""
+    grid axis of the sweep (replacing an axis of the same key), except for a
+    key whose value is itself a list (``task.frequencies``): there a list is
+    the new value, and a list of lists the axis."""
     if not overrides:
         return scenario
     raw = user_keys(scenario)
+    full = scenario.model_dump()
     sweep = raw.setdefault("sweep", {})
     for key, value in overrides.items():
-        if isinstance(value, list):
+        if isinstance(value, list) and _is_list_key(full, key) and not (
+                value and isinstance(value[0], list)):
+            set_key(raw, key, value)
+        elif isinstance(value, list):
             for mode in ("grid", "zip"):
                 sweep.get(mode, {}).pop(key, None)
             sweep.setdefault("grid", {})[key] = value
