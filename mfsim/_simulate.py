@@ -183,6 +183,7 @@ def simulate(
     compile_before = _CompileTimer.total
     start = time.perf_counter()
     monitors = tuple(monitors)
+    _check_monitors(system, monitors)
     sol = _solve(
         system, y0, cast(setup.ts), setup.own_times(monitors, cast), cast(t0), cast(t1),
         cast(setup.dt0), monitors, setup.solver, setup.controller, int(max_steps),
@@ -234,6 +235,8 @@ def simulate_batch(
     setup = _Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
     states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
     problems = list(zip(systems, states, monitor_sets))
+    for system, _, monitor_set in problems[:1]:  # the others share its structure
+        _check_monitors(system, monitor_set)
     signature = batch_signature(*problems[0])
     for i, problem in enumerate(problems[1:], 1):
         if batch_signature(*problem) != signature:
@@ -276,6 +279,13 @@ def _hashable(x):
         return x
     except TypeError:
         return repr(x)
+
+
+def _check_monitors(system, monitors) -> None:
+    for monitor in monitors:
+        reason = monitor.unsupported(system)
+        if reason is not None:
+            raise ValueError(f"{type(monitor).__name__} cannot monitor this system: {reason}")
 
 
 def _initial_state(system, state_or_key):
@@ -336,8 +346,7 @@ def _trajectory(sol, monitors, **timing) -> Trajectory:
         dims.update(monitor.dims())
         coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
     values = dict(values)
-    own_monitors = [m for m in monitors if m.save_times() is not None]
-    for monitor, ts, ys in zip(own_monitors, sol.ts[2:], own):
+    for ts, ys in zip(sol.ts[2:], own):
         for name, value in ys.items():
             values[name], value_ts[name] = value, ts
     ok = bool(sol.result == diffrax.RESULTS.successful)

@@ -20,12 +20,8 @@ from mfsim._tasks.sinusoids import grid_positions
 T = 2.0
 
 
-@pytest.fixture(scope="module")
-def run():
-    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=24, n_test=8, dtype=jnp.float64)
-    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, scale=0.7)
-    s0 = net.init(jax.random.key(1))
-    monitors = [
+def every_monitor(data, net, s0):
+    return [
         mfsim.TrainLoss(),
         mfsim.KernelMonitor(subsample=12, k=4),
         mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
@@ -35,6 +31,14 @@ def run():
         mfsim.ParameterDistance.of(net, s0, tol=0.3),
         mfsim.ResidualModes(k=5),
     ]
+
+
+@pytest.fixture(scope="module")
+def run():
+    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=24, n_test=8, dtype=jnp.float64)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, scale=0.7)
+    s0 = net.init(jax.random.key(1))
+    monitors = every_monitor(data, net, s0)
     traj = mfsim.simulate(net, s0, t1=T, save_times=[0.0, T], monitors=monitors,
                           rtol=1e-10, atol=1e-12)
     assert traj.succeeded
@@ -219,16 +223,7 @@ def test_monitors_compile_once_across_runs_and_save_points(run):
     """D2: a second run of the same shapes (another seed) compiles nothing."""
     data, net, s0, traj = run
     assert traj.stats["compile_time"] > 0
-    monitors = [
-        mfsim.TrainLoss(),
-        mfsim.KernelMonitor(subsample=12, k=4),
-        mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
-        mfsim.Wasserstein(reference=data.reference_particles, name="teacher", exact=True),
-        mfsim.ParticleMoments(),
-        mfsim.ParticleSnapshots(times=(0.0, 1.0, T)),
-        mfsim.ParameterDistance.of(net, s0, tol=0.3),
-        mfsim.ResidualModes(k=5),
-    ]
+    monitors = every_monitor(data, net, s0)
     events = []
     jax.monitoring.register_event_duration_secs_listener(
         lambda name, *a, **k: events.append(name) if name.startswith("/jax/core/compile") else None)

@@ -74,6 +74,10 @@ def _exact_w2_squared_jax(x, y):
     return jax.pure_callback(host, out, x, y, vmap_method="sequential")
 
 
+# defaults shared with the scenario schema
+EPSILON, THRESHOLD, MAX_ITERATIONS = 1e-2, 1e-3, 2000
+
+
 class Wasserstein(AbstractMonitor):
     r"""Distances between the particle measure $\mu_t$ and a reference measure.
 
@@ -98,9 +102,9 @@ class Wasserstein(AbstractMonitor):
 
     reference: jax.Array | None = None
     name: str = eqx.field(static=True, default="init")
-    epsilon: float = eqx.field(static=True, default=1e-2)
-    threshold: float = eqx.field(static=True, default=1e-4)
-    max_iterations: int = eqx.field(static=True, default=5000)
+    epsilon: float = eqx.field(static=True, default=EPSILON)
+    threshold: float = eqx.field(static=True, default=THRESHOLD)
+    max_iterations: int = eqx.field(static=True, default=MAX_ITERATIONS)
     exact: bool = eqx.field(static=True, default=False)
 
     def unsupported(self, system):

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .._activations import ACTIVATIONS
+from .._monitors import wasserstein as _w2
 from .._monitors.kernel import KERNEL_QUANTITIES
 from .._solvers import FIXED_STEP_ONLY, SOLVERS
 
@@ -288,7 +289,7 @@ class SaveConfig(Table):
     t_first: PosFloat | None = Field(None, description="first positive time of a log grid")
 
 
-def _monitor(name: str, doc: str, **fields) -> type:
+def _monitor(name: str, doc: str) -> type:
     """A monitor table with no parameters besides its name."""
     return type(f"{name.title().replace('_', '')}MonitorConfig", (Table,), {
         "__doc__": doc, "__annotations__": {"name": Literal[name]}, "name": name})
@@ -345,9 +346,9 @@ class WassersteinMonitor(Table):
     name: Literal["wasserstein"]
     reference: Literal["init", "teacher"] = Field(
         "init", description="mu_0, or the teacher's neurons (task teacher)")
-    epsilon: PosFloat = Field(1e-2, description="absolute entropic regularization")
-    threshold: PosFloat = Field(1e-3, description="Sinkhorn's marginal-error threshold")
-    max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = 2000
+    epsilon: PosFloat = Field(_w2.EPSILON, description="absolute entropic regularization")
+    threshold: PosFloat = Field(_w2.THRESHOLD, description="Sinkhorn's marginal-error threshold")
+    max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = _w2.MAX_ITERATIONS
     exact: bool = Field(False, description="also the exact W2 (host-side; small widths)")
 
 
