@@ -12,7 +12,9 @@ into place, so a killed run never leaves a file that looks complete but is not.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -140,29 +142,65 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def provenance(*, seed: int, dtype: str, status: str, t_final: float, stats: dict,
-               scenario_text: str, source: str | None) -> dict:
+PROVENANCE_PACKAGES = ("mfsim", "jax", "jaxlib", "diffrax", "equinox", "ott-jax", "numpy",
+                       "xarray")
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict:
+    """What the results were computed with (computed once per process)."""
     device = jax.devices()[0]
     return {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": {
-            name: _version(name)
-            for name in ("mfsim", "jax", "jaxlib", "diffrax", "equinox", "ott-jax", "numpy",
-                         "xarray")
-        },
+        "versions": {name: _version(name) for name in PROVENANCE_PACKAGES},
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "device": {"platform": device.platform, "kind": device.device_kind,
                    "count": jax.device_count()},
         "git_commit": _git_commit(),
+    }
+
+
+def scenario_sha256(scenario_text: str) -> str:
+    return hashlib.sha256(scenario_text.encode()).hexdigest()
+
+
+def provenance(*, seed: int, dtype: str, status: str, t_final: float, stats: dict,
+               scenario_text: str, source: str | None) -> dict:
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **copy.deepcopy(_environment()),
         "seed": seed,
         "dtype": dtype,
         "scenario_file": source,
-        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "scenario_sha256": scenario_sha256(scenario_text),
         "status": status,
         "t_final": t_final,
         "stats": stats,
     }
+
+
+def provenance_attrs(*, scenario_text: str, seed: int | None, dtype: str) -> dict:
+    """Provenance as netCDF global attributes, carried by every results file:
+    package versions (``<package>_version``), device, git commit, seed, dtype,
+    the resolved scenario (``resolved_scenario``, TOML) and its SHA-256.
+    ``seed=None`` (a sweep over seeds: the ``seed`` coordinate says it) leaves
+    the seed out."""
+    env = _environment()
+    attrs = {f"{name.replace('-', '_')}_version": version or "unknown"
+             for name, version in env["versions"].items()}
+    attrs.update({
+        "python_version": env["python"],
+        "device_platform": env["device"]["platform"],
+        "device_kind": env["device"]["kind"],
+        "device_count": env["device"]["count"],
+        "git_commit": env["git_commit"] or "unknown",
+        "dtype": dtype,
+        "scenario_sha256": scenario_sha256(scenario_text),
+        "resolved_scenario": scenario_text,
+    })
+    if seed is not None:
+        attrs["seed"] = seed
+    return attrs
 
 
 def scenario_toml(resolved: dict) -> str:

@@ -20,6 +20,7 @@ from ._results import (
     TWIN_LABELS,
     atomic_write_text,
     provenance,
+    provenance_attrs,
     scenario_toml,
     trajectory_to_dataset,
     write_csv,
@@ -188,9 +189,12 @@ def run_scenario(
         ds = _point_dataset(point.scenario, trajs[""],
                             {k: v for k, v in trajs.items() if k}, point if sweep else None)
         point_ds[flat] = ds
-        if sweep:  # persisted as soon as the point is complete
-            write_dataset(out_dir / POINTS_DIR / f"p{flat:06d}.nc",
-                          ds.assign_attrs(sweep_point=point.label()))
+        if sweep:  # persisted as soon as the point is complete, with its own provenance
+            point_text = scenario_toml(point.scenario.model_dump(mode="json"))
+            write_dataset(out_dir / POINTS_DIR / f"p{flat:06d}.nc", ds.assign_attrs(
+                sweep_point=point.label(),
+                **provenance_attrs(scenario_text=point_text, seed=point.scenario.seed,
+                                   dtype=point.scenario.dtype)))
         if bar is not None:
             bar.update(1)
 
@@ -226,6 +230,10 @@ def run_scenario(
                   summary_rows(ordered, [p.overrides for p in points]))
     else:
         ds = ordered[0]
+    seed_swept = "seed" in scenario.sweep.grid or "seed" in scenario.sweep.zip
+    ds = ds.assign_attrs(provenance_attrs(
+        scenario_text=resolved_text, seed=None if seed_swept else scenario.seed,
+        dtype=scenario.dtype))
     write_dataset(out_dir / RESULTS_FILE, ds)
     atomic_write_text(out_dir / SCENARIO_FILE, resolved_text)
     result = RunResult(dataset=ds, trajectories=trajs, labels=tuple(p.label() for p in points),

@@ -1,6 +1,7 @@
 """Sweeps: batched solves equal sequential ones, expansion and its errors,
 combined datasets, the CLI's --set, oracle stopping."""
 
+import hashlib
 import tomllib
 from pathlib import Path
 
@@ -127,6 +128,23 @@ def test_cli_set_width_sweep(tmp_path, capsys):
     lines = (out / "summary.csv").read_text().splitlines()
     assert len(lines) == 7 and lines[0].startswith("point,system.width,seed,status")
     assert (out / "loss.png").stat().st_size > 0
+    # E6: every results file carries provenance and its resolved scenario
+    for f in [out / "results.nc", *sorted((out / "points").iterdir())]:
+        attrs = xr.open_dataset(f, engine="h5netcdf").attrs
+        for key in ("mfsim_version", "jax_version", "diffrax_version", "equinox_version",
+                    "ott_jax_version", "device_kind", "git_commit", "dtype"):
+            assert attrs[key] not in ("", "unknown"), (f.name, key)
+        text = attrs["resolved_scenario"]
+        assert hashlib.sha256(text.encode()).hexdigest() == attrs["scenario_sha256"]
+        resolved = tomllib.loads(text)
+        if f.name == "results.nc":
+            assert "seed" not in attrs  # swept: the coordinate holds it
+            assert resolved["sweep"]["grid"] == {"system.width": [8, 16], "seed": [0, 1, 2]}
+        else:  # a point: its own scenario, seed and width
+            i = int(f.name[1:7])
+            assert attrs["seed"] == resolved["seed"] == i % 3
+            assert resolved["system"]["width"] == [8, 16][i // 3]
+            assert "sweep" not in resolved or not resolved["sweep"].get("grid")
     # each point equals a single run of that point
     single = mfsim.run_scenario(path, out=tmp_path / "one",
                                 overrides={"system.width": 16, "seed": 2})
