@@ -86,6 +86,7 @@ from ._errors import MfsimError as MfsimError
 from ._errors import ScenarioError as ScenarioError
 from ._results import open_results as open_results
 from ._run import RunResult as RunResult
+from ._run import run as run
 from ._run import run_scenario as run_scenario
 from ._scenario.load import load_scenario as load_scenario
 from ._scenario.schema import Scenario as Scenario

@@ -142,6 +142,7 @@ def run_scenario(
     progress: bool = False,
     force: bool = False,
     overrides: dict | None = None,
+    figures: bool = True,
 ) -> RunResult:
     """Run a scenario (object or file path) and write its run directory.
 
@@ -251,8 +252,38 @@ def run_scenario(
         provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
                    stats=stats, scenario_text=resolved_text, source=source),
     )
-    figures = draw_figures(ds, out_dir, scenario.name, scenario.output.figures)
-    return dataclasses.replace(result, figures=figures)
+    if figures:
+        result = dataclasses.replace(
+            result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
+    return result
+
+
+def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
+        progress: bool = False, force: bool = False, **overrides) -> xr.Dataset:
+    """Run a scenario and return its results as one xarray Dataset.
+
+    ``scenario``: a file path, a :class:`Scenario`, or a dict shaped like the
+    TOML file. Keyword arguments override keys, ``__`` standing for the dot:
+    ``mfsim.run("scenarios/quickstart.toml", system__width=[64, 256], seed=3)``
+    (a list makes the key a sweep axis, exactly as ``--set`` does).
+
+    With ``out`` the run directory (results, resolved scenario, provenance,
+    figures) is written there, as by ``mfsim run --out``; without it nothing
+    is kept on disk.
+    """
+    if isinstance(scenario, dict):
+        from ._scenario.load import validate_scenario
+
+        scenario = validate_scenario(scenario)
+    dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+    if out is not None:
+        return run_scenario(scenario, out=out, progress=progress, force=force,
+                            overrides=dotted).dataset
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mfsim-run-") as tmp:
+        return run_scenario(scenario, out=tmp, progress=progress, overrides=dotted,
+                            figures=False).dataset
 
 
 def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Path, ...]:

@@ -20,6 +20,14 @@ SOLVERS = {
     "kvaerno5": diffrax.Kvaerno5,
 }
 FIXED_STEP_ONLY = frozenset({"euler"})
+SOLVER_DESCRIPTIONS = {
+    "euler": "explicit Euler, fixed step: exactly full-batch gradient descent",
+    "heun": "Heun's 2nd-order method (adaptive, embedded Euler error estimate)",
+    "tsit5": "Tsitouras 5(4) Runge-Kutta: the default for non-stiff flows",
+    "dopri5": "Dormand-Prince 5(4) Runge-Kutta",
+    "dopri8": "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, smooth flows",
+    "kvaerno5": "Kvaerno 5(4) implicit ESDIRK: stiff flows (large output scales)",
+}
 
 
 def make_solver(

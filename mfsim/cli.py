@@ -1,4 +1,5 @@
-"""Command line: ``mfsim run``, ``mfsim check``, ``mfsim plot``.
+"""Command line: ``mfsim run``, ``mfsim check``, ``mfsim plot``, ``mfsim list``,
+``mfsim reference``.
 
 Exit status: 0 success; 2 bad input (one line on stderr, no traceback, no
 output directory created); 3 the solve failed numerically (partial results
@@ -40,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="redraw the figures of a run directory")
     plot.add_argument("run_dir")
     plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    from ._catalog import CATEGORIES
+
+    listing = sub.add_parser("list", help="systems, tasks, monitors, solvers and shipped "
+                                          "scenarios, with one-line descriptions")
+    listing.add_argument("category", nargs="*",
+                         help=f"what to list: {', '.join(CATEGORIES)} (default: everything)")
+    sub.add_parser("reference", help="print the scenario-file reference (Markdown): every "
+                                     "key with its meaning, type, default and allowed values")
     return p
 
 
@@ -119,11 +128,31 @@ def _cmd_plot(args) -> int:
     return EXIT_OK
 
 
+def _cmd_list(args) -> int:
+    from ._catalog import CATEGORIES, format_catalog
+    from ._errors import MfsimError
+
+    for category in args.category:
+        if category not in CATEGORIES:
+            raise MfsimError(f"list: unknown category {category!r}; allowed: "
+                             f"{', '.join(CATEGORIES)}")
+    print(format_catalog(args.category or CATEGORIES), end="")
+    return EXIT_OK
+
+
+def _cmd_reference(args) -> int:
+    from ._scenario.reference import reference_markdown
+
+    print(reference_markdown(), end="")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from ._errors import MfsimError
 
-    commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot}
+    commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
+                "reference": _cmd_reference}
     try:
         return commands[args.command](args)
     except MfsimError as e:

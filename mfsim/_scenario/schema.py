@@ -66,11 +66,12 @@ class SinusoidTaskConfig(Table):
     )
     amplitudes: list[float] | None = Field(None, description="amplitudes A_k (default 1)")
     phases: list[float] | None = Field(None, description="phases p_k (default 0)")
-    n_train: PosInt = 64
-    n_test: PosInt = 256
-    domain: Literal["interval", "circle"] = "interval"
+    n_train: PosInt = Field(64, description="number of training points")
+    n_test: PosInt = Field(256, description="number of test points (a regular grid)")
+    domain: Literal["interval", "circle"] = Field(
+        "interval", description="x in [0, 1), or x embedded as (cos 2 pi x, sin 2 pi x)")
     grid: bool = Field(False, description="training positions on a regular grid")
-    noise: NonNegFloat = 0.0
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
 
     @model_validator(mode="after")
     def _lengths_match(self):
@@ -90,11 +91,11 @@ class SparseRegressionTaskConfig(Table):
 
     kind: Literal["sparse_regression"] = "sparse_regression"
     d: PosInt = Field(40, description="number of features")
-    n_train: PosInt = 20
-    n_test: PosInt = 200
+    n_train: PosInt = Field(20, description="number of training points")
+    n_test: PosInt = Field(200, description="number of test points")
     sparsity: PosInt = Field(2, description="non-zeros of beta*")
     signal: PosFloat = Field(1.0, description="magnitude of the non-zeros")
-    noise: NonNegFloat = 0.0
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
 
     @model_validator(mode="after")
     def _check(self):
@@ -112,10 +113,10 @@ class LinearTeacherTaskConfig(Table):
     d_out: PosInt = Field(4, description="output dimension")
     singular_values: Annotated[list[PosFloat], Field(min_length=1)] = Field(
         default_factory=lambda: [3.0, 2.0, 1.0, 0.5], description="singular values of M")
-    n_train: PosInt = 256
-    n_test: PosInt = 256
+    n_train: PosInt = Field(256, description="number of training points")
+    n_test: PosInt = Field(256, description="number of test points")
     whiten: bool = Field(True, description="whiten the training inputs ((1/n) X^T X = I)")
-    noise: NonNegFloat = 0.0
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
 
     @model_validator(mode="after")
     def _check(self):
@@ -153,18 +154,20 @@ class TwoLayerConfig(Table):
 
     kind: Literal["two_layer"] = "two_layer"
     width: PosInt = Field(512, description="number of neurons m")
-    parameterization: Literal["mean_field", "ntk"] = "mean_field"
-    activation: Activation = "relu"
-    scale: PosFloat = Field(1.0, description="output scale alpha")
-    bias: bool = False
+    parameterization: Literal["mean_field", "ntk"] = Field(
+        "mean_field", description="c_m = 1/m and time scale m (mean_field), or c_m = 1/sqrt(m)")
+    activation: Activation = Field("relu", description="phi")
+    scale: PosFloat = Field(1.0, description="output scale alpha (objective L(alpha h)/alpha^2)")
+    bias: bool = Field(False, description="hidden biases b_j")
     train: Annotated[list[Literal["hidden", "output"]], Field(min_length=1)] = Field(
         default_factory=lambda: ["hidden", "output"], description="layers that train"
     )
-    init: Literal["gaussian", "symmetric"] = "gaussian"
+    init: Literal["gaussian", "symmetric"] = Field(
+        "gaussian", description="i.i.d. neurons, or mirrored pairs (zero output at init)")
     center: bool = Field(False, description="subtract the output at initialization")
-    sigma_v: NonNegFloat = 1.0
-    sigma_w: NonNegFloat = 1.0
-    sigma_b: NonNegFloat = 1.0
+    sigma_v: NonNegFloat = Field(1.0, description="v_j ~ N(0, sigma_v^2)")
+    sigma_w: NonNegFloat = Field(1.0, description="w_j ~ N(0, sigma_w^2 I / d)")
+    sigma_b: NonNegFloat = Field(1.0, description="b_j ~ N(0, sigma_b^2)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -184,10 +187,10 @@ class MLPConfig(Table):
     kind: Literal["mlp"] = "mlp"
     widths: Annotated[list[PosInt], Field(min_length=1)] = Field(
         default_factory=lambda: [512, 512], description="hidden widths")
-    activation: Activation = "relu"
-    sigma_w: PosFloat = 1.0
-    sigma_b: NonNegFloat = 0.0
-    bias: bool = True
+    activation: Activation = Field("relu", description="phi")
+    sigma_w: PosFloat = Field(1.0, description="weight std W_std (stax Dense)")
+    sigma_b: NonNegFloat = Field(0.0, description="bias std b_std (stax Dense)")
+    bias: bool = Field(True, description="layers have biases")
 
 
 class DeepLinearConfig(Table):
@@ -195,7 +198,8 @@ class DeepLinearConfig(Table):
 
     kind: Literal["deep_linear"] = "deep_linear"
     widths: list[PosInt] = Field(default_factory=lambda: [8], description="hidden widths")
-    init: Literal["gaussian", "orthogonal", "balanced", "lambda_balanced"] = "balanced"
+    init: Literal["gaussian", "orthogonal", "balanced", "lambda_balanced"] = Field(
+        "balanced", description="initialization of the layers")
     scale: NonNegFloat = Field(0.01, description="init scale sigma")
     lam: float = Field(0.0, description="lambda of lambda_balanced init")
     learning_rate: PosFloat = Field(1.0, description="time scale tau")
@@ -213,8 +217,8 @@ class DiagonalLinearConfig(Table):
 
     kind: Literal["diagonal_linear"] = "diagonal_linear"
     alpha: PosFloat = Field(0.1, description="init scale")
-    depth: Annotated[int, Field(ge=2)] = 2
-    learning_rate: PosFloat = 1.0
+    depth: Annotated[int, Field(ge=2)] = Field(2, description="D")
+    learning_rate: PosFloat = Field(1.0, description="time scale tau")
 
 
 class VanillaSequenceConfig(Table):
@@ -227,15 +231,15 @@ class DiagonalSequenceConfig(Table):
     """Over-parameterized theta_j = a_j b_j^D beta_j (Li & Lin)."""
 
     kind: Literal["diagonal_sequence"] = "diagonal_sequence"
-    depth: Annotated[int, Field(ge=0)] = 0
-    b0: PosFloat = 1.0
+    depth: Annotated[int, Field(ge=0)] = Field(0, description="D (0: a_j beta_j only)")
+    b0: PosFloat = Field(1.0, description="initial b_j")
 
 
 class AdaptiveSequenceConfig(Table):
     """theta = A diag(d) beta with learnable A (free or orthogonal) and d."""
 
     kind: Literal["adaptive_sequence"] = "adaptive_sequence"
-    orthogonal: bool = False
+    orthogonal: bool = Field(False, description="keep A orthogonal (Riemannian flow)")
 
 
 SystemConfig = Annotated[
@@ -256,13 +260,13 @@ SEQUENCE_MONITORS = ("train_loss", "risk", "param_distance", "invariants", "lear
 class SolverConfig(Table):
     """How the flow is integrated."""
 
-    name: SolverName = "tsit5"
+    name: SolverName = Field("tsit5", description="the ODE solver (mfsim list solvers)")
     t1: PosFloat = Field(10.0, description="final time")
     dt: PosFloat | None = Field(None, description="step (euler: learning rate / tau)")
-    rtol: PosFloat = 1e-6
-    atol: PosFloat = 1e-9
+    rtol: PosFloat = Field(1e-6, description="relative tolerance of adaptive steps")
+    atol: PosFloat = Field(1e-9, description="absolute tolerance of adaptive steps")
     adaptive: bool | None = Field(None, description="default: all solvers but euler")
-    max_steps: PosInt = 100_000
+    max_steps: PosInt = Field(100_000, description="the solve stops (status max_steps) here")
 
     @model_validator(mode="after")
     def _check(self):
@@ -285,7 +289,7 @@ class SaveConfig(Table):
     """Where monitors are evaluated."""
 
     n: Annotated[int, Field(ge=2, le=100_000)] = Field(101, description="number of save times")
-    spacing: Literal["linear", "log"] = "linear"
+    spacing: Literal["linear", "log"] = Field("linear", description="save-time grid")
     t_first: PosFloat | None = Field(None, description="first positive time of a log grid")
 
 
@@ -299,17 +303,17 @@ TrainLossMonitor = _monitor("train_loss", "Training loss (1/2n) sum_i (f(x_i) - 
 TestLossMonitor = _monitor("test_loss", "Test loss on the held-out data.")
 TrainOutputsMonitor = _monitor("train_outputs", "Outputs f(x_i) on the training inputs.")
 InvariantsMonitor = _monitor("invariants", "Drift of the conserved quantities of the flow.")
-RiskMonitor = _monitor("risk", "Risk ||theta - theta*||^2 (sequence models).")
+RiskMonitor = _monitor("risk", "Risk ||theta - theta*||^2.")
 SingularValuesMonitor = _monitor("singular_values",
-                                 "Singular values of the end-to-end map (deep linear).")
+                                 "Singular values of the end-to-end map (deep_linear only).")
 LinearPredictorMonitor = _monitor("linear_predictor",
-                                  "Norms and recovery error of beta (diagonal linear).")
+                                  "Norms and recovery error of beta (diagonal_linear only).")
 ParticleMomentsMonitor = _monitor("particle_moments",
                                   "Mean, variance and second moment of the particles.")
 
 
 class LearnedKernelMonitor(Table):
-    """Learned kernel of a sequence model: top eigenvalues, share of theta*."""
+    """Learned kernel A D^2 A^T: top eigenvalues, share of theta* on them."""
 
     name: Literal["learned_kernel"]
     k: PosInt = Field(10, description="number of top eigenpairs")
@@ -348,7 +352,8 @@ class WassersteinMonitor(Table):
         "init", description="mu_0, or the teacher's neurons (task teacher)")
     epsilon: PosFloat = Field(_w2.EPSILON, description="absolute entropic regularization")
     threshold: PosFloat = Field(_w2.THRESHOLD, description="Sinkhorn's marginal-error threshold")
-    max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = _w2.MAX_ITERATIONS
+    max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = Field(
+        _w2.MAX_ITERATIONS, description="Sinkhorn iterations at most")
     exact: bool = Field(False, description="also the exact W2 (host-side; small widths)")
 
 
@@ -405,7 +410,8 @@ class OutputConfig(Table):
     """Where and what to write."""
 
     dir: str | None = Field(None, description="output directory (default runs/<name>)")
-    figures: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
+    figures: list[Literal["png", "svg", "pdf"]] = Field(
+        default_factory=lambda: ["png"], description="figure formats drawn after the run")
 
 
 Scalar = Union[bool, int, float, str]
@@ -524,10 +530,12 @@ def default_monitors(system_kind: str) -> list[dict]:
 class Scenario(Table):
     """A whole scenario file."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
-    description: str = ""
-    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
-    dtype: Literal["float32", "float64"] = "float32"
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)] = Field(
+        description="names the run (default output directory runs/<name>)")
+    description: str = Field("", description="one line shown by mfsim list")
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = Field(
+        0, description="random seed: split into the data key and the initialization key")
+    dtype: Literal["float32", "float64"] = Field("float32", description="of every array of the run")
     task: TaskConfig = Field(default_factory=TeacherTaskConfig)
     system: SystemConfig = Field(default_factory=TwoLayerConfig)
     solver: SolverConfig = Field(default_factory=SolverConfig)

@@ -1,0 +1,77 @@
+"""The Python API for studies (mfsim.run), `mfsim list` and the generated
+scenario reference page."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mfsim
+from mfsim._catalog import catalog, shipped_scenarios
+from mfsim._scenario.reference import missing_descriptions, reference_markdown
+from mfsim._scenario.schema import Scenario
+from mfsim.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "name": "tiny_api",
+    "task": {"d": 3, "n_train": 16, "n_test": 8},
+    "system": {"width": 8},
+    "solver": {"t1": 1.0},
+    "save": {"n": 4},
+}
+
+
+def test_reference_page_is_generated_from_the_schema():
+    # the committed page equals what the schema generates (regenerate with
+    # `mfsim reference > scenarios/REFERENCE.md`), and every key has a meaning
+    committed = (REPO / "scenarios" / "REFERENCE.md").read_text(encoding="utf-8")
+    assert committed == reference_markdown(), "run: mfsim reference > scenarios/REFERENCE.md"
+    assert missing_descriptions() == []
+    for key in ("`system.width`", "`solver.rtol`", "`sweep.zip`", "`output.figures`",
+                "`task.n_train`", '`name = "wasserstein"`', "`epsilon`"):
+        assert key in committed
+    # every field of every solver/save table is listed with its default
+    for name, field in Scenario.model_fields["solver"].annotation.model_fields.items():
+        assert f"| `solver.{name}` | {field.description} |" in committed
+
+
+def test_list_names_everything_a_scenario_accepts(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    entries = catalog()
+    for category in ("systems", "tasks", "monitors", "solvers"):
+        assert f"{category}:" in out
+        assert entries[category] and all(desc for _, desc in entries[category])
+    for kind in ("two_layer", "mlp", "deep_linear", "diagonal_linear", "adaptive_sequence",
+                 "teacher", "sinusoids", "kernel", "wasserstein", "tsit5", "kvaerno5"):
+        assert f"  {kind} " in out
+    shipped = sorted(p.name for p in (REPO / "scenarios").glob("*.toml"))
+    assert [name for name, _ in shipped_scenarios()] == shipped
+    for name, desc in shipped_scenarios():
+        assert desc, f"{name} has no description"
+        assert f"{name}" in out and desc in out
+    assert main(["list", "solvers"]) == 0
+    assert "systems:" not in capsys.readouterr().out
+    assert main(["list", "colours"]) == 2
+    assert "unknown category 'colours'" in capsys.readouterr().err
+
+
+def test_run_api_overrides_with_double_underscores(tmp_path):
+    # mfsim.run(scenario, system__width=[...]) is `--set system.width=[...]`
+    ds = mfsim.run(TINY, system__width=[8, 16], seed=1)
+    assert ds.sizes["width"] == 2 and list(ds["width"].values) == [8, 16]
+    assert ds.attrs["seed"] == 1
+    single = mfsim.run_scenario(mfsim._scenario.load.validate_scenario(TINY), out=tmp_path / "a",
+                                overrides={"system.width": 16, "seed": 1}).dataset
+    np.testing.assert_allclose(ds["train_loss"].sel(width=16), single["train_loss"], rtol=1e-6)
+    # with out=, the run directory is written like the CLI's
+    path = tmp_path / "tiny.toml"
+    path.write_text('name = "tiny_api"\n[task]\nd = 3\nn_train = 16\nn_test = 8\n'
+                    '[system]\nwidth = 8\n[solver]\nt1 = 1.0\n[save]\nn = 4\n')
+    ds2 = mfsim.run(path, out=tmp_path / "b", solver__t1=0.5)
+    assert float(ds2["t"][-1]) == pytest.approx(0.5)
+    assert (tmp_path / "b" / "results.nc").is_file() and (tmp_path / "b" / "loss.png").is_file()
+    with pytest.raises(mfsim.ScenarioError, match="system.widht: unknown key"):
+        mfsim.run(TINY, system__widht=4)
