@@ -290,8 +290,10 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
     """The figures drawn after every run (and by ``mfsim plot``)."""
     from .plotting import (
         numeric_sweep_axes,
+        phase_axes,
         plot_losses,
         plot_particles,
+        plot_phase_diagram,
         plot_series,
         plot_spectral_bias,
         plot_sweep_summary,
@@ -311,5 +313,10 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
                     for fmt in formats]
     for dim in numeric_sweep_axes(ds):
         figures += [plot_sweep_summary(ds, dim, out_dir / f"vs_{dim}.{fmt}", title=title)
+                    for fmt in formats]
+    phase = phase_axes(ds)
+    if len(phase) == 2:
+        x, y = phase
+        figures += [plot_phase_diagram(ds, x, y, out_dir / f"phase_{x}_{y}.{fmt}", title=title)
                     for fmt in formats]
     return tuple(figures)

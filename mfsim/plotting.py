@@ -300,6 +300,72 @@ def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = 
     return save_figure(fig, path)
 
 
+def phase_axes(ds) -> list[str]:
+    """The first two non-seed sweep axes with two values or more (the axes of
+    the phase diagram), or fewer when the sweep has fewer."""
+    return [d for d in sweep_dims(ds) if d != "seed" and ds.sizes[d] >= 2][:2]
+
+
+def _log_spaced(values: np.ndarray) -> bool:
+    return (np.issubdtype(values.dtype, np.number) and bool(np.all(values > 0))
+            and values.max() >= 4 * values.min())
+
+
+def phase_grid(ds, name: str, x_dim: str, y_dim: str, *, how: str = "final") -> np.ndarray:
+    """The cells of a phase-diagram panel, rows along ``y_dim``: the final
+    value (or, ``how="min"``, the minimum over time) of ``name``, averaged
+    over seeds, at the first value of any other sweep axis."""
+    from ._analysis import final_value, oracle_stopping
+
+    m = oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+    m = m.isel({d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")})
+    if "seed" in m.dims:
+        m = m.mean("seed")
+    return np.asarray(m.transpose(y_dim, x_dim).values, dtype=float)
+
+
+def plot_phase_diagram(ds, x_dim: str, y_dim: str, path: str | Path, *,
+                       title: str | None = None,
+                       metrics: list[tuple[str, str]] | None = None) -> Path:
+    """Heatmaps of final metrics (and the minimum over time of risk and test
+    loss) over two sweep axes, e.g. width x scale: one panel per metric,
+    each cell annotated with its value; mean over seeds; the first value of
+    any other sweep axis (named in the panel title). Colours are logarithmic
+    when a metric is positive and spans more than a factor of 10."""
+    from matplotlib.colors import LogNorm
+
+    metrics = (metrics or sweep_metrics(ds))[:6]
+    others = {d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")}
+    fixed = ", ".join(f"{d}={_fmt(ds[d].values[0])}" for d in others)
+    cols = min(3, len(metrics))
+    rows = -(-len(metrics) // cols)
+    fig = _figure(4.6 * cols, 3.8 * rows)
+    xs, ys = np.asarray(ds[x_dim].values), np.asarray(ds[y_dim].values)
+    for k, (name, how) in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        grid = phase_grid(ds, name, x_dim, y_dim, how=how)
+        finite = grid[np.isfinite(grid)]
+        norm = None
+        if finite.size and finite.min() > 0 and finite.max() > 10 * finite.min():
+            norm = LogNorm(finite.min(), finite.max())
+        image = ax.imshow(grid, origin="lower", aspect="auto", norm=norm, cmap="viridis")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        for (i, j), value in np.ndenumerate(grid):
+            ax.text(j, i, "n/a" if not np.isfinite(value) else f"{value:.2g}",
+                    ha="center", va="center", fontsize=6, color="w")
+        ax.set_xticks(range(xs.size), [_fmt(v) for v in xs], fontsize=7,
+                      rotation=45 if xs.size > 6 else 0)
+        ax.set_yticks(range(ys.size), [_fmt(v) for v in ys], fontsize=7)
+        scale = " (log-spaced)"
+        ax.set_xlabel(x_dim + (scale if _log_spaced(xs) else ""))
+        ax.set_ylabel(y_dim + (scale if _log_spaced(ys) else ""))
+        what = "min over t" if how == "min" else "final"
+        ax.set_title(f"{name} ({what}{'; ' + fixed if fixed else ''})", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
 # ------------------------------------------------------------ spectral bias
 def _first_point(ds):
     """A sweep's first point (the figure says so), or the run itself."""

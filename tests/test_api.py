@@ -75,3 +75,24 @@ def test_run_api_overrides_with_double_underscores(tmp_path):
     assert (tmp_path / "b" / "results.nc").is_file() and (tmp_path / "b" / "loss.png").is_file()
     with pytest.raises(mfsim.ScenarioError, match="system.widht: unknown key"):
         mfsim.run(TINY, system__widht=4)
+
+
+def test_phase_diagram_over_two_sweep_axes(tmp_path):
+    # a width x scale x seed sweep: phase_width_scale.png is drawn and its cells
+    # are the seed-mean of the final values
+    from mfsim.plotting import phase_axes, phase_grid
+
+    out = tmp_path / "phase"
+    ds = mfsim.run(TINY, out=out, system__width=[8, 16], system__scale=[0.5, 1.0, 2.0],
+                   seed=[0, 1])
+    assert phase_axes(ds) == ["width", "scale"]
+    grid = phase_grid(ds, "test_loss", "width", "scale")
+    assert grid.shape == (3, 2)
+    for i, scale in enumerate([0.5, 1.0, 2.0]):
+        for j, width in enumerate([8, 16]):
+            finals = [float(ds["test_loss"].sel(width=width, scale=scale, seed=s)[-1])
+                      for s in (0, 1)]
+            assert grid[i, j] == pytest.approx(np.mean(finals), rel=1e-12)
+    best = phase_grid(ds, "test_loss", "width", "scale", how="min")
+    assert np.all(best <= grid + 1e-15)
+    assert (out / "phase_width_scale.png").stat().st_size > 0
