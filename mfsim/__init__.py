@@ -12,6 +12,7 @@ from ._activations import ACTIVATIONS as ACTIVATIONS
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import Reference as Reference
 from ._monitors.linear import LinearPredictor as LinearPredictor
+from ._monitors.losses import TestAccuracy as TestAccuracy
 from ._monitors.losses import TestLoss as TestLoss
 from ._monitors.losses import TrainLoss as TrainLoss
 from ._monitors.invariants import InvariantDrift as InvariantDrift
@@ -75,6 +76,8 @@ from ._systems.two_layer import TwoLayerNetwork as TwoLayerNetwork
 from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.dataset import Dataset as Dataset
+from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
+from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task
 from ._tasks.sinusoids import sinusoid_task as sinusoid_task
 from ._tasks.sequence import SequenceData as SequenceData
 from ._tasks.sequence import sequence_model_task as sequence_model_task

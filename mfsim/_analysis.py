@@ -65,3 +65,22 @@ def power_law_fit(x, y) -> tuple[float, float]:
         return float("nan"), float("nan")
     slope, c = np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)
     return float(slope), float(c)
+
+
+def reference_distance(ds: xr.Dataset, ref: xr.Dataset, label: str = "") -> xr.Dataset:
+    """``ds`` with ``ref_distance``: the RMS over the test inputs (or, without
+    ``test_outputs``, the training inputs) of ``f(t) - f_ref(t)``, the
+    distance of a run's function to a reference run's at each save time (NaN
+    where either did not reach it). Both runs must share their save times."""
+    name = "test_outputs" if "test_outputs" in ds and "test_outputs" in ref else "train_outputs"
+    t, t_ref = np.asarray(ds["t"]), np.asarray(ref["t"])
+    n = min(t.size, t_ref.size)
+    if not np.allclose(t[:n], t_ref[:n], rtol=1e-12, atol=0):
+        raise ValueError("a run and its reference must share their save times")
+    f, f_ref = np.asarray(ds[name], float), np.full(ds[name].shape, np.nan)
+    f_ref[:n] = np.asarray(ref[name], float)[:n]
+    dist = np.sqrt(np.mean((f - f_ref) ** 2, axis=tuple(range(1, f.ndim))))
+    inputs = "test" if name == "test_outputs" else "training"
+    desc = f"RMS over the {inputs} inputs of f - f_reference" + (f" ({label})" if label else "")
+    return ds.assign(ref_distance=xr.Variable(("t",), dist,
+                                              attrs={"description": desc, "long_name": desc}))

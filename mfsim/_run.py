@@ -29,13 +29,15 @@ from ._results import (
 )
 
 POINTS_DIR = "points"
+REFERENCE_DIR = "reference"
 SUMMARY_FILE = "summary.csv"
+from ._analysis import reference_distance
 from ._batching import Job, run_jobs
 from ._combine import combine_points, summary_rows
 from ._scenario.build import build
 from ._scenario.load import load_scenario
 from ._scenario.schema import Scenario
-from ._scenario.sweep import SweepPoint, apply_overrides, axes, expand
+from ._scenario.sweep import SweepPoint, apply_overrides, axes, expand, reference_points
 from ._simulate import Trajectory, _CompileTimer, simulate
 
 
@@ -115,16 +117,35 @@ def _point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajec
     return merge_twins(trajectory_to_dataset(traj, attrs=attrs), twins)
 
 
-def _jobs(points: list[SweepPoint]) -> list[Job]:
+def _jobs(points: list[SweepPoint], *, twins: bool = True) -> list[Job]:
     jobs = []
     for point in points:
         b = build(point.scenario)
         jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors,
                         b.simulate_kwargs))
-        jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
-                        b.simulate_kwargs)
-                    for prefix, (twin, state0) in b.twins.items())
+        if twins:
+            jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
+                            b.simulate_kwargs)
+                        for prefix, (twin, state0) in b.twins.items())
     return jobs
+
+
+def _run_references(refs: list[SweepPoint], out_dir: Path, batch) -> list[xr.Dataset]:
+    """Solve the reference runs (networks only), write ``reference/r###.nc``."""
+    results: dict[int, xr.Dataset] = {}
+    (out_dir / REFERENCE_DIR).mkdir(exist_ok=True)
+
+    def on_done(job: Job, traj: Trajectory) -> None:
+        ref = refs[job.key[0]]
+        text = scenario_toml(ref.scenario.model_dump(mode="json"))
+        ds = trajectory_to_dataset(traj, attrs={"reference": ref.label()})
+        results[job.key[0]] = ds
+        write_dataset(out_dir / REFERENCE_DIR / f"r{job.key[0]:03d}.nc", ds.assign_attrs(
+            **provenance_attrs(scenario_text=text, seed=ref.scenario.seed,
+                               dtype=ref.scenario.dtype)))
+
+    run_jobs(_jobs(refs, twins=False), on_done, batch=batch)
+    return [results[r.flat_index] for r in refs]
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -152,8 +173,10 @@ def run_scenario(
     The directory gets ``results.nc``, ``scenario.toml``, ``provenance.json``
     and figures; a sweep also gets ``points/`` (each point's results, written
     as soon as the point finishes) and ``summary.csv`` (final values, minima
-    and the time of each minimum, per point). A failed solve still writes
-    everything, with its status and failure time in the results.
+    and the time of each minimum, per point). With ``sweep.reference`` the
+    reference runs are solved first (``reference/``) and every point records
+    ``ref_distance``. A failed solve still writes everything, with its status
+    and failure time in the results.
     """
     source = None
     if not isinstance(scenario, Scenario):
@@ -161,6 +184,7 @@ def run_scenario(
         scenario = load_scenario(scenario)
     scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
     points = expand(scenario, source or "<scenario>")
+    refs, ref_of = reference_points(scenario, points, source or "<scenario>")
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
     out_dir = output_dir(scenario, out)
     check_output_dir(out_dir, resolved_text, force=force)
@@ -189,6 +213,9 @@ def run_scenario(
         point = points[flat]
         ds = _point_dataset(point.scenario, trajs[""],
                             {k: v for k, v in trajs.items() if k}, point if sweep else None)
+        if refs:
+            ref = refs[ref_of[flat]]
+            ds = reference_distance(ds, ref_ds[ref_of[flat]], label=ref.label())
         point_ds[flat] = ds
         if sweep:  # persisted as soon as the point is complete, with its own provenance
             point_text = scenario_toml(point.scenario.model_dump(mode="json"))
@@ -201,6 +228,9 @@ def run_scenario(
 
     _CompileTimer.listen()
     compile_before, start = _CompileTimer.total, time.perf_counter()
+    # the reference runs first: each point's distance to its reference is then
+    # part of the point's results as soon as the point finishes
+    ref_ds = _run_references(refs, out_dir, scenario.sweep.batch) if refs else []
     try:
         if sweep:
             run_jobs(jobs, on_done, batch=scenario.sweep.batch)

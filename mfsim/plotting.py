@@ -239,13 +239,29 @@ def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) ->
 ORACLE_METRICS = ("risk", "test_loss")
 
 
+# the order in which final metrics are summarized (the first MAX_PANELS are drawn)
+METRIC_PRIORITY = (r"test_loss|risk|train_loss|test_accuracy", r".*gap", r"ref_distance",
+                   r"kernel_drift",
+                   r"w2_.*", r"param_distance_rel", r"(lin|ck_\w+?)_(test_loss|risk|test_accuracy)")
+MAX_PANELS = 9
+
+
+def _priority(name: str) -> int:
+    import re
+
+    return next((i for i, pattern in enumerate(METRIC_PRIORITY) if re.fullmatch(pattern, name)),
+                len(METRIC_PRIORITY))
+
+
 def sweep_metrics(ds) -> list[tuple[str, str]]:
-    """(variable, reduction) pairs summarized per sweep point: the minimum over
-    time (oracle early stopping) of risk and test loss, the final value of
-    every scalar series."""
-    scalars = scalar_series(ds)
-    out = [(n, "min") for n in scalars if n.endswith(ORACLE_METRICS)]
-    return out + [(n, "final") for n in scalars]
+    """(variable, reduction) pairs summarized per sweep point, most telling
+    first: the minimum over time (oracle early stopping) of the network's
+    risk and test loss, then final values: losses and accuracy, network-twin
+    gaps, kernel drift, W2, relative parameter distance, the twins' test
+    losses, then every other plotted scalar series."""
+    scalars = [n for n in scalar_series(ds) if _plotted(n)]
+    out = [(n, "min") for n in scalars if n in ORACLE_METRICS]
+    return out + [(n, "final") for n in sorted(scalars, key=_priority)]
 
 
 def numeric_sweep_axes(ds) -> list[str]:
@@ -262,7 +278,7 @@ def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = 
     and the metric are positive and x spans a factor of 4 or more."""
     from ._analysis import final_value, oracle_stopping, power_law_fit
 
-    metrics = (metrics or sweep_metrics(ds))[:6]
+    metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
     fig = _figure(4.2 * cols, 3.4 * rows)
@@ -334,7 +350,7 @@ def plot_phase_diagram(ds, x_dim: str, y_dim: str, path: str | Path, *,
     when a metric is positive and spans more than a factor of 10."""
     from matplotlib.colors import LogNorm
 
-    metrics = (metrics or sweep_metrics(ds))[:6]
+    metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
     others = {d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")}
     fixed = ", ".join(f"{d}={_fmt(ds[d].values[0])}" for d in others)
     cols = min(3, len(metrics))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._system import squared_loss
@@ -31,3 +32,21 @@ class TestLoss(AbstractMonitor):
 
     def descriptions(self):
         return {"test_loss": "test loss (1/2n') sum_i (f(x'_i) - y'_i)^2 on held-out data"}
+
+
+class TestAccuracy(AbstractMonitor):
+    r"""Sign agreement $\frac{1}{n'}\sum_i 1[\mathrm{sign} f(x'_i) = \mathrm{sign} y'_i]$
+    on held-out data: the accuracy of a regression on $\pm 1$ labels read as
+    a classifier (an output of exactly 0 counts as wrong)."""
+
+    x: Float[Array, "k d"]
+    y: Float[Array, " k"]
+
+    __test__ = False
+
+    def __call__(self, t, state, ref: Reference):
+        f = ref.system.predict(state, self.x)
+        return {"test_accuracy": jnp.mean(jnp.sign(f) == jnp.sign(self.y)).astype(f.dtype)}
+
+    def descriptions(self):
+        return {"test_accuracy": "test accuracy: fraction of held-out points with sign f = sign y"}

@@ -3,7 +3,9 @@
 Seeds: the scenario's ``seed`` gives ``key = jax.random.key(seed)``, split
 into ``(task_key, init_key)``: the data and the initialization are drawn
 from independent streams, so changing the width does not change the data.
-Twins start from the network's initial state.
+``task.seed = s`` draws the data from ``jax.random.key(s)`` instead (the
+data of a run with ``seed = s``), so that a sweep over ``seed`` varies the
+initialization alone. Twins start from the network's initial state.
 """
 
 from __future__ import annotations
@@ -18,15 +20,20 @@ from .._monitors.base import AbstractMonitor
 from .._monitors.invariants import InvariantDrift
 from .._monitors.kernel import KernelMonitor
 from .._monitors.linear import LinearPredictor
-from .._monitors.losses import TestLoss, TrainLoss
-from .._monitors.movement import ParameterDistance, SingularValues, TrainOutputs
+from .._monitors.losses import TestAccuracy, TestLoss, TrainLoss
+from .._monitors.movement import (
+    ParameterDistance,
+    Predictions,
+    SingularValues,
+    TrainOutputs,
+)
 from .._monitors.particles import ParticleMoments, ParticleSnapshots
 from .._monitors.sequence import LearnedKernel, Risk
 from .._monitors.spectral import FourierCoefficients, ResidualModes
 from .._monitors.wasserstein import Wasserstein
 from .._save_times import save_times
 from .._system import AbstractSystem
-from .._systems.constant_kernel import ConstantKernelFlow
+from .._systems.constant_kernel import ConstantKernelFlow, EmpiricalKernel
 from .._systems.linearized import Linearized
 from .._systems.deep_linear import DeepLinearNetwork
 from .._systems.diagonal_linear import DiagonalLinearNetwork
@@ -38,6 +45,7 @@ from .._systems.sequence_models import (
 )
 from .._systems.two_layer import TwoLayerNetwork
 from .._tasks.dataset import Dataset
+from .._tasks.eigenfunction import ntk_eigenfunction_task
 from .._tasks.linear_teacher import linear_teacher_task
 from .._tasks.sequence import SequenceData, sequence_model_task
 from .._tasks.sinusoids import sinusoid_task, grid_positions
@@ -78,7 +86,23 @@ TASKS = {
 
 
 def build_task(cfg, key, dtype) -> Dataset | SequenceData:
-    return TASKS[cfg.kind](key, dtype=dtype, **cfg.model_dump(exclude={"kind"}))
+    return TASKS[cfg.kind](key, dtype=dtype, **cfg.model_dump(exclude={"kind", "seed"}))
+
+
+def build_eigenfunction_task(scenario: Scenario, task_key, init_key, dtype) -> Dataset:
+    """The labels are an eigenvector of the network's own NTK at init: the
+    network is initialized (from ``init_key``, as it will be for training;
+    its initial parameters do not depend on the data) and its kernel taken
+    on the pooled inputs."""
+    cfg = scenario.task
+    x, y = jnp.zeros((1, cfg.d), dtype), jnp.zeros((1,), dtype)
+    probe = build_system(scenario.system, Dataset(x, y, x, y))
+    if cfg.kernel == "empirical":
+        kernel = EmpiricalKernel(probe, probe.init(init_key))
+    else:
+        kernel = probe.analytic_ntk()
+    return ntk_eigenfunction_task(task_key, kernel, dtype=dtype,
+                                  **cfg.model_dump(exclude={"kind", "kernel", "seed"}))
 
 
 def build_system(cfg, data) -> AbstractSystem:
@@ -98,7 +122,8 @@ def build_system(cfg, data) -> AbstractSystem:
 
 # the monitors a kernel twin records too (function-space ones: a twin has
 # no particles, and its kernel is constant by construction)
-TWIN_MONITORS = ("train_loss", "test_loss", "fourier", "residual_modes")
+TWIN_MONITORS = ("train_loss", "test_loss", "test_accuracy", "test_outputs", "fourier",
+                 "residual_modes")
 
 
 def _fourier(cfg, scenario: Scenario, data: Dataset) -> FourierCoefficients:
@@ -115,6 +140,10 @@ def build_monitor(cfg, scenario: Scenario, data, system, state0) -> AbstractMoni
         return TrainLoss()
     if name == "test_loss":
         return TestLoss(data.x_test, data.y_test)
+    if name == "test_outputs":
+        return Predictions(data.x_test)
+    if name == "test_accuracy":
+        return TestAccuracy(data.x_test, data.y_test)
     if name == "param_distance":
         return ParameterDistance.of(system, state0, tol=cfg.tol)
     if name == "train_outputs":
@@ -166,7 +195,12 @@ def build_twins(scenario: Scenario, system, state0, data: Dataset) -> dict:
 def build(scenario: Scenario) -> Built:
     dtype = DTYPES[scenario.dtype]
     task_key, init_key = jax.random.split(jax.random.key(scenario.seed))
-    data = build_task(scenario.task, task_key, dtype)
+    if scenario.task.seed is not None:  # the data of a run with seed = task.seed
+        task_key = jax.random.split(jax.random.key(scenario.task.seed))[0]
+    if scenario.task.kind == "ntk_eigenfunction":
+        data = build_eigenfunction_task(scenario, task_key, init_key, dtype)
+    else:
+        data = build_task(scenario.task, task_key, dtype)
     system = build_system(scenario.system, data)
     state0 = system.init(init_key)
     s, sv = scenario.solver, scenario.save

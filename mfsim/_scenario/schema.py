@@ -44,7 +44,15 @@ class Table(BaseModel):
 
 
 # ----------------------------------------------------------------------- tasks
-class TeacherTaskConfig(Table):
+class TaskTable(Table):
+    """Keys every task has."""
+
+    seed: Annotated[int, Field(ge=0, lt=2**32)] | None = Field(
+        None, description="seed of the data alone (default: the scenario's seed; the data of "
+        "task.seed = s are those of seed = s): fix it to vary only the initialization")
+
+
+class TeacherTaskConfig(TaskTable):
     """Targets from a two-layer teacher network ``(1/k) sum_i a_i phi(u_i . x)``."""
 
     kind: Literal["teacher"] = "teacher"
@@ -57,7 +65,7 @@ class TeacherTaskConfig(Table):
     noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
 
 
-class SinusoidTaskConfig(Table):
+class SinusoidTaskConfig(TaskTable):
     """A 1-D sum of sinusoids on [0, 1) or the circle."""
 
     kind: Literal["sinusoids"] = "sinusoids"
@@ -86,7 +94,7 @@ class SinusoidTaskConfig(Table):
         return self
 
 
-class SparseRegressionTaskConfig(Table):
+class SparseRegressionTaskConfig(TaskTable):
     """Sparse linear regression, n < d: the implicit-bias testbed."""
 
     kind: Literal["sparse_regression"] = "sparse_regression"
@@ -105,7 +113,7 @@ class SparseRegressionTaskConfig(Table):
         return self
 
 
-class LinearTeacherTaskConfig(Table):
+class LinearTeacherTaskConfig(TaskTable):
     """Vector regression y = M x with M = U diag(s) V^T (random orthogonal U, V)."""
 
     kind: Literal["linear_teacher"] = "linear_teacher"
@@ -129,7 +137,7 @@ class LinearTeacherTaskConfig(Table):
         return self
 
 
-class SequenceTaskConfig(Table):
+class SequenceTaskConfig(TaskTable):
     """Gaussian sequence model z = theta* + noise / sqrt(n), misaligned power-law signal."""
 
     kind: Literal["sequence"] = "sequence"
@@ -140,12 +148,38 @@ class SequenceTaskConfig(Table):
     gamma: PosFloat = Field(1.5, description="kernel eigenvalues lambda_j = j^-gamma")
 
 
+class EigenfunctionTaskConfig(TaskTable):
+    """Labels sign(phi_j) of the j-th eigenvector of the network's NTK at init on the
+    pooled train and test inputs (Ortiz-Jimenez et al.)."""
+
+    kind: Literal["ntk_eigenfunction"] = "ntk_eigenfunction"
+    d: PosInt = Field(8, description="input dimension")
+    n_train: PosInt = Field(256, description="number of training points")
+    n_test: PosInt = Field(256, description="number of test points")
+    index: PosInt = Field(1, description="j: eigenvector by decreasing eigenvalue (1 = top)")
+    kernel: Literal["empirical", "analytic"] = Field(
+        "empirical", description="the network's NTK at init, or its infinite-width limit")
+    inputs: Literal["gaussian", "sphere"] = Field("gaussian", description="input distribution")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.index > self.n_train + self.n_test:
+            raise PydanticCustomError(
+                "index", "must be at most n_train + n_test ({n}), the pooled inputs",
+                {"n": self.n_train + self.n_test, "key": "index"})
+        if self.n_train + self.n_test > 20_000:
+            raise PydanticCustomError(
+                "size", "n_train + n_test must be at most 20000 (the Gram matrix is "
+                "eigendecomposed)", {"key": "n_train"})
+        return self
+
+
 TaskConfig = Annotated[
     Union[TeacherTaskConfig, SinusoidTaskConfig, SparseRegressionTaskConfig,
-          LinearTeacherTaskConfig, SequenceTaskConfig],
+          LinearTeacherTaskConfig, SequenceTaskConfig, EigenfunctionTaskConfig],
     Field(discriminator="kind"),
 ]
-SCALAR_TASKS = ("teacher", "sinusoids", "sparse_regression")
+SCALAR_TASKS = ("teacher", "sinusoids", "sparse_regression", "ntk_eigenfunction")
 
 
 # --------------------------------------------------------------------- systems
@@ -250,8 +284,9 @@ SystemConfig = Annotated[
 SEQUENCE_SYSTEMS = ("vanilla_sequence", "diagonal_sequence", "adaptive_sequence")
 ANALYTIC_KERNEL_SYSTEMS = ("two_layer", "mlp")
 # monitors each family of systems supports
-SUPERVISED_MONITORS = ("train_loss", "test_loss", "param_distance", "train_outputs", "invariants",
-                       "kernel", "residual_modes", "fourier")
+SUPERVISED_MONITORS = ("train_loss", "test_loss", "test_accuracy", "param_distance",
+                       "train_outputs", "test_outputs", "invariants", "kernel",
+                       "residual_modes", "fourier")
 PARTICLE_MONITORS = ("wasserstein", "particle_moments", "particle_snapshots")
 SEQUENCE_MONITORS = ("train_loss", "risk", "param_distance", "invariants", "learned_kernel")
 
@@ -301,6 +336,9 @@ def _monitor(name: str, doc: str) -> type:
 
 TrainLossMonitor = _monitor("train_loss", "Training loss (1/2n) sum_i (f(x_i) - y_i)^2.")
 TestLossMonitor = _monitor("test_loss", "Test loss on the held-out data.")
+TestOutputsMonitor = _monitor("test_outputs", "Outputs f(x'_i) on the test inputs.")
+TestAccuracyMonitor = _monitor("test_accuracy",
+                               "Fraction of held-out points with sign f = sign y (+-1 labels).")
 TrainOutputsMonitor = _monitor("train_outputs", "Outputs f(x_i) on the training inputs.")
 InvariantsMonitor = _monitor("invariants", "Drift of the conserved quantities of the flow.")
 RiskMonitor = _monitor("risk", "Risk ||theta - theta*||^2.")
@@ -381,7 +419,8 @@ class ResidualModesMonitor(Table):
 
 
 MonitorConfig = Annotated[
-    Union[TrainLossMonitor, TestLossMonitor, TrainOutputsMonitor,  # type: ignore[valid-type]
+    Union[TrainLossMonitor, TestLossMonitor, TestAccuracyMonitor,  # type: ignore[valid-type]
+          TrainOutputsMonitor, TestOutputsMonitor,
           InvariantsMonitor, RiskMonitor, SingularValuesMonitor, LinearPredictorMonitor,
           ParticleMomentsMonitor, LearnedKernelMonitor, ParamDistanceMonitor,
           KernelMonitorConfig, WassersteinMonitor, ParticleSnapshotsMonitor, FourierMonitor,
@@ -444,20 +483,25 @@ class SweepConfig(Table):
         default_factory=dict, description="axes that vary together (equal lengths)")
     batch: Union[Literal["auto"], PosInt] = Field(
         "auto", description="points per vmapped solve (auto: by device and problem size)")
+    reference: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="dotted keys of a reference run (e.g. a much larger width): each point is "
+        "also run with these keys replaced, and records ref_distance, the RMS distance of its "
+        "outputs to the reference's (needs monitor test_outputs or train_outputs)")
 
     @model_validator(mode="before")
     @classmethod
     def _flatten_tables(cls, data: Any) -> Any:
         if isinstance(data, dict):
             data = dict(data)
-            for mode in ("grid", "zip"):
+            for mode in ("grid", "zip", "reference"):
                 if isinstance(data.get(mode), dict):
                     data[mode] = _flatten(data[mode])
         return data
 
     @model_validator(mode="after")
     def _check(self):
-        for mode in ("grid", "zip"):
+        for mode in ("grid", "zip", "reference"):
             for key in getattr(self, mode):
                 if key.split(".")[0] in UNSWEEPABLE:
                     raise PydanticCustomError(
@@ -611,10 +655,24 @@ class Scenario(Table):
                     {"name": m.name, "system": system, "allowed": ", ".join(allowed_monitors),
                      "key": f"monitors.{i}.name"})
         self._check_monitor_options()
+        if self.sweep.reference:
+            if sequence:
+                raise PydanticCustomError(
+                    "reference", "a reference run needs a network system, not {s}",
+                    {"s": system, "key": "sweep.reference"})
+            if not {"test_outputs", "train_outputs"} & {m.name for m in self.monitors}:
+                raise PydanticCustomError(
+                    "reference", "a reference run needs monitor test_outputs or train_outputs "
+                    "(the outputs compared)", {"key": "sweep.reference"})
         twins = self.compare.linearized or self.compare.kernels
         if twins and sequence:
             raise PydanticCustomError("compare", "kernel twins need a network system, not {s}",
                                       {"s": system, "key": "compare"})
+        if task == "ntk_eigenfunction" and system not in ANALYTIC_KERNEL_SYSTEMS:
+            raise PydanticCustomError(
+                "task_system", "task ntk_eigenfunction needs a network with an NTK; allowed "
+                "systems: {allowed}", {"allowed": ", ".join(ANALYTIC_KERNEL_SYSTEMS),
+                                       "key": "task.kind"})
         if self.compare.kernels and (task == "linear_teacher"):
             raise PydanticCustomError("compare", "constant-kernel twins need scalar targets",
                                       {"key": "compare.kernels"})

@@ -122,6 +122,34 @@ def expand(scenario: Scenario, source: str = "<scenario>") -> list[SweepPoint]:
     return points
 
 
+def reference_points(scenario: Scenario, points: list[SweepPoint],
+                     source: str = "<scenario>") -> tuple[list[SweepPoint], list[int]]:
+    """The reference runs of ``sweep.reference``: for each point, the point with
+    the reference keys replaced (points that give the same reference share
+    it). Returns the distinct references and, per point, its reference's index
+    (empty lists when the scenario has no reference)."""
+    reference = scenario.sweep.reference
+    if not reference:
+        return [], []
+    raw = user_keys(scenario)
+    raw.pop("sweep", None)
+    refs: list[SweepPoint] = []
+    seen: dict[tuple, int] = {}
+    index_of = []
+    for point in points:
+        overrides = {**point.overrides, **reference}
+        tag = tuple(sorted((k, repr(v)) for k, v in overrides.items()))
+        if tag not in seen:
+            where = "sweep.reference (" + ", ".join(f"{k}={v!r}" for k, v in
+                                                   overrides.items()) + ")"
+            seen[tag] = len(refs)
+            refs.append(SweepPoint((), len(refs), overrides,
+                                   _validate_point(with_overrides(raw, overrides), source,
+                                                   where)))
+        index_of.append(seen[tag])
+    return refs, index_of
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``key=value`` from the command line; the value is read as TOML
     (``64``, ``0.5``, ``true``, ``[64, 256]``, ``"relu"``), and a bare word
