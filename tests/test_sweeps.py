@@ -230,3 +230,28 @@ def test_diagonal_linear_implicit_bias_shrunk(tmp_path):
     assert err[0] < err[1] < err[2] and l1[0] < l1[1] < l1[2], (err, l1)
     assert (final_value(result.dataset, "train_loss") < 1e-8).all()
     assert (tmp_path / "dl" / "vs_alpha.png").exists()
+
+
+def test_eight_seed_sweep_compiles_the_solve_once(monkeypatch, tmp_path):
+    # E3: a sweep over 8 seeds (equal shapes) through run_scenario traces (and
+    # so compiles) the vmapped solve once
+    import mfsim._simulate as sim
+
+    traces = []
+    original = sim._diffeqsolve
+
+    def counting(*args, **kwargs):
+        traces.append(1)  # runs when JAX traces the solve, not per step
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "_diffeqsolve", counting)
+    scenario = {**TINY, "name": "eight", "task": {"d": 5, "n_train": 11, "n_test": 7},
+                "system": {"width": 13, "activation": "tanh"}}  # shapes no other test compiles
+    before = _CompileCount.n
+    ds = mfsim.run(scenario, seed=list(range(8)))
+    assert ds.sizes["seed"] == 8 and len(traces) == 1
+    assert _CompileCount.n > before  # it did compile (the solve, data and init kernels)
+    # 8 more seeds: nothing new is traced or compiled at all
+    again = _CompileCount.n
+    mfsim.run(scenario, seed=list(range(8, 16)))
+    assert len(traces) == 1 and _CompileCount.n == again
