@@ -2,7 +2,6 @@
 (E1), and the trends the new ones are shipped to show (E4, eigenfunction
 tasks, propagation of chaos), checked on shrunk versions."""
 
-import tomllib
 from pathlib import Path
 
 import jax
@@ -12,7 +11,6 @@ import xarray as xr
 
 import mfsim
 from mfsim._scenario.build import build
-from mfsim._scenario.load import validate_scenario
 from mfsim._scenario.sweep import apply_overrides, expand
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,12 +130,12 @@ def test_eigenfunction_task_refuses_a_system_without_ntk(tmp_path):
 
 # ---------------------------------------------------------------- mean_field_chaos
 def test_mean_field_chaos_shrunk(tmp_path):
-    raw = tomllib.loads((SCENARIOS / "mean_field_chaos.toml").read_text())
-    raw["sweep"]["reference"]["system.width"] = 4096
     r = mfsim.run_scenario(
-        validate_scenario(raw), out=tmp_path,
+        SCENARIOS / "mean_field_chaos.toml", out=tmp_path,
         overrides={"system.width": [16, 256], "seed": [0, 1], "task.n_train": 32,
-                   "task.n_test": 64, "solver.t1": 5.0, "save.n": 6})
+                   "task.n_test": 64, "solver.t1": 5.0, "save.n": 6,
+                   "sweep.reference.system.width": 4096})
+    assert r.dataset.attrs["resolved_scenario"].count('"system.width" = 4096') == 1
     assert r.succeeded
     ds = r.dataset
     # ref_distance recomputed from the stored outputs of each point and the reference

@@ -180,13 +180,17 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any],
     """``scenario`` with dotted keys replaced; a list value makes the key a
     grid axis of the sweep (replacing an axis of the same key), except for a
     key whose value is itself a list (``task.frequencies``): there a list is
-    the new value, and a list of lists the axis."""
+    the new value, and a list of lists the axis. ``sweep.reference.KEY``
+    sets ``KEY`` of the reference run."""
     if not overrides:
         return scenario
     raw = user_keys(scenario)
     full = scenario.model_dump()
     sweep = raw.setdefault("sweep", {})
     for key, value in overrides.items():
+        if key.startswith("sweep.reference."):  # a dotted key inside the reference table
+            sweep.setdefault("reference", {})[key.removeprefix("sweep.reference.")] = value
+            continue
         if isinstance(value, list) and _is_list_key(full, key) and not (
                 value and isinstance(value[0], list)):
             set_key(raw, key, value)
