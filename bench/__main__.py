@@ -9,7 +9,7 @@ BENCHMARKS = {
     "ntk_gram": "NTK Gram: structured vs generic Jacobian contraction",
     "ntk_memory": "blocked generic NTK at n=4000 under a memory budget (~4 min)",
     "monitor_overhead": "loss + kernel drift + Sinkhorn W2 at 50 saves vs loss only (quickstart)",
-    "sweep_batching": "8 and 16 seeds of quickstart: one vmapped solve vs sequential solves",
+    "sweep_batching": "8 and 16 seeds (quickstart; tiny GD): one vmapped solve vs sequential solves",
 }
 
 

@@ -1,8 +1,15 @@
-"""Sweep batching: N seeds of the quickstart scenario (m=512, n=256, d=8,
-float32, Tsit5) solved as one vmapped solve (``simulate_batch``, what a
-sweep over seeds does) vs N sequential ``simulate`` calls, after
-compilation. Both produce the same trajectories; the vmapped solve runs
-every seed for as many steps as the slowest one.
+"""Sweep batching: N seeds solved as one vmapped solve (``simulate_batch``,
+what a sweep does when it batches) vs N sequential ``simulate`` calls (what it
+does otherwise; same shapes, so one compilation through JAX's cache), after
+compilation, best of ``repeat`` interleaved calls. Both give the same
+trajectories (checked). Two problems, the two sides of the CPU rule in
+``mfsim._batching``:
+
+- ``quickstart``: the shipped scenario (mean-field ReLU, m=512, n=256, d=8,
+  float32, adaptive Tsit5) up to t = 20; a vmapped adaptive solve runs every
+  seed for as many steps as the slowest;
+- ``tiny-gd``: the same network at m=16, n=16, tanh, gradient descent
+  (``euler``, dt = 0.01, 2000 steps): equal steps for every seed, tiny state.
 """
 
 from __future__ import annotations
@@ -12,20 +19,28 @@ import time
 import numpy as np
 
 import mfsim
+from mfsim._batching import auto_batch_size, is_adaptive
 from mfsim._scenario.build import build
 from mfsim._scenario.sweep import apply_overrides, expand
 
 from ._util import machine
 
+CASES = {
+    "quickstart": {"solver.t1": 20.0},
+    "tiny-gd": {"solver.t1": 20.0, "solver.name": "euler", "solver.dt": 0.01,
+                "system.width": 16, "system.activation": "tanh",
+                "task.activation": "tanh", "task.n_train": 16, "task.n_test": 64},
+}
 
-def _problems(n_seeds: int):
+
+def _problems(case: str, n_seeds: int):
     base = mfsim.load_scenario("scenarios/quickstart.toml")
-    points = expand(apply_overrides(base, {"seed": list(range(n_seeds))}))
-    return [build(p.scenario) for p in points]
+    overrides = {**CASES[case], "seed": list(range(n_seeds))}
+    return [build(p.scenario) for p in expand(apply_overrides(base, overrides))]
 
 
-def run(n_seeds: int = 8, repeat: int = 3) -> dict:
-    built = _problems(n_seeds)
+def run(case: str, n_seeds: int, repeat: int = 2) -> dict:
+    built = _problems(case, n_seeds)
     kwargs = built[0].simulate_kwargs
     systems, states = [b.system for b in built], [b.state0 for b in built]
     monitors = [b.monitors for b in built]
@@ -54,21 +69,28 @@ def run(n_seeds: int = 8, repeat: int = 3) -> dict:
         sequential()
         t_seq = min(t_seq, time.perf_counter() - start)
     steps = [t.stats["num_steps"] for t in first_seq]
-    return {"n_seeds": n_seeds, "batched_s": t_batch, "sequential_s": t_seq,
+    auto = auto_batch_size(states[0], n_seeds, adaptive=is_adaptive(kwargs))
+    return {"case": case, "n_seeds": n_seeds, "batched_s": t_batch, "sequential_s": t_seq,
             "speedup": t_seq / t_batch, "first_call_batched_s": compile_batch,
             "first_call_sequential_s": compile_seq, "steps_min": min(steps),
-            "steps_max": max(steps)}
+            "steps_max": max(steps), "steps_sum": sum(steps), "auto_batch": auto}
 
 
 def main():
     print(f"machine: {machine()}")
     results = []
-    for n in (8, 16):
-        r = run(n)
-        results.append(r)
-        print(f"quickstart x {n} seeds (solver steps per seed {r['steps_min']}..{r['steps_max']})")
-        print(f"  {n} sequential simulate calls  {r['sequential_s']:8.2f} s")
-        print(f"  one vmapped simulate_batch    {r['batched_s']:8.2f} s")
-        print(f"  speedup {r['speedup']:.2f}x (first calls, with compilation: batched "
-              f"{r['first_call_batched_s']:.1f} s, sequential {r['first_call_sequential_s']:.1f} s)")
+    print(f"{'case':<11} {'seeds':>5} {'steps/seed':>12} {'sequential':>11} {'vmapped':>9} "
+          f"{'speedup':>8} {'auto batch':>10}")
+    for case in CASES:
+        for n in (8, 16):
+            r = run(case, n)
+            results.append(r)
+            print(f"{case:<11} {n:>5} {r['steps_min']:>5}..{r['steps_max']:<6} "
+                  f"{r['sequential_s']:>10.2f}s {r['batched_s']:>8.2f}s "
+                  f"{r['speedup']:>7.2f}x {r['auto_batch']:>10}", flush=True)
+    print("(auto batch: points per vmapped solve that a sweep's batch='auto' picks here; "
+          "first calls include compilation)")
+    for r in results:
+        print(f"  {r['case']} x {r['n_seeds']}: first call batched "
+              f"{r['first_call_batched_s']:.1f} s, sequential {r['first_call_sequential_s']:.1f} s")
     return results

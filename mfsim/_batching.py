@@ -20,12 +20,19 @@ import numpy as np
 
 from ._monitors.base import AbstractMonitor
 from ._simulate import Trajectory, batch_signature, simulate, simulate_batch
+from ._solvers import FIXED_STEP_ONLY
 from ._system import AbstractSystem
 
-# On CPU a vmapped solve pays for a batched while-loop (every problem runs as
-# many steps as the slowest, and masked updates touch all states): measured
-# worthwhile only for small problems, where per-step overhead dominates.
-CPU_BATCH_MAX_STATE_BYTES = 64 * 1024
+# On CPU (measured on the project's 2-core machine, 8 seeds of the two-layer
+# network, figures in bench/RESULTS.md) a vmapped solve costs
+# about as much per problem and per step as separate solves (XLA:CPU's batched
+# small matmuls are no faster than a loop of them), and an adaptive vmapped
+# solve runs every problem for as many steps as the slowest: seeds of an
+# adaptive solve were 0.74-0.83x of sequential at m = 16..512. Only fixed-step
+# solves of tiny states gained (1.3-1.5x at m = 16..64, state <= 2.3 KiB;
+# 0.73x at m = 128). So on CPU only fixed-step solves of states up to
+# CPU_BATCH_MAX_STATE_BYTES are batched.
+CPU_BATCH_MAX_STATE_BYTES = 4 * 1024
 CPU_MAX_BATCH = 64
 ACCELERATOR_BATCH_BYTES = 2 * 1024**3  # states x ~30 (solver stages, monitors, saves)
 
@@ -54,12 +61,22 @@ def state_bytes(state) -> int:
     return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state) if eqx.is_array(x))
 
 
-def auto_batch_size(state, n_jobs: int, platform: str | None = None) -> int:
-    """Problems per vmapped solve, from the device and the size of one state."""
+def is_adaptive(kwargs: dict) -> bool:
+    """Whether ``simulate(**kwargs)`` runs an adaptive step-size controller."""
+    solver = kwargs.get("solver", "tsit5")
+    adaptive = kwargs.get("adaptive")
+    return solver not in FIXED_STEP_ONLY if adaptive is None else bool(adaptive)
+
+
+def auto_batch_size(state, n_jobs: int, platform: str | None = None, *,
+                    adaptive: bool = True) -> int:
+    """Problems per vmapped solve, from the device, the size of one state and
+    whether the solve is adaptive (see the measurements above)."""
     platform = platform or jax.devices()[0].platform
     size = max(state_bytes(state), 1)
     if platform == "cpu":
-        return min(n_jobs, CPU_MAX_BATCH) if size <= CPU_BATCH_MAX_STATE_BYTES else 1
+        small = size <= CPU_BATCH_MAX_STATE_BYTES and not adaptive
+        return min(n_jobs, CPU_MAX_BATCH) if small else 1
     return max(1, min(n_jobs, ACCELERATOR_BATCH_BYTES // (30 * size)))
 
 
@@ -77,7 +94,8 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
              batch: int | str = "auto") -> None:
     """Solve every job, calling ``on_done(job, trajectory)`` as each finishes."""
     for group in group_jobs(jobs):
-        size = (auto_batch_size(group[0].state0, len(group)) if batch == "auto"
+        size = (auto_batch_size(group[0].state0, len(group),
+                                adaptive=is_adaptive(group[0].kwargs)) if batch == "auto"
                 else min(int(batch), len(group)))
         if size <= 1:
             for job in group:

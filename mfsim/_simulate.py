@@ -99,7 +99,9 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
     )
 
 
-_solve = eqx.filter_jit(_diffeqsolve)
+@eqx.filter_jit
+def _solve(*args):
+    return _diffeqsolve(*args)
 
 
 @eqx.filter_jit

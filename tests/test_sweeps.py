@@ -63,6 +63,21 @@ def test_batch_equals_sequential_and_compiles_once():
     assert _CompileCount.n == before and all(t.succeeded for t in again)
 
 
+def test_auto_batch_rule():
+    # on CPU only fixed-step solves of small states are batched (measured:
+    # adaptive seeds lose to sequential solves there); on a GPU, by memory
+    from mfsim._batching import CPU_BATCH_MAX_STATE_BYTES, auto_batch_size, is_adaptive
+
+    small = jnp.zeros(CPU_BATCH_MAX_STATE_BYTES // 8, jnp.float64)
+    large = jnp.zeros(CPU_BATCH_MAX_STATE_BYTES // 8 + 1, jnp.float64)
+    assert auto_batch_size(small, 16, "cpu", adaptive=False) == 16
+    assert auto_batch_size(small, 16, "cpu", adaptive=True) == 1
+    assert auto_batch_size(large, 16, "cpu", adaptive=False) == 1
+    assert auto_batch_size(large, 16, "gpu", adaptive=True) == 16
+    assert is_adaptive({"solver": "tsit5"}) and not is_adaptive({"solver": "euler"})
+    assert not is_adaptive({"solver": "tsit5", "adaptive": False})
+
+
 def test_batch_rejects_different_structures():
     a, sa, _ = _problems([0], width=8)
     b, sb, _ = _problems([1], width=16)
@@ -232,9 +247,11 @@ def test_diagonal_linear_implicit_bias_shrunk(tmp_path):
     assert (tmp_path / "dl" / "vs_alpha.png").exists()
 
 
-def test_eight_seed_sweep_compiles_the_solve_once(monkeypatch, tmp_path):
+@pytest.mark.parametrize("batch,d", [("auto", 5), (8, 4)])
+def test_eight_seed_sweep_compiles_the_solve_once(monkeypatch, tmp_path, batch, d):
     # E3: a sweep over 8 seeds (equal shapes) through run_scenario traces (and
-    # so compiles) the vmapped solve once
+    # so compiles) the solve once: one vmapped solve of 8 (batch = 8), or 8
+    # sequential solves sharing JAX's cache (auto on CPU for an adaptive solve)
     import mfsim._simulate as sim
 
     traces = []
@@ -245,8 +262,9 @@ def test_eight_seed_sweep_compiles_the_solve_once(monkeypatch, tmp_path):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(sim, "_diffeqsolve", counting)
-    scenario = {**TINY, "name": "eight", "task": {"d": 5, "n_train": 11, "n_test": 7},
-                "system": {"width": 13, "activation": "tanh"}}  # shapes no other test compiles
+    scenario = {**TINY, "name": "eight", "task": {"d": d, "n_train": 11, "n_test": 7},
+                "system": {"width": 13, "activation": "tanh"},  # shapes no other test compiles
+                "sweep": {"batch": batch}}
     before = _CompileCount.n
     ds = mfsim.run(scenario, seed=list(range(8)))
     assert ds.sizes["seed"] == 8 and len(traces) == 1

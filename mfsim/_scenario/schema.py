@@ -482,7 +482,7 @@ class SweepConfig(Table):
     zip: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = Field(
         default_factory=dict, description="axes that vary together (equal lengths)")
     batch: Union[Literal["auto"], PosInt] = Field(
-        "auto", description="points per vmapped solve (auto: by device and problem size)")
+        "auto", description="points per vmapped solve (auto: on CPU, fixed-step solves of small states only, where batching was measured faster; on an accelerator, as many as fit in memory)")
     reference: dict[str, Scalar] = Field(
         default_factory=dict,
         description="dotted keys of a reference run (e.g. a much larger width): each point is "
