@@ -207,3 +207,22 @@ def test_float32_run_stays_float32(key):
     assert traj.values["train_loss"].dtype == jnp.float32
     assert traj.final_state.params.w.dtype == jnp.float32
     assert traj.ts.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("bias,center", [(False, False), (True, True)])
+def test_particle_blocks_equal_the_dense_sum(bias, center):
+    # the blocked output (checkpointed scan over neuron blocks, and a tail
+    # when the block does not divide m) and its gradient equal the dense ones
+    data = small_task(jax.random.key(3), n=10, d=3)
+    kw = dict(width=45, activation="tanh", bias=bias, center=center)
+    dense = mfsim.TwoLayerNetwork(data.x_train, data.y_train, block=0, **kw)
+    blocked = mfsim.TwoLayerNetwork(data.x_train, data.y_train, block=8, **kw)
+    state = dense.init(jax.random.key(4))
+    np.testing.assert_allclose(blocked.predict(state, data.x_test),
+                               dense.predict(state, data.x_test), rtol=1e-13, atol=1e-15)
+    for a, b in zip(jax.tree.leaves(blocked.vector_field(0.0, state, None)),
+                    jax.tree.leaves(dense.vector_field(0.0, state, None))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=8).block == 0  # small: dense
+    from mfsim._systems.two_layer import PARTICLE_BLOCK, auto_block
+    assert auto_block(4096, 8192, "cpu") == PARTICLE_BLOCK and auto_block(4096, 8192, "gpu") == 0

@@ -7,7 +7,7 @@ integers.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -202,6 +202,9 @@ class TwoLayerConfig(Table):
     sigma_v: NonNegFloat = Field(1.0, description="v_j ~ N(0, sigma_v^2)")
     sigma_w: NonNegFloat = Field(1.0, description="w_j ~ N(0, sigma_w^2 I / d)")
     sigma_b: NonNegFloat = Field(1.0, description="b_j ~ N(0, sigma_b^2)")
+    block: Optional[Annotated[int, Field(ge=0)]] = Field(
+        None, description="neurons per block when summing the output (memory O(n block) "
+        "instead of O(n m); 0: no blocking; unset: automatic, by device and n m)")
 
     @model_validator(mode="after")
     def _check(self):

@@ -31,6 +31,22 @@ from .._system import AbstractSupervisedSystem, as_float_array
 Parameterization = Literal["mean_field", "ntk"]
 LAYERS = ("hidden", "output")
 
+# Particle blocking: the output is summed over blocks of neurons in a
+# checkpointed scan, so that the (n, m) pre-activations never exist at once
+# (memory O(n * block)) and, on CPU, stay in cache (measured 2.2x faster for
+# the vector field at m = 8192, n = 4096, d = 32; bench/flops.py). The
+# gradient recomputes each block's activations instead of storing them.
+PARTICLE_BLOCK = 128
+CPU_BLOCK_MIN_ELEMENTS = 2**24  # n * m from which CPU runs block (2**22: 1.26x slower)
+ACCELERATOR_BLOCK_MIN_ELEMENTS = 2**28  # 1 GiB of float32 pre-activations
+
+
+def auto_block(n: int, width: int, platform: str | None = None) -> int:
+    """Neurons per block for ``n`` inputs at this width (0: no blocking)."""
+    platform = platform or jax.default_backend()
+    threshold = CPU_BLOCK_MIN_ELEMENTS if platform == "cpu" else ACCELERATOR_BLOCK_MIN_ELEMENTS
+    return PARTICLE_BLOCK if n * width >= threshold and width >= 2 * PARTICLE_BLOCK else 0
+
 
 class TwoLayerParams(eqx.Module):
     """Neuron parameters: output weights ``v``, input weights ``w``, biases ``b``."""
@@ -72,6 +88,9 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
     - ``center``: subtract the output at initialization.
     - ``sigma_v``, ``sigma_w``, ``sigma_b``: init stds,
       $v\sim N(0,\sigma_v^2)$, $w\sim N(0,\sigma_w^2 I/d)$, $b\sim N(0,\sigma_b^2)$.
+    - ``block``: neurons per block when summing the output (memory
+      $O(n\cdot\text{block})$ instead of $O(nm)$; 0: no blocking; ``None``:
+      :func:`auto_block`, by device and $n m$). Results agree to rounding.
     """
 
     x_train: Float[Array, "n d"]
@@ -87,6 +106,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
     train: tuple[str, ...] = eqx.field(static=True)
     init_kind: str = eqx.field(static=True)
     center: bool = eqx.field(static=True)
+    block: int = eqx.field(static=True, default=0)
 
     def __init__(
         self,
@@ -104,6 +124,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
         sigma_v: float = 1.0,
         sigma_w: float = 1.0,
         sigma_b: float = 1.0,
+        block: int | None = None,
     ):
         self.x_train = x_train = as_float_array(x_train)
         dtype = x_train.dtype
@@ -119,6 +140,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
         self.train = tuple(train)
         self.init_kind = init
         self.center = bool(center)
+        self.block = auto_block(x_train.shape[0], int(width)) if block is None else int(block)
 
     def __check_init__(self):
         if self.x_train.ndim != 2:
@@ -138,6 +160,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
             raise ValueError(f"train must be a subset of {LAYERS}; got {self.train}")
         if self.init_kind not in ("gaussian", "symmetric"):
             raise ValueError(f"unknown init {self.init_kind!r}; allowed: gaussian, symmetric")
+        if self.block < 0:
+            raise ValueError(f"block must be >= 0 (0: no blocking); got {self.block}")
         if self.init_kind == "symmetric" and self.width % 2:
             raise ValueError(f"symmetric init needs an even width; got {self.width}")
 
@@ -166,7 +190,25 @@ class TwoLayerNetwork(AbstractSupervisedSystem):
 
     def raw_output(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, " k"]:
         r"""$h(x;\\theta) = c_m \\sum_j v_j \\phi(w_j\\cdot x + b_j)$ (no $\\alpha$)."""
-        return self.output_factor() * (self.features(params, x) @ params.v)
+        n_blocks = self.width // self.block if self.block else 0
+        if n_blocks < 2:
+            return self.output_factor() * (self.features(params, x) @ params.v)
+        split = n_blocks * self.block
+
+        def blocks(a):
+            return None if a is None else a[:split].reshape(n_blocks, self.block, *a.shape[1:])
+
+        @jax.checkpoint
+        def add_block(acc, block):
+            return acc + self.features(block, x) @ block.v, None
+
+        full = TwoLayerParams(v=blocks(params.v), w=blocks(params.w), b=blocks(params.b))
+        out, _ = jax.lax.scan(add_block, jnp.zeros(x.shape[0], x.dtype), full)
+        if split < self.width:
+            tail = TwoLayerParams(v=params.v[split:], w=params.w[split:],
+                                  b=None if params.b is None else params.b[split:])
+            out = out + self.features(tail, x) @ tail.v
+        return self.output_factor() * out
 
     def _trainable(self, params: TwoLayerParams) -> TwoLayerParams:
         """``params`` with the frozen layers cut from the gradient."""
