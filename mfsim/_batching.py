@@ -20,6 +20,7 @@ import numpy as np
 
 from ._monitors.base import AbstractMonitor
 from ._simulate import Trajectory, batch_signature, simulate, simulate_batch
+from ._sharding import sweep_multiple
 from ._solvers import FIXED_STEP_ONLY
 from ._system import AbstractSystem
 
@@ -97,6 +98,9 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
         size = (auto_batch_size(group[0].state0, len(group),
                                 adaptive=is_adaptive(group[0].kwargs)) if batch == "auto"
                 else min(int(batch), len(group)))
+        if group[0].kwargs.get("shard") == "sweep":  # whole batches on every device
+            k = sweep_multiple()
+            size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
         if size <= 1:
             for job in group:
                 on_done(job, simulate(job.system, job.state0, monitors=job.monitors,

@@ -117,6 +117,13 @@ def _point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajec
     return merge_twins(trajectory_to_dataset(traj, attrs=attrs), twins)
 
 
+def _twin_kwargs(twin, kwargs: dict) -> dict:
+    # twins without particles (kernel flows) run on one device under shard=particles
+    if kwargs.get("shard") == "particles" and not hasattr(twin, "width"):
+        return {**kwargs, "shard": "none"}
+    return kwargs
+
+
 def _jobs(points: list[SweepPoint], *, twins: bool = True) -> list[Job]:
     jobs = []
     for point in points:
@@ -125,7 +132,7 @@ def _jobs(points: list[SweepPoint], *, twins: bool = True) -> list[Job]:
                         b.simulate_kwargs))
         if twins:
             jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
-                            b.simulate_kwargs)
+                            _twin_kwargs(twin, b.simulate_kwargs))
                         for prefix, (twin, state0) in b.twins.items())
     return jobs
 

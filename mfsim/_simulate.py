@@ -15,6 +15,7 @@ from jaxtyping import Array, PyTree
 from ._monitors.base import AbstractMonitor, Reference
 from ._save_times import save_times as make_save_times
 from ._save_times import snap_to_steps
+from ._sharding import check_shard, shard_batch, shard_particles, sweep_multiple
 from ._solvers import make_solver
 from ._system import AbstractSystem
 
@@ -148,6 +149,7 @@ def simulate(
     monitors: Sequence[AbstractMonitor] = (),
     max_steps: int = 100_000,
     progress: bool = False,
+    shard: str = "none",
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -170,6 +172,9 @@ def simulate(
     - ``monitors``: :class:`AbstractMonitor` instances.
     - ``max_steps``: the solve stops (status says so) after this many steps.
     - ``progress``: show a progress bar (tqdm) during the solve.
+    - ``shard``: ``"particles"`` splits the particle axis of the state over
+      every JAX device (see :mod:`mfsim._sharding`); ``"none"`` or
+      ``"sweep"`` (which only batched solves use): one device.
 
     **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
     values, step-size collapse) does not raise: its status says why, and the
@@ -178,8 +183,11 @@ def simulate(
     The run's dtype is the dtype of the initial state (a system initialized
     from float32 data gives a float32 run); times are cast to it.
     """
+    check_shard(shard)
     setup = _Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
     y0 = _initial_state(system, state_or_key)
+    if shard == "particles":
+        system, y0 = shard_particles(system, y0)
     cast = setup.caster(y0)
     _CompileTimer.listen()
     compile_before = _CompileTimer.total
@@ -212,6 +220,7 @@ def simulate_batch(
     n_save: int = 101,
     monitors: Sequence = (),
     max_steps: int = 100_000,
+    shard: str = "none",
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
 
@@ -223,6 +232,9 @@ def simulate_batch(
     :func:`batch_signature` tells which problems can share a batch. Each
     problem keeps its own adaptive step sizes and its own failure status;
     the solver and the save times are shared.
+
+    ``shard="sweep"`` splits the problems over every JAX device (their number
+    must divide the batch); ``"particles"`` is not available for batches.
 
     Returns one :class:`Trajectory` per problem (their ``stats`` give the
     batch's wall and compile time, and each problem's own step counts).
@@ -248,6 +260,14 @@ def simulate_batch(
     dynamic = [eqx.partition(problem, eqx.is_array)[0] for problem in problems]
     static = eqx.partition(problems[0], eqx.is_array)[1]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *dynamic)
+    check_shard(shard)
+    if shard == "particles":
+        raise ValueError("shard='particles' applies to single solves; batches shard 'sweep'")
+    if shard == "sweep":
+        if len(systems) % sweep_multiple():
+            raise ValueError(f"shard='sweep': {len(systems)} problems do not split evenly "
+                             f"over {sweep_multiple()} devices")
+        stacked = shard_batch(stacked)
     cast = setup.caster(states[0])
     _CompileTimer.listen()
     compile_before = _CompileTimer.total

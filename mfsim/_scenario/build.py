@@ -207,7 +207,7 @@ def build(scenario: Scenario) -> Built:
     ts = save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first)
     kwargs = dict(
         t1=s.t1, solver=s.name, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
-        max_steps=s.max_steps, save_times=np.asarray(ts),
+        max_steps=s.max_steps, save_times=np.asarray(ts), shard=s.shard,
     )
     monitors = build_monitors(scenario, data, system, state0)
     twins = build_twins(scenario, system, state0, data)

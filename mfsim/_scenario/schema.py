@@ -305,6 +305,9 @@ class SolverConfig(Table):
     atol: PosFloat = Field(1e-9, description="absolute tolerance of adaptive steps")
     adaptive: bool | None = Field(None, description="default: all solvers but euler")
     max_steps: PosInt = Field(100_000, description="the solve stops (status max_steps) here")
+    shard: Literal["none", "particles", "sweep"] = Field(
+        "none", description="spread over every JAX device: particles (the neurons of each "
+        "solve) or sweep (the points of a batched sweep); none: one device")
 
     @model_validator(mode="after")
     def _check(self):
