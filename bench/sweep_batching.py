@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import time
 
+import equinox as eqx
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import mfsim
@@ -23,7 +26,7 @@ from mfsim._batching import auto_batch_size, is_adaptive
 from mfsim._scenario.build import build
 from mfsim._scenario.sweep import apply_overrides, expand
 
-from ._util import machine
+from ._util import best_of, machine
 
 CASES = {
     "quickstart": {"solver.t1": 20.0},
@@ -37,6 +40,23 @@ def _problems(case: str, n_seeds: int):
     base = mfsim.load_scenario("scenarios/quickstart.toml")
     overrides = {**CASES[case], "seed": list(range(n_seeds))}
     return [build(p.scenario) for p in expand(apply_overrides(base, overrides))]
+
+
+def vector_field_profile(built) -> tuple[float, float]:
+    """Seconds for N single vector-field evaluations and for one vmapped over N."""
+    systems, states = [b.system for b in built], [b.state0 for b in built]
+    dynamic = [eqx.partition(s, eqx.is_array)[0] for s in systems]
+    static = eqx.partition(systems[0], eqx.is_array)[1]
+
+    def vf(d, y):
+        return eqx.combine(d, static).vector_field(0.0, y, None)
+
+    one, many = jax.jit(vf), jax.jit(jax.vmap(vf))
+    stacked = jax.tree.map(lambda *x: jnp.stack(x), *dynamic)
+    ys = jax.tree.map(lambda *x: jnp.stack(x), *states)
+    t_one = best_of(lambda: [one(d, y) for d, y in zip(dynamic, states)], 20)
+    t_many = best_of(lambda: many(stacked, ys), 20)
+    return t_one, t_many
 
 
 def run(case: str, n_seeds: int, repeat: int = 2) -> dict:
@@ -70,10 +90,12 @@ def run(case: str, n_seeds: int, repeat: int = 2) -> dict:
         t_seq = min(t_seq, time.perf_counter() - start)
     steps = [t.stats["num_steps"] for t in first_seq]
     auto = auto_batch_size(states[0], n_seeds, adaptive=is_adaptive(kwargs))
+    vf_one, vf_many = vector_field_profile(built)
     return {"case": case, "n_seeds": n_seeds, "batched_s": t_batch, "sequential_s": t_seq,
             "speedup": t_seq / t_batch, "first_call_batched_s": compile_batch,
             "first_call_sequential_s": compile_seq, "steps_min": min(steps),
-            "steps_max": max(steps), "steps_sum": sum(steps), "auto_batch": auto}
+            "steps_max": max(steps), "steps_sum": sum(steps), "auto_batch": auto,
+            "vf_single_s": vf_one, "vf_vmapped_s": vf_many}
 
 
 def main():
@@ -93,4 +115,10 @@ def main():
     for r in results:
         print(f"  {r['case']} x {r['n_seeds']}: first call batched "
               f"{r['first_call_batched_s']:.1f} s, sequential {r['first_call_sequential_s']:.1f} s")
+    print("profile: vector field alone, N single evaluations vs one vmapped over N")
+    for r in results:
+        print(f"  {r['case']} x {r['n_seeds']}: {r['vf_single_s'] * 1e3:.2f} ms vs "
+              f"{r['vf_vmapped_s'] * 1e3:.2f} ms ({r['vf_single_s'] / r['vf_vmapped_s']:.2f}x); "
+              f"solver steps: vmapped runs {r['steps_max']} per seed, sequential "
+              f"{r['steps_sum'] / r['n_seeds']:.0f} on average")
     return results

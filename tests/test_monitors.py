@@ -129,6 +129,36 @@ def test_debiased_sinkhorn_within_2_percent_of_exact_w2_on_500_particles():
     assert float(out["sinkhorn_converged_init"]) == 1.0
 
 
+def test_wasserstein_on_a_particle_subsample():
+    # subsample=k: W2 between the first k particles now and at the start,
+    # checked against the Hungarian assignment on those rows
+    rng = np.random.default_rng(2)
+    x0 = rng.normal(size=(60, 3))
+    x1 = x0 + 0.3 * rng.normal(size=(60, 3))
+
+    class Cloud(mfsim.AbstractSystem):
+        def init(self, key):
+            raise NotImplementedError
+
+        def vector_field(self, t, state, args):
+            return state
+
+        def particles(self, state):
+            return state
+
+    mon = mfsim.Wasserstein(epsilon=1e-3, threshold=1e-4, max_iterations=20_000,
+                            exact=True, subsample=12)
+    ref = mfsim.Reference(Cloud(), jnp.asarray(x0), mon.prepare(Cloud(), jnp.asarray(x0)))
+    out = mon(0.0, jnp.asarray(x1), ref)
+    a, b = x1[:12], x0[:12]
+    rows, cols = linear_sum_assignment(((a[:, None] - b[None]) ** 2).sum(-1))
+    hungarian = ((a[rows] - b[cols]) ** 2).sum(-1).mean()
+    assert float(out["w2_exact_init"]) ** 2 == pytest.approx(hungarian, rel=1e-10)
+    assert float(out["sinkhorn_init"]) == pytest.approx(hungarian, rel=0.05)
+    with pytest.raises(ValueError, match="subsample must be >= 2"):
+        mfsim.Wasserstein(subsample=1)
+
+
 def test_wasserstein_monitor_against_exact_ot(run):
     data, net, s0, traj = run
     p0, pt = np.asarray(net.particles(s0)), np.asarray(net.particles(traj.final_state))

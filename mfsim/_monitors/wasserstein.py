@@ -93,6 +93,10 @@ class Wasserstein(AbstractMonitor):
     - ``threshold``, ``max_iterations``: Sinkhorn's stopping rule (marginal
       error) and iteration cap.
     - ``exact``: also compute the exact $W_2$ (host-side; small $m$ only).
+    - ``subsample``: use only the first ``subsample`` particles (``None``: all).
+      Particles are i.i.d. at initialization, so these are a random
+      subsample, the same at every save time: $W_2$ of their empirical
+      measure, for widths where the $m \times m$ cost matrix would not fit.
 
     Outputs: ``w2_<name>`` $=\sqrt{\max(S_\varepsilon, 0)}$,
     ``sinkhorn_<name>`` $S_\varepsilon$, ``entropic_ot_<name>``
@@ -106,6 +110,15 @@ class Wasserstein(AbstractMonitor):
     threshold: float = eqx.field(static=True, default=THRESHOLD)
     max_iterations: int = eqx.field(static=True, default=MAX_ITERATIONS)
     exact: bool = eqx.field(static=True, default=False)
+    subsample: int | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.subsample is not None and self.subsample < 2:
+            raise ValueError(f"subsample must be >= 2 particles; got {self.subsample}")
+
+    def _particles(self, system, state):
+        x = system.particles(state)
+        return x if self.subsample is None else x[: self.subsample]
 
     def unsupported(self, system):
         if not hasattr(system, "particles"):
@@ -131,12 +144,12 @@ class Wasserstein(AbstractMonitor):
                             **kwargs)
 
     def prepare(self, system, state0):
-        x0 = system.particles(state0)
+        x0 = self._particles(system, state0)
         ref = x0 if self.reference is None else jnp.asarray(self.reference, x0.dtype)
         return {"particles": ref, "self_cost": self._ot(ref, ref, symmetric=True).reg_ot_cost}
 
     def __call__(self, t, state, ref: Reference):
-        x = ref.system.particles(state)
+        x = self._particles(ref.system, state)
         y = ref.data["particles"]
         xy, xx = self._ot(x, y), self._ot(x, x, symmetric=True)
         div = xy.reg_ot_cost - 0.5 * (xx.reg_ot_cost + ref.data["self_cost"])
@@ -153,7 +166,8 @@ class Wasserstein(AbstractMonitor):
 
     def descriptions(self):
         what = {"init": "mu_0"}.get(self.name, f"the {self.name} measure")
-        eps = f"epsilon = {self.epsilon:g}"
+        eps = f"epsilon = {self.epsilon:g}" + (
+            f", first {self.subsample} particles" if self.subsample else "")
         out = {
             f"w2_{self.name}": f"W2(mu_t, {what}) from the debiased Sinkhorn divergence ({eps})",
             f"sinkhorn_{self.name}": f"debiased Sinkhorn divergence S_eps(mu_t, {what}) ({eps})",

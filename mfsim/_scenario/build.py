@@ -165,7 +165,7 @@ def build_monitor(cfg, scenario: Scenario, data, system, state0) -> AbstractMoni
         reference = data.reference_particles if cfg.reference == "teacher" else None
         return Wasserstein(reference=reference, name=cfg.reference, epsilon=cfg.epsilon,
                            threshold=cfg.threshold, max_iterations=cfg.max_iterations,
-                           exact=cfg.exact)
+                           exact=cfg.exact, subsample=cfg.subsample)
     if name == "particle_moments":
         return ParticleMoments()
     if name == "particle_snapshots":

@@ -399,6 +399,9 @@ class WassersteinMonitor(Table):
     max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = Field(
         _w2.MAX_ITERATIONS, description="Sinkhorn iterations at most")
     exact: bool = Field(False, description="also the exact W2 (host-side; small widths)")
+    subsample: Optional[Annotated[int, Field(ge=2)]] = Field(
+        None, description="only the first this many particles (a random subsample: "
+        "i.i.d. at init); unset: all")
 
 
 class ParticleSnapshotsMonitor(Table):
