@@ -98,9 +98,12 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
         size = (auto_batch_size(group[0].state0, len(group),
                                 adaptive=is_adaptive(group[0].kwargs)) if batch == "auto"
                 else min(int(batch), len(group)))
-        if group[0].kwargs.get("shard") == "sweep":  # whole batches on every device
+        shard = group[0].kwargs.get("shard", "none")
+        if shard == "sweep":  # whole batches on every device
             k = sweep_multiple()
             size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
+        elif shard == "particles":  # each solve spread over the devices, one at a time
+            size = 1
         if size <= 1:
             for job in group:
                 on_done(job, simulate(job.system, job.state0, monitors=job.monitors,
