@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
+import subprocess
+import sys
 import time
 
 import jax
@@ -29,3 +32,13 @@ def machine() -> str:
     dev = jax.devices()[0]
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"jax {jax.__version__} on {dev.platform} ({dev.device_kind})")
+
+
+def run_child(module: str) -> dict:
+    """Run ``bench.<module>.child()`` in a fresh Python process (its own peak
+    memory, no JAX cache) and return the JSON it prints last."""
+    proc = subprocess.run([sys.executable, "-c", f"from bench.{module} import child; child()"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.{module} failed in its child process:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -6,8 +6,8 @@ whole first ``simulate`` call. Target: compile < 10 s.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+
+from ._util import run_child
 
 TARGET_S = 10.0
 
@@ -28,11 +28,7 @@ def child() -> None:
 
 
 def run() -> dict:
-    proc = subprocess.run([sys.executable, "-c", "from bench.compile_time import child; child()"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"quickstart failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child("compile_time")
 
 
 def main():

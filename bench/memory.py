@@ -10,9 +10,9 @@ its peak resident memory is its own. Must fit this machine (24 GB).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
+
+from ._util import run_child
 
 M, D, N = 10**6, 100, 1000
 LIMIT_GB = 24.0
@@ -48,11 +48,7 @@ def child() -> None:
 
 
 def run() -> dict:
-    proc = subprocess.run([sys.executable, "-c", "from bench.memory import child; child()"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the million-particle run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child("memory")
 
 
 def main():

@@ -15,7 +15,7 @@ from jaxtyping import Array, PyTree
 from ._monitors.base import AbstractMonitor, Reference
 from ._save_times import save_times as make_save_times
 from ._save_times import snap_to_steps
-from ._sharding import check_shard, shard_batch, shard_particles, sweep_multiple
+from ._sharding import Shard, check_shard, shard_batch, shard_particles, sweep_multiple
 from ._solvers import make_solver
 from ._system import AbstractSystem
 
@@ -149,7 +149,7 @@ def simulate(
     monitors: Sequence[AbstractMonitor] = (),
     max_steps: int = 100_000,
     progress: bool = False,
-    shard: str = "none",
+    shard: Shard = "none",
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -220,7 +220,7 @@ def simulate_batch(
     n_save: int = 101,
     monitors: Sequence = (),
     max_steps: int = 100_000,
-    shard: str = "none",
+    shard: Shard = "none",
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
 

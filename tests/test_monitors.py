@@ -103,6 +103,19 @@ def test_exact_w2_two_algorithms_and_brute_force():
     assert mfsim.exact_w2_squared(x, np.concatenate([y, y])) == pytest.approx(brute, rel=1e-8)
 
 
+class _Cloud(mfsim.AbstractSystem):
+    """A bare particle cloud: the state is the particles."""
+
+    def init(self, key):
+        raise NotImplementedError
+
+    def vector_field(self, t, state, args):
+        return state
+
+    def particles(self, state):
+        return state
+
+
 def test_debiased_sinkhorn_within_2_percent_of_exact_w2_on_500_particles():
     """D1: at small epsilon, S_eps(mu, nu) = W2^2 to 2% (Hungarian reference, m = 500)."""
     rng = np.random.default_rng(1)
@@ -112,18 +125,8 @@ def test_debiased_sinkhorn_within_2_percent_of_exact_w2_on_500_particles():
     rows, cols = linear_sum_assignment(((x1[:, None] - x0[None]) ** 2).sum(-1))
     assert exact == pytest.approx(((x1[rows] - x0[cols]) ** 2).sum(-1).mean(), rel=1e-12)
 
-    class Cloud(mfsim.AbstractSystem):
-        def init(self, key):
-            raise NotImplementedError
-
-        def vector_field(self, t, state, args):
-            return state
-
-        def particles(self, state):
-            return state
-
     mon = mfsim.Wasserstein(epsilon=3e-3, threshold=1e-3, max_iterations=20_000)
-    ref = mfsim.Reference(Cloud(), jnp.asarray(x0), mon.prepare(Cloud(), jnp.asarray(x0)))
+    ref = mfsim.Reference(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
     out = jax.jit(lambda s: mon(0.0, s, ref))(jnp.asarray(x1))
     assert float(out["sinkhorn_init"]) == pytest.approx(exact, rel=0.02)
     assert float(out["sinkhorn_converged_init"]) == 1.0
@@ -136,19 +139,9 @@ def test_wasserstein_on_a_particle_subsample():
     x0 = rng.normal(size=(60, 3))
     x1 = x0 + 0.3 * rng.normal(size=(60, 3))
 
-    class Cloud(mfsim.AbstractSystem):
-        def init(self, key):
-            raise NotImplementedError
-
-        def vector_field(self, t, state, args):
-            return state
-
-        def particles(self, state):
-            return state
-
     mon = mfsim.Wasserstein(epsilon=1e-3, threshold=1e-4, max_iterations=20_000,
                             exact=True, subsample=12)
-    ref = mfsim.Reference(Cloud(), jnp.asarray(x0), mon.prepare(Cloud(), jnp.asarray(x0)))
+    ref = mfsim.Reference(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
     out = mon(0.0, jnp.asarray(x1), ref)
     a, b = x1[:12], x0[:12]
     rows, cols = linear_sum_assignment(((a[:, None] - b[None]) ** 2).sum(-1))

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from .._activations import ACTIVATIONS
 from .._monitors import wasserstein as _w2
 from .._monitors.kernel import KERNEL_QUANTITIES
+from .._sharding import Shard
 from .._solvers import FIXED_STEP_ONLY, SOLVERS
 
 Activation = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
@@ -305,7 +306,7 @@ class SolverConfig(Table):
     atol: PosFloat = Field(1e-9, description="absolute tolerance of adaptive steps")
     adaptive: bool | None = Field(None, description="default: all solvers but euler")
     max_steps: PosInt = Field(100_000, description="the solve stops (status max_steps) here")
-    shard: Literal["none", "particles", "sweep"] = Field(
+    shard: Shard = Field(
         "none", description="spread over every JAX device: particles (the neurons of each "
         "solve) or sweep (the points of a batched sweep); none: one device")
 
