@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from ._batching import Job, run_jobs
 from ._combine import combine_points, summary_rows
 from ._scenario.build import build
 from ._scenario.load import load_scenario
+from ._scenario.memory import preflight
 from ._scenario.schema import Scenario
 from ._scenario.sweep import SweepPoint, apply_overrides, axes, expand, reference_points
 from ._simulate import Trajectory, _CompileTimer, simulate
@@ -88,11 +90,20 @@ def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset
 
 
 def output_dir(scenario: Scenario, out: str | os.PathLike | None) -> Path:
+    """``out`` (the command line's choice, anywhere), else the scenario's
+    ``output.dir`` or ``runs/<name>``, which must stay inside the working
+    directory (the schema forbids absolute paths and '..'; this also
+    follows symbolic links)."""
     if out is not None:
         return Path(out)
-    if scenario.output.dir is not None:
-        return Path(scenario.output.dir)
-    return Path("runs") / scenario.name
+    path = Path(scenario.output.dir) if scenario.output.dir is not None else (
+        Path("runs") / scenario.name)
+    cwd = Path.cwd().resolve()
+    if not path.resolve().is_relative_to(cwd):
+        key = "output.dir" if scenario.output.dir is not None else "name"
+        raise MfsimError(f"{key}: the output directory {str(path)!r} leads outside the "
+                         f"working directory ({path.resolve()}); use mfsim run --out")
+    return path
 
 
 def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool) -> None:
@@ -100,7 +111,13 @@ def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise MfsimError(f"{out_dir}: exists and is not a directory")
     previous = out_dir / SCENARIO_FILE
-    if force or not previous.exists():
+    if force:
+        return
+    if not previous.exists():
+        if out_dir.is_dir() and any(out_dir.iterdir()):
+            raise MfsimError(
+                f"{out_dir}: exists, is not empty and is not an mfsim run directory (no "
+                f"{SCENARIO_FILE}); choose another --out or pass --force to write into it")
         return
     if previous.read_text(encoding="utf-8", errors="replace") != resolved_text:
         raise MfsimError(
@@ -171,6 +188,7 @@ def run_scenario(
     force: bool = False,
     overrides: dict | None = None,
     figures: bool = True,
+    memory_check: bool = True,
 ) -> RunResult:
     """Run a scenario (object or file path) and write its run directory.
 
@@ -192,6 +210,8 @@ def run_scenario(
     scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
     points = expand(scenario, source or "<scenario>")
     refs, ref_of = reference_points(scenario, points, source or "<scenario>")
+    if memory_check:
+        preflight(points + refs, batch=scenario.sweep.batch, source=source or "<scenario>")
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
     out_dir = output_dir(scenario, out)
     check_output_dir(out_dir, resolved_text, force=force)
@@ -323,6 +343,17 @@ def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike
                             figures=False).dataset
 
 
+def inside(out_dir: Path, name: str) -> Path:
+    """``out_dir / name`` for a plain file name (figure names come from
+    variable and sweep-axis names): never a path that leaves ``out_dir``."""
+    if not _FILE_NAME.fullmatch(name) or name.startswith("."):
+        raise MfsimError(f"{out_dir}: refusing to write a file named {name!r}")
+    return out_dir / name
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.=+-]+")
+
+
 def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Path, ...]:
     """The figures drawn after every run (and by ``mfsim plot``)."""
     from .plotting import (
@@ -338,22 +369,22 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
         series_variables,
     )
 
-    figures = [plot_losses(ds, out_dir / f"loss.{fmt}", title=title) for fmt in formats]
+    figures = [plot_losses(ds, inside(out_dir, f"loss.{fmt}"), title=title) for fmt in formats]
     for name in scalar_variables(ds) + series_variables(ds):
-        figures += [plot_series(ds, name, out_dir / f"{name}.{fmt}", title=title)
+        figures += [plot_series(ds, name, inside(out_dir, f"{name}.{fmt}"), title=title)
                     for fmt in formats]
     if "fourier_progress" in ds:
-        figures += [plot_spectral_bias(ds, out_dir / f"spectral_bias.{fmt}", title=title)
+        figures += [plot_spectral_bias(ds, inside(out_dir, f"spectral_bias.{fmt}"), title=title)
                     for fmt in formats]
     if "particles" in ds:
-        figures += [plot_particles(ds, out_dir / f"particles.{fmt}", title=title)
+        figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)
                     for fmt in formats]
     for dim in numeric_sweep_axes(ds):
-        figures += [plot_sweep_summary(ds, dim, out_dir / f"vs_{dim}.{fmt}", title=title)
+        figures += [plot_sweep_summary(ds, dim, inside(out_dir, f"vs_{dim}.{fmt}"), title=title)
                     for fmt in formats]
     phase = phase_axes(ds)
     if len(phase) == 2:
         x, y = phase
-        figures += [plot_phase_diagram(ds, x, y, out_dir / f"phase_{x}_{y}.{fmt}", title=title)
+        figures += [plot_phase_diagram(ds, x, y, inside(out_dir, f"phase_{x}_{y}.{fmt}"), title=title)
                     for fmt in formats]
     return tuple(figures)

@@ -34,10 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a key (e.g. system.width=256); a list value "
                           "(system.width=[64,256]) makes it a sweep axis; repeatable")
+    run.add_argument("--no-memory-check", action="store_true",
+                     help="run even when the memory estimate exceeds the device's memory")
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="as for run")
+    check.add_argument("--no-memory-check", action="store_true", help="as for run")
     plot = sub.add_parser("plot", help="redraw the figures of a run directory")
     plot.add_argument("run_dir")
     plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
@@ -64,6 +67,12 @@ def _cmd_check(args) -> int:
 
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
     points = expand(scenario, args.scenario)
+    if not args.no_memory_check:
+        from ._scenario.memory import preflight
+        from ._scenario.sweep import reference_points
+
+        refs, _ = reference_points(scenario, points, args.scenario)
+        preflight(points + refs, batch=scenario.sweep.batch, source=args.scenario)
     sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
     print(f"{args.scenario}: ok (scenario {scenario.name!r}{sweep})")
     return EXIT_OK
@@ -75,7 +84,7 @@ def _cmd_run(args) -> int:
     # the bar redraws in place: only on a terminal, never into a log file
     progress = not args.quiet and sys.stderr.isatty()
     result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
-                          overrides=_overrides(args))
+                          overrides=_overrides(args), memory_check=not args.no_memory_check)
     traj, ds = result.trajectory, result.dataset
     if len(result.trajectories) > 1:
         return _sweep_summary(args, result)

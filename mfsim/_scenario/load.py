@@ -7,6 +7,7 @@ anything from the file.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -89,8 +90,14 @@ def format_error(err: dict) -> str:
                 f" digit); got {err['input']!r}")
     if loc[:1] == ("sweep",) and loc[-1] in ("bool", "int", "float", "str"):
         where = format_location(loc[:-1])
+        value = err["input"]
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{where}: must be a finite number; got {_describe(value)}"
         return f"{where}: sweep values must be numbers, strings or booleans; got " \
-               f"{_describe(err['input'])}"
+               f"{_describe(value)}"
+    if kind == "too_short":
+        return (f"{format_location(loc)}: needs at least {ctx.get('min_length', 1)} "
+                f"value(s); got {_describe(err['input'])}")
     if "key" in ctx:  # our own cross-field checks name the offending key
         loc = loc + tuple(int(k) if k.isdigit() else k for k in str(ctx["key"]).split("."))
     where = format_location(loc)

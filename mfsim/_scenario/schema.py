@@ -7,6 +7,7 @@ integers.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -458,9 +459,25 @@ class CompareConfig(Table):
 class OutputConfig(Table):
     """Where and what to write."""
 
-    dir: str | None = Field(None, description="output directory (default runs/<name>)")
+    dir: str | None = Field(
+        None, description="output directory, relative to the working directory and inside "
+        "it (default runs/<name>; mfsim run --out may name any directory)")
     figures: list[Literal["png", "svg", "pdf"]] = Field(
         default_factory=lambda: ["png"], description="figure formats drawn after the run")
+
+    @model_validator(mode="after")
+    def _check(self):
+        # a scenario file (perhaps someone else's) may not write outside the
+        # working directory: only the command line's --out can
+        if self.dir is not None:
+            path = PurePosixPath(self.dir.replace("\\", "/"))
+            if (not self.dir.strip() or path.is_absolute() or ".." in path.parts
+                    or PureWindowsPath(self.dir).drive or "\0" in self.dir):
+                raise PydanticCustomError(
+                    "output_dir", "must be a relative path without '..' (inside the working "
+                    "directory); got {dir}; use mfsim run --out for other places",
+                    {"dir": repr(self.dir), "key": "dir"})
+        return self
 
 
 Scalar = Union[bool, int, float, str]

@@ -1,0 +1,147 @@
+"""G1: every malformed scenario in tests/bad_scenarios/ gets one line naming the
+file, the key path and what is allowed, exit status 2, no traceback and no
+output directory; random TOML documents let nothing but ScenarioError escape
+the loader."""
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mfsim import ScenarioError
+from mfsim._scenario.load import load_scenario
+from mfsim._scenario.memory import preflight
+from mfsim._scenario.sweep import expand, reference_points
+from mfsim.cli import main
+
+BAD = Path(__file__).parent / "bad_scenarios"
+# files that cannot carry a "# expect:" line of their own
+LINKS = {
+    "unreadable_symlink_loop.toml": "cannot read: Too many levels of symbolic links",
+    "unreadable_dangling_symlink.toml": "no such file",
+}
+
+
+def expected(path: Path) -> str:
+    if path.name in LINKS:
+        return LINKS[path.name]
+    first = path.read_bytes().split(b"\n", 1)[0].decode("ascii")
+    assert first.startswith("# expect: "), path
+    return first.removeprefix("# expect: ")
+
+
+CASES = sorted(p.name for p in BAD.iterdir() if p.suffix == ".toml")
+
+
+def test_the_corpus_covers_every_kind_of_bad_input():
+    assert len(CASES) >= 40
+    kinds = {name.split("_")[0] for name in CASES}
+    assert kinds >= {"syntax", "unknown", "type", "range", "nan", "inf", "sweep", "conflict",
+                     "memory", "non", "unreadable", "output"}
+    assert all((BAD / name).is_symlink() for name in LINKS)
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+@pytest.mark.parametrize("name", CASES)
+def test_bad_scenario(name, command, tmp_path, capsys, monkeypatch):
+    path = BAD / name
+    monkeypatch.chdir(tmp_path)  # the default output directory would be ./runs/<name>
+    code = main([command, str(path)])
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and "Traceback" not in err and out == "", err
+    assert lines[0].startswith(f"mfsim: {path}: "), lines[0]
+    assert expected(path) in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == []  # no output directory, nothing at all
+
+
+def test_a_directory_is_not_a_scenario(tmp_path, capsys):
+    (tmp_path / "dir.toml").mkdir()
+    assert main(["check", str(tmp_path / "dir.toml")]) == 2
+    assert "is a directory, not a scenario file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_a_file_without_read_permission(tmp_path, capsys):
+    path = tmp_path / "secret.toml"
+    path.write_text('name = "x"\n')
+    path.chmod(0)
+    assert main(["check", str(path)]) == 2
+    assert "cannot read: Permission denied" in capsys.readouterr().err
+
+
+def test_memory_check_can_be_skipped_and_names_the_largest_term(tmp_path, capsys):
+    path = BAD / "memory_width.toml"
+    assert main(["check", str(path), "--no-memory-check"]) == 0
+    capsys.readouterr()
+    scenario = load_scenario(path)
+    with pytest.raises(ScenarioError, match=r"system\.width: the run needs an estimated "
+                       r"3\.\d+ TB of memory \(the state \(68,000,000,000 parameters\)"):
+        preflight(expand(scenario), batch=1, source="f", platform="cpu", available=1e12)
+
+
+# ------------------------------------------------------- random TOML documents
+KEYS = ["name", "description", "seed", "dtype", "task", "system", "solver", "save", "monitors",
+        "compare", "output", "sweep", "kind", "width", "widths", "d", "n_train", "n_test", "t1",
+        "dt", "n", "grid", "zip", "batch", "reference", "dir", "figures", "activation",
+        "system.width", "seed", "times", "subsample", "frequencies", "N", "depth", "scale",
+        "quantities", "kernels", "linearized", "max_steps", "rtol", "block", "x"]
+NAMES = ["two_layer", "mlp", "deep_linear", "teacher", "sinusoids", "sequence", "euler",
+         "tsit5", "kernel", "train_loss", "wasserstein", "particle_snapshots", "relu", "auto",
+         "float64", "q", "../x", ""]
+scalars = st.one_of(
+    st.integers(min_value=-2**63, max_value=2**63 - 1),
+    st.integers(min_value=-3, max_value=600),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.sampled_from(NAMES),
+    st.text(max_size=8),
+)
+documents = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)),
+    max_leaves=25,
+)
+tables = st.dictionaries(st.sampled_from(KEYS), documents, max_size=8)
+# half of the documents are named, so that validation goes past the missing name
+tables = st.one_of(tables, tables.map(lambda d: {**d, "name": "x"}))
+
+
+def _load_like_check(path: str) -> None:
+    scenario = load_scenario(path)
+    points = expand(scenario, path)
+    refs, _ = reference_points(scenario, points, path)
+    preflight(points + refs, batch=scenario.sweep.batch, source=path, platform="cpu",
+              available=math.inf)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(tables)
+def test_random_toml_documents_raise_only_scenario_errors(doc):
+    text = tomli_w.dumps(doc)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "random.toml")
+        Path(path).write_text(text, encoding="utf-8")
+        try:
+            _load_like_check(path)
+        except ScenarioError as e:
+            assert "\n" not in str(e) and str(e).startswith(path)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
+def test_random_bytes_raise_only_scenario_errors(raw):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "random.toml")
+        Path(path).write_bytes(raw)
+        try:
+            _load_like_check(path)
+        except ScenarioError as e:
+            assert "\n" not in str(e)
