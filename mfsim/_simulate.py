@@ -16,7 +16,7 @@ from ._monitors.base import AbstractMonitor, Reference
 from ._save_times import save_times as make_save_times
 from ._save_times import snap_to_steps
 from ._sharding import Shard, check_shard, shard_batch, shard_particles, sweep_multiple
-from ._solvers import make_solver
+from ._solvers import make_solver, with_dtmin
 from ._system import AbstractSystem
 
 
@@ -66,8 +66,31 @@ def _is_key(x) -> bool:
     return x.dtype == jnp.uint32 and x.shape == (2,)
 
 
+DIVERGENCE = 1e8  # default bound on max |state| / max(1, max |state0|)
+
+
+def _bound(y0, divergence):
+    """The largest magnitude a state entry may reach before the solve is
+    declared diverged: ``divergence`` times the initial state's (at least 1)."""
+    leaves = [jnp.max(jnp.abs(x)) for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)
+              and x.size]
+    scale = jnp.max(jnp.stack(leaves)) if leaves else 1.0
+    return divergence * jnp.maximum(scale, 1.0)
+
+
+def _blown_up(t, y, args, **kwargs):
+    """The event that stops a solve: a non-finite or diverged state (one
+    reduction over the state per step, inside the compiled loop)."""
+    leaves = [jnp.max(jnp.abs(x)) for x in jax.tree.leaves(y) if eqx.is_inexact_array(x)
+              and x.size]
+    if not leaves:
+        return jnp.asarray(False)
+    worst = jnp.max(jnp.stack(leaves))
+    return ~(worst <= args)  # NaN and Inf compare False
+
+
 def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
-                 max_steps, progress):
+                 max_steps, progress, divergence=DIVERGENCE):
     # what monitors compute once (initial kernels, reference self-costs), inside the jit
     refs = [Reference(system=system, state0=y0, data=m.prepare(system, y0)) for m in monitors]
     shared = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is None]
@@ -97,6 +120,8 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
         max_steps=max_steps,
         throw=False,
         progress_meter=meter,
+        args=_bound(y0, divergence),
+        event=diffrax.Event(_blown_up),
     )
 
 
@@ -106,11 +131,12 @@ def _solve(*args):
 
 
 @eqx.filter_jit
-def _solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps):
+def _solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
+                 divergence):
     def one(dyn):
         system, y0, monitors = eqx.combine(dyn, static)
         return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
-                            controller, max_steps, False)
+                            controller, max_steps, False, divergence)
 
     return jax.vmap(one)(dynamic)
 
@@ -150,6 +176,7 @@ def simulate(
     max_steps: int = 100_000,
     progress: bool = False,
     shard: Shard = "none",
+    divergence: float = DIVERGENCE,
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -171,14 +198,20 @@ def simulate(
       are exact iterates.
     - ``monitors``: :class:`AbstractMonitor` instances.
     - ``max_steps``: the solve stops (status says so) after this many steps.
+    - ``divergence``: the solve stops (status ``diverged``) when an entry of
+      the state exceeds ``divergence * max(1, max |state0|)`` in magnitude,
+      and (status ``non-finite state``) when one becomes NaN or Inf. Both are
+      checked after every step inside the compiled loop. An adaptive solve
+      whose step falls below 10 eps max(|t0|, |t1|) stops with status
+      ``step-size collapse``.
     - ``progress``: show a progress bar (tqdm) during the solve.
     - ``shard``: ``"particles"`` splits the particle axis of the state over
       every JAX device (see :mod:`mfsim._sharding`); ``"none"`` or
       ``"sweep"`` (which only batched solves use): one device.
 
     **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
-    values, step-size collapse) does not raise: its status says why, and the
-    values saved before the failure are kept.
+    or diverged state, step-size collapse) does not raise: its status says
+    why, ``t_final`` when, and the values saved before the failure are kept.
 
     The run's dtype is the dtype of the initial state (a system initialized
     from float32 data gives a float32 run); times are cast to it.
@@ -196,8 +229,8 @@ def simulate(
     _check_monitors(system, monitors)
     sol = _solve(
         system, y0, cast(setup.ts), setup.own_times(monitors, cast), cast(t0), cast(t1),
-        cast(setup.dt0), monitors, setup.solver, setup.controller, int(max_steps),
-        bool(progress),
+        cast(setup.dt0), monitors, setup.solver, setup.controller_for(y0), int(max_steps),
+        bool(progress), cast(divergence),
     )
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
@@ -221,6 +254,7 @@ def simulate_batch(
     monitors: Sequence = (),
     max_steps: int = 100_000,
     shard: Shard = "none",
+    divergence: float = DIVERGENCE,
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
 
@@ -273,8 +307,8 @@ def simulate_batch(
     compile_before = _CompileTimer.total
     start = time.perf_counter()
     sol = _solve_batch(stacked, static, cast(setup.ts), setup.own_times(monitor_sets[0], cast),
-                       cast(t0), cast(t1), cast(setup.dt0), setup.solver, setup.controller,
-                       int(max_steps))
+                       cast(t0), cast(t1), cast(setup.dt0), setup.solver,
+                       setup.controller_for(states[0]), int(max_steps), cast(divergence))
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     compile_time = _CompileTimer.total - compile_before
@@ -352,12 +386,39 @@ class _Setup(eqx.Module):
         return tuple(cast(self.checked(m.save_times(), f"{type(m).__name__} save times"))
                      for m in monitors if m.save_times() is not None)
 
+    def controller_for(self, y0):
+        """The step-size controller, with its minimum step for the run's dtype."""
+        return with_dtmin(self.controller, self.t0, self.t1, _run_dtype(y0))
+
     @staticmethod
     def caster(y0):
         """Casts times to the run's dtype: the dtype of the initial state."""
-        leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
-        dtype = leaves[0].dtype if leaves else jnp.result_type(float)
+        dtype = _run_dtype(y0)
         return lambda x: None if x is None else jnp.asarray(x, dtype)
+
+
+def _run_dtype(y0):
+    leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
+    return leaves[0].dtype if leaves else jnp.result_type(float)
+
+
+# the statuses of a failed solve, by diffrax result (an event is ours: non-finite
+# or diverged state, told apart by the final state)
+STATUS_NON_FINITE = "non-finite state (NaN or Inf)"
+STATUS_DIVERGED = "diverged (|state| above divergence x its initial scale)"
+STATUS_DT_MIN = "step-size collapse (the adaptive step fell below its minimum)"
+
+
+def _status(result, final) -> str:
+    if result == diffrax.RESULTS.successful:
+        return "success"
+    if result == diffrax.RESULTS.event_occurred:
+        finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(final)
+                     if eqx.is_inexact_array(x))
+        return STATUS_DIVERGED if finite else STATUS_NON_FINITE
+    if result == diffrax.RESULTS.dt_min_reached:
+        return STATUS_DT_MIN
+    return diffrax.RESULTS[result]
 
 
 def _trajectory(sol, monitors, **timing) -> Trajectory:
@@ -371,7 +432,6 @@ def _trajectory(sol, monitors, **timing) -> Trajectory:
     for ts, ys in zip(sol.ts[2:], own):
         for name, value in ys.items():
             values[name], value_ts[name] = value, ts
-    ok = bool(sol.result == diffrax.RESULTS.successful)
     stats = {k: int(v) for k, v in sol.stats.items() if k != "max_steps"}
     stats.update(timing)
     return Trajectory(
@@ -379,7 +439,7 @@ def _trajectory(sol, monitors, **timing) -> Trajectory:
         values=values,
         final_state=jax.tree.map(lambda x: x[0], final),
         t_final=sol.ts[1][0],
-        status="success" if ok else diffrax.RESULTS[sol.result],
+        status=_status(sol.result, final),
         descriptions=descriptions,
         stats=stats,
         dims=dims,

@@ -10,6 +10,7 @@ others are adaptive (embedded error estimates) under a PID controller with
 from __future__ import annotations
 
 import diffrax
+import jax.numpy as jnp
 
 SOLVERS = {
     "euler": diffrax.Euler,
@@ -57,3 +58,20 @@ def make_solver(
     if dt is None or not dt > 0:
         raise ValueError(f"fixed-step solver {name!r} needs a positive dt; got {dt}")
     return solver, diffrax.ConstantStepSize(), dt
+
+
+# the smallest adaptive step, in units of eps(dtype) * max(|t0|, |t1|): below it
+# time no longer advances meaningfully and the solve stops ("step-size collapse")
+DTMIN_EPS = 10
+
+
+def with_dtmin(controller, t0: float, t1: float, dtype):
+    """``controller`` (a PID controller) stopping the solve with
+    ``dt_min_reached`` when its step falls below ``DTMIN_EPS`` * eps(dtype) *
+    max(|t0|, |t1|), instead of creeping on with useless steps until
+    ``max_steps``. The bound is an array, so changing ``t1`` recompiles nothing."""
+    if not isinstance(controller, diffrax.PIDController):
+        return controller
+    dtmin = DTMIN_EPS * jnp.finfo(dtype).eps * max(abs(t0), abs(t1))
+    return diffrax.PIDController(rtol=controller.rtol, atol=controller.atol,
+                                 dtmin=jnp.asarray(dtmin, dtype), force_dtmin=False)

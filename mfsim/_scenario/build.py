@@ -208,6 +208,7 @@ def build(scenario: Scenario) -> Built:
     kwargs = dict(
         t1=s.t1, solver=s.name, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
         max_steps=s.max_steps, save_times=np.asarray(ts), shard=s.shard,
+        divergence=s.divergence,
     )
     monitors = build_monitors(scenario, data, system, state0)
     twins = build_twins(scenario, system, state0, data)
