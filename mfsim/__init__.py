@@ -87,6 +87,7 @@ from ._tasks.teacher import teacher_task as teacher_task
 
 from ._errors import MfsimError as MfsimError
 from ._errors import ScenarioError as ScenarioError
+from ._errors import Interrupted as Interrupted
 from ._results import open_results as open_results
 from ._run import RunResult as RunResult
 from ._run import run as run

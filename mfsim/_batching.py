@@ -92,8 +92,12 @@ def group_jobs(jobs: Sequence[Job]) -> list[list[Job]]:
 
 
 def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
-             batch: int | str = "auto") -> None:
-    """Solve every job, calling ``on_done(job, trajectory)`` as each finishes."""
+             batch: int | str = "auto", skip: frozenset = frozenset()) -> None:
+    """Solve every job, calling ``on_done(job, trajectory)`` as each finishes.
+
+    Jobs whose key is in ``skip`` (done by an interrupted run) are not solved;
+    the batch size is still chosen from every job, so that the remaining ones
+    are solved by the same compiled program as in an uninterrupted run."""
     for group in group_jobs(jobs):
         size = (auto_batch_size(group[0].state0, len(group),
                                 adaptive=is_adaptive(group[0].kwargs)) if batch == "auto"
@@ -104,6 +108,9 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
             size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
         elif shard == "particles":  # each solve spread over the devices, one at a time
             size = 1
+        group = [job for job in group if job.key not in skip]
+        if not group:
+            continue
         if size <= 1:
             for job in group:
                 on_done(job, simulate(job.system, job.state0, monitors=job.monitors,

@@ -10,3 +10,8 @@ class ScenarioError(MfsimError):
 
     The message names the file, the key path and what is allowed.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM after saving what it completed; the
+    message says what was kept and how to resume (CLI exit status 130)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ._errors import MfsimError
+from ._errors import Interrupted, MfsimError
 from ._results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
@@ -22,6 +22,7 @@ from ._results import (
     atomic_write_text,
     provenance,
     provenance_attrs,
+    scenario_sha256,
     scenario_toml,
     trajectory_to_dataset,
     write_csv,
@@ -47,29 +48,34 @@ from ._simulate import Trajectory, _CompileTimer, simulate
 class RunResult:
     """What :func:`run_scenario` produced.
 
-    ``trajectories``: the network's trajectory at each point (one for a run
-    without a sweep), in the order of ``labels`` (``key=value, ...``).
+    ``labels``: the points (``key=value, ...``; one for a run without a
+    sweep). ``statuses``: per point, the status of each solve (``""`` the
+    network, a twin's variable prefix for the twin); ``t_finals``: the last
+    time the network reached. ``trajectories``: the network's trajectory at
+    each point solved by this call (``None`` for a point whose results an
+    interrupted run had already written and this one reused: ``resumed``).
     ``dataset``: the combined results (sweep axes as dimensions).
     """
 
     dataset: xr.Dataset
-    trajectories: tuple[Trajectory, ...]
+    trajectories: tuple[Trajectory | None, ...]
     labels: tuple[str, ...]
     out_dir: Path
     figures: tuple[Path, ...]
-    twin_statuses: tuple[dict[str, str], ...]  # per point: twin prefix -> status
+    statuses: tuple[dict[str, str], ...]
+    t_finals: tuple[float, ...]
+    resumed: tuple[str, ...] = ()
 
     @property
-    def trajectory(self) -> Trajectory:
+    def trajectory(self) -> Trajectory | None:
         """The trajectory of a single run (the first point of a sweep)."""
         return self.trajectories[0]
 
     @property
     def failed(self) -> list[str]:
         """Labels of the points whose network or twin solve failed."""
-        return [label for traj, label, twins in zip(self.trajectories, self.labels,
-                                                     self.twin_statuses)
-                if not traj.succeeded or any(s != "success" for s in twins.values())]
+        return [label for label, statuses in zip(self.labels, self.statuses)
+                if any(s != "success" for s in statuses.values())]
 
     @property
     def succeeded(self) -> bool:
@@ -154,30 +160,96 @@ def _jobs(points: list[SweepPoint], *, twins: bool = True) -> list[Job]:
     return jobs
 
 
+# attributes every results file carries for provenance; taken off a point's
+# results before the points are combined (the combined file carries its own)
+_POINT_PROVENANCE = ("python_version", "device_platform", "device_kind", "device_count",
+                     "git_commit", "scenario_sha256", "resolved_scenario", "sweep_point")
+
+
+def _read_saved(path: Path, text: str) -> xr.Dataset | None:
+    """The results file ``path`` if it holds the results of the scenario
+    ``text`` (an interrupted run's completed point), else None. Files are
+    renamed into place once complete, so any file present is whole; one that
+    cannot be read, or belongs to another scenario, is solved again."""
+    if not path.is_file():
+        return None
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except Exception:  # noqa: BLE001 (an unreadable file is recomputed, whatever the cause)
+        return None
+    if ds.attrs.get("scenario_sha256") != scenario_sha256(text):
+        return None
+    attrs = {k: v for k, v in ds.attrs.items()
+             if k not in _POINT_PROVENANCE and not k.endswith("_version")}
+    ds = ds.copy()
+    ds.attrs = attrs
+    return ds
+
+
+def _point_text(point: SweepPoint) -> str:
+    return scenario_toml(point.scenario.model_dump(mode="json"))
+
+
 def _run_references(refs: list[SweepPoint], out_dir: Path, batch) -> list[xr.Dataset]:
-    """Solve the reference runs (networks only), write ``reference/r###.nc``."""
-    results: dict[int, xr.Dataset] = {}
-    (out_dir / REFERENCE_DIR).mkdir(exist_ok=True)
+    """Solve the reference runs (networks only) not already in ``reference/``,
+    write ``reference/r###.nc``; return every reference's results as read back."""
+    path = [out_dir / REFERENCE_DIR / f"r{r.flat_index:03d}.nc" for r in refs]
+    done = {r.flat_index for r in refs if _read_saved(path[r.flat_index], _point_text(r))
+            is not None}
 
     def on_done(job: Job, traj: Trajectory) -> None:
         ref = refs[job.key[0]]
-        text = scenario_toml(ref.scenario.model_dump(mode="json"))
         ds = trajectory_to_dataset(traj, attrs={"reference": ref.label()})
-        results[job.key[0]] = ds
-        write_dataset(out_dir / REFERENCE_DIR / f"r{job.key[0]:03d}.nc", ds.assign_attrs(
-            **provenance_attrs(scenario_text=text, seed=ref.scenario.seed,
+        write_dataset(path[job.key[0]], ds.assign_attrs(
+            **provenance_attrs(scenario_text=_point_text(ref), seed=ref.scenario.seed,
                                dtype=ref.scenario.dtype)))
 
-    run_jobs(_jobs(refs, twins=False), on_done, batch=batch)
-    return [results[r.flat_index] for r in refs]
+    run_jobs(_jobs(refs, twins=False), on_done, batch=batch,
+             skip=frozenset((flat, "") for flat in done))
+    return [_read_saved(path[r.flat_index], _point_text(r)) for r in refs]
 
 
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool, initial: int = 0):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="point", desc="sweep")
+    return tqdm(total=total, initial=initial, unit="point", desc="sweep")
+
+
+CHECKPOINT_GLOB = "checkpoint-*.npz"
+
+
+def _prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
+                 force: bool) -> None:
+    """Create the run directory and mark it as this scenario's (its resolved
+    ``scenario.toml``, written before anything is solved). What a previous
+    run of another scenario left (``--force``) is removed; what an
+    interrupted run of this one completed is kept for resuming, except the
+    temporary files of writes a kill cut short."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if sweep:
+            (out_dir / POINTS_DIR).mkdir(exist_ok=True)
+        if refs:
+            (out_dir / REFERENCE_DIR).mkdir(exist_ok=True)
+    except OSError as e:
+        raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
+    previous = out_dir / SCENARIO_FILE
+    same = previous.is_file() and previous.read_text(encoding="utf-8",
+                                                     errors="replace") == resolved_text
+    stale = []
+    for sub in (out_dir, out_dir / POINTS_DIR, out_dir / REFERENCE_DIR):
+        if sub.is_dir():
+            stale += list(sub.glob(".*.tmp"))
+            if not same:  # another scenario's points, references and checkpoints
+                stale += [p for p in sub.glob("*") if p.is_file() and (
+                    p.match("p*.nc") or p.match("r*.nc") or p.match(CHECKPOINT_GLOB))]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if not same:
+        atomic_write_text(previous, resolved_text)
 
 
 def run_scenario(
@@ -195,13 +267,25 @@ def run_scenario(
     ``overrides`` replace dotted keys (``{"system.width": 256}``); a list
     value makes that key a sweep axis.
 
-    The directory gets ``results.nc``, ``scenario.toml``, ``provenance.json``
-    and figures; a sweep also gets ``points/`` (each point's results, written
-    as soon as the point finishes) and ``summary.csv`` (final values, minima
-    and the time of each minimum, per point). With ``sweep.reference`` the
-    reference runs are solved first (``reference/``) and every point records
-    ``ref_distance``. A failed solve still writes everything, with its status
-    and failure time in the results.
+    The directory gets ``scenario.toml`` (first), ``results.nc``,
+    ``provenance.json`` and figures; a sweep also gets ``points/`` (each
+    point's results, written as soon as the point finishes) and
+    ``summary.csv`` (final values, minima and the time of each minimum, per
+    point). With ``sweep.reference`` the reference runs are solved first
+    (``reference/``) and every point records ``ref_distance``. A failed
+    solve still writes everything, with its status and failure time in the
+    results.
+
+    Interrupted (SIGINT, SIGTERM: :class:`mfsim.Interrupted`; or killed),
+    the same call resumes: the points already written are read back, not
+    solved again, and a single run continues from its last checkpoint
+    (``output.checkpoint_every``); the results are bitwise those of an
+    uninterrupted run. ``force`` discards a directory holding another
+    scenario's results (never done without it).
+
+    Before anything is built or written, ``memory_check`` compares an
+    estimate of the memory the run needs (:mod:`mfsim._scenario.memory`)
+    with the device's and refuses a run that cannot fit.
     """
     source = None
     if not isinstance(scenario, Scenario):
@@ -218,17 +302,17 @@ def run_scenario(
     sweep = not scenario.sweep.empty
 
     jobs = _jobs(points)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if sweep:
-            (out_dir / POINTS_DIR).mkdir(exist_ok=True)
-    except OSError as e:
-        raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
+    _prepare_dir(out_dir, resolved_text, sweep=sweep, refs=bool(refs), force=force)
+    point_path = {p.flat_index: out_dir / POINTS_DIR / f"p{p.flat_index:06d}.nc"
+                  for p in points}
+    # a sweep's points written by an interrupted run of this scenario
+    resumed = {p.flat_index for p in points
+               if sweep and _read_saved(point_path[p.flat_index], _point_text(p)) is not None}
 
     pending = Counter(job.key[0] for job in jobs)  # solves left per point
     done: dict[int, dict[str, Trajectory]] = {p.flat_index: {} for p in points}
     point_ds: dict[int, xr.Dataset] = {}
-    bar = _progress_bar(len(points), progress and sweep)
+    bar = _progress_bar(len(points), progress and sweep, initial=len(resumed))
 
     def on_done(job: Job, traj: Trajectory) -> None:
         flat, prefix = job.key
@@ -245,37 +329,53 @@ def run_scenario(
             ds = reference_distance(ds, ref_ds[ref_of[flat]], label=ref.label())
         point_ds[flat] = ds
         if sweep:  # persisted as soon as the point is complete, with its own provenance
-            point_text = scenario_toml(point.scenario.model_dump(mode="json"))
-            write_dataset(out_dir / POINTS_DIR / f"p{flat:06d}.nc", ds.assign_attrs(
+            write_dataset(point_path[flat], ds.assign_attrs(
                 sweep_point=point.label(),
-                **provenance_attrs(scenario_text=point_text, seed=point.scenario.seed,
+                **provenance_attrs(scenario_text=_point_text(point), seed=point.scenario.seed,
                                    dtype=point.scenario.dtype)))
         if bar is not None:
             bar.update(1)
 
     _CompileTimer.listen()
     compile_before, start = _CompileTimer.total, time.perf_counter()
-    # the reference runs first: each point's distance to its reference is then
-    # part of the point's results as soon as the point finishes
-    ref_ds = _run_references(refs, out_dir, scenario.sweep.batch) if refs else []
+    every = scenario.output.checkpoint_every
     try:
+        # the reference runs first: each point's distance to its reference is then
+        # part of the point's results as soon as the point finishes
+        ref_ds = _run_references(refs, out_dir, scenario.sweep.batch) if refs else []
         if sweep:
-            run_jobs(jobs, on_done, batch=scenario.sweep.batch)
+            run_jobs(jobs, on_done, batch=scenario.sweep.batch,
+                     skip=frozenset(job.key for job in jobs if job.key[0] in resumed))
         else:
             for job in jobs:  # one run: the network shows a progress bar of its solve
-                on_done(job, simulate(job.system, job.state0, monitors=job.monitors,
-                                      progress=progress and job.key[1] == "",
-                                      **job.kwargs))
+                name = job.key[1].rstrip("_") or "network"
+                on_done(job, simulate(
+                    job.system, job.state0, monitors=job.monitors,
+                    progress=progress and job.key[1] == "", checkpoint_every=every,
+                    checkpoint=out_dir / f"checkpoint-{name}.npz" if every else None,
+                    checkpoint_tag=resolved_text, **job.kwargs))
+    except KeyboardInterrupt:
+        if sweep:
+            saved = len(resumed) + sum(1 for flat in point_ds)
+            what = f"{saved} of {len(points)} points saved"
+        else:
+            what = "solved segments checkpointed" if every else "nothing saved"
+        raise Interrupted(f"{source or out_dir}: interrupted; {what} in {out_dir}; run the "
+                          "same command again to resume") from None
     finally:
         if bar is not None:
             bar.close()
     solve_time = time.perf_counter() - start
     compile_time = _CompileTimer.total - compile_before
 
-    ordered = [point_ds[p.flat_index] for p in points]
-    trajs = tuple(done[p.flat_index][""] for p in points)
-    twin_statuses = tuple({k: t.status for k, t in done[p.flat_index].items() if k}
-                          for p in points)
+    if sweep:  # every point as written: resumed and uninterrupted runs combine the same bits
+        ordered = [_read_saved(point_path[p.flat_index], _point_text(p)) for p in points]
+    else:
+        ordered = [point_ds[p.flat_index] for p in points]
+    statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
+                      if k.endswith("status")} for ds in ordered)
+    t_finals = tuple(float(ds.attrs["t_final"]) for ds in ordered)
+    trajs = tuple(done[p.flat_index].get("") for p in points)
     if sweep:
         ax = axes(scenario)
         coords = {}
@@ -293,17 +393,18 @@ def run_scenario(
         scenario_text=resolved_text, seed=None if seed_swept else scenario.seed,
         dtype=scenario.dtype))
     write_dataset(out_dir / RESULTS_FILE, ds)
-    atomic_write_text(out_dir / SCENARIO_FILE, resolved_text)
-    result = RunResult(dataset=ds, trajectories=trajs, labels=tuple(p.label() for p in points),
-                       out_dir=out_dir, figures=(), twin_statuses=twin_statuses)
+    labels = tuple(p.label() for p in points)
+    result = RunResult(dataset=ds, trajectories=trajs, labels=labels, out_dir=out_dir,
+                       figures=(), statuses=statuses, t_finals=t_finals,
+                       resumed=tuple(labels[i] for i in sorted(resumed)))
     failed = result.failed
     if sweep:
         status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
-        stats = {"points": len(points), "failed_points": failed,
+        stats = {"points": len(points), "failed_points": failed, "resumed_points": len(resumed),
                  "wall_time": solve_time, "compile_time": compile_time}
-        t_final = min(float(t.t_final) for t in trajs)
+        t_final = min(t_finals)
     else:
-        status, stats, t_final = trajs[0].status, trajs[0].stats, float(trajs[0].t_final)
+        status, stats, t_final = statuses[0][""], trajs[0].stats, t_finals[0]
     write_json(
         out_dir / PROVENANCE_FILE,
         provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
@@ -312,6 +413,8 @@ def run_scenario(
     if figures:
         result = dataclasses.replace(
             result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
+    for path in out_dir.glob(CHECKPOINT_GLOB):  # the results are complete: drop them
+        path.unlink(missing_ok=True)
     return result
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import diffrax
 import equinox as eqx
@@ -90,9 +92,13 @@ def _blown_up(t, y, args, **kwargs):
 
 
 def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
-                 max_steps, progress, divergence=DIVERGENCE):
+                 max_steps, progress, divergence=DIVERGENCE, state0=None):
+    # ``state0``: the run's initial state when this solve continues it from
+    # ``y0`` at ``t0`` (a segment of a checkpointed run); monitors measure from it
+    state0 = y0 if state0 is None else state0
     # what monitors compute once (initial kernels, reference self-costs), inside the jit
-    refs = [Reference(system=system, state0=y0, data=m.prepare(system, y0)) for m in monitors]
+    refs = [Reference(system=system, state0=state0, data=m.prepare(system, state0))
+            for m in monitors]
     shared = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is None]
     own = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is not None]
 
@@ -120,7 +126,7 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
         max_steps=max_steps,
         throw=False,
         progress_meter=meter,
-        args=_bound(y0, divergence),
+        args=_bound(state0, divergence),
         event=diffrax.Event(_blown_up),
     )
 
@@ -177,6 +183,9 @@ def simulate(
     progress: bool = False,
     shard: Shard = "none",
     divergence: float = DIVERGENCE,
+    checkpoint_every: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_tag: str = "",
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -202,12 +211,21 @@ def simulate(
       the state exceeds ``divergence * max(1, max |state0|)`` in magnitude,
       and (status ``non-finite state``) when one becomes NaN or Inf. Both are
       checked after every step inside the compiled loop. An adaptive solve
-      whose step falls below 10 eps max(|t0|, |t1|) stops with status
+      whose step falls below eps max(|t0|, |t1|) / 1000 (it keeps shrinking
+      when the field turns NaN ahead of it) stops with status
       ``step-size collapse``.
     - ``progress``: show a progress bar (tqdm) during the solve.
     - ``shard``: ``"particles"`` splits the particle axis of the state over
       every JAX device (see :mod:`mfsim._sharding`); ``"none"`` or
       ``"sweep"`` (which only batched solves use): one device.
+
+    - ``checkpoint_every``: solve in segments of this many save points (0:
+      one solve), writing the state and the values so far to the file
+      ``checkpoint`` after each segment; a later call with the same problem
+      and the same file resumes after the last segment written and returns
+      bitwise the same trajectory as an uninterrupted call (see
+      :mod:`mfsim._checkpoint`; ``checkpoint_tag`` is mixed into the
+      problem's digest).
 
     **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
     or diverged state, step-size collapse) does not raise: its status says
@@ -227,6 +245,13 @@ def simulate(
     start = time.perf_counter()
     monitors = tuple(monitors)
     _check_monitors(system, monitors)
+    if checkpoint_every:
+        from ._checkpoint import solve_segmented
+
+        return solve_segmented(system, y0, setup, cast, monitors, max_steps=int(max_steps),
+                               progress=bool(progress), divergence=divergence,
+                               path=None if checkpoint is None else Path(checkpoint),
+                               every=int(checkpoint_every), tag=checkpoint_tag)
     sol = _solve(
         system, y0, cast(setup.ts), setup.own_times(monitors, cast), cast(t0), cast(t1),
         cast(setup.dt0), monitors, setup.solver, setup.controller_for(y0), int(max_steps),

@@ -9,6 +9,7 @@ kept); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def _cmd_run(args) -> int:
     result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
                           overrides=_overrides(args), memory_check=not args.no_memory_check)
     traj, ds = result.trajectory, result.dataset
-    if len(result.trajectories) > 1:
+    if len(result.labels) > 1:
         return _sweep_summary(args, result)
     if not traj.succeeded:
         print(
@@ -109,16 +110,24 @@ def _cmd_run(args) -> int:
 
 def _sweep_summary(args, result) -> int:
     failed = result.failed
-    for traj, label in zip(result.trajectories, result.labels):
-        if label in failed:
+    for label, statuses, t_final in zip(result.labels, result.statuses, result.t_finals):
+        if label not in failed:
+            continue
+        if statuses[""] != "success":
             print(f"mfsim: {args.scenario}: point {label}: the solve stopped at "
-                  f"t={float(traj.t_final):.6g} ({traj.status})", file=sys.stderr)
+                  f"t={t_final:.6g} ({statuses['']})", file=sys.stderr)
+        for prefix, status in statuses.items():
+            if prefix and status != "success":
+                print(f"mfsim: {args.scenario}: point {label}: twin {prefix.rstrip('_')}: "
+                      f"{status}", file=sys.stderr)
     if failed:
         print(f"mfsim: {args.scenario}: {len(failed)} of {len(result.labels)} points failed; "
               f"all results kept in {result.out_dir}", file=sys.stderr)
         return EXIT_FAILED
     if not args.quiet:
-        print(f"{args.scenario}: {len(result.labels)} points done\n"
+        again = f" ({len(result.resumed)} read back from an interrupted run)" \
+            if result.resumed else ""
+        print(f"{args.scenario}: {len(result.labels)} points done{again}\n"
               f"results in {result.out_dir}/ (summary.csv: final values per point)")
     return EXIT_OK
 
@@ -162,14 +171,27 @@ def main(argv: list[str] | None = None) -> int:
 
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
                 "reference": _cmd_reference}
+    # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed
+    # points and checkpoints are on disk, and the message says how to resume
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     try:
         return commands[args.command](args)
     except MfsimError as e:
         print(f"mfsim: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("mfsim: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"mfsim: {e}" if str(e) else "mfsim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

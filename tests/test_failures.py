@@ -69,7 +69,7 @@ def test_nan_under_gradient_descent_like_iteration_stops_at_that_step():
 
 def test_step_size_collapse():
     # past t = 1/2 the field is NaN: every step across it is rejected, the step
-    # shrinks to its minimum (10 eps t1) and the solve stops there
+    # shrinks to its minimum (eps t1 / 1000) and the solve stops there
     traj = mfsim.simulate(Scalar(jnp.asarray(0.0), "wall"), jnp.asarray(0.0), t1=1.0,
                           save_times=np.linspace(0, 1, 11), monitors=[Value()], rtol=1e-10,
                           atol=1e-12)

@@ -467,6 +467,10 @@ class OutputConfig(Table):
         "it (default runs/<name>; mfsim run --out may name any directory)")
     figures: list[Literal["png", "svg", "pdf"]] = Field(
         default_factory=lambda: ["png"], description="figure formats drawn after the run")
+    checkpoint_every: Annotated[int, Field(ge=0)] = Field(
+        10, description="a run without a sweep is solved in segments of this many save "
+        "points, its state checkpointed after each (an interrupted run resumes from the "
+        "last); 0: one solve, no checkpoint. A sweep saves each point as it completes")
 
     @model_validator(mode="after")
     def _check(self):
