@@ -227,7 +227,7 @@ def _prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
     ``scenario.toml``, written before anything is solved). What a previous
     run of another scenario left (``--force``) is removed; what an
     interrupted run of this one completed is kept for resuming, except the
-    temporary files of writes a kill cut short."""
+    temporary files of writes a kill cut short. ``force`` starts afresh."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         if sweep:
@@ -243,7 +243,7 @@ def _prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
     for sub in (out_dir, out_dir / POINTS_DIR, out_dir / REFERENCE_DIR):
         if sub.is_dir():
             stale += list(sub.glob(".*.tmp"))
-            if not same:  # another scenario's points, references and checkpoints
+            if force or not same:  # another scenario's (or a forced rerun's) points
                 stale += [p for p in sub.glob("*") if p.is_file() and (
                     p.match("p*.nc") or p.match("r*.nc") or p.match(CHECKPOINT_GLOB))]
     for p in stale:
@@ -280,8 +280,9 @@ def run_scenario(
     the same call resumes: the points already written are read back, not
     solved again, and a single run continues from its last checkpoint
     (``output.checkpoint_every``); the results are bitwise those of an
-    uninterrupted run. ``force`` discards a directory holding another
-    scenario's results (never done without it).
+    uninterrupted run. ``force`` discards what the directory holds (another
+    scenario's results are never overwritten without it) and solves
+    everything again.
 
     Before anything is built or written, ``memory_check`` compares an
     estimate of the memory the run needs (:mod:`mfsim._scenario.memory`)

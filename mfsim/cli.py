@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar (shown on a terminal) and no summary")
     run.add_argument("--force", action="store_true",
-                     help="overwrite an output directory holding a different scenario")
+                     help="discard what the output directory holds (another scenario's results, or "
+                          "this scenario's completed points) and run from scratch")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a key (e.g. system.width=256); a list value "
                           "(system.width=[64,256]) makes it a sweep axis; repeatable")
