@@ -145,3 +145,38 @@ def test_random_bytes_raise_only_scenario_errors(raw):
             _load_like_check(path)
         except ScenarioError as e:
             assert "\n" not in str(e)
+
+
+@pytest.mark.parametrize("config", [
+    {"task": {"d": 16, "n_train": 256, "n_test": 64}, "system": {"width": 4096}},
+    {"task": {"kind": "sequence", "N": 300}, "system": {"kind": "adaptive_sequence"}},
+], ids=["two_layer", "adaptive_sequence"])
+def test_memory_estimate_against_xla_memory_analysis(config):
+    # the independent answer: XLA's own account (arguments, outputs, temporaries)
+    # of the compiled solve; the estimate must be within a factor of 4 of it
+    import equinox as eqx
+    import jax
+
+    from mfsim import _simulate as S
+    from mfsim._scenario.build import build
+    from mfsim._scenario.load import validate_scenario
+    from mfsim._scenario.memory import estimate
+
+    scenario = validate_scenario({"name": "m", "dtype": "float64", "solver": {"t1": 1.0},
+                                  "save": {"n": 5}, **config})
+    b = build(scenario)
+    kw = b.simulate_kwargs
+    setup = S._Setup.make(kw["solver"], kw["dt"], kw["rtol"], kw["atol"], kw["adaptive"], 0.0,
+                          kw["t1"], kw["save_times"], 101)
+    cast = setup.caster(b.state0)
+    args = (b.system, b.state0, cast(setup.ts), setup.own_times(b.monitors, cast), cast(0.0),
+            cast(kw["t1"]), cast(setup.dt0), b.monitors, setup.solver,
+            setup.controller_for(b.state0), 1000, False)
+    dynamic, static = eqx.partition(args, eqx.is_array)
+    compiled = jax.jit(lambda d: S._diffeqsolve(*eqx.combine(d, static))).lower(
+        dynamic).compile()
+    stats = compiled.memory_analysis()
+    xla = (stats.argument_size_in_bytes + stats.output_size_in_bytes
+           + stats.temp_size_in_bytes)
+    ratio = estimate(scenario).total / xla
+    assert 0.5 < ratio < 4, ratio

@@ -130,7 +130,7 @@ def test_sweep_killed_at_random_moments_resumes_bitwise(sweep_reference, tmp_pat
     out = tmp_path / "run"
     # 1. SIGKILL at a random moment of the start (import, build, compile, first points)
     proc = start(scenario, out)
-    time.sleep(rng.uniform(0.5, 6.0))
+    time.sleep(rng.uniform(0.5, 4.0))
     proc.kill()
     proc.wait()
     assert_only_complete_files(out)
