@@ -18,7 +18,7 @@ from ._monitors.base import AbstractMonitor, Reference
 from ._save_times import save_times as make_save_times
 from ._save_times import snap_to_steps
 from ._sharding import Shard, check_shard, shard_batch, shard_particles, sweep_multiple
-from ._solvers import make_solver, with_dtmin
+from ._solvers import guarded, make_solver, with_dtmin
 from ._system import AbstractSystem
 
 
@@ -80,17 +80,6 @@ def _bound(y0, divergence):
     return divergence * jnp.maximum(scale, 1.0)
 
 
-def _blown_up(t, y, args, **kwargs):
-    """The event that stops a solve: a non-finite or diverged state (one
-    reduction over the state per step, inside the compiled loop)."""
-    leaves = [jnp.max(jnp.abs(x)) for x in jax.tree.leaves(y) if eqx.is_inexact_array(x)
-              and x.size]
-    if not leaves:
-        return jnp.asarray(False)
-    worst = jnp.max(jnp.stack(leaves))
-    return ~(worst <= args)  # NaN and Inf compare False
-
-
 def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
                  max_steps, progress, divergence=DIVERGENCE, state0=None):
     # ``state0``: the run's initial state when this solve continues it from
@@ -122,12 +111,10 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
         dt0=dt0,
         y0=y0,
         saveat=diffrax.SaveAt(subs=subs),
-        stepsize_controller=controller,
+        stepsize_controller=guarded(controller, _bound(state0, divergence)),
         max_steps=max_steps,
         throw=False,
         progress_meter=meter,
-        args=_bound(state0, divergence),
-        event=diffrax.Event(_blown_up),
     )
 
 
@@ -427,8 +414,8 @@ def _run_dtype(y0):
     return leaves[0].dtype if leaves else jnp.result_type(float)
 
 
-# the statuses of a failed solve, by diffrax result (an event is ours: non-finite
-# or diverged state, told apart by the final state)
+# the statuses of a failed solve, by diffrax result (event_occurred is our guard's:
+# non-finite or diverged state, told apart by the final state)
 STATUS_NON_FINITE = "non-finite state (NaN or Inf)"
 STATUS_DIVERGED = "diverged (|state| above divergence x its initial scale)"
 STATUS_DT_MIN = "step-size collapse (the adaptive step fell below its minimum)"

@@ -10,6 +10,8 @@ others are adaptive (embedded error estimates) under a PID controller with
 from __future__ import annotations
 
 import diffrax
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 SOLVERS = {
@@ -77,3 +79,65 @@ def with_dtmin(controller, t0: float, t1: float, dtype):
     dtmin = DTMIN_EPS * jnp.finfo(dtype).eps * max(abs(t0), abs(t1))
     return diffrax.PIDController(rtol=controller.rtol, atol=controller.atol,
                                  dtmin=jnp.asarray(dtmin, dtype), force_dtmin=False)
+
+
+def _blown_up(y, bound):
+    """Whether a state has a NaN/Inf entry or one beyond ``bound`` in magnitude
+    (one reduction over the state)."""
+    leaves = [jnp.max(jnp.abs(x)) for x in jax.tree.leaves(y)
+              if eqx.is_inexact_array(x) and x.size]
+    if not leaves:
+        return jnp.asarray(False)
+    return ~(jnp.max(jnp.stack(leaves)) <= bound)  # NaN and Inf compare False
+
+
+class _Guard(eqx.Module):
+    """Wraps a step-size controller: a step that would be accepted with a
+    non-finite state, or one beyond ``bound``, is kept and ends the solve
+    (diffrax's ``event_occurred`` result, which mfsim reports as ``non-finite
+    state`` or ``diverged``). Inside the compiled loop, one reduction per step;
+    cheaper to compile than a ``diffrax.Event``, which carries every step's
+    dense output."""
+
+    inner: diffrax.AbstractStepSizeController
+    bound: jax.Array
+
+    def wrap(self, direction):
+        return type(self)(self.inner.wrap(direction), self.bound)
+
+    def init(self, terms, t0, t1, y0, dt0, args, func, error_order):
+        return self.inner.init(terms, t0, t1, y0, dt0, args, func, error_order)
+
+    def adapt_step_size(self, t0, t1, y0, y1_candidate, args, y_error, error_order,
+                        controller_state):
+        keep, tprev, tnext, jump, state, result = self.inner.adapt_step_size(
+            t0, t1, y0, y1_candidate, args, y_error, error_order, controller_state)
+        failed = keep & _blown_up(y1_candidate, self.bound)
+        result = diffrax.RESULTS.where(failed, diffrax.RESULTS.event_occurred, result)
+        return keep, tprev, tnext, jump, state, result
+
+
+class _GuardFixed(_Guard, diffrax.AbstractStepSizeController):
+    pass
+
+
+class _GuardAdaptive(_Guard, diffrax.AbstractAdaptiveStepSizeController):
+    # the tolerances implicit solvers take from an adaptive controller
+    @property
+    def rtol(self):
+        return self.inner.rtol
+
+    @property
+    def atol(self):
+        return self.inner.atol
+
+    @property
+    def norm(self):
+        return self.inner.norm
+
+
+def guarded(controller, bound):
+    """``controller`` stopping the solve at a non-finite or diverged state."""
+    cls = _GuardAdaptive if isinstance(
+        controller, diffrax.AbstractAdaptiveStepSizeController) else _GuardFixed
+    return cls(controller, bound)

@@ -309,7 +309,8 @@ class SolverConfig(Table):
     max_steps: PosInt = Field(100_000, description="the solve stops (status max_steps) here")
     divergence: Annotated[float, Field(gt=1)] = Field(
         1e8, description="the solve stops (status diverged) when a state entry exceeds this "
-        "times max(1, max |state at t0|); NaN or Inf stop it too (status non-finite state)")
+        "times the largest entry of the initial state (at least 1); NaN or Inf stop it too "
+        "(status non-finite state)")
     shard: Shard = Field(
         "none", description="spread over every JAX device: particles (the neurons of each "
         "solve) or sweep (the points of a batched sweep); none: one device")
