@@ -96,7 +96,7 @@ class _Guard(eqx.Module):
     non-finite state, or one beyond ``bound``, is kept and ends the solve
     (diffrax's ``event_occurred`` result, which mfsim reports as ``non-finite
     state`` or ``diverged``). Inside the compiled loop, one reduction per step;
-    cheaper to compile than a ``diffrax.Event``, which carries every step's
+    lighter than a ``diffrax.Event``, whose loop state carries every step's
     dense output."""
 
     inner: diffrax.AbstractStepSizeController
