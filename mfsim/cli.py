@@ -90,12 +90,15 @@ def _cmd_run(args) -> int:
     traj, ds = result.trajectory, result.dataset
     if len(result.labels) > 1:
         return _sweep_summary(args, result)
-    if not traj.succeeded:
-        print(
-            f"mfsim: {args.scenario}: the solve stopped at t={float(traj.t_final):.6g} "
-            f"({traj.status}); partial results kept in {result.out_dir}",
-            file=sys.stderr,
-        )
+    if not result.succeeded:  # the network's solve, or a twin's
+        if not traj.succeeded:
+            print(f"mfsim: {args.scenario}: the solve stopped at t={float(traj.t_final):.6g} "
+                  f"({traj.status}); partial results kept in {result.out_dir}",
+                  file=sys.stderr)
+        for prefix, status in result.statuses[0].items():
+            if prefix and status != "success":
+                print(f"mfsim: {args.scenario}: twin {prefix.rstrip('_')}: {status}; partial "
+                      f"results kept in {result.out_dir}", file=sys.stderr)
         return EXIT_FAILED
     if not args.quiet:
         last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}

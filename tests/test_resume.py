@@ -30,7 +30,7 @@ n_test = 16
 [system]
 width = 64
 [solver]
-t1 = 12.0
+t1 = 8.0
 [save]
 n = 11
 [output]
@@ -48,9 +48,9 @@ n_test = 16
 [system]
 width = 64
 [solver]
-t1 = 40.0
+t1 = 20.0
 [save]
-n = 41
+n = 21
 [output]
 figures = []
 checkpoint_every = 2
@@ -58,7 +58,7 @@ checkpoint_every = 2
 name = "train_loss"
 [[monitors]]
 name = "particle_snapshots"
-times = [0.0, 5.0, 33.0]
+times = [0.0, 5.0, 17.0]
 """
 
 
@@ -172,19 +172,19 @@ def test_single_run_resumes_from_its_checkpoint(tmp_path):
     scenario = tmp_path / "single.toml"
     scenario.write_text(SINGLE)
     ref = mfsim.run_scenario(scenario, out=tmp_path / "ref", figures=False)
-    assert ref.trajectory.stats["segments"] == 20 and ref.succeeded
+    assert ref.trajectory.stats["segments"] == 10 and ref.succeeded
     assert not list((tmp_path / "ref").glob("checkpoint-*"))  # removed once the results exist
     out = tmp_path / "run"
     proc = start(scenario, out)
     checkpoint = out / "checkpoint-network.npz"
     assert wait_for(checkpoint.exists, proc)
-    time.sleep(rng.uniform(0.0, 0.1))
+    time.sleep(rng.uniform(0.0, 0.05))
     proc.kill()
-    assert proc.wait() == -signal.SIGKILL  # killed mid-solve (20 segments of ~50 ms)
+    assert proc.wait() == -signal.SIGKILL  # killed mid-solve (10 segments of ~50 ms)
     with np.load(checkpoint, allow_pickle=False) as z:
         resumed_from = int(z["segment"])
     proc = start(scenario, out)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert_same_results(tmp_path / "ref", out)
-    assert 0 < resumed_from < 20
+    assert 0 < resumed_from < 10
