@@ -31,8 +31,7 @@ from ._simulate import Trajectory, _CompileTimer, _solve, _status
 CHECKPOINT_FORMAT = 1
 
 
-def segment_ends(ts: np.ndarray, own: list[np.ndarray], t0: float, t1: float,
-                 every: int) -> np.ndarray:
+def segment_ends(ts: np.ndarray, t0: float, t1: float, every: int) -> np.ndarray:
     """Where segments end: every ``every``-th distinct save time after ``t0``,
     and ``t1``."""
     distinct = np.unique(ts[ts > t0])
@@ -42,11 +41,15 @@ def segment_ends(ts: np.ndarray, own: list[np.ndarray], t0: float, t1: float,
     return np.asarray(ends, dtype=float)
 
 
+def _in_segment(times: np.ndarray, start: float, end: float, first: bool) -> np.ndarray:
+    """The times of one segment: (start, end], or [start, end] for the first."""
+    return times[(times >= start if first else times > start) & (times <= end)]
+
+
 def _chunk(times: np.ndarray, start: float, end: float, first: bool, size: int):
-    """The times of one segment, (start, end] ([start, end] for the first),
-    padded with ``end`` to ``size`` entries (equal shapes: one compilation)."""
-    mask = (times >= start if first else times > start) & (times <= end)
-    real = times[mask]
+    """A segment's times padded with ``end`` to ``size`` entries (equal
+    shapes: one compilation), and how many are real."""
+    real = _in_segment(times, start, end, first)
     return np.concatenate([real, np.full(size - real.size, end)]), int(real.size)
 
 
@@ -68,11 +71,11 @@ def problem_digest(system, y0, monitors, numbers: tuple, tag: str = "") -> str:
 class _Progress:
     """What a checkpointed run has so far (in memory, and in the checkpoint file)."""
 
-    def __init__(self, n_ts: int, n_own: list[int]):
+    def __init__(self, n_own: int):
         self.segment = 0  # segments done
         self.ts: list[np.ndarray] = []
         self.values: dict[str, list[np.ndarray]] = {}
-        self.own_ts: list[list[np.ndarray]] = [[] for _ in n_own]
+        self.own_ts: list[list[np.ndarray]] = [[] for _ in range(n_own)]
         self.steps = {"num_steps": 0, "num_accepted_steps": 0, "num_rejected_steps": 0}
         self.status = "running"
         self.t_final = np.nan
@@ -98,7 +101,7 @@ class _Progress:
         atomic_write(path, write)
 
     @classmethod
-    def load(cls, path: Path, digest: str, n_own: list[int]) -> _Progress | None:
+    def load(cls, path: Path, digest: str, n_own: int) -> _Progress | None:
         """The progress stored at ``path``, or None (no file, another problem,
         an unreadable file)."""
         if not path.is_file():
@@ -107,7 +110,7 @@ class _Progress:
             with np.load(path, allow_pickle=False) as z:
                 if str(z["digest"]) != digest:
                     return None
-                p = cls(0, n_own)
+                p = cls(n_own)
                 p.segment, p.status = int(z["segment"]), str(z["status"])
                 p.t_final = float(z["t_final"])
                 p.steps = {k: int(z[f"steps/{k}"]) for k in p.steps}
@@ -121,7 +124,7 @@ class _Progress:
                 names = {k.removeprefix("values/").rsplit("/", 1)[0] for k in z.files
                          if k.startswith("values/")}
                 p.values = {name: series(f"values/{name}/") for name in sorted(names)}
-                p.own_ts = [series(f"own_ts/{m}/") for m in range(len(n_own))]
+                p.own_ts = [series(f"own_ts/{m}/") for m in range(n_own)]
                 p.state_leaves = series("state/")
             return p
         except (OSError, ValueError, KeyError):
@@ -137,18 +140,19 @@ def solve_segmented(system, y_init, setup, cast, monitors, *, max_steps: int, pr
     own = [setup.checked(m.save_times(), f"{type(m).__name__} save times")
            for m in own_monitors]
     ts = setup.ts
-    ends = segment_ends(ts, own, setup.t0, setup.t1, every)
+    ends = segment_ends(ts, setup.t0, setup.t1, every)
     starts = np.concatenate([[setup.t0], ends[:-1]])
-    size = max(int(np.sum(((ts >= a) if k == 0 else (ts > a)) & (ts <= b)))
+    size = max(_in_segment(ts, a, b, k == 0).size
                for k, (a, b) in enumerate(zip(starts, ends)))
     treedef = jax.tree.structure(y_init)
     digest = problem_digest(system, y_init, monitors, (
         setup.t0, setup.t1, ts.tolist(), [o.tolist() for o in own], repr(setup.solver),
         repr(setup.controller), setup.dt0, max_steps, divergence, every), tag)
     n_own = [o.size for o in own]
-    state = None if path is None else _Progress.load(path, digest, n_own)
+    state = None if path is None else _Progress.load(path, digest, len(own))
     if state is None:
-        state = _Progress(ts.size, n_own)
+        state = _Progress(len(own))
+    controller = setup.controller_for(y_init)
     y = y_init if state.segment == 0 else jax.tree.unflatten(
         treedef, [jax.numpy.asarray(x) for x in state.state_leaves])
     _CompileTimer.listen()
@@ -167,7 +171,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *, max_steps: int, pr
             seg_own = [_chunk(o, a, b, k == 0, o.size) for o in own]
             sol = _solve(system, y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own), cast(a),
                          cast(b), cast(setup.dt0), tuple(monitors), setup.solver,
-                         setup.controller_for(y_init), int(max_steps), False, cast(divergence),
+                         controller, int(max_steps), False, cast(divergence),
                          y_init)
             values, final, *own_ys = sol.ys
             status = _status(sol.result, final)
@@ -201,14 +205,13 @@ def solve_segmented(system, y_init, setup, cast, monitors, *, max_steps: int, pr
     timing = {"wall_time": time.perf_counter() - start_time,
               "compile_time": _CompileTimer.total - compile_before,
               "segments": len(ends)}
-    return _assemble(state, monitors, own_monitors, ts.size, n_own, treedef, timing)
+    return _assemble(state, monitors, ts.size, n_own, treedef, timing)
 
 
 _MAX_STEPS = "The maximum number of solver steps was reached. Try increasing `max_steps`."
 
 
-def _assemble(state: _Progress, monitors, own_monitors, n_ts, n_own, treedef, timing
-              ) -> Trajectory:
+def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Trajectory:
     """One Trajectory from the segments, shaped like an unsegmented solve's
     (unreached save times ``inf``, their values ``inf``)."""
 

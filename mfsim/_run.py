@@ -187,6 +187,20 @@ def _read_saved(path: Path, text: str) -> xr.Dataset | None:
     return ds
 
 
+def _saved_results(path, points: list[SweepPoint]) -> dict[int, xr.Dataset]:
+    """Flat index -> results, for the points whose file ``path[flat]`` holds
+    their results."""
+    found = {p.flat_index: _read_saved(path[p.flat_index], _point_text(p)) for p in points}
+    return {flat: ds for flat, ds in found.items() if ds is not None}
+
+
+def _read_again(saved: dict[int, xr.Dataset], path, point: SweepPoint) -> xr.Dataset:
+    """A point's results as on disk (read before, or written by this run)."""
+    if point.flat_index in saved:
+        return saved[point.flat_index]
+    return _read_saved(path[point.flat_index], _point_text(point))
+
+
 def _point_text(point: SweepPoint) -> str:
     return scenario_toml(point.scenario.model_dump(mode="json"))
 
@@ -195,8 +209,7 @@ def _run_references(refs: list[SweepPoint], out_dir: Path, batch) -> list[xr.Dat
     """Solve the reference runs (networks only) not already in ``reference/``,
     write ``reference/r###.nc``; return every reference's results as read back."""
     path = [out_dir / REFERENCE_DIR / f"r{r.flat_index:03d}.nc" for r in refs]
-    done = {r.flat_index for r in refs if _read_saved(path[r.flat_index], _point_text(r))
-            is not None}
+    saved = _saved_results(path, refs)
 
     def on_done(job: Job, traj: Trajectory) -> None:
         ref = refs[job.key[0]]
@@ -206,8 +219,8 @@ def _run_references(refs: list[SweepPoint], out_dir: Path, batch) -> list[xr.Dat
                                dtype=ref.scenario.dtype)))
 
     run_jobs(_jobs(refs, twins=False), on_done, batch=batch,
-             skip=frozenset((flat, "") for flat in done))
-    return [_read_saved(path[r.flat_index], _point_text(r)) for r in refs]
+             skip=frozenset((flat, "") for flat in saved))
+    return [_read_again(saved, path, r) for r in refs]
 
 
 def _progress_bar(total: int, enabled: bool, initial: int = 0):
@@ -252,6 +265,18 @@ def _prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
         atomic_write_text(previous, resolved_text)
 
 
+def plan(scenario: Scenario, source: str, *, memory_check: bool = True
+         ) -> tuple[list[SweepPoint], list[SweepPoint], list[int]]:
+    """A scenario's sweep points, its reference runs and each point's
+    reference, validated (and, with ``memory_check``, checked to fit in
+    memory) before anything is built: what ``mfsim check`` checks."""
+    points = expand(scenario, source)
+    refs, ref_of = reference_points(scenario, points, source)
+    if memory_check:
+        preflight(points + refs, batch=scenario.sweep.batch, source=source)
+    return points, refs, ref_of
+
+
 def run_scenario(
     scenario: Scenario | str | os.PathLike,
     *,
@@ -293,10 +318,7 @@ def run_scenario(
         source = str(scenario)
         scenario = load_scenario(scenario)
     scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
-    points = expand(scenario, source or "<scenario>")
-    refs, ref_of = reference_points(scenario, points, source or "<scenario>")
-    if memory_check:
-        preflight(points + refs, batch=scenario.sweep.batch, source=source or "<scenario>")
+    points, refs, ref_of = plan(scenario, source or "<scenario>", memory_check=memory_check)
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
     out_dir = output_dir(scenario, out)
     check_output_dir(out_dir, resolved_text, force=force)
@@ -307,8 +329,8 @@ def run_scenario(
     point_path = {p.flat_index: out_dir / POINTS_DIR / f"p{p.flat_index:06d}.nc"
                   for p in points}
     # a sweep's points written by an interrupted run of this scenario
-    resumed = {p.flat_index for p in points
-               if sweep and _read_saved(point_path[p.flat_index], _point_text(p)) is not None}
+    saved = _saved_results(point_path, points) if sweep else {}
+    resumed = set(saved)
 
     pending = Counter(job.key[0] for job in jobs)  # solves left per point
     done: dict[int, dict[str, Trajectory]] = {p.flat_index: {} for p in points}
@@ -357,8 +379,7 @@ def run_scenario(
                     checkpoint_tag=resolved_text, **job.kwargs))
     except KeyboardInterrupt:
         if sweep:
-            saved = len(resumed) + sum(1 for flat in point_ds)
-            what = f"{saved} of {len(points)} points saved"
+            what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
         else:
             what = "solved segments checkpointed" if every else "nothing saved"
         raise Interrupted(f"{source or out_dir}: interrupted; {what} in {out_dir}; run the "
@@ -370,7 +391,7 @@ def run_scenario(
     compile_time = _CompileTimer.total - compile_before
 
     if sweep:  # every point as written: resumed and uninterrupted runs combine the same bits
-        ordered = [_read_saved(point_path[p.flat_index], _point_text(p)) for p in points]
+        ordered = [_read_again(saved, point_path, p) for p in points]
     else:
         ordered = [point_ds[p.flat_index] for p in points]
     statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()

@@ -64,17 +64,12 @@ def _overrides(args) -> dict:
 
 
 def _cmd_check(args) -> int:
+    from ._run import plan
     from ._scenario.load import load_scenario
-    from ._scenario.sweep import apply_overrides, expand
+    from ._scenario.sweep import apply_overrides
 
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
-    points = expand(scenario, args.scenario)
-    if not args.no_memory_check:
-        from ._scenario.memory import preflight
-        from ._scenario.sweep import reference_points
-
-        refs, _ = reference_points(scenario, points, args.scenario)
-        preflight(points + refs, batch=scenario.sweep.batch, source=args.scenario)
+    points, _, _ = plan(scenario, args.scenario, memory_check=not args.no_memory_check)
     sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
     print(f"{args.scenario}: ok (scenario {scenario.name!r}{sweep})")
     return EXIT_OK

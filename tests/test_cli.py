@@ -12,19 +12,14 @@ import xarray as xr
 
 import mfsim
 from mfsim.cli import main
+from scenario_texts import TINY_PROBLEM
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = REPO / "scenarios" / "quickstart.toml"
 
 TINY = """
 name = "tiny"
-[task]
-d = 3
-n_train = 16
-n_test = 8
-[system]
-width = 8
-[solver]
+""" + TINY_PROBLEM + """[solver]
 t1 = 1.0
 [save]
 n = 5

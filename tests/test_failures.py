@@ -10,6 +10,7 @@ import pytest
 import mfsim
 from mfsim._simulate import STATUS_DIVERGED, STATUS_DT_MIN, STATUS_NON_FINITE
 from mfsim.cli import main
+from scenario_texts import TINY_PROBLEM
 
 
 class Scalar(mfsim.AbstractSystem):
@@ -84,13 +85,7 @@ def test_step_size_collapse():
 
 TOO_LARGE_STEP = """
 name = "lr_sweep"
-[task]
-d = 3
-n_train = 16
-n_test = 8
-[system]
-width = 8
-[solver]
+""" + TINY_PROBLEM + """[solver]
 name = "euler"
 t1 = 400.0
 dt = 0.1

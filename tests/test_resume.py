@@ -21,15 +21,17 @@ from mfsim._results import scenario_sha256
 
 MFSIM = str(Path(sys.executable).with_name("mfsim"))
 
-SWEEP = """
-name = "resume_sweep"
-[task]
+PROBLEM = """[task]
 d = 4
 n_train = 32
 n_test = 16
 [system]
 width = 64
-[solver]
+"""
+
+SWEEP = """
+name = "resume_sweep"
+""" + PROBLEM + """[solver]
 t1 = 8.0
 [save]
 n = 11
@@ -41,13 +43,7 @@ seed = [0, 1, 2, 3, 4, 5]
 
 SINGLE = """
 name = "resume_single"
-[task]
-d = 4
-n_train = 32
-n_test = 16
-[system]
-width = 64
-[solver]
+""" + PROBLEM + """[solver]
 t1 = 20.0
 [save]
 n = 21

@@ -11,19 +11,14 @@ import pytest
 import mfsim
 from mfsim._run import inside
 from mfsim.cli import main
+from scenario_texts import TINY_PROBLEM
 
 PACKAGE = Path(mfsim.__file__).parent
 
 TINY = """
 name = "tiny"
 description = "__import__('os').system('touch pwned') $(touch pwned2) {{7*7}}"
-[task]
-d = 3
-n_train = 16
-n_test = 8
-[system]
-width = 8
-[solver]
+""" + TINY_PROBLEM + """[solver]
 t1 = 1.0
 [save]
 n = 3
