@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import mfsim
-from mfsim._batching import auto_batch_size, is_adaptive
 from mfsim._scenario.build import build
 from mfsim._scenario.sweep import apply_overrides, expand
+from mfsim._solve.batching import auto_batch_size, is_adaptive
 
 from ._util import best_of, machine
 

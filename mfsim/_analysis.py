@@ -80,7 +80,7 @@ def reference_distance(ds: xr.Dataset, ref: xr.Dataset, label: str = "") -> xr.D
     f, f_ref = np.asarray(ds[name], float), np.full(ds[name].shape, np.nan)
     f_ref[:n] = np.asarray(ref[name], float)[:n]
     dist = np.sqrt(np.mean((f - f_ref) ** 2, axis=tuple(range(1, f.ndim))))
-    inputs = "test" if name == "test_outputs" else "training"
+    inputs = {"test_outputs": "test"}.get(name, "training")
     desc = f"RMS over the {inputs} inputs of f - f_reference" + (f" ({label})" if label else "")
     return ds.assign(ref_distance=xr.Variable(("t",), dist,
                                               attrs={"description": desc, "long_name": desc}))

@@ -1,6 +1,6 @@
 """What mfsim offers, with one-line descriptions (``mfsim list``).
 
-Everything here is read from the scenario schema and the solver table, so
+Everything here is read from the scenario registry and the solver table, so
 the listing cannot fall out of step with what a scenario file accepts.
 """
 
@@ -10,15 +10,8 @@ import tomllib
 import typing
 from pathlib import Path
 
-from ._scenario.schema import (
-    PARTICLE_MONITORS,
-    SEQUENCE_MONITORS,
-    SUPERVISED_MONITORS,
-    MonitorConfig,
-    SystemConfig,
-    TaskConfig,
-)
-from ._solvers import SOLVER_DESCRIPTIONS, SOLVERS
+from ._scenario import registry
+from ._solve.solvers import SOLVERS
 
 CATEGORIES = ("systems", "tasks", "monitors", "solvers", "scenarios")
 # where the shipped scenarios live (a source checkout, or an editable install)
@@ -29,20 +22,10 @@ def _one_line(doc: str | None) -> str:
     return " ".join((doc or "").split())
 
 
-def _members(union) -> list:
-    return list(typing.get_args(typing.get_args(union)[0]))
-
-
-def _tag(model, field: str) -> str:
-    return typing.get_args(model.model_fields[field].annotation)[0]
-
-
-def _monitor_note(name: str) -> str:
-    if name in PARTICLE_MONITORS:
-        return " (two_layer only)"
-    if name in SEQUENCE_MONITORS and name not in SUPERVISED_MONITORS:
-        return " (sequence models only)"
-    return ""
+def _monitor_note(entry) -> str:
+    """The systems a monitor fits, when it does not fit every system."""
+    fit = [s.name for s in registry.SYSTEMS.values() if entry.fits(s.system)]
+    return "" if len(fit) == len(registry.SYSTEMS) else f" ({', '.join(fit)})"
 
 
 def shipped_scenarios(directory: Path = SCENARIO_DIR) -> list[tuple[str, str]]:
@@ -60,11 +43,11 @@ def shipped_scenarios(directory: Path = SCENARIO_DIR) -> list[tuple[str, str]]:
 def catalog() -> dict[str, list[tuple[str, str]]]:
     """Category -> [(name, one-line description)]."""
     return {
-        "systems": [(_tag(m, "kind"), _one_line(m.__doc__)) for m in _members(SystemConfig)],
-        "tasks": [(_tag(m, "kind"), _one_line(m.__doc__)) for m in _members(TaskConfig)],
-        "monitors": [(_tag(m, "name"), _one_line(m.__doc__) + _monitor_note(_tag(m, "name")))
-                     for m in _members(MonitorConfig)],
-        "solvers": [(name, SOLVER_DESCRIPTIONS[name]) for name in SOLVERS],
+        "systems": [(e.name, _one_line(e.config.__doc__)) for e in registry.SYSTEMS.values()],
+        "tasks": [(e.name, _one_line(e.config.__doc__)) for e in registry.TASKS.values()],
+        "monitors": [(e.name, _one_line(e.config.__doc__) + _monitor_note(e))
+                     for e in registry.MONITORS.values()],
+        "solvers": [(name, spec.description) for name, spec in SOLVERS.items()],
         "scenarios": shipped_scenarios(),
     }
 

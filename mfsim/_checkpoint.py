@@ -1,252 +1,42 @@
-"""Checkpointed solves: a long run solved in segments of N save points, with
-the state and everything recorded so far written to a checkpoint file after
-each segment, so that a killed run resumes from its last segment.
-
-Segment ``k`` runs from the end of segment ``k - 1`` (``t0`` for the first) to
-its last save time (``t1`` for the last segment), starting afresh from the
-state there: an adaptive solve picks its first step again, a fixed-step solve
-goes on on the same grid. Monitors still measure from the run's initial state.
-A run is therefore solved identically whether or not it was interrupted
-(bitwise: the state crosses a segment boundary through the same bits in
-memory or on disk), though not step for step like one unsegmented solve.
-
-The checkpoint is a NumPy ``.npz`` archive (read with ``allow_pickle=False``:
-loading it never executes anything), written atomically, and tagged with a
-SHA-256 of the problem (arrays of the system, state and monitors, times and
-solver settings): a checkpoint of another problem is ignored.
-"""
+"""The checkpoint file of a run directory: a segmented solve's progress as a
+NumPy ``.npz`` archive (read with ``allow_pickle=False``: loading it never
+executes anything), written atomically. It sits above the solve
+(:mod:`mfsim._solve.segments` only sees the store interface)."""
 
 from __future__ import annotations
 
-import hashlib
-import time
+import os
+import zipfile
 from pathlib import Path
 
-import equinox as eqx
-import jax
 import numpy as np
 
-from ._simulate import Trajectory, _CompileTimer, _solve, _status
-
-CHECKPOINT_FORMAT = 1
-
-
-def segment_ends(ts: np.ndarray, t0: float, t1: float, every: int) -> np.ndarray:
-    """Where segments end: every ``every``-th distinct save time after ``t0``,
-    and ``t1``."""
-    distinct = np.unique(ts[ts > t0])
-    ends = list(distinct[every - 1::every])
-    if not ends or ends[-1] < t1:
-        ends.append(t1)
-    return np.asarray(ends, dtype=float)
+from ._io import atomic_write
+from ._solve.segments import AbstractCheckpointStore
 
 
-def _in_segment(times: np.ndarray, start: float, end: float, first: bool) -> np.ndarray:
-    """The times of one segment: (start, end], or [start, end] for the first."""
-    return times[(times >= start if first else times > start) & (times <= end)]
+class CheckpointFile(AbstractCheckpointStore):
+    """A checkpoint kept in the ``.npz`` file ``path``: pass it as
+    ``mfsim.simulate(..., checkpoint_every=N, checkpoint=CheckpointFile(path))``."""
 
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
 
-def _chunk(times: np.ndarray, start: float, end: float, first: bool, size: int):
-    """A segment's times padded with ``end`` to ``size`` entries (equal
-    shapes: one compilation), and how many are real."""
-    real = _in_segment(times, start, end, first)
-    return np.concatenate([real, np.full(size - real.size, end)]), int(real.size)
+    def __repr__(self) -> str:
+        return f"CheckpointFile({str(self.path)!r})"
 
+    def load(self) -> dict[str, np.ndarray] | None:
+        if not self.path.is_file():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            return None  # truncated or corrupt: solved again from the start
 
-def problem_digest(system, y0, monitors, numbers: tuple, tag: str = "") -> str:
-    """SHA-256 of what determines a solve: every array of the system, initial
-    state and monitors, their plain static fields, the times and settings."""
-    h = hashlib.sha256(f"mfsim-checkpoint-{CHECKPOINT_FORMAT}|{tag}|{numbers!r}".encode())
-    dynamic, static = eqx.partition((system, y0, tuple(monitors)), eqx.is_array)
-    for leaf in jax.tree.leaves(dynamic):
-        a = np.asarray(leaf)
-        h.update(f"{a.dtype}{a.shape}".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-    plain = [x for x in jax.tree.leaves(static) if isinstance(x, (str, int, float, bool))]
-    h.update(repr([type(system).__name__, *(type(m).__name__ for m in monitors), *plain])
-             .encode())
-    return h.hexdigest()
-
-
-class _Progress:
-    """What a checkpointed run has so far (in memory, and in the checkpoint file)."""
-
-    def __init__(self, n_own: int):
-        self.segment = 0  # segments done
-        self.ts: list[np.ndarray] = []
-        self.values: dict[str, list[np.ndarray]] = {}
-        self.own_ts: list[list[np.ndarray]] = [[] for _ in range(n_own)]
-        self.steps = {"num_steps": 0, "num_accepted_steps": 0, "num_rejected_steps": 0}
-        self.status = "running"
-        self.t_final = np.nan
-        self.state_leaves: list[np.ndarray] = []
-
-    def save(self, path: Path, digest: str) -> None:
-        from ._results import atomic_write
-
-        arrays = {"digest": np.asarray(digest), "segment": np.asarray(self.segment),
-                  "status": np.asarray(self.status), "t_final": np.asarray(self.t_final)}
-        arrays.update({f"steps/{k}": np.asarray(v) for k, v in self.steps.items()})
-        arrays.update({f"ts/{i}": t for i, t in enumerate(self.ts)})
-        for name, chunks in self.values.items():
-            arrays.update({f"values/{name}/{i}": v for i, v in enumerate(chunks)})
-        for m, chunks in enumerate(self.own_ts):
-            arrays.update({f"own_ts/{m}/{i}": v for i, v in enumerate(chunks)})
-        arrays.update({f"state/{i}": v for i, v in enumerate(self.state_leaves)})
-
+    def save(self, arrays: dict[str, np.ndarray]) -> None:
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
 
-        atomic_write(path, write)
-
-    @classmethod
-    def load(cls, path: Path, digest: str, n_own: int) -> _Progress | None:
-        """The progress stored at ``path``, or None (no file, another problem,
-        an unreadable file)."""
-        if not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if str(z["digest"]) != digest:
-                    return None
-                p = cls(n_own)
-                p.segment, p.status = int(z["segment"]), str(z["status"])
-                p.t_final = float(z["t_final"])
-                p.steps = {k: int(z[f"steps/{k}"]) for k in p.steps}
-
-                def series(prefix):
-                    keys = sorted((k for k in z.files if k.startswith(prefix)),
-                                  key=lambda k: int(k.rsplit("/", 1)[1]))
-                    return [z[k] for k in keys]
-
-                p.ts = series("ts/")
-                names = {k.removeprefix("values/").rsplit("/", 1)[0] for k in z.files
-                         if k.startswith("values/")}
-                p.values = {name: series(f"values/{name}/") for name in sorted(names)}
-                p.own_ts = [series(f"own_ts/{m}/") for m in range(n_own)]
-                p.state_leaves = series("state/")
-            return p
-        except (OSError, ValueError, KeyError):
-            return None
-
-
-def solve_segmented(system, y_init, setup, cast, monitors, *, max_steps: int, progress: bool,
-                    divergence: float, path: Path | None, every: int, tag: str = ""
-                    ) -> Trajectory:
-    """Solve in segments of ``every`` save points (see the module docstring),
-    writing the checkpoint ``path`` after each and resuming from it."""
-    own_monitors = [m for m in monitors if m.save_times() is not None]
-    own = [setup.checked(m.save_times(), f"{type(m).__name__} save times")
-           for m in own_monitors]
-    ts = setup.ts
-    ends = segment_ends(ts, setup.t0, setup.t1, every)
-    starts = np.concatenate([[setup.t0], ends[:-1]])
-    size = max(_in_segment(ts, a, b, k == 0).size
-               for k, (a, b) in enumerate(zip(starts, ends)))
-    treedef = jax.tree.structure(y_init)
-    digest = problem_digest(system, y_init, monitors, (
-        setup.t0, setup.t1, ts.tolist(), [o.tolist() for o in own], repr(setup.solver),
-        repr(setup.controller), setup.dt0, max_steps, divergence, every), tag)
-    n_own = [o.size for o in own]
-    state = None if path is None else _Progress.load(path, digest, len(own))
-    if state is None:
-        state = _Progress(len(own))
-    controller = setup.controller_for(y_init)
-    y = y_init if state.segment == 0 else jax.tree.unflatten(
-        treedef, [jax.numpy.asarray(x) for x in state.state_leaves])
-    _CompileTimer.listen()
-    compile_before, start_time = _CompileTimer.total, time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(ends), initial=state.segment, unit="segment", desc="solve")
-    try:
-        for k in range(state.segment, len(ends)):
-            if state.status != "running":
-                break
-            a, b = starts[k], ends[k]
-            seg_ts, n_real = _chunk(ts, a, b, k == 0, size)
-            seg_own = [_chunk(o, a, b, k == 0, o.size) for o in own]
-            sol = _solve(system, y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own), cast(a),
-                         cast(b), cast(setup.dt0), tuple(monitors), setup.solver,
-                         controller, int(max_steps), False, cast(divergence),
-                         y_init)
-            values, final, *own_ys = sol.ys
-            status = _status(sol.result, final)
-            seg_t = np.asarray(sol.ts[0])[:n_real]
-            state.ts.append(seg_t)
-            for name, v in values.items():
-                state.values.setdefault(name, []).append(np.asarray(v)[:n_real])
-            for m, ((_, n), own_t, ys) in enumerate(zip(seg_own, sol.ts[2:], own_ys)):
-                state.own_ts[m].append(np.asarray(own_t)[:n])
-                for name, v in ys.items():
-                    state.values.setdefault(f"own/{m}/{name}", []).append(np.asarray(v)[:n])
-            for key in state.steps:
-                state.steps[key] += int(sol.stats[key])
-            y = jax.tree.map(lambda x: x[0], final)
-            state.state_leaves = [np.asarray(x) for x in jax.tree.leaves(y)]
-            state.segment = k + 1
-            state.t_final = float(np.asarray(sol.ts[1])[0])
-            if status != "success":
-                state.status = status
-            elif state.segment == len(ends):
-                state.status = "success"
-            elif state.steps["num_steps"] >= max_steps:
-                state.status = _MAX_STEPS
-            if path is not None:
-                state.save(path, digest)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    timing = {"wall_time": time.perf_counter() - start_time,
-              "compile_time": _CompileTimer.total - compile_before,
-              "segments": len(ends)}
-    return _assemble(state, monitors, ts.size, n_own, treedef, timing)
-
-
-_MAX_STEPS = "The maximum number of solver steps was reached. Try increasing `max_steps`."
-
-
-def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Trajectory:
-    """One Trajectory from the segments, shaped like an unsegmented solve's
-    (unreached save times ``inf``, their values ``inf``)."""
-
-    def padded(chunks: list[np.ndarray], n: int, like=None) -> np.ndarray:
-        if chunks:
-            got = np.concatenate(chunks)
-        else:
-            got = np.zeros((0,) + like.shape[1:], like.dtype)
-        pad = np.full((n - got.shape[0],) + got.shape[1:], np.inf, got.dtype)
-        return np.concatenate([got, pad])
-
-    values, value_ts = {}, {}
-    for key, chunks in state.values.items():
-        if key.startswith("own/"):  # a monitor with save times of its own
-            _, m, name = key.split("/", 2)
-            values[name] = padded(chunks, n_own[int(m)])
-            value_ts[name] = padded(state.own_ts[int(m)], n_own[int(m)], np.zeros(0))
-        else:
-            values[key] = padded(chunks, n_ts)
-    descriptions, dims, coords = {}, {}, {}
-    for monitor in monitors:
-        descriptions.update(monitor.descriptions())
-        dims.update(monitor.dims())
-        coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
-    final_state = jax.tree.unflatten(treedef, [jax.numpy.asarray(x)
-                                               for x in state.state_leaves])
-    return Trajectory(
-        ts=padded(state.ts, n_ts, np.zeros(0)),
-        values=values,
-        final_state=final_state,
-        t_final=np.asarray(state.t_final),
-        status=state.status,
-        descriptions=descriptions,
-        stats={**state.steps, **timing},
-        dims=dims,
-        coords=coords,
-        value_ts=value_ts,
-    )
+        atomic_write(self.path, write)

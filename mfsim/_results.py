@@ -21,7 +21,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -30,45 +29,13 @@ import numpy as np
 import tomli_w
 import xarray as xr
 
-from ._simulate import Trajectory
+from ._io import atomic_write, atomic_write_text
+from ._solve.core import Trajectory
 
 RESULTS_FILE = "results.nc"
 SCENARIO_FILE = "scenario.toml"
 PROVENANCE_FILE = "provenance.json"
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
-        write(Path(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-# variable prefixes of the kernel twins stored beside a network, and their labels
-TWIN_LABELS = {
-    "lin_": "linearized twin",
-    "ck_empirical_": "constant-kernel flow (empirical NTK at init)",
-    "ck_analytic_": "constant-kernel flow (infinite-width NTK)",
-}
 
 # names of the non-time axes of known monitor variables
 POINT_DIMS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -10,15 +11,18 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import jax
 import numpy as np
 import xarray as xr
 
+from ._analysis import reference_distance
+from ._checkpoint import CheckpointFile
+from ._combine import combine_points, summary_rows
 from ._errors import Interrupted, MfsimError
 from ._results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
     SCENARIO_FILE,
-    TWIN_LABELS,
     atomic_write_text,
     provenance,
     provenance_attrs,
@@ -29,19 +33,20 @@ from ._results import (
     write_dataset,
     write_json,
 )
-
-POINTS_DIR = "points"
-REFERENCE_DIR = "reference"
-SUMMARY_FILE = "summary.csv"
-from ._analysis import reference_distance
-from ._batching import Job, run_jobs
-from ._combine import combine_points, summary_rows
 from ._scenario.build import build
 from ._scenario.load import load_scenario
 from ._scenario.memory import preflight
 from ._scenario.schema import Scenario
 from ._scenario.sweep import SweepPoint, apply_overrides, axes, expand, reference_points
-from ._simulate import Trajectory, _CompileTimer, simulate
+from ._scenario.twins import TWIN_LABELS
+from ._solve.batching import Job, run_jobs
+from ._solve.core import CompileTimer, Trajectory
+from ._solve.simulate import simulate
+from ._system import AbstractParticleSystem
+
+POINTS_DIR = "points"
+REFERENCE_DIR = "reference"
+SUMMARY_FILE = "summary.csv"
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,7 @@ def _point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajec
 
 def _twin_kwargs(twin, kwargs: dict) -> dict:
     # twins without particles (kernel flows) run on one device under shard=particles
-    if kwargs.get("shard") == "particles" and not hasattr(twin, "width"):
+    if kwargs.get("shard") == "particles" and not isinstance(twin, AbstractParticleSystem):
         return {**kwargs, "shard": "none"}
     return kwargs
 
@@ -318,6 +323,21 @@ def run_scenario(
         source = str(scenario)
         scenario = load_scenario(scenario)
     scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
+    # a float64 run needs JAX's 64-bit mode: switched on for this call only
+    with jax.enable_x64(True) if _needs_float64(scenario) else contextlib.nullcontext():
+        return _run_scenario(scenario, source, out=out, progress=progress, force=force,
+                             figures=figures, memory_check=memory_check)
+
+
+def _needs_float64(scenario: Scenario) -> bool:
+    s = scenario.sweep
+    dtypes = {scenario.dtype, *s.grid.get("dtype", ()), *s.zip.get("dtype", ()),
+              s.reference.get("dtype")}
+    return "float64" in dtypes and not jax.config.jax_enable_x64
+
+
+def _run_scenario(scenario: Scenario, source: str | None, *, out, progress: bool, force: bool,
+                  figures: bool, memory_check: bool) -> RunResult:
     points, refs, ref_of = plan(scenario, source or "<scenario>", memory_check=memory_check)
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
     out_dir = output_dir(scenario, out)
@@ -359,8 +379,8 @@ def run_scenario(
         if bar is not None:
             bar.update(1)
 
-    _CompileTimer.listen()
-    compile_before, start = _CompileTimer.total, time.perf_counter()
+    CompileTimer.listen()
+    compile_before, start = CompileTimer.total, time.perf_counter()
     every = scenario.output.checkpoint_every
     try:
         # the reference runs first: each point's distance to its reference is then
@@ -375,7 +395,7 @@ def run_scenario(
                 on_done(job, simulate(
                     job.system, job.state0, monitors=job.monitors,
                     progress=progress and job.key[1] == "", checkpoint_every=every,
-                    checkpoint=out_dir / f"checkpoint-{name}.npz" if every else None,
+                    checkpoint=CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None,
                     checkpoint_tag=resolved_text, **job.kwargs))
     except KeyboardInterrupt:
         if sweep:
@@ -388,7 +408,7 @@ def run_scenario(
         if bar is not None:
             bar.close()
     solve_time = time.perf_counter() - start
-    compile_time = _CompileTimer.total - compile_before
+    compile_time = CompileTimer.total - compile_before
 
     if sweep:  # every point as written: resumed and uninterrupted runs combine the same bits
         ordered = [_read_again(saved, point_path, p) for p in points]

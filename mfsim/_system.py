@@ -65,7 +65,15 @@ class AbstractGradientFlowSystem(AbstractSystem):
         return jax.tree.map(lambda g: -tau * g, grad)
 
 
-class AbstractRegressionSystem(AbstractSystem):
+class AbstractLossSystem(AbstractSystem):
+    """A system with a training loss (what the ``train_loss`` monitor records)."""
+
+    @abc.abstractmethod
+    def loss(self, state: PyTree) -> Float[Array, ""]:
+        """The training loss at ``state``."""
+
+
+class AbstractRegressionSystem(AbstractLossSystem):
     r"""A system whose state defines predictions $f(x)$ fitted to training data.
 
     The reported training loss is the squared loss of the predictions,
@@ -111,6 +119,117 @@ class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSys
 
     def objective(self, state: PyTree) -> Float[Array, ""]:
         return self.loss_weight() * squared_loss(self.train_outputs(state), self.y_train)
+
+
+# ------------------------------------------------------------- capabilities
+# What monitors, twins and the scenario layer need from a system is declared
+# here as abstract bases (equinox's rule: an attribute or method another part
+# relies on is declared on an abstract class, never probed with ``hasattr``).
+# A system inherits the capabilities it has; a monitor lists the ones it
+# requires (``AbstractMonitor.requires``) and ``isinstance`` decides.
+
+
+class AbstractScalarOutputSystem(AbstractRegressionSystem):
+    r"""A regression system with scalar outputs: ``predict`` returns ``(k,)``,
+    ``y_train`` is ``(n,)`` and, where it has one, its NTK is an ``(n1, n2)``
+    matrix. (Vector-output systems such as the deep linear network do not
+    inherit this: scalar-kernel monitors, constant-kernel twins and kernel
+    eigenfunction tasks need it.)"""
+
+
+class AbstractParticleSystem(AbstractSystem):
+    r"""A system whose state is a cloud of ``width`` particles (the neurons of a
+    two-layer network): its empirical measure $\mu_t = \frac1m\sum_j
+    \delta_{p_j(t)}$ is what Wasserstein and particle monitors see, and its
+    state arrays whose leading axis has length ``width`` are split along that
+    axis when a solve is sharded over particles."""
+
+    width: eqx.AbstractVar[int]
+
+    @abc.abstractmethod
+    def particles(self, state: PyTree) -> Float[Array, "m p"]:
+        """The particles $p_j$, one row per particle."""
+
+
+class AbstractInvariantSystem(AbstractSystem):
+    """A system with quantities its flow conserves (balancedness, ...)."""
+
+    @abc.abstractmethod
+    def invariants(self, state: PyTree) -> dict[str, Array]:
+        """Name -> the conserved quantity (any shape) at ``state``."""
+
+
+class AbstractInfiniteWidthSystem(AbstractSystem):
+    """A network with an analytic infinite-width NTK."""
+
+    @abc.abstractmethod
+    def analytic_ntk(self):
+        """A callable kernel ``k(x1, x2) -> (n1, n2)``: the NTK in the
+        infinite-width limit of this system's architecture (same time scale
+        and loss weight conventions as its ``ntk``)."""
+
+
+class AbstractLinearPredictorSystem(AbstractSystem):
+    r"""A model whose function is linear in the input, $f(x) = \langle\beta, x\rangle$."""
+
+    @abc.abstractmethod
+    def beta(self, state: PyTree) -> Float[Array, " d"]:
+        r"""The linear predictor $\beta$."""
+
+
+class AbstractLinearMapSystem(AbstractSystem):
+    r"""A model whose function is a linear map $f(x) = M x$ (vector outputs)."""
+
+    @abc.abstractmethod
+    def end_to_end(self, state: PyTree) -> Float[Array, "o d"]:
+        """The matrix $M$."""
+
+    def singular_values(self, state: PyTree) -> Float[Array, " r"]:
+        """Singular values of $M$ (descending)."""
+        return jnp.linalg.svd(self.end_to_end(state), compute_uv=False)
+
+
+class AbstractSequenceModel(AbstractGradientFlowSystem, AbstractLossSystem):
+    r"""A parameterization $\theta(\text{state})$ fitted to ``z`` by gradient flow
+    in the Gaussian sequence model (objective $\frac12\|z-\theta\|^2$, time scale 1)."""
+
+    z: eqx.AbstractVar[Float[Array, " N"]]
+    theta_star: eqx.AbstractVar[Float[Array, " N"]]
+    lam: eqx.AbstractVar[Float[Array, " N"]]
+
+    @abc.abstractmethod
+    def theta(self, state) -> Float[Array, " N"]:
+        r"""The estimate $\theta$."""
+
+    @abc.abstractmethod
+    def kernel(self, state) -> Float[Array, "N N"]:
+        """The learned kernel (the feature covariance of the parameterization)."""
+
+    def objective(self, state):
+        return 0.5 * jnp.sum((self.z - self.theta(state)) ** 2)
+
+    def loss(self, state):
+        r"""$\frac12\|z - \theta\|^2$."""
+        return self.objective(state)
+
+    def risk(self, state):
+        r"""$\|\theta - \theta^*\|^2$."""
+        return jnp.sum((self.theta(state) - self.theta_star) ** 2)
+
+    def time_scale(self):
+        return jnp.ones((), self.z.dtype)
+
+
+class AbstractDiagonalSequenceModel(AbstractSequenceModel):
+    """A sequence model whose learned kernel is diagonal (its eigenvectors are
+    the coordinates): monitors take its top eigenpairs with ``top_k``."""
+
+    @abc.abstractmethod
+    def kernel_diagonal(self, state) -> Float[Array, " N"]:
+        """The diagonal of the learned kernel."""
+
+    def kernel(self, state):
+        return jnp.diag(self.kernel_diagonal(state))
 
 
 def as_float_array(x) -> Array:

@@ -166,6 +166,11 @@ def _cmd_reference(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import jax
+
+    # the command's own process: float32 and float64 runs share it (every array
+    # of a run is created in the run's dtype)
+    jax.config.update("jax_enable_x64", True)
     from ._errors import MfsimError
 
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,

@@ -25,7 +25,7 @@ def _figure(width=6.0, height=4.0):
 
 LOSS_LABELS = {"train_loss": "train", "test_loss": "test"}
 def _system_labels() -> dict[str, str]:
-    from ._results import TWIN_LABELS
+    from ._scenario.twins import TWIN_LABELS
 
     return {"": "network", **TWIN_LABELS}
 

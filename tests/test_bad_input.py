@@ -157,16 +157,16 @@ def test_memory_estimate_against_xla_memory_analysis(config):
     import equinox as eqx
     import jax
 
-    from mfsim import _simulate as S
     from mfsim._scenario.build import build
     from mfsim._scenario.load import validate_scenario
     from mfsim._scenario.memory import estimate
+    from mfsim._solve import core as S
 
     scenario = validate_scenario({"name": "m", "dtype": "float64", "solver": {"t1": 1.0},
                                   "save": {"n": 5}, **config})
     b = build(scenario)
     kw = b.simulate_kwargs
-    setup = S._Setup.make(kw["solver"], kw["dt"], kw["rtol"], kw["atol"], kw["adaptive"], 0.0,
+    setup = S.Setup.make(kw["solver"], kw["dt"], kw["rtol"], kw["atol"], kw["adaptive"], 0.0,
                           kw["t1"], kw["save_times"], 101)
     cast = setup.caster(b.state0)
     args = (b.system, b.state0, cast(setup.ts), setup.own_times(b.monitors, cast), cast(0.0),

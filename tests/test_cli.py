@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from scenario_texts import TINY_PROBLEM
 
 import mfsim
 from mfsim.cli import main
-from scenario_texts import TINY_PROBLEM
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = REPO / "scenarios" / "quickstart.toml"
@@ -41,7 +41,8 @@ BAD = {
                       "system.width: symmetric init needs an even width"),
     "unknown_kind": ("[system]\nkind = \"transformer\"\n",
                      "system.kind: unknown kind 'transformer'; allowed: two_layer, mlp, deep_linear"),
-    "bad_monitor": ("[[monitors]]\nname = \"loss\"\n", "monitors[0].name: unknown name 'loss'; allowed: train_loss"),
+    "bad_monitor": ("[[monitors]]\nname = \"loss\"\n",
+                    "monitors[0].name: unknown name 'loss'; allowed: train_loss"),
 }
 
 

@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scenario_texts import TINY_PROBLEM
 
 import mfsim
-from mfsim._simulate import STATUS_DIVERGED, STATUS_DT_MIN, STATUS_NON_FINITE
+from mfsim._solve.core import STATUS_DIVERGED, STATUS_DT_MIN, STATUS_NON_FINITE
 from mfsim.cli import main
-from scenario_texts import TINY_PROBLEM
 
 
 class Scalar(mfsim.AbstractSystem):

@@ -8,9 +8,9 @@ kernel and Wasserstein monitors, sweeps and reference runs);
 import numpy as np
 import pytest
 import xarray as xr
+from golden_cases import GOLDEN, shrunk
 
 import mfsim
-from golden_cases import GOLDEN, shrunk
 
 IN_SUITE = ("quickstart", "deep_linear_saxe", "sequence_model_adaptivity", "lazy_vs_active",
             "mean_field_chaos")

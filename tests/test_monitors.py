@@ -25,7 +25,7 @@ def every_monitor(data, net, s0):
         mfsim.TrainLoss(),
         mfsim.KernelMonitor(subsample=12, k=4),
         mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
-        mfsim.Wasserstein(reference=data.reference_particles, name="teacher", exact=True),
+        mfsim.Wasserstein(target=data.reference_particles, name="teacher", exact=True),
         mfsim.ParticleMoments(),
         mfsim.ParticleSnapshots(times=(0.0, 1.0, T)),
         mfsim.ParameterDistance.of(net, s0, tol=0.3),
@@ -126,7 +126,7 @@ def test_debiased_sinkhorn_within_2_percent_of_exact_w2_on_500_particles():
     assert exact == pytest.approx(((x1[rows] - x0[cols]) ** 2).sum(-1).mean(), rel=1e-12)
 
     mon = mfsim.Wasserstein(epsilon=3e-3, threshold=1e-3, max_iterations=20_000)
-    ref = mfsim.Reference(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
+    ref = mfsim.MonitorContext(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
     out = jax.jit(lambda s: mon(0.0, s, ref))(jnp.asarray(x1))
     assert float(out["sinkhorn_init"]) == pytest.approx(exact, rel=0.02)
     assert float(out["sinkhorn_converged_init"]) == 1.0
@@ -141,7 +141,7 @@ def test_wasserstein_on_a_particle_subsample():
 
     mon = mfsim.Wasserstein(epsilon=1e-3, threshold=1e-4, max_iterations=20_000,
                             exact=True, subsample=12)
-    ref = mfsim.Reference(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
+    ref = mfsim.MonitorContext(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
     out = mon(0.0, jnp.asarray(x1), ref)
     a, b = x1[:12], x0[:12]
     rows, cols = linear_sum_assignment(((a[:, None] - b[None]) ** 2).sum(-1))
@@ -233,7 +233,7 @@ def test_fourier_coefficients_match_numpy_fft():
             return state * jnp.sin(2 * jnp.pi * 3 * s + 0.4) + 0.5 * jnp.cos(2 * jnp.pi * 7 * s)
 
     sys = Fixed()
-    ref = mfsim.Reference(sys, jnp.asarray(0.25), mon.prepare(sys, jnp.asarray(0.25)))
+    ref = mfsim.MonitorContext(sys, jnp.asarray(0.25), mon.prepare(sys, jnp.asarray(0.25)))
     out = mon(0.0, jnp.asarray(0.25), ref)
     values = np.asarray(sys.predict(jnp.asarray(0.25), x))
     # numpy FFT on the half-cell-offset grid: c_k = (2/G) e^{-i pi k / G} FFT_k

@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from scenario_texts import TINY_PROBLEM
 
 import mfsim
 from mfsim._run import inside
 from mfsim.cli import main
-from scenario_texts import TINY_PROBLEM
 
 PACKAGE = Path(mfsim.__file__).parent
 

@@ -120,12 +120,19 @@ def test_eigenfunction_labels_are_signs_of_the_ntk_eigenvectors():
     np.testing.assert_array_equal(np.asarray(traj.values["test_accuracy"]), want)
 
 
-def test_eigenfunction_task_refuses_a_system_without_ntk(tmp_path):
+def test_eigenfunction_task_refuses_a_system_without_a_scalar_ntk(tmp_path):
+    """The labels are eigenvectors of a scalar NTK: the deep linear network (vector
+    outputs) is refused; the diagonal linear network (a scalar NTK) is accepted."""
     path = tmp_path / "bad.toml"
     path.write_text('name = "bad"\n[task]\nkind = "ntk_eigenfunction"\n'
-                    '[system]\nkind = "diagonal_linear"\n')
-    with pytest.raises(mfsim.ScenarioError, match="task.kind: task ntk_eigenfunction needs"):
+                    '[system]\nkind = "deep_linear"\n')
+    with pytest.raises(mfsim.ScenarioError, match="task.kind: task ntk_eigenfunction needs a "
+                       "system that is AbstractScalarOutputSystem; allowed systems: two_layer, "
+                       "mlp, diagonal_linear"):
         mfsim.load_scenario(path)
+    path.write_text('name = "ok"\n[task]\nkind = "ntk_eigenfunction"\n'
+                    '[system]\nkind = "diagonal_linear"\n')
+    mfsim.load_scenario(path)
 
 
 # ---------------------------------------------------------------- mean_field_chaos

@@ -17,7 +17,7 @@ from mfsim._combine import combine_points
 from mfsim._results import trajectory_to_dataset
 from mfsim._scenario.load import validate_scenario
 from mfsim._scenario.sweep import apply_overrides, expand, parse_assignment
-from mfsim._simulate import simulate_batch
+from mfsim._solve.simulate import simulate_batch
 from mfsim.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def test_batch_equals_sequential_and_compiles_once():
 def test_auto_batch_rule():
     # on CPU only fixed-step solves of small states are batched (measured:
     # adaptive seeds lose to sequential solves there); on a GPU, by memory
-    from mfsim._batching import CPU_BATCH_MAX_STATE_BYTES, auto_batch_size, is_adaptive
+    from mfsim._solve.batching import CPU_BATCH_MAX_STATE_BYTES, auto_batch_size, is_adaptive
 
     small = jnp.zeros(CPU_BATCH_MAX_STATE_BYTES // 8, jnp.float64)
     large = jnp.zeros(CPU_BATCH_MAX_STATE_BYTES // 8 + 1, jnp.float64)
@@ -252,7 +252,7 @@ def test_eight_seed_sweep_compiles_the_solve_once(monkeypatch, tmp_path, batch, 
     # E3: a sweep over 8 seeds (equal shapes) through run_scenario traces (and
     # so compiles) the solve once: one vmapped solve of 8 (batch = 8), or 8
     # sequential solves sharing JAX's cache (auto on CPU for an adaptive solve)
-    import mfsim._simulate as sim
+    import mfsim._solve.core as sim
 
     traces = []
     original = sim._diffeqsolve

@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from numpy_two_layer import NumpyTwoLayer
 from scipy.integrate import solve_ivp
 
 import mfsim
-from numpy_two_layer import NumpyTwoLayer
 
 
 def small_task(key, n=12, d=3, dtype=jnp.float64):

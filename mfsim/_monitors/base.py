@@ -1,16 +1,23 @@
 """Monitors: what is recorded, computed inside the compiled solve.
 
-A monitor is a pure function of ``(t, state, ref)`` returning a dict of named
+A monitor is a pure function of ``(t, state, ctx)`` returning a dict of named
 arrays, evaluated by diffrax at every save time (``SaveAt(fn=...)``), so no
-trajectory of states is ever stored. ``ref`` holds what was computed once at
+trajectory of states is ever stored. ``ctx`` holds what was computed once at
 the start, inside the same compiled function: the system, the initial state
 and whatever the monitor's :meth:`~AbstractMonitor.prepare` returned (an
-initial kernel and its eigendecomposition, a reference measure's self-cost).
+initial kernel and its eigendecomposition, a target measure's self-cost).
+
+What a monitor needs from a system is declared, not probed: ``requires`` lists
+capability types of :mod:`mfsim._system` (a particle system, a system with
+scalar outputs, ...), and :meth:`AbstractMonitor.supports` is an
+``isinstance`` test against them. The scenario layer derives which monitors
+a system accepts from the same types.
 """
 
 from __future__ import annotations
 
 import abc
+from typing import ClassVar, final
 
 import equinox as eqx
 import numpy as np
@@ -19,7 +26,7 @@ from jaxtyping import Array, PyTree
 from .._system import AbstractSystem
 
 
-class Reference(eqx.Module):
+class MonitorContext(eqx.Module):
     """What a monitor may look at besides the current state: the system, the
     initial state and ``data``, the monitor's own ``prepare(system, state0)``."""
 
@@ -29,10 +36,16 @@ class Reference(eqx.Module):
 
 
 class AbstractMonitor(eqx.Module):
-    """A named, documented measurement of the state at save times."""
+    """A named, documented measurement of the state at save times.
+
+    ``requires``: the capability types (:mod:`mfsim._system`) a system must
+    have for this monitor to measure it; every one is required.
+    """
+
+    requires: ClassVar[tuple[type, ...]] = (AbstractSystem,)
 
     @abc.abstractmethod
-    def __call__(self, t, state: PyTree, ref: Reference) -> dict[str, Array]:
+    def __call__(self, t, state: PyTree, ctx: MonitorContext) -> dict[str, Array]:
         """Values at time ``t``; keys are the output variable names."""
 
     @abc.abstractmethod
@@ -41,7 +54,7 @@ class AbstractMonitor(eqx.Module):
 
     def prepare(self, system: AbstractSystem, state0: PyTree) -> PyTree:
         """Computed once at the start of the solve (inside the compiled
-        function) and handed to every call as ``ref.data``."""
+        function) and handed to every call as ``ctx.data``."""
         return None
 
     def dims(self) -> dict[str, tuple[str, ...]]:
@@ -57,6 +70,14 @@ class AbstractMonitor(eqx.Module):
         solve's save times (``None``: the solve's save times)."""
         return None
 
-    def unsupported(self, system: AbstractSystem) -> str | None:
-        """Why this monitor cannot measure ``system`` (``None``: it can)."""
-        return None
+    @final
+    @classmethod
+    def supports(cls, system_type: type) -> bool:
+        """Whether systems of ``system_type`` have every capability in ``requires``."""
+        return all(issubclass(system_type, t) for t in cls.requires)
+
+    @final
+    @classmethod
+    def missing(cls, system_type: type) -> tuple[type, ...]:
+        """The required capabilities ``system_type`` lacks."""
+        return tuple(t for t in cls.requires if not issubclass(system_type, t))

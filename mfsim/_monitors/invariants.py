@@ -5,7 +5,8 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractInvariantSystem
+from .base import AbstractMonitor, MonitorContext
 
 
 class InvariantDrift(AbstractMonitor):
@@ -17,12 +18,14 @@ class InvariantDrift(AbstractMonitor):
 
     names: tuple[str, ...] = eqx.field(static=True)
 
+    requires = (AbstractInvariantSystem,)
+
     @classmethod
     def of(cls, system, state0) -> InvariantDrift:
         return cls(names=tuple(system.invariants(state0)))
 
-    def __call__(self, t, state, ref: Reference):
-        now, start = ref.system.invariants(state), ref.system.invariants(ref.state0)
+    def __call__(self, t, state, ctx: MonitorContext):
+        now, start = ctx.system.invariants(state), ctx.system.invariants(ctx.state0)
         return {f"drift_{k}": jnp.max(jnp.abs(now[k] - start[k])) for k in self.names}
 
     def descriptions(self):

@@ -13,7 +13,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
+from .base import AbstractMonitor, MonitorContext
 
 KERNEL_QUANTITIES = ("drift", "alignment", "alignment_centered", "ortiz_alignment",
                      "eigenvalues", "lambda_min", "energy", "angles")
@@ -79,6 +80,8 @@ class KernelMonitor(AbstractMonitor):
     k: int = eqx.field(static=True, default=10)
     quantities: tuple[str, ...] = eqx.field(static=True, default=KERNEL_QUANTITIES)
 
+    requires = (AbstractSupervisedSystem, AbstractScalarOutputSystem)
+
     def __check_init__(self):
         unknown = set(self.quantities) - set(KERNEL_QUANTITIES)
         if unknown:
@@ -86,13 +89,6 @@ class KernelMonitor(AbstractMonitor):
                              f"allowed: {', '.join(KERNEL_QUANTITIES)}")
         if self.subsample < 2 or self.k < 1:
             raise ValueError("subsample must be >= 2 and k >= 1")
-
-    def unsupported(self, system):
-        if not hasattr(system, "ntk"):
-            return f"{type(system).__name__} has no NTK"
-        if jnp.ndim(system.y_train) != 1:
-            return "the kernel monitor needs scalar outputs"
-        return None
 
     def _inputs(self, system):
         s = min(self.subsample, system.x_train.shape[0])
@@ -107,13 +103,13 @@ class KernelMonitor(AbstractMonitor):
         top0 = _top_eigh(theta0, self._k(system))[1] if "angles" in self.quantities else None
         return {"kernel": theta0, "norm": jnp.linalg.norm(theta0), "top": top0}
 
-    def __call__(self, t, state, ref: Reference):
-        system, q = ref.system, self.quantities
+    def __call__(self, t, state, ctx: MonitorContext):
+        system, q = ctx.system, self.quantities
         x, y = self._inputs(system)
         theta = system.ntk(state, x, x)
         out = {}
         if "drift" in q:
-            out["kernel_drift"] = jnp.linalg.norm(theta - ref.data["kernel"]) / ref.data["norm"]
+            out["kernel_drift"] = jnp.linalg.norm(theta - ctx.data["kernel"]) / ctx.data["norm"]
         if "alignment" in q:
             out["kernel_alignment"] = alignment(theta, y)
         if "alignment_centered" in q:
@@ -131,7 +127,7 @@ class KernelMonitor(AbstractMonitor):
             if "energy" in q:
                 out["kernel_energy"] = jnp.cumsum((vec.T @ y) ** 2) / jnp.sum(y**2)
             if "angles" in q:
-                cos = jnp.linalg.svd(vec.T @ ref.data["top"], compute_uv=False)
+                cos = jnp.linalg.svd(vec.T @ ctx.data["top"], compute_uv=False)
                 out["kernel_angles"] = jnp.arccos(jnp.clip(cos, -1.0, 1.0))
         return out
 

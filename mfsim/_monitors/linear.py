@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractLinearPredictorSystem
+from .base import AbstractMonitor, MonitorContext
 
 
 class LinearPredictor(AbstractMonitor):
@@ -15,8 +16,10 @@ class LinearPredictor(AbstractMonitor):
 
     beta_star: jax.Array | None = None
 
-    def __call__(self, t, state, ref: Reference):
-        beta = ref.system.beta(state)
+    requires = (AbstractLinearPredictorSystem,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        beta = ctx.system.beta(state)
         out = {"beta_l1": jnp.sum(jnp.abs(beta)), "beta_l2": jnp.sqrt(jnp.sum(beta**2))}
         if self.beta_star is not None:
             out["beta_error"] = (jnp.sqrt(jnp.sum((beta - self.beta_star) ** 2))

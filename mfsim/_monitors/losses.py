@@ -5,15 +5,17 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._system import squared_loss
-from .base import AbstractMonitor, Reference
+from .._system import AbstractLossSystem, AbstractRegressionSystem, squared_loss
+from .base import AbstractMonitor, MonitorContext
 
 
 class TrainLoss(AbstractMonitor):
-    r"""$L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$ on the training set."""
+    r"""The system's training loss (for regression, $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$)."""
 
-    def __call__(self, t, state, ref: Reference):
-        return {"train_loss": ref.system.loss(state)}
+    requires = (AbstractLossSystem,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {"train_loss": ctx.system.loss(state)}
 
     def descriptions(self):
         return {"train_loss": "training loss (1/2n) sum_i (f(x_i) - y_i)^2"}
@@ -25,10 +27,11 @@ class TestLoss(AbstractMonitor):
     x: Float[Array, "k d"]
     y: Float[Array, " k"]
 
+    requires = (AbstractRegressionSystem,)
     __test__ = False  # not a pytest class
 
-    def __call__(self, t, state, ref: Reference):
-        return {"test_loss": squared_loss(ref.system.predict(state, self.x), self.y)}
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {"test_loss": squared_loss(ctx.system.predict(state, self.x), self.y)}
 
     def descriptions(self):
         return {"test_loss": "test loss (1/2n') sum_i (f(x'_i) - y'_i)^2 on held-out data"}
@@ -42,10 +45,11 @@ class TestAccuracy(AbstractMonitor):
     x: Float[Array, "k d"]
     y: Float[Array, " k"]
 
+    requires = (AbstractRegressionSystem,)
     __test__ = False
 
-    def __call__(self, t, state, ref: Reference):
-        f = ref.system.predict(state, self.x)
+    def __call__(self, t, state, ctx: MonitorContext):
+        f = ctx.system.predict(state, self.x)
         return {"test_accuracy": jnp.mean(jnp.sign(f) == jnp.sign(self.y)).astype(f.dtype)}
 
     def descriptions(self):

@@ -6,14 +6,17 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractLinearMapSystem, AbstractParticleSystem, AbstractRegressionSystem
+from .base import AbstractMonitor, MonitorContext
 
 
 class TrainOutputs(AbstractMonitor):
     """The outputs $f(x_i)$ on the training inputs, ``(T, n)``."""
 
-    def __call__(self, t, state, ref: Reference):
-        return {"train_outputs": ref.system.train_outputs(state)}
+    requires = (AbstractRegressionSystem,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {"train_outputs": ctx.system.train_outputs(state)}
 
     def descriptions(self):
         return {"train_outputs": "network outputs f(x_i) on the training inputs"}
@@ -37,9 +40,9 @@ class ParameterDistance(AbstractMonitor):
         """With one ``param_distance_<layer>`` output per parameter array of ``system``."""
         return cls(tol=tol, layers=tuple(system.parameters(state0)))
 
-    def __call__(self, t, state, ref: Reference):
-        system = ref.system
-        now, start = system.parameters(state), system.parameters(ref.state0)
+    def __call__(self, t, state, ctx: MonitorContext):
+        system = ctx.system
+        now, start = system.parameters(state), system.parameters(ctx.state0)
         sq = {k: jnp.sum((now[k] - start[k]) ** 2) for k in now}
         norm0 = jnp.sqrt(sum(jnp.sum(a**2) for a in start.values()))
         dist = jnp.sqrt(sum(sq.values()))
@@ -47,8 +50,8 @@ class ParameterDistance(AbstractMonitor):
                "param_distance_rel": jnp.where(norm0 > 0, dist / jnp.where(norm0 > 0, norm0, 1.0),
                                                jnp.nan)}
         out.update({f"param_distance_{k}": jnp.sqrt(sq[k]) for k in self.layers})
-        if hasattr(system, "particles"):
-            moved = jnp.linalg.norm(system.particles(state) - system.particles(ref.state0),
+        if isinstance(system, AbstractParticleSystem):
+            moved = jnp.linalg.norm(system.particles(state) - system.particles(ctx.state0),
                                     axis=1)
             out["moved_fraction"] = jnp.mean(moved > self.tol)
         return out
@@ -68,8 +71,10 @@ class Predictions(AbstractMonitor):
     x: jax.Array
     name: str = eqx.field(static=True, default="test_outputs")
 
-    def __call__(self, t, state, ref: Reference):
-        return {self.name: ref.system.predict(state, self.x)}
+    requires = (AbstractRegressionSystem,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {self.name: ctx.system.predict(state, self.x)}
 
     def descriptions(self):
         return {self.name: f"outputs f(x) on {self.x.shape[0]} fixed inputs"}
@@ -78,8 +83,10 @@ class Predictions(AbstractMonitor):
 class SingularValues(AbstractMonitor):
     """Singular values of a linear system's end-to-end map (``system.singular_values``)."""
 
-    def __call__(self, t, state, ref: Reference):
-        return {"singular_values": ref.system.singular_values(state)}
+    requires = (AbstractLinearMapSystem,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {"singular_values": ctx.system.singular_values(state)}
 
     def descriptions(self):
         return {"singular_values": "singular values of the end-to-end map W_L...W_1"}

@@ -7,22 +7,18 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractParticleSystem
+from .base import AbstractMonitor, MonitorContext
 
 
-class _ParticleMonitor(AbstractMonitor):
-    def unsupported(self, system):
-        if not hasattr(system, "particles"):
-            return f"{type(system).__name__} has no particles"
-        return None
-
-
-class ParticleMoments(_ParticleMonitor):
+class ParticleMoments(AbstractMonitor):
     r"""``particle_mean`` $\frac1m\sum_j p_j$, ``particle_var`` (per coordinate)
     and ``particle_sq_norm`` $\frac1m\sum_j\|p_j\|^2$, the second moment of $\mu_t$."""
 
-    def __call__(self, t, state, ref: Reference):
-        p = ref.system.particles(state)
+    requires = (AbstractParticleSystem,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        p = ctx.system.particles(state)
         return {"particle_mean": jnp.mean(p, axis=0), "particle_var": jnp.var(p, axis=0),
                 "particle_sq_norm": jnp.mean(jnp.sum(p**2, axis=1))}
 
@@ -35,11 +31,13 @@ class ParticleMoments(_ParticleMonitor):
         return {"particle_mean": ("particle_coord",), "particle_var": ("particle_coord",)}
 
 
-class ParticleSnapshots(_ParticleMonitor):
+class ParticleSnapshots(AbstractMonitor):
     """All particles ``(m, p)`` at the chosen ``times`` (its own save times,
     not the solve's): the data of particle scatter plots."""
 
     times: tuple[float, ...] = eqx.field(static=True)
+
+    requires = (AbstractParticleSystem,)
 
     def __check_init__(self):
         if not self.times:
@@ -48,8 +46,8 @@ class ParticleSnapshots(_ParticleMonitor):
     def save_times(self):
         return np.asarray(sorted(self.times), dtype=float)
 
-    def __call__(self, t, state, ref: Reference):
-        return {"particles": ref.system.particles(state)}
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {"particles": ctx.system.particles(state)}
 
     def descriptions(self):
         return {"particles": "particles p_j (rows) at the snapshot times"}

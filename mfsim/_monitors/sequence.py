@@ -6,14 +6,17 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractDiagonalSequenceModel, AbstractSequenceModel
+from .base import AbstractMonitor, MonitorContext
 
 
 class Risk(AbstractMonitor):
     r"""$\|\theta_t - \theta^*\|^2$."""
 
-    def __call__(self, t, state, ref: Reference):
-        return {"risk": ref.system.risk(state)}
+    requires = (AbstractSequenceModel,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        return {"risk": ctx.system.risk(state)}
 
     def descriptions(self):
         return {"risk": "risk ||theta - theta*||^2"}
@@ -29,13 +32,15 @@ class LearnedKernel(AbstractMonitor):
 
     k: int = eqx.field(static=True, default=10)
 
-    def __call__(self, t, state, ref: Reference):
-        star = ref.system.theta_star
-        if hasattr(ref.system, "kernel_diagonal"):  # diagonal kernel: coordinate eigenvectors
-            lam, idx = jax.lax.top_k(ref.system.kernel_diagonal(state), self.k)
+    requires = (AbstractSequenceModel,)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        star = ctx.system.theta_star
+        if isinstance(ctx.system, AbstractDiagonalSequenceModel):  # coordinate eigenvectors
+            lam, idx = jax.lax.top_k(ctx.system.kernel_diagonal(state), self.k)
             captured = star[idx] ** 2
         else:
-            lam, vec = jnp.linalg.eigh(ref.system.kernel(state))
+            lam, vec = jnp.linalg.eigh(ctx.system.kernel(state))
             lam, vec = lam[::-1][: self.k], vec[:, ::-1][:, : self.k]
             captured = (vec.T @ star) ** 2
         share = jnp.cumsum(captured) / jnp.sum(star**2)

@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
+from .base import AbstractMonitor, MonitorContext
 
 
 def fourier_coefficients(values, positions, frequencies):
@@ -43,6 +44,8 @@ class FourierCoefficients(AbstractMonitor):
     target: jax.Array
     frequencies: tuple[int, ...] = eqx.field(static=True)
 
+    requires = (AbstractScalarOutputSystem,)
+
     def __check_init__(self):
         g = self.s.shape[0]
         if any(int(k) != k or not 0 < k < g / 2 for k in self.frequencies):
@@ -57,9 +60,9 @@ class FourierCoefficients(AbstractMonitor):
         re, im = self._coefficients(self.target)
         return {"re": re, "im": im}
 
-    def __call__(self, t, state, ref: Reference):
-        re, im = self._coefficients(ref.system.predict(state, self.x))
-        tre, tim = ref.data["re"], ref.data["im"]
+    def __call__(self, t, state, ctx: MonitorContext):
+        re, im = self._coefficients(ctx.system.predict(state, self.x))
+        tre, tim = ctx.data["re"], ctx.data["im"]
         return {"fourier_amplitude": jnp.sqrt(re**2 + im**2),
                 "fourier_progress": (re * tre + im * tim) / (tre**2 + tim**2)}
 
@@ -88,30 +91,30 @@ class ResidualModes(AbstractMonitor):
     k: int = eqx.field(static=True, default=10)
     basis: tuple[jax.Array, jax.Array] | None = None
 
+    # a given basis needs only the training outputs; without one, prepare()
+    # also needs the system's NTK (checked there)
+    requires = (AbstractScalarOutputSystem,)
+
     @classmethod
     def of(cls, system, state0, k: int = 10) -> ResidualModes:
         return cls(k=k, basis=cls._basis(system, state0, k))
 
     @staticmethod
     def _basis(system, state0, k):
+        if not isinstance(system, AbstractSupervisedSystem):
+            raise TypeError(f"ResidualModes: {type(system).__name__} has no NTK; give the "
+                            "basis (ResidualModes.of the network it twins)")
         x = system.x_train
         lam, vec = jnp.linalg.eigh(system.ntk(state0, x, x))
         k = min(k, lam.shape[0])
         return lam[::-1][:k], vec[:, ::-1][:, :k]
 
-    def unsupported(self, system):
-        if self.basis is None and not hasattr(system, "ntk"):
-            return f"{type(system).__name__} has no NTK (give the basis)"
-        if jnp.ndim(system.y_train) != 1:
-            return "residual modes need scalar outputs"
-        return None
-
     def prepare(self, system, state0):
         return self._basis(system, state0, self.k) if self.basis is None else self.basis
 
-    def __call__(self, t, state, ref: Reference):
-        lam, vec = ref.data
-        residual = ref.system.train_outputs(state) - ref.system.y_train
+    def __call__(self, t, state, ctx: MonitorContext):
+        lam, vec = ctx.data
+        residual = ctx.system.train_outputs(state) - ctx.system.y_train
         return {"residual_modes": vec.T @ residual, "mode_eigenvalues": lam}
 
     def descriptions(self):

@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import AbstractMonitor, Reference
+from .._system import AbstractParticleSystem
+from .base import AbstractMonitor, MonitorContext
 
 
 def exact_w2_squared(x, y) -> float:
@@ -79,11 +80,11 @@ EPSILON, THRESHOLD, MAX_ITERATIONS = 1e-2, 1e-3, 2000
 
 
 class Wasserstein(AbstractMonitor):
-    r"""Distances between the particle measure $\mu_t$ and a reference measure.
+    r"""Distances between the particle measure $\mu_t$ and a target measure $\nu$.
 
     **Arguments:**
 
-    - ``reference``: ``None`` for $\mu_0$ (the particles at the start), or an
+    - ``target``: ``None`` for $\mu_0$ (the particles at the start), or an
       array ``(k, p)`` of reference particles (the teacher's neurons, the
       final particles of another run), with the row layout of
       ``system.particles``.
@@ -104,13 +105,15 @@ class Wasserstein(AbstractMonitor):
     Sinkhorn solves met the threshold), and ``w2_exact_<name>``.
     """
 
-    reference: jax.Array | None = None
+    target: jax.Array | None = None
     name: str = eqx.field(static=True, default="init")
     epsilon: float = eqx.field(static=True, default=EPSILON)
     threshold: float = eqx.field(static=True, default=THRESHOLD)
     max_iterations: int = eqx.field(static=True, default=MAX_ITERATIONS)
     exact: bool = eqx.field(static=True, default=False)
     subsample: int | None = eqx.field(static=True, default=None)
+
+    requires = (AbstractParticleSystem,)
 
     def __check_init__(self):
         if self.subsample is not None and self.subsample < 2:
@@ -119,11 +122,6 @@ class Wasserstein(AbstractMonitor):
     def _particles(self, system, state):
         x = system.particles(state)
         return x if self.subsample is None else x[: self.subsample]
-
-    def unsupported(self, system):
-        if not hasattr(system, "particles"):
-            return f"{type(system).__name__} has no particles"
-        return None
 
     def _ot(self, x, y, *, symmetric: bool = False):
         """ott-jax's Sinkhorn between the uniform measures on the rows of x and y."""
@@ -145,14 +143,14 @@ class Wasserstein(AbstractMonitor):
 
     def prepare(self, system, state0):
         x0 = self._particles(system, state0)
-        ref = x0 if self.reference is None else jnp.asarray(self.reference, x0.dtype)
-        return {"particles": ref, "self_cost": self._ot(ref, ref, symmetric=True).reg_ot_cost}
+        y = x0 if self.target is None else jnp.asarray(self.target, x0.dtype)
+        return {"particles": y, "self_cost": self._ot(y, y, symmetric=True).reg_ot_cost}
 
-    def __call__(self, t, state, ref: Reference):
-        x = self._particles(ref.system, state)
-        y = ref.data["particles"]
+    def __call__(self, t, state, ctx: MonitorContext):
+        x = self._particles(ctx.system, state)
+        y = ctx.data["particles"]
         xy, xx = self._ot(x, y), self._ot(x, x, symmetric=True)
-        div = xy.reg_ot_cost - 0.5 * (xx.reg_ot_cost + ref.data["self_cost"])
+        div = xy.reg_ot_cost - 0.5 * (xx.reg_ot_cost + ctx.data["self_cost"])
         values = {
             f"w2_{self.name}": jnp.sqrt(jnp.maximum(div, 0.0)),
             f"sinkhorn_{self.name}": div,

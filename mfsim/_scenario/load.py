@@ -11,24 +11,17 @@ import math
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import ValidationError
 
 from .._errors import ScenarioError
-
-from .schema import MonitorConfig, Scenario, SystemConfig, TaskConfig
+from . import registry
+from .schema import Scenario
 
 # Tags of the discriminated unions: pydantic puts them in error locations
 # (system.two_layer.width, monitors.0.kernel.k); users wrote system.width.
-_UNION_KEYS = ("task", "system")
-_TAGS = frozenset(
-    member.model_fields["kind"].default
-    for union in (TaskConfig, SystemConfig)
-    for member in get_args(get_args(union)[0])
-)
-_MONITOR_TAGS = frozenset(get_args(member.model_fields["name"].annotation)[0]
-                          for member in get_args(get_args(MonitorConfig)[0]))
+_UNION_KEYS = {"task": registry.TASKS, "system": registry.SYSTEMS}
 
 
 def read_toml(path: str | os.PathLike) -> dict[str, Any]:
@@ -56,9 +49,9 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
 def format_location(loc: tuple) -> str:
     parts: list[str] = []
     for i, item in enumerate(loc):
-        if i == 1 and loc[0] in _UNION_KEYS and item in _TAGS:
+        if i == 1 and loc[0] in _UNION_KEYS and item in _UNION_KEYS[loc[0]]:
             continue  # the union tag pydantic inserts
-        if i == 2 and loc[0] == "monitors" and item in _MONITOR_TAGS:
+        if i == 2 and loc[0] == "monitors" and item in registry.MONITORS:
             continue
         if isinstance(item, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{item}]"]
@@ -76,16 +69,16 @@ def _describe(value: Any) -> str:
 
 def format_error(err: dict) -> str:
     """One pydantic error -> ``key.path: message``."""
-    kind, loc, ctx = err["type"], tuple(err["loc"]), err.get("ctx") or {}
-    if kind == "unknown_key":
+    error_type, loc, ctx = err["type"], tuple(err["loc"]), err.get("ctx") or {}
+    if error_type == "unknown_key":
         return f"{format_location(loc + (ctx['key'],))}: unknown key; allowed keys: {ctx['allowed']}"
-    if kind == "union_tag_invalid":
+    if error_type == "union_tag_invalid":
         allowed = ctx["expected_tags"].replace("'", "")
         tag = ctx.get("discriminator", "'kind'").strip("'")
         return f"{format_location(loc)}.{tag}: unknown {tag} {ctx['tag']!r}; allowed: {allowed}"
-    if kind == "union_tag_not_found":
+    if error_type == "union_tag_not_found":
         return f"{format_location(loc)}: missing key {ctx.get('discriminator', repr('kind'))}"
-    if kind == "string_pattern_mismatch" and loc == ("name",):
+    if error_type == "string_pattern_mismatch" and loc == ("name",):
         return (f"name: must be letters, digits, '_', '.' or '-' (starting with a letter or"
                 f" digit); got {err['input']!r}")
     if loc[:1] == ("sweep",) and loc[-1] in ("bool", "int", "float", "str"):
@@ -95,21 +88,21 @@ def format_error(err: dict) -> str:
             return f"{where}: must be a finite number; got {_describe(value)}"
         return f"{where}: sweep values must be numbers, strings or booleans; got " \
                f"{_describe(value)}"
-    if kind == "too_short":
+    if error_type == "too_short":
         return (f"{format_location(loc)}: needs at least {ctx.get('min_length', 1)} "
                 f"value(s); got {_describe(err['input'])}")
     if "key" in ctx:  # our own cross-field checks name the offending key
         loc = loc + tuple(int(k) if k.isdigit() else k for k in str(ctx["key"]).split("."))
     where = format_location(loc)
-    if kind == "missing":
+    if error_type == "missing":
         return f"{where}: missing required key"
-    if kind == "literal_error":
+    if error_type == "literal_error":
         allowed = ctx["expected"].replace("'", "")
         return f"{where}: got {err['input']!r}; allowed: {allowed}"
     msg = err["msg"]
     msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
     msg = msg.replace("a valid dictionary or object to extract fields from", "a table")
-    if kind.endswith("_type") or kind in {"greater_than", "greater_than_equal", "less_than",
+    if error_type.endswith("_type") or error_type in {"greater_than", "greater_than_equal", "less_than",
                                           "less_than_equal", "finite_number", "too_short",
                                           "too_long", "string_pattern_mismatch"}:
         msg = f"{msg}; got {_describe(err['input'])}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import types
-import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
@@ -18,12 +17,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .schema import (
-    MonitorConfig,
-    Scenario,
-    SystemConfig,
-    TaskConfig,
-)
+from . import registry
+from .schema import Scenario
 
 _CONSTRAINTS = (
     (at.Gt, "gt", "> {}"),
@@ -118,11 +113,6 @@ def table_rows(model: type[BaseModel], prefix: str, skip: tuple[str, ...] = ()) 
     return rows
 
 
-def _members(union) -> list[type[BaseModel]]:
-    (inner, *_) = get_args(union)
-    return list(get_args(inner))
-
-
 def _doc(model: type[BaseModel]) -> str:
     return " ".join((model.__doc__ or "").split())
 
@@ -132,9 +122,10 @@ def missing_descriptions() -> list[str]:
     missing = []
     tables = ("task", "system", "solver", "save", "monitors", "compare", "output", "sweep")
     models = [(Scenario, "", tables)]  # the tables are documented by their sections
-    models += [(m, "task.", ("kind",)) for m in _members(TaskConfig)]  # selectors: likewise
-    models += [(m, "system.", ("kind",)) for m in _members(SystemConfig)]
-    models += [(m, "monitors[].", ("name",)) for m in _members(MonitorConfig)]
+    # selectors: likewise
+    models += [(e.config, "task.", ("kind",)) for e in registry.TASKS.values()]
+    models += [(e.config, "system.", ("kind",)) for e in registry.SYSTEMS.values()]
+    models += [(e.config, "monitors[].", ("name",)) for e in registry.MONITORS.values()]
     for name in tables[2:4] + tables[5:]:
         models.append((Scenario.model_fields[name].annotation, f"{name}.", ()))
     for model, prefix, skip in models:
@@ -166,15 +157,15 @@ def reference_markdown() -> str:
         "",
     ]
     sections = [
-        ("task", "`[task]`: the data", "kind", TaskConfig, "teacher"),
-        ("system", "`[system]`: what trains", "kind", SystemConfig, "two_layer"),
+        ("task", "`[task]`: the data", "kind", registry.TASKS, registry.DEFAULT_TASK),
+        ("system", "`[system]`: what trains", "kind", registry.SYSTEMS, registry.DEFAULT_SYSTEM),
     ]
-    for key, title, tag, union, default in sections:
+    for key, title, tag, entries, default in sections:
         out += [f"## {title}", "",
                 f"`{key}.{tag}` selects the table (default `\"{default}\"`); each kind has "
                 "its own keys.", ""]
-        for model in _members(union):
-            kind = model.model_fields[tag].default
+        for entry in entries.values():
+            model, kind = entry.config, entry.name
             out += [f"### `{key}.{tag} = \"{kind}\"`", "", _doc(model), "",
                     *table_rows(model, f"{key}.", skip=(tag,)), ""]
     for name, title in (("solver", "`[solver]`: how the flow is integrated"),
@@ -189,8 +180,8 @@ def reference_markdown() -> str:
         "monitors a system supports is checked when the file is loaded.",
         "",
     ]
-    for model in _members(MonitorConfig):
-        mname = typing.get_args(model.model_fields["name"].annotation)[0]
+    for entry in registry.MONITORS.values():
+        model, mname = entry.config, entry.name
         out += [f"### `name = \"{mname}\"`", "", _doc(model), ""]
         if len(model.model_fields) > 1:
             out += [*table_rows(model, "", skip=("name",)), ""]

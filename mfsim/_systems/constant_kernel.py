@@ -22,7 +22,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
-from .._system import AbstractRegressionSystem, AbstractSupervisedSystem
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
 
 
 class KernelFlowState(eqx.Module):
@@ -52,7 +52,7 @@ class InitialFunction(eqx.Module):
         return self.system.predict(self.state0, x)
 
 
-class ConstantKernelFlow(AbstractRegressionSystem):
+class ConstantKernelFlow(AbstractScalarOutputSystem):
     """Function-space flow with a constant kernel, on train and test outputs.
 
     **Arguments:**

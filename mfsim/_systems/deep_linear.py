@@ -28,7 +28,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._system import AbstractSupervisedSystem, as_float_array
+from .._system import (
+    AbstractInvariantSystem,
+    AbstractLinearMapSystem,
+    AbstractSupervisedSystem,
+    as_float_array,
+)
 
 INITS = ("gaussian", "orthogonal", "balanced", "lambda_balanced")
 
@@ -52,7 +57,7 @@ def whiten(x: Float[Array, "n d"]) -> Float[Array, "n d"]:
     return x @ (u / jnp.sqrt(lam)) @ u.T
 
 
-class DeepLinearNetwork(AbstractSupervisedSystem):
+class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, AbstractInvariantSystem):
     r"""$f(x) = W_L\cdots W_1 x$ with vector outputs, trained by gradient flow.
 
     **Arguments:** ``x_train`` ``(n, d)``, ``y_train`` ``(n, d_out)``, ``widths``
@@ -66,7 +71,7 @@ class DeepLinearNetwork(AbstractSupervisedSystem):
     y_train: Float[Array, "n o"]
     scale: Float[Array, ""]
     lam: Float[Array, ""]
-    tau: Float[Array, ""]
+    learning_rate: Float[Array, ""]
     widths: tuple[int, ...] = eqx.field(static=True)
     init_kind: str = eqx.field(static=True)
 
@@ -78,7 +83,7 @@ class DeepLinearNetwork(AbstractSupervisedSystem):
         self.y_train = y_train[:, None] if y_train.ndim == 1 else y_train
         self.scale = jnp.asarray(scale, dtype)
         self.lam = jnp.asarray(lam, dtype)
-        self.tau = jnp.asarray(learning_rate, dtype)
+        self.learning_rate = jnp.asarray(learning_rate, dtype)
         self.widths = tuple(int(w) for w in widths)
         self.init_kind = init
 
@@ -158,10 +163,6 @@ class DeepLinearNetwork(AbstractSupervisedSystem):
             m = w @ m
         return m
 
-    def singular_values(self, state) -> Float[Array, " r"]:
-        """Singular values of the end-to-end map (descending)."""
-        return jnp.linalg.svd(self.end_to_end(state), compute_uv=False)
-
     def predict(self, state, x) -> Float[Array, "k o"]:
         return x @ self.end_to_end(state).T
 
@@ -169,7 +170,7 @@ class DeepLinearNetwork(AbstractSupervisedSystem):
         return self.predict(state, self.x_train)
 
     def time_scale(self):
-        return self.tau
+        return self.learning_rate
 
     def loss_weight(self):
         return jnp.ones((), self.x_train.dtype)

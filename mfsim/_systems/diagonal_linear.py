@@ -19,7 +19,13 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._system import AbstractSupervisedSystem, as_float_array
+from .._system import (
+    AbstractInvariantSystem,
+    AbstractLinearPredictorSystem,
+    AbstractScalarOutputSystem,
+    AbstractSupervisedSystem,
+    as_float_array,
+)
 
 
 def q_potential(z):
@@ -38,13 +44,14 @@ class DiagonalLinearState(eqx.Module):
     v: Float[Array, " d"]
 
 
-class DiagonalLinearNetwork(AbstractSupervisedSystem):
+class DiagonalLinearNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem,
+                            AbstractLinearPredictorSystem, AbstractInvariantSystem):
     r"""$f(x) = \langle u^D - v^D, x\rangle$, init $u = v = \alpha$, time scale ``learning_rate``."""
 
     x_train: Float[Array, "n d"]
     y_train: Float[Array, " n"]
     alpha: Float[Array, ""]
-    tau: Float[Array, ""]
+    learning_rate: Float[Array, ""]
     depth: int = eqx.field(static=True)
 
     def __init__(self, x_train, y_train, *, alpha=1.0, depth=2, learning_rate=1.0):
@@ -52,7 +59,7 @@ class DiagonalLinearNetwork(AbstractSupervisedSystem):
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
         self.alpha = jnp.asarray(alpha, dtype)
-        self.tau = jnp.asarray(learning_rate, dtype)
+        self.learning_rate = jnp.asarray(learning_rate, dtype)
         self.depth = int(depth)
 
     def __check_init__(self):
@@ -74,7 +81,7 @@ class DiagonalLinearNetwork(AbstractSupervisedSystem):
         return self.predict(state, self.x_train)
 
     def time_scale(self):
-        return self.tau
+        return self.learning_rate
 
     def loss_weight(self):
         return jnp.ones((), self.x_train.dtype)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax
 from jaxtyping import Array, Float, PyTree
 
-from .._system import AbstractSupervisedSystem
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
 
 
 def _delta(state, state0):
@@ -22,6 +22,10 @@ def _delta(state, state0):
 
 class Linearized(AbstractSupervisedSystem):
     """First-order Taylor expansion of ``system`` at ``state0``.
+
+    The twin of a system with scalar outputs has scalar outputs too: build it
+    with :func:`linearize`, which returns a :class:`ScalarLinearized` then
+    (so that scalar-kernel monitors accept it).
 
     ``init(key)`` returns ``state0`` whatever the key: the twin starts where
     the linearization is taken.
@@ -61,3 +65,15 @@ class Linearized(AbstractSupervisedSystem):
     def ntk(self, state, x1, x2):
         """The NTK of the linearized model is the system's NTK at ``state0``, constant."""
         return self.system.ntk(self.state0, x1, x2)
+
+
+class ScalarLinearized(Linearized, AbstractScalarOutputSystem):
+    """The linearized twin of a system with scalar outputs."""
+
+
+def linearize(system: AbstractSupervisedSystem, state0: PyTree) -> Linearized:
+    """The linearized twin of ``system`` at ``state0``, with scalar outputs
+    (:class:`ScalarLinearized`) when ``system`` has them."""
+    if isinstance(system, AbstractScalarOutputSystem):
+        return ScalarLinearized(system, state0)
+    return Linearized(system, state0)

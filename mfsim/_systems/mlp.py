@@ -23,7 +23,13 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import fc_kernels
 from .._kernels.layerwise import layerwise_ntk
-from .._system import AbstractSupervisedSystem, as_float_array
+from .._system import (
+    AbstractInfiniteWidthSystem,
+    AbstractInvariantSystem,
+    AbstractScalarOutputSystem,
+    AbstractSupervisedSystem,
+    as_float_array,
+)
 
 
 class DenseParams(eqx.Module):
@@ -46,7 +52,8 @@ class FCKernel(eqx.Module):
                           sigma_w=self.sigma_w, sigma_b=self.sigma_b)[1]
 
 
-class MLP(AbstractSupervisedSystem):
+class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvariantSystem,
+          AbstractInfiniteWidthSystem):
     r"""Fully connected network with scalar output (``stax`` NTK parameterization).
 
     **Arguments:** ``x_train`` ``(n, d)``, ``y_train`` ``(n,)``, ``widths`` (the

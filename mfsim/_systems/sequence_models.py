@@ -28,47 +28,23 @@ parameterization of $\theta$; the risk is $\|\theta - \theta^*\|^2$.
 
 from __future__ import annotations
 
-import abc
-
 import equinox as eqx
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float
 
-from .._system import AbstractGradientFlowSystem
-
-
-class AbstractSequenceModel(AbstractGradientFlowSystem):
-    """A parameterization $\\theta(\\text{state})$ fitted to ``z`` by gradient flow."""
-
-    z: eqx.AbstractVar[Float[Array, " N"]]
-    theta_star: eqx.AbstractVar[Float[Array, " N"]]
-    lam: eqx.AbstractVar[Float[Array, " N"]]
-
-    @abc.abstractmethod
-    def theta(self, state) -> Float[Array, " N"]:
-        """The estimate $\\theta$."""
-
-    def objective(self, state):
-        return 0.5 * jnp.sum((self.z - self.theta(state)) ** 2)
-
-    def loss(self, state):
-        """$\\frac12\\|z - \\theta\\|^2$."""
-        return self.objective(state)
-
-    def risk(self, state):
-        """$\\|\\theta - \\theta^*\\|^2$."""
-        return jnp.sum((self.theta(state) - self.theta_star) ** 2)
-
-    def time_scale(self):
-        return jnp.ones((), self.z.dtype)
+from .._system import (
+    AbstractDiagonalSequenceModel,
+    AbstractInvariantSystem,
+    AbstractSequenceModel,
+)
 
 
 def _fields(data):
     return jnp.asarray(data.z), jnp.asarray(data.theta_star), jnp.asarray(data.lam)
 
 
-class VanillaSequenceModel(AbstractSequenceModel):
+class VanillaSequenceModel(AbstractDiagonalSequenceModel, AbstractInvariantSystem):
     """$\\theta_j = \\lambda_j^{1/2}\\beta_j$ from $\\beta = 0$: a fixed kernel."""
 
     z: Float[Array, " N"]
@@ -103,7 +79,7 @@ class DiagonalState(eqx.Module):
     beta: Float[Array, " N"]
 
 
-class DiagonalSequenceModel(AbstractSequenceModel):
+class DiagonalSequenceModel(AbstractDiagonalSequenceModel, AbstractInvariantSystem):
     """$\\theta_j = a_j b_j^D\\beta_j$, $a(0) = \\lambda^{1/2}$, $b(0) = b_0$, $\\beta(0) = 0$."""
 
     z: Float[Array, " N"]
@@ -142,7 +118,7 @@ class AdaptiveState(eqx.Module):
     beta: Float[Array, " N"]
 
 
-class AdaptiveSequenceModel(AbstractSequenceModel):
+class AdaptiveSequenceModel(AbstractSequenceModel, AbstractInvariantSystem):
     """$\\theta = A\\,\\mathrm{diag}(d)\\,\\beta$ with learnable eigenvectors and eigenvalues."""
 
     z: Float[Array, " N"]

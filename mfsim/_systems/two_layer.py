@@ -26,7 +26,14 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import TwoLayerKernel
-from .._system import AbstractSupervisedSystem, as_float_array
+from .._system import (
+    AbstractInfiniteWidthSystem,
+    AbstractInvariantSystem,
+    AbstractParticleSystem,
+    AbstractScalarOutputSystem,
+    AbstractSupervisedSystem,
+    as_float_array,
+)
 
 Parameterization = Literal["mean_field", "ntk"]
 LAYERS = ("hidden", "output")
@@ -69,7 +76,8 @@ class TwoLayerState(eqx.Module):
     anchor_train: Float[Array, " n"] | None
 
 
-class TwoLayerNetwork(AbstractSupervisedSystem):
+class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractParticleSystem,
+                      AbstractInvariantSystem, AbstractInfiniteWidthSystem):
     r"""Two-layer network trained by gradient flow on the squared loss.
 
     **Arguments:**

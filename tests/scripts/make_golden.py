@@ -13,9 +13,9 @@ import jax  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 import xarray as xr  # noqa: E402
+from golden_cases import CHANGES, GOLDEN, shrunk  # noqa: E402
 
 import mfsim  # noqa: E402
-from golden_cases import CHANGES, GOLDEN, shrunk  # noqa: E402
 
 check = "--check" in sys.argv
 names = [a for a in sys.argv[1:] if not a.startswith("--")] or list(CHANGES)

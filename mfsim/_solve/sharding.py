@@ -26,6 +26,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .._system import AbstractParticleSystem
+
 Shard = Literal["none", "particles", "sweep"]
 SHARD_MODES = ("none", "particles", "sweep")
 AXIS = "devices"
@@ -62,10 +64,10 @@ def check_shard(shard: str) -> None:
 
 def shard_particles(system, state):
     """``(system, state)`` laid out for ``shard="particles"``."""
-    width = getattr(system, "width", None)
-    if width is None:
-        raise ValueError(f"shard='particles' needs a particle system (with a width); "
-                         f"{type(system).__name__} has none")
+    if not isinstance(system, AbstractParticleSystem):
+        raise ValueError(f"shard='particles' needs a particle system (AbstractParticleSystem); "
+                         f"{type(system).__name__} is not one")
+    width = system.width
     mesh = device_mesh()
     if width % mesh.devices.size:
         raise ValueError(f"shard='particles': width {width} is not divisible by the "

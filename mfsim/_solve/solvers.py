@@ -9,28 +9,42 @@ others are adaptive (embedded error estimates) under a PID controller with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-SOLVERS = {
-    "euler": diffrax.Euler,
-    "heun": diffrax.Heun,
-    "tsit5": diffrax.Tsit5,
-    "dopri5": diffrax.Dopri5,
-    "dopri8": diffrax.Dopri8,
-    "kvaerno5": diffrax.Kvaerno5,
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A solver by name: its diffrax class, a one-line description, whether it
+    is fixed-step only and implicit, and how many copies of the state a solve
+    with it holds (initial, current, next and final state, the stages and the
+    error estimate: the memory estimate's multiplier)."""
+
+    solver: type[diffrax.AbstractSolver]
+    description: str
+    copies: int
+    fixed_step_only: bool = False
+    implicit: bool = False
+
+
+SOLVERS: dict[str, SolverSpec] = {
+    "euler": SolverSpec(diffrax.Euler, "explicit Euler, fixed step: exactly full-batch "
+                        "gradient descent", 5, fixed_step_only=True),
+    "heun": SolverSpec(diffrax.Heun, "Heun's 2nd-order method (adaptive, embedded Euler "
+                       "error estimate)", 7),
+    "tsit5": SolverSpec(diffrax.Tsit5, "Tsitouras 5(4) Runge-Kutta: the default for "
+                        "non-stiff flows", 12),
+    "dopri5": SolverSpec(diffrax.Dopri5, "Dormand-Prince 5(4) Runge-Kutta", 12),
+    "dopri8": SolverSpec(diffrax.Dopri8, "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, "
+                         "smooth flows", 18),
+    "kvaerno5": SolverSpec(diffrax.Kvaerno5, "Kvaerno 5(4) implicit ESDIRK: stiff flows "
+                           "(large output scales)", 14, implicit=True),
 }
-FIXED_STEP_ONLY = frozenset({"euler"})
-SOLVER_DESCRIPTIONS = {
-    "euler": "explicit Euler, fixed step: exactly full-batch gradient descent",
-    "heun": "Heun's 2nd-order method (adaptive, embedded Euler error estimate)",
-    "tsit5": "Tsitouras 5(4) Runge-Kutta: the default for non-stiff flows",
-    "dopri5": "Dormand-Prince 5(4) Runge-Kutta",
-    "dopri8": "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, smooth flows",
-    "kvaerno5": "Kvaerno 5(4) implicit ESDIRK: stiff flows (large output scales)",
-}
+FIXED_STEP_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.fixed_step_only)
 
 
 def make_solver(
@@ -46,7 +60,7 @@ def make_solver(
     ``adaptive`` defaults to ``True`` for every solver but ``euler``.
     """
     try:
-        solver = SOLVERS[name]()
+        solver = SOLVERS[name].solver()
     except KeyError:
         raise ValueError(f"unknown solver {name!r}; allowed: {', '.join(SOLVERS)}") from None
     if adaptive is None:

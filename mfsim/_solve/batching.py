@@ -18,11 +18,12 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ._monitors.base import AbstractMonitor
-from ._simulate import Trajectory, batch_signature, simulate, simulate_batch
-from ._sharding import sweep_multiple
-from ._solvers import FIXED_STEP_ONLY
-from ._system import AbstractSystem
+from .._monitors.base import AbstractMonitor
+from .._system import AbstractSystem
+from .core import Trajectory
+from .sharding import sweep_multiple
+from .simulate import batch_signature, simulate, simulate_batch
+from .solvers import FIXED_STEP_ONLY
 
 # On CPU (measured on the project's 2-core machine, 8 seeds of the two-layer
 # network, figures in bench/RESULTS.md) a vmapped solve costs

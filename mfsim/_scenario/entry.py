@@ -1,0 +1,224 @@
+"""Scenario entries: what turns one named table of a scenario file into
+objects of the numerical core.
+
+Each system, task and monitor has one entry, in one small file under
+``systems/``, ``tasks/`` or ``monitors/``: its config table (a pydantic
+model whose ``kind``/``name`` literal is the entry's name), how it is built,
+and its terms of the pre-flight memory estimate. :mod:`.registry` maps names
+to entries; the schema's unions, the compatibility checks, ``build``, the
+memory estimate, ``mfsim list`` and the reference page all loop over it.
+
+Which monitors, twins and tasks fit a system is not written down anywhere:
+it follows from the capability types (:mod:`mfsim._system`) of the class a
+system entry builds and the types a monitor, twin or task requires.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import PydanticCustomError
+
+from .._monitors.base import AbstractMonitor
+from .._system import AbstractSystem
+from .._tasks.dataset import Dataset
+from .table import Table
+
+
+def _tag(config: type[Table], key: str) -> str:
+    return typing.get_args(config.model_fields[key].annotation)[0]
+
+
+@dataclass(frozen=True)
+class MemoryTerm:
+    """One term of the memory estimate: ``bytes`` of ``what``, driven by the
+    scenario key ``key`` (named when the estimate refuses a run)."""
+
+    key: str
+    what: str
+    bytes: float
+
+
+@dataclass(frozen=True)
+class DataSizes:
+    """A task's sizes: training and test points, input and output dimension,
+    and the coordinates of a sequence task."""
+
+    n_train: int = 0
+    n_test: int = 0
+    d: int = 0
+    d_out: int = 1
+    coordinates: int = 0
+
+
+@dataclass(frozen=True)
+class SystemSizes:
+    """A system's sizes for the memory estimate: ``params`` (elements of the
+    state), ``field`` (elements of the vector field's intermediates), the
+    scenario key that drives both, the number of particles, and ``gram``:
+    elements of the working arrays of a ``k x k`` NTK Gram matrix (default:
+    per-input gradients, ``k * params``)."""
+
+    params: int
+    field: int
+    key: str
+    particles: int = 1
+    gram: Callable[[int], int] | None = None
+
+    def gram_work(self, k: int) -> int:
+        return self.gram(k) if self.gram is not None else k * self.params
+
+
+@dataclass(frozen=True)
+class MemoryContext:
+    """What a memory term may use: bytes per element, the data's and the
+    system's sizes, the save times, the points built and solved at once, and
+    the copies of the state the solver holds."""
+
+    bytes_per_element: int
+    data: DataSizes
+    system: SystemSizes
+    t_save: int
+    points: int
+    batch: int
+    copies: int
+
+
+@dataclass(frozen=True)
+class MonitorMemory:
+    """A monitor's memory: ``saved`` elements per save time (its recorded
+    values, beyond a scalar), and working ``terms``."""
+
+    saved: int = 0
+    terms: tuple[MemoryTerm, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a task may need to build its data: the initialization key and a
+    way to build the scenario's system on some data (the NTK eigenfunction
+    task labels the data with the network's own kernel at init)."""
+
+    init_key: Any
+    system_on: Callable[[Any], AbstractSystem]
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a monitor entry may use: the scenario, its data, system and initial state."""
+
+    scenario: Any
+    data: Any
+    system: AbstractSystem
+    state0: Any
+
+
+Check = Callable[[Any, Any, str], "PydanticCustomError | None"]
+
+
+def _no_check(cfg, scenario, where) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class SystemEntry:
+    """A ``[system]`` table.
+
+    - ``config``: its table (``kind: Literal["<name>"]``).
+    - ``system``: the class it builds; its capability types decide which
+      tasks, monitors and twins fit.
+    - ``build(cfg, data)``: the system on a task's data.
+    - ``sizes(cfg, data_sizes, platform)``: its :class:`SystemSizes`.
+    - ``data``: the type of data it trains on (:class:`mfsim.Dataset`, or
+      :class:`mfsim.SequenceData` for sequence models).
+    - ``default_monitors``: recorded when a scenario lists none.
+    """
+
+    config: type[Table]
+    system: type[AbstractSystem]
+    build: Callable[[Any, Any], AbstractSystem]
+    sizes: Callable[[Any, DataSizes, str], SystemSizes]
+    data: type = Dataset
+    default_monitors: tuple[str, ...] = ("train_loss", "test_loss")
+
+    @property
+    def name(self) -> str:
+        return _tag(self.config, "kind")
+
+
+def _dataset_terms(cfg, m: MemoryContext) -> list[MemoryTerm]:
+    s = m.data
+    elements = (s.n_train + s.n_test) * (s.d + s.d_out)
+    return [MemoryTerm("task.n_train", "the data", m.bytes_per_element * elements * m.points)]
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """A ``[task]`` table.
+
+    - ``config``: its table (``kind: Literal["<name>"]``).
+    - ``build(cfg, key, dtype, ctx)``: the data, drawn with ``key``.
+    - ``sizes(cfg)``: its :class:`DataSizes`.
+    - ``data``: the type of data it makes; ``vector_targets``: whether its
+      targets are vectors (then systems with scalar outputs do not fit).
+    - ``requires(cfg)``: capability types the system must have (beyond
+      training on this data), e.g. an NTK to label the data with.
+    - ``memory(cfg, m)``: its memory terms (default: the data arrays).
+    - ``check(cfg, scenario, where)``: further checks against the scenario.
+    """
+
+    config: type[Table]
+    build: Callable[..., Any]
+    sizes: Callable[[Any], DataSizes]
+    data: type = Dataset
+    vector_targets: bool = False
+    requires: Callable[[Any], tuple[type, ...]] = field(default=lambda cfg: ())
+    memory: Callable[[Any, MemoryContext], list[MemoryTerm]] = _dataset_terms
+    check: Check = _no_check
+
+    @property
+    def name(self) -> str:
+        return _tag(self.config, "kind")
+
+
+@dataclass(frozen=True)
+class MonitorEntry:
+    """A ``[[monitors]]`` table.
+
+    - ``config``: its table (``name: Literal["<name>"]``).
+    - ``monitor``: the monitor class; its ``requires`` decide which systems
+      it fits, unless the entry's own ``requires`` is given (a builder that
+      needs more than the monitor does).
+    - ``build(cfg, ctx)``: the monitor (:class:`BuildContext`).
+    - ``memory(cfg, m, key)``: its :class:`MonitorMemory` (``key`` is the
+      table's place, ``monitors[i]``).
+    - ``check(cfg, scenario, where)``: option checks against the scenario
+      (an error with its ``key``, or None).
+    - ``twin``: kernel twins record it too (function-space monitors).
+    """
+
+    config: type[Table]
+    monitor: type[AbstractMonitor]
+    build: Callable[[Any, BuildContext], AbstractMonitor]
+    memory: Callable[[Any, MemoryContext, str], MonitorMemory] = (
+        lambda cfg, m, key: MonitorMemory())
+    check: Check = _no_check
+    twin: bool = False
+    requires: tuple[type, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return _tag(self.config, "name")
+
+    def fits(self, system_type: type) -> bool:
+        if self.requires is None:
+            return self.monitor.supports(system_type)
+        return all(issubclass(system_type, t) for t in self.requires)
+
+
+def error(kind: str, message: str, key: str, **ctx) -> PydanticCustomError:
+    """A validation error naming ``key`` (a dotted path below the table checked)."""
+    return PydanticCustomError(kind, message, {**ctx, "key": key})

@@ -1,0 +1,1 @@
+"""Scenario entries of the monitors, one file each."""

@@ -1,0 +1,55 @@
+"""``[[monitors]] name = "wasserstein"``: :class:`mfsim.Wasserstein`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field
+
+from ..._monitors import wasserstein as w2
+from ..._monitors.wasserstein import Wasserstein
+from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory, error
+from ..table import PosFloat, Table
+
+
+class WassersteinMonitor(Table):
+    """Sinkhorn divergence / W2 between the particle measure and a target measure (ott-jax)."""
+
+    name: Literal["wasserstein"]
+    reference: Literal["init", "teacher"] = Field(
+        "init", description="the target measure: mu_0, or the teacher's neurons (task teacher)")
+    epsilon: PosFloat = Field(w2.EPSILON, description="absolute entropic regularization")
+    threshold: PosFloat = Field(w2.THRESHOLD, description="Sinkhorn's marginal-error threshold")
+    max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = Field(
+        w2.MAX_ITERATIONS, description="Sinkhorn iterations at most")
+    exact: bool = Field(False, description="also the exact W2 (host-side; small widths)")
+    subsample: Optional[Annotated[int, Field(ge=2)]] = Field(
+        None, description="only the first this many particles (a random subsample: "
+        "i.i.d. at init); unset: all")
+
+
+def build(cfg: WassersteinMonitor, ctx) -> Wasserstein:
+    target = ctx.data.reference_particles if cfg.reference == "teacher" else None
+    return Wasserstein(target=target, name=cfg.reference, epsilon=cfg.epsilon,
+                       threshold=cfg.threshold, max_iterations=cfg.max_iterations,
+                       exact=cfg.exact, subsample=cfg.subsample)
+
+
+def check(cfg: WassersteinMonitor, scenario, where: str):
+    if cfg.reference == "teacher":
+        if scenario.task.kind != "teacher":
+            return error("monitor", "reference teacher needs task teacher", f"{where}.reference")
+        if scenario.system.model_dump().get("bias", False):
+            return error("monitor", "reference teacher needs a system without bias (the "
+                         "teacher's neurons have none)", f"{where}.reference")
+    return None
+
+
+def memory(cfg: WassersteinMonitor, m: MemoryContext, key: str) -> MonitorMemory:
+    s = min(cfg.subsample or m.system.particles, m.system.particles)
+    # cost and kernel matrices of the three solves of a Sinkhorn divergence
+    return MonitorMemory(terms=(MemoryTerm(f"{key}.subsample", "the Sinkhorn cost matrices",
+                                     6 * m.bytes_per_element * s * s * m.batch),))
+
+
+ENTRY = MonitorEntry(WassersteinMonitor, Wasserstein, build, memory=memory, check=check)

@@ -1,0 +1,109 @@
+"""The one place where scenario names become objects: name -> entry for every
+system, task and monitor (each entry in its own file, see :mod:`.entry`).
+
+Adding a system to scenario files: its class in ``mfsim/_systems/``, its
+entry file in ``systems/``, one line below, its export in ``mfsim/__init__``,
+its tests. Code outside the package (a test, a user's project) registers an
+entry with :func:`register_entries` instead; the scenario schema is rebuilt so that
+scenario files and ``mfsim.run`` accept it at once.
+"""
+
+from __future__ import annotations
+
+from .entry import MonitorEntry, SystemEntry, TaskEntry
+from .monitors import (
+    fourier,
+    invariants,
+    kernel,
+    learned_kernel,
+    linear_predictor,
+    param_distance,
+    particle_moments,
+    particle_snapshots,
+    residual_modes,
+    risk,
+    singular_values,
+    test_accuracy,
+    test_loss,
+    test_outputs,
+    train_loss,
+    train_outputs,
+    wasserstein,
+)
+from .systems import (
+    adaptive_sequence,
+    deep_linear,
+    diagonal_linear,
+    diagonal_sequence,
+    mlp,
+    two_layer,
+    vanilla_sequence,
+)
+from .tasks import (
+    linear_teacher,
+    ntk_eigenfunction,
+    sequence,
+    sinusoids,
+    sparse_regression,
+    teacher,
+)
+
+SYSTEMS: dict[str, SystemEntry] = {}
+TASKS: dict[str, TaskEntry] = {}
+MONITORS: dict[str, MonitorEntry] = {}
+
+# a [system] / [task] table without `kind` is one of these
+DEFAULT_SYSTEM, DEFAULT_TASK = "two_layer", "teacher"
+
+
+def _add(table: dict, entry, replace: bool) -> None:
+    if entry.name in table and not replace:
+        raise ValueError(f"a scenario entry named {entry.name!r} is already registered "
+                         "(pass replace=True to replace it)")
+    table[entry.name] = entry
+
+
+def register_entries(*entries: SystemEntry | TaskEntry | MonitorEntry, replace: bool = False) -> None:
+    """Make entries available to scenario files, ``mfsim.run``, ``mfsim list`` and
+    the reference page (the schema is rebuilt once for all of them)."""
+    for entry in entries:
+        if isinstance(entry, SystemEntry):
+            _add(SYSTEMS, entry, replace)
+        elif isinstance(entry, TaskEntry):
+            _add(TASKS, entry, replace)
+        elif isinstance(entry, MonitorEntry):
+            _add(MONITORS, entry, replace)
+        else:
+            raise TypeError(f"not a scenario entry: {entry!r}")
+    _changed()
+
+
+def unregister_entries(*names: str) -> None:
+    """Remove entries by name (systems, tasks or monitors), e.g. after a test."""
+    for name in names:
+        for table in (SYSTEMS, TASKS, MONITORS):
+            table.pop(name, None)
+    _changed()
+
+
+# called after every change (the schema rebuilds its unions of tables)
+LISTENERS: list = []
+
+
+def _changed() -> None:
+    for listener in LISTENERS:
+        listener()
+
+
+for _entry in (two_layer.ENTRY, mlp.ENTRY, deep_linear.ENTRY, diagonal_linear.ENTRY,
+               vanilla_sequence.ENTRY, diagonal_sequence.ENTRY, adaptive_sequence.ENTRY):
+    SYSTEMS[_entry.name] = _entry
+for _entry in (teacher.ENTRY, sinusoids.ENTRY, sparse_regression.ENTRY, linear_teacher.ENTRY,
+               sequence.ENTRY, ntk_eigenfunction.ENTRY):
+    TASKS[_entry.name] = _entry
+for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_outputs.ENTRY,
+               test_outputs.ENTRY, invariants.ENTRY, risk.ENTRY, singular_values.ENTRY,
+               linear_predictor.ENTRY, particle_moments.ENTRY, learned_kernel.ENTRY,
+               param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
+               fourier.ENTRY, residual_modes.ENTRY):
+    MONITORS[_entry.name] = _entry

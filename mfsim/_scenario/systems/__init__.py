@@ -1,0 +1,1 @@
+"""Scenario entries of the systems, one file each."""

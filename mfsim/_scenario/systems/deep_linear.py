@@ -1,0 +1,43 @@
+"""``[system] kind = "deep_linear"``: :class:`mfsim.DeepLinearNetwork`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from ..._systems.deep_linear import DeepLinearNetwork
+from ..entry import DataSizes, SystemEntry, SystemSizes, error
+from ..table import NonNegFloat, PosFloat, PosInt, Table, fields
+
+
+class DeepLinearConfig(Table):
+    """Deep linear network W_L ... W_1 x."""
+
+    kind: Literal["deep_linear"] = "deep_linear"
+    widths: list[PosInt] = Field(default_factory=lambda: [8], description="hidden widths")
+    init: Literal["gaussian", "orthogonal", "balanced", "lambda_balanced"] = Field(
+        "balanced", description="initialization of the layers")
+    scale: NonNegFloat = Field(0.01, description="init scale sigma")
+    lam: float = Field(0.0, description="lambda of lambda_balanced init")
+    learning_rate: PosFloat = Field(1.0, description="time scale tau")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.init == "lambda_balanced" and len(self.widths) != 1:
+            raise error("lambda_balanced", "lambda_balanced needs one hidden width", "widths")
+        return self
+
+
+def build(cfg: DeepLinearConfig, data) -> DeepLinearNetwork:
+    f = fields(cfg)
+    return DeepLinearNetwork(data.x_train, data.y_train, **{**f, "widths": tuple(f["widths"])})
+
+
+def sizes(cfg: DeepLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
+    dims = [data.d, *cfg.widths, data.d_out]
+    p = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    return SystemSizes(p, 2 * data.n_train * sum(dims) + 2 * p, "system.widths")
+
+
+ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, sizes)

@@ -1,0 +1,31 @@
+"""``[system] kind = "diagonal_linear"``: :class:`mfsim.DiagonalLinearNetwork`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ..._systems.diagonal_linear import DiagonalLinearNetwork
+from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..table import PosFloat, Table, fields
+
+
+class DiagonalLinearConfig(Table):
+    """Diagonal linear network <u^D - v^D, x> from u = v = alpha."""
+
+    kind: Literal["diagonal_linear"] = "diagonal_linear"
+    alpha: PosFloat = Field(0.1, description="init scale")
+    depth: Annotated[int, Field(ge=2)] = Field(2, description="D")
+    learning_rate: PosFloat = Field(1.0, description="time scale tau")
+
+
+def build(cfg: DiagonalLinearConfig, data) -> DiagonalLinearNetwork:
+    return DiagonalLinearNetwork(data.x_train, data.y_train, **fields(cfg))
+
+
+def sizes(cfg: DiagonalLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
+    return SystemSizes(2 * data.d, 2 * data.n_train * data.d, "task.d")
+
+
+ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, sizes)

@@ -1,0 +1,62 @@
+"""``[system] kind = "two_layer"``: :class:`mfsim.TwoLayerNetwork`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, model_validator
+
+from ..._systems.two_layer import TwoLayerNetwork, auto_block
+from ..entry import DataSizes, SystemEntry, SystemSizes, error
+from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table, fields
+
+
+class TwoLayerConfig(Table):
+    """Two-layer network ``alpha c_m sum_j v_j phi(w_j . x + b_j)``."""
+
+    kind: Literal["two_layer"] = "two_layer"
+    width: PosInt = Field(512, description="number of neurons m")
+    parameterization: Literal["mean_field", "ntk"] = Field(
+        "mean_field", description="c_m = 1/m and time scale m (mean_field), or c_m = 1/sqrt(m)")
+    activation: Activation = Field("relu", description="phi")
+    scale: PosFloat = Field(1.0, description="output scale alpha (objective L(alpha h)/alpha^2)")
+    bias: bool = Field(False, description="hidden biases b_j")
+    train: Annotated[list[Literal["hidden", "output"]], Field(min_length=1)] = Field(
+        default_factory=lambda: ["hidden", "output"], description="layers that train"
+    )
+    init: Literal["gaussian", "symmetric"] = Field(
+        "gaussian", description="i.i.d. neurons, or mirrored pairs (zero output at init)")
+    center: bool = Field(False, description="subtract the output at initialization")
+    sigma_v: NonNegFloat = Field(1.0, description="v_j ~ N(0, sigma_v^2)")
+    sigma_w: NonNegFloat = Field(1.0, description="w_j ~ N(0, sigma_w^2 I / d)")
+    sigma_b: NonNegFloat = Field(1.0, description="b_j ~ N(0, sigma_b^2)")
+    block: Optional[Annotated[int, Field(ge=0)]] = Field(
+        None, description="neurons per block when summing the output (memory O(n block) "
+        "instead of O(n m); 0: no blocking; unset: automatic, by device and n m)")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.init == "symmetric" and self.width % 2:
+            raise error("odd_width", "symmetric init needs an even width; got {width}",
+                        "width", width=self.width)
+        if len(set(self.train)) != len(self.train):
+            raise error("duplicate", "lists a layer twice", "train")
+        return self
+
+
+def build(cfg: TwoLayerConfig, data) -> TwoLayerNetwork:
+    f = fields(cfg)
+    return TwoLayerNetwork(data.x_train, data.y_train, **{**f, "train": tuple(f["train"])})
+
+
+def sizes(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemSizes:
+    m, n = cfg.width, data.n_train
+    block = cfg.block if cfg.block is not None else auto_block(n, m, platform)
+    p = m * (data.d + 1 + int(cfg.bias))
+    # pre-activations, activations, derivatives and the gradient's cotangents;
+    # an NTK Gram matrix of k inputs uses k x width features per layer
+    return SystemSizes(p, 4 * n * (min(block, m) if block else m) + 2 * p, "system.width",
+                       particles=m, gram=lambda k: 3 * k * m)
+
+
+ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, sizes)

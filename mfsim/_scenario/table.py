@@ -1,0 +1,52 @@
+"""The base of every scenario table, and the number types tables use."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from .._activations import ACTIVATIONS
+
+Activation = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
+PosInt = Annotated[int, Field(gt=0)]
+PosFloat = Annotated[float, Field(gt=0)]
+NonNegFloat = Annotated[float, Field(ge=0)]
+
+
+class Table(BaseModel):
+    """A TOML table: strict types, finite numbers, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in cls.model_fields:
+                    raise PydanticCustomError(
+                        "unknown_key",
+                        "unknown key {key}; allowed keys: {allowed}",
+                        {"key": str(key), "allowed": ", ".join(cls.model_fields)},
+                    )
+        return data
+
+
+class TaskTable(Table):
+    """Keys every task has."""
+
+    seed: Annotated[int, Field(ge=0, lt=2**32)] | None = Field(
+        None, description="seed of the data alone (default: the scenario's seed; the data of "
+        "task.seed = s are those of seed = s): fix it to vary only the initialization")
+
+
+def fields(cfg: Table, *exclude: str) -> dict:
+    """A table's keys and values, without its selector (``kind``/``name``),
+    ``seed`` and ``exclude``: the keyword arguments of what it builds."""
+    return cfg.model_dump(exclude={"kind", "name", "seed", *exclude})
+
+
+# the name the public API exports it under
+ScenarioTable = Table

@@ -1,0 +1,1 @@
+"""Scenario entries of the tasks, one file each."""

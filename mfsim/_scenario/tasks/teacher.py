@@ -1,0 +1,30 @@
+"""``[task] kind = "teacher"``: :func:`mfsim.teacher_task`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..._tasks.teacher import teacher_task
+from ..entry import DataSizes, TaskEntry
+from ..table import Activation, NonNegFloat, PosInt, TaskTable, fields
+
+
+class TeacherTaskConfig(TaskTable):
+    """Targets from a two-layer teacher network ``(1/k) sum_i a_i phi(u_i . x)``."""
+
+    kind: Literal["teacher"] = "teacher"
+    d: PosInt = Field(16, description="input dimension")
+    n_train: PosInt = Field(256, description="number of training points")
+    n_test: PosInt = Field(1024, description="number of test points")
+    teacher_width: PosInt = Field(4, description="teacher neurons k")
+    activation: Activation = Field("relu", description="teacher activation")
+    inputs: Literal["gaussian", "sphere"] = Field("gaussian", description="input distribution")
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
+
+
+ENTRY = TaskEntry(
+    TeacherTaskConfig,
+    build=lambda cfg, key, dtype, ctx: teacher_task(key, dtype=dtype, **fields(cfg)),
+    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d))

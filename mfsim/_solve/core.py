@@ -1,0 +1,237 @@
+"""The compiled solve at the heart of mfsim: one ``diffrax.diffeqsolve`` with
+the monitors evaluated at the save times, its failure guards, and the
+:class:`Trajectory` it returns. :mod:`.simulate` and :mod:`.segments` call it."""
+
+from __future__ import annotations
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, PyTree
+
+from .._monitors.base import MonitorContext
+from .save_times import save_times as make_save_times
+from .save_times import snap_to_steps
+from .solvers import guarded, make_solver, with_dtmin
+
+
+class Trajectory(eqx.Module):
+    """The outcome of :func:`simulate`.
+
+    - ``ts``: save times ``(T,)``; entries never reached are ``inf``.
+    - ``values``: monitor name -> array with leading axis ``T``.
+    - ``descriptions``: monitor name -> one-line description.
+    - ``dims``: monitor name -> names of its non-time axes (where declared);
+      ``coords``: dimension name -> coordinate values (where declared).
+    - ``value_ts``: for the values of monitors with save times of their own
+      (particle snapshots), variable name -> those times (``inf`` if not reached).
+    - ``final_state``: the state at ``t_final``.
+    - ``t_final``: the last time reached (``t1`` on success).
+    - ``status``: ``"success"``, or the solver's reason for stopping.
+    - ``stats``: ``num_steps``, ``num_accepted_steps``, ``num_rejected_steps``,
+      ``wall_time`` and ``compile_time`` (seconds; compile time includes tracing).
+    """
+
+    ts: Array
+    values: dict[str, Array]
+    final_state: PyTree
+    t_final: Array
+    status: str = eqx.field(static=True)
+    descriptions: dict[str, str] = eqx.field(static=True)
+    stats: dict = eqx.field(static=True)
+    dims: dict[str, tuple[str, ...]] = eqx.field(static=True, default_factory=dict)
+    coords: dict[str, tuple] = eqx.field(static=True, default_factory=dict)
+    value_ts: dict[str, Array] = eqx.field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
+    @property
+    def n_saved(self) -> int:
+        """Number of save times actually reached."""
+        return int(np.sum(np.isfinite(np.asarray(self.ts))))
+
+
+DIVERGENCE = 1e8  # default bound on max |state| / max(1, max |state0|)
+
+
+def _bound(y0, divergence):
+    """The largest magnitude a state entry may reach before the solve is
+    declared diverged: ``divergence`` times the initial state's (at least 1)."""
+    leaves = [jnp.max(jnp.abs(x)) for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)
+              and x.size]
+    scale = jnp.max(jnp.stack(leaves)) if leaves else 1.0
+    return divergence * jnp.maximum(scale, 1.0)
+
+
+def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
+                 max_steps, progress, divergence=DIVERGENCE, state0=None):
+    # ``state0``: the run's initial state when this solve continues it from
+    # ``y0`` at ``t0`` (a segment of a checkpointed run); monitors measure from it
+    state0 = y0 if state0 is None else state0
+    # what monitors compute once (initial kernels, reference self-costs), inside the jit
+    refs = [MonitorContext(system=system, state0=state0, data=m.prepare(system, state0))
+            for m in monitors]
+    shared = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is None]
+    own = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is not None]
+
+    def recorder(pairs):
+        def record(t, y, args):
+            out = {}
+            for monitor, ref in pairs:
+                out.update(monitor(t, y, ref))
+            return out
+        return record
+
+    subs = [diffrax.SubSaveAt(ts=ts, fn=recorder(shared)), diffrax.SubSaveAt(t1=True)]
+    subs += [diffrax.SubSaveAt(ts=times, fn=recorder([pair]))
+             for times, pair in zip(own_ts, own)]
+    meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
+    return diffrax.diffeqsolve(
+        diffrax.ODETerm(system.vector_field),
+        solver,
+        t0=t0,
+        t1=t1,
+        dt0=dt0,
+        y0=y0,
+        saveat=diffrax.SaveAt(subs=subs),
+        stepsize_controller=guarded(controller, _bound(state0, divergence)),
+        max_steps=max_steps,
+        throw=False,
+        progress_meter=meter,
+    )
+
+
+@eqx.filter_jit
+def solve(*args):
+    return _diffeqsolve(*args)
+
+
+@eqx.filter_jit
+def solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
+                 divergence):
+    def one(dyn):
+        system, y0, monitors = eqx.combine(dyn, static)
+        return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
+                            controller, max_steps, False, divergence)
+
+    return jax.vmap(one)(dynamic)
+
+
+class CompileTimer:
+    """Sums JAX's compile-event durations (trace, lower, backend compile)."""
+
+    total = 0.0
+    _registered = False
+
+    @classmethod
+    def listen(cls):
+        if not cls._registered:
+            jax.monitoring.register_event_duration_secs_listener(cls._on_event)
+            cls._registered = True
+
+    @classmethod
+    def _on_event(cls, name, duration, **kwargs):
+        if name.startswith("/jax/core/compile/"):
+            cls.total += duration
+
+
+class Setup(eqx.Module):
+    """The solver, controller, first step and save times of a solve."""
+
+    solver: diffrax.AbstractSolver
+    controller: diffrax.AbstractStepSizeController
+    dt0: float | None
+    ts: np.ndarray
+    t0: float
+    t1: float
+
+    @classmethod
+    def make(cls, solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save):
+        diffrax_solver, controller, dt0 = make_solver(
+            solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive
+        )
+        setup = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1)
+        ts = setup.checked(make_save_times(t1, n_save, t0=t0) if save_times is None
+                           else save_times, "save_times")
+        return cls(diffrax_solver, controller, dt0, ts, t0, t1)
+
+    def checked(self, ts, what: str) -> np.ndarray:
+        """``ts`` snapped to the step grid of a fixed-step solve, and validated."""
+        ts = np.asarray(ts, dtype=float)
+        if isinstance(self.controller, diffrax.ConstantStepSize):
+            ts = snap_to_steps(ts, self.t0, self.dt0)
+        if (ts.ndim != 1 or ts.size == 0 or ts[0] < self.t0 or ts[-1] > self.t1
+                or np.any(np.diff(ts) < 0)):
+            raise ValueError(
+                f"{what} must be non-decreasing within [t0, t1] = [{self.t0}, {self.t1}]")
+        return ts
+
+    def own_times(self, monitors, cast) -> tuple:
+        """The save times of the monitors that have their own, in order."""
+        return tuple(cast(self.checked(m.save_times(), f"{type(m).__name__} save times"))
+                     for m in monitors if m.save_times() is not None)
+
+    def controller_for(self, y0):
+        """The step-size controller, with its minimum step for the run's dtype."""
+        return with_dtmin(self.controller, self.t0, self.t1, _run_dtype(y0))
+
+    @staticmethod
+    def caster(y0):
+        """Casts times to the run's dtype: the dtype of the initial state."""
+        dtype = _run_dtype(y0)
+        return lambda x: None if x is None else jnp.asarray(x, dtype)
+
+
+def _run_dtype(y0):
+    leaves = [x for x in jax.tree.leaves(y0) if eqx.is_inexact_array(x)]
+    return leaves[0].dtype if leaves else jnp.result_type(float)
+
+
+# the statuses of a failed solve, by diffrax result (event_occurred is our guard's:
+# non-finite or diverged state, told apart by the final state)
+STATUS_NON_FINITE = "non-finite state (NaN or Inf)"
+STATUS_DIVERGED = "diverged (|state| above divergence x its initial scale)"
+STATUS_DT_MIN = "step-size collapse (the adaptive step fell below its minimum)"
+
+
+def status(result, final) -> str:
+    if result == diffrax.RESULTS.successful:
+        return "success"
+    if result == diffrax.RESULTS.event_occurred:
+        finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(final)
+                     if eqx.is_inexact_array(x))
+        return STATUS_DIVERGED if finite else STATUS_NON_FINITE
+    if result == diffrax.RESULTS.dt_min_reached:
+        return STATUS_DT_MIN
+    return diffrax.RESULTS[result]
+
+
+def trajectory(sol, monitors, **timing) -> Trajectory:
+    values, final, *own = sol.ys
+    descriptions, dims, coords, value_ts = {}, {}, {}, {}
+    for monitor in monitors:
+        descriptions.update(monitor.descriptions())
+        dims.update(monitor.dims())
+        coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
+    values = dict(values)
+    for ts, ys in zip(sol.ts[2:], own):
+        for name, value in ys.items():
+            values[name], value_ts[name] = value, ts
+    stats = {k: int(v) for k, v in sol.stats.items() if k != "max_steps"}
+    stats.update(timing)
+    return Trajectory(
+        ts=sol.ts[0],
+        values=values,
+        final_state=jax.tree.map(lambda x: x[0], final),
+        t_final=sol.ts[1][0],
+        status=status(sol.result, final),
+        descriptions=descriptions,
+        stats=stats,
+        dims=dims,
+        coords=coords,
+        value_ts=value_ts,
+    )

@@ -1,0 +1,259 @@
+"""Checkpointed solves: a long run solved in segments of N save points, with
+the state and everything recorded so far written to a checkpoint file after
+each segment, so that a killed run resumes from its last segment.
+
+Segment ``k`` runs from the end of segment ``k - 1`` (``t0`` for the first) to
+its last save time (``t1`` for the last segment), starting afresh from the
+state there: an adaptive solve picks its first step again, a fixed-step solve
+goes on on the same grid. Monitors still measure from the run's initial state.
+A run is therefore solved identically whether or not it was interrupted
+(bitwise: the state crosses a segment boundary through the same bits in
+memory or on disk), though not step for step like one unsegmented solve.
+
+What a segmented solve has done is a flat dict of NumPy arrays, tagged with a
+SHA-256 of the problem (arrays of the system, state and monitors, times and
+solver settings): a checkpoint of another problem is ignored. Where it is
+kept is up to the store handed in (:class:`AbstractCheckpointStore`): this
+module never touches the disk; :class:`mfsim.CheckpointFile` (an ``.npz``
+archive written atomically) is the store of the run directories.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import time
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from .core import CompileTimer, Trajectory, solve
+from .core import status as solve_status
+
+CHECKPOINT_FORMAT = 1
+
+
+class AbstractCheckpointStore(abc.ABC):
+    """Where a segmented solve keeps its progress between segments."""
+
+    @abc.abstractmethod
+    def load(self) -> dict[str, np.ndarray] | None:
+        """The arrays saved last, or None (nothing saved, or unreadable)."""
+
+    @abc.abstractmethod
+    def save(self, arrays: dict[str, np.ndarray]) -> None:
+        """Keep ``arrays`` (replacing what was saved before, all or nothing)."""
+
+
+def segment_ends(ts: np.ndarray, t0: float, t1: float, every: int) -> np.ndarray:
+    """Where segments end: every ``every``-th distinct save time after ``t0``,
+    and ``t1``."""
+    distinct = np.unique(ts[ts > t0])
+    ends = list(distinct[every - 1::every])
+    if not ends or ends[-1] < t1:
+        ends.append(t1)
+    return np.asarray(ends, dtype=float)
+
+
+def _in_segment(times: np.ndarray, start: float, end: float, first: bool) -> np.ndarray:
+    """The times of one segment: (start, end], or [start, end] for the first."""
+    return times[(times >= start if first else times > start) & (times <= end)]
+
+
+def _chunk(times: np.ndarray, start: float, end: float, first: bool, size: int):
+    """A segment's times padded with ``end`` to ``size`` entries (equal
+    shapes: one compilation), and how many are real."""
+    real = _in_segment(times, start, end, first)
+    return np.concatenate([real, np.full(size - real.size, end)]), int(real.size)
+
+
+def problem_digest(system, y0, monitors, numbers: tuple, tag: str = "") -> str:
+    """SHA-256 of what determines a solve: every array of the system, initial
+    state and monitors, their plain static fields, the times and settings."""
+    h = hashlib.sha256(f"mfsim-checkpoint-{CHECKPOINT_FORMAT}|{tag}|{numbers!r}".encode())
+    dynamic, static = eqx.partition((system, y0, tuple(monitors)), eqx.is_array)
+    for leaf in jax.tree.leaves(dynamic):
+        a = np.asarray(leaf)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    plain = [x for x in jax.tree.leaves(static) if isinstance(x, (str, int, float, bool))]
+    h.update(repr([type(system).__name__, *(type(m).__name__ for m in monitors), *plain])
+             .encode())
+    return h.hexdigest()
+
+
+class _Progress:
+    """What a checkpointed run has so far (in memory, and in the checkpoint file)."""
+
+    def __init__(self, n_own: int):
+        self.segment = 0  # segments done
+        self.ts: list[np.ndarray] = []
+        self.values: dict[str, list[np.ndarray]] = {}
+        self.own_ts: list[list[np.ndarray]] = [[] for _ in range(n_own)]
+        self.steps = {"num_steps": 0, "num_accepted_steps": 0, "num_rejected_steps": 0}
+        self.status = "running"
+        self.t_final = np.nan
+        self.state_leaves: list[np.ndarray] = []
+
+    def to_arrays(self, digest: str) -> dict[str, np.ndarray]:
+        arrays = {"digest": np.asarray(digest), "segment": np.asarray(self.segment),
+                  "status": np.asarray(self.status), "t_final": np.asarray(self.t_final)}
+        arrays.update({f"steps/{k}": np.asarray(v) for k, v in self.steps.items()})
+        arrays.update({f"ts/{i}": t for i, t in enumerate(self.ts)})
+        for name, chunks in self.values.items():
+            arrays.update({f"values/{name}/{i}": v for i, v in enumerate(chunks)})
+        for m, chunks in enumerate(self.own_ts):
+            arrays.update({f"own_ts/{m}/{i}": v for i, v in enumerate(chunks)})
+        arrays.update({f"state/{i}": v for i, v in enumerate(self.state_leaves)})
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, z, digest: str, n_own: int) -> _Progress | None:
+        """The progress in the arrays ``z`` (a mapping), or None when they
+        belong to another problem or are incomplete."""
+        try:
+            if str(z["digest"]) != digest:
+                return None
+            p = cls(n_own)
+            p.segment, p.status = int(z["segment"]), str(z["status"])
+            p.t_final = float(z["t_final"])
+            p.steps = {k: int(z[f"steps/{k}"]) for k in p.steps}
+            files = list(z.keys())
+
+            def series(prefix):
+                keys = sorted((k for k in files if k.startswith(prefix)),
+                              key=lambda k: int(k.rsplit("/", 1)[1]))
+                return [np.asarray(z[k]) for k in keys]
+
+            p.ts = series("ts/")
+            names = {k.removeprefix("values/").rsplit("/", 1)[0] for k in files
+                     if k.startswith("values/")}
+            p.values = {name: series(f"values/{name}/") for name in sorted(names)}
+            p.own_ts = [series(f"own_ts/{m}/") for m in range(n_own)]
+            p.state_leaves = series("state/")
+            return p
+        except (ValueError, KeyError):
+            return None
+
+
+def solve_segmented(system, y_init, setup, cast, monitors, *, max_steps: int, progress: bool,
+                    divergence: float, store: AbstractCheckpointStore | None, every: int,
+                    tag: str = "") -> Trajectory:
+    """Solve in segments of ``every`` save points (see the module docstring),
+    saving the progress to ``store`` after each and resuming from it."""
+    own_monitors = [m for m in monitors if m.save_times() is not None]
+    own = [setup.checked(m.save_times(), f"{type(m).__name__} save times")
+           for m in own_monitors]
+    ts = setup.ts
+    ends = segment_ends(ts, setup.t0, setup.t1, every)
+    starts = np.concatenate([[setup.t0], ends[:-1]])
+    size = max(_in_segment(ts, a, b, k == 0).size
+               for k, (a, b) in enumerate(zip(starts, ends)))
+    treedef = jax.tree.structure(y_init)
+    digest = problem_digest(system, y_init, monitors, (
+        setup.t0, setup.t1, ts.tolist(), [o.tolist() for o in own], repr(setup.solver),
+        repr(setup.controller), setup.dt0, max_steps, divergence, every), tag)
+    n_own = [o.size for o in own]
+    saved = None if store is None else store.load()
+    state = None if saved is None else _Progress.from_arrays(saved, digest, len(own))
+    if state is None:
+        state = _Progress(len(own))
+    controller = setup.controller_for(y_init)
+    y = y_init if state.segment == 0 else jax.tree.unflatten(
+        treedef, [jax.numpy.asarray(x) for x in state.state_leaves])
+    CompileTimer.listen()
+    compile_before, start_time = CompileTimer.total, time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(ends), initial=state.segment, unit="segment", desc="solve")
+    try:
+        for k in range(state.segment, len(ends)):
+            if state.status != "running":
+                break
+            a, b = starts[k], ends[k]
+            seg_ts, n_real = _chunk(ts, a, b, k == 0, size)
+            seg_own = [_chunk(o, a, b, k == 0, o.size) for o in own]
+            sol = solve(system, y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own), cast(a),
+                         cast(b), cast(setup.dt0), tuple(monitors), setup.solver,
+                         controller, int(max_steps), False, cast(divergence),
+                         y_init)
+            values, final, *own_ys = sol.ys
+            status = solve_status(sol.result, final)
+            seg_t = np.asarray(sol.ts[0])[:n_real]
+            state.ts.append(seg_t)
+            for name, v in values.items():
+                state.values.setdefault(name, []).append(np.asarray(v)[:n_real])
+            for m, ((_, n), own_t, ys) in enumerate(zip(seg_own, sol.ts[2:], own_ys)):
+                state.own_ts[m].append(np.asarray(own_t)[:n])
+                for name, v in ys.items():
+                    state.values.setdefault(f"own/{m}/{name}", []).append(np.asarray(v)[:n])
+            for key in state.steps:
+                state.steps[key] += int(sol.stats[key])
+            y = jax.tree.map(lambda x: x[0], final)
+            state.state_leaves = [np.asarray(x) for x in jax.tree.leaves(y)]
+            state.segment = k + 1
+            state.t_final = float(np.asarray(sol.ts[1])[0])
+            if status != "success":
+                state.status = status
+            elif state.segment == len(ends):
+                state.status = "success"
+            elif state.steps["num_steps"] >= max_steps:
+                state.status = _MAX_STEPS
+            if store is not None:
+                store.save(state.to_arrays(digest))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    timing = {"wall_time": time.perf_counter() - start_time,
+              "compile_time": CompileTimer.total - compile_before,
+              "segments": len(ends)}
+    return _assemble(state, monitors, ts.size, n_own, treedef, timing)
+
+
+_MAX_STEPS = "The maximum number of solver steps was reached. Try increasing `max_steps`."
+
+
+def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Trajectory:
+    """One Trajectory from the segments, shaped like an unsegmented solve's
+    (unreached save times ``inf``, their values ``inf``)."""
+
+    def padded(chunks: list[np.ndarray], n: int, like=None) -> np.ndarray:
+        if chunks:
+            got = np.concatenate(chunks)
+        else:
+            got = np.zeros((0,) + like.shape[1:], like.dtype)
+        pad = np.full((n - got.shape[0],) + got.shape[1:], np.inf, got.dtype)
+        return np.concatenate([got, pad])
+
+    values, value_ts = {}, {}
+    for key, chunks in state.values.items():
+        if key.startswith("own/"):  # a monitor with save times of its own
+            _, m, name = key.split("/", 2)
+            values[name] = padded(chunks, n_own[int(m)])
+            value_ts[name] = padded(state.own_ts[int(m)], n_own[int(m)], np.zeros(0))
+        else:
+            values[key] = padded(chunks, n_ts)
+    descriptions, dims, coords = {}, {}, {}
+    for monitor in monitors:
+        descriptions.update(monitor.descriptions())
+        dims.update(monitor.dims())
+        coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
+    final_state = jax.tree.unflatten(treedef, [jax.numpy.asarray(x)
+                                               for x in state.state_leaves])
+    return Trajectory(
+        ts=padded(state.ts, n_ts, np.zeros(0)),
+        values=values,
+        final_state=final_state,
+        t_final=np.asarray(state.t_final),
+        status=state.status,
+        descriptions=descriptions,
+        stats={**state.steps, **timing},
+        dims=dims,
+        coords=coords,
+        value_ts=value_ts,
+    )

@@ -1,0 +1,240 @@
+"""simulate() and simulate_batch(): a system, its initial state and monitors in,
+a :class:`Trajectory` out; one compiled diffrax solve (or one ``vmap``'ed solve
+of a batch). They never touch the disk: a checkpointed solve writes through
+the store it is given (:class:`.segments.AbstractCheckpointStore`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from .._monitors.base import AbstractMonitor
+from .._system import AbstractSystem
+from . import core
+from .core import DIVERGENCE, CompileTimer, Setup, Trajectory, trajectory
+from .segments import AbstractCheckpointStore, solve_segmented
+from .sharding import Shard, check_shard, shard_batch, shard_particles, sweep_multiple
+
+
+def _is_key(x) -> bool:
+    if not isinstance(x, jax.Array):
+        return False
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        return True
+    return x.dtype == jnp.uint32 and x.shape == (2,)
+
+
+def simulate(
+    system: AbstractSystem,
+    state_or_key,
+    *,
+    t1: float,
+    t0: float = 0.0,
+    solver: str = "tsit5",
+    dt: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    adaptive: bool | None = None,
+    save_times: Sequence[float] | Array | None = None,
+    n_save: int = 101,
+    monitors: Sequence[AbstractMonitor] = (),
+    max_steps: int = 100_000,
+    progress: bool = False,
+    shard: Shard = "none",
+    divergence: float = DIVERGENCE,
+    checkpoint_every: int = 0,
+    checkpoint: AbstractCheckpointStore | None = None,
+    checkpoint_tag: str = "",
+) -> Trajectory:
+    """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
+
+    **Arguments:**
+
+    - ``system``: an :class:`AbstractSystem`.
+    - ``state_or_key``: an initial state, or a PRNG key (or an integer seed)
+      passed to ``system.init``.
+    - ``t1``, ``t0``: the time interval.
+    - ``solver``: ``euler``, ``heun``, ``tsit5``, ``dopri5``, ``dopri8``, ``kvaerno5``.
+    - ``dt``: the step of fixed-step solvers (``euler``: gradient descent with
+      learning rate ``tau * dt``); the initial step of adaptive ones (``None``:
+      chosen automatically).
+    - ``rtol``, ``atol``: tolerances of the PID step-size controller.
+    - ``adaptive``: ``False`` runs an adaptive-capable solver at fixed ``dt``.
+    - ``save_times``: where monitors are evaluated (default: ``n_save`` evenly
+      spaced times; see :func:`mfsim.save_times` for log spacing). For
+      fixed-step solves they are rounded to the step grid so that saved values
+      are exact iterates.
+    - ``monitors``: :class:`AbstractMonitor` instances.
+    - ``max_steps``: the solve stops (status says so) after this many steps.
+    - ``divergence``: the solve stops (status ``diverged``) when an entry of
+      the state exceeds ``divergence * max(1, max |state0|)`` in magnitude,
+      and (status ``non-finite state``) when one becomes NaN or Inf. Both are
+      checked after every step inside the compiled loop. An adaptive solve
+      whose step falls below eps max(|t0|, |t1|) / 1000 (it keeps shrinking
+      when the field turns NaN ahead of it) stops with status
+      ``step-size collapse``.
+    - ``progress``: show a progress bar (tqdm) during the solve.
+    - ``shard``: ``"particles"`` splits the particle axis of the state over
+      every JAX device (see :mod:`mfsim._sharding`); ``"none"`` or
+      ``"sweep"`` (which only batched solves use): one device.
+
+    - ``checkpoint_every``: solve in segments of this many save points (0:
+      one solve), handing the state and the values so far to the store
+      ``checkpoint`` after each segment (e.g. ``mfsim.CheckpointFile(path)``;
+      ``None``: kept in memory only); a later call with the same problem and
+      the same store resumes after the last segment saved and returns
+      bitwise the same trajectory as an uninterrupted call (see
+      :mod:`mfsim._solve.segments`; ``checkpoint_tag`` is mixed into the
+      problem's digest).
+
+    **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
+    or diverged state, step-size collapse) does not raise: its status says
+    why, ``t_final`` when, and the values saved before the failure are kept.
+
+    The run's dtype is the dtype of the initial state (a system initialized
+    from float32 data gives a float32 run); times are cast to it.
+    """
+    check_shard(shard)
+    setup = Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
+    y0 = _initial_state(system, state_or_key)
+    if shard == "particles":
+        system, y0 = shard_particles(system, y0)
+    cast = setup.caster(y0)
+    CompileTimer.listen()
+    compile_before = CompileTimer.total
+    start = time.perf_counter()
+    monitors = tuple(monitors)
+    _check_monitors(system, monitors)
+    if checkpoint_every:
+        return solve_segmented(system, y0, setup, cast, monitors, max_steps=int(max_steps),
+                               progress=bool(progress), divergence=divergence,
+                               store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag)
+    sol = core.solve(
+        system, y0, cast(setup.ts), setup.own_times(monitors, cast), cast(t0), cast(t1),
+        cast(setup.dt0), monitors, setup.solver, setup.controller_for(y0), int(max_steps),
+        bool(progress), cast(divergence),
+    )
+    jax.block_until_ready(sol.ys)
+    wall = time.perf_counter() - start
+    return trajectory(sol, monitors, wall_time=wall,
+                       compile_time=CompileTimer.total - compile_before)
+
+
+def simulate_batch(
+    systems: Sequence[AbstractSystem],
+    states_or_keys: Sequence,
+    *,
+    t1: float,
+    t0: float = 0.0,
+    solver: str = "tsit5",
+    dt: float | None = None,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    adaptive: bool | None = None,
+    save_times: Sequence[float] | Array | None = None,
+    n_save: int = 101,
+    monitors: Sequence = (),
+    max_steps: int = 100_000,
+    shard: Shard = "none",
+    divergence: float = DIVERGENCE,
+) -> list[Trajectory]:
+    """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
+
+    ``systems[i]`` starts from ``states_or_keys[i]`` (a state, key or seed as in
+    :func:`simulate`). ``monitors`` is one sequence of monitors shared by all
+    problems, or one sequence per problem. All problems must have the same
+    structure: equal array shapes and dtypes and equal non-array fields (a
+    seed or an output scale stored as an array may differ; a width may not):
+    :func:`batch_signature` tells which problems can share a batch. Each
+    problem keeps its own adaptive step sizes and its own failure status;
+    the solver and the save times are shared.
+
+    ``shard="sweep"`` splits the problems over every JAX device (their number
+    must divide the batch); ``"particles"`` is not available for batches.
+
+    Returns one :class:`Trajectory` per problem (their ``stats`` give the
+    batch's wall and compile time, and each problem's own step counts).
+    """
+    systems = list(systems)
+    if len(states_or_keys) != len(systems) or not systems:
+        raise ValueError("simulate_batch needs one initial state per system (at least one)")
+    per_point = len(monitors) == len(systems) and all(
+        isinstance(m, (list, tuple)) for m in monitors)
+    monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
+        systems)
+    setup = Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
+    states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
+    problems = list(zip(systems, states, monitor_sets))
+    for system, _, monitor_set in problems[:1]:  # the others share its structure
+        _check_monitors(system, monitor_set)
+    signature = batch_signature(*problems[0])
+    for i, problem in enumerate(problems[1:], 1):
+        if batch_signature(*problem) != signature:
+            raise ValueError(
+                f"problem {i} differs in structure from problem 0 (array shapes, dtypes or "
+                "non-array fields); solve it in another batch (see batch_signature)")
+    dynamic = [eqx.partition(problem, eqx.is_array)[0] for problem in problems]
+    static = eqx.partition(problems[0], eqx.is_array)[1]
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *dynamic)
+    check_shard(shard)
+    if shard == "particles":
+        raise ValueError("shard='particles' applies to single solves; batches shard 'sweep'")
+    if shard == "sweep":
+        if len(systems) % sweep_multiple():
+            raise ValueError(f"shard='sweep': {len(systems)} problems do not split evenly "
+                             f"over {sweep_multiple()} devices")
+        stacked = shard_batch(stacked)
+    cast = setup.caster(states[0])
+    CompileTimer.listen()
+    compile_before = CompileTimer.total
+    start = time.perf_counter()
+    sol = core.solve_batch(stacked, static, cast(setup.ts), setup.own_times(monitor_sets[0], cast),
+                       cast(t0), cast(t1), cast(setup.dt0), setup.solver,
+                       setup.controller_for(states[0]), int(max_steps), cast(divergence))
+    jax.block_until_ready(sol.ys)
+    wall = time.perf_counter() - start
+    compile_time = CompileTimer.total - compile_before
+    return [
+        trajectory(jax.tree.map(lambda x: x[i], sol), monitor_sets[i], wall_time=wall,
+                    compile_time=compile_time, batch_size=len(problems))
+        for i in range(len(problems))
+    ]
+
+
+def batch_signature(system, state, monitors=()) -> tuple:
+    """A hashable summary of a problem's structure: problems with equal
+    signatures can share one :func:`simulate_batch` call."""
+    dynamic, static = eqx.partition((system, state, tuple(monitors)), eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dynamic)
+    shapes = tuple((x.shape, str(x.dtype)) for x in leaves)
+    static_leaves, static_def = jax.tree.flatten(static)
+    return (treedef, shapes, static_def, tuple(_hashable(x) for x in static_leaves))
+
+
+def _hashable(x):
+    try:
+        hash(x)
+        return x
+    except TypeError:
+        return repr(x)
+
+
+def _check_monitors(system, monitors) -> None:
+    for monitor in monitors:
+        missing = monitor.missing(type(system))
+        if missing:
+            raise ValueError(f"{type(monitor).__name__} cannot monitor {type(system).__name__}: "
+                             f"it requires {', '.join(t.__name__ for t in missing)}")
+
+
+def _initial_state(system, state_or_key):
+    if isinstance(state_or_key, int) and not isinstance(state_or_key, bool):
+        state_or_key = jax.random.key(state_or_key)
+    return system.init(state_or_key) if _is_key(state_or_key) else state_or_key
+
+
