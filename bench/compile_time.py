@@ -17,10 +17,8 @@ def child() -> None:
     from mfsim._scenario.build import build
 
     built = build(mfsim.load_scenario("scenarios/quickstart.toml"))
-    first = mfsim.simulate(built.system, built.state0, monitors=built.monitors,
-                           **built.simulate_kwargs)
-    again = mfsim.simulate(built.system, built.state0, monitors=built.monitors,
-                           **built.simulate_kwargs)
+    first = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors)
+    again = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors)
     print(json.dumps({"compile_s": first.stats["compile_time"],
                       "first_call_s": first.stats["wall_time"],
                       "second_call_s": again.stats["wall_time"],

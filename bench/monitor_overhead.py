@@ -16,28 +16,29 @@ from mfsim._scenario.build import build
 from ._util import machine
 
 
-def _best_solves(system, state0, monitor_sets, kwargs, repeat=5):
+def _best_solves(system, state0, monitor_sets, settings, repeat=5):
     """Best wall time of each monitor set, the repeats interleaved so that a
     slow spell of the machine hits every set alike."""
-    trajs = [mfsim.simulate(system, state0, monitors=m, **kwargs) for m in monitor_sets]  # compile
+    trajs = [mfsim.simulate(system, state0, settings, monitors=m)  # compile
+             for m in monitor_sets]
     best = [float("inf")] * len(monitor_sets)
     for _ in range(repeat):
         for i, monitors in enumerate(monitor_sets):
-            wall = mfsim.simulate(system, state0, monitors=monitors, **kwargs).stats["wall_time"]
+            wall = mfsim.simulate(system, state0, settings,
+                                  monitors=monitors).stats["wall_time"]
             best[i] = min(best[i], wall)
     return best, trajs
 
 
 def run(n_save: int = 50) -> dict:
     built = build(mfsim.load_scenario("scenarios/quickstart.toml"))
-    kwargs = dict(built.simulate_kwargs)
-    kwargs["save_times"] = mfsim.save_times(kwargs["t1"], n_save, spacing="log",
-                                            t_first=0.01)
+    settings = built.settings.with_save_times(mfsim.save_times(
+        built.settings.t1, n_save, spacing="log", t_first=0.01))
     loss = [mfsim.TrainLoss()]
     full = loss + [mfsim.KernelMonitor(subsample=256, quantities=("drift",)),
                    mfsim.Wasserstein()]
     (t_loss, t_full), (traj_loss, traj_full) = _best_solves(built.system, built.state0,
-                                                            [loss, full], kwargs)
+                                                            [loss, full], settings)
     assert traj_loss.stats["num_steps"] == traj_full.stats["num_steps"]
     converged = np.asarray(traj_full.values["sinkhorn_converged_init"])
     return {"n_save": n_save, "steps": traj_loss.stats["num_steps"], "loss_only_s": t_loss,

@@ -24,7 +24,7 @@ import numpy as np
 import mfsim
 from mfsim._scenario.build import build
 from mfsim._scenario.sweep import apply_overrides, expand
-from mfsim._solve.batching import auto_batch_size, is_adaptive
+from mfsim._solve.batching import auto_batch_size
 
 from ._util import best_of, machine
 
@@ -61,15 +61,15 @@ def vector_field_profile(built) -> tuple[float, float]:
 
 def run(case: str, n_seeds: int, repeat: int = 2) -> dict:
     built = _problems(case, n_seeds)
-    kwargs = built[0].simulate_kwargs
+    settings = built[0].settings
     systems, states = [b.system for b in built], [b.state0 for b in built]
     monitors = [b.monitors for b in built]
 
     def batched():
-        return mfsim.simulate_batch(systems, states, monitors=monitors, **kwargs)
+        return mfsim.simulate_batch(systems, states, settings, monitors=monitors)
 
     def sequential():
-        return [mfsim.simulate(s, y0, monitors=m, **kwargs)
+        return [mfsim.simulate(s, y0, settings, monitors=m)
                 for s, y0, m in zip(systems, states, monitors)]
 
     start = time.perf_counter()
@@ -89,7 +89,7 @@ def run(case: str, n_seeds: int, repeat: int = 2) -> dict:
         sequential()
         t_seq = min(t_seq, time.perf_counter() - start)
     steps = [t.stats["num_steps"] for t in first_seq]
-    auto = auto_batch_size(states[0], n_seeds, adaptive=is_adaptive(kwargs))
+    auto = auto_batch_size(states[0], n_seeds, adaptive=settings.adaptive)
     vf_one, vf_many = vector_field_profile(built)
     return {"case": case, "n_seeds": n_seeds, "batched_s": t_batch, "sequential_s": t_seq,
             "speedup": t_seq / t_batch, "first_call_batched_s": compile_batch,

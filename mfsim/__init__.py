@@ -63,6 +63,7 @@ from ._scenario.registry import register_entries as register_entries
 from ._scenario.registry import unregister_entries as unregister_entries
 from ._scenario.schema import Scenario as Scenario
 from ._scenario.table import ScenarioTable as ScenarioTable
+from ._solve.core import SolveSettings as SolveSettings
 from ._solve.core import Trajectory as Trajectory
 from ._solve.save_times import save_times as save_times
 from ._solve.segments import AbstractCheckpointStore as AbstractCheckpointStore

@@ -40,7 +40,7 @@ from ._scenario.schema import Scenario
 from ._scenario.sweep import SweepPoint, apply_overrides, axes, expand, reference_points
 from ._scenario.twins import TWIN_LABELS
 from ._solve.batching import Job, run_jobs
-from ._solve.core import CompileTimer, Trajectory
+from ._solve.core import CompileTimer, SolveSettings, Trajectory
 from ._solve.simulate import simulate
 from ._system import AbstractParticleSystem
 
@@ -145,22 +145,21 @@ def _point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajec
     return merge_twins(trajectory_to_dataset(traj, attrs=attrs), twins)
 
 
-def _twin_kwargs(twin, kwargs: dict) -> dict:
+def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
     # twins without particles (kernel flows) run on one device under shard=particles
-    if kwargs.get("shard") == "particles" and not isinstance(twin, AbstractParticleSystem):
-        return {**kwargs, "shard": "none"}
-    return kwargs
+    if settings.shard == "particles" and not isinstance(twin, AbstractParticleSystem):
+        return dataclasses.replace(settings, shard="none")
+    return settings
 
 
 def _jobs(points: list[SweepPoint], *, twins: bool = True) -> list[Job]:
     jobs = []
     for point in points:
         b = build(point.scenario)
-        jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors,
-                        b.simulate_kwargs))
+        jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings))
         if twins:
             jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
-                            _twin_kwargs(twin, b.simulate_kwargs))
+                            _twin_settings(twin, b.settings))
                         for prefix, (twin, state0) in b.twins.items())
     return jobs
 
@@ -393,10 +392,10 @@ def _run_scenario(scenario: Scenario, source: str | None, *, out, progress: bool
             for job in jobs:  # one run: the network shows a progress bar of its solve
                 name = job.key[1].rstrip("_") or "network"
                 on_done(job, simulate(
-                    job.system, job.state0, monitors=job.monitors,
+                    job.system, job.state0, job.settings, monitors=job.monitors,
                     progress=progress and job.key[1] == "", checkpoint_every=every,
                     checkpoint=CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None,
-                    checkpoint_tag=resolved_text, **job.kwargs))
+                    checkpoint_tag=resolved_text))
     except KeyboardInterrupt:
         if sweep:
             what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"

@@ -165,12 +165,10 @@ def test_memory_estimate_against_xla_memory_analysis(config):
     scenario = validate_scenario({"name": "m", "dtype": "float64", "solver": {"t1": 1.0},
                                   "save": {"n": 5}, **config})
     b = build(scenario)
-    kw = b.simulate_kwargs
-    setup = S.Setup.make(kw["solver"], kw["dt"], kw["rtol"], kw["atol"], kw["adaptive"], 0.0,
-                          kw["t1"], kw["save_times"], 101)
+    setup = b.settings
     cast = setup.caster(b.state0)
     args = (b.system, b.state0, cast(setup.ts), setup.own_times(b.monitors, cast), cast(0.0),
-            cast(kw["t1"]), cast(setup.dt0), b.monitors, setup.solver,
+            cast(setup.t1), cast(setup.dt0), b.monitors, setup.solver,
             setup.controller_for(b.state0), 1000, False)
     dynamic, static = eqx.partition(args, eqx.is_array)
     compiled = jax.jit(lambda d: S._diffeqsolve(*eqx.combine(d, static))).lower(

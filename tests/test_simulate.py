@@ -104,3 +104,29 @@ def test_unknown_solver_and_missing_dt():
         mfsim.make_solver("euler")
     solver, controller, _ = mfsim.make_solver("tsit5", rtol=1e-3, atol=1e-4)
     assert isinstance(controller, diffrax.PIDController) and controller.rtol == 1e-3
+
+
+def test_solver_and_controller_objects_equal_their_names(flow):
+    """Objects at the core, names at the edge: a diffrax solver and controller
+    passed as objects give bitwise the run of the same solver named, and a
+    SolveSettings built once is what the scheduler carries."""
+    ts = np.linspace(0.0, 2.0, 5)
+    by_name = mfsim.simulate(flow, 0, t1=2.0, solver="dopri5", rtol=1e-8, atol=1e-10,
+                             save_times=ts, monitors=[Energy()])
+    by_object = mfsim.simulate(flow, 0, t1=2.0, solver=diffrax.Dopri5(),
+                               controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
+                               save_times=ts, monitors=[Energy()])
+    settings = mfsim.SolveSettings.of(diffrax.Dopri5(), t1=2.0, rtol=1e-8, atol=1e-10,
+                                      save_times=ts)
+    by_settings = mfsim.simulate(flow, 0, settings, monitors=[Energy()])
+    for traj in (by_object, by_settings):
+        np.testing.assert_array_equal(traj.values["energy"], by_name.values["energy"])
+    assert settings.adaptive and settings.key() == mfsim.SolveSettings.of(
+        diffrax.Dopri5(), t1=2.0, rtol=1e-8, atol=1e-10, save_times=ts).key()
+    # Euler object: no error estimate, so a constant step (gradient descent)
+    gd = mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=0.5, save_times=ts)
+    assert not gd.adaptive
+    with pytest.raises(ValueError, match="fixed-step solve needs a positive dt"):
+        mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0)
+    with pytest.raises(TypeError, match="either settings or t1"):
+        mfsim.simulate(flow, 0, settings, t1=2.0)

@@ -66,7 +66,7 @@ def test_batch_equals_sequential_and_compiles_once():
 def test_auto_batch_rule():
     # on CPU only fixed-step solves of small states are batched (measured:
     # adaptive seeds lose to sequential solves there); on a GPU, by memory
-    from mfsim._solve.batching import CPU_BATCH_MAX_STATE_BYTES, auto_batch_size, is_adaptive
+    from mfsim._solve.batching import CPU_BATCH_MAX_STATE_BYTES, auto_batch_size
 
     small = jnp.zeros(CPU_BATCH_MAX_STATE_BYTES // 8, jnp.float64)
     large = jnp.zeros(CPU_BATCH_MAX_STATE_BYTES // 8 + 1, jnp.float64)
@@ -74,8 +74,15 @@ def test_auto_batch_rule():
     assert auto_batch_size(small, 16, "cpu", adaptive=True) == 1
     assert auto_batch_size(large, 16, "cpu", adaptive=False) == 1
     assert auto_batch_size(large, 16, "gpu", adaptive=True) == 16
-    assert is_adaptive({"solver": "tsit5"}) and not is_adaptive({"solver": "euler"})
-    assert not is_adaptive({"solver": "tsit5", "adaptive": False})
+    def adaptive(solver, **kw):
+        return mfsim.SolveSettings.of(solver, t1=1.0, **kw).adaptive
+
+    assert adaptive("tsit5") and not adaptive("euler", dt=0.1)
+    assert not adaptive("tsit5", adaptive=False, dt=0.1)
+    # solver objects at the core: a diffrax solver with an error estimate is adaptive
+    import diffrax
+
+    assert adaptive(diffrax.Dopri5()) and not adaptive(diffrax.Euler(), dt=0.1)
 
 
 def test_batch_rejects_different_structures():

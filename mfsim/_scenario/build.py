@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
+from .._solve.core import SolveSettings
 from .._solve.save_times import save_times
 from .._system import AbstractSystem
 from .._tasks.dataset import Dataset
@@ -39,14 +39,15 @@ class Built:
     system, its initial state)``, both built from ``state0``, the network's
     initial state; twins record ``twin_monitors``, the function-space
     monitors of the scenario (entries with ``twin=True``), and with twins
-    every run also records its training outputs.
+    every run also records its training outputs. ``settings``: how the solve
+    runs (solver and controller objects, times, guards, device layout).
     """
 
     data: Dataset
     system: AbstractSystem
     state0: object
     monitors: tuple[AbstractMonitor, ...]
-    simulate_kwargs: dict
+    settings: SolveSettings
     twins: dict[str, tuple[AbstractSystem, object]]
     twin_monitors: tuple[AbstractMonitor, ...] = ()
 
@@ -55,14 +56,13 @@ def build_system(cfg, data) -> AbstractSystem:
     return registry.SYSTEMS[cfg.kind].build(cfg, data)
 
 
-def build_settings(scenario: Scenario) -> dict:
+def build_settings(scenario: Scenario) -> SolveSettings:
+    """The solver name becomes diffrax objects here, once."""
     s, sv = scenario.solver, scenario.save
-    ts = save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first)
-    return dict(
-        t1=s.t1, solver=s.name, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
-        max_steps=s.max_steps, save_times=np.asarray(ts), shard=s.shard,
-        divergence=s.divergence,
-    )
+    return SolveSettings.of(
+        s.name, t1=s.t1, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
+        max_steps=s.max_steps, divergence=s.divergence, shard=s.shard,
+        save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
 
 
 def build(scenario: Scenario) -> Built:

@@ -12,18 +12,16 @@ one compilation through JAX's cache).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import equinox as eqx
 import jax
-import numpy as np
 
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem
-from .core import Trajectory
+from .core import SolveSettings, Trajectory
 from .sharding import sweep_multiple
 from .simulate import batch_signature, simulate, simulate_batch
-from .solvers import FIXED_STEP_ONLY
 
 # On CPU (measured on the project's 2-core machine, 8 seeds of the two-layer
 # network, figures in bench/RESULTS.md) a vmapped solve costs
@@ -41,33 +39,17 @@ ACCELERATOR_BATCH_BYTES = 2 * 1024**3  # states x ~30 (solver stages, monitors, 
 
 @dataclass(frozen=True)
 class Job:
-    """One solve: ``simulate(system, state0, monitors=monitors, **kwargs)``."""
+    """One solve: ``simulate(system, state0, settings, monitors=monitors)``."""
 
     key: Hashable
     system: AbstractSystem
     state0: object
     monitors: tuple[AbstractMonitor, ...]
-    kwargs: dict = field(default_factory=dict)
-
-
-def _settings_key(kwargs: dict) -> tuple:
-    items = []
-    for k, v in sorted(kwargs.items()):
-        if isinstance(v, np.ndarray | jax.Array):
-            v = (np.asarray(v).dtype.str, np.asarray(v).tobytes())
-        items.append((k, v))
-    return tuple(items)
+    settings: SolveSettings
 
 
 def state_bytes(state) -> int:
     return sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(state) if eqx.is_array(x))
-
-
-def is_adaptive(kwargs: dict) -> bool:
-    """Whether ``simulate(**kwargs)`` runs an adaptive step-size controller."""
-    solver = kwargs.get("solver", "tsit5")
-    adaptive = kwargs.get("adaptive")
-    return solver not in FIXED_STEP_ONLY if adaptive is None else bool(adaptive)
 
 
 def auto_batch_size(state, n_jobs: int, platform: str | None = None, *,
@@ -86,8 +68,7 @@ def group_jobs(jobs: Sequence[Job]) -> list[list[Job]]:
     """Jobs grouped by structure and solver settings, in order of first appearance."""
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        sig = (batch_signature(job.system, job.state0, job.monitors),
-               _settings_key(job.kwargs))
+        sig = (batch_signature(job.system, job.state0, job.monitors), job.settings.key())
         groups.setdefault(sig, []).append(job)
     return list(groups.values())
 
@@ -100,10 +81,10 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
     the batch size is still chosen from every job, so that the remaining ones
     are solved by the same compiled program as in an uninterrupted run."""
     for group in group_jobs(jobs):
-        size = (auto_batch_size(group[0].state0, len(group),
-                                adaptive=is_adaptive(group[0].kwargs)) if batch == "auto"
-                else min(int(batch), len(group)))
-        shard = group[0].kwargs.get("shard", "none")
+        settings = group[0].settings
+        size = (auto_batch_size(group[0].state0, len(group), adaptive=settings.adaptive)
+                if batch == "auto" else min(int(batch), len(group)))
+        shard = settings.shard
         if shard == "sweep":  # whole batches on every device
             k = sweep_multiple()
             size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
@@ -114,14 +95,14 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
             continue
         if size <= 1:
             for job in group:
-                on_done(job, simulate(job.system, job.state0, monitors=job.monitors,
-                                      **job.kwargs))
+                on_done(job, simulate(job.system, job.state0, job.settings,
+                                      monitors=job.monitors))
             continue
         for start in range(0, len(group), size):
             chunk = list(group[start:start + size])
             padded = chunk + [chunk[-1]] * (size - len(chunk))
             trajs = simulate_batch(
-                [j.system for j in padded], [j.state0 for j in padded],
-                monitors=[j.monitors for j in padded], **padded[0].kwargs)
+                [j.system for j in padded], [j.state0 for j in padded], settings,
+                monitors=[j.monitors for j in padded])
             for job, traj in zip(chunk, trajs):
                 on_done(job, traj)

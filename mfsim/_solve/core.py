@@ -4,6 +4,8 @@ the monitors evaluated at the save times, its failure guards, and the
 
 from __future__ import annotations
 
+import dataclasses
+
 import diffrax
 import equinox as eqx
 import jax
@@ -14,6 +16,7 @@ from jaxtyping import Array, PyTree
 from .._monitors.base import MonitorContext
 from .save_times import save_times as make_save_times
 from .save_times import snap_to_steps
+from .sharding import Shard, check_shard
 from .solvers import guarded, make_solver, with_dtmin
 
 
@@ -139,8 +142,14 @@ class CompileTimer:
             cls.total += duration
 
 
-class Setup(eqx.Module):
-    """The solver, controller, first step and save times of a solve."""
+class SolveSettings(eqx.Module):
+    """How a solve runs: the diffrax solver and step-size controller (objects),
+    the first step ``dt0``, the interval, the save times (snapped to the step
+    grid of a fixed-step solve), the step budget, the divergence bound and the
+    device layout. Build it with :meth:`of`, which translates a solver name
+    (the scenario layer's and the keyword API's) into objects once; the
+    scheduler and the solves carry this object, never a dict of options.
+    """
 
     solver: diffrax.AbstractSolver
     controller: diffrax.AbstractStepSizeController
@@ -148,16 +157,54 @@ class Setup(eqx.Module):
     ts: np.ndarray
     t0: float
     t1: float
+    max_steps: int = 100_000
+    divergence: float = 1e8
+    shard: Shard = "none"
 
     @classmethod
-    def make(cls, solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save):
-        diffrax_solver, controller, dt0 = make_solver(
-            solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive
-        )
-        setup = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1)
-        ts = setup.checked(make_save_times(t1, n_save, t0=t0) if save_times is None
-                           else save_times, "save_times")
-        return cls(diffrax_solver, controller, dt0, ts, t0, t1)
+    def of(cls, solver: str | diffrax.AbstractSolver = "tsit5", *, t1: float, t0: float = 0.0,
+           controller: diffrax.AbstractStepSizeController | None = None,
+           dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
+           adaptive: bool | None = None, save_times=None, n_save: int = 101,
+           max_steps: int = 100_000, divergence: float = DIVERGENCE,
+           shard: Shard = "none") -> SolveSettings:
+        """Settings from a solver name (``mfsim list solvers``) or a diffrax
+        solver object. Without ``controller``: a PID controller with
+        ``rtol``/``atol`` for an adaptive solve (the default for every solver
+        with an error estimate), a constant step ``dt`` otherwise (``adaptive
+        = False``, or a solver without an error estimate such as Euler)."""
+        check_shard(shard)
+        if isinstance(solver, str):
+            diffrax_solver, default, dt0 = make_solver(
+                solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive)
+        else:
+            diffrax_solver, dt0 = solver, dt
+            if adaptive is None:
+                adaptive = isinstance(solver, diffrax.AbstractAdaptiveSolver)
+            default = diffrax.PIDController(rtol=rtol, atol=atol) if adaptive else (
+                diffrax.ConstantStepSize())
+        controller = default if controller is None else controller
+        if isinstance(controller, diffrax.ConstantStepSize) and not (dt0 is not None and dt0 > 0):
+            raise ValueError(f"a fixed-step solve needs a positive dt; got {dt0}")
+        settings = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1, int(max_steps),
+                       float(divergence), shard)
+        return settings.with_save_times(make_save_times(t1, n_save, t0=t0) if save_times is None
+                                        else save_times)
+
+    def with_save_times(self, ts) -> SolveSettings:
+        """These settings saving at ``ts`` (snapped to the step grid of a
+        fixed-step solve, and validated)."""
+        return dataclasses.replace(self, ts=self.checked(ts, "save_times"))
+
+    @property
+    def adaptive(self) -> bool:
+        return isinstance(self.controller, diffrax.AbstractAdaptiveStepSizeController)
+
+    def key(self) -> tuple:
+        """Hashable: solves with equal keys can share a compiled (batched) solve."""
+        return (repr(self.solver), repr(self.controller), self.dt0, self.t0, self.t1,
+                self.ts.dtype.str, self.ts.tobytes(), self.max_steps, self.divergence,
+                self.shard)
 
     def checked(self, ts, what: str) -> np.ndarray:
         """``ts`` snapped to the step grid of a fixed-step solve, and validated."""

@@ -137,11 +137,12 @@ class _Progress:
             return None
 
 
-def solve_segmented(system, y_init, setup, cast, monitors, *, max_steps: int, progress: bool,
-                    divergence: float, store: AbstractCheckpointStore | None, every: int,
+def solve_segmented(system, y_init, setup, cast, monitors, *, progress: bool,
+                    store: AbstractCheckpointStore | None, every: int,
                     tag: str = "") -> Trajectory:
     """Solve in segments of ``every`` save points (see the module docstring),
     saving the progress to ``store`` after each and resuming from it."""
+    max_steps, divergence = setup.max_steps, setup.divergence
     own_monitors = [m for m in monitors if m.save_times() is not None]
     own = [setup.checked(m.save_times(), f"{type(m).__name__} save times")
            for m in own_monitors]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -16,9 +17,9 @@ from jaxtyping import Array
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem
 from . import core
-from .core import DIVERGENCE, CompileTimer, Setup, Trajectory, trajectory
+from .core import DIVERGENCE, CompileTimer, SolveSettings, Trajectory, trajectory
 from .segments import AbstractCheckpointStore, solve_segmented
-from .sharding import Shard, check_shard, shard_batch, shard_particles, sweep_multiple
+from .sharding import Shard, shard_batch, shard_particles, sweep_multiple
 
 
 def _is_key(x) -> bool:
@@ -32,10 +33,12 @@ def _is_key(x) -> bool:
 def simulate(
     system: AbstractSystem,
     state_or_key,
+    settings: SolveSettings | None = None,
     *,
-    t1: float,
+    t1: float | None = None,
     t0: float = 0.0,
-    solver: str = "tsit5",
+    solver: str | diffrax.AbstractSolver = "tsit5",
+    controller: diffrax.AbstractStepSizeController | None = None,
     dt: float | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
@@ -58,8 +61,14 @@ def simulate(
     - ``system``: an :class:`AbstractSystem`.
     - ``state_or_key``: an initial state, or a PRNG key (or an integer seed)
       passed to ``system.init``.
+    - ``settings``: a :class:`SolveSettings` (then leave out ``t1`` and the
+      other solve keywords below, down to ``divergence``), or:
     - ``t1``, ``t0``: the time interval.
-    - ``solver``: ``euler``, ``heun``, ``tsit5``, ``dopri5``, ``dopri8``, ``kvaerno5``.
+    - ``solver``: a diffrax solver object (``diffrax.Tsit5()``), or a name:
+      ``euler``, ``heun``, ``tsit5``, ``dopri5``, ``dopri8``, ``kvaerno5``.
+    - ``controller``: a diffrax step-size controller (default: a PID
+      controller with ``rtol``/``atol`` for adaptive solves, a constant step
+      ``dt`` for fixed-step ones).
     - ``dt``: the step of fixed-step solvers (``euler``: gradient descent with
       learning rate ``tau * dt``); the initial step of adaptive ones (``None``:
       chosen automatically).
@@ -69,7 +78,6 @@ def simulate(
       spaced times; see :func:`mfsim.save_times` for log spacing). For
       fixed-step solves they are rounded to the step grid so that saved values
       are exact iterates.
-    - ``monitors``: :class:`AbstractMonitor` instances.
     - ``max_steps``: the solve stops (status says so) after this many steps.
     - ``divergence``: the solve stops (status ``diverged``) when an entry of
       the state exceeds ``divergence * max(1, max |state0|)`` in magnitude,
@@ -78,11 +86,11 @@ def simulate(
       whose step falls below eps max(|t0|, |t1|) / 1000 (it keeps shrinking
       when the field turns NaN ahead of it) stops with status
       ``step-size collapse``.
-    - ``progress``: show a progress bar (tqdm) during the solve.
     - ``shard``: ``"particles"`` splits the particle axis of the state over
-      every JAX device (see :mod:`mfsim._sharding`); ``"none"`` or
+      every JAX device (see :mod:`mfsim._solve.sharding`); ``"none"`` or
       ``"sweep"`` (which only batched solves use): one device.
-
+    - ``monitors``: :class:`AbstractMonitor` instances.
+    - ``progress``: show a progress bar (tqdm) during the solve.
     - ``checkpoint_every``: solve in segments of this many save points (0:
       one solve), handing the state and the values so far to the store
       ``checkpoint`` after each segment (e.g. ``mfsim.CheckpointFile(path)``;
@@ -97,41 +105,55 @@ def simulate(
     why, ``t_final`` when, and the values saved before the failure are kept.
 
     The run's dtype is the dtype of the initial state (a system initialized
-    from float32 data gives a float32 run); times are cast to it.
+    from float32 data gives a float32 run); times are cast to it. float64
+    needs JAX's 64-bit mode, which importing mfsim does not switch on.
     """
-    check_shard(shard)
-    setup = Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
+    settings = _settings(settings, t1, solver=solver, t0=t0, controller=controller, dt=dt,
+                         rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
+                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard)
     y0 = _initial_state(system, state_or_key)
-    if shard == "particles":
+    if settings.shard == "particles":
         system, y0 = shard_particles(system, y0)
-    cast = setup.caster(y0)
+    cast = settings.caster(y0)
     CompileTimer.listen()
     compile_before = CompileTimer.total
     start = time.perf_counter()
     monitors = tuple(monitors)
     _check_monitors(system, monitors)
     if checkpoint_every:
-        return solve_segmented(system, y0, setup, cast, monitors, max_steps=int(max_steps),
-                               progress=bool(progress), divergence=divergence,
+        return solve_segmented(system, y0, settings, cast, monitors, progress=bool(progress),
                                store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag)
     sol = core.solve(
-        system, y0, cast(setup.ts), setup.own_times(monitors, cast), cast(t0), cast(t1),
-        cast(setup.dt0), monitors, setup.solver, setup.controller_for(y0), int(max_steps),
-        bool(progress), cast(divergence),
+        system, y0, cast(settings.ts), settings.own_times(monitors, cast), cast(settings.t0),
+        cast(settings.t1), cast(settings.dt0), monitors, settings.solver,
+        settings.controller_for(y0), settings.max_steps, bool(progress),
+        cast(settings.divergence),
     )
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     return trajectory(sol, monitors, wall_time=wall,
-                       compile_time=CompileTimer.total - compile_before)
+                      compile_time=CompileTimer.total - compile_before)
+
+
+def _settings(settings: SolveSettings | None, t1, **keywords) -> SolveSettings:
+    if settings is not None:
+        if t1 is not None:
+            raise TypeError("give either settings or t1 and the other solve keywords, not both")
+        return settings
+    if t1 is None:
+        raise TypeError("simulate needs t1 (or a SolveSettings)")
+    return SolveSettings.of(t1=t1, **keywords)
 
 
 def simulate_batch(
     systems: Sequence[AbstractSystem],
     states_or_keys: Sequence,
+    settings: SolveSettings | None = None,
     *,
-    t1: float,
+    t1: float | None = None,
     t0: float = 0.0,
-    solver: str = "tsit5",
+    solver: str | diffrax.AbstractSolver = "tsit5",
+    controller: diffrax.AbstractStepSizeController | None = None,
     dt: float | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
@@ -146,13 +168,14 @@ def simulate_batch(
     """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
 
     ``systems[i]`` starts from ``states_or_keys[i]`` (a state, key or seed as in
-    :func:`simulate`). ``monitors`` is one sequence of monitors shared by all
-    problems, or one sequence per problem. All problems must have the same
-    structure: equal array shapes and dtypes and equal non-array fields (a
-    seed or an output scale stored as an array may differ; a width may not):
-    :func:`batch_signature` tells which problems can share a batch. Each
-    problem keeps its own adaptive step sizes and its own failure status;
-    the solver and the save times are shared.
+    :func:`simulate`); the solve is described by ``settings`` or by the same
+    keywords as :func:`simulate`. ``monitors`` is one sequence of monitors
+    shared by all problems, or one sequence per problem. All problems must
+    have the same structure: equal array shapes and dtypes and equal
+    non-array fields (a seed or an output scale stored as an array may
+    differ; a width may not): :func:`batch_signature` tells which problems
+    can share a batch. Each problem keeps its own adaptive step sizes and its
+    own failure status; the solver and the save times are shared.
 
     ``shard="sweep"`` splits the problems over every JAX device (their number
     must divide the batch); ``"particles"`` is not available for batches.
@@ -163,11 +186,13 @@ def simulate_batch(
     systems = list(systems)
     if len(states_or_keys) != len(systems) or not systems:
         raise ValueError("simulate_batch needs one initial state per system (at least one)")
+    settings = _settings(settings, t1, solver=solver, t0=t0, controller=controller, dt=dt,
+                         rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
+                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard)
     per_point = len(monitors) == len(systems) and all(
         isinstance(m, (list, tuple)) for m in monitors)
     monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
         systems)
-    setup = Setup.make(solver, dt, rtol, atol, adaptive, t0, t1, save_times, n_save)
     states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
     problems = list(zip(systems, states, monitor_sets))
     for system, _, monitor_set in problems[:1]:  # the others share its structure
@@ -181,27 +206,28 @@ def simulate_batch(
     dynamic = [eqx.partition(problem, eqx.is_array)[0] for problem in problems]
     static = eqx.partition(problems[0], eqx.is_array)[1]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *dynamic)
-    check_shard(shard)
-    if shard == "particles":
+    if settings.shard == "particles":
         raise ValueError("shard='particles' applies to single solves; batches shard 'sweep'")
-    if shard == "sweep":
+    if settings.shard == "sweep":
         if len(systems) % sweep_multiple():
             raise ValueError(f"shard='sweep': {len(systems)} problems do not split evenly "
                              f"over {sweep_multiple()} devices")
         stacked = shard_batch(stacked)
-    cast = setup.caster(states[0])
+    cast = settings.caster(states[0])
     CompileTimer.listen()
     compile_before = CompileTimer.total
     start = time.perf_counter()
-    sol = core.solve_batch(stacked, static, cast(setup.ts), setup.own_times(monitor_sets[0], cast),
-                       cast(t0), cast(t1), cast(setup.dt0), setup.solver,
-                       setup.controller_for(states[0]), int(max_steps), cast(divergence))
+    sol = core.solve_batch(stacked, static, cast(settings.ts),
+                           settings.own_times(monitor_sets[0], cast), cast(settings.t0),
+                           cast(settings.t1), cast(settings.dt0), settings.solver,
+                           settings.controller_for(states[0]), settings.max_steps,
+                           cast(settings.divergence))
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     compile_time = CompileTimer.total - compile_before
     return [
         trajectory(jax.tree.map(lambda x: x[i], sol), monitor_sets[i], wall_time=wall,
-                    compile_time=compile_time, batch_size=len(problems))
+                   compile_time=compile_time, batch_size=len(problems))
         for i in range(len(problems))
     ]
 
