@@ -47,9 +47,9 @@ from ._monitors.spectral import fourier_coefficients as fourier_coefficients
 from ._monitors.wasserstein import Wasserstein as Wasserstein
 from ._monitors.wasserstein import exact_w2_squared as exact_w2_squared
 from ._results import open_results as open_results
-from ._run import RunResult as RunResult
-from ._run import run as run
-from ._run import run_scenario as run_scenario
+from ._runner.run import run as run
+from ._runner.run import run_scenario as run_scenario
+from ._runner.store import RunResult as RunResult
 from ._scenario.entry import DataSizes as DataSizes
 from ._scenario.entry import MemoryTerm as MemoryTerm
 from ._scenario.entry import MonitorEntry as MonitorEntry

@@ -64,7 +64,7 @@ def _overrides(args) -> dict:
 
 
 def _cmd_check(args) -> int:
-    from ._run import plan
+    from ._runner.plan import plan
     from ._scenario.load import load_scenario
     from ._scenario.sweep import apply_overrides
 
@@ -76,7 +76,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from ._run import run_scenario
+    from ._runner.run import run_scenario
 
     # the bar redraws in place: only on a terminal, never into a log file
     progress = not args.quiet and sys.stderr.isatty()
@@ -134,7 +134,7 @@ def _sweep_summary(args, result) -> int:
 def _cmd_plot(args) -> int:
     from ._errors import MfsimError
     from ._results import RESULTS_FILE, open_results
-    from ._run import draw_figures
+    from ._runner.store import draw_figures
 
     run_dir = Path(args.run_dir)
     if not (run_dir / RESULTS_FILE).is_file():

@@ -10,7 +10,7 @@ import pytest
 from scenario_texts import TINY_PROBLEM
 
 import mfsim
-from mfsim._run import inside
+from mfsim._runner.store import inside
 from mfsim.cli import main
 
 PACKAGE = Path(mfsim.__file__).parent

@@ -1,0 +1,117 @@
+"""Plan a run: resolve, expand, pre-flight; no solve, nothing written."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+
+from .._errors import MfsimError
+from .._results import SCENARIO_FILE, scenario_toml
+from .._scenario.memory import preflight
+from .._scenario.schema import Scenario
+from .._scenario.sweep import SweepPoint, expand, reference_points
+
+POINTS_DIR = "points"
+REFERENCE_DIR = "reference"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do: its scenario (``source``: the file, for messages),
+    the sweep points, the reference runs and each point's reference, the
+    resolved scenario text (what marks the run directory) and the output
+    directory."""
+
+    scenario: Scenario
+    source: str | None
+    points: list[SweepPoint]
+    refs: list[SweepPoint]
+    ref_of: list[int]
+    resolved_text: str
+    out_dir: Path
+
+    @property
+    def sweep(self) -> bool:
+        return not self.scenario.sweep.empty
+
+    @property
+    def where(self) -> str:
+        return self.source or "<scenario>"
+
+    def point_path(self, point: SweepPoint) -> Path:
+        return self.out_dir / POINTS_DIR / f"p{point.flat_index:06d}.nc"
+
+    def reference_path(self, ref: SweepPoint) -> Path:
+        return self.out_dir / REFERENCE_DIR / f"r{ref.flat_index:03d}.nc"
+
+
+def plan(scenario: Scenario, source: str, *, memory_check: bool = True
+         ) -> tuple[list[SweepPoint], list[SweepPoint], list[int]]:
+    """A scenario's sweep points, its reference runs and each point's
+    reference, validated (and, with ``memory_check``, checked to fit in
+    memory) before anything is built: what ``mfsim check`` checks."""
+    points = expand(scenario, source)
+    refs, ref_of = reference_points(scenario, points, source)
+    if memory_check:
+        preflight(points + refs, batch=scenario.sweep.batch, source=source)
+    return points, refs, ref_of
+
+
+def output_dir(scenario: Scenario, out: str | os.PathLike | None) -> Path:
+    """``out`` (the command line's choice, anywhere), else the scenario's
+    ``output.dir`` or ``runs/<name>``, which must stay inside the working
+    directory (the schema forbids absolute paths and '..'; this also
+    follows symbolic links)."""
+    if out is not None:
+        return Path(out)
+    path = Path(scenario.output.dir) if scenario.output.dir is not None else (
+        Path("runs") / scenario.name)
+    cwd = Path.cwd().resolve()
+    if not path.resolve().is_relative_to(cwd):
+        key = "output.dir" if scenario.output.dir is not None else "name"
+        raise MfsimError(f"{key}: the output directory {str(path)!r} leads outside the "
+                         f"working directory ({path.resolve()}); use mfsim run --out")
+    return path
+
+
+def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool) -> None:
+    """Refuse to overwrite a run directory that holds a different scenario."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MfsimError(f"{out_dir}: exists and is not a directory")
+    previous = out_dir / SCENARIO_FILE
+    if force:
+        return
+    if not previous.exists():
+        if out_dir.is_dir() and any(out_dir.iterdir()):
+            raise MfsimError(
+                f"{out_dir}: exists, is not empty and is not an mfsim run directory (no "
+                f"{SCENARIO_FILE}); choose another --out or pass --force to write into it")
+        return
+    if previous.read_text(encoding="utf-8", errors="replace") != resolved_text:
+        raise MfsimError(
+            f"{out_dir}: holds the results of a different scenario; "
+            "choose another --out or pass --force to overwrite"
+        )
+
+
+def make_plan(scenario: Scenario, source: str | None, *, out, force: bool,
+              memory_check: bool) -> RunPlan:
+    """Everything decided before anything is built or written; raises a
+    one-line error for a scenario that cannot run or a directory that must
+    not be written into."""
+    where = source or "<scenario>"
+    points, refs, ref_of = plan(scenario, where, memory_check=memory_check)
+    resolved_text = scenario_toml(scenario.model_dump(mode="json"))
+    out_dir = output_dir(scenario, out)
+    check_output_dir(out_dir, resolved_text, force=force)
+    return RunPlan(scenario, source, points, refs, ref_of, resolved_text, out_dir)
+
+
+def needs_float64(scenario: Scenario) -> bool:
+    s = scenario.sweep
+    dtypes = {scenario.dtype, *s.grid.get("dtype", ()), *s.zip.get("dtype", ()),
+              s.reference.get("dtype")}
+    return "float64" in dtypes and not jax.config.jax_enable_x64

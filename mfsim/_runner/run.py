@@ -1,0 +1,93 @@
+"""Run a scenario: plan, execute, store (:mod:`mfsim._runner`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import jax
+import xarray as xr
+
+from .._scenario.load import load_scenario
+from .._scenario.schema import Scenario
+from .._scenario.sweep import apply_overrides
+from .execute import execute
+from .plan import make_plan, needs_float64
+from .store import RunResult, store
+
+
+def run_scenario(
+    scenario: Scenario | str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    progress: bool = False,
+    force: bool = False,
+    overrides: dict | None = None,
+    figures: bool = True,
+    memory_check: bool = True,
+) -> RunResult:
+    """Run a scenario (object or file path) and write its run directory.
+
+    ``overrides`` replace dotted keys (``{"system.width": 256}``); a list
+    value makes that key a sweep axis.
+
+    The directory gets ``scenario.toml`` (first), ``results.nc``,
+    ``provenance.json`` and figures; a sweep also gets ``points/`` (each
+    point's results, written as soon as the point finishes) and
+    ``summary.csv`` (final values, minima and the time of each minimum, per
+    point). With ``sweep.reference`` the reference runs are solved first
+    (``reference/``) and every point records ``ref_distance``. A failed
+    solve still writes everything, with its status and failure time in the
+    results.
+
+    Interrupted (SIGINT, SIGTERM: :class:`mfsim.Interrupted`; or killed),
+    the same call resumes: the points already written are read back, not
+    solved again, and a single run continues from its last checkpoint
+    (``output.checkpoint_every``); the results are bitwise those of an
+    uninterrupted run. ``force`` discards what the directory holds (another
+    scenario's results are never overwritten without it) and solves
+    everything again.
+
+    Before anything is built or written, ``memory_check`` compares an
+    estimate of the memory the run needs (:mod:`mfsim._scenario.memory`)
+    with the device's and refuses a run that cannot fit.
+    """
+    source = None
+    if not isinstance(scenario, Scenario):
+        source = str(scenario)
+        scenario = load_scenario(scenario)
+    scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
+    # a float64 run needs JAX's 64-bit mode: switched on for this call only
+    with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
+        plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check)
+        outcome = execute(plan, progress=progress, force=force)
+        return store(plan, outcome.ordered, outcome.trajectories, outcome.resumed,
+                     outcome.solve_time, outcome.compile_time, figures=figures)
+
+
+def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,
+        progress: bool = False, force: bool = False, **overrides) -> xr.Dataset:
+    """Run a scenario and return its results as one xarray Dataset.
+
+    ``scenario``: a file path, a :class:`Scenario`, or a dict shaped like the
+    TOML file. Keyword arguments override keys, ``__`` standing for the dot:
+    ``mfsim.run("scenarios/quickstart.toml", system__width=[64, 256], seed=3)``
+    (a list makes the key a sweep axis, exactly as ``--set`` does).
+
+    With ``out`` the run directory (results, resolved scenario, provenance,
+    figures) is written there, as by ``mfsim run --out``; without it nothing
+    is kept on disk.
+    """
+    if isinstance(scenario, dict):
+        from .._scenario.load import validate_scenario
+
+        scenario = validate_scenario(scenario)
+    dotted = {key.replace("__", "."): value for key, value in overrides.items()}
+    if out is not None:
+        return run_scenario(scenario, out=out, progress=progress, force=force,
+                            overrides=dotted).dataset
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mfsim-run-") as tmp:
+        return run_scenario(scenario, out=tmp, progress=progress, overrides=dotted,
+                            figures=False).dataset

@@ -1,0 +1,289 @@
+"""Store a run: point files, combined results, summary, provenance, figures.
+
+Every file is written atomically (:mod:`mfsim._io`); a point's file carries
+its scenario's SHA-256, so a rerun reads back exactly the points of this
+scenario that an interrupted run completed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from .._combine import combine_points, summary_rows
+from .._errors import MfsimError
+from .._results import (
+    PROVENANCE_FILE,
+    RESULTS_FILE,
+    SCENARIO_FILE,
+    atomic_write_text,
+    provenance,
+    provenance_attrs,
+    scenario_sha256,
+    scenario_toml,
+    trajectory_to_dataset,
+    write_csv,
+    write_dataset,
+    write_json,
+)
+from .._scenario.schema import Scenario
+from .._scenario.sweep import SweepPoint, axes
+from .._scenario.twins import TWIN_LABELS
+from .._solve.core import Trajectory
+from .plan import POINTS_DIR, REFERENCE_DIR, RunPlan
+
+SUMMARY_FILE = "summary.csv"
+CHECKPOINT_GLOB = "checkpoint-*.npz"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run_scenario` produced.
+
+    ``labels``: the points (``key=value, ...``; one for a run without a
+    sweep). ``statuses``: per point, the status of each solve (``""`` the
+    network, a twin's variable prefix for the twin); ``t_finals``: the last
+    time the network reached. ``trajectories``: the network's trajectory at
+    each point solved by this call (``None`` for a point whose results an
+    interrupted run had already written and this one reused: ``resumed``).
+    ``dataset``: the combined results (sweep axes as dimensions).
+    """
+
+    dataset: xr.Dataset
+    trajectories: tuple[Trajectory | None, ...]
+    labels: tuple[str, ...]
+    out_dir: Path
+    figures: tuple[Path, ...]
+    statuses: tuple[dict[str, str], ...]
+    t_finals: tuple[float, ...]
+    resumed: tuple[str, ...] = ()
+
+    @property
+    def trajectory(self) -> Trajectory | None:
+        """The trajectory of a single run (the first point of a sweep)."""
+        return self.trajectories[0]
+
+    @property
+    def failed(self) -> list[str]:
+        """Labels of the points whose network or twin solve failed."""
+        return [label for label, statuses in zip(self.labels, self.statuses)
+                if any(s != "success" for s in statuses.values())]
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.failed
+
+
+def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset:
+    """Add each twin's variables (prefixed) and its gap to the network,
+    ``{prefix}gap`` = RMS over training inputs of f_net - f_twin, to ``ds``."""
+    for prefix, twin in twin_trajs.items():
+        tds = trajectory_to_dataset(twin, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
+        ds = xr.merge([ds, tds], join="outer", combine_attrs="no_conflicts", compat="override")
+        diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
+        gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
+        desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})"
+        ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
+    return ds
+
+
+def point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajectory],
+                   point: SweepPoint | None = None) -> xr.Dataset:
+    attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
+    if point is not None:
+        attrs["point"] = point.flat_index
+    return merge_twins(trajectory_to_dataset(traj, attrs=attrs), twins)
+
+
+# attributes every results file carries for provenance; taken off a point's
+# results before the points are combined (the combined file carries its own)
+_POINT_PROVENANCE = ("python_version", "device_platform", "device_kind", "device_count",
+                     "git_commit", "scenario_sha256", "resolved_scenario", "sweep_point")
+def read_saved(path: Path, text: str) -> xr.Dataset | None:
+    """The results file ``path`` if it holds the results of the scenario
+    ``text`` (an interrupted run's completed point), else None. Files are
+    renamed into place once complete, so any file present is whole; one that
+    cannot be read, or belongs to another scenario, is solved again."""
+    if not path.is_file():
+        return None
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except Exception:  # noqa: BLE001 (an unreadable file is recomputed, whatever the cause)
+        return None
+    if ds.attrs.get("scenario_sha256") != scenario_sha256(text):
+        return None
+    attrs = {k: v for k, v in ds.attrs.items()
+             if k not in _POINT_PROVENANCE and not k.endswith("_version")}
+    ds = ds.copy()
+    ds.attrs = attrs
+    return ds
+
+
+def saved_results(path, points: list[SweepPoint]) -> dict[int, xr.Dataset]:
+    """Flat index -> results, for the points whose file ``path[flat]`` holds
+    their results."""
+    found = {p.flat_index: read_saved(path[p.flat_index], point_text(p)) for p in points}
+    return {flat: ds for flat, ds in found.items() if ds is not None}
+
+
+def read_again(saved: dict[int, xr.Dataset], path, point: SweepPoint) -> xr.Dataset:
+    """A point's results as on disk (read before, or written by this run)."""
+    if point.flat_index in saved:
+        return saved[point.flat_index]
+    return read_saved(path[point.flat_index], point_text(point))
+
+
+def point_text(point: SweepPoint) -> str:
+    return scenario_toml(point.scenario.model_dump(mode="json"))
+
+
+def write_point(plan: RunPlan, point: SweepPoint, ds: xr.Dataset) -> None:
+    """A sweep point's results, persisted as soon as it is complete, with its
+    own provenance."""
+    write_dataset(plan.point_path(point), ds.assign_attrs(
+        sweep_point=point.label(),
+        **provenance_attrs(scenario_text=point_text(point), seed=point.scenario.seed,
+                           dtype=point.scenario.dtype)))
+
+
+def write_reference(plan: RunPlan, ref: SweepPoint, traj: Trajectory) -> None:
+    ds = trajectory_to_dataset(traj, attrs={"reference": ref.label()})
+    write_dataset(plan.reference_path(ref), ds.assign_attrs(
+        **provenance_attrs(scenario_text=point_text(ref), seed=ref.scenario.seed,
+                           dtype=ref.scenario.dtype)))
+
+
+def prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
+                 force: bool) -> None:
+    """Create the run directory and mark it as this scenario's (its resolved
+    ``scenario.toml``, written before anything is solved). What a previous
+    run of another scenario left (``--force``) is removed; what an
+    interrupted run of this one completed is kept for resuming, except the
+    temporary files of writes a kill cut short. ``force`` starts afresh."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if sweep:
+            (out_dir / POINTS_DIR).mkdir(exist_ok=True)
+        if refs:
+            (out_dir / REFERENCE_DIR).mkdir(exist_ok=True)
+    except OSError as e:
+        raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
+    previous = out_dir / SCENARIO_FILE
+    same = previous.is_file() and previous.read_text(encoding="utf-8",
+                                                     errors="replace") == resolved_text
+    stale = []
+    for sub in (out_dir, out_dir / POINTS_DIR, out_dir / REFERENCE_DIR):
+        if sub.is_dir():
+            stale += list(sub.glob(".*.tmp"))
+            if force or not same:  # another scenario's (or a forced rerun's) points
+                stale += [p for p in sub.glob("*") if p.is_file() and (
+                    p.match("p*.nc") or p.match("r*.nc") or p.match(CHECKPOINT_GLOB))]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    if not same:
+        atomic_write_text(previous, resolved_text)
+
+
+def store(plan: RunPlan, ordered: list[xr.Dataset], trajectories: tuple, resumed: frozenset,
+          solve_time: float, compile_time: float, *, figures: bool) -> RunResult:
+    """Combine the points (each as written to disk for a sweep: resumed and
+    uninterrupted runs combine the same bits), write ``results.nc``,
+    ``summary.csv``, ``provenance.json`` and the figures, and drop the
+    checkpoints (the results are complete)."""
+    scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
+    statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
+                      if k.endswith("status")} for ds in ordered)
+    t_finals = tuple(float(ds.attrs["t_final"]) for ds in ordered)
+    if plan.sweep:
+        ax = axes(scenario)
+        coords = {}
+        for a in ax:
+            for key, values in zip(a.keys, a.values):
+                name = a.dim if key == a.keys[0] else key.split(".")[-1]
+                coords[name] = (a.dim, values)
+        ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
+        write_csv(out_dir / SUMMARY_FILE,
+                  summary_rows(ordered, [p.overrides for p in points]))
+    else:
+        ds = ordered[0]
+    seed_swept = "seed" in scenario.sweep.grid or "seed" in scenario.sweep.zip
+    ds = ds.assign_attrs(provenance_attrs(
+        scenario_text=plan.resolved_text, seed=None if seed_swept else scenario.seed,
+        dtype=scenario.dtype))
+    write_dataset(out_dir / RESULTS_FILE, ds)
+    labels = tuple(p.label() for p in points)
+    result = RunResult(dataset=ds, trajectories=trajectories, labels=labels, out_dir=out_dir,
+                       figures=(), statuses=statuses, t_finals=t_finals,
+                       resumed=tuple(labels[i] for i in sorted(resumed)))
+    failed = result.failed
+    if plan.sweep:
+        status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
+        stats = {"points": len(points), "failed_points": failed, "resumed_points": len(resumed),
+                 "wall_time": solve_time, "compile_time": compile_time}
+        t_final = min(t_finals)
+    else:
+        status, stats, t_final = statuses[0][""], trajectories[0].stats, t_finals[0]
+    write_json(
+        out_dir / PROVENANCE_FILE,
+        provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
+                   stats=stats, scenario_text=plan.resolved_text, source=plan.source),
+    )
+    if figures:
+        result = dataclasses.replace(
+            result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
+    for path in out_dir.glob(CHECKPOINT_GLOB):
+        path.unlink(missing_ok=True)
+    return result
+
+
+def inside(out_dir: Path, name: str) -> Path:
+    """``out_dir / name`` for a plain file name (figure names come from
+    variable and sweep-axis names): never a path that leaves ``out_dir``."""
+    if not _FILE_NAME.fullmatch(name) or name.startswith("."):
+        raise MfsimError(f"{out_dir}: refusing to write a file named {name!r}")
+    return out_dir / name
+
+
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.=+-]+")
+
+
+def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Path, ...]:
+    """The figures drawn after every run (and by ``mfsim plot``)."""
+    from ..plotting import (
+        numeric_sweep_axes,
+        phase_axes,
+        plot_losses,
+        plot_particles,
+        plot_phase_diagram,
+        plot_series,
+        plot_spectral_bias,
+        plot_sweep_summary,
+        scalar_variables,
+        series_variables,
+    )
+
+    figures = [plot_losses(ds, inside(out_dir, f"loss.{fmt}"), title=title) for fmt in formats]
+    for name in scalar_variables(ds) + series_variables(ds):
+        figures += [plot_series(ds, name, inside(out_dir, f"{name}.{fmt}"), title=title)
+                    for fmt in formats]
+    if "fourier_progress" in ds:
+        figures += [plot_spectral_bias(ds, inside(out_dir, f"spectral_bias.{fmt}"), title=title)
+                    for fmt in formats]
+    if "particles" in ds:
+        figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)
+                    for fmt in formats]
+    for dim in numeric_sweep_axes(ds):
+        figures += [plot_sweep_summary(ds, dim, inside(out_dir, f"vs_{dim}.{fmt}"), title=title)
+                    for fmt in formats]
+    phase = phase_axes(ds)
+    if len(phase) == 2:
+        x, y = phase
+        figures += [plot_phase_diagram(ds, x, y, inside(out_dir, f"phase_{x}_{y}.{fmt}"), title=title)
+                    for fmt in formats]
+    return tuple(figures)
