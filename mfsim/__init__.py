@@ -14,6 +14,7 @@ from ._analysis import final_value as final_value
 from ._analysis import oracle_stopping as oracle_stopping
 from ._analysis import power_law_fit as power_law_fit
 from ._checkpoint import CheckpointFile as CheckpointFile
+from ._errors import DeprecatedKeyWarning as DeprecatedKeyWarning
 from ._errors import Interrupted as Interrupted
 from ._errors import MfsimError as MfsimError
 from ._errors import ScenarioError as ScenarioError

@@ -12,6 +12,11 @@ class ScenarioError(MfsimError):
     """
 
 
+class DeprecatedKeyWarning(FutureWarning):
+    """A scenario uses the old spelling of a renamed key: it is read as the new
+    one; the message names the file, the key and its new name."""
+
+
 class Interrupted(KeyboardInterrupt):
     """A run stopped by SIGINT or SIGTERM after saving what it completed; the
     message says what was kept and how to resume (CLI exit status 130)."""

@@ -1,5 +1,5 @@
 """Command line: ``mfsim run``, ``mfsim check``, ``mfsim plot``, ``mfsim list``,
-``mfsim reference``.
+``mfsim keys``.
 
 Exit status: 0 success; 2 bad input (one line on stderr, no traceback, no
 output directory created); 3 the solve failed numerically (partial results
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -52,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                                           "scenarios, with one-line descriptions")
     listing.add_argument("category", nargs="*",
                          help=f"what to list: {', '.join(CATEGORIES)} (default: everything)")
-    sub.add_parser("reference", help="print the scenario-file reference (Markdown): every "
-                                     "key with its meaning, type, default and allowed values")
+    sub.add_parser("keys", help="print the scenario-file reference (Markdown): every "
+                                "key with its meaning, type, default and allowed values")
+    # the old name of `keys` (runs it, with a deprecation note); not listed
+    sub.add_parser("reference")
     return p
 
 
@@ -157,10 +160,12 @@ def _cmd_list(args) -> int:
     return EXIT_OK
 
 
-def _cmd_reference(args) -> int:
-    from ._scenario.reference import reference_markdown
+def _cmd_keys(args) -> int:
+    from ._scenario.keys import keys_markdown
 
-    print(reference_markdown(), end="")
+    if args.command == "reference":
+        print("mfsim: 'mfsim reference' is now 'mfsim keys'", file=sys.stderr)
+    print(keys_markdown(), end="")
     return EXIT_OK
 
 
@@ -171,16 +176,26 @@ def main(argv: list[str] | None = None) -> int:
     # the command's own process: float32 and float64 runs share it (every array
     # of a run is created in the run's dtype)
     jax.config.update("jax_enable_x64", True)
-    from ._errors import MfsimError
+    from ._errors import DeprecatedKeyWarning, MfsimError
 
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
-                "reference": _cmd_reference}
+                "keys": _cmd_keys, "reference": _cmd_keys}
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed
     # points and checkpoints are on disk, and the message says how to resume
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
+    # a renamed scenario key: one line, like every message of the command
+    show = warnings.showwarning
+
+    def note(message, category, *rest, **kw):
+        if issubclass(category, DeprecatedKeyWarning):
+            print(f"mfsim: note: {message}", file=sys.stderr)
+        else:
+            show(message, category, *rest, **kw)
+
+    warnings.showwarning = note
     try:
         return commands[args.command](args)
     except MfsimError as e:
@@ -190,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mfsim: {e}" if str(e) else "mfsim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
+        warnings.showwarning = show
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

@@ -8,7 +8,7 @@ import pytest
 
 import mfsim
 from mfsim._catalog import catalog, shipped_scenarios
-from mfsim._scenario.reference import missing_descriptions, reference_markdown
+from mfsim._scenario.keys import keys_markdown, missing_descriptions
 from mfsim._scenario.schema import Scenario
 from mfsim.cli import main
 
@@ -25,9 +25,9 @@ TINY = {
 
 def test_reference_page_is_generated_from_the_schema():
     # the committed page equals what the schema generates (regenerate with
-    # `mfsim reference > scenarios/REFERENCE.md`), and every key has a meaning
+    # `mfsim keys > scenarios/REFERENCE.md`), and every key has a meaning
     committed = (REPO / "scenarios" / "REFERENCE.md").read_text(encoding="utf-8")
-    assert committed == reference_markdown(), "run: mfsim reference > scenarios/REFERENCE.md"
+    assert committed == keys_markdown(), "run: mfsim keys > scenarios/REFERENCE.md"
     assert missing_descriptions() == []
     for key in ("`system.width`", "`solver.rtol`", "`sweep.zip`", "`output.figures`",
                 "`task.n_train`", '`name = "wasserstein"`', "`epsilon`"):

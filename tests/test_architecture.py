@@ -72,3 +72,17 @@ def test_importing_mfsim_leaves_jax_in_32_bit_mode():
     code = "import jax, mfsim; print(jax.numpy.zeros(1).dtype)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "float32", out.stdout + out.stderr
+
+
+def test_float64_scenarios_run_without_64_bit_mode_switched_on():
+    """A4: mfsim.run switches 64-bit mode on for a float64 scenario only while
+    it runs; the caller's setting is left as it was."""
+    code = (
+        "import jax, mfsim\n"
+        "ds = mfsim.run({'name': 'f64', 'dtype': 'float64', 'system': {'width': 8},\n"
+        "               'task': {'d': 2, 'n_train': 8, 'n_test': 8},\n"
+        "               'solver': {'t1': 1.0}, 'save': {'n': 3}})\n"
+        "print(ds.train_loss.dtype, jax.config.jax_enable_x64, jax.numpy.zeros(1).dtype)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["float64", "False", "float32"], out.stdout + out.stderr

@@ -366,3 +366,22 @@ def test_incompatible_combinations(case, tmp_path, capsys):
     path = write(tmp_path, case, body)
     code, _, err = run_cli(["check", str(path)], capsys, tmp_path)
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
+    """Issue 16 renames: the Wasserstein key `reference` is now `target` and
+    `mfsim reference` is `mfsim keys`; the old spellings still work and say so
+    in one line."""
+    path = write(tmp_path, "old", '[[monitors]]\nname = "wasserstein"\nreference = "teacher"\n')
+    code, out, err = run_cli(["check", str(path)], capsys, tmp_path)
+    assert code == 0 and "ok" in out
+    assert err.strip() == (f"mfsim: note: {path}: monitors[0].reference: renamed target; the "
+                           "old spelling is read for now")
+    with pytest.warns(mfsim.DeprecatedKeyWarning, match=r"monitors\[0\]\.reference"):
+        scenario = mfsim.load_scenario(path)
+    assert scenario.monitors[0].target == "teacher"
+    code, out, err = run_cli(["reference"], capsys, tmp_path)
+    assert code == 0 and out.startswith("# Scenario file reference")
+    assert err.strip() == "mfsim: 'mfsim reference' is now 'mfsim keys'"
+    code, keys_out, err = run_cli(["keys"], capsys, tmp_path)
+    assert code == 0 and keys_out == out and not err

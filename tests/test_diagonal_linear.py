@@ -76,7 +76,7 @@ def test_rich_and_kernel_limits(problem):
     net, traj = flow_limit(x, y, 10.0, HORIZONS[10.0])
     assert rel(np.asarray(net.beta(traj.final_state)), l2) < 1e-5
     # the rich limit recovered the sparse signal; the kernel limit did not
-    np.testing.assert_allclose(l1, np.asarray(data.reference_particles[:, 0]), atol=1e-8)
+    np.testing.assert_allclose(l1, np.asarray(data.teacher_particles[:, 0]), atol=1e-8)
     assert rel(l2, l1) > 0.3
 
 

@@ -109,10 +109,10 @@ def test_a_system_defined_outside_the_package_runs_from_a_scenario(registered):
 
 def test_a_registered_system_is_listed_and_checked(registered):
     from mfsim._catalog import format_catalog
-    from mfsim._scenario.reference import reference_markdown
+    from mfsim._scenario.keys import keys_markdown
 
     assert "quadratic_particles" in format_catalog(["systems"])
-    assert "quadratic_particles" in reference_markdown()
+    assert "quadratic_particles" in keys_markdown()
     # capabilities decide what fits: a kernel monitor needs an NTK and scalar outputs
     bad = {**SCENARIO, "monitors": [{"name": "kernel"}]}
     with pytest.raises(mfsim.ScenarioError, match=r"monitors\[0\]\.name: kernel is not "

@@ -25,7 +25,7 @@ def every_monitor(data, net, s0):
         mfsim.TrainLoss(),
         mfsim.KernelMonitor(subsample=12, k=4),
         mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
-        mfsim.Wasserstein(target=data.reference_particles, name="teacher", exact=True),
+        mfsim.Wasserstein(target=data.teacher_particles, name="teacher", exact=True),
         mfsim.ParticleMoments(),
         mfsim.ParticleSnapshots(times=(0.0, 1.0, T)),
         mfsim.ParameterDistance.of(net, s0, tol=0.3),
@@ -160,7 +160,7 @@ def test_wasserstein_monitor_against_exact_ot(run):
     assert last(traj, "sinkhorn_init") == pytest.approx(exact, rel=0.02)
     assert last(traj, "sinkhorn_converged_init") == 1.0
     assert np.asarray(traj.values["w2_init"])[0] == pytest.approx(0.0, abs=1e-6)
-    teacher = np.asarray(data.reference_particles)
+    teacher = np.asarray(data.teacher_particles)
     exact_t = mfsim.exact_w2_squared(pt, teacher)  # 16 vs 4 particles: the transport LP
     assert last(traj, "w2_exact_teacher") ** 2 == pytest.approx(exact_t, rel=1e-8)
     # epsilon = 1e-2 on an O(1) cost: the divergence is within a few percent

@@ -16,7 +16,7 @@ def test_teacher_task_is_seeded_and_matches_its_teacher(key):
     assert not np.allclose(a.x_train, c.x_train)
     assert a.x_train.shape == (30, 5) and a.x_test.shape == (20, 5)
     # targets recomputed from the reference particles (a_i, u_i): (1/k) sum a_i relu(u_i.x)
-    p = np.asarray(a.reference_particles)
+    p = np.asarray(a.teacher_particles)
     av, u = p[:, 0], p[:, 1:]
     np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0, rtol=1e-6)
     want = np.maximum(np.asarray(a.x_test) @ u.T, 0) @ av / 3

@@ -198,6 +198,8 @@ class MonitorEntry:
     - ``check(cfg, scenario, where)``: option checks against the scenario
       (an error with its ``key``, or None).
     - ``twin``: kernel twins record it too (function-space monitors).
+    - ``renamed``: old key -> new key; a table with the old spelling is read,
+      with a :class:`mfsim.DeprecatedKeyWarning` naming the file and key.
     """
 
     config: type[Table]
@@ -208,6 +210,7 @@ class MonitorEntry:
     check: Check = _no_check
     twin: bool = False
     requires: tuple[type, ...] | None = None
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

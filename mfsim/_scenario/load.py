@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import os
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from .._errors import ScenarioError
+from .._errors import DeprecatedKeyWarning, ScenarioError
 from . import registry
 from .schema import Scenario
 
@@ -109,8 +110,31 @@ def format_error(err: dict) -> str:
     return f"{where}: {msg}"
 
 
+def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``data`` with the old spellings of renamed monitor keys replaced by the
+    new ones (each with a :class:`DeprecatedKeyWarning`)."""
+    monitors = data.get("monitors")
+    if not isinstance(monitors, list):
+        return data
+    out = []
+    for i, table in enumerate(monitors):
+        entry = registry.MONITORS.get(table.get("name")) if isinstance(table, dict) and (
+            isinstance(table.get("name"), str)) else None
+        if entry is not None and any(old in table for old in entry.renamed):
+            table = dict(table)
+            for old, new in entry.renamed.items():
+                if old in table and new not in table:
+                    table[new] = table.pop(old)
+                    warnings.warn(DeprecatedKeyWarning(
+                        f"{source}: monitors[{i}].{old}: renamed {new}; the old spelling is "
+                        "read for now"), stacklevel=3)
+        out.append(table)
+    return {**data, "monitors": out}
+
+
 def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
+    data = _renamed_keys(data, source) if isinstance(data, dict) else data
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:

@@ -258,7 +258,7 @@ class Scenario(Table):
             raise PydanticCustomError(
                 "t_first", "must be below solver.t1", {"key": "save.t_first"}
             )
-        names = [(m.name, getattr(m, "reference", None)) for m in self.monitors]
+        names = [(m.name, m.model_dump().get("target")) for m in self.monitors]
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise PydanticCustomError("duplicate", "the same monitor is listed twice",

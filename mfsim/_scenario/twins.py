@@ -40,9 +40,10 @@ def _linearized(system, state0, data):
     return lin, lin.state0
 
 
-def _kernel_flow(kind: str):
+def _kernel_flow(make):
+    """``make``: ``ConstantKernelFlow.empirical_twin`` or ``.analytic_twin``."""
     def build(system, state0, data):
-        ck = getattr(ConstantKernelFlow, f"{kind}_twin")(system, state0, data.x_test)
+        ck = make(system, state0, data.x_test)
         return ck, ck.init()
     return build
 
@@ -67,12 +68,12 @@ KERNELS = {
         "ck_empirical_", "constant-kernel flow (empirical NTK at init)", "compare.kernels",
         (AbstractSupervisedSystem, AbstractScalarOutputSystem),
         "constant-kernel twins need a network with scalar outputs, not {s}",
-        _kernel_flow("empirical"), _kernel_memory(True)),
+        _kernel_flow(ConstantKernelFlow.empirical_twin), _kernel_memory(True)),
     "analytic": Twin(
         "ck_analytic_", "constant-kernel flow (infinite-width NTK)", "compare.kernels",
         (AbstractInfiniteWidthSystem, AbstractScalarOutputSystem),
         "no infinite-width kernel for system {s}; allowed: empirical",
-        _kernel_flow("analytic"), _kernel_memory(False)),
+        _kernel_flow(ConstantKernelFlow.analytic_twin), _kernel_memory(False)),
 }
 # variable prefix -> label, for every twin
 TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, *KERNELS.values())}

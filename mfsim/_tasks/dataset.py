@@ -9,7 +9,7 @@ from jaxtyping import Array, Float
 class Dataset(eqx.Module):
     """Train and test inputs and targets.
 
-    ``reference_particles`` is the teacher's neurons as a particle array
+    ``teacher_particles`` is the teacher's neurons as a particle array
     (``(k, d+1)``, rows $(a_i, u_i)$) where the task has a teacher, else ``None``.
     """
 
@@ -17,4 +17,4 @@ class Dataset(eqx.Module):
     y_train: Float[Array, " n"]
     x_test: Float[Array, "n_test d"]
     y_test: Float[Array, " n_test"]
-    reference_particles: Float[Array, "k p"] | None = None
+    teacher_particles: Float[Array, "k p"] | None = None

@@ -17,7 +17,7 @@ from .dataset import Dataset
 def sparse_regression_task(key, *, n_train: int, n_test: int, d: int, sparsity: int,
                            signal: float = 1.0, noise: float = 0.0,
                            dtype=jnp.float32) -> Dataset:
-    """Sample X, a k-sparse beta* and targets; ``reference_particles`` holds beta* as ``(d, 1)``."""
+    """Sample X, a k-sparse beta* and targets; ``teacher_particles`` holds beta* as ``(d, 1)``."""
     if not 0 < sparsity <= d:
         raise ValueError(f"sparsity must be in 1..d={d}; got {sparsity}")
     k_x, k_s, k_sign, k_noise = jax.random.split(key, 4)
@@ -28,4 +28,4 @@ def sparse_regression_task(key, *, n_train: int, n_test: int, d: int, sparsity: 
     y = x @ beta
     y_train = y[:n_train] + noise * jax.random.normal(k_noise, (n_train,), dtype)
     return Dataset(x_train=x[:n_train], y_train=y_train, x_test=x[n_train:], y_test=y[n_train:],
-                   reference_particles=beta[:, None])
+                   teacher_particles=beta[:, None])

@@ -60,5 +60,5 @@ def teacher_task(
         y_train=y_train,
         x_test=x[n_train:],
         y_test=y[n_train:],
-        reference_particles=jnp.concatenate([a[:, None], u], axis=1),
+        teacher_particles=jnp.concatenate([a[:, None], u], axis=1),
     )

@@ -16,7 +16,7 @@ class LinearPredictorMonitor(Table):
 
 
 def _build(cfg, ctx) -> LinearPredictor:
-    teacher = ctx.data.reference_particles  # a sparse task stores beta* as a (d, 1) column
+    teacher = ctx.data.teacher_particles  # a sparse task stores beta* as a (d, 1) column
     return LinearPredictor(None if teacher is None else teacher[:, 0])
 
 

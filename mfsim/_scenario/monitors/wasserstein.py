@@ -16,8 +16,9 @@ class WassersteinMonitor(Table):
     """Sinkhorn divergence / W2 between the particle measure and a target measure (ott-jax)."""
 
     name: Literal["wasserstein"]
-    reference: Literal["init", "teacher"] = Field(
-        "init", description="the target measure: mu_0, or the teacher's neurons (task teacher)")
+    target: Literal["init", "teacher"] = Field(
+        "init", description="the target measure: mu_0, or the teacher's neurons (task teacher); "
+        "formerly `reference`")
     epsilon: PosFloat = Field(w2.EPSILON, description="absolute entropic regularization")
     threshold: PosFloat = Field(w2.THRESHOLD, description="Sinkhorn's marginal-error threshold")
     max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = Field(
@@ -29,19 +30,19 @@ class WassersteinMonitor(Table):
 
 
 def build(cfg: WassersteinMonitor, ctx) -> Wasserstein:
-    target = ctx.data.reference_particles if cfg.reference == "teacher" else None
-    return Wasserstein(target=target, name=cfg.reference, epsilon=cfg.epsilon,
+    target = ctx.data.teacher_particles if cfg.target == "teacher" else None
+    return Wasserstein(target=target, name=cfg.target, epsilon=cfg.epsilon,
                        threshold=cfg.threshold, max_iterations=cfg.max_iterations,
                        exact=cfg.exact, subsample=cfg.subsample)
 
 
 def check(cfg: WassersteinMonitor, scenario, where: str):
-    if cfg.reference == "teacher":
+    if cfg.target == "teacher":
         if scenario.task.kind != "teacher":
-            return error("monitor", "reference teacher needs task teacher", f"{where}.reference")
+            return error("monitor", "target teacher needs task teacher", f"{where}.target")
         if scenario.system.model_dump().get("bias", False):
-            return error("monitor", "reference teacher needs a system without bias (the "
-                         "teacher's neurons have none)", f"{where}.reference")
+            return error("monitor", "target teacher needs a system without bias (the "
+                         "teacher's neurons have none)", f"{where}.target")
     return None
 
 
@@ -52,4 +53,5 @@ def memory(cfg: WassersteinMonitor, m: MemoryContext, key: str) -> MonitorMemory
                                      6 * m.bytes_per_element * s * s * m.batch),))
 
 
-ENTRY = MonitorEntry(WassersteinMonitor, Wasserstein, build, memory=memory, check=check)
+ENTRY = MonitorEntry(WassersteinMonitor, Wasserstein, build, memory=memory, check=check,
+                     renamed={"reference": "target"})
