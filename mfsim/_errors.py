@@ -20,3 +20,34 @@ class DeprecatedKeyWarning(FutureWarning):
 class Interrupted(KeyboardInterrupt):
     """A run stopped by SIGINT or SIGTERM after saving what it completed; the
     message says what was kept and how to resume (CLI exit status 130)."""
+
+
+def clean(text: str) -> str:
+    """``text`` with every control or format character (escape sequences,
+    newlines, bidi overrides) written as a visible escape (``\\x1b``), so
+    that nothing echoed from an input can move the cursor, restyle the
+    terminal or start a line that passes for mfsim's own output."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def show(value, limit: int = 60) -> str:
+    """A short, safe ``repr`` of a value from an input: control characters
+    escaped, long text cut, and integers too long to print (Python refuses
+    to convert more than 4300 digits) described by their size."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond the int-to-str digit limit
+        text = f"<an integer of {value.bit_length()} bits>"
+    text = clean(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

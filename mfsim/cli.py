@@ -14,12 +14,15 @@ import sys
 import warnings
 from pathlib import Path
 
+# every piece of a user's input that is printed goes through clean (no terminal injection)
+from ._errors import clean
+
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, status 2 (argparse's default prints usage)
-        print(f"mfsim: {message} (see 'mfsim --help')", file=sys.stderr)
+        print(f"mfsim: {clean(message)} (see 'mfsim --help')", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
@@ -74,7 +77,7 @@ def _cmd_check(args) -> int:
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
     points, _, _ = plan(scenario, args.scenario, memory_check=not args.no_memory_check)
     sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
-    print(f"{args.scenario}: ok (scenario {scenario.name!r}{sweep})")
+    print(f"{clean(args.scenario)}: ok (scenario {scenario.name!r}{sweep})")
     return EXIT_OK
 
 
@@ -90,22 +93,22 @@ def _cmd_run(args) -> int:
         return _sweep_summary(args, result)
     if not result.succeeded:  # the network's solve, or a twin's
         if not traj.succeeded:
-            print(f"mfsim: {args.scenario}: the solve stopped at t={float(traj.t_final):.6g} "
-                  f"({traj.status}); partial results kept in {result.out_dir}",
+            print(f"mfsim: {clean(args.scenario)}: the solve stopped at t={float(traj.t_final):.6g} "
+                  f"({traj.status}); partial results kept in {clean(str(result.out_dir))}",
                   file=sys.stderr)
         for prefix, status in result.statuses[0].items():
             if prefix and status != "success":
-                print(f"mfsim: {args.scenario}: twin {prefix.rstrip('_')}: {status}; partial "
-                      f"results kept in {result.out_dir}", file=sys.stderr)
+                print(f"mfsim: {clean(args.scenario)}: twin {prefix.rstrip('_')}: {status}; partial "
+                      f"results kept in {clean(str(result.out_dir))}", file=sys.stderr)
         return EXIT_FAILED
     if not args.quiet:
         last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
         stats = traj.stats
         print(
-            f"{args.scenario}: done in {stats['wall_time']:.2f}s "
+            f"{clean(args.scenario)}: done in {stats['wall_time']:.2f}s "
             f"(compile {stats['compile_time']:.2f}s, {stats['num_steps']} steps); "
-            f"at t={float(traj.t_final):.4g}: {summary}\nresults in {result.out_dir}/"
+            f"at t={float(traj.t_final):.4g}: {summary}\nresults in {clean(str(result.out_dir))}/"
         )
     return EXIT_OK
 
@@ -116,21 +119,21 @@ def _sweep_summary(args, result) -> int:
         if label not in failed:
             continue
         if statuses[""] != "success":
-            print(f"mfsim: {args.scenario}: point {label}: the solve stopped at "
+            print(f"mfsim: {clean(args.scenario)}: point {clean(label)}: the solve stopped at "
                   f"t={t_final:.6g} ({statuses['']})", file=sys.stderr)
         for prefix, status in statuses.items():
             if prefix and status != "success":
-                print(f"mfsim: {args.scenario}: point {label}: twin {prefix.rstrip('_')}: "
+                print(f"mfsim: {clean(args.scenario)}: point {clean(label)}: twin {prefix.rstrip('_')}: "
                       f"{status}", file=sys.stderr)
     if failed:
-        print(f"mfsim: {args.scenario}: {len(failed)} of {len(result.labels)} points failed; "
-              f"all results kept in {result.out_dir}", file=sys.stderr)
+        print(f"mfsim: {clean(args.scenario)}: {len(failed)} of {len(result.labels)} points failed; "
+              f"all results kept in {clean(str(result.out_dir))}", file=sys.stderr)
         return EXIT_FAILED
     if not args.quiet:
         again = f" ({len(result.resumed)} read back from an interrupted run)" \
             if result.resumed else ""
-        print(f"{args.scenario}: {len(result.labels)} points done{again}\n"
-              f"results in {result.out_dir}/ (summary.csv: final values per point)")
+        print(f"{clean(args.scenario)}: {len(result.labels)} points done{again}\n"
+              f"results in {clean(str(result.out_dir))}/ (summary.csv: final values per point)")
     return EXIT_OK
 
 
@@ -144,7 +147,7 @@ def _cmd_plot(args) -> int:
         raise MfsimError(f"{run_dir}: no {RESULTS_FILE} here; is this a run directory?")
     ds = open_results(run_dir)
     for path in draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format]):
-        print(path)
+        print(clean(str(path)))
     return EXIT_OK
 
 
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def note(message, category, *rest, **kw):
         if issubclass(category, DeprecatedKeyWarning):
-            print(f"mfsim: note: {message}", file=sys.stderr)
+            print(f"mfsim: note: {clean(str(message))}", file=sys.stderr)
         else:
             show(message, category, *rest, **kw)
 
@@ -199,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except MfsimError as e:
-        print(f"mfsim: {e}", file=sys.stderr)
+        print(f"mfsim: {clean(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:
-        print(f"mfsim: {e}" if str(e) else "mfsim: interrupted", file=sys.stderr)
+        print(f"mfsim: {clean(str(e))}" if str(e) else "mfsim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         warnings.showwarning = show

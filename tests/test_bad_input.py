@@ -42,7 +42,7 @@ def test_the_corpus_covers_every_kind_of_bad_input():
     assert len(CASES) >= 40
     kinds = {name.split("_")[0] for name in CASES}
     assert kinds >= {"syntax", "unknown", "type", "range", "nan", "inf", "sweep", "conflict",
-                     "memory", "non", "unreadable", "output"}
+                     "memory", "non", "unreadable", "output", "toml"}
     assert all((BAD / name).is_symlink() for name in LINKS)
 
 
@@ -58,6 +58,8 @@ def test_bad_scenario(name, command, tmp_path, capsys, monkeypatch):
     assert len(lines) == 1 and "Traceback" not in err and out == "", err
     assert lines[0].startswith(f"mfsim: {path}: "), lines[0]
     assert expected(path) in lines[0], lines[0]
+    # nothing from the input can steer the terminal: no control character at all
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in err.rstrip("\n")), repr(err)
     assert list(tmp_path.iterdir()) == []  # no output directory, nothing at all
 
 
@@ -178,3 +180,37 @@ def test_memory_estimate_against_xla_memory_analysis(config):
            + stats.temp_size_in_bytes)
     ratio = estimate(scenario).total / xla
     assert 0.5 < ratio < 4, ratio
+
+
+SET_CASES = {
+    "seed=" + "9" * 5000: "--set 'seed=9999",
+    "system.width=" + "[" * 500 + "]" * 500: "nested more than 100 deep",
+    "system.activation=\x1b[2J\x1b]0;owned\x07": "'\\x1b[2J\\x1b]0;owned\\x07' is not a TOML value",
+    "seed=\nmfsim: done": "--set 'seed=\\nmfsim: done'",
+    "solver.name=euler": "solver.dt: a fixed-step solve needs dt",
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(SET_CASES))
+def test_hostile_set_values_get_one_clean_line(assignment, tmp_path, capsys, monkeypatch):
+    """R2 through --set: huge integers, deep nesting, escape sequences and
+    newlines are refused in one line with every control character escaped."""
+    path = tmp_path / "ok.toml"
+    path.write_text('name = "ok"\n')
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(path), "--set", assignment])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert SET_CASES[assignment] in err, err
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in err.rstrip("\n")), repr(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.toml"]
+
+
+def test_gradient_descent_takes_whole_steps_only():
+    """A fixed-step solve whose interval is not a whole number of steps is
+    refused (diffrax would clip the last step: not a gradient-descent step)."""
+    import mfsim
+
+    with pytest.raises(ValueError, match="not a whole number of steps"):
+        mfsim.SolveSettings.of("euler", t1=10.0, dt=0.3)
+    assert mfsim.SolveSettings.of("euler", t1=10.0, dt=0.1).ts[-1] == pytest.approx(10.0)

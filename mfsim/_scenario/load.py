@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 import warnings
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .._errors import DeprecatedKeyWarning, ScenarioError
+from .._errors import DeprecatedKeyWarning, ScenarioError, clean, show
 from . import registry
 from .schema import Scenario
 
@@ -41,10 +42,36 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise ScenarioError(f"{path}: line {line}: not valid UTF-8 text") from None
+    return parse_toml(text, str(path))
+
+
+# nesting deeper than this is refused before tomllib recurses into it
+MAX_NESTING = 100
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text; every way of failing (syntax, integers beyond Python's
+    4300-digit limit, nesting deep enough to exhaust the stack) becomes a
+    one-line ScenarioError naming ``where``."""
+    depth = deepest = 0
+    for ch in text:  # brackets inside strings count too: an over-estimate, and cheap
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    if deepest > MAX_NESTING:
+        raise ScenarioError(f"{where}: TOML: arrays or tables nested more than {MAX_NESTING} "
+                            "deep; a scenario needs a few levels")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: TOML syntax error: {e}") from None
+        raise ScenarioError(f"{where}: TOML syntax error: {clean(str(e))}") from None
+    except ValueError:  # int("9" * 5000): beyond the int-to-str digit limit
+        raise ScenarioError(f"{where}: TOML: an integer of more than 4300 digits; numbers "
+                            "in a scenario are far smaller") from None
+    except RecursionError:
+        raise ScenarioError(f"{where}: TOML: nested too deeply") from None
 
 
 def format_location(loc: tuple) -> str:
@@ -62,10 +89,7 @@ def format_location(loc: tuple) -> str:
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{text} ({type(value).__name__})"
+    return f"{show(value)} ({type(value).__name__})"
 
 
 def format_error(err: dict) -> str:
@@ -76,12 +100,12 @@ def format_error(err: dict) -> str:
     if error_type == "union_tag_invalid":
         allowed = ctx["expected_tags"].replace("'", "")
         tag = ctx.get("discriminator", "'kind'").strip("'")
-        return f"{format_location(loc)}.{tag}: unknown {tag} {ctx['tag']!r}; allowed: {allowed}"
+        return f"{format_location(loc)}.{tag}: unknown {tag} {show(ctx['tag'])}; allowed: {allowed}"
     if error_type == "union_tag_not_found":
         return f"{format_location(loc)}: missing key {ctx.get('discriminator', repr('kind'))}"
     if error_type == "string_pattern_mismatch" and loc == ("name",):
         return (f"name: must be letters, digits, '_', '.' or '-' (starting with a letter or"
-                f" digit); got {err['input']!r}")
+                f" digit); got {show(err['input'])}")
     if loc[:1] == ("sweep",) and loc[-1] in ("bool", "int", "float", "str"):
         where = format_location(loc[:-1])
         value = err["input"]
@@ -99,7 +123,7 @@ def format_error(err: dict) -> str:
         return f"{where}: missing required key"
     if error_type == "literal_error":
         allowed = ctx["expected"].replace("'", "")
-        return f"{where}: got {err['input']!r}; allowed: {allowed}"
+        return f"{where}: got {show(err['input'])}; allowed: {allowed}"
     msg = err["msg"]
     msg = msg.replace("Input should be", "must be").replace("Value error, ", "")
     msg = msg.replace("a valid dictionary or object to extract fields from", "a table")
@@ -132,6 +156,44 @@ def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
     return {**data, "monitors": out}
 
 
+# the tags pydantic puts in an error's location for the members of a plain union
+# (`batch: "auto" | int`): not keys, so never shown
+_MEMBER = re.compile(r"^(literal\[.*\]|int|float|str|bool|constrained-\w+)$")
+_KINDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+          "constrained-int": "an integer", "constrained-float": "a number",
+          "constrained-str": "a string"}
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
+           "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
+
+
+def _union_error(errors: list[dict]) -> str | None:
+    """One message for a value that fits no member of a union: what each
+    member would accept (``sweep.batch: must be auto or an integer > 0``)."""
+    loc = tuple(errors[0]["loc"])
+    if loc[:1] == ("sweep",) and loc[1:2] in (("grid",), ("zip",), ("reference",)):
+        return None  # sweep values have their own message
+    for k, item in enumerate(loc):
+        if not (isinstance(item, str) and _MEMBER.match(item)):
+            continue
+        phrases = []
+        for err in errors:
+            eloc = tuple(err["loc"])
+            if eloc[:k] != loc[:k] or len(eloc) <= k or not _MEMBER.match(str(eloc[k])):
+                continue
+            ctx = err.get("ctx") or {}
+            if err["type"] == "literal_error":
+                phrases.append(ctx["expected"].replace("'", ""))
+            else:
+                phrase = _KINDS.get(str(eloc[k]), "a value")
+                if err["type"] in _BOUNDS:
+                    name, op = _BOUNDS[err["type"]]
+                    phrase += f" {op} {ctx[name]}"
+                phrases.append(phrase)
+        return (f"{format_location(loc[:k])}: must be {' or '.join(phrases)}; got "
+                f"{_describe(errors[0]['input'])}")
+    return None
+
+
 def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
     data = _renamed_keys(data, source) if isinstance(data, dict) else data
@@ -139,6 +201,9 @@ def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scena
         return Scenario.model_validate(data)
     except ValidationError as e:
         errors = e.errors()
+        union = _union_error(errors)
+        if union is not None:
+            raise ScenarioError(f"{source}: {union}") from None
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ScenarioError(f"{source}: {format_error(errors[0])}{more}") from None
 

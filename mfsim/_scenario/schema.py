@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .._solve.sharding import Shard
-from .._solve.solvers import FIXED_STEP_ONLY, SOLVERS
+from .._solve.solvers import FIXED_STEP_ONLY, SOLVERS, whole_steps
 from .._system import AbstractRegressionSystem, AbstractScalarOutputSystem
 from . import registry, twins
 from .entry import error
@@ -75,6 +75,11 @@ class SolverConfig(Table):
             )
         if self.dt is not None and self.dt > self.t1:
             raise PydanticCustomError("dt_too_large", "must not exceed t1", {"key": "dt"})
+        if fixed and not whole_steps(self.t1, self.dt):
+            raise PydanticCustomError(
+                "whole_steps", "must be a whole number of steps dt = {dt} (t1 / dt = {n:.6g}): "
+                "gradient descent takes full steps only", {"dt": self.dt, "n": self.t1 / self.dt,
+                                                           "key": "t1"})
         return self
 
 

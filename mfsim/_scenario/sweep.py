@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from .._errors import ScenarioError
-from .load import format_error, validate_scenario
+from .._errors import ScenarioError, show
+from .load import format_error, parse_toml, validate_scenario
 from .schema import Scenario
 
 
@@ -111,12 +110,12 @@ def expand(scenario: Scenario, source: str = "<scenario>") -> list[SweepPoint]:
         for key, values in zip(axis.keys, axis.values):
             for i, value in enumerate(values):
                 _validate_point(with_overrides(raw, {key: value}), source,
-                                f"sweep.{mode}.{key}[{i}] = {value!r}")
+                                f"sweep.{mode}.{key}[{i}] = {show(value)}")
     points = []
     for flat, index in enumerate(itertools.product(*(range(a.size) for a in ax))):
         overrides = {key: values[i] for a, i in zip(ax, index)
                      for key, values in zip(a.keys, a.values)}
-        where = "sweep point " + ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        where = "sweep point " + ", ".join(f"{k}={show(v)}" for k, v in overrides.items())
         points.append(SweepPoint(index, flat, overrides,
                                  _validate_point(with_overrides(raw, overrides), source, where)))
     return points
@@ -140,7 +139,7 @@ def reference_points(scenario: Scenario, points: list[SweepPoint],
         overrides = {**point.overrides, **reference}
         tag = tuple(sorted((k, repr(v)) for k, v in overrides.items()))
         if tag not in seen:
-            where = "sweep.reference (" + ", ".join(f"{k}={v!r}" for k, v in
+            where = "sweep.reference (" + ", ".join(f"{k}={show(v)}" for k, v in
                                                    overrides.items()) + ")"
             seen[tag] = len(refs)
             refs.append(SweepPoint((), len(refs), overrides,
@@ -157,13 +156,16 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ScenarioError(f"--set {text!r}: expected KEY=VALUE (e.g. system.width=256)")
+        raise ScenarioError(f"--set {show(text)}: expected KEY=VALUE (e.g. system.width=256)")
+    bare = value.strip()
     try:
-        return key, tomllib.loads(f"v = {value.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        if value.strip() and all(c.isalnum() or c in "_-." for c in value.strip()):
-            return key, value.strip()
-        raise ScenarioError(f"--set {text!r}: {value!r} is not a TOML value") from None
+        return key, parse_toml(f"v = {bare}", f"--set {show(text)}")["v"]
+    except ScenarioError as e:
+        if "syntax error" not in str(e):
+            raise  # too long a number, too deep a nesting
+        if bare and all(c.isalnum() or c in "_-." for c in bare):
+            return key, bare  # a bare word (relu): a string
+        raise ScenarioError(f"--set {show(text)}: {show(value)} is not a TOML value") from None
 
 
 def _is_list_key(resolved: dict, key: str) -> bool:
@@ -204,5 +206,5 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any],
                     raise ScenarioError(
                         f"{source}: --set {key}: is a sweep axis; give a list of values")
             set_key(raw, key, value)
-    where = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+    where = ", ".join(f"{k}={show(v)}" for k, v in overrides.items())
     return validate_scenario(raw, f"{source} (with {where})")

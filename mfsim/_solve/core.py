@@ -17,7 +17,7 @@ from .._monitors.base import MonitorContext
 from .save_times import save_times as make_save_times
 from .save_times import snap_to_steps
 from .sharding import Shard, check_shard
-from .solvers import guarded, make_solver, with_dtmin
+from .solvers import guarded, make_solver, whole_steps, with_dtmin
 
 
 class Trajectory(eqx.Module):
@@ -184,8 +184,12 @@ class SolveSettings(eqx.Module):
             default = diffrax.PIDController(rtol=rtol, atol=atol) if adaptive else (
                 diffrax.ConstantStepSize())
         controller = default if controller is None else controller
-        if isinstance(controller, diffrax.ConstantStepSize) and not (dt0 is not None and dt0 > 0):
-            raise ValueError(f"a fixed-step solve needs a positive dt; got {dt0}")
+        if isinstance(controller, diffrax.ConstantStepSize):
+            if not (dt0 is not None and dt0 > 0):
+                raise ValueError(f"a fixed-step solve needs a positive dt; got {dt0}")
+            if not whole_steps(t1 - t0, dt0):
+                raise ValueError(f"t1 - t0 = {t1 - t0:g} is not a whole number of steps dt = "
+                                 f"{dt0:g}: a fixed-step solve takes full steps only")
         settings = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1, int(max_steps),
                        float(divergence), shard)
         return settings.with_save_times(make_save_times(t1, n_save, t0=t0) if save_times is None

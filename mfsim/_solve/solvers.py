@@ -47,6 +47,14 @@ SOLVERS: dict[str, SolverSpec] = {
 FIXED_STEP_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.fixed_step_only)
 
 
+def whole_steps(span: float, dt: float) -> bool:
+    """Whether ``span`` is a whole number of steps ``dt`` (to rounding): a
+    fixed-step solve then ends on a full step (diffrax would clip the last
+    one, which is then no gradient-descent step)."""
+    n = span / dt
+    return abs(n - round(n)) <= 1e-9 * max(1.0, n)
+
+
 def make_solver(
     name: str,
     *,
