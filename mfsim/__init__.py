@@ -17,6 +17,8 @@ from ._checkpoint import CheckpointFile as CheckpointFile
 from ._errors import DeprecatedKeyWarning as DeprecatedKeyWarning
 from ._errors import Interrupted as Interrupted
 from ._errors import MfsimError as MfsimError
+from ._errors import MfsimWarning as MfsimWarning
+from ._errors import RecomputedWarning as RecomputedWarning
 from ._errors import ScenarioError as ScenarioError
 from ._kernels.analytic import TwoLayerKernel as TwoLayerKernel
 from ._kernels.analytic import fc_kernels as fc_kernels

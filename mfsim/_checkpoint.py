@@ -6,11 +6,13 @@ executes anything), written atomically. It sits above the solve
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ._errors import RecomputedWarning
 from ._io import atomic_write
 from ._solve.segments import AbstractCheckpointStore
 
@@ -30,9 +32,13 @@ class CheckpointFile(AbstractCheckpointStore):
             return None
         try:
             with np.load(self.path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-            return None  # truncated or corrupt: solved again from the start
+                return {k: z[k] for k in z.files}  # each member's CRC-32 is checked
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+            # truncated or corrupt: solved again from the start, saying so
+            warnings.warn(RecomputedWarning(f"{self.path}: unreadable checkpoint "
+                                            f"({type(e).__name__}); solved from the start"),
+                          stacklevel=2)
+            return None
 
     def save(self, arrays: dict[str, np.ndarray]) -> None:
         def write(tmp: Path) -> None:

@@ -12,7 +12,17 @@ class ScenarioError(MfsimError):
     """
 
 
-class DeprecatedKeyWarning(FutureWarning):
+class MfsimWarning(UserWarning):
+    """Something the user should know that does not stop the run; the CLI
+    prints it as one line, ``mfsim: note: ...``."""
+
+
+class RecomputedWarning(MfsimWarning):
+    """A file a previous run left (a point, a reference, a checkpoint) was
+    unreadable or failed its checksum: it is solved again."""
+
+
+class DeprecatedKeyWarning(MfsimWarning, FutureWarning):
     """A scenario uses the old spelling of a renamed key: it is read as the new
     one; the message names the file, the key and its new name."""
 

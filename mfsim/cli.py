@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     # the command's own process: float32 and float64 runs share it (every array
     # of a run is created in the run's dtype)
     jax.config.update("jax_enable_x64", True)
-    from ._errors import DeprecatedKeyWarning, MfsimError
+    from ._errors import MfsimError, MfsimWarning
 
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
                 "keys": _cmd_keys, "reference": _cmd_keys}
@@ -189,11 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
-    # a renamed scenario key: one line, like every message of the command
+    # notes (a renamed key, a corrupt file solved again): one line each, like
+    # every message of the command
     show = warnings.showwarning
 
     def note(message, category, *rest, **kw):
-        if issubclass(category, DeprecatedKeyWarning):
+        if issubclass(category, MfsimWarning):
             print(f"mfsim: note: {clean(str(message))}", file=sys.stderr)
         else:
             show(message, category, *rest, **kw)

@@ -127,7 +127,8 @@ def test_tiny_run_writes_run_directory(tmp_path, capsys):
     code, out, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
     assert code == 0, err
     run_dir = tmp_path / "runs" / "tiny"
-    assert {p.name for p in run_dir.iterdir()} == {
+    # .mfsim.lock: the run directory's lock file (mfsim._runner.lock), kept
+    assert {p.name for p in run_dir.iterdir()} == {".mfsim.lock",
         "results.nc", "scenario.toml", "provenance.json", "loss.png"}
     ds = mfsim.open_results(run_dir)
     assert ds.attrs["status"] == "success" and ds.sizes["t"] == 5

@@ -15,6 +15,7 @@ from .._scenario.schema import Scenario
 from .._scenario.sweep import SweepPoint, expand, reference_points
 
 POINTS_DIR = "points"
+LOCK_FILE = ".mfsim.lock"
 REFERENCE_DIR = "reference"
 
 
@@ -85,10 +86,10 @@ def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool) -> None:
     if force:
         return
     if not previous.exists():
-        if out_dir.is_dir() and any(out_dir.iterdir()):
+        if out_dir.is_dir() and any(p.name != LOCK_FILE for p in out_dir.iterdir()):
             raise MfsimError(
                 f"{out_dir}: exists, is not empty and is not an mfsim run directory (no "
-                f"{SCENARIO_FILE}); choose another --out or pass --force to write into it")
+                f"{SCENARIO_FILE}); choose a new or empty directory with --out")
         return
     if previous.read_text(encoding="utf-8", errors="replace") != resolved_text:
         raise MfsimError(

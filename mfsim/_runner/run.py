@@ -8,11 +8,13 @@ import os
 import jax
 import xarray as xr
 
+from .._errors import MfsimError
 from .._scenario.load import load_scenario
 from .._scenario.schema import Scenario
 from .._scenario.sweep import apply_overrides
 from .execute import execute
-from .plan import make_plan, needs_float64
+from .lock import run_lock
+from .plan import check_output_dir, make_plan, needs_float64
 from .store import RunResult, store
 
 
@@ -60,9 +62,18 @@ def run_scenario(
     # a float64 run needs JAX's 64-bit mode: switched on for this call only
     with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
         plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check)
-        outcome = execute(plan, progress=progress, force=force)
-        return store(plan, outcome.ordered, outcome.trajectories, outcome.resumed,
-                     outcome.solve_time, outcome.compile_time, figures=figures)
+        try:
+            with run_lock(plan.out_dir):
+                # again, under the lock: a run that finished meanwhile may have
+                # made this directory another scenario's
+                check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+                outcome = execute(plan, progress=progress, force=force)
+                return store(plan, outcome.ordered, outcome.trajectories, outcome.resumed,
+                             outcome.solve_time, outcome.compile_time, figures=figures)
+        except OSError as e:  # a full disk, a read-only directory: one line, files kept
+            where = e.filename or plan.out_dir
+            raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
+                             f"before are kept in {plan.out_dir}") from None
 
 
 def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,

@@ -8,7 +8,9 @@ scenario that an interrupted run completed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from .._combine import combine_points, summary_rows
-from .._errors import MfsimError
+from .._errors import MfsimError, RecomputedWarning
 from .._results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
@@ -39,6 +41,17 @@ from .plan import POINTS_DIR, REFERENCE_DIR, RunPlan
 
 SUMMARY_FILE = "summary.csv"
 CHECKPOINT_GLOB = "checkpoint-*.npz"
+# the only files a rerun or --force removes: names mfsim itself gives (a user's
+# paper_figure_data.nc, points/precip.nc or checkpoint-2023.npz stay)
+_POINT_NAME = re.compile(r"p\d{6,}\.nc")
+_REFERENCE_NAME = re.compile(r"r\d{3,}\.nc")
+_CHECKPOINT_NAME = re.compile(r"checkpoint-(network|lin|ck_empirical|ck_analytic)\.npz")
+# what mfsim writes at the top of a run directory (results, figures, checkpoints)
+_TOP_NAME = re.compile(r"results\.nc|scenario\.toml|provenance\.json|summary\.csv|"
+                       r"checkpoint-(network|lin|ck_empirical|ck_analytic)\.npz|"
+                       r"[A-Za-z0-9_.=+-]+\.(png|svg|pdf)")
+# a temporary file of mfsim._io.atomic_write: ".NAME.<8 random characters>.tmp"
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 @dataclass(frozen=True)
@@ -103,20 +116,46 @@ def point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Traject
 # attributes every results file carries for provenance; taken off a point's
 # results before the points are combined (the combined file carries its own)
 _POINT_PROVENANCE = ("python_version", "device_platform", "device_kind", "device_count",
-                     "git_commit", "scenario_sha256", "resolved_scenario", "sweep_point")
+                     "git_commit", "scenario_sha256", "resolved_scenario", "sweep_point",
+                     "content_sha256")
+
+
+def content_sha256(ds: xr.Dataset) -> str:
+    """SHA-256 of a dataset's numbers: every variable and coordinate (name,
+    dims, dtype, shape, values), as they read back from netCDF."""
+    h = hashlib.sha256(b"mfsim-content-1")
+    for name in sorted(map(str, ds.variables)):
+        var = ds.variables[name]
+        values = np.asarray(var.values)
+        h.update(f"|{name}|{var.dims}|{values.shape}|".encode())
+        if values.dtype.kind in "OUS":  # strings: by value (netCDF may change their dtype)
+            h.update(repr([str(x) for x in values.ravel()]).encode())
+        else:
+            h.update(values.dtype.str.encode())
+            h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
 def read_saved(path: Path, text: str) -> xr.Dataset | None:
     """The results file ``path`` if it holds the results of the scenario
     ``text`` (an interrupted run's completed point), else None. Files are
-    renamed into place once complete, so any file present is whole; one that
-    cannot be read, or belongs to another scenario, is solved again."""
+    renamed into place once complete, so a file present is whole unless
+    something changed it since: one that cannot be read, or whose numbers fail
+    its checksum, is solved again (with a :class:`RecomputedWarning`); one of
+    another scenario is solved again silently."""
     if not path.is_file():
         return None
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             ds = ds.load()
     except Exception:  # noqa: BLE001 (an unreadable file is recomputed, whatever the cause)
+        warnings.warn(RecomputedWarning(f"{path}: unreadable; solved again"), stacklevel=2)
         return None
     if ds.attrs.get("scenario_sha256") != scenario_sha256(text):
+        return None
+    if ds.attrs.get("content_sha256") != content_sha256(ds):
+        warnings.warn(RecomputedWarning(f"{path}: its numbers do not match its checksum; "
+                                        "solved again"), stacklevel=2)
         return None
     attrs = {k: v for k, v in ds.attrs.items()
              if k not in _POINT_PROVENANCE and not k.endswith("_version")}
@@ -143,10 +182,15 @@ def point_text(point: SweepPoint) -> str:
     return scenario_toml(point.scenario.model_dump(mode="json"))
 
 
+def _write_checked(path: Path, ds: xr.Dataset) -> None:
+    """Write ``ds`` with the checksum of its numbers (verified when read back)."""
+    write_dataset(path, ds.assign_attrs(content_sha256=content_sha256(ds)))
+
+
 def write_point(plan: RunPlan, point: SweepPoint, ds: xr.Dataset) -> None:
     """A sweep point's results, persisted as soon as it is complete, with its
     own provenance."""
-    write_dataset(plan.point_path(point), ds.assign_attrs(
+    _write_checked(plan.point_path(point), ds.assign_attrs(
         sweep_point=point.label(),
         **provenance_attrs(scenario_text=point_text(point), seed=point.scenario.seed,
                            dtype=point.scenario.dtype)))
@@ -154,7 +198,7 @@ def write_point(plan: RunPlan, point: SweepPoint, ds: xr.Dataset) -> None:
 
 def write_reference(plan: RunPlan, ref: SweepPoint, traj: Trajectory) -> None:
     ds = trajectory_to_dataset(traj, attrs={"reference": ref.label()})
-    write_dataset(plan.reference_path(ref), ds.assign_attrs(
+    _write_checked(plan.reference_path(ref), ds.assign_attrs(
         **provenance_attrs(scenario_text=point_text(ref), seed=ref.scenario.seed,
                            dtype=ref.scenario.dtype)))
 
@@ -178,12 +222,19 @@ def prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
     same = previous.is_file() and previous.read_text(encoding="utf-8",
                                                      errors="replace") == resolved_text
     stale = []
-    for sub in (out_dir, out_dir / POINTS_DIR, out_dir / REFERENCE_DIR):
-        if sub.is_dir():
-            stale += list(sub.glob(".*.tmp"))
-            if force or not same:  # another scenario's (or a forced rerun's) points
-                stale += [p for p in sub.glob("*") if p.is_file() and (
-                    p.match("p*.nc") or p.match("r*.nc") or p.match(CHECKPOINT_GLOB))]
+    for sub, names, temporaries in (
+            (out_dir, _CHECKPOINT_NAME, _TOP_NAME), (out_dir / POINTS_DIR, _POINT_NAME, _POINT_NAME),
+            (out_dir / REFERENCE_DIR, _REFERENCE_NAME, _REFERENCE_NAME)):
+        if not sub.is_dir():
+            continue
+        for p in sub.iterdir():
+            if not p.is_file() or p.is_symlink():
+                continue
+            tmp = _TEMPORARY.fullmatch(p.name)  # a write a kill cut short
+            if tmp and temporaries.fullmatch(tmp["name"]):
+                stale.append(p)
+            elif (force or not same) and names.fullmatch(p.name):
+                stale.append(p)  # another scenario's (or a forced rerun's) solves
     for p in stale:
         p.unlink(missing_ok=True)
     if not same:
@@ -237,8 +288,9 @@ def store(plan: RunPlan, ordered: list[xr.Dataset], trajectories: tuple, resumed
     if figures:
         result = dataclasses.replace(
             result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
-    for path in out_dir.glob(CHECKPOINT_GLOB):
-        path.unlink(missing_ok=True)
+    for path in out_dir.glob(CHECKPOINT_GLOB):  # the results are complete: drop them
+        if _CHECKPOINT_NAME.fullmatch(path.name):
+            path.unlink(missing_ok=True)
     return result
 
 

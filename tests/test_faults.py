@@ -1,0 +1,184 @@
+"""R3 of issue 17: faults lose nothing and never destroy a user's files.
+A full disk and a read-only directory end in one line that keeps what was
+written; corrupt checkpoints and point files (truncated, a flipped byte,
+random bytes, numbers changed in a file that still opens) are solved again,
+saying so, with results bitwise equal to an undisturbed run; a second run
+into a directory in use is refused; --force and reruns remove only files
+mfsim names."""
+
+import errno
+import os
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+from scenario_texts import TINY_PROBLEM
+from test_resume import assert_same_results
+
+import mfsim
+from mfsim._runner.lock import run_lock
+from mfsim.cli import main
+
+SWEEP = 'name = "faults"\n' + TINY_PROBLEM + """[solver]
+t1 = 2.0
+[save]
+n = 5
+[output]
+figures = []
+[sweep.grid]
+seed = [0, 1, 2]
+"""
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The undisturbed sweep."""
+    tmp = tmp_path_factory.mktemp("faults_ref")
+    (tmp / "s.toml").write_text(SWEEP)
+    mfsim.run_scenario(tmp / "s.toml", out=tmp / "ref", figures=False)
+    return tmp / "ref"
+
+
+def cli(argv, capsys):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _copy_run(reference, tmp_path):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    shutil.copytree(reference, tmp_path / "out")
+    return tmp_path / "s.toml", tmp_path / "out"
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip(path):
+    """One flipped byte inside the stored numbers (a byte of padding would
+    change nothing): the file still opens."""
+    data = bytearray(path.read_bytes())
+    if path.suffix == ".nc":
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            raw = np.ascontiguousarray(ds["train_loss"].values).tobytes()
+        at = bytes(data).find(raw)
+        assert at > 0, "the numbers are not stored contiguously"
+        data[at + 1] ^= 0xFF
+    else:
+        data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _random(path):
+    path.write_bytes(np.random.default_rng(0).bytes(path.stat().st_size))
+
+
+def _renumber(path):
+    """Numbers changed in a file that still opens, its attributes intact."""
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        ds = ds.load()
+    ds["train_loss"] = ds["train_loss"] * 2
+    path.unlink()
+    ds.to_netcdf(path, engine="h5netcdf")
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip, _random, _renumber])
+def test_a_corrupt_point_file_is_solved_again(damage, reference, tmp_path, capsys):
+    scenario, out = _copy_run(reference, tmp_path)
+    damage(out / "points" / "p000001.nc")
+    code, _, err = cli(["run", str(scenario), "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    assert "p000001.nc" in err and "solved again" in err and len(err.strip().splitlines()) == 1
+    assert_same_results(out, reference)
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip, _random])
+def test_a_corrupt_checkpoint_is_solved_from_the_start(damage, tmp_path):
+    import jax
+
+    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=16, n_test=8)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=8)
+    kw = dict(t1=2.0, n_save=9, monitors=[mfsim.TrainLoss()], checkpoint_every=2)
+    store = mfsim.CheckpointFile(tmp_path / "c.npz")
+    first = mfsim.simulate(net, 1, checkpoint=store, **kw)
+    damage(tmp_path / "c.npz")
+    with pytest.warns(mfsim.RecomputedWarning, match="unreadable checkpoint"):
+        again = mfsim.simulate(net, 1, checkpoint=store, **kw)
+    np.testing.assert_array_equal(again.values["train_loss"], first.values["train_loss"])
+    assert again.stats["num_steps"] == first.stats["num_steps"]  # all of it solved again
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_full_disk_or_read_only_directory_is_one_line(code, tmp_path, capsys,
+                                                        monkeypatch):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    out = tmp_path / "out"
+    real = os.replace
+
+    def failing(src, dst, *args, **kwargs):
+        if str(dst).endswith("p000002.nc"):  # the third point: after two were written
+            raise OSError(code, os.strerror(code), str(dst))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", failing)
+    rc, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out), "--quiet"], capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "p000002.nc: cannot write: " + os.strerror(code) in err
+    assert "the files written before are kept" in err
+    # what was written is whole, nothing half-written is left
+    assert sorted(p.name for p in (out / "points").iterdir()) == ["p000000.nc", "p000001.nc"]
+    monkeypatch.setattr(os, "replace", real)
+    rc, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out), "--quiet"], capsys)
+    assert rc == 0, err
+
+
+def test_a_second_run_into_a_directory_in_use_is_refused(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    out = tmp_path / "out"
+    with run_lock(out):  # another run holds the directory
+        code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out)], capsys)
+        assert code == 2 and f"another mfsim run (pid {os.getpid()}) is writing here" in err
+        assert len(err.strip().splitlines()) == 1
+        assert not (out / "scenario.toml").exists()
+    # released (as the kernel does for a killed process): the run proceeds
+    code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+
+
+USER_FILES = ["paper_figure_data.nc", "pressure.nc", "raw_measurements.nc",
+              "checkpoint-2023.npz", "points/precip.nc", "reference/r_notes.nc",
+              ".notes.abcdefgh.tmp", "points/.precip.nc.abcdefgh.tmp"]
+
+
+def _user_files(root):
+    for name in USER_FILES:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"the user's {name}")
+
+
+def test_force_and_reruns_never_remove_a_users_files(reference, tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    mine = tmp_path / "mine"
+    _user_files(mine)
+    # not a run directory: refused, and the refusal does not suggest --force
+    code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(mine)], capsys)
+    assert code == 2 and "not an mfsim run directory" in err and "--force" not in err
+    code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(mine), "--force",
+                        "--quiet"], capsys)
+    assert code == 0, err
+    assert_same_results(mine, reference)
+    # a forced rerun, and a rerun of another scenario with --force, remove mfsim's files only
+    other = tmp_path / "other.toml"
+    other.write_text(SWEEP.replace("seed = [0, 1, 2]", "seed = [5, 6]"))
+    for scenario in (tmp_path / "s.toml", other):
+        code, _, err = cli(["run", str(scenario), "--out", str(mine), "--force", "--quiet"],
+                           capsys)
+        assert code == 0, err
+    for name in USER_FILES:
+        assert (mine / name).read_text() == f"the user's {name}", name
+    assert sorted(p.name for p in (mine / "points").glob("p0*.nc")) == ["p000000.nc",
+                                                                        "p000001.nc"]
