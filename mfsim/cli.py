@@ -70,12 +70,14 @@ def _overrides(args) -> dict:
 
 
 def _cmd_check(args) -> int:
-    from ._runner.plan import plan
+    from ._runner.plan import make_plan
     from ._scenario.load import load_scenario
     from ._scenario.sweep import apply_overrides
 
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
-    points, _, _ = plan(scenario, args.scenario, memory_check=not args.no_memory_check)
+    # what run checks before writing anything: points, memory, output directory
+    points = make_plan(scenario, args.scenario, out=None, force=False,
+                       memory_check=not args.no_memory_check).points
     sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
     print(f"{clean(args.scenario)}: ok (scenario {scenario.name!r}{sweep})")
     return EXIT_OK

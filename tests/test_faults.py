@@ -182,3 +182,43 @@ def test_force_and_reruns_never_remove_a_users_files(reference, tmp_path, capsys
         assert (mine / name).read_text() == f"the user's {name}", name
     assert sorted(p.name for p in (mine / "points").glob("p0*.nc")) == ["p000000.nc",
                                                                         "p000001.nc"]
+
+
+OUTPUT_CASES = {
+    # output.dir value, what the working directory holds, expected message after "FILE: "
+    "dot": ('"."', {}, "output.dir: .: exists, is not empty and is not an mfsim run directory"),
+    "under_a_file": ('"notes.txt/run"', {"notes.txt": "x"},
+                     "output.dir: notes.txt/run: lies under notes.txt, which is a file"),
+    "the_scenario_itself": ('"s.toml"', {}, "output.dir: s.toml: is the scenario file itself"),
+    "symlink_outside": ('"link"', {"link": None},
+                        "output.dir: 'link' leads outside the working directory"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OUTPUT_CASES))
+def test_output_path_refusals_name_the_file_and_the_key(case, tmp_path, capsys, monkeypatch):
+    value, files, expected = OUTPUT_CASES[case]
+    work = tmp_path / "work"
+    work.mkdir()
+    for name, text in files.items():
+        if text is None:
+            (work / name).symlink_to(tmp_path)  # a directory outside the working one
+        else:
+            (work / name).write_text(text)
+    (work / "s.toml").write_text(f'name = "s"\n[output]\ndir = {value}\n')
+    before = sorted(p.name for p in work.iterdir())
+    monkeypatch.chdir(work)
+    for command in ("check", "run"):
+        code, out, err = cli([command, "s.toml"], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+        assert err.startswith(f"mfsim: s.toml: {expected}"), err
+    assert sorted(p.name for p in work.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+def test_out_pointing_at_a_file_names_the_option(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "s.toml")],
+                       capsys)
+    assert code == 2 and f"{tmp_path / 's.toml'}: --out: " in err
+    assert "is the scenario file itself" in err

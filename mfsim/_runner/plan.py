@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jax
 
-from .._errors import MfsimError
+from .._errors import MfsimError, show
 from .._results import SCENARIO_FILE, scenario_toml
 from .._scenario.memory import preflight
 from .._scenario.schema import Scenario
@@ -72,14 +72,28 @@ def output_dir(scenario: Scenario, out: str | os.PathLike | None) -> Path:
         Path("runs") / scenario.name)
     cwd = Path.cwd().resolve()
     if not path.resolve().is_relative_to(cwd):
-        key = "output.dir" if scenario.output.dir is not None else "name"
-        raise MfsimError(f"{key}: the output directory {str(path)!r} leads outside the "
-                         f"working directory ({path.resolve()}); use mfsim run --out")
+        raise MfsimError(f"{show(str(path))} leads outside the working directory "
+                         f"({path.resolve()}); use mfsim run --out")
     return path
 
 
-def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool) -> None:
-    """Refuse to overwrite a run directory that holds a different scenario."""
+def output_key(scenario: Scenario, out) -> str:
+    """The key that chose the output directory, named in every refusal."""
+    if out is not None:
+        return "--out"
+    return "output.dir" if scenario.output.dir is not None else "name"
+
+
+def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool,
+                     source: str | None = None) -> None:
+    """Refuse an output directory that cannot or must not be written: a file
+    (the scenario file itself, say), a path under a file, a directory holding
+    another scenario's results or files that are not a run's."""
+    if source is not None and out_dir.exists() and out_dir.resolve() == Path(source).resolve():
+        raise MfsimError(f"{out_dir}: is the scenario file itself")
+    for parent in out_dir.parents:
+        if parent.exists() and not parent.is_dir():
+            raise MfsimError(f"{out_dir}: lies under {parent}, which is a file")
     if out_dir.exists() and not out_dir.is_dir():
         raise MfsimError(f"{out_dir}: exists and is not a directory")
     previous = out_dir / SCENARIO_FILE
@@ -106,8 +120,11 @@ def make_plan(scenario: Scenario, source: str | None, *, out, force: bool,
     where = source or "<scenario>"
     points, refs, ref_of = plan(scenario, where, memory_check=memory_check)
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
-    out_dir = output_dir(scenario, out)
-    check_output_dir(out_dir, resolved_text, force=force)
+    try:
+        out_dir = output_dir(scenario, out)
+        check_output_dir(out_dir, resolved_text, force=force, source=source)
+    except MfsimError as e:  # one path for every output-directory refusal
+        raise MfsimError(f"{where}: {output_key(scenario, out)}: {e}") from None
     return RunPlan(scenario, source, points, refs, ref_of, resolved_text, out_dir)
 
 

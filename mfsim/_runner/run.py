@@ -14,7 +14,7 @@ from .._scenario.schema import Scenario
 from .._scenario.sweep import apply_overrides
 from .execute import execute
 from .lock import run_lock
-from .plan import check_output_dir, make_plan, needs_float64
+from .plan import check_output_dir, make_plan, needs_float64, output_key
 from .store import RunResult, store
 
 
@@ -66,7 +66,10 @@ def run_scenario(
             with run_lock(plan.out_dir):
                 # again, under the lock: a run that finished meanwhile may have
                 # made this directory another scenario's
-                check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+                try:
+                    check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+                except MfsimError as e:
+                    raise MfsimError(f"{plan.where}: {output_key(scenario, out)}: {e}") from None
                 outcome = execute(plan, progress=progress, force=force)
                 return store(plan, outcome.ordered, outcome.trajectories, outcome.resumed,
                              outcome.solve_time, outcome.compile_time, figures=figures)

@@ -58,15 +58,18 @@ class DataSizes:
 class SystemSizes:
     """A system's sizes for the memory estimate: ``params`` (elements of the
     state), ``field`` (elements of the vector field's intermediates), the
-    scenario key that drives both, the number of particles, and ``gram``:
+    scenario key that drives the state, the number of particles, ``gram``:
     elements of the working arrays of a ``k x k`` NTK Gram matrix (default:
-    per-input gradients, ``k * params``)."""
+    per-input gradients, ``k * params``), and ``field_key``: the keys that
+    drive the intermediates (default ``key``; a network's grow with the width
+    times the number of training points, and a refusal names both)."""
 
     params: int
     field: int
     key: str
     particles: int = 1
     gram: Callable[[int], int] | None = None
+    field_key: str | None = None
 
     def gram_work(self, k: int) -> int:
         return self.gram(k) if self.gram is not None else k * self.params

@@ -59,7 +59,8 @@ def estimate(scenario: Scenario, *, platform: str = "cpu", points: int = 1,
     terms = list(task_e.memory(scenario.task, m))
     terms.append(MemoryTerm(skey, f"the state ({p:,} parameters) and the solver's {spec.copies} "
                       "copies", b * p * (spec.copies * batch + max(points - batch, 0))))
-    terms.append(MemoryTerm(skey, "the vector field's intermediates", b * sizes.field * batch))
+    terms.append(MemoryTerm(sizes.field_key or skey, "the vector field's intermediates",
+                            b * sizes.field * batch))
     if spec.implicit:  # the implicit stages' Jacobian and its LU
         terms.append(MemoryTerm(skey, "the implicit solver's Jacobian", 2 * b * p * p * batch))
     saved = 8  # losses and other scalars, per save time

@@ -37,7 +37,8 @@ def build(cfg: DeepLinearConfig, data) -> DeepLinearNetwork:
 def sizes(cfg: DeepLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
     dims = [data.d, *cfg.widths, data.d_out]
     p = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-    return SystemSizes(p, 2 * data.n_train * sum(dims) + 2 * p, "system.widths")
+    return SystemSizes(p, 2 * data.n_train * sum(dims) + 2 * p, "system.widths",
+                       field_key="system.widths and task.n_train")
 
 
 ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, sizes)

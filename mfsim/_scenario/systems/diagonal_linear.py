@@ -25,7 +25,8 @@ def build(cfg: DiagonalLinearConfig, data) -> DiagonalLinearNetwork:
 
 
 def sizes(cfg: DiagonalLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
-    return SystemSizes(2 * data.d, 2 * data.n_train * data.d, "task.d")
+    return SystemSizes(2 * data.d, 2 * data.n_train * data.d, "task.d",
+                       field_key="task.d and task.n_train")
 
 
 ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, sizes)

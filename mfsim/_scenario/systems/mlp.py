@@ -33,7 +33,7 @@ def sizes(cfg: MLPConfig, data: DataSizes, platform: str) -> SystemSizes:
     p = sum(a * b + b * int(cfg.bias) for a, b in zip(dims[:-1], dims[1:]))
     hidden = sum(cfg.widths)
     return SystemSizes(p, 4 * data.n_train * hidden + 2 * p, "system.widths",
-                       gram=lambda k: 4 * k * hidden)
+                       gram=lambda k: 4 * k * hidden, field_key="system.widths and task.n_train")
 
 
 ENTRY = SystemEntry(MLPConfig, MLP, build, sizes)

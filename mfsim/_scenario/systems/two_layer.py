@@ -56,7 +56,8 @@ def sizes(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemSizes:
     # pre-activations, activations, derivatives and the gradient's cotangents;
     # an NTK Gram matrix of k inputs uses k x width features per layer
     return SystemSizes(p, 4 * n * (min(block, m) if block else m) + 2 * p, "system.width",
-                       particles=m, gram=lambda k: 3 * k * m)
+                       particles=m, gram=lambda k: 3 * k * m,
+                       field_key="system.width and task.n_train")
 
 
 ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, sizes)
