@@ -220,5 +220,56 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
+_SECOND = b"mfsim: interrupted again: exiting now (completed points and checkpoints are kept)\n"
+
+
+def _watch_signals() -> None:
+    """A daemon thread woken by the C-level signal handler (through
+    ``signal.set_wakeup_fd``), even while the main thread waits inside a
+    compiled solve: the first SIGINT/SIGTERM is recorded, so the run stops
+    at its next safe point even if Python's KeyboardInterrupt is swallowed;
+    a second one exits at once (every file is written atomically, so
+    nothing half-written is left)."""
+    import os
+    import threading
+
+    from ._interrupt import request
+
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    signal.set_wakeup_fd(write)
+    stops = {int(signal.SIGINT), int(signal.SIGTERM)}
+
+    def watch():
+        count = 0
+        while True:
+            for number in os.read(read, 64):
+                if number in stops:
+                    count += 1
+                    request()
+                    if count >= 2:
+                        os.write(2, _SECOND)
+                        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, name="mfsim-signals", daemon=True).start()
+
+
+def entry() -> None:
+    """The ``mfsim`` command. An interrupted run leaves with ``os._exit``:
+    its results are on disk and flushed, and compiled computations the
+    interrupt left running on XLA's threads must not meet the interpreter's
+    teardown (that ended in a segmentation fault)."""
+    import os
+
+    signal.signal(signal.SIGTERM, _terminate)  # before the watcher: a Python handler
+    _watch_signals()
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

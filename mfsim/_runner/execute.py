@@ -13,6 +13,7 @@ import xarray as xr
 from .._analysis import reference_distance
 from .._checkpoint import CheckpointFile
 from .._errors import Interrupted
+from .._interrupt import check as check_interrupt
 from .._scenario.build import build
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
@@ -120,6 +121,7 @@ def execute(plan: RunPlan, *, progress: bool, force: bool) -> Outcome:
             write_point(plan, point, ds)
         if bar is not None:
             bar.update(1)
+        check_interrupt()  # a safe point: this point is saved
 
     CompileTimer.listen()
     compile_before, start = CompileTimer.total, time.perf_counter()

@@ -28,6 +28,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
+from .._interrupt import check as check_interrupt
 from .core import CompileTimer, Trajectory, solve
 from .core import status as solve_status
 
@@ -207,6 +208,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *, progress: bool,
                 store.save(state.to_arrays(digest))
             if bar is not None:
                 bar.update(1)
+            check_interrupt()  # a safe point: this segment is saved
     finally:
         if bar is not None:
             bar.close()
