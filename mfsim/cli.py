@@ -261,7 +261,6 @@ def entry() -> None:
     teardown (that ended in a segmentation fault)."""
     import os
 
-    signal.signal(signal.SIGTERM, _terminate)  # before the watcher: a Python handler
     _watch_signals()
     code = main()
     if code == EXIT_INTERRUPTED:

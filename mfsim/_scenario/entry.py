@@ -99,6 +99,12 @@ class MonitorMemory:
     terms: tuple[MemoryTerm, ...] = ()
 
 
+def initial_state_memory(cfg, m: MemoryContext, key: str) -> MonitorMemory:
+    """The memory of a monitor that keeps a copy of the initial state."""
+    return MonitorMemory(terms=(MemoryTerm(key, f"monitor {cfg.name}'s initial state",
+                                           m.bytes_per_element * m.system.params * m.batch),))
+
+
 @dataclass(frozen=True)
 class TaskContext:
     """What a task may need to build its data: the initialization key and a

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..._monitors.invariants import InvariantDrift
-from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory
+from ..entry import MonitorEntry, initial_state_memory
 from ..table import Table
 
 
@@ -15,10 +15,6 @@ class InvariantsMonitor(Table):
     name: Literal["invariants"]
 
 
-def memory(cfg, m: MemoryContext, key: str) -> MonitorMemory:
-    return MonitorMemory(terms=(MemoryTerm(key, "monitor invariants's initial state",
-                                     m.bytes_per_element * m.system.params * m.batch),))
-
-
 ENTRY = MonitorEntry(InvariantsMonitor, InvariantDrift,
-                     lambda cfg, ctx: InvariantDrift.of(ctx.system, ctx.state0), memory=memory)
+                     lambda cfg, ctx: InvariantDrift.of(ctx.system, ctx.state0),
+                     memory=initial_state_memory)

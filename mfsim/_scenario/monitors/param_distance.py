@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..._monitors.movement import ParameterDistance
-from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory
+from ..entry import MonitorEntry, initial_state_memory
 from ..table import PosFloat, Table
 
 
@@ -18,11 +18,6 @@ class ParamDistanceMonitor(Table):
     tol: PosFloat = Field(1e-2, description="a particle moved if ||p_j(t) - p_j(0)|| > tol")
 
 
-def memory(cfg, m: MemoryContext, key: str) -> MonitorMemory:
-    return MonitorMemory(terms=(MemoryTerm(key, "monitor param_distance's initial state",
-                                     m.bytes_per_element * m.system.params * m.batch),))
-
-
 ENTRY = MonitorEntry(ParamDistanceMonitor, ParameterDistance,
                      lambda cfg, ctx: ParameterDistance.of(ctx.system, ctx.state0, tol=cfg.tol),
-                     memory=memory)
+                     memory=initial_state_memory)
