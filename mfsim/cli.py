@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("scenario")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="as for run")
-    check.add_argument("--no-memory-check", action="store_true", help="as for run")
+    check.add_argument("--no-memory-check", action="store_true",
+                       help="as for run (the points are then not built)")
     plot = sub.add_parser("plot", help="redraw the figures of a run directory")
     plot.add_argument("run_dir")
     plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
@@ -70,14 +71,26 @@ def _overrides(args) -> dict:
 
 
 def _cmd_check(args) -> int:
-    from ._runner.plan import make_plan
+    import contextlib
+
+    import jax
+
+    from ._runner.execute import build_jobs
+    from ._runner.plan import make_plan, needs_float64
     from ._scenario.load import load_scenario
     from ._scenario.sweep import apply_overrides
 
     scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
-    # what run checks before writing anything: points, memory, output directory
-    points = make_plan(scenario, args.scenario, out=None, force=False,
-                       memory_check=not args.no_memory_check).points
+    # what run checks before writing anything: points, memory, output directory, and
+    # every point built (its data and initial state finite in its dtype), unless the
+    # memory check is off (a scenario for a larger machine: not built here)
+    with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
+        plan = make_plan(scenario, args.scenario, out=None, force=False,
+                         memory_check=not args.no_memory_check)
+        if not args.no_memory_check:
+            build_jobs(plan.refs, plan.where, twins=False)
+            build_jobs(plan.points, plan.where)
+    points = plan.points
     sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
     print(f"{clean(args.scenario)}: ok (scenario {scenario.name!r}{sweep})")
     return EXIT_OK
@@ -93,10 +106,11 @@ def _cmd_run(args) -> int:
     traj, ds = result.trajectory, result.dataset
     if len(result.labels) > 1:
         return _sweep_summary(args, result)
+    status, t_final = result.statuses[0][""], result.t_finals[0]
     if not result.succeeded:  # the network's solve, or a twin's
-        if not traj.succeeded:
-            print(f"mfsim: {clean(args.scenario)}: the solve stopped at t={float(traj.t_final):.6g} "
-                  f"({traj.status}); partial results kept in {clean(str(result.out_dir))}",
+        if status != "success":
+            print(f"mfsim: {clean(args.scenario)}: the solve stopped at t={t_final:.6g} "
+                  f"({status}); partial results kept in {clean(str(result.out_dir))}",
                   file=sys.stderr)
         for prefix, status in result.statuses[0].items():
             if prefix and status != "success":
@@ -106,12 +120,14 @@ def _cmd_run(args) -> int:
     if not args.quiet:
         last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
-        stats = traj.stats
-        print(
-            f"{clean(args.scenario)}: done in {stats['wall_time']:.2f}s "
-            f"(compile {stats['compile_time']:.2f}s, {stats['num_steps']} steps); "
-            f"at t={float(traj.t_final):.4g}: {summary}\nresults in {clean(str(result.out_dir))}/"
-        )
+        if traj is not None:
+            stats = traj.stats
+            how = (f"done in {stats['wall_time']:.2f}s (compile {stats['compile_time']:.2f}s, "
+                   f"{stats['num_steps']} steps)")
+        else:
+            how = "done (the network's solve read back from an interrupted run)"
+        print(f"{clean(args.scenario)}: {how}; at t={t_final:.4g}: {summary}\n"
+              f"results in {clean(str(result.out_dir))}/")
     return EXIT_OK
 
 
@@ -141,14 +157,20 @@ def _sweep_summary(args, result) -> int:
 
 def _cmd_plot(args) -> int:
     from ._errors import MfsimError
+    from ._io import recording
     from ._results import RESULTS_FILE, open_results
+    from ._runner.lock import run_lock
+    from ._runner.manifest import Manifest
     from ._runner.store import draw_figures
 
     run_dir = Path(args.run_dir)
     if not (run_dir / RESULTS_FILE).is_file():
         raise MfsimError(f"{run_dir}: no {RESULTS_FILE} here; is this a run directory?")
     ds = open_results(run_dir)
-    for path in draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format]):
+    # the figures are the run directory's: named in its manifest, never while a run writes
+    with run_lock(run_dir), recording(Manifest(run_dir).record):
+        figures = draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format])
+    for path in figures:
         print(clean(str(path)))
     return EXIT_OK
 

@@ -127,9 +127,13 @@ def test_tiny_run_writes_run_directory(tmp_path, capsys):
     code, out, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
     assert code == 0, err
     run_dir = tmp_path / "runs" / "tiny"
-    # .mfsim.lock: the run directory's lock file (mfsim._runner.lock), kept
-    assert {p.name for p in run_dir.iterdir()} == {".mfsim.lock",
-        "results.nc", "scenario.toml", "provenance.json", "loss.png"}
+    # .mfsim.lock: the run directory's lock file (mfsim._runner.lock), kept;
+    # .mfsim-manifest: the files mfsim wrote (mfsim._runner.manifest)
+    written = {"results.nc", "scenario.toml", "provenance.json", "loss.png"}
+    assert {p.name for p in run_dir.iterdir()} == {".mfsim.lock", ".mfsim-manifest", *written}
+    # (it also names the checkpoint, written during the solve and removed at its end)
+    assert set((run_dir / ".mfsim-manifest").read_text().splitlines()) == {
+        *written, "checkpoint-network.npz"}
     ds = mfsim.open_results(run_dir)
     assert ds.attrs["status"] == "success" and ds.sizes["t"] == 5
     prov = json.loads((run_dir / "provenance.json").read_text())

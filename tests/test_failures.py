@@ -83,6 +83,45 @@ def test_step_size_collapse():
                                rtol=1e-6, atol=1e-12)
 
 
+class OwnTimes(mfsim.AbstractMonitor):
+    """y at save times of its own (as particle snapshots are)."""
+
+    times: tuple
+
+    def __call__(self, t, state, ref):
+        return {"y_own": state}
+
+    def descriptions(self):
+        return {"y_own": "y at its own times"}
+
+    def save_times(self):
+        return np.asarray(self.times)
+
+
+@pytest.mark.parametrize("solver", ["tsit5", "euler"])
+def test_a_solve_failing_at_its_first_step_keeps_t0(solver):
+    """y' = sqrt(1/2 - t) from t0 = 0.75: the field is NaN from the start.
+    Adaptive: no step is ever accepted (diffrax alone saves nothing); Euler:
+    the first step ends in NaN at t0 + dt (diffrax alone saves NaN at t0, its
+    interpolation y0 + 0 * NaN). Either way t0 reports the initial state, for
+    the shared save times and a monitor's own."""
+    t0, y0 = 0.75, jnp.asarray(2.5)
+    kw = dict(solver="euler", dt=0.25) if solver == "euler" else {}
+    traj = mfsim.simulate(Scalar(y0, "wall"), y0, t0=t0, t1=1.5, save_times=[t0, 1.0, 1.5],
+                          monitors=[Value(), OwnTimes((t0, 1.25))], **kw)
+    ts = np.asarray(traj.ts)
+    if solver == "euler":  # stopped by the guard after the step that made the NaN
+        assert traj.status == STATUS_NON_FINITE and float(traj.t_final) == 1.0
+        assert traj.n_saved == 2 and np.isnan(float(traj.values["y"][1]))
+    else:
+        assert traj.status == STATUS_DT_MIN
+        assert float(traj.t_final) == pytest.approx(t0, abs=1e-6)
+        assert traj.n_saved == 1 and not np.isfinite(ts[1])
+    assert ts[0] == t0 and float(traj.values["y"][0]) == 2.5  # exactly y0
+    own = np.asarray(traj.value_ts["y_own"])
+    assert own[0] == t0 and not np.isfinite(own[1]) and float(traj.values["y_own"][0]) == 2.5
+
+
 TOO_LARGE_STEP = """
 name = "lr_sweep"
 """ + TINY_PROBLEM + """[solver]

@@ -17,7 +17,9 @@ from scenario_texts import TINY_PROBLEM
 from test_resume import assert_same_results
 
 import mfsim
+from mfsim._io import atomic_write_text, recording
 from mfsim._runner.lock import run_lock
+from mfsim._runner.manifest import MANIFEST_FILE, Manifest
 from mfsim.cli import main
 
 SWEEP = 'name = "faults"\n' + TINY_PROBLEM + """[solver]
@@ -150,7 +152,10 @@ def test_a_second_run_into_a_directory_in_use_is_refused(tmp_path, capsys):
 
 USER_FILES = ["paper_figure_data.nc", "pressure.nc", "raw_measurements.nc",
               "checkpoint-2023.npz", "points/precip.nc", "reference/r_notes.nc",
-              ".notes.abcdefgh.tmp", "points/.precip.nc.abcdefgh.tmp"]
+              ".notes.abcdefgh.tmp", "points/.precip.nc.abcdefgh.tmp",
+              # named exactly as mfsim names its own files: kept all the same
+              "points/p000009.nc", "checkpoint-network.npz", "reference/r000.nc",
+              "parts/p000000-network.nc", "points/.p000009.nc.abcdefgh.tmp"]
 
 
 def _user_files(root):
@@ -180,8 +185,9 @@ def test_force_and_reruns_never_remove_a_users_files(reference, tmp_path, capsys
         assert code == 0, err
     for name in USER_FILES:
         assert (mine / name).read_text() == f"the user's {name}", name
-    assert sorted(p.name for p in (mine / "points").glob("p0*.nc")) == ["p000000.nc",
-                                                                        "p000001.nc"]
+    # the first scenario's third point went (mfsim wrote it), the user's p000009.nc stayed
+    assert sorted(p.name for p in (mine / "points").glob("p0*.nc")) == [
+        "p000000.nc", "p000001.nc", "p000009.nc"]
 
 
 OUTPUT_CASES = {
@@ -222,3 +228,70 @@ def test_out_pointing_at_a_file_names_the_option(tmp_path, capsys):
                        capsys)
     assert code == 2 and f"{tmp_path / 's.toml'}: --out: " in err
     assert "is the scenario file itself" in err
+
+
+def test_the_manifest_names_what_mfsim_wrote_and_removes_only_that(tmp_path):
+    out = tmp_path / "run"
+    (out / "points").mkdir(parents=True)
+    manifest = Manifest(out)
+    with recording(manifest.record):
+        atomic_write_text(out / "points" / "p000000.nc", "mfsim's")
+        atomic_write_text(out / "results.nc", "mfsim's")
+        atomic_write_text(tmp_path / "outside.txt", "not in the run directory")
+    (out / "points" / "p000001.nc").write_text("the user's")
+    (out / "points" / ".p000000.nc.abcdefgh.tmp").write_text("a write a kill cut short")
+    # a crash cut the last line short; a tampered line points outside
+    with open(out / MANIFEST_FILE, "a") as f:
+        f.write("../outside.txt\n/etc/passwd\npoints/p0000")
+    again = Manifest(out)
+    assert again.names == ("points/p000000.nc", "results.nc")
+    again.remove_all(keep=frozenset({"results.nc"}))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        MANIFEST_FILE, "points/p000001.nc", "results.nc"]
+    assert (tmp_path / "outside.txt").exists()
+    assert (out / MANIFEST_FILE).read_text() == "results.nc\n"
+
+
+def test_a_symlink_in_the_manifest_is_not_followed(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "results.nc").write_text("the user's")
+    manifest = Manifest(out)
+    manifest.record(out / "sub" / "results.nc")
+    (out / "sub").symlink_to(victim)  # made after mfsim recorded the name
+    Manifest(out).remove_all()
+    assert (victim / "results.nc").read_text() == "the user's"
+
+
+CONCURRENT = {"a": SWEEP, "b": SWEEP.replace("seed = [0, 1, 2]", "seed = [7, 8, 9]")}
+
+
+def test_two_runs_started_together_into_one_directory(reference, tmp_path):
+    """Two processes, two scenarios, one --out, started at the same moment:
+    one runs (its results bitwise those of an undisturbed run), the other is
+    refused in one line, whether it meets the lock or the finished directory."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    mfsim_cmd = str(Path(sys.executable).with_name("mfsim"))
+    for name, text in CONCURRENT.items():
+        (tmp_path / f"{name}.toml").write_text(text)
+    alone = tmp_path / "alone_b"
+    mfsim.run_scenario(tmp_path / "b.toml", out=alone, figures=False)
+    out = tmp_path / "shared"
+    procs = {name: subprocess.Popen([mfsim_cmd, "run", str(tmp_path / f"{name}.toml"), "--out",
+                                     str(out), "--quiet"], cwd=tmp_path, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for name in CONCURRENT}
+    done = {name: (p.wait(timeout=300), p.stderr.read()) for name, p in procs.items()}
+    codes = sorted(code for code, _ in done.values())
+    assert codes == [0, 2], done
+    winner = next(name for name, (code, _) in done.items() if code == 0)
+    _, refusal = next(v for v in done.values() if v[0] == 2)
+    assert len(refusal.strip().splitlines()) == 1 and "Traceback" not in refusal
+    assert ("another mfsim run" in refusal or "holds the results of a different scenario"
+            in refusal), refusal
+    assert_same_results(out, reference if winner == "a" else alone)

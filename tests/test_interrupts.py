@@ -8,6 +8,7 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 from scenario_texts import TINY_PROBLEM
 from test_resume import assert_same_results
 
@@ -47,3 +48,67 @@ def test_sigint_through_a_terminal_exits_130_and_resumes_bitwise(tmp_path):
     code, printed = interrupt_once(str(scenario), out, 600.0, extra=("--quiet",))
     assert code == 0, printed
     assert_same_results(Path(out), reference)
+
+
+def _interrupt_after(monkeypatch, n):
+    """Ctrl-C at the n-th safe point (after the n-th solve is saved)."""
+    import mfsim._runner.execute as execute
+
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "check_interrupt", check)
+
+
+SMALL = 'name = "parts"\n' + TINY_PROBLEM + """[solver]
+t1 = 2.0
+[save]
+n = 5
+[compare]
+linearized = true
+[output]
+figures = []
+"""
+
+
+@pytest.mark.parametrize("kind", ["sweep", "single"])
+def test_finished_network_solves_are_never_recomputed(kind, tmp_path, monkeypatch):
+    """Interrupted once every network solve (solved before any twin) is in:
+    the rerun reads each back from parts/ and solves only the twins."""
+    text = SMALL + ("[sweep.grid]\nseed = [0, 1, 2]\n" if kind == "sweep" else "")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(text)
+    reference = mfsim.run_scenario(scenario, out=tmp_path / "ref", figures=False)
+    n = len(reference.labels)
+    _interrupt_after(monkeypatch, n)
+    out = tmp_path / "out"
+    with pytest.raises(mfsim.Interrupted, match=f"{n} finished solve"):
+        mfsim.run_scenario(scenario, out=out, figures=False)
+    assert sorted(p.name for p in (out / "parts").iterdir()) == [
+        f"p{i:06d}-network.nc" for i in range(n)]
+    monkeypatch.undo()
+    again = mfsim.run_scenario(scenario, out=out, figures=False)
+    assert again.reused == tuple((label, "network") for label in reference.labels)
+    assert all(t is None for t in again.trajectories)  # no network solved again
+    assert_same_results(out, tmp_path / "ref")
+    assert not list((out / "parts").iterdir())  # gone once the results hold them
+
+
+def test_a_twin_finished_before_the_interrupt_is_read_back(tmp_path, monkeypatch):
+    """Interrupted after the network and the linearized twin of point 0 (and
+    point 1's network): the rerun assembles point 0 without solving."""
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SMALL + "[sweep.grid]\nseed = [0, 1]\n")
+    mfsim.run_scenario(scenario, out=tmp_path / "ref", figures=False)
+    _interrupt_after(monkeypatch, 3)  # network 0, network 1, twin 0
+    out = tmp_path / "out"
+    with pytest.raises(mfsim.Interrupted, match="1 of 2 points saved"):
+        mfsim.run_scenario(scenario, out=out, figures=False)
+    monkeypatch.undo()
+    again = mfsim.run_scenario(scenario, out=out, figures=False)
+    assert again.resumed == ("seed=0",) and again.reused == (("seed=1", "network"),)
+    assert_same_results(out, tmp_path / "ref")

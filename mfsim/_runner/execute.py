@@ -5,43 +5,34 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter
-from dataclasses import dataclass
 
 import xarray as xr
 
 from .._analysis import reference_distance
 from .._checkpoint import CheckpointFile
-from .._errors import Interrupted
+from .._errors import Interrupted, ScenarioError
 from .._interrupt import check as check_interrupt
-from .._scenario.build import build
+from .._scenario.build import build, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileTimer, SolveSettings, Trajectory
 from .._solve.simulate import simulate
 from .._system import AbstractParticleSystem
-from .plan import RunPlan
+from .manifest import Manifest
+from .plan import RunPlan, solve_name
 from .store import (
-    point_dataset,
+    Outcome,
+    merge_twins,
+    point_text,
     prepare_dir,
     read_again,
+    read_saved,
     saved_results,
+    solve_dataset,
+    write_part,
     write_point,
     write_reference,
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the solves produced: each point's results (``ordered``; for a
-    sweep as written to disk), the network's trajectory per point solved now
-    (``None`` for a resumed point), the flat indices resumed, and timings."""
-
-    ordered: list[xr.Dataset]
-    trajectories: tuple
-    resumed: frozenset
-    solve_time: float
-    compile_time: float
 
 
 def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
@@ -51,10 +42,16 @@ def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
     return settings
 
 
-def _jobs(points: list[SweepPoint], *, twins: bool = True) -> list[Job]:
+def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> list[Job]:
+    """Each point's network solve and its twins' (``key``: flat index and
+    variable prefix), refusing a point whose data or initial state is not
+    finite (``where``: the scenario file, for the message)."""
     jobs = []
     for point in points:
         b = build(point.scenario)
+        if (problem := non_finite(b, point.scenario.dtype)) is not None:
+            label = f"point {point.label()}: " if len(points) > 1 else ""
+            raise ScenarioError(f"{where}: {label}{problem}")
         jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings))
         if twins:
             jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
@@ -73,7 +70,7 @@ def _run_references(plan: RunPlan) -> list[xr.Dataset]:
     def on_done(job: Job, traj: Trajectory) -> None:
         write_reference(plan, refs[job.key[0]], traj)
 
-    run_jobs(_jobs(refs, twins=False), on_done, batch=plan.scenario.sweep.batch,
+    run_jobs(build_jobs(refs, plan.where, twins=False), on_done, batch=plan.scenario.sweep.batch,
              skip=frozenset((flat, "") for flat in saved))
     return [read_again(saved, path, r) for r in refs]
 
@@ -86,67 +83,102 @@ def _progress_bar(total: int, enabled: bool, initial: int = 0):
     return tqdm(total=total, initial=initial, unit="point", desc="sweep")
 
 
-def execute(plan: RunPlan, *, progress: bool, force: bool) -> Outcome:
+def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: bool,
+            force: bool) -> Outcome:
     """Solve every job of ``plan``; raises :class:`mfsim.Interrupted` (saying
-    what was kept) on Ctrl-C or SIGTERM."""
+    what was kept) on Ctrl-C or SIGTERM.
+
+    Each solve of a point with twins is persisted as soon as it finishes
+    (``parts/``), so an interrupted run keeps every finished network and twin
+    solve; the point is assembled from its parts as read back, in an
+    interrupted and an uninterrupted run alike."""
     points, refs, sweep, out_dir = plan.points, plan.refs, plan.sweep, plan.out_dir
-    jobs = _jobs(points)
-    prepare_dir(out_dir, plan.resolved_text, sweep=sweep, refs=bool(refs), force=force)
+    prepare_dir(plan, manifest, force=force)
     point_path = {p.flat_index: plan.point_path(p) for p in points}
     # a sweep's points written by an interrupted run of this scenario
     saved = saved_results(point_path, points) if sweep else {}
     resumed = frozenset(saved)
 
-    pending = Counter(job.key[0] for job in jobs)  # solves left per point
-    done: dict[int, dict[str, Trajectory]] = {p.flat_index: {} for p in points}
+    solves: dict[int, list[str]] = {p.flat_index: [] for p in points}  # prefixes, in job order
+    for job in jobs:
+        solves[job.key[0]].append(job.key[1])
+    split = {flat for flat, prefixes in solves.items() if len(prefixes) > 1}
+    parts: dict[int, dict[str, xr.Dataset]] = {p.flat_index: {} for p in points}
+    for flat in sorted(split - resumed):  # the finished solves of unfinished points
+        for prefix in solves[flat]:
+            ds = read_saved(plan.part_path(points[flat], prefix), point_text(points[flat]))
+            if ds is not None:
+                parts[flat][prefix] = ds
+    reused = frozenset((flat, prefix) for flat, found in parts.items() for prefix in found)
+    trajectories: dict[int, Trajectory] = {}
     point_ds: dict[int, xr.Dataset] = {}
     ref_ds: list[xr.Dataset] = []
     bar = _progress_bar(len(points), progress and sweep, initial=len(resumed))
 
-    def on_done(job: Job, traj: Trajectory) -> None:
-        flat, prefix = job.key
-        done[flat][prefix] = traj
-        pending[flat] -= 1
-        if pending[flat]:
-            return
-        trajs = done[flat]
-        point = points[flat]
-        ds = point_dataset(point.scenario, trajs[""],
-                           {k: v for k, v in trajs.items() if k}, point if sweep else None)
+    def finish(flat: int) -> None:
+        """Every solve of the point is in: assemble and persist it."""
+        point, found = points[flat], parts[flat]
+        ds = merge_twins(found[""], {prefix: found[prefix] for prefix in solves[flat][1:]})
         if refs:
             ref = refs[plan.ref_of[flat]]
             ds = reference_distance(ds, ref_ds[plan.ref_of[flat]], label=ref.label())
         point_ds[flat] = ds
         if sweep:
             write_point(plan, point, ds)
+            for prefix in found:  # the point holds them now
+                manifest.remove(plan.part_path(point, prefix))
         if bar is not None:
             bar.update(1)
-        check_interrupt()  # a safe point: this point is saved
+
+    def on_done(job: Job, traj: Trajectory) -> None:
+        flat, prefix = job.key
+        point = points[flat]
+        if not prefix:
+            trajectories[flat] = traj
+        ds = solve_dataset(traj, prefix, point, sweep=sweep)
+        parts[flat][prefix] = write_part(plan, point, prefix, ds) if flat in split else ds
+        if len(parts[flat]) == len(solves[flat]):
+            finish(flat)
+        check_interrupt()  # a safe point: this solve is saved
+
+    def kept() -> str:
+        if sweep:
+            what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
+        elif point_ds:
+            return "every solve saved"
+        else:
+            what = "solved segments checkpointed" if every else "nothing saved"
+        partial = sum(len(parts[flat]) for flat in split if flat not in point_ds
+                      and flat not in resumed)
+        if partial:
+            what += f" (and {partial} finished solve{'s' * (partial > 1)} of unfinished points)"
+        return what
 
     CompileTimer.listen()
     compile_before, start = CompileTimer.total, time.perf_counter()
     every = plan.scenario.output.checkpoint_every
+    skip = frozenset(job.key for job in jobs if job.key[0] in resumed) | reused
     try:
         # the reference runs first: each point's distance to its reference is then
         # part of the point's results as soon as the point finishes
         ref_ds.extend(_run_references(plan) if refs else [])
+        for flat in sorted(split - resumed):  # interrupted after its last solve
+            if len(parts[flat]) == len(solves[flat]):
+                finish(flat)
         if sweep:
-            run_jobs(jobs, on_done, batch=plan.scenario.sweep.batch,
-                     skip=frozenset(job.key for job in jobs if job.key[0] in resumed))
+            run_jobs(jobs, on_done, batch=plan.scenario.sweep.batch, skip=skip)
         else:
             for job in jobs:  # one run: the network shows a progress bar of its solve
-                name = job.key[1].rstrip("_") or "network"
+                if job.key in skip:
+                    continue
+                name = solve_name(job.key[1])
                 store = CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None
                 on_done(job, simulate(
                     job.system, job.state0, job.settings, monitors=job.monitors,
                     progress=progress and job.key[1] == "", checkpoint_every=every,
                     checkpoint=store, checkpoint_tag=plan.resolved_text))
     except KeyboardInterrupt:
-        if sweep:
-            what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
-        else:
-            what = "solved segments checkpointed" if every else "nothing saved"
-        raise Interrupted(f"{plan.source or out_dir}: interrupted; {what} in {out_dir}; run "
+        raise Interrupted(f"{plan.source or out_dir}: interrupted; {kept()} in {out_dir}; run "
                           "the same command again to resume") from None
     finally:
         if bar is not None:
@@ -155,5 +187,5 @@ def execute(plan: RunPlan, *, progress: bool, force: bool) -> Outcome:
         ordered = [read_again(saved, point_path, p) for p in points]
     else:
         ordered = [point_ds[p.flat_index] for p in points]
-    return Outcome(ordered, tuple(done[p.flat_index].get("") for p in points), resumed,
-                   time.perf_counter() - start, CompileTimer.total - compile_before)
+    return Outcome(ordered, tuple(trajectories.get(p.flat_index) for p in points), resumed,
+                   reused, time.perf_counter() - start, CompileTimer.total - compile_before)

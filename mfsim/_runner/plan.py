@@ -13,8 +13,10 @@ from .._results import SCENARIO_FILE, scenario_toml
 from .._scenario.memory import preflight
 from .._scenario.schema import Scenario
 from .._scenario.sweep import SweepPoint, expand, reference_points
+from .manifest import MANIFEST_FILE
 
 POINTS_DIR = "points"
+PARTS_DIR = "parts"
 LOCK_FILE = ".mfsim.lock"
 REFERENCE_DIR = "reference"
 
@@ -47,6 +49,16 @@ class RunPlan:
 
     def reference_path(self, ref: SweepPoint) -> Path:
         return self.out_dir / REFERENCE_DIR / f"r{ref.flat_index:03d}.nc"
+
+    def part_path(self, point: SweepPoint, prefix: str) -> Path:
+        """Where one finished solve of a point with twins waits for the
+        point's other solves (``prefix``: ``""`` the network, else a twin's)."""
+        return self.out_dir / PARTS_DIR / f"p{point.flat_index:06d}-{solve_name(prefix)}.nc"
+
+
+def solve_name(prefix: str) -> str:
+    """``network``, or a twin's name (its variable prefix without the ``_``)."""
+    return prefix.rstrip("_") or "network"
 
 
 def plan(scenario: Scenario, source: str, *, memory_check: bool = True
@@ -100,7 +112,8 @@ def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool,
     if force:
         return
     if not previous.exists():
-        if out_dir.is_dir() and any(p.name != LOCK_FILE for p in out_dir.iterdir()):
+        if out_dir.is_dir() and any(p.name not in (LOCK_FILE, MANIFEST_FILE)
+                                    for p in out_dir.iterdir()):
             raise MfsimError(
                 f"{out_dir}: exists, is not empty and is not an mfsim run directory (no "
                 f"{SCENARIO_FILE}); choose a new or empty directory with --out")

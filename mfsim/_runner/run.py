@@ -9,11 +9,13 @@ import jax
 import xarray as xr
 
 from .._errors import MfsimError
+from .._io import recording
 from .._scenario.load import load_scenario
 from .._scenario.schema import Scenario
 from .._scenario.sweep import apply_overrides
-from .execute import execute
+from .execute import build_jobs, execute
 from .lock import run_lock
+from .manifest import Manifest
 from .plan import check_output_dir, make_plan, needs_float64, output_key
 from .store import RunResult, store
 
@@ -62,17 +64,19 @@ def run_scenario(
     # a float64 run needs JAX's 64-bit mode: switched on for this call only
     with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
         plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check)
+        jobs = build_jobs(plan.points, plan.where)  # before anything is written
         try:
             with run_lock(plan.out_dir):
+                manifest = Manifest(plan.out_dir)
                 # again, under the lock: a run that finished meanwhile may have
                 # made this directory another scenario's
                 try:
                     check_output_dir(plan.out_dir, plan.resolved_text, force=force)
                 except MfsimError as e:
                     raise MfsimError(f"{plan.where}: {output_key(scenario, out)}: {e}") from None
-                outcome = execute(plan, progress=progress, force=force)
-                return store(plan, outcome.ordered, outcome.trajectories, outcome.resumed,
-                             outcome.solve_time, outcome.compile_time, figures=figures)
+                with recording(manifest.record):  # every file written is named first
+                    outcome = execute(plan, jobs, manifest, progress=progress, force=force)
+                    return store(plan, manifest, outcome, figures=figures)
         except OSError as e:  # a full disk, a read-only directory: one line, files kept
             where = e.filename or plan.out_dir
             raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "

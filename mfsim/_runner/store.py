@@ -33,25 +33,30 @@ from .._results import (
     write_dataset,
     write_json,
 )
-from .._scenario.schema import Scenario
 from .._scenario.sweep import SweepPoint, axes
 from .._scenario.twins import TWIN_LABELS
 from .._solve.core import Trajectory
-from .plan import POINTS_DIR, REFERENCE_DIR, RunPlan
+from .manifest import Manifest
+from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_name
 
 SUMMARY_FILE = "summary.csv"
 CHECKPOINT_GLOB = "checkpoint-*.npz"
-# the only files a rerun or --force removes: names mfsim itself gives (a user's
-# paper_figure_data.nc, points/precip.nc or checkpoint-2023.npz stay)
-_POINT_NAME = re.compile(r"p\d{6,}\.nc")
-_REFERENCE_NAME = re.compile(r"r\d{3,}\.nc")
-_CHECKPOINT_NAME = re.compile(r"checkpoint-(network|lin|ck_empirical|ck_analytic)\.npz")
-# what mfsim writes at the top of a run directory (results, figures, checkpoints)
-_TOP_NAME = re.compile(r"results\.nc|scenario\.toml|provenance\.json|summary\.csv|"
-                       r"checkpoint-(network|lin|ck_empirical|ck_analytic)\.npz|"
-                       r"[A-Za-z0-9_.=+-]+\.(png|svg|pdf)")
-# a temporary file of mfsim._io.atomic_write: ".NAME.<8 random characters>.tmp"
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the solves produced: each point's results (``ordered``; for a
+    sweep as written to disk), the network's trajectory per point solved now
+    (``None`` where it was read back), the flat indices of the points
+    resumed, the (flat index, prefix) of each solve of an unfinished point
+    read back, and timings."""
+
+    ordered: list[xr.Dataset]
+    trajectories: tuple
+    resumed: frozenset
+    reused: frozenset
+    solve_time: float
+    compile_time: float
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class RunResult:
     each point solved by this call (``None`` for a point whose results an
     interrupted run had already written and this one reused: ``resumed``).
     ``dataset``: the combined results (sweep axes as dimensions).
+    ``reused``: (point label, solve) for each solve of a point left
+    unfinished by an interrupted run that was read back, not solved again
+    (``network`` or a twin's name).
     """
 
     dataset: xr.Dataset
@@ -75,6 +83,7 @@ class RunResult:
     statuses: tuple[dict[str, str], ...]
     t_finals: tuple[float, ...]
     resumed: tuple[str, ...] = ()
+    reused: tuple[tuple[str, str], ...] = ()
 
     @property
     def trajectory(self) -> Trajectory | None:
@@ -92,25 +101,31 @@ class RunResult:
         return not self.failed
 
 
-def merge_twins(ds: xr.Dataset, twin_trajs: dict[str, Trajectory]) -> xr.Dataset:
-    """Add each twin's variables (prefixed) and its gap to the network,
-    ``{prefix}gap`` = RMS over training inputs of f_net - f_twin, to ``ds``."""
-    for prefix, twin in twin_trajs.items():
-        tds = trajectory_to_dataset(twin, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
-        ds = xr.merge([ds, tds], join="outer", combine_attrs="no_conflicts", compat="override")
+def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
+                  sweep: bool) -> xr.Dataset:
+    """One solve's results: the network's (``prefix`` ``""``, with the
+    point's attributes) or a twin's (every variable and attribute prefixed)."""
+    if prefix:
+        return trajectory_to_dataset(traj, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
+    scenario = point.scenario
+    attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
+    if sweep:
+        attrs["point"] = point.flat_index
+    return trajectory_to_dataset(traj, attrs=attrs)
+
+
+def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
+    """Add each twin's results (:func:`solve_dataset`) and its gap to the
+    network, ``{prefix}gap`` = RMS over training inputs of f_net - f_twin,
+    to the network's ``ds``, in the order of ``twins``."""
+    for prefix, twin in twins.items():
+        ds = xr.merge([ds, twin], join="outer", combine_attrs="no_conflicts",
+                      compat="override")
         diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
         gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
         desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})"
         ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
     return ds
-
-
-def point_dataset(scenario: Scenario, traj: Trajectory, twins: dict[str, Trajectory],
-                   point: SweepPoint | None = None) -> xr.Dataset:
-    attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
-    if point is not None:
-        attrs["point"] = point.flat_index
-    return merge_twins(trajectory_to_dataset(traj, attrs=attrs), twins)
 
 
 # attributes every results file carries for provenance; taken off a point's
@@ -196,6 +211,19 @@ def write_point(plan: RunPlan, point: SweepPoint, ds: xr.Dataset) -> None:
                            dtype=point.scenario.dtype)))
 
 
+def write_part(plan: RunPlan, point: SweepPoint, prefix: str, ds: xr.Dataset) -> xr.Dataset:
+    """Persist one finished solve of a point with twins (before the point is
+    complete) and return it as read back: what a resumed run would read."""
+    path = plan.part_path(point, prefix)
+    path.parent.mkdir(exist_ok=True)
+    text = point_text(point)
+    _write_checked(path, ds.assign_attrs(scenario_sha256=scenario_sha256(text)))
+    again = read_saved(path, text)
+    if again is None:
+        raise MfsimError(f"{path}: written but not read back the same")
+    return again
+
+
 def write_reference(plan: RunPlan, ref: SweepPoint, traj: Trajectory) -> None:
     ds = trajectory_to_dataset(traj, attrs={"reference": ref.label()})
     _write_checked(plan.reference_path(ref), ds.assign_attrs(
@@ -203,51 +231,40 @@ def write_reference(plan: RunPlan, ref: SweepPoint, traj: Trajectory) -> None:
                            dtype=ref.scenario.dtype)))
 
 
-def prepare_dir(out_dir: Path, resolved_text: str, *, sweep: bool, refs: bool,
-                 force: bool) -> None:
+def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool) -> None:
     """Create the run directory and mark it as this scenario's (its resolved
     ``scenario.toml``, written before anything is solved). What a previous
-    run of another scenario left (``--force``) is removed; what an
+    run of another scenario wrote (``--force``) is removed; what an
     interrupted run of this one completed is kept for resuming, except the
-    temporary files of writes a kill cut short. ``force`` starts afresh."""
+    temporary files of writes a kill cut short. ``force`` starts afresh.
+    Only files the manifest names are removed."""
+    out_dir = plan.out_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if sweep:
-            (out_dir / POINTS_DIR).mkdir(exist_ok=True)
-        if refs:
-            (out_dir / REFERENCE_DIR).mkdir(exist_ok=True)
+        for sub, needed in ((POINTS_DIR, plan.sweep), (REFERENCE_DIR, bool(plan.refs))):
+            if needed:
+                (out_dir / sub).mkdir(exist_ok=True)
     except OSError as e:
         raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
     previous = out_dir / SCENARIO_FILE
     same = previous.is_file() and previous.read_text(encoding="utf-8",
-                                                     errors="replace") == resolved_text
-    stale = []
-    for sub, names, temporaries in (
-            (out_dir, _CHECKPOINT_NAME, _TOP_NAME), (out_dir / POINTS_DIR, _POINT_NAME, _POINT_NAME),
-            (out_dir / REFERENCE_DIR, _REFERENCE_NAME, _REFERENCE_NAME)):
-        if not sub.is_dir():
-            continue
-        for p in sub.iterdir():
-            if not p.is_file() or p.is_symlink():
-                continue
-            tmp = _TEMPORARY.fullmatch(p.name)  # a write a kill cut short
-            if tmp and temporaries.fullmatch(tmp["name"]):
-                stale.append(p)
-            elif (force or not same) and names.fullmatch(p.name):
-                stale.append(p)  # another scenario's (or a forced rerun's) solves
-    for p in stale:
-        p.unlink(missing_ok=True)
+                                                     errors="replace") == plan.resolved_text
+    if force or not same:  # another scenario's (or a forced rerun's) files
+        manifest.remove_all(keep=frozenset({SCENARIO_FILE}))
+    else:
+        manifest.remove_temporaries()
     if not same:
-        atomic_write_text(previous, resolved_text)
+        atomic_write_text(previous, plan.resolved_text)
 
 
-def store(plan: RunPlan, ordered: list[xr.Dataset], trajectories: tuple, resumed: frozenset,
-          solve_time: float, compile_time: float, *, figures: bool) -> RunResult:
+def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool) -> RunResult:
     """Combine the points (each as written to disk for a sweep: resumed and
     uninterrupted runs combine the same bits), write ``results.nc``,
     ``summary.csv``, ``provenance.json`` and the figures, and drop the
-    checkpoints (the results are complete)."""
+    checkpoints and the parts of solves (the results are complete)."""
     scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
+    ordered, trajectories, resumed = outcome.ordered, outcome.trajectories, outcome.resumed
+    solve_time, compile_time = outcome.solve_time, outcome.compile_time
     statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
                       if k.endswith("status")} for ds in ordered)
     t_finals = tuple(float(ds.attrs["t_final"]) for ds in ordered)
@@ -271,7 +288,9 @@ def store(plan: RunPlan, ordered: list[xr.Dataset], trajectories: tuple, resumed
     labels = tuple(p.label() for p in points)
     result = RunResult(dataset=ds, trajectories=trajectories, labels=labels, out_dir=out_dir,
                        figures=(), statuses=statuses, t_finals=t_finals,
-                       resumed=tuple(labels[i] for i in sorted(resumed)))
+                       resumed=tuple(labels[i] for i in sorted(resumed)),
+                       reused=tuple((labels[flat], solve_name(prefix))
+                                    for flat, prefix in sorted(outcome.reused)))
     failed = result.failed
     if plan.sweep:
         status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
@@ -279,7 +298,10 @@ def store(plan: RunPlan, ordered: list[xr.Dataset], trajectories: tuple, resumed
                  "wall_time": solve_time, "compile_time": compile_time}
         t_final = min(t_finals)
     else:
-        status, stats, t_final = statuses[0][""], trajectories[0].stats, t_finals[0]
+        network = trajectories[0]
+        stats = network.stats if network is not None else {
+            "read_back": "the network's solve, from an interrupted run"}
+        status, t_final = statuses[0][""], t_finals[0]
     write_json(
         out_dir / PROVENANCE_FILE,
         provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
@@ -288,9 +310,11 @@ def store(plan: RunPlan, ordered: list[xr.Dataset], trajectories: tuple, resumed
     if figures:
         result = dataclasses.replace(
             result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
-    for path in out_dir.glob(CHECKPOINT_GLOB):  # the results are complete: drop them
-        if _CHECKPOINT_NAME.fullmatch(path.name):
-            path.unlink(missing_ok=True)
+    # the results are complete: drop the checkpoints and the parts
+    for path in out_dir.glob(CHECKPOINT_GLOB):
+        manifest.remove(path)
+    for path in (out_dir / PARTS_DIR).glob("*.nc"):
+        manifest.remove(path)
     return result
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -63,6 +64,21 @@ def build_settings(scenario: Scenario) -> SolveSettings:
         s.name, t1=s.t1, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
         max_steps=s.max_steps, divergence=s.divergence, shard=s.shard,
         save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
+
+
+def non_finite(built: Built, dtype: str) -> str | None:
+    """What of a built run is not finite (inf or NaN) in its dtype, with the
+    table to blame: data drawn from values too large for float32 (1e39
+    overflows) would stop the solve at its first step."""
+    parts = (("task", "the data", built.data), ("system", "the initial state", built.state0))
+    for table, what, tree in parts:
+        for path, x in jax.tree_util.tree_flatten_with_path(tree)[0]:
+            if eqx.is_inexact_array(x) and not bool(jnp.all(jnp.isfinite(x))):
+                name = jax.tree_util.keystr(path).lstrip(".")
+                return (f"{table}: {what} ({name}) are not finite in {dtype} (inf or NaN: a value "
+                        "too large for the dtype?); use smaller values"
+                        + ("" if dtype == "float64" else ' or dtype = "float64"'))
+    return None
 
 
 def build(scenario: Scenario) -> Built:

@@ -93,7 +93,7 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
     subs += [diffrax.SubSaveAt(ts=times, fn=recorder([pair]))
              for times, pair in zip(own_ts, own)]
     meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
-    return diffrax.diffeqsolve(
+    sol = diffrax.diffeqsolve(
         diffrax.ODETerm(system.vector_field),
         solver,
         t0=t0,
@@ -106,6 +106,25 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
         throw=False,
         progress_meter=meter,
     )
+    return _keep_start(sol, y0, t0, [(ts, recorder(shared))] + [
+        (times, recorder([pair])) for times, pair in zip(own_ts, own)])
+
+
+def _keep_start(sol, y0, t0, saves):
+    """A save time equal to ``t0`` reports the monitors of ``y0`` itself.
+    diffrax saves ``ts`` by interpolating each accepted step as it passes
+    them, so a solve failing at its first step would save nothing (adaptive:
+    no step accepted) or NaN (a fixed step whose end is NaN: y0 + 0 * NaN);
+    where the first step succeeds the interpolation at t0 is y0 up to
+    rounding (a kernel drift of 4e-17 at t = 0 is now exactly 0)."""
+    ts_all, ys_all = list(sol.ts), list(sol.ys)
+    for i, (times, record) in zip((0, *range(2, 2 + len(saves) - 1)), saves):
+        missed = times[0] == t0
+        start = record(t0, y0, None)
+        ys_all[i] = jax.tree.map(lambda v, s: v.at[0].set(jnp.where(missed, s, v[0])),
+                                 ys_all[i], start)
+        ts_all[i] = ts_all[i].at[0].set(jnp.where(missed, t0, ts_all[i][0]))
+    return eqx.tree_at(lambda s: (s.ts, s.ys), sol, (ts_all, ys_all))
 
 
 @eqx.filter_jit
