@@ -86,7 +86,9 @@ def test_finished_network_solves_are_never_recomputed(kind, tmp_path, monkeypatc
     n = len(reference.labels)
     _interrupt_after(monkeypatch, n)
     out = tmp_path / "out"
-    with pytest.raises(mfsim.Interrupted, match=f"{n} finished solve"):
+    kept = f"0 of {n} points saved \\(and {n} finished solves" if kind == "sweep" else (
+        "interrupted; network solve saved, checkpoints kept in")
+    with pytest.raises(mfsim.Interrupted, match=kept):
         mfsim.run_scenario(scenario, out=out, figures=False)
     assert sorted(p.name for p in (out / "parts").iterdir()) == [
         f"p{i:06d}-network.nc" for i in range(n)]
@@ -112,3 +114,29 @@ def test_a_twin_finished_before_the_interrupt_is_read_back(tmp_path, monkeypatch
     again = mfsim.run_scenario(scenario, out=out, figures=False)
     assert again.resumed == ("seed=0",) and again.reused == (("seed=1", "network"),)
     assert_same_results(out, tmp_path / "ref")
+
+
+@pytest.mark.parametrize("where", ["build", "store"])
+def test_an_interrupt_outside_the_solves_says_what_was_kept(where, tmp_path, monkeypatch):
+    """Ctrl-C while the points are built (nothing written yet) or while the
+    results are written (every solve saved): the message says which."""
+    import mfsim._runner.run as run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "build_jobs" if where == "build" else "store", interrupted)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SMALL)
+    out = tmp_path / "out"
+    with pytest.raises(mfsim.Interrupted) as e:
+        mfsim.run_scenario(scenario, out=out, figures=False)
+    if where == "build":
+        assert str(e.value) == f"{scenario}: interrupted before anything was written"
+        assert not out.exists()
+    else:
+        assert str(e.value) == (f"{scenario}: interrupted while writing the results; every "
+                                f"solve is saved in {out}; run the same command again to finish")
+        monkeypatch.undo()
+        again = mfsim.run_scenario(scenario, out=out, figures=False)
+        assert again.reused == (("(single run)", "network"), ("(single run)", "lin"))

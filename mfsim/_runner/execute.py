@@ -142,12 +142,13 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: boo
         check_interrupt()  # a safe point: this solve is saved
 
     def kept() -> str:
-        if sweep:
-            what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
-        elif point_ds:
-            return "every solve saved"
-        else:
-            what = "solved segments checkpointed" if every else "nothing saved"
+        if not sweep:  # one point: its finished solves, by name, and the checkpoint
+            if point_ds:
+                return "every solve saved"
+            what = [f"{solve_name(prefix)} solve saved" for prefix in parts[0]] if split else []
+            what += ["checkpoints kept"] if every else []
+            return ", ".join(what) or "nothing saved"
+        what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
         partial = sum(len(parts[flat]) for flat in split if flat not in point_ds
                       and flat not in resumed)
         if partial:

@@ -8,7 +8,7 @@ import os
 import jax
 import xarray as xr
 
-from .._errors import MfsimError
+from .._errors import Interrupted, MfsimError
 from .._io import recording
 from .._scenario.load import load_scenario
 from .._scenario.schema import Scenario
@@ -57,14 +57,24 @@ def run_scenario(
     with the device's and refuses a run that cannot fit.
     """
     source = None
-    if not isinstance(scenario, Scenario):
-        source = str(scenario)
-        scenario = load_scenario(scenario)
-    scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
-    # a float64 run needs JAX's 64-bit mode: switched on for this call only
-    with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
-        plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check)
-        jobs = build_jobs(plan.points, plan.where)  # before anything is written
+    try:
+        if not isinstance(scenario, Scenario):
+            source = str(scenario)
+            scenario = load_scenario(scenario)
+        scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
+        # a float64 run needs JAX's 64-bit mode: switched on for this call only
+        def x64():
+            return jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext()
+
+        with x64():
+            plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check)
+            jobs = build_jobs(plan.points, plan.where)  # before anything is written
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(f"{source or '<scenario>'}: interrupted before anything was "
+                          "written") from None
+    with x64():
         try:
             with run_lock(plan.out_dir):
                 manifest = Manifest(plan.out_dir)
@@ -76,7 +86,13 @@ def run_scenario(
                     raise MfsimError(f"{plan.where}: {output_key(scenario, out)}: {e}") from None
                 with recording(manifest.record):  # every file written is named first
                     outcome = execute(plan, jobs, manifest, progress=progress, force=force)
-                    return store(plan, manifest, outcome, figures=figures)
+                    try:
+                        return store(plan, manifest, outcome, figures=figures)
+                    except KeyboardInterrupt:
+                        raise Interrupted(
+                            f"{plan.where}: interrupted while writing the results; every "
+                            f"solve is saved in {plan.out_dir}; run the same command again "
+                            "to finish") from None
         except OSError as e:  # a full disk, a read-only directory: one line, files kept
             where = e.filename or plan.out_dir
             raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
