@@ -280,3 +280,29 @@ def test_mlp_neuron_balance_conserved(activation, bias):
         assert float(v[-1]) < 1e-8
     assert max(float(jnp.abs(a.w - b.w).max()) for a, b in zip(traj.final_state, s0)) > 1e-2
     assert mfsim.MLP(x, x[:, 0], widths=(4,), activation="tanh").invariants(s0[:2]) == {}
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float32", 1e-6), ("float64", 1e-14)])
+def test_relu_kernel_diagonal_is_exact(dtype, rtol):
+    """Issue 18, U6: a point's correlation with itself rounds to a few eps
+    below 1 and arccos(1 - eps) = sqrt(2 eps) used to put a 1e-4 (float32) /
+    4e-9 (float64) error on the diagonal. Exact at angle 0 (sigma_b = 0):
+    E[phi phi] = S/2, E[phi' phi'] = 1/2, so the two-layer NTK diagonal is
+    S/2 + sigma_v^2 |x|^2 / 2 and the depth-L recursion is
+    Sigma <- sigma_w^2 Sigma / 2, Theta <- Theta sigma_w^2 / 2 + Sigma."""
+    with jax.enable_x64(dtype == "float64"):
+        x = jax.random.normal(jax.random.key(3), (40, 7), dtype=dtype) * 1.7
+        xs = np.asarray(x, dtype=np.float64)
+        sq = np.sum(xs * xs, axis=1)
+        sv, sw = 1.3, 0.9
+        _, ntk = mfsim.two_layer_kernels(x, x, sigma_v=sv, sigma_w=sw)
+        s = sw**2 * sq / 7
+        np.testing.assert_allclose(np.diag(np.asarray(ntk)), s / 2 + sv**2 * sq / 2, rtol=rtol)
+        for depth in (1, 3):
+            nngp, ntk = mfsim.fc_kernels(x, x, depth=depth, sigma_w=1.4)
+            sigma = theta = 1.4**2 * sq / 7
+            for _ in range(depth):
+                sigma = 1.4**2 * sigma / 2
+                theta = theta * 1.4**2 / 2 + sigma
+            np.testing.assert_allclose(np.diag(np.asarray(nngp)), sigma, rtol=rtol)
+            np.testing.assert_allclose(np.diag(np.asarray(ntk)), theta, rtol=rtol)

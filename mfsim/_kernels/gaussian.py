@@ -17,11 +17,21 @@ from .._activations import activation_derivative, get_activation
 
 # rounding can push a correlation past +-1: clip (arccos(1) = 0 exactly)
 _CLIP = 1.0
+# a correlation within this many eps of +-1 is +-1: rounding leaves a point's
+# correlation with itself a few eps below 1, and arccos(1 - eps) = sqrt(2 eps)
+# (5e-4 in float32, 2e-8 in float64) would put that error on the kernel's
+# diagonal; two distinct inputs that close are equal to the dtype's precision
+_SNAP_EPS = 8
+
+
+def _snap(cos):
+    near = jnp.abs(cos) >= 1 - _SNAP_EPS * jnp.finfo(cos.dtype).eps
+    return jnp.where(near, jnp.sign(cos), jnp.clip(cos, -_CLIP, _CLIP))
 
 
 def _relu(s11, s12, s22):
     norm = jnp.sqrt(s11 * s22)
-    cos = jnp.clip(s12 / jnp.where(norm > 0, norm, 1.0), -_CLIP, _CLIP)
+    cos = _snap(s12 / jnp.where(norm > 0, norm, 1.0))
     theta = jnp.arccos(cos)
     e_phi = norm * (jnp.sin(theta) + (jnp.pi - theta) * cos) / (2 * jnp.pi)
     e_dphi = (jnp.pi - theta) / (2 * jnp.pi)
