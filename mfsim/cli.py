@@ -230,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mfsim: {clean(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:
-        print(f"mfsim: {clean(str(e))}" if str(e) else "mfsim: interrupted", file=sys.stderr)
+        print(f"mfsim: {clean(str(e))}" if str(e) else
+              "mfsim: interrupted (what was already written is kept)", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         warnings.showwarning = show

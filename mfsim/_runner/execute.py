@@ -93,22 +93,26 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: boo
     solve; the point is assembled from its parts as read back, in an
     interrupted and an uninterrupted run alike."""
     points, refs, sweep, out_dir = plan.points, plan.refs, plan.sweep, plan.out_dir
-    prepare_dir(plan, manifest, force=force)
-    point_path = {p.flat_index: plan.point_path(p) for p in points}
-    # a sweep's points written by an interrupted run of this scenario
-    saved = saved_results(point_path, points) if sweep else {}
-    resumed = frozenset(saved)
+    try:  # prepare the directory, read back what an interrupted run saved
+        prepare_dir(plan, manifest, force=force)
+        point_path = {p.flat_index: plan.point_path(p) for p in points}
+        # a sweep's points written by an interrupted run of this scenario
+        saved = saved_results(point_path, points) if sweep else {}
+        resumed = frozenset(saved)
 
-    solves: dict[int, list[str]] = {p.flat_index: [] for p in points}  # prefixes, in job order
-    for job in jobs:
-        solves[job.key[0]].append(job.key[1])
-    split = {flat for flat, prefixes in solves.items() if len(prefixes) > 1}
-    parts: dict[int, dict[str, xr.Dataset]] = {p.flat_index: {} for p in points}
-    for flat in sorted(split - resumed):  # the finished solves of unfinished points
-        for prefix in solves[flat]:
-            ds = read_saved(plan.part_path(points[flat], prefix), point_text(points[flat]))
-            if ds is not None:
-                parts[flat][prefix] = ds
+        solves: dict[int, list[str]] = {p.flat_index: [] for p in points}  # prefixes, in job order
+        for job in jobs:
+            solves[job.key[0]].append(job.key[1])
+        split = {flat for flat, prefixes in solves.items() if len(prefixes) > 1}
+        parts: dict[int, dict[str, xr.Dataset]] = {p.flat_index: {} for p in points}
+        for flat in sorted(split - resumed):  # the finished solves of unfinished points
+            for prefix in solves[flat]:
+                ds = read_saved(plan.part_path(points[flat], prefix), point_text(points[flat]))
+                if ds is not None:
+                    parts[flat][prefix] = ds
+    except KeyboardInterrupt:
+        raise Interrupted(f"{plan.where}: interrupted while reading what was saved in "
+                          f"{out_dir}; it is kept; run the same command again to resume") from None
     reused = frozenset((flat, prefix) for flat, found in parts.items() for prefix in found)
     trajectories: dict[int, Trajectory] = {}
     point_ds: dict[int, xr.Dataset] = {}
