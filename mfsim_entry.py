@@ -20,8 +20,7 @@ def entry() -> None:
     signal.signal(signal.SIGTERM, _early_stop)
     from mfsim.cli import entry as run
 
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    run()
+    run()  # installs the command's own handlers
 
 
 if __name__ == "__main__":

@@ -209,8 +209,11 @@ def main(argv: list[str] | None = None) -> int:
                 "keys": _cmd_keys, "reference": _cmd_keys}
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed
     # points and checkpoints are on disk, and the message says how to resume
+    from . import _interrupt
+
+    _interrupt.begin()
     try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, _interrupt.on_signal)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
     # notes (a renamed key, a corrupt file solved again): one line each, like
@@ -225,11 +228,15 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = note
     try:
-        return commands[args.command](args)
+        code = commands[args.command](args)
+        _interrupt.finish()  # a signal from here on cannot raise
+        return code
     except MfsimError as e:
+        _interrupt.finish()
         print(f"mfsim: {clean(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:
+        _interrupt.finish()
         print(f"mfsim: {clean(str(e))}" if str(e) else
               "mfsim: interrupted (what was already written is kept)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -237,10 +244,6 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = show
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
 
 
 _SECOND = b"mfsim: interrupted again: exiting now (completed points and checkpoints are kept)\n"
@@ -284,11 +287,25 @@ def entry() -> None:
     teardown (that ended in a segmentation fault)."""
     import os
 
+    from . import _interrupt
+
     _watch_signals()
-    code = main()
+    signal.signal(signal.SIGINT, _interrupt.on_signal)
+    signal.signal(signal.SIGTERM, _interrupt.on_signal)
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before the command started (parsing its arguments)
+        _interrupt.finish()
+        print("mfsim: interrupted before the command started; nothing was written",
+              file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    # the command has returned (a late signal is only recorded): ignore both
+    # signals, so that nothing interrupts or kills the exit
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.stdout.flush()
+    sys.stderr.flush()
     if code == EXIT_INTERRUPTED:
-        sys.stdout.flush()
-        sys.stderr.flush()
         os._exit(code)
     raise SystemExit(code)
 

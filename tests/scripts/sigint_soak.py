@@ -11,7 +11,7 @@ SIGINT after a random delay (one in four gets a second SIGINT 50 ms later).
 After each try:
 
 - the exit status must be 130 (interrupted) or 0 (it had finished): never a
-  death by signal, never anything else;
+  death by signal, never anything else; nothing like a traceback is printed;
 - every file of a finished solve present before the try (a point file, a
   twin's or network's part in parts/) is the same file after it (same inode
   and mtime) unless its point was completed meanwhile: a finished solve is
@@ -217,6 +217,9 @@ def main() -> int:
             problems.append(f"exit {code}")
         if code == 130 and "interrupted" not in printed:
             problems.append("no interrupted message")
+        for trace in ("Traceback", "Exception ignored", "KeyboardInterrupt", "Fatal Python"):
+            if trace in printed:
+                problems.append(f"printed {trace!r}: {printed!r}")
         problems += [f"solved again: {f}" for f in recomputed(before, after, out)]
         if code == 0:
             differs = same_results(out, refs[name])
