@@ -259,7 +259,7 @@ def _watch_signals() -> None:
     import os
     import threading
 
-    from ._interrupt import request
+    from ._interrupt import request, take_redelivered
 
     read, write = os.pipe()
     os.set_blocking(write, False)
@@ -270,7 +270,7 @@ def _watch_signals() -> None:
         count = 0
         while True:
             for number in os.read(read, 64):
-                if number in stops:
+                if number in stops and not take_redelivered():
                     count += 1
                     request()
                     if count >= 2:
