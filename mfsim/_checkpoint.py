@@ -5,6 +5,7 @@ executes anything), written atomically. It sits above the solve
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 import zipfile
@@ -41,8 +42,6 @@ class CheckpointFile(AbstractCheckpointStore):
             return None
 
     def save(self, arrays: dict[str, np.ndarray]) -> None:
-        def write(tmp: Path) -> None:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-
-        atomic_write(self.path, write)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write(self.path, buffer.getvalue())

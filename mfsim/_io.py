@@ -35,24 +35,35 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it
+    onto ``path``. Callers serialize in memory first (netCDF, figures,
+    checkpoints), so a full disk or a read-only directory meets only this
+    plain write: one OSError, and no library left half-way through a file (an
+    HDF5 library hitting ENOSPC mid-file printed tracebacks and crashed the
+    interpreter at exit)."""
     path = Path(path)
     recorder = _RECORDER.get()
     if recorder is not None:
         recorder(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
-        write(Path(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
+    except OSError as e:  # name the file it was for (os.write names none)
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, e.filename or str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(path, text.encode("utf-8"))

@@ -184,7 +184,7 @@ def scenario_toml(resolved: dict) -> str:
 
 
 def write_dataset(path: Path, ds: xr.Dataset) -> None:
-    atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+    atomic_write(path, bytes(ds.to_netcdf(engine="h5netcdf")))  # serialized in memory
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:

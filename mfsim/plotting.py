@@ -32,10 +32,14 @@ def _system_labels() -> dict[str, str]:
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write ``fig`` atomically; the format is the path's suffix (png, svg, pdf)."""
-    from ._results import atomic_write
+    import io
+
+    from ._io import atomic_write
 
     path = Path(path)
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".")))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix.lstrip("."))
+    atomic_write(path, buffer.getvalue())
     return path
 
 

@@ -295,3 +295,67 @@ def test_two_runs_started_together_into_one_directory(reference, tmp_path):
     assert ("another mfsim run" in refusal or "holds the results of a different scenario"
             in refusal), refusal
     assert_same_results(out, reference if winner == "a" else alone)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 512 KiB file system (tmpfs): needs root and the mount command,
+    as CI has; skipped elsewhere (the simulated faults above still run)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(disk)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_real_full_disk_then_a_read_only_one(small_disk, reference, tmp_path, capsys):
+    """On a real tmpfs: filled so that the sweep runs out of space mid-way
+    (ENOSPC: one line, what was written kept and whole), remounted read-only
+    (EROFS: one line, nothing changed), then writable and with space again:
+    the rerun completes, bitwise equal to the undisturbed run."""
+    import subprocess
+
+    (tmp_path / "s.toml").write_text(SWEEP)
+    out = small_disk / "out"
+    filler = small_disk / "filler"
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler.write_bytes(b"\0" * (free - 48 * 1024))  # room for the first files only
+    code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out), "--quiet"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "cannot write: No space left on device" in err and "Traceback" not in err
+    assert "the files written before are kept" in err
+    assert_only_whole_points(out)
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    filler.unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out), "--quiet"],
+                           capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "Read-only file system" in err and "Traceback" not in err
+        assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    code, _, err = cli(["run", str(tmp_path / "s.toml"), "--out", str(out), "--quiet"], capsys)
+    assert code == 0, err
+    assert_same_results(out, reference)
+
+
+def assert_only_whole_points(out):
+    """Every point file present opens and passes its checksum."""
+    from mfsim._runner.store import content_sha256
+
+    for path in sorted((out / "points").glob("*")):
+        assert not path.name.startswith("."), f"a temporary file was left: {path.name}"
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+        assert ds.attrs["content_sha256"] == content_sha256(ds), path.name

@@ -21,7 +21,8 @@ def run_lock(out_dir: Path):
         out_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(out_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
-        raise MfsimError(f"{out_dir}: cannot create the output directory: {e.strerror}") from None
+        what = "write in" if out_dir.is_dir() else "create"
+        raise MfsimError(f"{out_dir}: cannot {what} the output directory: {e.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
