@@ -15,7 +15,8 @@ teardown (where Python restores the default handlers: a death by SIGINT)."""
 from __future__ import annotations
 
 import _thread
-import gc
+import signal
+import sys
 import threading
 
 _requested = threading.Event()
@@ -45,18 +46,6 @@ def finish() -> None:
     _finished.set()
 
 
-def _in_gc_callback(frame) -> bool:
-    """Whether ``frame`` runs inside a garbage-collection callback (JAX
-    registers one): an exception raised there is printed as 'Exception
-    ignored' with a traceback, and lost."""
-    codes = {getattr(callback, "__code__", None) for callback in gc.callbacks}
-    while frame is not None:
-        if frame.f_code in codes:
-            return True
-        frame = frame.f_back
-    return False
-
-
 def _redeliver(signum: int) -> None:
     global _redelivered
     with _lock:
@@ -77,12 +66,21 @@ def take_redelivered() -> bool:
 
 def on_signal(signum, frame) -> None:
     """SIGINT/SIGTERM handler: record the request; raise KeyboardInterrupt
-    while a command runs. Inside a garbage-collection callback it raises
-    nothing and re-sends the signal to the main thread 10 ms later."""
+    while a command runs."""
     request()
-    if _finished.is_set():
+    if not _finished.is_set():
+        raise KeyboardInterrupt
+
+
+def unraisable_hook(unraisable) -> None:
+    """``sys.unraisablehook`` of the CLI. A KeyboardInterrupt raised where
+    Python cannot raise it (in a garbage-collection or weakref callback, a
+    finalizer: JAX's ``_xla_gc_callback``, a ``WeakValueDictionary``) would
+    be printed as 'Exception ignored ... Traceback' and lost; the signal is
+    sent again to the main thread 10 ms later instead, silently. Anything
+    else goes to Python's own hook."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        if not _finished.is_set():
+            threading.Timer(0.01, _redeliver, args=(signal.SIGINT,)).start()
         return
-    if _in_gc_callback(frame):
-        threading.Timer(0.01, _redeliver, args=(signum,)).start()
-        return
-    raise KeyboardInterrupt
+    sys.__unraisablehook__(unraisable)

@@ -290,6 +290,7 @@ def entry() -> None:
     from . import _interrupt
 
     _watch_signals()
+    sys.unraisablehook = _interrupt.unraisable_hook
     signal.signal(signal.SIGINT, _interrupt.on_signal)
     signal.signal(signal.SIGTERM, _interrupt.on_signal)
     try:
