@@ -8,7 +8,10 @@ the save grid), time becomes the dimension ``save`` and ``t`` a coordinate
 over the sweep dimensions and ``save``. Entries a point does not have (not
 reached, a variable that only some points record, a shorter axis) are NaN.
 Run attributes that differ between points (status, t_final, ...) become
-variables over the sweep dimensions.
+variables over the sweep dimensions. Gradient-descent points carry the
+coordinate ``step``: over time alone when every point saves at the same
+steps (a learning-rate sweep at fixed ``solver.steps``), else over the sweep
+dimensions too.
 """
 
 from __future__ import annotations
@@ -71,6 +74,17 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
             ts[np.unravel_index(flat, shape) + (slice(0, len(t)),)] = t
         all_coords["t"] = (dims + ("save",), ts,
                            {"description": "time of the gradient flow at each save"})
+    steps = [np.asarray(ds["step"]) for ds in datasets if "step" in ds.coords]
+    if len(steps) == len(datasets):  # gradient descent: the step count at each save
+        longest = max(steps, key=len)
+        desc = {"description": "gradient-descent steps taken"}
+        if grid is not None or all(np.array_equal(s, longest[: len(s)]) for s in steps):
+            all_coords["step"] = (tdim, longest, desc)  # the same steps at every point
+        else:
+            full_steps = np.full(shape + (n_t,), -1, dtype=np.int64)
+            for flat, s in enumerate(steps):
+                full_steps[np.unravel_index(flat, shape) + (slice(0, len(s)),)] = s
+            all_coords["step"] = (dims + (tdim,), full_steps, desc)
     out = xr.Dataset(data_vars, coords=all_coords)
     out.attrs["sweep_dims"] = ",".join(dims)
     attr_names = dict.fromkeys(k for ds in datasets for k in ds.attrs)

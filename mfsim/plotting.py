@@ -87,10 +87,20 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def time_axis(ds) -> tuple[str, str]:
+    """The coordinate time series are drawn against, and its label: the
+    steps of gradient descent (``step``, fixed-step runs), else time."""
+    if "step" in ds.coords:
+        return "step", "gradient-descent steps"
+    return "t", "time t (gradient flow)"
+
+
 def _series(ds, name: str, sel: dict):
-    """(t, mean over seeds, min over seeds, max over seeds) of a time series."""
+    """(x, mean over seeds, min over seeds, max over seeds) of a time series,
+    x the time or, for gradient descent, the steps (:func:`time_axis`)."""
     var = ds[name].isel(sel)
-    t = ds["t"].isel({k: v for k, v in sel.items() if k in ds["t"].dims})
+    x = ds[time_axis(ds)[0]]
+    t = x.isel({k: v for k, v in sel.items() if k in x.dims})
     y = np.asarray(var, dtype=float)
     if "seed" in var.dims:
         y = np.moveaxis(y, var.dims.index("seed"), 0)
@@ -159,7 +169,7 @@ def loss_figure(ds, *, title: str | None = None):
             drawn += 1
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("time t (gradient flow)")
+    ax.set_xlabel(time_axis(ds)[1])
     ax.set_ylabel("loss  (1/2n) Σ (f(x) − y)²")
     ax.grid(True, which="both", alpha=0.3)
     if drawn:
@@ -225,7 +235,7 @@ def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) ->
                             linewidth=0)
     if positive and (name in SERIES_LOG_Y or name.endswith(("risk", "gap", "distance"))):
         ax.set_yscale("log")
-    ax.set_xlabel("time t (gradient flow)")
+    ax.set_xlabel(time_axis(ds)[1])
     ax.set_ylabel(name.replace("_", " "))
     desc = var.attrs.get("description", "")
     if sweep and index_dim is not None:

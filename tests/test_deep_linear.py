@@ -38,7 +38,7 @@ def test_saxe_mode_dynamics():
     y = x @ (u * s @ v.T).T  # input-output correlation (1/n) Y^T X = U S V^T
     u0, tau = 1e-3, 0.7
     state = (np.sqrt(u0) * v.T, np.sqrt(u0) * u)  # W1 = sqrt(u0) V^T, W2 = U sqrt(u0)
-    net = mfsim.DeepLinearNetwork(x, y, widths=(3,), learning_rate=tau)
+    net = mfsim.DeepLinearNetwork(x, y, widths=(3,), time_scale=tau)
     ts = np.linspace(0.0, 10.0, 25)
     traj = mfsim.simulate(net, tuple(map(jnp.asarray, state)), t1=10.0, save_times=ts,
                           monitors=[Modes(jnp.asarray(u), jnp.asarray(v))], **TIGHT)

@@ -104,14 +104,21 @@ class RunResult:
 def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
                   sweep: bool) -> xr.Dataset:
     """One solve's results: the network's (``prefix`` ``""``, with the
-    point's attributes) or a twin's (every variable and attribute prefixed)."""
-    if prefix:
-        return trajectory_to_dataset(traj, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
+    point's attributes) or a twin's (every variable and attribute prefixed).
+    A fixed-step solve also gets the coordinate ``step`` (steps taken at
+    each save time), to plot against steps."""
     scenario = point.scenario
-    attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
-    if sweep:
-        attrs["point"] = point.flat_index
-    return trajectory_to_dataset(traj, attrs=attrs)
+    if prefix:
+        ds = trajectory_to_dataset(traj, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
+    else:
+        attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
+        if sweep:
+            attrs["point"] = point.flat_index
+        ds = trajectory_to_dataset(traj, attrs=attrs)
+    if scenario.solver.fixed:  # gradient descent: the step count at each save
+        step = np.rint(ds["t"].values / scenario.solver.dt).astype(np.int64)
+        ds = ds.assign_coords(step=("t", step, {"description": "gradient-descent steps taken"}))
+    return ds
 
 
 def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:

@@ -60,9 +60,11 @@ def build_system(cfg, data) -> AbstractSystem:
 def build_settings(scenario: Scenario) -> SolveSettings:
     """The solver name becomes diffrax objects here, once."""
     s, sv = scenario.solver, scenario.save
+    # gradient descent takes all its steps: max_steps is at least their number
+    max_steps = max(s.max_steps, round(s.t1 / s.dt) + 1) if s.fixed else s.max_steps
     return SolveSettings.of(
         s.name, t1=s.t1, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
-        max_steps=s.max_steps, divergence=s.divergence, shard=s.shard,
+        max_steps=max_steps, divergence=s.divergence, shard=s.shard,
         save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
 
 

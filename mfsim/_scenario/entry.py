@@ -144,6 +144,10 @@ class SystemEntry:
     - ``data``: the type of data it trains on (:class:`mfsim.Dataset`, or
       :class:`mfsim.SequenceData` for sequence models).
     - ``default_monitors``: recorded when a scenario lists none.
+    - ``time_scale(cfg)``: the system's $\tau$ (``system.time_scale()``)
+      from its table, before anything is built: ``solver.learning_rate``
+      becomes ``dt = learning_rate / tau``.
+    - ``renamed``: old key -> new key (read with a DeprecatedKeyWarning).
     """
 
     config: type[Table]
@@ -152,6 +156,8 @@ class SystemEntry:
     sizes: Callable[[Any, DataSizes, str], SystemSizes]
     data: type = Dataset
     default_monitors: tuple[str, ...] = ("train_loss", "test_loss")
+    time_scale: Callable[[Any], float] = lambda cfg: 1.0  # noqa: E731
+    renamed: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ anything from the file.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -15,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .._errors import DeprecatedKeyWarning, ScenarioError, clean, show
 from . import registry
@@ -134,9 +135,71 @@ def format_error(err: dict) -> str:
     return f"{where}: {msg}"
 
 
+def _known_key(data: dict, key: str) -> bool:
+    """Whether the dotted ``key`` names a scalar key of the scenario's tables
+    (``solver.dt``; ``system.width`` of the system's kind)."""
+    table, _, name = key.partition(".")
+    if not name:
+        return table in Scenario.model_fields and table != "sweep"
+    if "." in name:
+        return False
+    if table in ("system", "task"):
+        entries, default = ((registry.SYSTEMS, registry.DEFAULT_SYSTEM) if table == "system"
+                            else (registry.TASKS, registry.DEFAULT_TASK))
+        own = data.get(table)
+        kind = own.get("kind", default) if isinstance(own, dict) else default
+        entry = entries.get(kind) if isinstance(kind, str) else None
+        return entry is not None and name in entry.config.model_fields
+    field = Scenario.model_fields.get(table)
+    cls = field.annotation if field is not None else None
+    return isinstance(cls, type) and issubclass(cls, BaseModel) and name in cls.model_fields
+
+
+def _swept_keys_in_base(data: Any) -> Any:
+    """A key swept by ``[sweep.grid]`` or ``[sweep.zip]`` needs no value of its
+    own: where the base leaves a known scalar key out, the base takes the
+    axis's first value (so that ``--set solver.dt=[0.1,0.2]`` on a file
+    without ``dt`` validates). Unknown keys and non-scalar values are left
+    to the sweep's own checks, which name the axis and index."""
+    sweep = data.get("sweep") if isinstance(data, dict) else None
+    if not isinstance(sweep, dict):
+        return data
+    fills = []
+    for mode in ("grid", "zip"):
+        axes = sweep.get(mode)
+        for key, values in (axes.items() if isinstance(axes, dict) else ()):
+            if (isinstance(key, str) and isinstance(values, list) and values
+                    and isinstance(values[0], bool | int | float | str)
+                    and _known_key(data, key)):
+                fills.append((key, values[0]))
+    if not fills:
+        return data
+    data = copy.deepcopy(data)
+    for key, value in fills:
+        *tables, last = key.split(".")
+        node = data
+        for name in tables:
+            node = node.setdefault(name, {}) if isinstance(node, dict) else None
+        if isinstance(node, dict) and last not in node:
+            node[last] = value
+    return data
+
+
 def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """``data`` with the old spellings of renamed monitor keys replaced by the
-    new ones (each with a :class:`DeprecatedKeyWarning`)."""
+    """``data`` with the old spellings of renamed system and monitor keys
+    replaced by the new ones (each with a :class:`DeprecatedKeyWarning`)."""
+    system = data.get("system")
+    entry = registry.SYSTEMS.get(system.get("kind", registry.DEFAULT_SYSTEM)) if isinstance(
+        system, dict) and isinstance(system.get("kind", ""), str) else None
+    if entry is not None and any(old in system for old in entry.renamed):
+        system = dict(system)
+        for old, new in entry.renamed.items():
+            if old in system and new not in system:
+                system[new] = system.pop(old)
+                warnings.warn(DeprecatedKeyWarning(
+                    f"{source}: system.{old}: renamed system.{new}; the old spelling is "
+                    "read for now"), stacklevel=3)
+        data = {**data, "system": system}
     monitors = data.get("monitors")
     if not isinstance(monitors, list):
         return data
@@ -197,6 +260,7 @@ def _union_error(errors: list[dict]) -> str | None:
 def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
     data = _renamed_keys(data, source) if isinstance(data, dict) else data
+    data = _swept_keys_in_base(data)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:

@@ -47,12 +47,21 @@ class SolverConfig(Table):
     """How the flow is integrated."""
 
     name: SolverName = Field("tsit5", description="the ODE solver (mfsim list solvers)")
-    t1: PosFloat = Field(10.0, description="final time")
-    dt: PosFloat | None = Field(None, description="step (euler: learning rate / tau)")
+    t1: PosFloat = Field(10.0, description="final time (replaced by steps * dt when steps is set)")
+    dt: PosFloat | None = Field(
+        None, description="fixed step (euler: gradient descent with learning rate tau dt; "
+        "replaced by learning_rate / tau when learning_rate is set)")
+    learning_rate: PosFloat | None = Field(
+        None, description="gradient descent's learning rate eta, fixed-step solves only: sets "
+        "dt = eta / tau, tau the system's time scale (m for a mean-field two-layer network)")
+    steps: PosInt | None = Field(
+        None, description="number of fixed steps, fixed-step solves only: sets t1 = steps * dt")
     rtol: PosFloat = Field(1e-6, description="relative tolerance of adaptive steps")
     atol: PosFloat = Field(1e-9, description="absolute tolerance of adaptive steps")
     adaptive: bool | None = Field(None, description="default: all solvers but euler")
-    max_steps: PosInt = Field(100_000, description="the solve stops (status max_steps) here")
+    max_steps: PosInt = Field(
+        100_000, description="an adaptive solve stops (status max_steps) here; a fixed-step "
+        "one takes all its t1 / dt steps")
     divergence: Annotated[float, Field(gt=1)] = Field(
         1e8, description="the solve stops (status diverged) when a state entry exceeds this "
         "times the largest entry of the initial state (at least 1); NaN or Inf stop it too "
@@ -61,18 +70,30 @@ class SolverConfig(Table):
         "none", description="spread over every JAX device: particles (the neurons of each "
         "solve) or sweep (the points of a batched sweep); none: one device")
 
+    @property
+    def fixed(self) -> bool:
+        return self.name in FIXED_STEP_ONLY or self.adaptive is False
+
     @model_validator(mode="after")
     def _check(self):
-        fixed = self.name in FIXED_STEP_ONLY or self.adaptive is False
+        fixed = self.fixed
         if self.name in FIXED_STEP_ONLY and self.adaptive:
             raise PydanticCustomError(
                 "fixed_step", "solver {name} is fixed-step only; remove adaptive = true",
                 {"name": self.name, "key": "adaptive"},
             )
-        if fixed and self.dt is None:
+        for key, value in (("learning_rate", self.learning_rate), ("steps", self.steps)):
+            if value is not None and not fixed:
+                raise PydanticCustomError(
+                    "fixed_only", "only for a fixed-step solve (gradient descent: name = "
+                    "\"euler\", or adaptive = false); gradient flow has no {key}",
+                    {"key": key})
+        if fixed and self.dt is None and self.learning_rate is None:
             raise PydanticCustomError(
-                "missing_dt", "a fixed-step solve needs dt (a positive step)", {"key": "dt"}
-            )
+                "missing_dt", "a fixed-step solve needs dt or learning_rate (a positive step)",
+                {"key": "dt"})
+        if self.learning_rate is not None or self.steps is not None:
+            return self  # dt and t1 are derived, and checked, by the scenario (it knows tau)
         if self.dt is not None and self.dt > self.t1:
             raise PydanticCustomError("dt_too_large", "must not exceed t1", {"key": "dt"})
         if fixed and not whole_steps(self.t1, self.dt):
@@ -259,6 +280,7 @@ class Scenario(Table):
 
     @model_validator(mode="after")
     def _check(self):
+        self._derive_steps()
         if self.save.t_first is not None and self.save.t_first >= self.solver.t1:
             raise PydanticCustomError(
                 "t_first", "must be below solver.t1", {"key": "save.t_first"}
@@ -273,6 +295,30 @@ class Scenario(Table):
 
     def _check_compatibility(self):
         check_compatibility(self)
+
+    def _derive_steps(self) -> None:
+        """``solver.learning_rate`` and ``solver.steps`` become ``dt`` and
+        ``t1``, written into the resolved scenario: dt = learning_rate / tau
+        (tau from the system's table), t1 = steps * dt; then t1 must be whole
+        steps of dt."""
+        s = self.solver
+        if s.learning_rate is None and s.steps is None:
+            return
+        dt = s.dt
+        if s.learning_rate is not None:
+            tau = registry.SYSTEMS[self.system.kind].time_scale(self.system)
+            dt = s.learning_rate / tau
+        t1 = s.steps * dt if s.steps is not None else s.t1
+        if dt > t1:
+            raise PydanticCustomError("dt_too_large", f"the step dt = {dt:.6g} exceeds t1",
+                                      {"key": "solver.t1"})
+        if not whole_steps(t1, dt):
+            raise PydanticCustomError(
+                "whole_steps", f"must be a whole number of steps dt = learning_rate / tau = "
+                f"{dt:.6g} (t1 / dt = {t1 / dt:.6g}): gradient descent takes full steps only; "
+                "or set solver.steps", {"key": "solver.t1"})
+        # the table is frozen: the scenario holds a copy with dt and t1 filled in
+        object.__setattr__(self, "solver", s.model_copy(update={"dt": dt, "t1": t1}))
 
 
 def _names(entries) -> str:

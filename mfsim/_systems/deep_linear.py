@@ -34,6 +34,7 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
+from .time_scale import renamed_time_scale
 
 INITS = ("gaussian", "orthogonal", "balanced", "lambda_balanced")
 
@@ -62,7 +63,8 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
 
     **Arguments:** ``x_train`` ``(n, d)``, ``y_train`` ``(n, d_out)``, ``widths``
     (hidden widths, ``()`` for one layer), ``init`` (see module doc), ``scale``
-    $\sigma$, ``lam`` $\lambda$ (``lambda_balanced``), ``learning_rate`` $\tau$.
+    $\sigma$, ``lam`` $\lambda$ (``lambda_balanced``), ``time_scale``
+    $\tau$ (gradient descent with learning rate $\eta$ is Euler with ``dt`` $= \eta/\tau$).
     The state is the tuple of layers ``(W_1, ..., W_L)``, ``W_l`` of shape
     ``(n_l, n_{l-1})``.
     """
@@ -71,19 +73,19 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
     y_train: Float[Array, "n o"]
     scale: Float[Array, ""]
     lam: Float[Array, ""]
-    learning_rate: Float[Array, ""]
+    tau: Float[Array, ""]
     widths: tuple[int, ...] = eqx.field(static=True)
     init_kind: str = eqx.field(static=True)
 
     def __init__(self, x_train, y_train, *, widths=(), init="gaussian", scale=1.0, lam=0.0,
-                 learning_rate=1.0):
+                 time_scale=1.0, learning_rate=None):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         y_train = jnp.asarray(y_train, dtype)
         self.y_train = y_train[:, None] if y_train.ndim == 1 else y_train
         self.scale = jnp.asarray(scale, dtype)
         self.lam = jnp.asarray(lam, dtype)
-        self.learning_rate = jnp.asarray(learning_rate, dtype)
+        self.tau = jnp.asarray(renamed_time_scale(time_scale, learning_rate), dtype)
         self.widths = tuple(int(w) for w in widths)
         self.init_kind = init
 
@@ -170,7 +172,7 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
         return self.predict(state, self.x_train)
 
     def time_scale(self):
-        return self.learning_rate
+        return self.tau
 
     def loss_weight(self):
         return jnp.ones((), self.x_train.dtype)

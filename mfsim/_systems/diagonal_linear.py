@@ -26,6 +26,7 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
+from .time_scale import renamed_time_scale
 
 
 def q_potential(z):
@@ -46,20 +47,21 @@ class DiagonalLinearState(eqx.Module):
 
 class DiagonalLinearNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem,
                             AbstractLinearPredictorSystem, AbstractInvariantSystem):
-    r"""$f(x) = \langle u^D - v^D, x\rangle$, init $u = v = \alpha$, time scale ``learning_rate``."""
+    r"""$f(x) = \langle u^D - v^D, x\rangle$, init $u = v = \alpha$, time scale ``time_scale``."""
 
     x_train: Float[Array, "n d"]
     y_train: Float[Array, " n"]
     alpha: Float[Array, ""]
-    learning_rate: Float[Array, ""]
+    tau: Float[Array, ""]
     depth: int = eqx.field(static=True)
 
-    def __init__(self, x_train, y_train, *, alpha=1.0, depth=2, learning_rate=1.0):
+    def __init__(self, x_train, y_train, *, alpha=1.0, depth=2, time_scale=1.0,
+                 learning_rate=None):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
         self.alpha = jnp.asarray(alpha, dtype)
-        self.learning_rate = jnp.asarray(learning_rate, dtype)
+        self.tau = jnp.asarray(renamed_time_scale(time_scale, learning_rate), dtype)
         self.depth = int(depth)
 
     def __check_init__(self):
@@ -81,7 +83,7 @@ class DiagonalLinearNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem
         return self.predict(state, self.x_train)
 
     def time_scale(self):
-        return self.learning_rate
+        return self.tau
 
     def loss_weight(self):
         return jnp.ones((), self.x_train.dtype)

@@ -20,7 +20,9 @@ class DeepLinearConfig(Table):
         "balanced", description="initialization of the layers")
     scale: NonNegFloat = Field(0.01, description="init scale sigma")
     lam: float = Field(0.0, description="lambda of lambda_balanced init")
-    learning_rate: PosFloat = Field(1.0, description="time scale tau")
+    time_scale: PosFloat = Field(
+        1.0, description="tau: the flow is dtheta/dt = -tau grad L (was learning_rate; "
+        "gradient descent's learning rate is solver.learning_rate)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -41,4 +43,6 @@ def sizes(cfg: DeepLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
                        field_key="system.widths and task.n_train")
 
 
-ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, sizes)
+ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, sizes,
+                    time_scale=lambda cfg: cfg.time_scale,
+                    renamed={"learning_rate": "time_scale"})

@@ -17,7 +17,9 @@ class DiagonalLinearConfig(Table):
     kind: Literal["diagonal_linear"] = "diagonal_linear"
     alpha: PosFloat = Field(0.1, description="init scale")
     depth: Annotated[int, Field(ge=2)] = Field(2, description="D")
-    learning_rate: PosFloat = Field(1.0, description="time scale tau")
+    time_scale: PosFloat = Field(
+        1.0, description="tau: the flow is dtheta/dt = -tau grad L (was learning_rate; "
+        "gradient descent's learning rate is solver.learning_rate)")
 
 
 def build(cfg: DiagonalLinearConfig, data) -> DiagonalLinearNetwork:
@@ -29,4 +31,6 @@ def sizes(cfg: DiagonalLinearConfig, data: DataSizes, platform: str) -> SystemSi
                        field_key="task.d and task.n_train")
 
 
-ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, sizes)
+ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, sizes,
+                    time_scale=lambda cfg: cfg.time_scale,
+                    renamed={"learning_rate": "time_scale"})

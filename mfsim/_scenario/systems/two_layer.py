@@ -60,4 +60,9 @@ def sizes(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemSizes:
                        field_key="system.width and task.n_train")
 
 
-ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, sizes)
+def time_scale(cfg: TwoLayerConfig) -> float:
+    """tau = m in the mean-field parameterization, 1 in the NTK one."""
+    return float(cfg.width) if cfg.parameterization == "mean_field" else 1.0
+
+
+ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, sizes, time_scale=time_scale)

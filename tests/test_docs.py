@@ -1,0 +1,90 @@
+"""U1 of issue 18: the documentation is the project's own and true. The
+README and docs/ name no path outside the repository and every path they name
+exists; the run times written in the README and in each shipped scenario's
+header agree (within 2x) with the times measured by ``python -m bench
+scenario_times`` (bench/RESULTS.md; this test reads that table and measures
+nothing); the README's Python example is the quickstart scenario, written
+out."""
+
+import itertools
+import re
+from pathlib import Path
+
+import equinox as eqx
+import numpy as np
+import pytest
+
+import mfsim
+from mfsim._scenario.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+# a path inside the repository, as the docs write one in backticks
+REPO_PATH = re.compile(r"`((?:mfsim|tests|scenarios|bench|docs|notebooks|\.ci)/[^`\s]*)`")
+
+
+def _expand(pattern: str) -> list[str]:
+    """``a/{b,c}.py`` -> ``a/b.py``, ``a/c.py``."""
+    parts = re.split(r"\{([^}]*)\}", pattern)
+    choices = [[p] if i % 2 == 0 else p.split(",") for i, p in enumerate(parts)]
+    return ["".join(c) for c in itertools.product(*choices)]
+
+
+@pytest.mark.parametrize("doc", DOCS + SCENARIOS, ids=lambda p: p.name)
+def test_docs_name_no_path_outside_the_repository(doc):
+    text = doc.read_text()
+    assert "../" not in text, f"{doc.name} points outside the repository"
+    assert "shared/" not in text
+    for path in REPO_PATH.findall(text):
+        for one in _expand(path.rstrip(".,:;")):
+            # placeholders such as pNNNNNN or SOLVE stand for a family of names
+            one = re.sub(r"[A-Z]{3,}", "*", one)
+            assert list(ROOT.glob(one)), f"{doc.name} names {path}, which does not exist"
+
+
+def _seconds(value: str, unit: str) -> float:
+    return float(value) * (60 if unit == "min" else 1)
+
+
+def test_documented_run_times_agree_with_the_benchmark():
+    from bench.scenario_times import RESULTS, read_table
+
+    measured = read_table(RESULTS.read_text())
+    assert set(measured) == {p.stem for p in SCENARIOS}
+    readme = dict((m[1], _seconds(m[2], m[3])) for m in re.finditer(
+        r"^\| `(\w+)` \|.*\| ~(\d+) (s|min) \|$", (ROOT / "README.md").read_text(), re.M))
+    headers = {}
+    for path in SCENARIOS:
+        found = re.search(r"^# Run time: ~(\d+) (s|min) on 2 CPU cores", path.read_text(), re.M)
+        assert found, f"{path.name}: no '# Run time: ~N s|min on 2 CPU cores' line"
+        headers[path.stem] = _seconds(found[1], found[2])
+    assert set(readme) == set(measured), "the README's table of shipped scenarios"
+    for name, seconds in measured.items():
+        for where, written in (("README", readme[name]), (f"{name}.toml", headers[name])):
+            assert seconds / 2 <= written <= seconds * 2, (
+                f"{where} says ~{written:.0f} s for {name}; measured {seconds:.0f} s")
+
+
+def test_the_readme_python_example_is_the_quickstart():
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python\nimport jax, mfsim\n") + len("```python\n")
+    code = text[start:text.index("\n```", start)]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    traj, net = namespace["traj"], namespace["net"]
+    # the same system (data, width, parameterization, every default), initial
+    # state and save times as the scenario builds
+    built = build(mfsim.load_scenario(ROOT / "scenarios" / "quickstart.toml"))
+    assert bool(eqx.tree_equal(net, built.system))
+    assert bool(eqx.tree_equal(net.init(namespace["init_key"]), built.state0))
+    np.testing.assert_array_equal(np.asarray(traj.ts), built.settings.ts.astype(np.float32))
+    # and the same losses: equal at first; float32 rounding in two differently
+    # compiled programs (the scenario's records its own monitors) then drifts
+    # by up to a few 1e-3 relative over the 3000 steps
+    ds = mfsim.run(ROOT / "scenarios" / "quickstart.toml")
+    assert traj.status == "success" and ds.attrs["status"] == "success"
+    for name in ("train_loss", "test_loss"):
+        ours, theirs = np.asarray(traj.values[name]), ds[name].values
+        np.testing.assert_allclose(ours[:10], theirs[:10], rtol=1e-6)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-2)
