@@ -17,7 +17,9 @@ After each try:
   and mtime) unless its point was completed meanwhile: a finished solve is
   never solved again;
 - a try that finished (0) must give results.nc bitwise equal to the
-  reference; the directory is then emptied and the scenario starts afresh.
+  reference; the directory is then emptied and the scenario starts afresh;
+- at the end each scenario is resumed once more, uninterrupted, from what
+  its last tries left, and compared bitwise with the reference.
 
 Prints a line per try and a summary; exits 1 on any failure."""
 
@@ -231,6 +233,20 @@ def main() -> int:
               f"{'; '.join(problems) or 'ok'} {last}", flush=True)
         if problems:
             failures.append((i, name, problems))
+    for name in names:  # the last try of each scenario: resumed to the end, uninterrupted
+        out = work / f"{name}-run"
+        before = finished_solves(out)
+        code, printed = interrupt_once(str(work / f"{name}.toml"), str(out), 600.0)
+        problems = [f"exit {code}"] if code != 0 else []
+        problems += [f"solved again: {f}" for f in recomputed(before, finished_solves(out), out)]
+        differs = same_results(out, refs[name]) if code == 0 else "no results"
+        if differs:
+            problems.append(f"results differ from the reference: {differs}")
+        completions[name] += 1
+        print(f"final {name:20s} resumed from {len(before)} saved solves: exit {code} "
+              f"{'; '.join(problems) or 'ok, bitwise equal to the reference'}", flush=True)
+        if problems:
+            failures.append(("final", name, problems))
     print(f"{len(codes)} SIGINT tries: {codes.count(130)} interrupted (130), {codes.count(0)} had "
           f"finished (0), {len(codes) - codes.count(130) - codes.count(0)} other; "
           f"completed and compared bitwise per scenario: {completions}; tries {tries}; "
