@@ -97,15 +97,19 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_run(args) -> int:
+    import time
+
     from ._runner.run import run_scenario
 
-    # the bar redraws in place: only on a terminal, never into a log file
-    progress = not args.quiet and sys.stderr.isatty()
+    start = time.perf_counter()
+    # a bar redraws in place: only on a terminal; into a log file (a batch
+    # job), one line per phase and a status line at least every 30 s
+    progress = "none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines")
     result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
                           overrides=_overrides(args), memory_check=not args.no_memory_check)
     traj, ds = result.trajectory, result.dataset
     if len(result.labels) > 1:
-        return _sweep_summary(args, result)
+        return _sweep_summary(args, result, time.perf_counter() - start)
     status, t_final = result.statuses[0][""], result.t_finals[0]
     if not result.succeeded:  # the network's solve, or a twin's
         if status != "success":
@@ -120,18 +124,20 @@ def _cmd_run(args) -> int:
     if not args.quiet:
         last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
-        if traj is not None:
+        total = time.perf_counter() - start
+        if traj is not None:  # the whole command: imports, twins and figures included
             stats = traj.stats
-            how = (f"done in {stats['wall_time']:.2f}s (compile {stats['compile_time']:.2f}s, "
-                   f"{stats['num_steps']} steps)")
+            how = (f"done in {total:.1f} s (the network's solve {stats['wall_time']:.2f} s, "
+                   f"compile {stats['compile_time']:.2f} s, {stats['num_steps']} steps)")
         else:
-            how = "done (the network's solve read back from an interrupted run)"
+            how = (f"done in {total:.1f} s (the network's solve read back from an interrupted "
+                   "run)")
         print(f"{clean(args.scenario)}: {how}; at t={t_final:.4g}: {summary}\n"
               f"results in {clean(str(result.out_dir))}/")
     return EXIT_OK
 
 
-def _sweep_summary(args, result) -> int:
+def _sweep_summary(args, result, total: float) -> int:
     failed = result.failed
     for label, statuses, t_final in zip(result.labels, result.statuses, result.t_finals):
         if label not in failed:
@@ -150,7 +156,7 @@ def _sweep_summary(args, result) -> int:
     if not args.quiet:
         again = f" ({len(result.resumed)} read back from an interrupted run)" \
             if result.resumed else ""
-        print(f"{clean(args.scenario)}: {len(result.labels)} points done{again}\n"
+        print(f"{clean(args.scenario)}: {len(result.labels)} points done in {total:.1f} s{again}\n"
               f"results in {clean(str(result.out_dir))}/ (summary.csv: final values per point)")
     return EXIT_OK
 

@@ -20,6 +20,7 @@ from .._solve.simulate import simulate
 from .._system import AbstractParticleSystem
 from .manifest import Manifest
 from .plan import RunPlan, solve_name
+from .progress import Mode, Reporter
 from .store import (
     Outcome,
     merge_twins,
@@ -60,30 +61,26 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> l
     return jobs
 
 
-def _run_references(plan: RunPlan) -> list[xr.Dataset]:
+def _run_references(plan: RunPlan, reporter: Reporter) -> list[xr.Dataset]:
     """Solve the reference runs (networks only) not already in ``reference/``;
     return every reference's results as read back."""
     refs = plan.refs
     path = [plan.reference_path(r) for r in refs]
     saved = saved_results(path, refs)
+    for _ in saved:
+        reporter.solve_done()
+    reporter.set_phase(f"solving the reference run{'s' * (len(refs) > 1)}")
 
     def on_done(job: Job, traj: Trajectory) -> None:
         write_reference(plan, refs[job.key[0]], traj)
+        reporter.solve_done()
 
     run_jobs(build_jobs(refs, plan.where, twins=False), on_done, batch=plan.scenario.sweep.batch,
              skip=frozenset((flat, "") for flat in saved))
     return [read_again(saved, path, r) for r in refs]
 
 
-def _progress_bar(total: int, enabled: bool, initial: int = 0):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, unit="point", desc="sweep")
-
-
-def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: bool,
+def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mode,
             force: bool) -> Outcome:
     """Solve every job of ``plan``; raises :class:`mfsim.Interrupted` (saying
     what was kept) on Ctrl-C or SIGTERM.
@@ -117,7 +114,9 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: boo
     trajectories: dict[int, Trajectory] = {}
     point_ds: dict[int, xr.Dataset] = {}
     ref_ds: list[xr.Dataset] = []
-    bar = _progress_bar(len(points), progress and sweep, initial=len(resumed))
+    reporter = Reporter(plan.where, progress, points=len(points), solves=len(jobs) + len(refs),
+                        points_done=len(resumed), sweep=sweep,
+                        solves_done=sum(len(solves[f]) for f in resumed) + len(reused))
 
     def finish(flat: int) -> None:
         """Every solve of the point is in: assemble and persist it."""
@@ -131,8 +130,7 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: boo
             write_point(plan, point, ds)
             for prefix in found:  # the point holds them now
                 manifest.remove(plan.part_path(point, prefix))
-        if bar is not None:
-            bar.update(1)
+        reporter.point_done()
 
     def on_done(job: Job, traj: Trajectory) -> None:
         flat, prefix = job.key
@@ -141,6 +139,7 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: boo
             trajectories[flat] = traj
         ds = solve_dataset(traj, prefix, point, sweep=sweep)
         parts[flat][prefix] = write_part(plan, point, prefix, ds) if flat in split else ds
+        reporter.solve_done()
         if len(parts[flat]) == len(solves[flat]):
             finish(flat)
         check_interrupt()  # a safe point: this solve is saved
@@ -163,34 +162,40 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: boo
     compile_before, start = CompileTimer.total, time.perf_counter()
     every = plan.scenario.output.checkpoint_every
     skip = frozenset(job.key for job in jobs if job.key[0] in resumed) | reused
+    reporter.begin()
     try:
         # the reference runs first: each point's distance to its reference is then
         # part of the point's results as soon as the point finishes
-        ref_ds.extend(_run_references(plan) if refs else [])
+        ref_ds.extend(_run_references(plan, reporter) if refs else [])
         for flat in sorted(split - resumed):  # interrupted after its last solve
             if len(parts[flat]) == len(solves[flat]):
                 finish(flat)
         if sweep:
+            reporter.set_phase("solving (networks first, then twins)" if split else "solving")
             run_jobs(jobs, on_done, batch=plan.scenario.sweep.batch, skip=skip)
         else:
-            for job in jobs:  # one run: the network shows a progress bar of its solve
+            for job in jobs:  # one run: progress in solver time (a bar for the network)
                 if job.key in skip:
                     continue
+                reporter.set_phase(f"solving the {solve_name(job.key[1])}")
                 name = solve_name(job.key[1])
                 store = CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None
                 on_done(job, simulate(
                     job.system, job.state0, job.settings, monitors=job.monitors,
-                    progress=progress and job.key[1] == "", checkpoint_every=every,
+                    progress=(progress == "bar" and job.key[1] == "") or (
+                        progress == "lines" and reporter.reached), checkpoint_every=every,
                     checkpoint=store, checkpoint_tag=plan.resolved_text))
     except KeyboardInterrupt:
+        reporter.close()
         raise Interrupted(f"{plan.source or out_dir}: interrupted; {kept()} in {out_dir}; run "
                           "the same command again to resume") from None
-    finally:
-        if bar is not None:
-            bar.close()
+    except BaseException:
+        reporter.close()
+        raise
     if sweep:  # every point as written: resumed and uninterrupted runs combine the same bits
         ordered = [read_again(saved, point_path, p) for p in points]
     else:
         ordered = [point_ds[p.flat_index] for p in points]
     return Outcome(ordered, tuple(trajectories.get(p.flat_index) for p in points), resumed,
-                   reused, time.perf_counter() - start, CompileTimer.total - compile_before)
+                   reused, time.perf_counter() - start, CompileTimer.total - compile_before,
+                   reporter)

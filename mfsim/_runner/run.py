@@ -17,14 +17,25 @@ from .execute import build_jobs, execute
 from .lock import run_lock
 from .manifest import Manifest
 from .plan import check_output_dir, make_plan, needs_float64, output_key
+from .progress import Mode
 from .store import RunResult, store
+
+
+def _mode(progress) -> Mode:
+    """``progress``: True (a bar), False (silent), or a mode of
+    :class:`mfsim._runner.progress.Reporter`."""
+    if progress is True:
+        return "bar"
+    if progress is False or progress is None:
+        return "none"
+    return progress
 
 
 def run_scenario(
     scenario: Scenario | str | os.PathLike,
     *,
     out: str | os.PathLike | None = None,
-    progress: bool = False,
+    progress: bool | Mode = False,
     force: bool = False,
     overrides: dict | None = None,
     figures: bool = True,
@@ -85,7 +96,8 @@ def run_scenario(
                 except MfsimError as e:
                     raise MfsimError(f"{plan.where}: {output_key(scenario, out)}: {e}") from None
                 with recording(manifest.record):  # every file written is named first
-                    outcome = execute(plan, jobs, manifest, progress=progress, force=force)
+                    outcome = execute(plan, jobs, manifest, progress=_mode(progress),
+                                      force=force)
                     try:
                         return store(plan, manifest, outcome, figures=figures)
                     except KeyboardInterrupt:
@@ -93,6 +105,8 @@ def run_scenario(
                             f"{plan.where}: interrupted while writing the results; every "
                             f"solve is saved in {plan.out_dir}; run the same command again "
                             "to finish") from None
+                    finally:
+                        outcome.reporter.close()
         except OSError as e:  # a full disk, a read-only directory: one line, files kept
             where = e.filename or plan.out_dir
             raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "

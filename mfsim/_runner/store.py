@@ -38,6 +38,7 @@ from .._scenario.twins import TWIN_LABELS
 from .._solve.core import Trajectory
 from .manifest import Manifest
 from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_name
+from .progress import Reporter
 
 SUMMARY_FILE = "summary.csv"
 CHECKPOINT_GLOB = "checkpoint-*.npz"
@@ -49,7 +50,8 @@ class Outcome:
     sweep as written to disk), the network's trajectory per point solved now
     (``None`` where it was read back), the flat indices of the points
     resumed, the (flat index, prefix) of each solve of an unfinished point
-    read back, and timings."""
+    read back, timings, and the run's progress reporter (still open: the
+    results and figures are still to be written)."""
 
     ordered: list[xr.Dataset]
     trajectories: tuple
@@ -57,6 +59,7 @@ class Outcome:
     reused: frozenset
     solve_time: float
     compile_time: float
+    reporter: Reporter
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,7 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool)
     checkpoints and the parts of solves (the results are complete)."""
     scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
     ordered, trajectories, resumed = outcome.ordered, outcome.trajectories, outcome.resumed
+    outcome.reporter.set_phase("writing the results")
     solve_time, compile_time = outcome.solve_time, outcome.compile_time
     statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
                       if k.endswith("status")} for ds in ordered)
@@ -315,6 +319,7 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool)
                    stats=stats, scenario_text=plan.resolved_text, source=plan.source),
     )
     if figures:
+        outcome.reporter.set_phase("drawing the figures")
         result = dataclasses.replace(
             result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
     # the results are complete: drop the checkpoints and the parts

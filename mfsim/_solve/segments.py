@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import time
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
@@ -138,11 +139,14 @@ class _Progress:
             return None
 
 
-def solve_segmented(system, y_init, setup, cast, monitors, *, progress: bool,
+def solve_segmented(system, y_init, setup, cast, monitors, *,
+                    progress: bool | Callable[[float, float], None],
                     store: AbstractCheckpointStore | None, every: int,
                     tag: str = "") -> Trajectory:
     """Solve in segments of ``every`` save points (see the module docstring),
-    saving the progress to ``store`` after each and resuming from it."""
+    saving the progress to ``store`` after each and resuming from it.
+    ``progress``: True for a bar in solver time, or a callable
+    ``progress(t_reached, t1)`` called at the start and after each segment."""
     max_steps, divergence = setup.max_steps, setup.divergence
     own_monitors = [m for m in monitors if m.save_times() is not None]
     own = [setup.checked(m.save_times(), f"{type(m).__name__} save times")
@@ -167,10 +171,17 @@ def solve_segmented(system, y_init, setup, cast, monitors, *, progress: bool,
     CompileTimer.listen()
     compile_before, start_time = CompileTimer.total, time.perf_counter()
     bar = None
-    if progress:
+    t0, t1 = float(setup.t0), float(setup.t1)
+    reached = float(starts[state.segment]) if state.segment < len(ends) else t1
+    if callable(progress):  # a reporter of the solver time reached
+        report = progress
+        report(reached, t1)
+    elif progress:  # a bar in solver time (segments of log-spaced saves are uneven)
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(ends), initial=state.segment, unit="segment", desc="solve")
+        bar = tqdm(total=t1 - t0, initial=reached - t0, desc="solve", unit="t",
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t = {n:.4g} of {total:.4g} "
+                   "[{elapsed}<{remaining}]")
     try:
         for k in range(state.segment, len(ends)):
             if state.status != "running":
@@ -207,7 +218,9 @@ def solve_segmented(system, y_init, setup, cast, monitors, *, progress: bool,
             if store is not None:
                 store.save(state.to_arrays(digest))
             if bar is not None:
-                bar.update(1)
+                bar.update(float(b) - bar.n)
+            elif callable(progress):
+                report(float(b), t1)
             check_interrupt()  # a safe point: this segment is saved
     finally:
         if bar is not None:

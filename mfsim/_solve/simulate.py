@@ -6,7 +6,7 @@ the store it is given (:class:`.segments.AbstractCheckpointStore`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import diffrax
 import equinox as eqx
@@ -47,7 +47,7 @@ def simulate(
     n_save: int = 101,
     monitors: Sequence[AbstractMonitor] = (),
     max_steps: int = 100_000,
-    progress: bool = False,
+    progress: bool | Callable[[float, float], None] = False,
     shard: Shard = "none",
     divergence: float = DIVERGENCE,
     checkpoint_every: int = 0,
@@ -90,7 +90,9 @@ def simulate(
       every JAX device (see :mod:`mfsim._solve.sharding`); ``"none"`` or
       ``"sweep"`` (which only batched solves use): one device.
     - ``monitors``: :class:`AbstractMonitor` instances.
-    - ``progress``: show a progress bar (tqdm) during the solve.
+    - ``progress``: show a progress bar (tqdm) of the solver time during the
+      solve; or a callable ``progress(t_reached, t1)``, called after each
+      checkpointed segment (at the start and the end of an unsegmented solve).
     - ``checkpoint_every``: solve in segments of this many save points (0:
       one solve), handing the state and the values so far to the store
       ``checkpoint`` after each segment (e.g. ``mfsim.CheckpointFile(path)``;
@@ -121,15 +123,19 @@ def simulate(
     monitors = tuple(monitors)
     _check_monitors(system, monitors)
     if checkpoint_every:
-        return solve_segmented(system, y0, settings, cast, monitors, progress=bool(progress),
+        return solve_segmented(system, y0, settings, cast, monitors, progress=progress,
                                store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag)
+    if callable(progress):
+        progress(float(settings.t0), float(settings.t1))
     sol = core.solve(
         system, y0, cast(settings.ts), settings.own_times(monitors, cast), cast(settings.t0),
         cast(settings.t1), cast(settings.dt0), monitors, settings.solver,
-        settings.controller_for(y0), settings.max_steps, bool(progress),
+        settings.controller_for(y0), settings.max_steps, progress is True,
         cast(settings.divergence),
     )
     jax.block_until_ready(sol.ys)
+    if callable(progress):
+        progress(float(sol.ts[1][0]), float(settings.t1))
     wall = time.perf_counter() - start
     return trajectory(sol, monitors, wall_time=wall,
                       compile_time=CompileTimer.total - compile_before)
