@@ -115,6 +115,7 @@ from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.dataset import Dataset as Dataset
 from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
 from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task
+from ._tasks.linear_teacher import linear_teacher_task as linear_teacher_task
 from ._tasks.sequence import SequenceData as SequenceData
 from ._tasks.sequence import sequence_model_task as sequence_model_task
 from ._tasks.sinusoids import sinusoid_task as sinusoid_task

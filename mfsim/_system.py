@@ -242,3 +242,15 @@ def as_float_array(x) -> Array:
 def squared_loss(pred: Array, target: Array) -> Float[Array, ""]:
     r"""$\frac{1}{2n}\sum_i \|p_i - y_i\|^2$ over the ``n`` rows (scalar or vector outputs)."""
     return 0.5 * jnp.sum((pred - target) ** 2) / pred.shape[0]
+
+
+def requirement_message(cls: type, missing: tuple[type, ...] | list[type]) -> str:
+    """What a system class lacks for a monitor or twin that requires the
+    capability types ``missing``: the types to subclass and the methods to
+    write (those the class does not implement yet)."""
+    lacking = sorted({name for t in missing for name in getattr(t, "__abstractmethods__", ())
+                      if name in getattr(cls, "__abstractmethods__", ())
+                      or getattr(cls, name, None) is None})
+    names = " and ".join(t.__name__ for t in missing)
+    how = f" and implement {', '.join(lacking)}" if lacking else ""
+    return f"it requires {names}: subclass {'it' if len(missing) == 1 else 'them'}{how}"

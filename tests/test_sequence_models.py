@@ -39,7 +39,8 @@ class Orthogonality(mfsim.AbstractMonitor):
 
 @pytest.fixture(scope="module")
 def data():
-    return mfsim.sequence_model_task(jax.random.key(0), n=400, N=12, p=1.0, q=2.0, gamma=1.5)
+    return mfsim.sequence_model_task(jax.random.key(0), n=400, N=12, p=1.0, q=2.0, gamma=1.5,
+                                     dtype=jnp.float64)
 
 
 def test_misaligned_signal_layout():

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._monitors.base import AbstractMonitor
-from .._system import AbstractSystem
+from .._system import AbstractSystem, requirement_message
 from . import core
 from .core import DIVERGENCE, CompileTimer, SolveSettings, Trajectory, trajectory
 from .segments import AbstractCheckpointStore, solve_segmented
@@ -261,7 +261,7 @@ def _check_monitors(system, monitors) -> None:
         missing = monitor.missing(type(system))
         if missing:
             raise ValueError(f"{type(monitor).__name__} cannot monitor {type(system).__name__}: "
-                             f"it requires {', '.join(t.__name__ for t in missing)}")
+                             + requirement_message(type(system), missing))
 
 
 def _initial_state(system, state_or_key):

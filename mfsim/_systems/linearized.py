@@ -13,7 +13,7 @@ from __future__ import annotations
 import jax
 from jaxtyping import Array, Float, PyTree
 
-from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, requirement_message
 
 
 def _delta(state, state0):
@@ -37,6 +37,9 @@ class Linearized(AbstractSupervisedSystem):
     y_train: Float[Array, " n"]
 
     def __init__(self, system: AbstractSupervisedSystem, state0: PyTree):
+        if not isinstance(system, AbstractSupervisedSystem):
+            raise TypeError(f"Linearized cannot linearize {type(system).__name__}: "
+                            + requirement_message(type(system), [AbstractSupervisedSystem]))
         self.system, self.state0 = system, state0
         self.x_train, self.y_train = system.x_train, system.y_train
 

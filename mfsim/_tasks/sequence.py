@@ -40,7 +40,7 @@ def misaligned_signal(N: int, p: float, q: float) -> np.ndarray:
 
 
 def sequence_model_task(key, *, n: float, N: int, p: float = 1.0, q: float = 1.0,
-                        gamma: float = 1.5, dtype=jnp.float64) -> SequenceData:
+                        gamma: float = 1.5, dtype=jnp.float32) -> SequenceData:
     """One draw of the sequence model (signs of the signal and the noise from ``key``)."""
     k_sign, k_noise = jax.random.split(key)
     mag = jnp.asarray(misaligned_signal(N, p, q), dtype)
