@@ -49,3 +49,23 @@ def test_linearizing_a_system_without_an_ntk_says_what_to_implement():
                        "AbstractSupervisedSystem: subclass it and implement loss_weight, ntk, "
                        "predict, train_outputs"):
         mfsim.Linearized(Mine(jnp.ones(3)), jnp.zeros(3))
+
+
+def test_invariant_drift_can_be_relative():
+    """The balancedness of a deep linear network from a Gaussian init is
+    O(scale^2): its relative drift is the absolute one over the initial size."""
+    with jax.enable_x64(True):
+        data = mfsim.linear_teacher_task(jax.random.key(1), d=3, d_out=2, n_train=16,
+                                         n_test=4, singular_values=[2.0, 1.0],
+                                         dtype=jnp.float64)
+        net = mfsim.DeepLinearNetwork(data.x_train, data.y_train, widths=(4,), scale=3.0)
+        state0 = net.init(jax.random.key(2))
+        monitor = mfsim.InvariantDrift.of(net, state0, relative=True)
+        traj = mfsim.simulate(net, state0, t1=1.0, solver="euler", dt=0.05, n_save=3,
+                              monitors=[monitor])
+        (name,) = monitor.names
+        size = max(float(jnp.max(jnp.abs(q))) for q in [net.invariants(state0)[name]])
+        absolute = traj.values[f"drift_{name}"]
+        assert float(absolute[-1]) > 0  # gradient descent does not conserve it exactly
+        assert jnp.allclose(traj.values[f"drift_rel_{name}"], absolute / max(size, 1.0),
+                            rtol=1e-12)

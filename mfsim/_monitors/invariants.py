@@ -11,23 +11,39 @@ from .base import AbstractMonitor, MonitorContext
 
 class InvariantDrift(AbstractMonitor):
     r"""For each invariant $q$ named in ``names`` (keys of
-    ``system.invariants(state)``), ``drift_<name>`` $= \max|q(\theta_t) - q(\theta_0)|$.
+    ``system.invariants(state)``), ``drift_<name>`` $= \max|q(\theta_t) - q(\theta_0)|$
+    and, with ``relative=True``, ``drift_rel_<name>`` $= \max|q(\theta_t) -
+    q(\theta_0)| / \max|q(\theta_0)|$ (a quantity that starts at 0 everywhere, as
+    the balancedness of a balanced init does, gets its absolute drift there:
+    the denominator is at least 1).
 
     Build it for a system with ``InvariantDrift.of(system, state0)``.
     """
 
     names: tuple[str, ...] = eqx.field(static=True)
+    relative: bool = eqx.field(static=True, default=False)
 
     requires = (AbstractInvariantSystem,)
 
     @classmethod
-    def of(cls, system, state0) -> InvariantDrift:
-        return cls(names=tuple(system.invariants(state0)))
+    def of(cls, system, state0, *, relative: bool = False) -> InvariantDrift:
+        return cls(names=tuple(system.invariants(state0)), relative=relative)
 
     def __call__(self, t, state, ctx: MonitorContext):
         now, start = ctx.system.invariants(state), ctx.system.invariants(ctx.state0)
-        return {f"drift_{k}": jnp.max(jnp.abs(now[k] - start[k])) for k in self.names}
+        out = {}
+        for k in self.names:
+            drift = jnp.max(jnp.abs(now[k] - start[k]))
+            out[f"drift_{k}"] = drift
+            if self.relative:
+                out[f"drift_rel_{k}"] = drift / jnp.maximum(jnp.max(jnp.abs(start[k])), 1.0)
+        return out
 
     def descriptions(self):
-        return {f"drift_{k}": f"max |q(t) - q(0)| of the conserved quantity {k}"
-                for k in self.names}
+        out = {}
+        for k in self.names:
+            out[f"drift_{k}"] = f"max |q(t) - q(0)| of the conserved quantity {k}"
+            if self.relative:
+                out[f"drift_rel_{k}"] = (f"max |q(t) - q(0)| / max(max |q(0)|, 1) of the "
+                                         f"conserved quantity {k}")
+        return out
