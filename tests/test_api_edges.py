@@ -69,3 +69,26 @@ def test_invariant_drift_can_be_relative():
         assert float(absolute[-1]) > 0  # gradient descent does not conserve it exactly
         assert jnp.allclose(traj.values[f"drift_rel_{name}"], absolute / max(size, 1.0),
                             rtol=1e-12)
+
+
+def test_saxe_closed_form_from_an_aligned_init():
+    """init = "aligned": every mode starts at strength u0 along the data's own
+    modes, so each end-to-end singular value follows Saxe et al.'s sigmoid
+    u(t) = s e^{2 s tau t} / (e^{2 s tau t} - 1 + s / u0) exactly (whitened
+    inputs; s the singular values of (1/n) Y^T X), with nothing built by hand."""
+    import numpy as np
+
+    u0, tau = 1e-3, 2.0
+    ds = mfsim.run({"name": "saxe", "dtype": "float64",
+                    "task": {"kind": "linear_teacher", "d": 5, "d_out": 3, "n_train": 64,
+                             "n_test": 8, "singular_values": [3.0, 2.0, 1.0]},
+                    "system": {"kind": "deep_linear", "widths": [4], "init": "aligned",
+                               "scale": u0, "time_scale": tau},
+                    "solver": {"t1": 4.0, "rtol": 1e-11, "atol": 1e-13}, "save": {"n": 41},
+                    "monitors": [{"name": "singular_values"}]})
+    s = np.array([3.0, 2.0, 1.0])  # whitened inputs: (1/n) Y^T X = M, of these values
+    t = ds.t.values[:, None]
+    grow = np.exp(2 * s * tau * t)
+    expected = s * grow / (grow - 1 + s / u0)
+    np.testing.assert_allclose(ds.singular_values.values[:, :3], expected, rtol=1e-6)
+    assert ds.singular_values.values[-1, 0] > 0.99 * s[0]  # the strongest mode is learned

@@ -12,6 +12,11 @@ Initializations (``init``):
   shape, $A = U\Sigma V^\top$, and set $W_1 = \Sigma^{1/L}V^\top$,
   $W_l = \Sigma^{1/L}$, $W_L = U\Sigma^{1/L}$ (padded with zeros to the
   hidden widths): the product is $A$ and every balancedness matrix is 0;
+- ``"aligned"`` (Saxe et al.): the balanced layers of $\sigma\,U V^\top$, with
+  $U S V^\top$ the SVD of the input-output correlation $\frac1n Y^\top X$: every
+  mode starts at strength $u_0 = \sigma$ along the data's own modes, so each
+  follows $u(t) = s e^{2s\tau t}/(e^{2s\tau t} - 1 + s/u_0)$ exactly (whitened
+  inputs);
 - ``"lambda_balanced"`` (two layers): $W_2^\top W_2 - W_1 W_1^\top = \lambda I$,
   for $\lambda \ge 0$ from a Gaussian $W_1$ (scale $\sigma$) and
   $W_2 = Q(\lambda I + W_1W_1^\top)^{1/2}$ with $Q$ semi-orthogonal (needs
@@ -36,7 +41,7 @@ from .._system import (
 )
 from .time_scale import renamed_time_scale
 
-INITS = ("gaussian", "orthogonal", "balanced", "lambda_balanced")
+INITS = ("gaussian", "orthogonal", "balanced", "aligned", "lambda_balanced")
 
 
 def _psd_sqrt(m):
@@ -113,12 +118,25 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
             return tuple(self.scale * _semi_orthogonal(k, o, i, dtype)
                          for k, (o, i) in zip(keys, shapes))
         if self.init_kind == "balanced":
-            return self._balanced(keys[0], dtype)
+            d, o = self.sizes[0], self.sizes[-1]
+            return self._balanced(self.scale / math.sqrt(d) * jax.random.normal(
+                keys[0], (o, d), dtype), dtype)
+        if self.init_kind == "aligned":
+            return self._balanced(self.scale * self._correlation_directions(), dtype)
         return self._lambda_balanced(keys, dtype)
 
-    def _balanced(self, key, dtype):
-        d, o, depth = self.sizes[0], self.sizes[-1], len(self.sizes) - 1
-        a = self.scale / math.sqrt(d) * jax.random.normal(key, (o, d), dtype)
+    def _correlation_directions(self):
+        r"""$U V^\top$ from the SVD $U S V^\top$ of the input-output correlation
+        $\frac1n Y^\top X$ (modes of singular value 0 left out): the map whose
+        every mode has strength 1 along the data's own modes."""
+        cyx = self.y_train.T @ self.x_train / self.x_train.shape[0]
+        u, s, vt = jnp.linalg.svd(cyx, full_matrices=False)
+        keep = (s > s[0] * 1e3 * jnp.finfo(s.dtype).eps).astype(s.dtype)
+        return (u * keep) @ vt
+
+    def _balanced(self, a, dtype):
+        """Layers whose product is ``a`` and whose balancedness matrices are 0."""
+        depth = len(self.sizes) - 1
         if depth == 1:
             return (a,)
         u, s, vt = jnp.linalg.svd(a, full_matrices=False)

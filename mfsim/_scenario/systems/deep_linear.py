@@ -16,9 +16,11 @@ class DeepLinearConfig(Table):
 
     kind: Literal["deep_linear"] = "deep_linear"
     widths: list[PosInt] = Field(default_factory=lambda: [8], description="hidden widths")
-    init: Literal["gaussian", "orthogonal", "balanced", "lambda_balanced"] = Field(
-        "balanced", description="initialization of the layers")
-    scale: NonNegFloat = Field(0.01, description="init scale sigma")
+    init: Literal["gaussian", "orthogonal", "balanced", "aligned", "lambda_balanced"] = Field(
+        "balanced", description="initialization of the layers (aligned: every mode at strength "
+        "scale along the data's input-output modes, Saxe et al.)")
+    scale: NonNegFloat = Field(0.01, description="init scale sigma (aligned: the mode strength "
+                               "u0)")
     lam: float = Field(0.0, description="lambda of lambda_balanced init")
     time_scale: PosFloat = Field(
         1.0, description="tau: the flow is dtheta/dt = -tau grad L (was learning_rate; "
