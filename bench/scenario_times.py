@@ -5,8 +5,9 @@ compilation cache (imports, compiles, solves, figures: the whole command).
 The run times written in the README and in each scenario's header come from
 this measurement; ``tests/test_docs.py`` checks they agree with the table this
 writes into ``bench/RESULTS.md`` (between its ``scenario_times`` markers) to
-within a factor 2. ``python -m bench scenario_times`` (about 30 min on 2
-cores) rewrites that table and nothing else.
+within a factor 2. ``python -m bench.scenario_times [NAME ...]`` (all of
+them: about 15 min on 2 cores) rewrites those rows of that table and nothing
+else.
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ def read_table(text: str) -> dict[str, float]:
 
 
 def write(times: dict[str, float], machine: str) -> None:
+    """Write the table into bench/RESULTS.md: ``times`` replace the rows of
+    the scenarios they measure; the other rows are kept."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if BEGIN in text:
+        times = {**read_table(text), **times}
+    times = {name: times[name] for name in sorted(times) if name in shipped()}
     block = table(times, machine)
     if BEGIN in text:
         text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
@@ -74,8 +80,7 @@ def main(names: list[str] | None = None) -> dict:
     for name in names or shipped():
         times[name] = measure(name)
         print(f"{name}: {times[name]:.1f} s ({human(times[name])})", flush=True)
-    if names is None:
-        write(times, machine())
+    write(times, machine())
     return times
 
 

@@ -112,7 +112,10 @@ from ._systems.sequence_models import VanillaSequenceModel as VanillaSequenceMod
 from ._systems.two_layer import TwoLayerNetwork as TwoLayerNetwork
 from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState
+from ._tasks.arrays import array_task as array_task
+from ._tasks.arrays import file_task as file_task
 from ._tasks.dataset import Dataset as Dataset
+from ._tasks.digits import digits_task as digits_task
 from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
 from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task
 from ._tasks.linear_teacher import linear_teacher_task as linear_teacher_task

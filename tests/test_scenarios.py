@@ -28,6 +28,7 @@ SMOKE_TESTS = {
     "lazy_vs_active.toml": "test_scenarios.test_lazy_vs_active_trends_in_alpha",
     "ntk_eigenfunction_tasks.toml": "test_scenarios.test_ntk_eigenfunction_tasks_shrunk",
     "mean_field_chaos.toml": "test_scenarios.test_mean_field_chaos_shrunk",
+    "digits.toml": "test_data_tasks.test_digits_shrunk",
 }
 
 

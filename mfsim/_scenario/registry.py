@@ -40,6 +40,8 @@ from .systems import (
     vanilla_sequence,
 )
 from .tasks import (
+    digits,
+    file,
     linear_teacher,
     ntk_eigenfunction,
     sequence,
@@ -99,7 +101,7 @@ for _entry in (two_layer.ENTRY, mlp.ENTRY, deep_linear.ENTRY, diagonal_linear.EN
                vanilla_sequence.ENTRY, diagonal_sequence.ENTRY, adaptive_sequence.ENTRY):
     SYSTEMS[_entry.name] = _entry
 for _entry in (teacher.ENTRY, sinusoids.ENTRY, sparse_regression.ENTRY, linear_teacher.ENTRY,
-               sequence.ENTRY, ntk_eigenfunction.ENTRY):
+               sequence.ENTRY, ntk_eigenfunction.ENTRY, digits.ENTRY, file.ENTRY):
     TASKS[_entry.name] = _entry
 for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_outputs.ENTRY,
                test_outputs.ENTRY, invariants.ENTRY, risk.ENTRY, singular_values.ENTRY,
