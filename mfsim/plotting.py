@@ -23,6 +23,17 @@ def _figure(width=6.0, height=4.0):
     return fig
 
 
+def _title(ax, text: str, *, fontsize: float = 9, **kw) -> None:
+    """A title wrapped to the width of its axes (a long one was cut off at the
+    figure's right edge)."""
+    import textwrap
+
+    fig = ax.get_figure()
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72
+    chars = max(20, int(width_pt / (0.55 * fontsize)))
+    ax.set_title(textwrap.fill(text, chars), fontsize=fontsize, **kw)
+
+
 LOSS_LABELS = {"train_loss": "train", "test_loss": "test"}
 def _system_labels() -> dict[str, str]:
     from ._scenario.twins import TWIN_LABELS
@@ -67,18 +78,15 @@ def _groups(ds, dims=None) -> list[tuple[str, dict]]:
 
 
 def _time_groups(ds) -> tuple[list[tuple[str, dict]], str]:
-    """Lines of a time plot: with categorical sweep axes (``system.kind``) one
-    line per category, numeric axes fixed at their last value (named in the
-    returned note); otherwise one line per point of the non-seed axes."""
+    """Lines of a time plot: one per point of the non-seed sweep axes,
+    categorical (``system.kind``) and numeric alike (a categorical axis used
+    to fix the numeric ones at their last value, so width_transition's
+    kernel_drift showed one width); past MAX_LINES points, evenly chosen
+    ones (said in the returned note)."""
     dims = [d for d in sweep_dims(ds) if d != "seed"]
-    categorical = [d for d in dims
-                   if not np.issubdtype(np.asarray(ds[d].values).dtype, np.number)]
-    if not categorical:
-        return _groups(ds, dims), ""
-    fixed = {d: ds.sizes[d] - 1 for d in dims if d not in categorical}
-    groups = [(label, {**sel, **fixed}) for label, sel in _groups(ds, categorical)]
-    note = ", ".join(f"{d}={_fmt(ds[d].values[i])}" for d, i in fixed.items())
-    return groups, note
+    total = int(np.prod([ds.sizes[d] for d in dims])) if dims else 1
+    note = f"{MAX_LINES} of {total} points" if total > MAX_LINES else ""
+    return _groups(ds, dims), note
 
 
 def _fmt(v) -> str:
@@ -117,9 +125,9 @@ def _status_title(ax, ds, title):
     if isinstance(status, str) and status != "success":
         t_final = ds.attrs.get("t_final")
         when = f"stopped at t={t_final:.4g}: " if isinstance(t_final, float) else ""
-        ax.set_title(f"{title or ''}  [{when}{status}]".strip(), fontsize=8, color="C3")
+        _title(ax, f"{title or ''}  [{when}{status}]".strip(), fontsize=8, color="C3")
     elif title:
-        ax.set_title(title, fontsize=9)
+        _title(ax, title, fontsize=9)
 
 
 def _log_time(ax, t):
@@ -204,6 +212,11 @@ def scalar_variables(ds) -> list[str]:
 
 
 def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) -> Path:
+    """Save :func:`series_figure`."""
+    return save_figure(series_figure(ds, name, title=title), path)
+
+
+def series_figure(ds, name: str, *, title: str | None = None):
     """``ds[name]`` against time: one line per index for a single run; for a
     sweep, the last index (e.g. the top-k share) at each point."""
     fig = _figure()
@@ -242,11 +255,12 @@ def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) ->
         desc += f" ({index_dim} {var.sizes[index_dim]})"
     if note:
         desc += f"; {note}"
-    ax.set_title(f"{title + ': ' if title else ''}{desc}", fontsize=8)
+    _title(ax, f"{title + ': ' if title else ''}{desc}", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     if len(lines) <= MAX_LINES and any(label for label, _ in lines):
         ax.legend(fontsize=7)
-    return save_figure(fig, path)
+    return fig
+
 
 
 # --------------------------------------------------------- sweep summaries
@@ -284,13 +298,55 @@ def numeric_sweep_axes(ds) -> list[str]:
             and np.issubdtype(np.asarray(ds[d].values).dtype, np.number)]
 
 
+# quantities bounded by construction (accuracies, fractions, alignments,
+# shares): a power law in them means nothing, so none is fitted
+BOUNDED = ("accuracy", "fraction", "alignment", "energy", "share", "progress", "converged",
+           "angles")
+MIN_R2 = 0.95  # a power law is drawn only where it explains the points
+
+
+def power_law(x, y) -> tuple[float, float, float] | None:
+    """(slope, half-width of its 95% interval, R^2) of a least-squares fit of
+    log y on log x over the finite positive pairs; None with fewer than 4
+    pairs (no interval) or when the fit explains less than MIN_R2 of the
+    variance (a saturating curve, a divergence)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 4 or np.ptp(x[keep]) == 0:
+        return None
+    lx, ly = np.log(x[keep]), np.log(y[keep])
+    (slope, c), cov = np.polyfit(lx, ly, 1, cov=True)
+    resid = ly - (slope * lx + c)
+    total = np.sum((ly - ly.mean()) ** 2)
+    r2 = 1.0 - np.sum(resid**2) / total if total > 0 else 0.0
+    if r2 < MIN_R2:
+        return None
+    from scipy.stats import t as student
+
+    half = float(student.ppf(0.975, keep.sum() - 2) * np.sqrt(cov[0, 0]))
+    return float(slope), half, float(r2)
+
+
+def fits_a_power_law(name: str) -> bool:
+    return not any(word in name for word in BOUNDED)
+
+
 def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = None,
                        metrics: list[tuple[str, str]] | None = None) -> Path:
+    """Save :func:`sweep_summary_figure`."""
+    return save_figure(sweep_summary_figure(ds, x_dim, title=title, metrics=metrics), path)
+
+
+def sweep_summary_figure(ds, x_dim: str, *, title: str | None = None,
+                         metrics: list[tuple[str, str]] | None = None):
     """Each metric against the sweep axis ``x_dim``: one line per value of the
-    other non-seed axes, mean and standard deviation over seeds; log-log
-    axes, with the fitted power-law slope of the mean in the legend, when x
-    and the metric are positive and x spans a factor of 4 or more."""
-    from ._analysis import final_value, oracle_stopping, power_law_fit
+    other non-seed axes, the mean over seeds with their range (min to max:
+    on log axes a band of +-std would run below zero). Log-log axes when x
+    and the metric are positive and x spans a factor of 4 or more; there a
+    power law is fitted and drawn (slope and 95% interval in the legend)
+    only for an unbounded quantity, over the points whose solves succeeded,
+    and only where it explains the points (R^2 >= 0.95)."""
+    from ._analysis import final_value, oracle_stopping
 
     metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
     cols = min(3, len(metrics))
@@ -298,25 +354,44 @@ def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = 
     fig = _figure(4.2 * cols, 3.4 * rows)
     x = np.asarray(ds[x_dim].values, dtype=float)
     others = [d for d in sweep_dims(ds) if d not in (x_dim, "seed")]
+    failed = _failed_points(ds)
     for k, (name, how) in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, k + 1)
         m = oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
         for color, (label, sel) in enumerate(_groups(ds, others)):
             vals = m.isel(sel).transpose(x_dim, ...)
             arr = np.asarray(vals, float).reshape(x.size, -1)
+            bad = None
+            if failed is not None:
+                bad = np.asarray(failed.isel({d: i for d, i in sel.items()
+                                              if d in failed.dims}).transpose(x_dim, ...),
+                                 bool).reshape(x.size, -1)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(arr, 1)
-                std = np.nanstd(arr, 1) if arr.shape[1] > 1 else None
+                lo, hi = np.nanmin(arr, 1), np.nanmax(arr, 1)
             finite = np.isfinite(mean)
             loglog = (bool(np.all(x > 0)) and x.max() >= 4 * x.min() and finite.sum() >= 2
                       and bool(np.all(mean[finite] > 0)))
             text = label
-            if loglog:
-                slope, _ = power_law_fit(x, mean)
-                text = f"{label + ', ' if label else ''}slope {slope:.2f}"
-            ax.errorbar(x, mean, yerr=std, marker="o", markersize=3, capsize=2,
-                        color=f"C{color % 10}", label=text or None)
+            spread = (np.clip(np.vstack([mean - lo, hi - mean]), 0, None)
+                      if arr.shape[1] > 1 else None)
+            ax.errorbar(x, mean, yerr=spread, marker="o", markersize=3, capsize=2,
+                        color=f"C{color % 10}", linestyle="none" if loglog else "-")
+            fit = None
+            if loglog and fits_a_power_law(name):
+                ok = finite if bad is None else finite & ~bad.any(1)
+                fit = power_law(x[ok], mean[ok])
+            if fit is not None:
+                slope, half, _ = fit
+                c = np.mean(np.log(mean[ok]) - slope * np.log(x[ok]))
+                xx = np.geomspace(x[ok].min(), x[ok].max(), 50)
+                text = f"{label + ', ' if label else ''}slope {slope:.2f} ± {half:.2f}"
+                ax.plot(xx, np.exp(c) * xx**slope, "--", color=f"C{color % 10}", linewidth=1)
+            elif loglog:
+                ax.plot(x, mean, "-", color=f"C{color % 10}", linewidth=1)
+            ax.plot([], [], "o-" if fit is None else "o--", color=f"C{color % 10}",
+                    label=text or None)
             if loglog:
                 ax.set_xscale("log")
                 ax.set_yscale("log")
@@ -327,13 +402,31 @@ def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = 
             ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return fig
+
+
+def _failed_points(ds):
+    """Over the sweep dimensions: whether the point's network solve failed
+    (None when every point succeeded or the status is not recorded)."""
+    status = ds.get("status")
+    if status is None or not status.dims:
+        return None
+    return status != "success"
 
 
 def phase_axes(ds) -> list[str]:
     """The first two non-seed sweep axes with two values or more (the axes of
     the phase diagram), or fewer when the sweep has fewer."""
     return [d for d in sweep_dims(ds) if d != "seed" and ds.sizes[d] >= 2][:2]
+
+
+def _ink(image, value) -> str:
+    """Black on a light cell, white on a dark one (white on viridis' yellow
+    could not be read)."""
+    if not np.isfinite(value):
+        return "black"
+    r, g, b, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
 def _log_spaced(values: np.ndarray) -> bool:
@@ -357,6 +450,13 @@ def phase_grid(ds, name: str, x_dim: str, y_dim: str, *, how: str = "final") -> 
 def plot_phase_diagram(ds, x_dim: str, y_dim: str, path: str | Path, *,
                        title: str | None = None,
                        metrics: list[tuple[str, str]] | None = None) -> Path:
+    """Save :func:`phase_diagram_figure`."""
+    return save_figure(phase_diagram_figure(ds, x_dim, y_dim, title=title, metrics=metrics),
+                       path)
+
+
+def phase_diagram_figure(ds, x_dim: str, y_dim: str, *, title: str | None = None,
+                         metrics: list[tuple[str, str]] | None = None):
     """Heatmaps of final metrics (and the minimum over time of risk and test
     loss) over two sweep axes, e.g. width x scale: one panel per metric,
     each cell annotated with its value; mean over seeds; the first value of
@@ -382,7 +482,7 @@ def plot_phase_diagram(ds, x_dim: str, y_dim: str, path: str | Path, *,
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
         for (i, j), value in np.ndenumerate(grid):
             ax.text(j, i, "n/a" if not np.isfinite(value) else f"{value:.2g}",
-                    ha="center", va="center", fontsize=6, color="w")
+                    ha="center", va="center", fontsize=8, color=_ink(image, value))
         ax.set_xticks(range(xs.size), [_fmt(v) for v in xs], fontsize=7,
                       rotation=45 if xs.size > 6 else 0)
         ax.set_yticks(range(ys.size), [_fmt(v) for v in ys], fontsize=7)
@@ -390,10 +490,11 @@ def plot_phase_diagram(ds, x_dim: str, y_dim: str, path: str | Path, *,
         ax.set_xlabel(x_dim + (scale if _log_spaced(xs) else ""))
         ax.set_ylabel(y_dim + (scale if _log_spaced(ys) else ""))
         what = "min over t" if how == "min" else "final"
-        ax.set_title(f"{name} ({what}{'; ' + fixed if fixed else ''})", fontsize=8)
+        _title(ax, f"{name} ({what}{'; ' + fixed if fixed else ''})", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return fig
+
 
 
 # ------------------------------------------------------------ spectral bias
