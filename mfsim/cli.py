@@ -27,10 +27,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = _Parser(prog="mfsim", description="Simulate lazy and active training of networks.")
+    p.add_argument("--version", action="version", version=f"mfsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario file and write its run directory")
-    run.add_argument("scenario", help="path to a scenario .toml file")
+    run.add_argument("scenario", help="a scenario .toml file, or the name of a shipped one "
+                     "(mfsim list scenarios)")
     run.add_argument("--out", help="output directory (default: [output].dir or runs/<name>)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar (shown on a terminal) and no summary")
@@ -68,6 +72,17 @@ def _overrides(args) -> dict:
     from ._scenario.sweep import parse_assignment
 
     return dict(parse_assignment(text) for text in args.set)
+
+
+def _shipped_or_path(name: str) -> str:
+    """A shipped scenario's name (``quickstart``, as ``mfsim list scenarios``
+    shows it) stands for its file, unless a file of that name exists here."""
+    from ._catalog import SCENARIO_DIR
+
+    if Path(name).exists() or "/" in name or not name.replace("_", "").isalnum():
+        return name
+    shipped = SCENARIO_DIR / f"{name.removesuffix('.toml')}.toml"
+    return str(shipped) if shipped.is_file() else name
 
 
 def _cmd_check(args) -> int:
@@ -211,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     from ._errors import MfsimError, MfsimWarning
 
+    if args.command in ("run", "check"):
+        args.scenario = _shipped_or_path(args.scenario)
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
                 "keys": _cmd_keys, "reference": _cmd_keys}
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed

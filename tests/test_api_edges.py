@@ -92,3 +92,31 @@ def test_saxe_closed_form_from_an_aligned_init():
     expected = s * grow / (grow - 1 + s / u0)
     np.testing.assert_allclose(ds.singular_values.values[:, :3], expected, rtol=1e-6)
     assert ds.singular_values.values[-1, 0] > 0.99 * s[0]  # the strongest mode is learned
+
+
+def test_command_line_edges(tmp_path, capsys, monkeypatch):
+    """--version; a shipped scenario by name; 'did you mean' on a key typo; a
+    bare path in --set; after --set, the refusal of a directory holding the
+    plain run names a directory that keeps both."""
+    from scenario_texts import TINY_PROBLEM
+
+    from mfsim.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"mfsim {mfsim.__version__}"
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "quickstart"]) == 0
+    assert "scenarios/quickstart.toml: ok" in capsys.readouterr().out
+    assert main(["check", "quickstart", "--set", "system.widht=64"]) == 2
+    assert "system.widht: unknown key; did you mean 'width'?" in capsys.readouterr().err
+    (tmp_path / "s.toml").write_text('name = "edges"\n' + TINY_PROBLEM + "[solver]\nt1 = 1.0\n"
+                                     "[save]\nn = 3\n[output]\nfigures = []\n")
+    assert main(["check", "s.toml", "--set", "output.dir=runs/elsewhere"]) == 0
+    capsys.readouterr()
+    assert main(["run", "s.toml", "--quiet"]) == 0
+    assert main(["run", "s.toml", "--quiet", "--set", "system.width=4"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("(to keep both runs, add --out runs/edges+system.width=4)"), err
+    assert main(["run", "s.toml", "--quiet", "--set", "system.width=4", "--out",
+                 "runs/edges+system.width=4"]) == 0

@@ -125,11 +125,26 @@ def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool,
         )
 
 
+def override_dir(scenario: Scenario, overrides: dict) -> Path:
+    """Where a run with ``--set`` overrides can go beside the plain one:
+    ``runs/<name>+key=value+...`` (characters other than letters, digits and
+    ``._=,+-`` become ``-``; a long name is shortened with a hash)."""
+    import hashlib
+    import re
+
+    parts = "+".join(f"{key}={value}" for key, value in overrides.items())
+    tail = re.sub(r"[^A-Za-z0-9._=,+-]+", "-", parts.replace(" ", ""))
+    if len(tail) > 80:
+        tail = tail[:60] + "-" + hashlib.sha256(parts.encode()).hexdigest()[:8]
+    return Path("runs") / f"{scenario.name}+{tail}"
+
+
 def make_plan(scenario: Scenario, source: str | None, *, out, force: bool,
-              memory_check: bool) -> RunPlan:
+              memory_check: bool, overrides: dict | None = None) -> RunPlan:
     """Everything decided before anything is built or written; raises a
     one-line error for a scenario that cannot run or a directory that must
-    not be written into."""
+    not be written into (after ``--set`` ``overrides``, saying which
+    directory would keep both runs)."""
     where = source or "<scenario>"
     points, refs, ref_of = plan(scenario, where, memory_check=memory_check)
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
@@ -137,7 +152,10 @@ def make_plan(scenario: Scenario, source: str | None, *, out, force: bool,
         out_dir = output_dir(scenario, out)
         check_output_dir(out_dir, resolved_text, force=force, source=source)
     except MfsimError as e:  # one path for every output-directory refusal
-        raise MfsimError(f"{where}: {output_key(scenario, out)}: {e}") from None
+        hint = ""
+        if overrides and out is None and "different scenario" in str(e):
+            hint = (f" (to keep both runs, add --out {override_dir(scenario, overrides)})")
+        raise MfsimError(f"{where}: {output_key(scenario, out)}: {e}{hint}") from None
     return RunPlan(scenario, source, points, refs, ref_of, resolved_text, out_dir)
 
 

@@ -78,7 +78,8 @@ def run_scenario(
             return jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext()
 
         with x64():
-            plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check)
+            plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check,
+                             overrides=overrides)
             jobs = build_jobs(plan.points, plan.where)  # before anything is written
     except Interrupted:
         raise

@@ -97,7 +97,12 @@ def format_error(err: dict) -> str:
     """One pydantic error -> ``key.path: message``."""
     error_type, loc, ctx = err["type"], tuple(err["loc"]), err.get("ctx") or {}
     if error_type == "unknown_key":
-        return f"{format_location(loc + (ctx['key'],))}: unknown key; allowed keys: {ctx['allowed']}"
+        import difflib
+
+        close = difflib.get_close_matches(ctx["key"], ctx["allowed"].split(", "), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (f"{format_location(loc + (ctx['key'],))}: unknown key; {hint}"
+                f"allowed keys: {ctx['allowed']}")
     if error_type == "union_tag_invalid":
         allowed = ctx["expected_tags"].replace("'", "")
         tag = ctx.get("discriminator", "'kind'").strip("'")

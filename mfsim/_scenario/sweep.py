@@ -152,7 +152,7 @@ def reference_points(scenario: Scenario, points: list[SweepPoint],
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``key=value`` from the command line; the value is read as TOML
     (``64``, ``0.5``, ``true``, ``[64, 256]``, ``"relu"``), and a bare word
-    that is not TOML (``relu``) as a string."""
+    or relative path that is not TOML (``relu``, ``data/x.npz``) as a string."""
     key, sep, value = text.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -163,8 +163,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except ScenarioError as e:
         if "syntax error" not in str(e):
             raise  # too long a number, too deep a nesting
-        if bare and all(c.isalnum() or c in "_-." for c in bare):
-            return key, bare  # a bare word (relu): a string
+        if bare and all(c.isalnum() or c in "_-./" for c in bare):
+            return key, bare  # a bare word (relu) or path (data/x.npz): a string
         raise ScenarioError(f"--set {show(text)}: {show(value)} is not a TOML value") from None
 
 
