@@ -118,5 +118,3 @@ def test_command_line_edges(tmp_path, capsys, monkeypatch):
     assert main(["run", "s.toml", "--quiet", "--set", "system.width=4"]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("(to keep both runs, add --out runs/edges+system.width=4)"), err
-    assert main(["run", "s.toml", "--quiet", "--set", "system.width=4", "--out",
-                 "runs/edges+system.width=4"]) == 0

@@ -26,7 +26,8 @@ n = 5
 """
 
 BAD = {
-    "unknown_key": ("[system]\nwidht = 8\n", "system.widht: unknown key; allowed keys: kind, width"),
+    "unknown_key": ("[system]\nwidht = 8\n", "system.widht: unknown key; did you mean 'width'? "
+                    "allowed keys: kind, width"),
     "unknown_top_key": ("colour = 1\n", "colour: unknown key; allowed keys: name"),
     "wrong_type": ("[system]\nwidth = \"512\"\n", "system.width: must be a valid integer; got '512'"),
     "negative_width": ("[system]\nwidth = -4\n", "system.width: must be greater than 0; got -4"),
