@@ -39,10 +39,11 @@ def test_sigint_through_a_terminal_exits_130_and_resumes_bitwise(tmp_path):
     rng = random.Random()
     seed = rng.randrange(2**32)
     rng.seed(seed)
-    for i in range(4):
-        code, printed = interrupt_once(str(scenario), out, rng.uniform(0.5, 8.0),
-                                       twice=(i == 3), extra=("--quiet",))
+    for i in range(3):
+        code, printed = interrupt_once(str(scenario), out, rng.uniform(0.5, 6.0),
+                                       twice=(i == 2), extra=("--quiet",))
         assert code in (0, 130), (seed, i, code, printed)  # never a signal death
+        assert "Traceback" not in printed and "Exception ignored" not in printed, printed
         if code == 130:
             assert "interrupted" in printed, (seed, printed)
     code, printed = interrupt_once(str(scenario), out, 600.0, extra=("--quiet",))
