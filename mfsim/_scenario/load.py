@@ -190,36 +190,41 @@ def _swept_keys_in_base(data: Any) -> Any:
     return data
 
 
+def _renamed(table: dict, renamed: dict[str, str], where: str, new_prefix: str,
+             source: str) -> dict:
+    """``table`` with each old key of ``renamed`` under its new name, warning
+    once per key (``where``: the table's path, e.g. ``monitors[0]``)."""
+    if not any(old in table for old in renamed):
+        return table
+    table = dict(table)
+    for old, new in renamed.items():
+        if old in table and new not in table:
+            table[new] = table.pop(old)
+            warnings.warn(DeprecatedKeyWarning(
+                f"{source}: {where}.{old}: renamed {new_prefix}{new}; the old spelling is read "
+                "for now"), stacklevel=4)
+    return table
+
+
 def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
     """``data`` with the old spellings of renamed system and monitor keys
     replaced by the new ones (each with a :class:`DeprecatedKeyWarning`)."""
     system = data.get("system")
-    entry = registry.SYSTEMS.get(system.get("kind", registry.DEFAULT_SYSTEM)) if isinstance(
-        system, dict) and isinstance(system.get("kind", ""), str) else None
-    if entry is not None and any(old in system for old in entry.renamed):
-        system = dict(system)
-        for old, new in entry.renamed.items():
-            if old in system and new not in system:
-                system[new] = system.pop(old)
-                warnings.warn(DeprecatedKeyWarning(
-                    f"{source}: system.{old}: renamed system.{new}; the old spelling is "
-                    "read for now"), stacklevel=3)
-        data = {**data, "system": system}
+    if isinstance(system, dict) and isinstance(kind := system.get("kind",
+                                                                   registry.DEFAULT_SYSTEM), str):
+        entry = registry.SYSTEMS.get(kind)
+        if entry is not None:
+            data = {**data, "system": _renamed(system, entry.renamed, "system", "system.",
+                                               source)}
     monitors = data.get("monitors")
     if not isinstance(monitors, list):
         return data
     out = []
     for i, table in enumerate(monitors):
-        entry = registry.MONITORS.get(table.get("name")) if isinstance(table, dict) and (
-            isinstance(table.get("name"), str)) else None
-        if entry is not None and any(old in table for old in entry.renamed):
-            table = dict(table)
-            for old, new in entry.renamed.items():
-                if old in table and new not in table:
-                    table[new] = table.pop(old)
-                    warnings.warn(DeprecatedKeyWarning(
-                        f"{source}: monitors[{i}].{old}: renamed {new}; the old spelling is "
-                        "read for now"), stacklevel=3)
+        if isinstance(table, dict) and isinstance(table.get("name"), str):
+            entry = registry.MONITORS.get(table["name"])
+            if entry is not None:
+                table = _renamed(table, entry.renamed, f"monitors[{i}]", "", source)
         out.append(table)
     return {**data, "monitors": out}
 
