@@ -90,14 +90,12 @@ class Reporter:
         with self._lock:
             self.t = (t, t1)
 
-    def close(self, outcome: str | None = None) -> None:
+    def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
         if self._bar is not None:
             self._bar.close()
-        if outcome is not None and self.mode == "lines":
-            self._line(outcome)
 
     # -- output
     def status(self) -> str:

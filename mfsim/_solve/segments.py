@@ -174,8 +174,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     t0, t1 = float(setup.t0), float(setup.t1)
     reached = float(starts[state.segment]) if state.segment < len(ends) else t1
     if callable(progress):  # a reporter of the solver time reached
-        report = progress
-        report(reached, t1)
+        progress(reached, t1)
     elif progress:  # a bar in solver time (segments of log-spaced saves are uneven)
         from tqdm.auto import tqdm
 
@@ -220,7 +219,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
             if bar is not None:
                 bar.update(float(b) - bar.n)
             elif callable(progress):
-                report(float(b), t1)
+                progress(float(b), t1)
             check_interrupt()  # a safe point: this segment is saved
     finally:
         if bar is not None:
