@@ -85,13 +85,36 @@ def test_saxe_closed_form_from_an_aligned_init():
                     "system": {"kind": "deep_linear", "widths": [4], "init": "aligned",
                                "scale": u0, "time_scale": tau},
                     "solver": {"t1": 4.0, "rtol": 1e-11, "atol": 1e-13}, "save": {"n": 41},
-                    "monitors": [{"name": "singular_values"}]})
+                    "monitors": [{"name": "singular_values", "theory": True}]})
     s = np.array([3.0, 2.0, 1.0])  # whitened inputs: (1/n) Y^T X = M, of these values
     t = ds.t.values[:, None]
     grow = np.exp(2 * s * tau * t)
     expected = s * grow / (grow - 1 + s / u0)
     np.testing.assert_allclose(ds.singular_values.values[:, :3], expected, rtol=1e-6)
     assert ds.singular_values.values[-1, 0] > 0.99 * s[0]  # the strongest mode is learned
+    # the monitor's closed form (drawn over the measured values) is the same formula
+    theory = ds.theory_singular_values.values
+    np.testing.assert_allclose(theory[:, :3], expected, rtol=1e-10)
+    np.testing.assert_allclose(theory[:, 3:], 0.0, atol=0)  # modes the data has not
+    assert ds.theory_singular_values.dims == ("t", "mode")
+
+
+def test_saxe_closed_form_is_refused_where_it_is_not_exact(tmp_path):
+    """theory = true from a random (balanced) init, or with two hidden
+    layers: the scenario is refused, naming the key."""
+    from mfsim import ScenarioError, load_scenario
+
+    base = ('name = "x"\n[task]\nkind = "linear_teacher"\nd = 4\nd_out = 2\n'
+            'singular_values = [2.0, 1.0]\n'
+            'whiten = true\n[system]\nkind = "deep_linear"\nwidths = {widths}\n'
+            'init = "{init}"\n[[monitors]]\nname = "singular_values"\ntheory = true\n')
+    for widths, init, words in (("[4]", "balanced", 'init = "aligned"'),
+                                ("[4, 4]", "aligned", "one hidden layer")):
+        path = tmp_path / "s.toml"
+        path.write_text(base.format(widths=widths, init=init))
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(path)
+        assert "monitors[0].theory" in str(err.value) and words in str(err.value)
 
 
 def test_command_line_edges(tmp_path, capsys, monkeypatch):

@@ -103,3 +103,58 @@ def test_implicit_bias_potential_limits():
     np.testing.assert_allclose(big, float(jnp.sum(beta**2)) / (4 * 100.0**2), rtol=1e-6)
     small = float(mfsim.implicit_bias(beta, 1e-6))
     assert abs(small / (np.log(1 / 1e-12) * 3.5) - 1) < 0.1
+
+
+def test_min_norm_interpolants_against_vertex_enumeration():
+    """min_l1_interpolant (basis pursuit by HiGHS) against an independent
+    exact answer: an l1 minimizer is a vertex, a solution supported on n
+    columns; every support is tried. min_l2_interpolant against the normal
+    equations X^T (X X^T)^{-1} y."""
+    import itertools
+
+    from mfsim._systems.interpolants import min_l1_interpolant, min_l2_interpolant
+
+    rng = np.random.default_rng(3)
+    n, d = 3, 7
+    x, y = rng.normal(size=(n, d)), rng.normal(size=n)
+    best = np.inf
+    for support in itertools.combinations(range(d), n):
+        sub = x[:, support]
+        if abs(np.linalg.det(sub)) < 1e-12:
+            continue
+        best = min(best, np.abs(np.linalg.solve(sub, y)).sum())
+    l1 = min_l1_interpolant(x, y)
+    np.testing.assert_allclose(x @ l1, y, atol=1e-10)
+    np.testing.assert_allclose(np.abs(l1).sum(), best, rtol=1e-9)
+    np.testing.assert_allclose(min_l2_interpolant(x, y), x.T @ np.linalg.solve(x @ x.T, y),
+                               rtol=1e-10)
+    with pytest.raises(ValueError, match="no interpolant"):
+        min_l1_interpolant(np.ones((2, 2)), np.array([1.0, 2.0]))
+
+
+def test_interpolants_recorded_beside_the_network():
+    """linear_predictor with interpolants = true: the min-l1 and min-l2
+    interpolants' norms, recovery errors and test losses, constant in time,
+    equal to the ones computed here from the same data."""
+    from mfsim._systems.interpolants import min_l1_interpolant, min_l2_interpolant
+
+    scenario = {"name": "interp", "dtype": "float64", "seed": 4,
+                "task": {"kind": "sparse_regression", "d": 12, "n_train": 6, "n_test": 9},
+                "system": {"kind": "diagonal_linear", "alpha": 0.5},
+                "solver": {"t1": 1.0}, "save": {"n": 3},
+                "monitors": [{"name": "test_loss"},
+                             {"name": "linear_predictor", "interpolants": True}]}
+    ds = mfsim.run(scenario)
+    from mfsim._scenario.build import build
+
+    data = build(mfsim.validate_scenario(scenario)).data
+    x, y = np.asarray(data.x_train), np.asarray(data.y_train)
+    star = np.asarray(data.teacher_particles[:, 0])
+    xt, yt = np.asarray(data.x_test), np.asarray(data.y_test)
+    for name, beta in (("min_l1", min_l1_interpolant(x, y)), ("min_l2", min_l2_interpolant(x, y))):
+        expected = {"beta_l1": np.abs(beta).sum(), "beta_l2": np.linalg.norm(beta),
+                    "beta_error": np.linalg.norm(beta - star) / np.linalg.norm(star),
+                    "test_loss": 0.5 * np.mean((xt @ beta - yt) ** 2)}
+        for key, value in expected.items():
+            np.testing.assert_allclose(ds[f"{name}_{key}"].values, value, rtol=1e-10,
+                                       atol=1e-14, err_msg=f"{name}_{key}")

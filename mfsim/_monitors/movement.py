@@ -81,12 +81,34 @@ class Predictions(AbstractMonitor):
 
 
 class SingularValues(AbstractMonitor):
-    """Singular values of a linear system's end-to-end map (``system.singular_values``)."""
+    """Singular values of a linear system's end-to-end map
+    (``system.singular_values``). ``theory=True`` also records Saxe et al.'s
+    closed form beside them, ``theory_singular_values``
+    (:meth:`mfsim.DeepLinearNetwork.saxe_singular_values`; figures draw it
+    over the measured values)."""
+
+    theory: bool = eqx.field(default=False, static=True)
 
     requires = (AbstractLinearMapSystem,)
 
     def __call__(self, t, state, ctx: MonitorContext):
-        return {"singular_values": ctx.system.singular_values(state)}
+        out = {"singular_values": ctx.system.singular_values(state)}
+        if self.theory:
+            from .._systems.deep_linear import DeepLinearNetwork
+
+            if not isinstance(ctx.system, DeepLinearNetwork):
+                raise TypeError("SingularValues(theory=True) needs a DeepLinearNetwork "
+                                f"(Saxe's closed form), not {type(ctx.system).__name__}")
+            theory = ctx.system.saxe_singular_values(ctx.state0, t)
+            out["theory_singular_values"] = theory[: out["singular_values"].shape[0]]
+        return out
 
     def descriptions(self):
-        return {"singular_values": "singular values of the end-to-end map W_L...W_1"}
+        out = {"singular_values": "singular values of the end-to-end map W_L...W_1"}
+        if self.theory:
+            out["theory_singular_values"] = (
+                "Saxe et al.'s closed form s / (1 + (s/u0 - 1) exp(-2 s tau t)) per mode")
+        return out
+
+    def dims(self):
+        return {"theory_singular_values": ("mode",)} if self.theory else {}

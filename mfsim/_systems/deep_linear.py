@@ -175,6 +175,44 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
             w1 = _psd_sqrt(w2.T @ w2 - self.lam * eye) @ _semi_orthogonal(keys[0], h, d, dtype)
         return (w1, w2)
 
+    # ------------------------------------------------------- Saxe's closed form
+    def saxe_singular_values(self, state0, t) -> Float[Array, " r"]:
+        r"""Saxe et al.'s closed form for the end-to-end singular values at
+        time ``t`` (descending, as :meth:`singular_values`).
+
+        With one hidden layer and whitened inputs ($\frac1n X^\top X = I$) the
+        gradient of $L$ is $W - \Sigma_{yx}$ with $\Sigma_{yx} = \frac1n Y^\top X
+        = U S V^\top$. A balanced map aligned with these modes stays aligned,
+        and mode $i$ (strength $u = u_i^\top W_2W_1 v_i$) follows
+        $\dot u = 2\tau u (s - u)$:
+        $u(t) = s / (1 + (s/u_0 - 1) e^{-2s\tau t})$ (and
+        $u_0 / (1 + 2\tau u_0 t)$ for $s = 0$), with $u_0$ read off ``state0``.
+        Exact for ``init = "aligned"``; for other initializations this is the
+        decoupled-mode approximation (:meth:`saxe_exact` says which)."""
+        cyx = self.y_train.T @ self.x_train / self.x_train.shape[0]
+        u, s, vt = jnp.linalg.svd(cyx, full_matrices=False)
+        u0 = jnp.einsum("oi,od,id->i", u, self.end_to_end(state0), vt)
+        rate = 2.0 * self.tau * t
+        safe_u0 = jnp.where(u0 == 0, 1.0, u0)
+        learned = s / (1.0 + (s / safe_u0 - 1.0) * jnp.exp(-s * rate))
+        unlearned = u0 / (1.0 + u0 * rate)
+        strength = jnp.where(u0 == 0, 0.0, jnp.where(s > 0, learned, unlearned))
+        return -jnp.sort(-jnp.abs(strength))
+
+    def saxe_exact(self) -> str | None:
+        """Why :meth:`saxe_singular_values` is not exact for this system (None
+        when it is: one hidden layer, whitened inputs, the aligned init)."""
+        if len(self.widths) != 1:
+            return f"needs one hidden layer (widths has {len(self.widths)})"
+        if self.init_kind != "aligned":
+            return f'needs init = "aligned" (not "{self.init_kind}")'
+        x = jnp.asarray(self.x_train)
+        gram = x.T @ x / x.shape[0]
+        if not bool(jnp.allclose(gram, jnp.eye(gram.shape[0], dtype=gram.dtype),
+                                 atol=1e3 * float(jnp.finfo(gram.dtype).eps))):
+            return "needs whitened inputs, (1/n) X^T X = I (task.whiten = true)"
+        return None
+
     # ------------------------------------------------------------------ model
     def end_to_end(self, state) -> Float[Array, "o d"]:
         """The product $W_L\\cdots W_1$."""

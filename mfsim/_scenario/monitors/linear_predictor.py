@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import jax.numpy as jnp
+from pydantic import Field
+
 from ..._monitors.linear import LinearPredictor
-from ..entry import MonitorEntry
+from ..._systems.interpolants import min_l1_interpolant, min_l2_interpolant
+from ..entry import MonitorEntry, error
 from ..table import Table
 
 
@@ -13,11 +17,33 @@ class LinearPredictorMonitor(Table):
     """Norms and recovery error of the linear predictor beta."""
 
     name: Literal["linear_predictor"]
+    interpolants: bool = Field(
+        False, description="also record the minimum-l1 and minimum-l2 norm interpolants' "
+        "norms, recovery errors and test losses (min_l1_*, min_l2_*; drawn as references): "
+        "task sparse_regression with n_train < d")
 
 
 def _build(cfg, ctx) -> LinearPredictor:
-    teacher = ctx.data.teacher_particles  # a sparse task stores beta* as a (d, 1) column
-    return LinearPredictor(None if teacher is None else teacher[:, 0])
+    data = ctx.data
+    teacher = data.teacher_particles  # a sparse task stores beta* as a (d, 1) column
+    beta_star = None if teacher is None else teacher[:, 0]
+    if not cfg.interpolants:
+        return LinearPredictor(beta_star)
+    dtype = data.x_train.dtype
+    found = {"min_l1": min_l1_interpolant(data.x_train, data.y_train),
+             "min_l2": min_l2_interpolant(data.x_train, data.y_train)}
+    return LinearPredictor(beta_star, {k: jnp.asarray(v, dtype) for k, v in found.items()},
+                           data.x_test, data.y_test)
 
 
-ENTRY = MonitorEntry(LinearPredictorMonitor, LinearPredictor, _build)
+def check(cfg: LinearPredictorMonitor, scenario, where: str):
+    if not cfg.interpolants:
+        return None
+    task = scenario.task
+    if task.kind != "sparse_regression" or task.n_train >= task.d:
+        return error("monitor", "interpolants need task sparse_regression with n_train < d "
+                     "(an under-determined regression)", f"{where}.interpolants")
+    return None
+
+
+ENTRY = MonitorEntry(LinearPredictorMonitor, LinearPredictor, _build, check=check)
