@@ -33,11 +33,11 @@ def _time_grid(datasets: Sequence[xr.Dataset]) -> tuple[np.ndarray | None, int]:
 
 
 def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
-                   shape: Sequence[int], coords: dict[str, tuple[str, Sequence]]
-                   ) -> xr.Dataset:
+                   shape: Sequence[int], coords: dict[str, tuple]) -> xr.Dataset:
     """Stack ``datasets`` (row-major over ``shape``) along the sweep ``dims``.
 
-    ``coords``: coordinate name -> (dimension, values), for every sweep key.
+    ``coords``: coordinate name -> (dimension, values[, attrs]), for every
+    sweep key (the runner's attrs name the key and describe it).
     """
     dims, shape = tuple(dims), tuple(shape)
     if len(datasets) != math.prod(shape):
@@ -63,8 +63,7 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
             full[idx] = value
         var_dims = dims + ((tdim,) if timed else ()) + tuple(own)
         data_vars[name] = xr.Variable(var_dims, full, attrs=dict(first.attrs))
-    all_coords = {dim: (dim, list(values)) for dim, (d, values) in coords.items() if dim == d}
-    all_coords.update({k: (d, list(v)) for k, (d, v) in coords.items() if k != d})
+    all_coords = {name: (d, list(values), *attrs) for name, (d, values, *attrs) in coords.items()}
     if grid is not None:
         all_coords["t"] = ("t", grid, {"description": "time of the gradient flow"})
     else:

@@ -52,9 +52,22 @@ def _parser() -> argparse.ArgumentParser:
                        help="as for run")
     check.add_argument("--no-memory-check", action="store_true",
                        help="as for run (the points are then not built)")
-    plot = sub.add_parser("plot", help="redraw the figures of a run directory")
+    plot = sub.add_parser("plot", help="redraw the figures of a run directory, or draw "
+                                       "chosen variables against time or sweep axes")
     plot.add_argument("run_dir")
-    plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"])
+    plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"],
+                      help="png, or a vector format for a paper")
+    plot.add_argument("--var", action="append", default=[], metavar="NAME",
+                      help="draw only this variable (repeat for several; 'loss' is the loss "
+                           "figure): against time, or with --x against a sweep axis")
+    plot.add_argument("--x", metavar="AXIS", help="with --var: final values against this "
+                                                  "sweep axis")
+    plot.add_argument("--y", metavar="AXIS", help="with --var and --x: a phase diagram over "
+                                                  "the two sweep axes")
+    plot.add_argument("--xscale", default="auto", choices=["auto", "linear", "log"])
+    plot.add_argument("--yscale", default="auto", choices=["auto", "linear", "log"])
+    plot.add_argument("--out", metavar="FILE", help="with --var: write the one figure here "
+                                                    "(format from the suffix)")
     from ._catalog import CATEGORIES
 
     listing = sub.add_parser("list", help="systems, tasks, monitors, solvers and shipped "
@@ -188,10 +201,51 @@ def _cmd_plot(args) -> int:
     if not (run_dir / RESULTS_FILE).is_file():
         raise MfsimError(f"{run_dir}: no {RESULTS_FILE} here; is this a run directory?")
     ds = open_results(run_dir)
+    chosen = args.var or args.x or args.y or args.out or "auto" not in (args.xscale,
+                                                                         args.yscale)
+    if chosen:
+        return _plot_chosen(args, ds, run_dir)
     # the figures are the run directory's: named in its manifest, never while a run writes
     with run_lock(run_dir), recording(Manifest(run_dir).record):
         figures = draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format])
     for path in figures:
+        print(clean(str(path)))
+    return EXIT_OK
+
+
+def _plot_chosen(args, ds, run_dir: Path) -> int:
+    """``mfsim plot --var ...``: the chosen figures, into the run directory
+    (or ``--out``)."""
+    from ._errors import MfsimError
+    from ._io import recording
+    from ._runner.lock import run_lock
+    from ._runner.manifest import Manifest
+    from ._runner.store import inside
+    from .plotting import chosen_figures, save_figure
+
+    if not args.var:
+        raise MfsimError("mfsim plot: --x, --y, --xscale, --yscale and --out choose how to draw "
+                         "the variables named with --var NAME; name at least one")
+    names = [n.strip() for value in args.var for n in value.split(",") if n.strip()]
+    try:
+        figures = chosen_figures(ds, names, x=args.x, y=args.y, xscale=args.xscale,
+                                 yscale=args.yscale, title=ds.attrs.get("scenario"))
+    except ValueError as err:
+        raise MfsimError(f"{run_dir}: {err}") from None
+    if args.out:
+        if len(figures) != 1:
+            raise MfsimError(f"--out names one file; these options draw {len(figures)} figures "
+                             "(name one --var, or leave --out off)")
+        out = Path(args.out)
+        if out.suffix.lstrip(".") not in ("png", "svg", "pdf"):
+            raise MfsimError(f"--out {clean(str(out))}: the suffix picks the format; allowed "
+                             ".png, .svg, .pdf")
+        paths = [save_figure(figures[0][1], out)]
+    else:
+        with run_lock(run_dir), recording(Manifest(run_dir).record):
+            paths = [save_figure(fig, inside(run_dir, f"{stem}.{args.format}"))
+                     for stem, fig in figures]
+    for path in paths:
         print(clean(str(path)))
     return EXIT_OK
 

@@ -2,10 +2,20 @@
 
 Figures are drawn on a bare :class:`matplotlib.figure.Figure` with the Agg
 canvas, so no display and no pyplot global state are involved.
+
+Every figure is typeset for a paper: sizes in inches that fit a page
+(:data:`SINGLE`, panels of :data:`PANEL`), 7-8 pt text, Okabe and Ito's
+colour-blind-safe palette (:data:`PALETTE`), fonts embedded as text in
+PDF/SVG (vector formats: ``output.figures = ["pdf"]`` or ``mfsim plot
+--format pdf``), PNGs at :data:`DPI`. One quantity is one set of axes: the
+network solid, each twin in its own dash on the same axes, closed forms and
+references (variables matched by :data:`OVERLAYS`) dashed black over them.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import warnings
 from pathlib import Path
 
@@ -13,8 +23,61 @@ import numpy as np
 
 from ._analysis import scalar_series, sweep_dims, time_dim
 
+# Okabe & Ito (2008), colour-blind safe; yellow last (faint on white)
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
+           "#F0E442")
+# network, then each twin ("--" is left to fits and overlays)
+SYSTEM_DASHES = ("-", ":", "-.", (0, (5, 1, 1, 1)))
+SINGLE = (4.8, 3.2)  # inches: one figure, 1.5 columns of a two-column paper
+PANEL = (2.45, 2.2)  # inches: one panel of a grid (three per page width, 7.35 in)
+DPI = 200
+PAPER_RC = {
+    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.2,
+    "legend.framealpha": 0.8, "pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none",
+}
 
-def _figure(width=6.0, height=4.0):
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _paper(draw):
+    """Run a figure function under :data:`PAPER_RC` and tidy its log axes."""
+    @functools.wraps(draw)
+    def wrapped(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(PAPER_RC):
+            fig = draw(*args, **kwargs)
+            for ax in fig.axes:
+                _tidy_log_ticks(ax)
+        return fig
+    return wrapped
+
+
+def _tidy_log_ticks(ax) -> None:
+    """Labelled ticks on a log axis that never overlap: labels on 1, 2, 5
+    (or every integer) times a power of ten only where the axis spans few
+    decades, none on minor ticks (matplotlib labels minor ticks of short log
+    axes, and on an x axis they ran into each other)."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    for axis, limits in ((ax.xaxis, ax.get_xlim), (ax.yaxis, ax.get_ylim)):
+        if axis.get_scale() != "log" or not axis.get_visible():
+            continue
+        lo, hi = sorted(limits())
+        if not (lo > 0 and np.isfinite(hi)):
+            continue
+        decades = np.log10(hi / lo)
+        subs = (np.arange(1.0, 10.0) if decades < 0.5 else (1.0, 2.0, 5.0) if decades < 1.5
+                else (1.0,))
+        axis.set_major_locator(LogLocator(10.0, subs=subs, numticks=7))
+        axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
+        axis.set_minor_formatter(NullFormatter())
+
+
+def _figure(width=SINGLE[0], height=SINGLE[1]):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -23,7 +86,7 @@ def _figure(width=6.0, height=4.0):
     return fig
 
 
-def _title(ax, text: str, *, fontsize: float = 9, **kw) -> None:
+def _title(ax, text: str, *, fontsize: float = 8, **kw) -> None:
     """A title wrapped to the width of its axes (a long one was cut off at the
     figure's right edge)."""
     import textwrap
@@ -34,22 +97,82 @@ def _title(ax, text: str, *, fontsize: float = 9, **kw) -> None:
     ax.set_title(textwrap.fill(text, chars), fontsize=fontsize, **kw)
 
 
+def _suptitle(fig, text: str, fontsize: float = 8) -> None:
+    import textwrap
+
+    chars = max(30, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
+    fig.suptitle(textwrap.fill(text, chars), fontsize=fontsize)
+
+
 LOSS_LABELS = {"train_loss": "train", "test_loss": "test"}
 def _system_labels() -> dict[str, str]:
-    from ._scenario.twins import TWIN_LABELS
+    from ._scenario.twins import TWIN_LEGENDS
 
-    return {"": "network", **TWIN_LABELS}
+    return {"": "network", **TWIN_LEGENDS}
+
+
+# variables drawn over another one's axes instead of on their own figure:
+# (pattern, the variable they are drawn over, legend label); the closed
+# forms (theory_*), exact OT beside Sinkhorn, the min-norm interpolants
+OVERLAYS = (
+    (r"theory_(.+)", r"\1", "closed form"),
+    (r"w2_exact_(.+)", r"w2_\1", "exact OT"),
+    (r"min_l1_(.+)", r"\1", "min-l1 interpolant"),
+    (r"min_l2_(.+)", r"\1", "min-l2 interpolant"),
+)
+OVERLAY_DASHES = ((0, (4, 2)), (0, (1, 1.5)), (0, (5, 1, 1, 1)))
+
+
+def overlay_target(ds, name: str) -> str | None:
+    """The variable ``name`` is drawn over (None: drawn on its own)."""
+    for pattern, target, _ in OVERLAYS:
+        match = re.fullmatch(pattern, name)
+        if match and match.expand(target) in ds:
+            return match.expand(target)
+    return None
+
+
+def overlays(ds, name: str) -> list[tuple[str, str]]:
+    """``(variable, label)`` of the overlays drawn over ``name``."""
+    out = []
+    for other in ds.data_vars:
+        for pattern, target, label in OVERLAYS:
+            match = re.fullmatch(pattern, other)
+            if match and match.expand(target) == name:
+                out.append((other, label))
+                break
+    return out
+
+
+def twin_of(ds, name: str) -> str | None:
+    """For a twin's variable whose network counterpart exists, that
+    counterpart (the twin is drawn on the network's axes)."""
+    for prefix in _system_labels():
+        if prefix and name.startswith(prefix) and name[len(prefix):] in ds:
+            return name[len(prefix):]
+    return None
+
+
+def _systems(ds, name: str) -> list[tuple[str, str, object]]:
+    """(variable, label, dash) of the network's ``name`` and each twin's."""
+    found = [(p + name, label) for p, label in _system_labels().items() if p + name in ds]
+    return [(var, label, SYSTEM_DASHES[k % len(SYSTEM_DASHES)])
+            for k, (var, label) in enumerate(found)]
 
 
 def save_figure(fig, path: str | Path) -> Path:
-    """Write ``fig`` atomically; the format is the path's suffix (png, svg, pdf)."""
+    """Write ``fig`` atomically; the format is the path's suffix (png, svg,
+    pdf; vector formats keep text as text)."""
     import io
+
+    import matplotlib
 
     from ._io import atomic_write
 
     path = Path(path)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip("."))
+    with matplotlib.rc_context(PAPER_RC):
+        fig.savefig(buffer, format=path.suffix.lstrip("."), dpi=DPI)
     atomic_write(path, buffer.getvalue())
     return path
 
@@ -120,14 +243,38 @@ def _series(ds, name: str, sel: dict):
     return np.asarray(t), y, y, y
 
 
+def _failure(ds, sel: dict) -> str | None:
+    """How the network's solve failed at the sweep point ``sel`` (any of its
+    seeds; for a single run, the run), or None where it succeeded."""
+    status = ds.get("status")
+    if status is not None and status.dims:
+        here = status.isel({k: v for k, v in sel.items() if k in status.dims})
+        bad = [str(v) for v in np.asarray(here.values, dtype=object).ravel()
+               if str(v) not in ("success", "", "nan")]
+        return bad[0] if bad else None
+    value = ds.attrs.get("status", "success")
+    return value if isinstance(value, str) and value != "success" else None
+
+
+def _mark_failure(ax, x, y, color) -> bool:
+    """A cross at the last finite value of a curve whose solve failed."""
+    finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if not finite.size:
+        return False
+    i = finite[-1]
+    ax.plot([x[i]], [y[i]], marker="X", markersize=8, color=color, markeredgecolor="black",
+            markeredgewidth=0.6, linestyle="none", zorder=5)
+    return True
+
+
 def _status_title(ax, ds, title):
     status = ds.attrs.get("status", "success")
     if isinstance(status, str) and status != "success":
         t_final = ds.attrs.get("t_final")
         when = f"stopped at t={t_final:.4g}: " if isinstance(t_final, float) else ""
-        _title(ax, f"{title or ''}  [{when}{status}]".strip(), fontsize=8, color="C3")
+        _title(ax, f"{title or ''}  [{when}{status}]".strip(), color=PALETTE[1])
     elif title:
-        _title(ax, title, fontsize=9)
+        _title(ax, title)
 
 
 def _log_time(ax, t):
@@ -138,59 +285,163 @@ def _log_time(ax, t):
     return False
 
 
+def _spans_decades(values) -> bool:
+    """Positive values spanning more than a factor of 100: a linear axis
+    would squash the small ones (lazy runs) to zero."""
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v > 0) and v.max() > 100 * v.min())
+
+
+def _positive(values) -> bool:
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v > 0))
+
+
+def _dim_label(ds, dim: str) -> str:
+    """A sweep axis' label: its name and the scenario key it sweeps."""
+    key = ds[dim].attrs.get("key") if dim in ds.coords else None
+    return f"{dim} ({key})" if key and key != dim else dim
+
+
+def _legend(ax, colors, dashes, extra=()) -> None:
+    """One legend: a colour per labelled line, a dash per system (network,
+    twins) when there are several, then overlays and failure marks."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, label=label) for label, c in colors if label]
+    if len(dashes) > 1:
+        handles += [Line2D([], [], color="0.3", linestyle=d, label=label)
+                    for label, d in dashes]
+    handles += list(extra)
+    if len(handles) > 6:  # beside the axes (on a wider figure), not over the curves
+        fig = ax.get_figure()
+        if len(fig.axes) == 1:
+            fig.set_figwidth(SINGLE[0] + 1.6)
+        ax.legend(handles=handles, fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    elif handles:
+        ax.legend(handles=handles, fontsize=7)
+
+
+def _draw_series(ax, ds, name: str, lines: list[tuple[str, dict]]) -> list:
+    """Draw ``name`` at each of ``lines`` ((label, isel) pairs; a colour each)
+    for the network and each twin (a dash each), its overlays dashed black,
+    the seeds' range shaded; a cross where a network solve failed. Returns
+    the extra legend handles (overlays, failure)."""
+    from matplotlib.lines import Line2D
+
+    systems = _systems(ds, name)
+    over = overlays(ds, name)
+    log_t = _log_time(ax, _series(ds, name, lines[0][1])[0])
+    drawn, failed, extra, references = [], set(), [], []
+    for k, (_, sel) in enumerate(lines):
+        color = _color(k)
+        for var, _, dash in systems:
+            t, y, lo, hi = _series(ds, var, sel)
+            keep = np.isfinite(t) & np.isfinite(y) & ((t > 0) if log_t else True)
+            if not keep.any():
+                continue
+            ax.plot(t[keep], y[keep], linestyle=dash, color=color)
+            drawn.append(y[keep])
+            if np.any(hi[keep] > lo[keep]):
+                ax.fill_between(t[keep], lo[keep], hi[keep], color=color, alpha=0.15,
+                                linewidth=0)
+                drawn += [lo[keep], hi[keep]]
+            if var == name:
+                status = _failure(ds, {d: i for d, i in sel.items() if d in sweep_dims(ds)})
+                if status and _mark_failure(ax, t[keep], y[keep], color):
+                    failed.add(status)
+        for (var, label), dash in zip(over, OVERLAY_DASHES):
+            t, y, _, _ = _series(ds, var, sel)
+            keep = np.isfinite(t) & np.isfinite(y) & ((t > 0) if log_t else True)
+            references.append((t[keep], y[keep], label, dash))
+    usually_log = name in SERIES_LOG_Y or name.endswith(("risk", "gap", "distance", "loss"))
+    log_y = _spans_decades(drawn) or (usually_log and _positive(drawn))
+    extra += _draw_references(ax, references, drawn, log=log_y)
+    extra += [Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
+                     linestyle="none", label=f"solve stopped: {status}")
+              for status in sorted(failed)]
+    return drawn, extra
+
+
 def plot_losses(ds, path: str | Path, *, title: str | None = None) -> Path:
     """Save the loss curves of ``ds`` to ``path`` (format from the suffix)."""
     return save_figure(loss_figure(ds, title=title), path)
 
 
+@_paper
 def loss_figure(ds, *, title: str | None = None):
     """Loss curves against time (log-log; t = 0 is dropped from the log axis).
 
-    A single run draws the network and each twin; a sweep draws the network
-    at each point (mean over seeds, with the seeds' range shaded).
+    A single run draws the network and each twin (a colour each; train
+    solid, test dashed); a sweep draws the network at each point (a colour
+    each, mean over seeds, the seeds' range shaded) and the twins' test
+    losses on the same axes (dotted, dash-dotted). A point whose solve
+    failed ends in a cross.
     """
+    from matplotlib.lines import Line2D
+
     fig = _figure()
     ax = fig.add_subplot()
     labels = _system_labels()
     sweep = bool(sweep_dims(ds))
     systems = [p for p in labels if any(f"{p}{n}" in ds for n in LOSS_LABELS)]
-    if sweep:
-        systems = systems[:1]
     groups, note = _time_groups(ds)
-    lines = [(prefix, glabel, sel) for prefix in systems for glabel, sel in groups]
-    drawn = 0
-    for color, (prefix, glabel, sel) in enumerate(lines):
-        for (name, label), style in zip(LOSS_LABELS.items(), ("-", "--")):
-            if prefix + name not in ds:
-                continue
-            t, y, lo, hi = _series(ds, prefix + name, sel)
-            keep = (t > 0) & np.isfinite(y) & (y > 0)
-            if not keep.any():
-                continue
-            who = glabel if sweep else (labels[prefix] if len(systems) > 1 else "")
-            text = f"{who}, {label}" if who else label
-            ax.plot(t[keep], y[keep], style, color=f"C{color % 10}", label=text, marker=".",
-                    markersize=3)
-            if sweep and np.any(hi[keep] > lo[keep]):
-                ax.fill_between(t[keep], lo[keep], hi[keep], color=f"C{color % 10}",
-                                alpha=0.15, linewidth=0)
-            drawn += 1
+    if sweep:  # (variable, colour index, dash, group sel)
+        twin_dashes = dict(zip(systems[1:], (":", "-.", (0, (5, 1, 1, 1)))))
+        curves = [(name, k, dash, sel) for k, (_, sel) in enumerate(groups)
+                  for name, dash in (("train_loss", "-"), ("test_loss", "--"))]
+        curves += [(p + "test_loss", k, twin_dashes[p], sel) for k, (_, sel) in enumerate(groups)
+                   for p in systems[1:] if p + "test_loss" in ds]
+        colors = [(glabel, _color(k)) for k, (glabel, _) in enumerate(groups)]
+        dashes = [(label, d) for label, d in (("train", "-"), ("test", "--")) if label]
+        dashes += [(f"{labels[p]}, test", d) for p, d in twin_dashes.items()
+                   if p + "test_loss" in ds]
+    else:
+        curves = [(p + name, k, dash, {}) for k, p in enumerate(systems)
+                  for name, dash in (("train_loss", "-"), ("test_loss", "--"))]
+        colors = [(labels[p] if len(systems) > 1 else "", _color(k))
+                  for k, p in enumerate(systems)]
+        dashes = [("train", "-"), ("test", "--")]
+    dashes = [(label, d) for label, d in dashes
+              if any(dash == d and name in ds for name, _, dash, _ in curves)]
+    failed = set()
+    for name, k, dash, sel in curves:
+        if name not in ds:
+            continue
+        t, y, lo, hi = _series(ds, name, sel)
+        keep = (t > 0) & np.isfinite(y) & (y > 0)
+        if not keep.any():
+            continue
+        ax.plot(t[keep], y[keep], linestyle=dash, color=_color(k), marker=".", markersize=3)
+        if sweep and np.any(hi[keep] > lo[keep]):
+            ax.fill_between(t[keep], lo[keep], hi[keep], color=_color(k), alpha=0.15,
+                            linewidth=0)
+        status = _failure(ds, sel) if name in LOSS_LABELS else None
+        if status and _mark_failure(ax, t[keep], y[keep], _color(k)):
+            failed.add(status)
+    extra = [Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
+                    linestyle="none", label=f"solve stopped: {status}")
+             for status in sorted(failed)]
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(time_axis(ds)[1])
     ax.set_ylabel("loss  (1/2n) Σ (f(x) − y)²")
     ax.grid(True, which="both", alpha=0.3)
-    if drawn:
-        ax.legend(fontsize=7 if drawn > 4 else 9)
+    _legend(ax, colors, dashes if len(dashes) > 1 or sweep else [], extra)
     _status_title(ax, ds, f"{title or ''} ({note})" if note else title)
     return fig
 
 
 # per-time series with one line per index (modes, eigenvalues, frequencies)
 SERIES_DIMS = ("mode", "eigen_index", "angle_index", "frequency")
-SERIES_LOG_Y = ("kernel_eigenvalues",)
-# recorded but not drawn on their own: constants and solver diagnostics
-NOT_PLOTTED = ("mode_eigenvalues", "sinkhorn_converged_", "entropic_ot_")
+SERIES_LOG_Y = ("kernel_eigenvalues", "singular_values")
+# recorded but not drawn on their own: constants, solver diagnostics and
+# near-duplicates of a drawn figure (the Sinkhorn divergence is w2 squared;
+# the Fourier amplitudes are fourier_progress times the target's)
+NOT_PLOTTED = ("mode_eigenvalues", "sinkhorn_", "entropic_ot_", "fourier_amplitude")
+MAX_PANELS_SERIES = 6
 
 
 def _plotted(name: str) -> bool:
@@ -198,17 +449,24 @@ def _plotted(name: str) -> bool:
     return not base.startswith(NOT_PLOTTED)
 
 
+def _own_figure(ds, name: str) -> bool:
+    """Drawn on a figure of its own: not hidden, not a twin's variable (drawn
+    with the network's), not an overlay (drawn over its target)."""
+    return _plotted(name) and twin_of(ds, name) is None and overlay_target(ds, name) is None
+
+
 def series_variables(ds) -> list[str]:
     """Variables of shape (sweep..., t, index) drawn by :func:`plot_series`."""
     head = sweep_dims(ds) + (time_dim(ds),)
     return [name for name, var in ds.data_vars.items()
-            if var.dims[:-1] == head and var.dims[-1] in SERIES_DIMS and _plotted(name)]
+            if var.dims[:-1] == head and var.dims[-1] in SERIES_DIMS and _own_figure(ds, name)]
 
 
 def scalar_variables(ds) -> list[str]:
-    """Variables with one number per save time, other than the losses."""
+    """Variables with one number per save time, other than the losses, each
+    drawn on a figure of its own (with its twins' and overlays)."""
     losses = {p + n for p in _system_labels() for n in LOSS_LABELS}
-    return [name for name in scalar_series(ds) if name not in losses and _plotted(name)]
+    return [name for name in scalar_series(ds) if name not in losses and _own_figure(ds, name)]
 
 
 def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) -> Path:
@@ -216,51 +474,78 @@ def plot_series(ds, name: str, path: str | Path, *, title: str | None = None) ->
     return save_figure(series_figure(ds, name, title=title), path)
 
 
-def series_figure(ds, name: str, *, title: str | None = None):
-    """``ds[name]`` against time: one line per index for a single run; for a
-    sweep, the last index (e.g. the top-k share) at each point."""
-    fig = _figure()
-    ax = fig.add_subplot()
+def _index_dim(ds, name: str) -> str | None:
+    dims = ds[name].dims
+    return dims[-1] if dims and dims[-1] in SERIES_DIMS else None
+
+
+def _index_lines(ds, name: str, index_dim: str, base: dict) -> list[tuple[str, dict]]:
     var = ds[name]
-    index_dim = var.dims[-1] if name in series_variables(ds) else None
-    sweep = bool(sweep_dims(ds))
-    groups, note = _time_groups(ds)
-    if index_dim is None:
-        lines = groups
-    elif sweep:
-        last = var.sizes[index_dim] - 1
-        lines = [(glabel, {**sel, index_dim: last}) for glabel, sel in groups]
-    else:
-        coord = ds[index_dim].values if index_dim in ds.coords else np.arange(
-            1, var.sizes[index_dim] + 1)
-        lines = [(f"{index_dim} {_fmt(coord[i])}", {index_dim: i})
-                 for i in range(var.sizes[index_dim])]
-    positive = True
-    log_t = False
-    for color, (label, sel) in enumerate(lines):
-        t, y, lo, hi = _series(ds, name, sel)
-        log_t = log_t or _log_time(ax, t)
-        keep = np.isfinite(t) & np.isfinite(y) & ((t > 0) if log_t else True)
-        positive &= bool(np.all(y[keep] > 0))
-        ax.plot(t[keep], y[keep], color=f"C{color % 10}", label=label or None)
-        if sweep and np.any(hi[keep] > lo[keep]):
-            ax.fill_between(t[keep], lo[keep], hi[keep], color=f"C{color % 10}", alpha=0.15,
-                            linewidth=0)
-    if positive and (name in SERIES_LOG_Y or name.endswith(("risk", "gap", "distance"))):
+    coord = (ds[index_dim].values if index_dim in ds.coords
+             else np.arange(1, var.sizes[index_dim] + 1))
+    return [(f"{index_dim} {_fmt(coord[i])}", {**base, index_dim: i})
+            for i in range(var.sizes[index_dim])]
+
+
+def _finish_series_axes(ax, ds, name: str, drawn) -> None:
+    usually_log = name in SERIES_LOG_Y or name.endswith(("risk", "gap", "distance", "loss"))
+    if _spans_decades(drawn) or (usually_log and _positive(drawn)):
         ax.set_yscale("log")
     ax.set_xlabel(time_axis(ds)[1])
     ax.set_ylabel(name.replace("_", " "))
-    desc = var.attrs.get("description", "")
-    if sweep and index_dim is not None:
-        desc += f" ({index_dim} {var.sizes[index_dim]})"
+    ax.grid(True, which="both", alpha=0.3)
+
+
+@_paper
+def series_figure(ds, name: str, *, title: str | None = None):
+    """``ds[name]`` against time, on one set of axes with its twins' (a dash
+    each) and its overlays (dashed black). A single run, or a sweep's seeds
+    at one point, draws one line per index (mode, eigenvalue, frequency) of
+    an indexed series; a sweep draws one line per point, or, for an indexed
+    series, one panel per point (up to MAX_PANELS_SERIES, evenly chosen), each
+    with every index. The y axis is logarithmic where positive values span
+    more than a factor of 100 (a linear one squashed lazy runs to zero)."""
+    index_dim = _index_dim(ds, name)
+    groups, note = _time_groups(ds)
+    desc = ds[name].attrs.get("description", "")
+    if index_dim is not None and len(groups) > 1:
+        return _series_panels(ds, name, index_dim, groups, title)
+    fig = _figure()
+    ax = fig.add_subplot()
+    lines = groups if index_dim is None else _index_lines(ds, name, index_dim, groups[0][1])
+    drawn, extra = _draw_series(ax, ds, name, lines)
+    _finish_series_axes(ax, ds, name, drawn)
     if note:
         desc += f"; {note}"
-    _title(ax, f"{title + ': ' if title else ''}{desc}", fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    if len(lines) <= MAX_LINES and any(label for label, _ in lines):
-        ax.legend(fontsize=7)
+    _title(ax, f"{title + ': ' if title else ''}{desc}")
+    colors = [(label, _color(k)) for k, (label, _) in enumerate(lines)]
+    _legend(ax, colors, [(label, d) for _, label, d in _systems(ds, name)], extra)
     return fig
 
+
+def _series_panels(ds, name: str, index_dim: str, groups, title):
+    """An indexed series of a sweep: a panel per point, every index drawn."""
+    total = len(groups)
+    if total > MAX_PANELS_SERIES:
+        groups = [groups[i] for i in np.linspace(0, total - 1, MAX_PANELS_SERIES).astype(int)]
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig = _figure(PANEL[0] * cols, PANEL[1] * rows)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    for k, (ax, (glabel, sel)) in enumerate(zip(axes, groups)):
+        lines = _index_lines(ds, name, index_dim, sel)
+        drawn, extra = _draw_series(ax, ds, name, lines)
+        _finish_series_axes(ax, ds, name, drawn)
+        _title(ax, glabel)
+        if k == 0:
+            colors = [(label, _color(i)) for i, (label, _) in enumerate(lines)]
+            _legend(ax, colors, [(label, d) for _, label, d in _systems(ds, name)], extra)
+    desc = ds[name].attrs.get("description", name)
+    shown = f"; {len(groups)} of {total} points" if total > len(groups) else ""
+    _suptitle(fig, f"{title + ': ' if title else ''}{desc}{shown}")
+    return fig
 
 
 # --------------------------------------------------------- sweep summaries
@@ -269,14 +554,11 @@ ORACLE_METRICS = ("risk", "test_loss")
 
 # the order in which final metrics are summarized (the first MAX_PANELS are drawn)
 METRIC_PRIORITY = (r"test_loss|risk|train_loss|test_accuracy", r".*gap", r"ref_distance",
-                   r"kernel_drift",
-                   r"w2_.*", r"param_distance_rel", r"(lin|ck_\w+?)_(test_loss|risk|test_accuracy)")
+                   r"kernel_drift", r"w2_.*", r"param_distance_rel")
 MAX_PANELS = 9
 
 
 def _priority(name: str) -> int:
-    import re
-
     return next((i for i, pattern in enumerate(METRIC_PRIORITY) if re.fullmatch(pattern, name)),
                 len(METRIC_PRIORITY))
 
@@ -285,9 +567,10 @@ def sweep_metrics(ds) -> list[tuple[str, str]]:
     """(variable, reduction) pairs summarized per sweep point, most telling
     first: the minimum over time (oracle early stopping) of the network's
     risk and test loss, then final values: losses and accuracy, network-twin
-    gaps, kernel drift, W2, relative parameter distance, the twins' test
-    losses, then every other plotted scalar series."""
-    scalars = [n for n in scalar_series(ds) if _plotted(n)]
+    gaps, kernel drift, W2, relative parameter distance, then every other
+    plotted scalar series. The twins' values and overlays are drawn on their
+    network counterpart's panel, not on panels of their own."""
+    scalars = [n for n in scalar_series(ds) if _own_figure(ds, n)]
     out = [(n, "min") for n in scalars if n in ORACLE_METRICS]
     return out + [(n, "final") for n in sorted(scalars, key=_priority)]
 
@@ -303,6 +586,10 @@ def numeric_sweep_axes(ds) -> list[str]:
 BOUNDED = ("accuracy", "fraction", "alignment", "energy", "share", "progress", "converged",
            "angles")
 MIN_R2 = 0.95  # a power law is drawn only where it explains the points
+# reference slopes drawn as guides (dotted grey) on log-log panels: the
+# 1/sqrt(width) of the kernel regime for the distance a network moves from
+# its initialization and from its twins (NTK parameterization)
+REFERENCE_SLOPES = ((r".*width.*", r"kernel_drift|param_distance_rel|.*gap", -0.5),)
 
 
 def power_law(x, y) -> tuple[float, float, float] | None:
@@ -331,78 +618,170 @@ def fits_a_power_law(name: str) -> bool:
     return not any(word in name for word in BOUNDED)
 
 
+def reference_slope(x_dim: str, name: str) -> float | None:
+    return next((slope for dims, names, slope in REFERENCE_SLOPES
+                 if re.fullmatch(dims, x_dim) and re.fullmatch(names, name)), None)
+
+
 def plot_sweep_summary(ds, x_dim: str, path: str | Path, *, title: str | None = None,
                        metrics: list[tuple[str, str]] | None = None) -> Path:
     """Save :func:`sweep_summary_figure`."""
     return save_figure(sweep_summary_figure(ds, x_dim, title=title, metrics=metrics), path)
 
 
+def _over_seeds(m, x_dim: str, sel: dict, size: int):
+    """(mean, min, max, values) over seeds of metric ``m`` at ``sel``, along ``x_dim``."""
+    vals = m.isel({d: i for d, i in sel.items() if d in m.dims}).transpose(x_dim, ...)
+    arr = np.asarray(vals, float).reshape(size, -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(arr, 1), np.nanmin(arr, 1), np.nanmax(arr, 1), arr
+
+
+@_paper
 def sweep_summary_figure(ds, x_dim: str, *, title: str | None = None,
                          metrics: list[tuple[str, str]] | None = None):
     """Each metric against the sweep axis ``x_dim``: one line per value of the
     other non-seed axes, the mean over seeds with their range (min to max:
-    on log axes a band of +-std would run below zero). Log-log axes when x
-    and the metric are positive and x spans a factor of 4 or more; there a
-    power law is fitted and drawn (slope and 95% interval in the legend)
-    only for an unbounded quantity, over the points whose solves succeeded,
-    and only where it explains the points (R^2 >= 0.95)."""
+    on log axes a band of +-std would run below zero); the twins' values on
+    the same panel (a dash each) and overlays (the min-norm interpolants)
+    dashed black. Log-log axes when x and the metric are positive and x
+    spans a factor of 4 or more; there a power law is fitted and drawn
+    (slope and 95% interval in the legend) only for an unbounded quantity,
+    over the points whose solves succeeded, and only where it explains the
+    points (R^2 >= 0.95); reference slopes (:data:`REFERENCE_SLOPES`) are
+    drawn as dotted guides. Failed points are crossed."""
+    from matplotlib.lines import Line2D
+
     from ._analysis import final_value, oracle_stopping
+
+    def reduce(name, how):
+        return oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
 
     metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
-    fig = _figure(4.2 * cols, 3.4 * rows)
+    fig = _figure(PANEL[0] * cols, PANEL[1] * rows + 0.3)
     x = np.asarray(ds[x_dim].values, dtype=float)
     others = [d for d in sweep_dims(ds) if d not in (x_dim, "seed")]
     failed = _failed_points(ds)
     for k, (name, how) in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, k + 1)
-        m = oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+        m = reduce(name, how)
+        twins = [(var, label, dash) for var, label, dash in _systems(ds, name)[1:]]
+        over = overlays(ds, name)
+        handles, shown, references = [], [], []
+        loglog_any = logx_any = False
         for color, (label, sel) in enumerate(_groups(ds, others)):
-            vals = m.isel(sel).transpose(x_dim, ...)
-            arr = np.asarray(vals, float).reshape(x.size, -1)
+            mean, lo, hi, arr = _over_seeds(m, x_dim, sel, x.size)
             bad = None
             if failed is not None:
                 bad = np.asarray(failed.isel({d: i for d, i in sel.items()
                                               if d in failed.dims}).transpose(x_dim, ...),
-                                 bool).reshape(x.size, -1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(arr, 1)
-                lo, hi = np.nanmin(arr, 1), np.nanmax(arr, 1)
+                                 bool).reshape(x.size, -1).any(1)
             finite = np.isfinite(mean)
-            loglog = (bool(np.all(x > 0)) and x.max() >= 4 * x.min() and finite.sum() >= 2
-                      and bool(np.all(mean[finite] > 0)))
+            positive = finite.sum() >= 2 and bool(np.all(mean[finite] > 0))
+            # a bounded quantity stays on a linear y axis unless it spans 10x
+            wide = positive and mean[finite].max() > 10 * mean[finite].min()
+            logx = bool(np.all(x > 0)) and x.max() >= 4 * x.min()
+            loglog = logx and positive and (fits_a_power_law(name) or wide)
+            loglog_any |= loglog
+            logx_any |= logx
             text = label
             spread = (np.clip(np.vstack([mean - lo, hi - mean]), 0, None)
                       if arr.shape[1] > 1 else None)
             ax.errorbar(x, mean, yerr=spread, marker="o", markersize=3, capsize=2,
-                        color=f"C{color % 10}", linestyle="none" if loglog else "-")
+                        color=_color(color), linestyle="none" if loglog else "-")
+            if bad is not None and bad.any():
+                ax.plot(x[bad & finite], mean[bad & finite], marker="X", markersize=8,
+                        color=_color(color), markeredgecolor="black", linestyle="none")
             fit = None
+            ok = finite if bad is None else finite & ~bad
             if loglog and fits_a_power_law(name):
-                ok = finite if bad is None else finite & ~bad.any(1)
                 fit = power_law(x[ok], mean[ok])
             if fit is not None:
                 slope, half, _ = fit
                 c = np.mean(np.log(mean[ok]) - slope * np.log(x[ok]))
                 xx = np.geomspace(x[ok].min(), x[ok].max(), 50)
                 text = f"{label + ', ' if label else ''}slope {slope:.2f} ± {half:.2f}"
-                ax.plot(xx, np.exp(c) * xx**slope, "--", color=f"C{color % 10}", linewidth=1)
+                ax.plot(xx, np.exp(c) * xx**slope, "--", color=_color(color), linewidth=1)
             elif loglog:
-                ax.plot(x, mean, "-", color=f"C{color % 10}", linewidth=1)
-            ax.plot([], [], "o-" if fit is None else "o--", color=f"C{color % 10}",
-                    label=text or None)
-            if loglog:
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-        ax.set_xlabel(x_dim)
-        ax.set_ylabel(f"{name} ({'min over t' if how == 'min' else 'final'})", fontsize=8)
+                ax.plot(x, mean, "-", color=_color(color), linewidth=1)
+            if text:
+                handles.append(Line2D([], [], marker="o", markersize=3, color=_color(color),
+                                      linestyle="--" if fit is not None else "-", label=text))
+            for var, _, dash in twins:
+                tm, *_ = _over_seeds(reduce(var, how), x_dim, sel, x.size)
+                ax.plot(x, tm, linestyle=dash, marker=".", color=_color(color), linewidth=1)
+                shown.append(tm)
+            shown += [mean, lo, hi]
+            for (var, olabel), dash in zip(over, OVERLAY_DASHES):
+                om, *_ = _over_seeds(final_value(ds, var), x_dim, sel, x.size)
+                references.append((x, om, olabel, dash))
+        handles += [Line2D([], [], color="0.3", linestyle=dash, label=tlabel)
+                    for _, tlabel, dash in twins]
+        handles += _draw_references(ax, references, shown, log=loglog_any)
+        slope = reference_slope(x_dim, name)
+        if logx_any:
+            ax.set_xscale("log")
+        if loglog_any:
+            ax.set_yscale("log")
+            if slope is not None:
+                mean0 = _over_seeds(m, x_dim, _groups(ds, others)[0][1], x.size)[0]
+                first = np.flatnonzero(np.isfinite(mean0) & (mean0 > 0))
+                if first.size:
+                    i = first[0]
+                    ax.plot(x, mean0[i] * (x / x[i]) ** slope, ":", color="0.5", linewidth=1)
+                    handles.append(Line2D([], [], linestyle=":", color="0.5",
+                                          label=f"∝ {x_dim}^{slope:g} (reference)"))
+        ax.set_xlabel(_dim_label(ds, x_dim))
+        ax.set_ylabel(f"{name} ({'min over t' if how == 'min' else 'final'})")
         ax.grid(True, which="both", alpha=0.3)
-        if ax.get_legend_handles_labels()[1]:
-            ax.legend(fontsize=7)
+        if handles:
+            ax.legend(handles=handles, fontsize=6.5)
     if title:
-        fig.suptitle(title, fontsize=9)
+        _suptitle(fig, title)
     return fig
+
+
+def _draw_references(ax, references, shown, *, log: bool) -> list:
+    """Reference values (overlays) dashed black over a summary panel, on
+    limits set by the drawn data: a reference far off them (the min-l1
+    interpolant's test loss of 1e-30 beside losses of 1e-4) is named in the
+    legend with its value instead of squashing the data to a line."""
+    from matplotlib.lines import Line2D
+
+    data = np.concatenate([np.ravel(a) for a in shown]) if shown else np.zeros(0)
+    data = data[np.isfinite(data) & ((data > 0) if log else True)]
+    if not references or not data.size:
+        return []
+    lo, hi = data.min(), data.max()
+    if log:
+        lo_ok, hi_ok = lo / 100, hi * 100
+    else:
+        pad = (hi - lo) or abs(hi) or 1.0
+        lo_ok, hi_ok = lo - pad, hi + pad
+    handles, limits, off_axis = {}, False, {}
+    for x, values, label, dash in references:
+        finite = values[np.isfinite(values)]
+        if finite.size and (finite.max() < lo_ok or finite.min() > hi_ok):
+            limits = True
+            off_axis.setdefault(label, []).append(np.mean(finite))
+        else:
+            ax.plot(x, values, linestyle=dash, color="black", linewidth=0.9, zorder=4)
+        handles[label] = dash
+    handles = [Line2D([], [], color="black", linestyle=dash, linewidth=0.9,
+                      label=f"{label}: {np.mean(off_axis[label]):.2g}, off the axis"
+                      if label in off_axis else label)
+               for label, dash in handles.items()]
+    if limits:
+        margin = (hi / lo) ** 0.05 if log and lo > 0 else None
+        if margin is not None:
+            ax.set_ylim(lo / margin, hi * margin)
+        else:
+            pad = 0.05 * ((hi - lo) or abs(hi) or 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
+    return handles
 
 
 def _failed_points(ds):
@@ -455,6 +834,7 @@ def plot_phase_diagram(ds, x_dim: str, y_dim: str, path: str | Path, *,
                        path)
 
 
+@_paper
 def phase_diagram_figure(ds, x_dim: str, y_dim: str, *, title: str | None = None,
                          metrics: list[tuple[str, str]] | None = None):
     """Heatmaps of final metrics (and the minimum over time of risk and test
@@ -469,7 +849,7 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *, title: str | None = None
     fixed = ", ".join(f"{d}={_fmt(ds[d].values[0])}" for d in others)
     cols = min(3, len(metrics))
     rows = -(-len(metrics) // cols)
-    fig = _figure(4.6 * cols, 3.8 * rows)
+    fig = _figure((PANEL[0] + 0.1) * cols, (PANEL[1] + 0.3) * rows)
     xs, ys = np.asarray(ds[x_dim].values), np.asarray(ds[y_dim].values)
     for k, (name, how) in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, k + 1)
@@ -482,17 +862,17 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *, title: str | None = None
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
         for (i, j), value in np.ndenumerate(grid):
             ax.text(j, i, "n/a" if not np.isfinite(value) else f"{value:.2g}",
-                    ha="center", va="center", fontsize=8, color=_ink(image, value))
+                    ha="center", va="center", fontsize=7, color=_ink(image, value))
         ax.set_xticks(range(xs.size), [_fmt(v) for v in xs], fontsize=7,
                       rotation=45 if xs.size > 6 else 0)
         ax.set_yticks(range(ys.size), [_fmt(v) for v in ys], fontsize=7)
         scale = " (log-spaced)"
-        ax.set_xlabel(x_dim + (scale if _log_spaced(xs) else ""))
-        ax.set_ylabel(y_dim + (scale if _log_spaced(ys) else ""))
+        ax.set_xlabel(_dim_label(ds, x_dim) + (scale if _log_spaced(xs) else ""))
+        ax.set_ylabel(_dim_label(ds, y_dim) + (scale if _log_spaced(ys) else ""))
         what = "min over t" if how == "min" else "final"
-        _title(ax, f"{name} ({what}{'; ' + fixed if fixed else ''})", fontsize=8)
+        _title(ax, f"{name} ({what}{'; ' + fixed if fixed else ''})")
     if title:
-        fig.suptitle(title, fontsize=9)
+        _suptitle(fig, title)
     return fig
 
 
@@ -521,6 +901,12 @@ def learning_times(ds, name: str = "fourier_progress", level: float = 0.9):
 
 def plot_spectral_bias(ds, path: str | Path, *, title: str | None = None,
                        level: float = 0.9) -> Path:
+    """Save :func:`spectral_bias_figure`."""
+    return save_figure(spectral_bias_figure(ds, title=title, level=level), path)
+
+
+@_paper
+def spectral_bias_figure(ds, *, title: str | None = None, level: float = 0.9):
     """Frequency-by-time heatmaps of the fraction of each Fourier component
     learned (``fourier_progress``), one panel per system (network, twins),
     with the time each frequency reaches ``level`` marked."""
@@ -529,7 +915,7 @@ def plot_spectral_bias(ds, path: str | Path, *, title: str | None = None,
     ds, note = _first_point(ds)
     systems = [(p, label) for p, label in _system_labels().items()
                if f"{p}fourier_progress" in ds]
-    fig = _figure(width=4.2 * len(systems) + 0.8, height=3.6)
+    fig = _figure(width=PANEL[0] * len(systems) + 0.8, height=PANEL[1] + 0.4)
     axes = fig.subplots(1, len(systems), squeeze=False)[0]
     tdim = time_dim(ds)
     t = np.asarray(ds[tdim].values, dtype=float)
@@ -547,16 +933,22 @@ def plot_spectral_bias(ds, path: str | Path, *, title: str | None = None,
         ax.set_yticks(rows, [_fmt(f) for f in freqs])
         ax.set_xlabel("time t (gradient flow)")
         ax.set_ylabel("frequency k")
-        ax.set_title(label, fontsize=9)
+        _title(ax, label)
         ax.legend(fontsize=7, loc="lower right")
     fig.colorbar(mesh, ax=list(axes), label="fraction of the target's Fourier coefficient learned")
     head = f"{title}: " if title else ""
-    fig.suptitle(f"{head}spectral bias{f' ({note})' if note else ''}", fontsize=9)
-    return save_figure(fig, path)
+    _suptitle(fig, f"{head}spectral bias{f' ({note})' if note else ''}")
+    return fig
 
 
 # ---------------------------------------------------------------- particles
 def plot_particles(ds, path: str | Path, *, title: str | None = None) -> Path:
+    """Save :func:`particles_figure`."""
+    return save_figure(particles_figure(ds, title=title), path)
+
+
+@_paper
+def particles_figure(ds, *, title: str | None = None):
     """Scatter of the particles (neurons) at each snapshot time: output weight
     ``v_j`` against the input-weight norm ``||w_j||`` (with bias: against the
     bias-free part), coloured by time."""
@@ -564,16 +956,80 @@ def plot_particles(ds, path: str | Path, *, title: str | None = None) -> Path:
     var = ds["particles"]
     tdim = var.dims[0]
     times = np.asarray(ds[tdim].values, dtype=float)
-    fig = _figure(width=5.5, height=4.2)
+    fig = _figure()
     ax = fig.add_subplot()
     for i, time in enumerate(times):
         p = np.asarray(var.isel({tdim: i}).values, dtype=float)
         ax.scatter(np.linalg.norm(p[:, 1:], axis=1), p[:, 0], s=6, alpha=0.6,
-                   color=f"C{i % 10}", label=f"t = {_fmt(time)}")
+                   color=_color(i), label=f"t = {_fmt(time)}")
     ax.set_xlabel("input-weight norm ||w_j|| (bias included if any)")
     ax.set_ylabel("output weight v_j")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     head = f"{title}: " if title else ""
-    ax.set_title(f"{head}particles{f' ({note})' if note else ''}", fontsize=9)
-    return save_figure(fig, path)
+    _title(ax, f"{head}particles{f' ({note})' if note else ''}")
+    return fig
+
+
+# ------------------------------------------------------------ chosen figures
+SCALES = ("auto", "linear", "log")
+
+
+def _set_scale(fig, xscale: str, yscale: str) -> None:
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        if xscale != "auto" and not ax.get_images():
+            ax.set_xscale(xscale)
+        if yscale != "auto" and not ax.get_images():
+            ax.set_yscale(yscale)
+        _tidy_log_ticks(ax)
+
+
+def chosen_figures(ds, names: list[str], *, x: str | None = None, y: str | None = None,
+                   xscale: str = "auto", yscale: str = "auto",
+                   title: str | None = None) -> list[tuple[str, object]]:
+    """The figures ``mfsim plot --var ...`` asks for, as ``(file stem,
+    figure)``: without ``x``, each variable against time (``loss``: the loss
+    figure); with a sweep axis ``x``, one summary of the variables' final
+    values against it; with ``x`` and ``y``, their phase diagram.
+    ``xscale``/``yscale`` (:data:`SCALES`) override the automatic choice. A
+    ValueError names what is not in ``ds``."""
+    import difflib
+
+    for scale in (xscale, yscale):
+        if scale not in SCALES:
+            raise ValueError(f"scale {scale!r}: allowed {', '.join(SCALES)}")
+    drawable = ["loss"] + scalar_series(ds) + [n for n in ds.data_vars
+                                               if _index_dim(ds, n) is not None]
+    for name in names:
+        if name not in drawable:
+            close = difflib.get_close_matches(name, drawable, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ValueError(f"no time series {name!r} in the results{hint}; there are: "
+                             + ", ".join(sorted(set(drawable))))
+    axes = [d for d in sweep_dims(ds) if d != "seed"]
+    for dim in (x, y):
+        if dim is not None and dim not in axes:
+            raise ValueError(f"{dim!r} is not a sweep axis of these results; "
+                             + (f"there are: {', '.join(axes)}" if axes else "this is a single run"))
+    if y is not None and x is None:
+        raise ValueError("--y needs --x (the phase diagram's two axes)")
+    if x is not None and "loss" in names:
+        raise ValueError("'loss' is drawn against time; name train_loss or test_loss with --x")
+    if x is None:  # "loss" is the loss figure; a variable, its own
+        named = {"loss": loss_figure}
+        out = [(name, named[name](ds, title=title) if name in named
+                else series_figure(ds, name, title=title)) for name in names]
+    elif y is None:
+        metrics = [(name, "final") for name in names]
+        out = [(f"vs_{x}", sweep_summary_figure(ds, x, title=title, metrics=metrics))]
+    else:
+        metrics = [(name, "final") for name in names]
+        out = [(f"phase_{x}_{y}", phase_diagram_figure(ds, x, y, title=title, metrics=metrics))]
+    import matplotlib
+
+    with matplotlib.rc_context(PAPER_RC):
+        for _, fig in out:
+            _set_scale(fig, xscale, yscale)
+    return out

@@ -33,6 +33,7 @@ from .._results import (
     write_dataset,
     write_json,
 )
+from .._scenario.keys import key_description
 from .._scenario.sweep import SweepPoint, axes
 from .._scenario.twins import TWIN_LABELS
 from .._solve.core import Trajectory
@@ -285,7 +286,8 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool)
         for a in ax:
             for key, values in zip(a.keys, a.values):
                 name = a.dim if key == a.keys[0] else key.split(".")[-1]
-                coords[name] = (a.dim, values)
+                coords[name] = (a.dim, values, {"key": key, "description": key_description(
+                    scenario, key) or f"the swept key {key}"})
         ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
         write_csv(out_dir / SUMMARY_FILE,
                   summary_rows(ordered, [p.overrides for p in points]))

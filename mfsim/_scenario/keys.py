@@ -117,6 +117,19 @@ def _doc(model: type[BaseModel]) -> str:
     return " ".join((model.__doc__ or "").split())
 
 
+def key_description(scenario: Scenario, key: str) -> str:
+    """The schema's description of a dotted key as it applies to
+    ``scenario`` (``system.width`` of its system's table; "" if none)."""
+    *tables, last = key.split(".")
+    node: Any = scenario
+    for part in tables:
+        node = getattr(node, part, None)
+        if not isinstance(node, BaseModel):
+            return ""
+    field = type(node).model_fields.get(last)
+    return (field.description or "") if field is not None else ""
+
+
 def missing_descriptions() -> list[str]:
     """Dotted keys of the schema that have no description (a test keeps this empty)."""
     missing = []

@@ -77,6 +77,9 @@ KERNELS = {
 }
 # variable prefix -> label, for every twin
 TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, *KERNELS.values())}
+# the same, short enough for the legend of a figure's panel
+TWIN_LEGENDS = {"lin_": "linearized twin", "ck_empirical_": "kernel at init",
+                "ck_analytic_": "infinite-width kernel"}
 
 
 def selected(compare) -> list[Twin]:
