@@ -126,9 +126,12 @@ def test_unregistered_names_are_rejected_again():
         mfsim.validate_scenario(SCENARIO)
 
 
-def test_the_readme_walkthrough_runs():
-    """The README's "Adding a system" code, as written there."""
+def test_the_readme_walkthrough_runs(tmp_path, monkeypatch):
+    """The README's "Adding a system" code, as written there: a run, then a
+    sweep into a run directory with figures, resumed by the second call."""
     from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[text.index("**Adding a system.**"):]
@@ -144,3 +147,11 @@ def test_the_readme_walkthrough_runs():
     assert {"train_loss", "param_distance", "moved_fraction", "w2_init"} <= set(ds.data_vars)
     loss = ds.train_loss.values
     assert np.all(np.diff(loss) < 0) and loss[-1] < 1e-3 * loss[0]
+    first, again = namespace["first"], namespace["again"]
+    assert first.dataset.sizes["width"] == 2 and first.dataset.sizes["seed"] == 2
+    names = {p.name for p in first.figures}
+    assert {"loss.png", "w2_init.png"} <= names
+    assert (tmp_path / "runs" / "toy" / "summary.csv").is_file()
+    assert len(again.resumed) == 4  # every point read back, none solved again
+    np.testing.assert_array_equal(again.dataset.train_loss.values,
+                                  first.dataset.train_loss.values)
