@@ -141,3 +141,33 @@ def test_command_line_edges(tmp_path, capsys, monkeypatch):
     assert main(["run", "s.toml", "--quiet", "--set", "system.width=4"]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("(to keep both runs, add --out runs/edges+system.width=4)"), err
+
+
+def test_a_checked_initial_state_for_a_centred_two_layer_network():
+    """make_state builds the state from one's own arrays (cast to the
+    network's dtype, centred at them so f = 0 at the start), equal to what
+    init builds from the same arrays; wrong shapes, a missing or extra bias
+    and non-finite values are refused naming the argument."""
+    import numpy as np
+
+    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=6, n_test=4, dtype=jnp.float64)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=5, center=True, bias=True)
+    ref = net.init(jax.random.key(1))
+    p = ref.params
+    state = net.make_state(np.asarray(p.v).tolist(), p.w, p.b)  # a list is cast
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(ref)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(net.train_outputs(state), 0.0)
+    other = net.init(jax.random.key(2)).params
+    moved = net.make_state(p.v, p.w, p.b, anchor=other)
+    expected = net.alpha * (net.raw_output(p, data.x_train) - net.raw_output(other, data.x_train))
+    np.testing.assert_allclose(net.train_outputs(moved), expected, rtol=1e-12)
+    for kwargs, words in (({"w": np.zeros((5, 4))}, "w: needs shape (5, 3)"),
+                          ({"b": None}, "b: the network has biases"),
+                          ({"v": np.full(5, np.nan)}, "v: has values that are not finite")):
+        args = {"v": p.v, "w": p.w, "b": p.b, **kwargs}
+        with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            net.make_state(**args)
+    plain = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=5)
+    with pytest.raises(ValueError, match="b: the network has no bias"):
+        plain.make_state(p.v, p.w, p.b)

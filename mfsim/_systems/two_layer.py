@@ -293,6 +293,51 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
             params=params, anchor=params, anchor_train=self.raw_output(params, self.x_train)
         )
 
+    def make_state(self, v, w, b=None, *, anchor: TwoLayerParams | None = None
+                   ) -> TwoLayerState:
+        r"""A checked initial state from your own arrays: output weights ``v``
+        ``(m,)``, input weights ``w`` ``(m, d)`` and, with ``bias``, ``b``
+        ``(m,)``, cast to the network's dtype. A centred network
+        (``center=True``) is centred at ``anchor`` (default: these
+        parameters, so $f = 0$ at the start), its training outputs computed
+        here. A ValueError names the argument whose shape, dtype kind or
+        values (non-finite) are wrong, or a ``b`` given to a network without
+        bias."""
+        dtype = self.x_train.dtype
+        shapes = {"v": (self.width,), "w": (self.width, self.dim), "b": (self.width,)}
+
+        def checked(name, value):
+            arr = jnp.asarray(value)
+            if not (jnp.issubdtype(arr.dtype, jnp.floating)
+                    or jnp.issubdtype(arr.dtype, jnp.integer)):
+                raise ValueError(f"{name}: needs real numbers; got dtype {arr.dtype}")
+            if arr.shape != shapes[name]:
+                raise ValueError(f"{name}: needs shape {shapes[name]} (width {self.width}, "
+                                 f"input dimension {self.dim}); got {arr.shape}")
+            arr = arr.astype(dtype)
+            if not bool(jnp.all(jnp.isfinite(arr))):
+                raise ValueError(f"{name}: has values that are not finite in {dtype}")
+            return arr
+
+        if self.bias and b is None:
+            raise ValueError("b: the network has biases; give b of shape "
+                             f"({self.width},)")
+        if not self.bias and b is not None:
+            raise ValueError("b: the network has no bias (bias=False); leave b out")
+        params = TwoLayerParams(v=checked("v", v), w=checked("w", w),
+                                b=None if b is None else checked("b", b))
+        if not self.center:
+            if anchor is not None:
+                raise ValueError("anchor: only a centred network (center=True) has one")
+            return TwoLayerState(params=params, anchor=None, anchor_train=None)
+        if anchor is None:
+            anchor = params
+        else:
+            anchor = TwoLayerParams(v=checked("v", anchor.v), w=checked("w", anchor.w),
+                                    b=None if anchor.b is None else checked("b", anchor.b))
+        return TwoLayerState(params=params, anchor=anchor,
+                             anchor_train=self.raw_output(anchor, self.x_train))
+
     # ------------------------------------------------------------ diagnostics
     def parameters(self, state: TwoLayerState) -> dict[str, Array]:
         """``v``, ``w`` and ``b`` (the anchor of a centred model is not a parameter)."""
