@@ -150,7 +150,7 @@ def test_the_readme_walkthrough_runs(tmp_path, monkeypatch):
     first, again = namespace["first"], namespace["again"]
     assert first.dataset.sizes["width"] == 2 and first.dataset.sizes["seed"] == 2
     names = {p.name for p in first.figures}
-    assert {"loss.png", "w2_init.png"} <= names
+    assert {"loss.png", "param_distance.png"} <= names
     assert (tmp_path / "runs" / "toy" / "summary.csv").is_file()
     assert len(again.resumed) == 4  # every point read back, none solved again
     np.testing.assert_array_equal(again.dataset.train_loss.values,

@@ -13,7 +13,7 @@ def widths(tmp_path_factory):
     """width_transition.toml at widths 32 and 512, n = 32, d = 4, float64 (two widths:
     each width and parameterization is one compilation, ~9 s)."""
     return mfsim.run_scenario(
-        "scenarios/width_transition.toml", out=tmp_path_factory.mktemp("wt"),
+        "scenarios/width_transition.toml", out=tmp_path_factory.mktemp("wt"), figures=False,
         overrides={"system.width": [32, 512], "dtype": "float64", "task.n_train": 32,
                    "task.n_test": 64, "task.d": 4, "solver.t1": 10.0, "save.n": 4})
 

@@ -126,11 +126,11 @@ def test_wide_ntk_network_approaches_analytic_kernel_flow():
     for m in widths:
         net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=int(m), activation="tanh",
                                     parameterization="ntk", init="symmetric")
+        states = [net.init(jax.random.key(10 + seed)) for seed in range(3)]
+        trajs = mfsim.simulate_batch([net] * 3, states, t1=20.0, save_times=ts, solver="tsit5",
+                                     rtol=1e-9, atol=1e-12, monitors=[mfsim.TrainOutputs()])
         errs = []
-        for seed in range(3):
-            s0 = net.init(jax.random.key(10 + seed))
-            traj = mfsim.simulate(net, s0, t1=20.0, save_times=ts, solver="tsit5", rtol=1e-9,
-                                  atol=1e-12, monitors=[mfsim.TrainOutputs()])
+        for s0, traj in zip(states, trajs):
             exact = mfsim.ConstantKernelFlow.analytic_twin(net, s0).solution(ts)
             errs.append(np.max(np.linalg.norm(traj.values["train_outputs"] - exact.train, axis=1)))
         errors.append(np.mean(errs))
