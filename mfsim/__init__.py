@@ -19,6 +19,7 @@ from ._errors import Interrupted as Interrupted
 from ._errors import MfsimError as MfsimError
 from ._errors import MfsimWarning as MfsimWarning
 from ._errors import RecomputedWarning as RecomputedWarning
+from ._errors import RedirectedOutputWarning as RedirectedOutputWarning
 from ._errors import ScenarioError as ScenarioError
 from ._kernels.analytic import TwoLayerKernel as TwoLayerKernel
 from ._kernels.analytic import fc_kernels as fc_kernels

@@ -22,6 +22,12 @@ class RecomputedWarning(MfsimWarning):
     unreadable or failed its checksum: it is solved again."""
 
 
+class RedirectedOutputWarning(MfsimWarning):
+    """``--set`` changed a scenario whose default directory holds the run
+    without the changes: the run goes to a directory named after them
+    (``runs/<name>+key=value``), and the message names both."""
+
+
 class DeprecatedKeyWarning(MfsimWarning, FutureWarning):
     """A scenario uses the old spelling of a renamed key: it is read as the new
     one; the message names the file, the key and its new name."""

@@ -120,7 +120,7 @@ def test_saxe_closed_form_is_refused_where_it_is_not_exact(tmp_path):
 def test_command_line_edges(tmp_path, capsys, monkeypatch):
     """--version; a shipped scenario by name; 'did you mean' on a key typo; a
     bare path in --set; after --set, the refusal of a directory holding the
-    plain run names a directory that keeps both."""
+    plain run goes to a directory named after the overrides, saying so."""
     from scenario_texts import TINY_PROBLEM
 
     from mfsim.cli import main
@@ -138,9 +138,18 @@ def test_command_line_edges(tmp_path, capsys, monkeypatch):
     assert main(["check", "s.toml", "--set", "output.dir=runs/elsewhere"]) == 0
     capsys.readouterr()
     assert main(["run", "s.toml", "--quiet"]) == 0
-    assert main(["run", "s.toml", "--quiet", "--set", "system.width=4"]) == 2
+    plain = (tmp_path / "runs" / "edges" / "results.nc").read_bytes()
+    capsys.readouterr()
+    assert main(["run", "s.toml", "--quiet", "--set", "system.width=4"]) == 0
     err = capsys.readouterr().err
-    assert err.strip().endswith("(to keep both runs, add --out runs/edges+system.width=4)"), err
+    assert ("mfsim: note: s.toml: runs/edges holds the run without these --set values; "
+            "writing to runs/edges+system.width=4") in err, err
+    derived = tmp_path / "runs" / "edges+system.width=4"
+    assert mfsim.open_results(derived).sizes["t"] == 3
+    assert (tmp_path / "runs" / "edges" / "results.nc").read_bytes() == plain  # untouched
+    # the same overrides again: resumed in the derived directory, the note again
+    assert main(["run", "s.toml", "--quiet", "--set", "system.width=4"]) == 0
+    assert "writing to runs/edges+system.width=4" in capsys.readouterr().err
 
 
 def test_a_checked_initial_state_for_a_centred_two_layer_network():

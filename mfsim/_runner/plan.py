@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import jax
 
-from .._errors import MfsimError, show
+from .._errors import MfsimError, RedirectedOutputWarning, show
 from .._results import SCENARIO_FILE, scenario_toml
 from .._scenario.memory import preflight
 from .._scenario.schema import Scenario
@@ -143,19 +144,28 @@ def make_plan(scenario: Scenario, source: str | None, *, out, force: bool,
               memory_check: bool, overrides: dict | None = None) -> RunPlan:
     """Everything decided before anything is built or written; raises a
     one-line error for a scenario that cannot run or a directory that must
-    not be written into (after ``--set`` ``overrides``, saying which
-    directory would keep both runs)."""
+    not be written into. With ``--set`` ``overrides`` and no ``out``, a
+    default directory holding the run without them is left alone: the run
+    goes to :func:`override_dir` (a :class:`RedirectedOutputWarning` says
+    so), so changing one value needs no new output directory by hand."""
     where = source or "<scenario>"
     points, refs, ref_of = plan(scenario, where, memory_check=memory_check)
     resolved_text = scenario_toml(scenario.model_dump(mode="json"))
     try:
         out_dir = output_dir(scenario, out)
-        check_output_dir(out_dir, resolved_text, force=force, source=source)
+        try:
+            check_output_dir(out_dir, resolved_text, force=force, source=source)
+        except MfsimError as e:
+            if not (overrides and out is None and not force and "different scenario" in str(e)):
+                raise
+            derived = override_dir(scenario, overrides)
+            check_output_dir(derived, resolved_text, force=False, source=source)
+            warnings.warn(RedirectedOutputWarning(
+                f"{where}: {out_dir} holds the run without these --set values; writing to "
+                f"{derived} (--out chooses another directory)"), stacklevel=2)
+            out_dir = derived
     except MfsimError as e:  # one path for every output-directory refusal
-        hint = ""
-        if overrides and out is None and "different scenario" in str(e):
-            hint = (f" (to keep both runs, add --out {override_dir(scenario, overrides)})")
-        raise MfsimError(f"{where}: {output_key(scenario, out)}: {e}{hint}") from None
+        raise MfsimError(f"{where}: {output_key(scenario, out)}: {e}") from None
     return RunPlan(scenario, source, points, refs, ref_of, resolved_text, out_dir)
 
 
