@@ -61,10 +61,16 @@ def _tidy_log_ticks(ax) -> None:
     (or every integer) times a power of ten only where the axis spans few
     decades, none on minor ticks (matplotlib labels minor ticks of short log
     axes, and on an x axis they ran into each other)."""
-    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+    from matplotlib.ticker import (
+        FixedLocator,
+        LogFormatterSciNotation,
+        LogLocator,
+        NullFormatter,
+    )
 
     for axis, limits in ((ax.xaxis, ax.get_xlim), (ax.yaxis, ax.get_ylim)):
-        if axis.get_scale() != "log" or not axis.get_visible():
+        if (axis.get_scale() != "log" or not axis.get_visible()
+                or isinstance(axis.get_major_locator(), FixedLocator)):  # ticks set by hand
             continue
         lo, hi = sorted(limits())
         if not (lo > 0 and np.isfinite(hi)):
@@ -300,9 +306,40 @@ def _positive(values) -> bool:
 
 
 def _dim_label(ds, dim: str) -> str:
-    """A sweep axis' label: its name and the scenario key it sweeps."""
+    """A sweep axis' label: the scenario key it sweeps (``system.width``), or
+    its name."""
     key = ds[dim].attrs.get("key") if dim in ds.coords else None
-    return f"{dim} ({key})" if key and key != dim else dim
+    return key or dim
+
+
+MAX_VALUE_TICKS = 8
+
+
+def _value_ticks(ax, x) -> None:
+    """On a log x axis, ticks at the swept values themselves (at most
+    MAX_VALUE_TICKS), labelled as written: 0.5, 2, 8 rather than powers of ten."""
+    from matplotlib.ticker import NullFormatter, NullLocator
+
+    x = np.unique(np.asarray(x, float)[np.isfinite(x)])
+    if ax.get_xscale() != "log" or not 2 <= x.size <= MAX_VALUE_TICKS:
+        return
+    labels = [_fmt(v) for v in x]
+    # every k-th value labelled, k the smallest for which the labels fit: the
+    # axes' width before layout, less a quarter for the labels constrained
+    # layout puts beside it; a label 0.6 em per character plus an em apart
+    fig = ax.get_figure()
+    inches = 0.75 * ax.get_position().width * fig.get_figwidth()
+    size = float(ax.xaxis.get_ticklabels()[0].get_fontsize()) if ax.xaxis.get_ticklabels() \
+        else 7.0
+    gap = np.diff(np.log(x)) / np.log(x[-1] / x[0]) * inches * 72  # points between ticks
+    need = [(0.3 * size * (len(a) + len(b)) + size) for a, b in zip(labels, labels[1:])]
+    step = 1
+    while step < x.size and any(sum(gap[i:i + step]) < max(need[i:i + step])
+                                for i in range(0, x.size - step, step)):
+        step += 1
+    ax.set_xticks(x, [label if i % step == 0 else "" for i, label in enumerate(labels)])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _legend(ax, colors, dashes, extra=()) -> None:
@@ -681,10 +718,12 @@ def sweep_summary_figure(ds, x_dim: str, *, title: str | None = None,
                                  bool).reshape(x.size, -1).any(1)
             finite = np.isfinite(mean)
             positive = finite.sum() >= 2 and bool(np.all(mean[finite] > 0))
-            # a bounded quantity stays on a linear y axis unless it spans 10x
-            wide = positive and mean[finite].max() > 10 * mean[finite].min()
+            # a bounded quantity stays on a linear y axis unless it spans 10x;
+            # any quantity that varies by less than 3x too (a log axis of
+            # 3.7553e-4 ... 3.7555e-4 shows nothing and fits nothing)
+            span = mean[finite].max() / mean[finite].min() if positive else 1.0
             logx = bool(np.all(x > 0)) and x.max() >= 4 * x.min()
-            loglog = logx and positive and (fits_a_power_law(name) or wide)
+            loglog = logx and positive and span >= 3 and (fits_a_power_law(name) or span > 10)
             loglog_any |= loglog
             logx_any |= logx
             text = label
@@ -724,6 +763,7 @@ def sweep_summary_figure(ds, x_dim: str, *, title: str | None = None,
         slope = reference_slope(x_dim, name)
         if logx_any:
             ax.set_xscale("log")
+            _value_ticks(ax, x)
         if loglog_any:
             ax.set_yscale("log")
             if slope is not None:
@@ -758,8 +798,8 @@ def _draw_references(ax, references, shown, *, log: bool) -> list:
     lo, hi = data.min(), data.max()
     if log:
         lo_ok, hi_ok = lo / 100, hi * 100
-    else:
-        pad = (hi - lo) or abs(hi) or 1.0
+    else:  # within the data's range or half its magnitude of it
+        pad = max(hi - lo, 0.5 * max(abs(hi), abs(lo))) or 1.0
         lo_ok, hi_ok = lo - pad, hi + pad
     handles, limits, off_axis = {}, False, {}
     for x, values, label, dash in references:
@@ -771,7 +811,7 @@ def _draw_references(ax, references, shown, *, log: bool) -> list:
             ax.plot(x, values, linestyle=dash, color="black", linewidth=0.9, zorder=4)
         handles[label] = dash
     handles = [Line2D([], [], color="black", linestyle=dash, linewidth=0.9,
-                      label=f"{label}: {np.mean(off_axis[label]):.2g}, off the axis"
+                      label=f"{label} = {np.mean(off_axis[label]):.1g} (off axis)"
                       if label in off_axis else label)
                for label, dash in handles.items()]
     if limits:
