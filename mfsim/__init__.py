@@ -105,6 +105,9 @@ from ._systems.linearized import linearize as linearize
 from ._systems.mlp import MLP as MLP
 from ._systems.mlp import DenseParams as DenseParams
 from ._systems.mlp import FCKernel as FCKernel
+from ._systems.quadratic import Quadratic as Quadratic
+from ._systems.quadratic import ScalarQuadratic as ScalarQuadratic
+from ._systems.quadratic import quadratize as quadratize
 from ._systems.sequence_models import AdaptiveSequenceModel as AdaptiveSequenceModel
 from ._systems.sequence_models import AdaptiveState as AdaptiveState
 from ._systems.sequence_models import DiagonalSequenceModel as DiagonalSequenceModel

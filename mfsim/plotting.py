@@ -27,7 +27,7 @@ from ._analysis import scalar_series, sweep_dims, time_dim
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
            "#F0E442")
 # network, then each twin ("--" is left to fits and overlays)
-SYSTEM_DASHES = ("-", ":", "-.", (0, (5, 1, 1, 1)))
+SYSTEM_DASHES = ("-", ":", "-.", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 SINGLE = (4.8, 3.2)  # inches: one figure, 1.5 columns of a two-column paper
 PANEL = (2.45, 2.2)  # inches: one panel of a grid (three per page width, 7.35 in)
 DPI = 200
@@ -426,7 +426,7 @@ def loss_figure(ds, *, title: str | None = None):
     systems = [p for p in labels if any(f"{p}{n}" in ds for n in LOSS_LABELS)]
     groups, note = _time_groups(ds)
     if sweep:  # (variable, colour index, dash, group sel)
-        twin_dashes = dict(zip(systems[1:], (":", "-.", (0, (5, 1, 1, 1)))))
+        twin_dashes = dict(zip(systems[1:], SYSTEM_DASHES[1:]))
         curves = [(name, k, dash, sel) for k, (_, sel) in enumerate(groups)
                   for name, dash in (("train_loss", "-"), ("test_loss", "--"))]
         curves += [(p + "test_loss", k, twin_dashes[p], sel) for k, (_, sel) in enumerate(groups)

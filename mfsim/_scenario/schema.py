@@ -116,6 +116,8 @@ class CompareConfig(Table):
     """Kernel twins solved beside the network, from its initial state."""
 
     linearized: bool = Field(False, description="the linearized network (Taylor at init)")
+    quadratic: bool = Field(False, description="the quadratic network (second-order Taylor "
+                            "at init, Bai & Lee; nested jvp, no Hessian)")
     kernels: list[Literal["empirical", "analytic"]] = Field(
         default_factory=list,
         description="constant-kernel flows: NTK frozen at init, and/or infinite width",

@@ -15,6 +15,7 @@ from .._system import (
 )
 from .._systems.constant_kernel import ConstantKernelFlow
 from .._systems.linearized import linearize
+from .._systems.quadratic import quadratize
 from .entry import MemoryContext, MemoryTerm
 
 
@@ -40,6 +41,11 @@ def _linearized(system, state0, data):
     return lin, lin.state0
 
 
+def _quadratic(system, state0, data):
+    quad = quadratize(system, state0)
+    return quad, quad.state0
+
+
 def _kernel_flow(make):
     """``make``: ``ConstantKernelFlow.empirical_twin`` or ``.analytic_twin``."""
     def build(system, state0, data):
@@ -63,6 +69,13 @@ LINEARIZED = Twin(
     "kernel twins need a network system, not {s}", _linearized,
     lambda m: MemoryTerm("compare.linearized", "the linearized twin",
                    m.bytes_per_element * m.system.params * (m.copies + 3) * m.points))
+# the nested jvp holds about three forward passes' tangents beside the state
+QUADRATIC = Twin(
+    "quad_", "quadratic twin (second-order Taylor at init)", "compare.quadratic",
+    (AbstractSupervisedSystem,), "the quadratic twin needs a network system, not {s}",
+    _quadratic,
+    lambda m: MemoryTerm("compare.quadratic", "the quadratic twin",
+                   m.bytes_per_element * m.system.params * (m.copies + 6) * m.points))
 KERNELS = {
     "empirical": Twin(
         "ck_empirical_", "constant-kernel flow (empirical NTK at init)", "compare.kernels",
@@ -76,15 +89,17 @@ KERNELS = {
         _kernel_flow(ConstantKernelFlow.analytic_twin), _kernel_memory(False)),
 }
 # variable prefix -> label, for every twin
-TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, *KERNELS.values())}
+TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, QUADRATIC, *KERNELS.values())}
 # the same, short enough for the legend of a figure's panel
-TWIN_LEGENDS = {"lin_": "linearized twin", "ck_empirical_": "kernel at init",
+TWIN_LEGENDS = {"lin_": "linearized twin", "quad_": "quadratic twin",
+                "ck_empirical_": "kernel at init",
                 "ck_analytic_": "infinite-width kernel"}
 
 
 def selected(compare) -> list[Twin]:
     """The twins a ``[compare]`` table asks for, in the order they are solved."""
-    return ([LINEARIZED] if compare.linearized else []) + [KERNELS[k] for k in compare.kernels]
+    return ([LINEARIZED] if compare.linearized else []) + (
+        [QUADRATIC] if compare.quadratic else []) + [KERNELS[k] for k in compare.kernels]
 
 
 def refusal(twin: Twin, system_type: type, system_name: str) -> str | None:
