@@ -33,6 +33,8 @@ from ._monitors.base import MonitorContext as MonitorContext
 from ._monitors.invariants import InvariantDrift as InvariantDrift
 from ._monitors.kernel import KERNEL_QUANTITIES as KERNEL_QUANTITIES
 from ._monitors.kernel import KernelMonitor as KernelMonitor
+from ._monitors.kernel_regression import KernelRegression as KernelRegression
+from ._monitors.kernel_regression import kernel_regression as kernel_regression
 from ._monitors.linear import LinearPredictor as LinearPredictor
 from ._monitors.losses import TestAccuracy as TestAccuracy
 from ._monitors.losses import TestLoss as TestLoss

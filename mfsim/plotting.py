@@ -125,8 +125,12 @@ OVERLAYS = (
     (r"w2_exact_(.+)", r"w2_\1", "exact OT"),
     (r"min_l1_(.+)", r"\1", "min-l1 interpolant"),
     (r"min_l2_(.+)", r"\1", "min-l2 interpolant"),
+    (r"kr_current_(.+)", r"\1", "kernel regression, NTK now"),
+    (r"kr_init_(.+)", r"\1", "kernel regression, NTK at init"),
+    (r"kr_analytic_(.+)", r"\1", "kernel regression, infinite width"),
 )
-OVERLAY_DASHES = ((0, (4, 2)), (0, (1, 1.5)), (0, (5, 1, 1, 1)))
+OVERLAY_DASHES = ((0, (4, 2)), (0, (1, 1.5)), (0, (5, 1, 1, 1)), (0, (8, 2)),
+                  (0, (2, 2, 6, 2)))
 
 
 def overlay_target(ds, name: str) -> str | None:
@@ -461,6 +465,13 @@ def loss_figure(ds, *, title: str | None = None):
     extra = [Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
                     linestyle="none", label=f"solve stopped: {status}")
              for status in sorted(failed)]
+    if not sweep:  # references for the test loss (kernel regression), dashed black
+        for (name, label), dash in zip(overlays(ds, "test_loss"), OVERLAY_DASHES):
+            t, y, _, _ = _series(ds, name, {})
+            keep = (t > 0) & np.isfinite(y) & (y > 0)
+            ax.plot(t[keep], y[keep], linestyle=dash, color="black", linewidth=0.9)
+            extra.append(Line2D([], [], linestyle=dash, color="black", linewidth=0.9,
+                                label=label))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(time_axis(ds)[1])

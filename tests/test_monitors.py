@@ -258,3 +258,72 @@ def test_monitors_compile_once_across_runs_and_save_points(run):
                            rtol=1e-10, atol=1e-12)
     assert moved.stats["compile_time"] == 0.0
     assert not [e for e in events if "backend_compile" in e]
+
+
+def test_kernel_regression_predictors_equal_a_direct_solve():
+    """B6 of issue 19: the kernel-regression test losses (the NTK at the end,
+    at init, infinite width; ridgeless and ridge) equal numpy.linalg.solve on
+    the same Gram matrices to 1e-8."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import mfsim
+
+    data = mfsim.teacher_task(jax.random.key(5), d=3, n_train=12, n_test=9, dtype=jnp.float64,
+                              activation="tanh")
+    # erf: its infinite-width kernel is a closed form (tanh's is a quadrature)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=64, activation="erf",
+                                parameterization="ntk")
+    s0 = net.init(jax.random.key(6))
+    x, y, xt, yt = (np.asarray(a) for a in (data.x_train, data.y_train, data.x_test,
+                                            data.y_test))
+
+    def direct(k_train, k_test, ridge):
+        k_train = np.asarray(k_train)
+        shift = ridge * np.trace(k_train) / k_train.shape[0]
+        pred = np.asarray(k_test) @ np.linalg.solve(k_train + shift * np.eye(len(y)), y)
+        return 0.5 * np.mean((pred - yt) ** 2)
+
+    for ridge in (0.0, 0.1):
+        monitor = mfsim.KernelRegression(data.x_test, data.y_test, ridge=ridge,
+                                         kernels=("current", "init", "analytic"))
+        traj = mfsim.simulate(net, s0, t1=3.0, n_save=3, rtol=1e-10, atol=1e-12,
+                              monitors=[monitor])
+        sf = traj.final_state
+        kernel = net.analytic_ntk()
+        want = {"current": direct(net.ntk(sf, x, x), net.ntk(sf, xt, x), ridge),
+                "init": direct(net.ntk(s0, x, x), net.ntk(s0, xt, x), ridge),
+                "analytic": direct(kernel(x, x), kernel(xt, x), ridge)}
+        for name, value in want.items():
+            got = np.asarray(traj.values[f"kr_{name}_test_loss"])
+            np.testing.assert_allclose(got[-1], value, rtol=1e-8, err_msg=(name, ridge))
+        init = np.asarray(traj.values["kr_init_test_loss"])
+        assert np.all(init == init[0])  # computed once
+        np.testing.assert_allclose(traj.values["kr_current_test_loss"][0], init[0], rtol=1e-12)
+        # the kernel moved: the after-kernel predictor differs from the initial one
+        assert abs(float(traj.values["kr_current_test_loss"][-1]) - float(init[0])) > 1e-10
+
+
+def test_kernel_regression_in_a_scenario_is_checked_and_drawn(tmp_path):
+    import numpy as np
+
+    import mfsim
+    from mfsim.plotting import loss_figure
+
+    base = {"name": "kr", "dtype": "float64", "task": {"n_train": 10, "n_test": 8, "d": 3},
+            "system": {"width": 16, "parameterization": "ntk"}, "solver": {"t1": 1.0},
+            "save": {"n": 3},
+            "monitors": [{"name": "test_loss"},
+                         {"name": "kernel_regression", "kernels": ["current", "analytic"]}]}
+    ds = mfsim.run(base)
+    assert {"kr_current_test_loss", "kr_analytic_test_loss"} <= set(ds.data_vars)
+    assert "kr_init_test_loss" not in ds
+    assert np.isfinite(ds.kr_current_test_loss.values).all()
+    legend = [t.get_text() for t in loss_figure(ds).axes[0].get_legend().get_texts()]
+    assert {"kernel regression, NTK now", "kernel regression, infinite width"} <= set(legend)
+    bad = {**base, "system": {"kind": "deep_linear"},
+           "task": {"kind": "linear_teacher", "d": 3, "d_out": 1, "singular_values": [1.0]}}
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[1\]\.name: kernel_regression "
+                       r"is not available for system deep_linear"):
+        mfsim.validate_scenario(bad)

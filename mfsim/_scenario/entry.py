@@ -212,6 +212,9 @@ class MonitorEntry:
       table's place, ``monitors[i]``).
     - ``check(cfg, scenario, where)``: option checks against the scenario
       (an error with its ``key``, or None).
+    - ``needs(cfg)``: option key -> the capability types a system needs for
+      the option as set (``kernels`` with ``"analytic"``: an infinite-width
+      system); checked with the monitor's own ``requires``.
     - ``twin``: kernel twins record it too (function-space monitors).
     - ``renamed``: old key -> new key; a table with the old spelling is read,
       with a :class:`mfsim.DeprecatedKeyWarning` naming the file and key.
@@ -223,6 +226,7 @@ class MonitorEntry:
     memory: Callable[[Any, MemoryContext, str], MonitorMemory] = (
         lambda cfg, m, key: MonitorMemory())
     check: Check = _no_check
+    needs: Callable[[Any], dict[str, tuple[type, ...]]] = lambda cfg: {}  # noqa: E731
     twin: bool = False
     requires: tuple[type, ...] | None = None
     renamed: dict[str, str] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from .monitors import (
     fourier,
     invariants,
     kernel,
+    kernel_regression,
     learned_kernel,
     linear_predictor,
     param_distance,
@@ -107,5 +108,5 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                test_outputs.ENTRY, invariants.ENTRY, risk.ENTRY, singular_values.ENTRY,
                linear_predictor.ENTRY, particle_moments.ENTRY, learned_kernel.ENTRY,
                param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
-               fourier.ENTRY, residual_modes.ENTRY):
+               fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY):
     MONITORS[_entry.name] = _entry

@@ -370,6 +370,14 @@ def check_compatibility(scenario: Scenario) -> None:
             raise error("monitor", "{name} is not available for system {system}; allowed: "
                         "{allowed}", f"monitors.{i}.name", name=cfg.name, system=system,
                         allowed=_names(allowed))
+        for key, types in entry.needs(cfg).items():
+            lacking = [t.__name__ for t in types if not issubclass(stype, t)]
+            if lacking:
+                fit = [e for e in registry.SYSTEMS.values() if entry.fits(e.system)
+                       and all(issubclass(e.system, t) for t in types)]
+                raise error("monitor", "as set, this needs a system that is {missing}, not "
+                            "{system}; systems that are: {allowed}", f"monitors.{i}.{key}",
+                            missing=", ".join(lacking), system=system, allowed=_names(fit))
     for i, cfg in enumerate(scenario.monitors):
         problem = registry.MONITORS[cfg.name].check(cfg, scenario, f"monitors.{i}")
         if problem is not None:
