@@ -28,6 +28,9 @@ from ._kernels.empirical import empirical_ntk as empirical_ntk
 from ._kernels.empirical import ntk_vector_product as ntk_vector_product
 from ._kernels.gaussian import gaussian_expectations as gaussian_expectations
 from ._kernels.layerwise import layerwise_ntk as layerwise_ntk
+from ._kernels.sphere import gegenbauer as gegenbauer
+from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
+from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import MonitorContext as MonitorContext
 from ._monitors.invariants import InvariantDrift as InvariantDrift

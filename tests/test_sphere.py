@@ -1,0 +1,87 @@
+"""Dot-product kernels on the sphere (issue 19, B5, first part): Funk-Hecke
+eigenvalues against scipy.integrate.quad, multiplicities, Gegenbauer
+polynomials."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import mfsim
+from mfsim._kernels.sphere import _surface_ratio, profile
+
+SIGMA_W = 1.3
+
+
+def _fc(activation):
+    def kernel(a, b):
+        return mfsim.fc_kernels(np.asarray(a), np.asarray(b), depth=1, activation=activation,
+                                sigma_w=SIGMA_W, sigma_b=0.0)[1]
+    return kernel
+
+
+def _kappa(activation, t):
+    """The same one-hidden-layer NTK written out in numpy (inputs of norm
+    sqrt(d), so the pre-activation covariance is sw^2 [[1, t], [t, 1]]):
+    sw^2 t E[phi'(u) phi'(v)] + sw^2 E[phi(u) phi(v)], arc-cosine and arcsine
+    closed forms."""
+    s, c = SIGMA_W**2, SIGMA_W**2 * t
+    if activation == "relu":
+        theta = np.arccos(np.clip(t, -1, 1))
+        e_phi = s / (2 * np.pi) * (np.sin(theta) + (np.pi - theta) * np.cos(theta))
+        e_dphi = (np.pi - theta) / (2 * np.pi)
+    else:  # erf
+        e_phi = 2 / np.pi * np.arcsin(2 * c / (1 + 2 * s))
+        e_dphi = 4 / np.pi / np.sqrt((1 + 2 * s) ** 2 - 4 * c**2)
+    return c * s * e_dphi + s * e_phi
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf"])
+@pytest.mark.parametrize("d", [3, 5, 10])
+def test_eigenvalues_match_direct_integration(activation, d):
+    """mu_k = (w_{d-2}/w_{d-1}) int kappa(t) P_k(t) (1-t^2)^((d-3)/2) dt by
+    adaptive quadrature in t (scipy quad, of kappa written out in numpy),
+    to 1e-10 (relative to the largest: the ReLU kernel's odd degrees above 1 and the
+    odd erf kernel's even degrees vanish), for
+    the NTK of fc_kernels on inputs of the sphere of radius sqrt(d)."""
+    kernel = _fc(activation)
+    radius = math.sqrt(d)
+    t = np.linspace(-1, 1, 9)
+    np.testing.assert_allclose(profile(kernel, d, t, radius), _kappa(activation, t),
+                               rtol=1e-12, atol=1e-14)
+    degrees = range(8)
+    mu = mfsim.sphere_eigenvalues(kernel, d, degrees, radius=radius)
+    ref = [_surface_ratio(d) * quad(lambda t, k=k: _kappa(activation, t)
+                                    * mfsim.gegenbauer(k, d, t) * (1 - t * t) ** ((d - 3) / 2),
+                                    -1, 1, epsabs=1e-15, epsrel=1e-13, limit=1000)[0]
+           for k in degrees]
+    np.testing.assert_allclose(mu, ref, rtol=1e-10, atol=1e-10 * np.max(np.abs(ref)))
+    assert np.all(mu > -1e-12)  # a positive-definite kernel
+
+
+def test_eigenvalues_sum_to_the_kernel_diagonal():
+    """Mercer: sum_k N(d, k) mu_k = kappa(1)."""
+    d = 5
+    kernel = _fc("erf")
+    mu = mfsim.sphere_eigenvalues(kernel, d, range(80), radius=math.sqrt(d))
+    total = sum(mfsim.harmonic_multiplicity(d, k) * m for k, m in enumerate(mu))
+    np.testing.assert_allclose(total, profile(kernel, d, np.array([1.0]), math.sqrt(d))[0],
+                               rtol=1e-8)
+
+
+def test_multiplicities_and_gegenbauer_polynomials():
+    assert [mfsim.harmonic_multiplicity(3, k) for k in range(5)] == [1, 3, 5, 7, 9]
+    assert [mfsim.harmonic_multiplicity(2, k) for k in range(4)] == [1, 2, 2, 2]
+    assert [mfsim.harmonic_multiplicity(4, k) for k in range(4)] == [1, 4, 9, 16]  # (k+1)^2
+    assert mfsim.harmonic_multiplicity(10, 2) == 54  # d(d+1)/2 - 1
+    t = np.linspace(-1, 1, 7)
+    np.testing.assert_allclose(mfsim.gegenbauer(2, 3, t), 1.5 * t**2 - 0.5)  # Legendre
+    for d in (2, 3, 6):
+        assert mfsim.gegenbauer(4, d, 1.0) == pytest.approx(1.0)
+        # orthogonal under the weight (1 - t^2)^((d-3)/2), in the angle
+        inner = quad(lambda s: mfsim.gegenbauer(2, d, np.cos(s)) * mfsim.gegenbauer(
+            3, d, np.cos(s)) * np.sin(s) ** (d - 2), 0, np.pi)[0]
+        assert abs(inner) < 1e-12
+    with pytest.raises(ValueError, match="d >= 2"):
+        mfsim.harmonic_multiplicity(1, 0)
