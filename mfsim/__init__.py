@@ -33,6 +33,7 @@ from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
 from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import MonitorContext as MonitorContext
+from ._monitors.harmonics import HarmonicEnergy as HarmonicEnergy
 from ._monitors.invariants import InvariantDrift as InvariantDrift
 from ._monitors.kernel import KERNEL_QUANTITIES as KERNEL_QUANTITIES
 from ._monitors.kernel import KernelMonitor as KernelMonitor
@@ -127,6 +128,7 @@ from ._tasks.dataset import Dataset as Dataset
 from ._tasks.digits import digits_task as digits_task
 from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
 from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task
+from ._tasks.gegenbauer import gegenbauer_task as gegenbauer_task
 from ._tasks.linear_teacher import linear_teacher_task as linear_teacher_task
 from ._tasks.sequence import SequenceData as SequenceData
 from ._tasks.sequence import sequence_model_task as sequence_model_task

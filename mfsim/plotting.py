@@ -483,8 +483,8 @@ def loss_figure(ds, *, title: str | None = None):
 
 
 # per-time series with one line per index (modes, eigenvalues, frequencies)
-SERIES_DIMS = ("mode", "eigen_index", "angle_index", "frequency")
-SERIES_LOG_Y = ("kernel_eigenvalues", "singular_values")
+SERIES_DIMS = ("mode", "eigen_index", "angle_index", "frequency", "degree")
+SERIES_LOG_Y = ("kernel_eigenvalues", "singular_values", "harmonic_residual")
 # recorded but not drawn on their own: constants, solver diagnostics and
 # near-duplicates of a drawn figure (the Sinkhorn divergence is w2 squared;
 # the Fourier amplitudes are fourier_progress times the target's)

@@ -113,3 +113,66 @@ def test_kernel_flow_learns_each_degree_at_its_eigenvalue():
         component = residual @ basis / (basis @ basis)
         np.testing.assert_allclose(component, -amplitude * np.exp(-mu_k * ts), rtol=1e-8,
                                    err_msg=f"degree {k}")
+
+
+def test_gegenbauer_task_puts_its_energy_in_its_degrees():
+    """The target's decomposition on a sample of the sphere: exactly zero
+    (to rounding) outside the task's degrees, and about c_k^2 in degree k
+    (population energy c_k^2; sampling error ~ 1/sqrt(n))."""
+    import jax
+    import jax.numpy as jnp
+
+    data = mfsim.gegenbauer_task(jax.random.key(0), d=4, n_train=5, n_test=1500,
+                                 degrees=[1, 3], amplitudes=[1.0, 0.5], dtype=jnp.float64)
+    x = np.asarray(data.x_test)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 2.0, rtol=1e-12)  # radius sqrt(d)
+    monitor = mfsim.HarmonicEnergy(data.x_test, data.y_test, max_degree=4)
+    energy = np.asarray(monitor.energies(data.y_test))
+    assert np.all(energy[[0, 2, 4]] < 1e-20), energy
+    np.testing.assert_allclose(energy[[1, 3]], [1.0, 0.25], rtol=0.15)
+
+
+def test_harmonic_energies_equal_a_direct_least_squares_projection():
+    """B5, second part: for an arbitrary vector g on 400 points of S^4, the
+    monitor's per-degree energies (eigenvector bases of the reproducing
+    kernels, a pseudo-inverse) equal a least-squares fit (numpy lstsq) on a
+    different basis of the same spaces: the zonal functions P_l(x . z_j) for
+    N(d, l) random directions z_j per degree; to 1e-8."""
+    rng = np.random.default_rng(1)
+    d, n, top = 5, 400, 4
+    x = rng.normal(size=(n, d))
+    x *= 3.0 / np.linalg.norm(x, axis=1, keepdims=True)
+    g = rng.normal(size=n)
+    monitor = mfsim.HarmonicEnergy(x, np.zeros(n), max_degree=top)
+    got = np.asarray(monitor.energies(g))
+    u = x / np.linalg.norm(x, axis=1, keepdims=True)
+    columns, owner = [], []
+    for k in range(top + 1):
+        z = rng.normal(size=(mfsim.harmonic_multiplicity(d, k), d))
+        z /= np.linalg.norm(z, axis=1, keepdims=True)
+        columns.append(mfsim.gegenbauer(k, d, np.clip(u @ z.T, -1, 1)))
+        owner += [k] * z.shape[0]
+    design, owner = np.concatenate(columns, axis=1), np.array(owner)
+    coef = np.linalg.lstsq(design, g, rcond=None)[0]
+    want = [np.mean((design[:, owner == k] @ coef[owner == k]) ** 2) for k in range(top + 1)]
+    np.testing.assert_allclose(got, want, rtol=1e-8)
+
+
+def test_harmonics_in_a_scenario(tmp_path):
+    ds = mfsim.run({"name": "sph", "dtype": "float64",
+                    "task": {"kind": "gegenbauer", "d": 3, "n_train": 32, "n_test": 64,
+                             "degrees": [1, 2]},
+                    "system": {"width": 32}, "solver": {"t1": 20.0}, "save": {"n": 4},
+                    "monitors": [{"name": "harmonics", "max_degree": 3}]}, out=tmp_path)
+    assert ds.harmonic_residual.dims == ("t", "degree")
+    assert list(ds.degree.values) == [0, 1, 2, 3]
+    assert (tmp_path / "harmonic_residual.png").is_file()
+    residual = ds.harmonic_residual.values
+    assert residual[-1, 1] < residual[0, 1]  # degree 1 is being learned
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[0\]\.max_degree: degrees up "
+                       r"to 6 in d = 3 have 49 harmonics"):
+        mfsim.validate_scenario({"name": "x", "task": {"kind": "gegenbauer", "d": 3,
+                                                       "n_test": 40},
+                                 "monitors": [{"name": "harmonics", "max_degree": 6}]})
+    with pytest.raises(mfsim.ScenarioError, match="harmonics needs inputs on a sphere"):
+        mfsim.validate_scenario({"name": "x", "monitors": [{"name": "harmonics"}]})

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .entry import MonitorEntry, SystemEntry, TaskEntry
 from .monitors import (
     fourier,
+    harmonics,
     invariants,
     kernel,
     kernel_regression,
@@ -43,6 +44,7 @@ from .systems import (
 from .tasks import (
     digits,
     file,
+    gegenbauer,
     linear_teacher,
     ntk_eigenfunction,
     sequence,
@@ -102,11 +104,13 @@ for _entry in (two_layer.ENTRY, mlp.ENTRY, deep_linear.ENTRY, diagonal_linear.EN
                vanilla_sequence.ENTRY, diagonal_sequence.ENTRY, adaptive_sequence.ENTRY):
     SYSTEMS[_entry.name] = _entry
 for _entry in (teacher.ENTRY, sinusoids.ENTRY, sparse_regression.ENTRY, linear_teacher.ENTRY,
-               sequence.ENTRY, ntk_eigenfunction.ENTRY, digits.ENTRY, file.ENTRY):
+               sequence.ENTRY, ntk_eigenfunction.ENTRY, digits.ENTRY, file.ENTRY,
+               gegenbauer.ENTRY):
     TASKS[_entry.name] = _entry
 for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_outputs.ENTRY,
                test_outputs.ENTRY, invariants.ENTRY, risk.ENTRY, singular_values.ENTRY,
                linear_predictor.ENTRY, particle_moments.ENTRY, learned_kernel.ENTRY,
                param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
-               fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY):
+               fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY,
+               harmonics.ENTRY):
     MONITORS[_entry.name] = _entry

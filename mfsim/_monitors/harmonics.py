@@ -1,0 +1,95 @@
+r"""Energy per spherical-harmonic degree, on a held-out sample of the sphere.
+
+For a function $g$ on $S^{d-1}$ write $g = \sum_\ell g_\ell$ with $g_\ell$ in
+the space $H_\ell$ of degree-$\ell$ harmonics. On a sample $x_1..x_n$ (the
+test inputs, uniform on a sphere), mfsim decomposes the vector $g(x_i)$ by
+least squares on $H_0 \oplus \dots \oplus H_L$ restricted to the sample, and
+records $E_\ell = \frac1n\sum_i g_\ell(x_i)^2$ for $\ell \le L$: the residual's
+($g = f - y$) and the prediction's ($g = f$). The restriction of $H_\ell$ to
+the sample is the column space of its reproducing kernel
+$N(d,\ell)P_\ell(x_i\cdot x_j/|x_i||x_j|)$ (addition theorem); its
+$N(d,\ell)$ leading eigenvectors are the basis used, so no basis of
+harmonics is ever written down. Needs $n \ge \sum_{\ell\le L} N(d,\ell)$.
+The bases and the least-squares pseudo-inverse are computed once, on the
+host, in float64.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._kernels.sphere import gegenbauer, harmonic_multiplicity
+from .._system import AbstractRegressionSystem, AbstractScalarOutputSystem
+from .base import AbstractMonitor, MonitorContext
+
+
+def harmonic_bases(x, max_degree: int) -> list[np.ndarray]:
+    """Per degree l <= max_degree, an orthonormal basis (columns) of the
+    degree-l harmonics restricted to the rows of ``x`` (directions taken)."""
+    u = np.asarray(x, np.float64)
+    u = u / np.linalg.norm(u, axis=1, keepdims=True)
+    n, d = u.shape
+    need = sum(harmonic_multiplicity(d, k) for k in range(max_degree + 1))
+    if n < need:
+        raise ValueError(f"{n} sample points cannot resolve degrees up to {max_degree} in "
+                         f"d = {d}: they need {need} (the harmonics of those degrees)")
+    t = np.clip(u @ u.T, -1.0, 1.0)
+    bases = []
+    for k in range(max_degree + 1):
+        lam, vec = np.linalg.eigh(gegenbauer(k, d, t))
+        bases.append(vec[:, -harmonic_multiplicity(d, k):])
+    return bases
+
+
+class HarmonicEnergy(AbstractMonitor):
+    """``harmonic_residual`` and ``harmonic_prediction`` per degree 0..L on
+    the held-out sample ``x`` (targets ``y``): see the module."""
+
+    basis: Float[Array, "n m"]
+    solve: Float[Array, "m n"]
+    y: Float[Array, " n"]
+    x: Float[Array, "n d"]
+    sizes: tuple[int, ...] = eqx.field(static=True)
+
+    requires: ClassVar = (AbstractRegressionSystem, AbstractScalarOutputSystem)
+
+    def __init__(self, x, y, max_degree: int):
+        bases = harmonic_bases(x, int(max_degree))
+        basis = np.concatenate(bases, axis=1)
+        dtype = jnp.asarray(y).dtype
+        self.basis = jnp.asarray(basis, dtype)
+        self.solve = jnp.asarray(np.linalg.pinv(basis), dtype)
+        self.y, self.x = jnp.asarray(y, dtype), jnp.asarray(x, dtype)
+        self.sizes = tuple(b.shape[1] for b in bases)
+
+    def energies(self, g) -> Float[Array, " L"]:
+        """E_l of the values ``g`` on the sample, per degree."""
+        coef = self.solve @ g
+        out, start = [], 0
+        for size in self.sizes:
+            part = self.basis[:, start:start + size] @ coef[start:start + size]
+            out.append(jnp.mean(part**2))
+            start += size
+        return jnp.stack(out)
+
+    def __call__(self, t, state, ctx: MonitorContext):
+        f = ctx.system.predict(state, self.x)
+        return {"harmonic_residual": self.energies(f - self.y),
+                "harmonic_prediction": self.energies(f)}
+
+    def descriptions(self):
+        return {"harmonic_residual": "energy of the residual f - y in each spherical-harmonic "
+                                     "degree (held-out sample)",
+                "harmonic_prediction": "energy of the prediction f in each spherical-harmonic "
+                                       "degree (held-out sample)"}
+
+    def dims(self):
+        return {"harmonic_residual": ("degree",), "harmonic_prediction": ("degree",)}
+
+    def coords(self):
+        return {"degree": np.arange(len(self.sizes))}
