@@ -111,6 +111,9 @@ from ._systems.linearized import linearize as linearize
 from ._systems.mlp import MLP as MLP
 from ._systems.mlp import DenseParams as DenseParams
 from ._systems.mlp import FCKernel as FCKernel
+from ._systems.network import Network as Network
+from ._systems.network import NetworkState as NetworkState
+from ._systems.network import ScalarNetwork as ScalarNetwork
 from ._systems.quadratic import Quadratic as Quadratic
 from ._systems.quadratic import ScalarQuadratic as ScalarQuadratic
 from ._systems.quadratic import quadratize as quadratize

@@ -1,0 +1,144 @@
+r"""Any Equinox model as a system: ``mfsim.Network(model, x_train, y_train)``.
+
+The model maps one example (any shape: a vector, an image ``(c, h, w)``) to a
+scalar or a vector; it is applied to a batch with ``jax.vmap``. Every floating
+array of the model trains (or the subset ``filter_spec`` selects, as for
+``eqx.partition``); the rest is frozen. With the richness ``gamma0``
+($\gamma_0$) and centring:
+
+$$f(x;\theta) = \frac{h(x;\theta) - [\text{center}]\,h(x;\theta_0)}{\gamma_0},
+\qquad \mathcal J(\theta) = \gamma_0^2\,L(f),\qquad
+\dot\theta = -\tau\nabla_\theta\mathcal J,$$
+
+$L$ the squared loss $\frac1{2n}\sum_i\|f(x_i) - y_i\|^2$. So
+$\dot\theta = -\tau\gamma_0\,\nabla_\theta h^\top (f - y)/n$ and the function
+moves as $\dot f = -\frac{\tau}{n}\Theta(f - y)$ with $\Theta = \nabla h\nabla
+h^\top$ whatever $\gamma_0$: as $\gamma_0\to 0$ the parameters move
+$O(\gamma_0)$ for an $O(1)$ change of $f$, the lazy limit (the two-layer
+network's output scale is $\alpha = 1/\gamma_0$). ``time_scale`` is $\tau$
+(1 by default; a mean-field model of width $m$ wants $m$).
+
+The NTK is the generic empirical kernel (:func:`mfsim.empirical_ntk`,
+blocked to a memory budget; Jacobian contraction, or NTK-vector products when
+the parameters outnumber the entries of a block's Jacobian contraction).
+:class:`ScalarNetwork` (chosen automatically for models with scalar outputs)
+is an :class:`mfsim.AbstractScalarOutputSystem`, so scalar-kernel monitors and
+the constant-kernel twins accept it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PyTree
+
+from .._kernels.empirical import empirical_ntk
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, as_float_array
+
+
+class NetworkState(eqx.Module):
+    """The trainable arrays of the model and, for a centred network, their
+    initial values (constant)."""
+
+    params: PyTree
+    anchor: PyTree | None
+
+
+def _path_name(path) -> str:
+    name = jax.tree_util.keystr(path, simple=True, separator="_")
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "params"
+
+
+class Network(AbstractSupervisedSystem):
+    """An Equinox model trained by gradient flow on the squared loss (module
+    docstring). ``init(key)`` returns the model's own arrays (the key is not
+    used: the model is its initialization)."""
+
+    x_train: Array
+    y_train: Array
+    params0: PyTree
+    frozen: PyTree
+    gamma0: Array
+    tau: Array
+    center: bool = eqx.field(static=True)
+
+    def __new__(cls, model=None, x_train=None, y_train=None, **kwargs):
+        if cls is Network and model is not None and x_train is not None:
+            params, frozen = eqx.partition(model, kwargs.get("filter_spec", eqx.is_inexact_array))
+            out = jax.eval_shape(eqx.combine(params, frozen), jnp.asarray(x_train)[0])
+            if out.shape == ():
+                return super().__new__(ScalarNetwork)
+        return super().__new__(cls)
+
+    def __init__(self, model: eqx.Module, x_train, y_train, *, gamma0: float = 1.0,
+                 center: bool = False, time_scale: float = 1.0,
+                 filter_spec: Callable | PyTree = eqx.is_inexact_array):
+        self.x_train = as_float_array(x_train)
+        dtype = self.x_train.dtype
+        self.y_train = jnp.asarray(y_train, dtype)
+        params, self.frozen = eqx.partition(model, filter_spec)
+        self.params0 = jax.tree.map(lambda a: jnp.asarray(a, dtype), params)
+        self.gamma0 = jnp.asarray(gamma0, dtype)
+        self.tau = jnp.asarray(time_scale, dtype)
+        self.center = bool(center)
+
+    def __check_init__(self):
+        if not jax.tree.leaves(self.params0):
+            raise ValueError("the model has no floating arrays to train (check filter_spec)")
+        out = jax.eval_shape(self.model(self.params0), self.x_train[0])
+        expected = self.y_train.shape[1:]
+        if out.shape != expected:
+            raise ValueError(f"the model maps one example to shape {out.shape}, but y_train "
+                             f"has per-example shape {expected}")
+        if float(self.gamma0) <= 0:
+            raise ValueError(f"gamma0 must be > 0; got {float(self.gamma0)}")
+
+    def model(self, params) -> eqx.Module:
+        """The Equinox model with ``params`` as its trainable arrays."""
+        return eqx.combine(params, self.frozen)
+
+    def raw_output(self, params, x):
+        """$h(x;\\theta)$ on a batch (``jax.vmap`` of the model)."""
+        return jax.vmap(self.model(params))(x)
+
+    def init(self, key=None) -> NetworkState:
+        return NetworkState(self.params0, self.params0 if self.center else None)
+
+    def predict(self, state: NetworkState, x):
+        h = self.raw_output(state.params, x)
+        if self.center:
+            h = h - self.raw_output(jax.lax.stop_gradient(state.anchor), x)
+        return h / self.gamma0
+
+    def train_outputs(self, state: NetworkState):
+        return self.predict(state, self.x_train)
+
+    def loss_weight(self):
+        return self.gamma0**2
+
+    def time_scale(self):
+        return self.tau
+
+    def ntk(self, state: NetworkState, x1, x2):
+        r"""$\gamma_0^2\langle\nabla f(x_1), \nabla f(x_2)\rangle = \langle\nabla h, \nabla
+        h\rangle$, the generic empirical kernel of the trainable arrays."""
+        n_params = sum(a.size for a in jax.tree.leaves(state.params))
+        method = "ntvp" if n_params > 64 * (x1.shape[0] + x2.shape[0]) else "jacobian"
+        params = state.params
+
+        def h(p, x):
+            return self.raw_output(p, x)
+        return empirical_ntk(h, params, x1, x2, method=method)
+
+    def parameters(self, state: NetworkState) -> dict[str, Array]:
+        """The trainable arrays, named by their path in the model
+        (``layers_0_weight``)."""
+        leaves = jax.tree_util.tree_flatten_with_path(state.params)[0]
+        return {_path_name(path): leaf for path, leaf in leaves}
+
+
+class ScalarNetwork(Network, AbstractScalarOutputSystem):
+    """A :class:`Network` whose model has scalar outputs."""
