@@ -33,6 +33,7 @@ from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
 from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import MonitorContext as MonitorContext
+from ._monitors.features import FeatureMovement as FeatureMovement
 from ._monitors.harmonics import HarmonicEnergy as HarmonicEnergy
 from ._monitors.invariants import InvariantDrift as InvariantDrift
 from ._monitors.kernel import KERNEL_QUANTITIES as KERNEL_QUANTITIES
@@ -83,6 +84,7 @@ from ._solve.simulate import simulate_batch as simulate_batch
 from ._solve.solvers import SOLVERS as SOLVERS
 from ._solve.solvers import make_solver as make_solver
 from ._system import AbstractDiagonalSequenceModel as AbstractDiagonalSequenceModel
+from ._system import AbstractFeatureSystem as AbstractFeatureSystem
 from ._system import AbstractGradientFlowSystem as AbstractGradientFlowSystem
 from ._system import AbstractInfiniteWidthSystem as AbstractInfiniteWidthSystem
 from ._system import AbstractInvariantSystem as AbstractInvariantSystem

@@ -169,6 +169,15 @@ class AbstractInfiniteWidthSystem(AbstractSystem):
         and loss weight conventions as its ``ntk``)."""
 
 
+class AbstractFeatureSystem(AbstractSystem):
+    r"""A network with hidden layers whose features (pre-activations) can be
+    read: what the feature-movement monitor measures."""
+
+    @abc.abstractmethod
+    def features(self, state: PyTree, x) -> list[Float[Array, "k n_l"]]:
+        r"""The hidden features $h_1(x), \dots, h_L(x)$, one ``(k, n_l)`` array per layer."""
+
+
 class AbstractLinearPredictorSystem(AbstractSystem):
     r"""A model whose function is linear in the input, $f(x) = \langle\beta, x\rangle$."""
 

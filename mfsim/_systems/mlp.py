@@ -1,14 +1,39 @@
-r"""Deep fully connected network in the NTK parameterization.
+r"""Deep fully connected network under abc-parameterizations, with a
+richness knob.
 
-The convention of ``neural_tangents.stax.Dense(W_std=sigma_w, b_std=sigma_b)``:
-with $a^0 = x$ and ``widths`` $= (n_1, \dots, n_L)$,
+With $a^0 = x\in\mathbb R^{n_0}$, ``widths`` $= (n_1, \dots, n_L)$ and every
+$W^l, b^l \sim N(0, 1)$ at initialization,
 
-$$z^{l+1} = \frac{\sigma_w}{\sqrt{n_l}} W^l a^l + \sigma_b b^l,\qquad
-a^{l} = \phi(z^{l}),\qquad f(x) = z^{L+1}\in\mathbb R,$$
+$$z^{l+1} = s^l W^l a^l + \sigma_b b^l,\qquad a^{l} = \phi(z^{l}),\qquad
+h(x) = z^{L+1}\in\mathbb R,\qquad f = h/\gamma_0,$$
 
-with every $W^l, b^l\sim N(0,1)$ trained by gradient flow on the squared
-loss ($\tau = 1$, weight 1). Its infinite-width kernels are
-:func:`mfsim.fc_kernels` with ``depth = L``.
+trained by $\dot\theta_p = -\tau\,r_p\,\partial_{\theta_p}\mathcal J$ on
+$\mathcal J = \gamma_0^2 L(f)$ ($L$ the squared loss, $r_p$ a per-layer rate).
+The ``parameterization`` fixes the multipliers $s^l$, the rates and $\tau$;
+in Yang & Hu's abc terms (multiplier $n^{-a}$, initialization $N(0,
+n^{-2b})$, learning rate $\eta n^{-c}$; here every $b = 0$ and the
+multiplier carries the scale, an equivalent reparameterization):
+
+| parameterization | $s^l$, $l < L$ | $s^L$ (readout) | rates $r$ | $\tau$ |
+|---|---|---|---|---|
+| ``ntk`` | $\sigma_w/\sqrt{n_l}$ | $\sigma_w/\sqrt{n_L}$ | 1 | 1 |
+| ``mup`` (= ``mean_field``) | $\sigma_w/\sqrt{n_l}$ | $\sigma_w/n_L$ | 1 | $n_L$ |
+| ``standard`` | $\sigma_w/\sqrt{n_l}$ | $\sigma_w/\sqrt{n_L}$ | $n_l/\sigma_w^2$, $1/\sigma_b^2$ | 1 |
+
+``ntk`` is ``neural_tangents.stax.Dense(W_std=sigma_w, b_std=sigma_b)``; its
+infinite-width kernels are :func:`mfsim.fc_kernels` (``depth = L``). ``mup``
+is Bordelon & Pehlevan's mean-field/μP scaling: the readout divided by $n_L$
+instead of $\sqrt{n_L}$ and time scaled by $n_L$, so features move $O(1)$ as
+the width grows, where under ``ntk`` they move $O(n^{-1/2})$ (the lazy
+regime); for deep networks mfsim's ``mean_field`` is this μP limit (hidden
+multipliers $1/\sqrt{n}$), not the Nguyen–Pham deep mean-field scaling.
+``standard`` trains the weights $\tilde W = s W$ at one learning rate (a
+rate $1/s^2$ here): its dynamics are not width-stable. The richness
+$\gamma_0$ divides the output and multiplies the objective by $\gamma_0^2$,
+so $\dot f$ does not depend on it while the parameters move $O(\gamma_0)$:
+$\gamma_0\to 0$ is the lazy limit (the two-layer network's ``scale`` is
+$\alpha = 1/\gamma_0$). ``center=True`` fits $(h(x;\theta) - h(x;\theta_0))/\gamma_0$
+(the state then also holds the initial layers).
 """
 
 from __future__ import annotations
@@ -24,12 +49,24 @@ from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_
 from .._kernels.analytic import fc_kernels
 from .._kernels.layerwise import layerwise_ntk
 from .._system import (
+    AbstractFeatureSystem,
     AbstractInfiniteWidthSystem,
     AbstractInvariantSystem,
     AbstractScalarOutputSystem,
     AbstractSupervisedSystem,
     as_float_array,
 )
+
+PARAMETERIZATIONS = ("ntk", "mup", "mean_field", "standard")
+
+
+class CenteredLayers(eqx.Module):
+    """The state of a centred :class:`MLP`: the trained ``layers`` and the
+    ``anchor`` (the layers at initialization, constant), so that
+    $h(x;\theta) - h(x;\theta_0)$ is what is fitted."""
+
+    layers: tuple
+    anchor: tuple
 
 
 class DenseParams(eqx.Module):
@@ -53,7 +90,7 @@ class FCKernel(eqx.Module):
 
 
 class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvariantSystem,
-          AbstractInfiniteWidthSystem):
+          AbstractInfiniteWidthSystem, AbstractFeatureSystem):
     r"""Fully connected network with scalar output (``stax`` NTK parameterization).
 
     **Arguments:** ``x_train`` ``(n, d)``, ``y_train`` ``(n,)``, ``widths`` (the
@@ -65,25 +102,57 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
     y_train: Float[Array, " n"]
     sigma_w: Float[Array, ""]
     sigma_b: Float[Array, ""]
+    gamma0: Float[Array, ""]
     widths: tuple[int, ...] = eqx.field(static=True)
     activation: str = eqx.field(static=True)
     bias: bool = eqx.field(static=True)
+    parameterization: str = eqx.field(static=True, default="ntk")
+    center: bool = eqx.field(static=True, default=False)
 
     def __init__(self, x_train, y_train, *, widths=(512, 512), activation="relu",
-                 sigma_w=1.0, sigma_b=0.0, bias=True):
+                 sigma_w=1.0, sigma_b=0.0, bias=True, parameterization="ntk", gamma0=1.0,
+                 center=False):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
         self.sigma_w = jnp.asarray(sigma_w, dtype)
         self.sigma_b = jnp.asarray(sigma_b, dtype)
+        self.gamma0 = jnp.asarray(gamma0, dtype)
         self.widths = tuple(int(w) for w in widths)
         self.activation = activation
         self.bias = bool(bias)
+        self.parameterization = parameterization
+        self.center = bool(center)
 
     def __check_init__(self):
         get_activation(self.activation)
         if any(w < 1 for w in self.widths):
             raise ValueError(f"widths must be positive; got {self.widths}")
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"parameterization {self.parameterization!r}: allowed "
+                             f"{', '.join(PARAMETERIZATIONS)}")
+        if self.parameterization in ("mup", "mean_field") and not self.widths:
+            raise ValueError(f"parameterization {self.parameterization} needs a hidden layer")
+
+    # ---------------------------------------------------- abc parameterization
+    def _readout_mean_field(self) -> bool:
+        return self.parameterization in ("mup", "mean_field")
+
+    def weight_scales(self) -> list[float]:
+        """The multipliers $s^l$ of the layers' weights."""
+        fan_in = self.sizes[:-1]
+        scales = [self.sigma_w / math.sqrt(n) for n in fan_in]
+        if self._readout_mean_field():
+            scales[-1] = self.sigma_w / fan_in[-1]
+        return scales
+
+    def rates(self) -> list[tuple[float, float]]:
+        """Per layer, the (weight, bias) rates $r$ multiplying $\tau$."""
+        if self.parameterization != "standard":
+            return [(1.0, 1.0)] * (len(self.sizes) - 1)
+        positive = self.sigma_b > 0  # a bias of multiplier 0 has no gradient: any rate
+        bias_rate = jnp.where(positive, 1.0 / jnp.where(positive, self.sigma_b**2, 1.0), 1.0)
+        return [(n / self.sigma_w**2, bias_rate) for n in self.sizes[:-1]]
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -97,15 +166,22 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
             kw, kb = jax.random.split(k)
             b = jax.random.normal(kb, (n_out,), dtype) if self.bias else None
             layers.append(DenseParams(w=jax.random.normal(kw, (n_out, n_in), dtype), b=b))
+        if self.center:
+            return CenteredLayers(tuple(layers), tuple(layers))
         return tuple(layers)
+
+    def layers(self, state) -> tuple[DenseParams, ...]:
+        """The trained layers of a state (a centred network's state also holds
+        its initial layers, :class:`CenteredLayers`)."""
+        return state.layers if self.center else state
 
     def _forward(self, layers, x):
         """Pre-activations ``z^1..z^{L+1}`` and layer inputs ``a^0..a^L``."""
         phi = ACTIVATIONS[self.activation]
         inputs, pres, a = [], [], x
-        for i, layer in enumerate(layers):
+        for i, (layer, scale) in enumerate(zip(layers, self.weight_scales())):
             inputs.append(a)
-            z = (self.sigma_w / math.sqrt(a.shape[-1])) * (a @ layer.w.T)
+            z = scale * (a @ layer.w.T)
             if layer.b is not None:
                 z = z + self.sigma_b * layer.b
             pres.append(z)
@@ -113,16 +189,39 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         return inputs, pres
 
     def predict(self, state, x) -> Float[Array, " k"]:
-        return self._forward(state, x)[1][-1][:, 0]
+        h = self._forward(self.layers(state), x)[1][-1][:, 0]
+        if self.center:
+            h = h - self._forward(jax.lax.stop_gradient(state.anchor), x)[1][-1][:, 0]
+        return h / self.gamma0
+
+    def parameters(self, state) -> dict[str, Array]:
+        """The trained layers' arrays (``0_w``, ``0_b``, ...; not a centred
+        network's anchor)."""
+        return super().parameters(self.layers(state))
+
+    def features(self, state, x) -> list[Float[Array, "k n_l"]]:
+        """The hidden pre-activations $z^1..z^L$ (the features) on ``x``."""
+        return self._forward(self.layers(state), x)[1][:-1]
 
     def train_outputs(self, state) -> Float[Array, " n"]:
         return self.predict(state, self.x_train)
 
     def time_scale(self):
-        return jnp.asarray(1.0, self.x_train.dtype)
+        tau = float(self.widths[-1]) if self._readout_mean_field() else 1.0
+        return jnp.asarray(tau, self.x_train.dtype)
 
     def loss_weight(self):
-        return jnp.asarray(1.0, self.x_train.dtype)
+        return self.gamma0**2
+
+    def vector_field(self, t, state, args):
+        r"""$-\tau r_p \partial\mathcal J/\partial\theta_p$ (the rates of
+        :meth:`rates`; all 1 except in the standard parameterization)."""
+        flow = super().vector_field(t, state, args)
+        if self.parameterization != "standard":
+            return flow
+        layers = tuple(DenseParams(w=layer.w * rw, b=None if layer.b is None else layer.b * rb)
+                       for layer, (rw, rb) in zip(self.layers(flow), self.rates()))
+        return CenteredLayers(layers, flow.anchor) if self.center else layers
 
     def _signals(self, layers, x):
         """Layer inputs and back-propagated signals $\\delta^{l+1} = \\partial f/\\partial z^{l+1}$."""
@@ -130,18 +229,19 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         inputs, pres = self._forward(layers, x)
         delta = jnp.ones_like(pres[-1])
         signals = [delta]
+        scales = self.weight_scales()
         for l in range(len(layers) - 1, 0, -1):
-            scale = self.sigma_w / math.sqrt(inputs[l].shape[-1])
-            delta = activation_derivative(phi, pres[l - 1]) * ((delta @ layers[l].w) * scale)
+            delta = activation_derivative(phi, pres[l - 1]) * ((delta @ layers[l].w) * scales[l])
             signals.append(delta)
         return inputs, signals[::-1]
 
     def ntk(self, state, x1, x2) -> Float[Array, "n1 n2"]:
         """Structured NTK by the layerwise factorization (:func:`layerwise_ntk`)."""
-        a1, d1 = self._signals(state, x1)
-        a2, d2 = self._signals(state, x2)
-        sw = [self.sigma_w / math.sqrt(n) for n in self.sizes[:-1]]
-        sb = [self.sigma_b if self.bias else None] * len(sw)
+        a1, d1 = self._signals(self.layers(state), x1)
+        a2, d2 = self._signals(self.layers(state), x2)
+        rates = self.rates()
+        sw = [s * jnp.sqrt(rw) for s, (rw, _) in zip(self.weight_scales(), rates)]
+        sb = [self.sigma_b * jnp.sqrt(rb) if self.bias else None for _, rb in rates]
         return layerwise_ntk(a1, a2, d1, d2, sw, sb)
 
     def invariants(self, state) -> dict[str, Array]:
@@ -151,16 +251,22 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         layer $l$: $\|W^{l-1}_{i,:}\|^2 + (b^{l-1}_i)^2 - \|W^{l}_{:,i}\|^2$."""
         if self.activation not in HOMOGENEOUS:
             return {}
-        out = {}
+        out, rates, state = {}, self.rates(), self.layers(state)
         for l in range(1, len(state)):
-            incoming = jnp.sum(state[l - 1].w ** 2, axis=1)
+            (rw_in, rb_in), (rw_out, _) = rates[l - 1], rates[l]
+            incoming = jnp.sum(state[l - 1].w ** 2, axis=1) / rw_in
             if state[l - 1].b is not None:
-                incoming = incoming + state[l - 1].b ** 2
-            out[f"neuron_balance_{l}"] = incoming - jnp.sum(state[l].w ** 2, axis=0)
+                incoming = incoming + state[l - 1].b ** 2 / rb_in
+            out[f"neuron_balance_{l}"] = incoming - jnp.sum(state[l].w ** 2, axis=0) / rw_out
         return out
 
     def analytic_ntk(self) -> FCKernel:
-        """The infinite-width NTK (:func:`mfsim.fc_kernels`, ``depth = len(widths)``)."""
+        """The infinite-width NTK (:func:`mfsim.fc_kernels`, ``depth = len(widths)``)
+        of the ``ntk`` parameterization (the others have no finite limit kernel
+        of $h$: it vanishes under ``mup`` and grows under ``standard``)."""
+        if self.parameterization != "ntk":
+            raise ValueError(f"no infinite-width kernel for parameterization "
+                             f"{self.parameterization} (only ntk)")
         return FCKernel(sigma_w=self.sigma_w, sigma_b=self.sigma_b if self.bias else
                         jnp.zeros_like(self.sigma_b), depth=len(self.widths),
                         activation=self.activation)

@@ -12,7 +12,7 @@ from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table, fields
 
 
 class MLPConfig(Table):
-    """Deep fully connected network, stax NTK parameterization."""
+    """Deep fully connected network: ntk, mup/mean_field or standard parameterization."""
 
     kind: Literal["mlp"] = "mlp"
     widths: Annotated[list[PosInt], Field(min_length=1)] = Field(
@@ -21,6 +21,13 @@ class MLPConfig(Table):
     sigma_w: PosFloat = Field(1.0, description="weight std W_std (stax Dense)")
     sigma_b: NonNegFloat = Field(0.0, description="bias std b_std (stax Dense)")
     bias: bool = Field(True, description="layers have biases")
+    parameterization: Literal["ntk", "mup", "mean_field", "standard"] = Field(
+        "ntk", description="ntk (stax), mup = mean_field (readout / n_L, time scale n_L: "
+        "features move O(1) at any width) or standard (one learning rate for the weights "
+        "as stored)")
+    gamma0: PosFloat = Field(1.0, description="richness: f = h / gamma0, objective gamma0^2 "
+                             "L(f); gamma0 -> 0 is the lazy limit")
+    center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
 
 
 def build(cfg: MLPConfig, data) -> MLP:
