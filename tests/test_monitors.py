@@ -285,7 +285,12 @@ def test_kernel_regression_predictors_equal_a_direct_solve():
         pred = np.asarray(k_test) @ np.linalg.solve(k_train + shift * np.eye(len(y)), y)
         return 0.5 * np.mean((pred - yt) ** 2)
 
-    for ridge in (0.0, 0.1):
+    # ridgeless: the predictor function itself, on the initial kernel
+    k0, k0t = net.ntk(s0, x, x), net.ntk(s0, xt, x)
+    pred = np.asarray(mfsim.kernel_regression(k0, k0t, data.y_train, 0.0))
+    np.testing.assert_allclose(pred, np.asarray(k0t) @ np.linalg.solve(np.asarray(k0), y),
+                               rtol=1e-8)
+    for ridge in (0.1,):
         monitor = mfsim.KernelRegression(data.x_test, data.y_test, ridge=ridge,
                                          kernels=("current", "init", "analytic"))
         traj = mfsim.simulate(net, s0, t1=3.0, n_save=3, rtol=1e-10, atol=1e-12,

@@ -39,7 +39,7 @@ def data():
     return mfsim.teacher_task(jax.random.key(0), d=3, n_train=12, n_test=6, dtype=jnp.float64)
 
 
-TIGHT = dict(t1=1.5, n_save=4, solver="tsit5", rtol=1e-11, atol=1e-13)
+TIGHT = dict(t1=1.0, n_save=3, solver="tsit5", rtol=1e-11, atol=1e-13)
 
 
 def test_a_mean_field_module_trains_like_the_two_layer_network(data):
@@ -51,11 +51,10 @@ def test_a_mean_field_module_trains_like_the_two_layer_network(data):
     model = MeanFieldTwoLayer(v=s0.params.v, w=s0.params.w)
     sys = mfsim.Network(model, data.x_train, data.y_train, time_scale=m)
     assert isinstance(sys, mfsim.ScalarNetwork)
-    monitors = [mfsim.TrainLoss(), mfsim.TestLoss(data.x_test, data.y_test),
-                mfsim.TrainOutputs()]
+    monitors = [mfsim.TestLoss(data.x_test, data.y_test), mfsim.TrainOutputs()]
     ref = mfsim.simulate(net, s0, monitors=monitors, **TIGHT)
     got = mfsim.simulate(sys, sys.init(), monitors=monitors, **TIGHT)
-    for name in ("train_loss", "test_loss", "train_outputs"):
+    for name in ("test_loss", "train_outputs"):
         np.testing.assert_allclose(got.values[name], ref.values[name], rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sys.ntk(sys.init(), data.x_train, data.x_test),
                                net.ntk(s0, data.x_train, data.x_test), rtol=1e-10)
@@ -121,13 +120,22 @@ def test_images_vector_outputs_twins_and_kernel_drift():
     sys = mfsim.Network(cnn, x, y, gamma0=0.5)
     assert not isinstance(sys, mfsim.ScalarNetwork)
     assert sys.ntk(sys.init(), x[:3], x[:4]).shape == (3, 4, 2, 2)
-    kw = dict(t1=1.0, n_save=3, rtol=1e-8, atol=1e-10, monitors=[mfsim.TrainLoss()])
+    kw = dict(t1=0.3, n_save=2, rtol=1e-6, atol=1e-9, monitors=[mfsim.TrainLoss()])
     traj = mfsim.simulate(sys, sys.init(), **kw)
     assert traj.succeeded and traj.values["train_loss"][-1] < traj.values["train_loss"][0]
-    for twin in (mfsim.linearize(sys, sys.init()), mfsim.quadratize(sys, sys.init())):
-        t = mfsim.simulate(twin, twin.init(None), **kw)
-        np.testing.assert_allclose(t.values["train_loss"][0], traj.values["train_loss"][0])
-        assert t.succeeded
+    lin = mfsim.linearize(sys, sys.init())
+    t = mfsim.simulate(lin, lin.init(None), **kw)
+    np.testing.assert_allclose(t.values["train_loss"][0], traj.values["train_loss"][0])
+    assert t.succeeded
+    # the quadratic twin starts where the network does, with the same velocity
+    quad = mfsim.quadratize(sys, sys.init())
+
+    @eqx.filter_jit
+    def velocities(quad, sys):
+        return (quad.vector_field(0.0, quad.init(None), None),
+                sys.vector_field(0.0, sys.init(), None))
+    for a, b in zip(*map(jax.tree.leaves, velocities(quad, sys))):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
 
 
 # ------------------------------------------------ the deep network's abc scalings
@@ -138,8 +146,9 @@ def _feature_slopes(parameterization, widths):
     for n in widths:
         net = mfsim.MLP(data.x_train, data.y_train, widths=(n, n), activation="tanh",
                         bias=False, parameterization=parameterization, center=True)
-        traj = mfsim.simulate(net, net.init(jax.random.key(1)), t1=1.0, n_save=2, rtol=1e-5,
-                              atol=1e-8, monitors=[mfsim.FeatureMovement(subsample=8, depth=2)])
+        traj = mfsim.simulate(net, net.init(jax.random.key(1)), t1=1.0, n_save=2,
+                              solver="euler", dt=0.1,
+                              monitors=[mfsim.FeatureMovement(subsample=8, depth=2)])
         moves.append([float(traj.values[f"feature_movement_{l}"][-1]) for l in (1, 2)])
     moves = np.array(moves)
     return [np.polyfit(np.log(widths), np.log(moves[:, l]), 1)[0] for l in (0, 1)]

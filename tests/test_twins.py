@@ -127,7 +127,7 @@ def test_wide_ntk_network_approaches_analytic_kernel_flow():
         net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=int(m), activation="tanh",
                                     parameterization="ntk", init="symmetric")
         states = [net.init(jax.random.key(10 + seed)) for seed in range(3)]
-        trajs = mfsim.simulate_batch([net] * 3, states, t1=20.0, save_times=ts, solver="tsit5",
+        trajs = mfsim.simulate_batch([net] * len(states), states, t1=20.0, save_times=ts, solver="tsit5",
                                      rtol=1e-9, atol=1e-12, monitors=[mfsim.TrainOutputs()])
         errs = []
         for s0, traj in zip(states, trajs):
