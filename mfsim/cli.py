@@ -9,6 +9,7 @@ kept); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import warnings
@@ -24,6 +25,47 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, status 2 (argparse's default prints usage)
         print(f"mfsim: {clean(message)} (see 'mfsim --help')", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def _plugin_option(parser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import this module first (a name importable from the working "
+                             "directory, or a .py file): it may register systems, tasks and "
+                             "monitors with mfsim.register_entries; repeatable. Scenario files "
+                             "never load code")
+
+
+def _load_plugins(names: list[str]) -> None:
+    """Import each ``--plugin`` (its registrations then apply to the command);
+    a failure is one line naming the plugin."""
+    import importlib
+    import importlib.util
+
+    from ._errors import MfsimError
+
+    for name in names:
+        where = f"--plugin {clean(name)}"
+        try:
+            if name.endswith(".py"):
+                path = Path(name)
+                if not path.is_file():
+                    raise MfsimError(f"{where}: no such file")
+                spec = importlib.util.spec_from_file_location(f"mfsim_plugin_{path.stem}", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            else:
+                sys.path.insert(0, os.getcwd())
+                try:
+                    importlib.import_module(name)
+                finally:
+                    sys.path.remove(os.getcwd())
+        except MfsimError:
+            raise
+        except ModuleNotFoundError as e:
+            raise MfsimError(f"{where}: no module named {clean(str(e.name))}") from None
+        except Exception as e:  # the plugin's own code failed
+            raise MfsimError(f"{where}: importing it raised {type(e).__name__}: "
+                             f"{clean(str(e))}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,12 +88,14 @@ def _parser() -> argparse.ArgumentParser:
                           "(system.width=[64,256]) makes it a sweep axis; repeatable")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the memory estimate exceeds the device's memory")
+    _plugin_option(run)
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="as for run")
     check.add_argument("--no-memory-check", action="store_true",
                        help="as for run (the points are then not built)")
+    _plugin_option(check)
     plot = sub.add_parser("plot", help="redraw the figures of a run directory, or draw "
                                        "chosen variables against time or sweep axes")
     plot.add_argument("run_dir")
@@ -74,10 +118,13 @@ def _parser() -> argparse.ArgumentParser:
                                           "scenarios, with one-line descriptions")
     listing.add_argument("category", nargs="*",
                          help=f"what to list: {', '.join(CATEGORIES)} (default: everything)")
-    sub.add_parser("keys", help="print the scenario-file reference (Markdown): every "
-                                "key with its meaning, type, default and allowed values")
+    _plugin_option(listing)
+    keys = sub.add_parser("keys", help="print the scenario-file reference (Markdown): every "
+                                       "key with its meaning, type, default and allowed values")
+    _plugin_option(keys)
     # the old name of `keys` (runs it, with a deprecation note); not listed
-    sub.add_parser("reference")
+    _plugin_option(sub.add_parser("reference"))
+    _plugin_option(plot)
     return p
 
 
@@ -305,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = note
     try:
+        _load_plugins(args.plugin)
         code = commands[args.command](args)
         _interrupt.finish()  # a signal from here on cannot raise
         return code

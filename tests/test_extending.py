@@ -155,3 +155,46 @@ def test_the_readme_walkthrough_runs(tmp_path, monkeypatch):
     assert len(again.resumed) == 4  # every point read back, none solved again
     np.testing.assert_array_equal(again.dataset.train_loss.values,
                                   first.dataset.train_loss.values)
+
+
+
+def test_a_plugin_named_on_the_command_line_registers_a_system(tmp_path, capsys, monkeypatch):
+    """mfsim run --plugin FILE.py (or a module importable from the working
+    directory) imports it first: its registrations apply; without it the
+    scenario is refused; a plugin that fails is one line, exit 2. Scenario
+    files themselves never load code."""
+    from pathlib import Path
+
+    from mfsim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    (tmp_path / "myplugin.py").write_text(
+        "import mfsim\nfrom test_extending import QuadraticConfig, QuadraticParticles, "
+        "build, sizes\nmfsim.register_entries(mfsim.SystemEntry(QuadraticConfig, "
+        "QuadraticParticles, build, sizes))\n")
+    (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('name = "toy"\n[system]\nkind = "quadratic_particles"\n[solver]\n'
+                        't1 = 1.0\n[save]\nn = 3\n[[monitors]]\nname = "train_loss"\n'
+                        '[output]\nfigures = []\n')
+    try:
+        assert main(["check", str(scenario)]) == 2
+        assert "unknown kind 'quadratic_particles'" in capsys.readouterr().err
+        assert main(["run", str(scenario), "--quiet", "--plugin", "myplugin.py"]) == 0
+        assert mfsim.open_results(tmp_path / "runs" / "toy").attrs["status"] == "success"
+        unregister_entries("quadratic_particles")
+        assert main(["check", str(scenario), "--plugin", "myplugin"]) == 0  # a module name
+        unregister_entries("quadratic_particles")
+        capsys.readouterr()
+        assert main(["list", "systems", "--plugin", "myplugin.py"]) == 0
+        assert "quadratic_particles" in capsys.readouterr().out
+    finally:
+        unregister_entries("quadratic_particles")
+    for plugin, words in (("broken.py", "--plugin broken.py: importing it raised RuntimeError: "
+                                        "no GPU here"),
+                          ("nowhere", "--plugin nowhere: no module named nowhere"),
+                          ("missing.py", "--plugin missing.py: no such file")):
+        assert main(["check", str(scenario), "--plugin", plugin]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
