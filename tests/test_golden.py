@@ -30,7 +30,8 @@ def assert_same_results(ds: xr.Dataset, golden: xr.Dataset, rtol: float = 1e-12)
             assert str(ds.attrs[key]) == str(golden.attrs[key]), key
 
 
-@pytest.mark.parametrize("name", IN_SUITE)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
+                                  if n == "lazy_vs_active" else n for n in IN_SUITE])
 def test_shipped_scenario_results_unchanged(name):
     with xr.open_dataset(GOLDEN / f"{name}.nc", engine="h5netcdf") as golden:
         assert_same_results(mfsim.run(shrunk(name)), golden.load())

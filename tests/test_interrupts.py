@@ -30,6 +30,7 @@ seed = [0, 1, 2, 3, 4, 5]
 """
 
 
+@pytest.mark.slow
 def test_sigint_through_a_terminal_exits_130_and_resumes_bitwise(tmp_path):
     scenario = tmp_path / "sweep.toml"
     scenario.write_text(SWEEP)

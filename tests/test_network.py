@@ -154,6 +154,7 @@ def _feature_slopes(parameterization, widths):
     return [np.polyfit(np.log(widths), np.log(moves[:, l]), 1)[0] for l in (0, 1)]
 
 
+@pytest.mark.slow
 def test_coordinate_check_mup_features_move_at_every_width():
     """B1 of issue 19: after a fixed training time (t = 1), the per-layer
     feature movement of a centred depth-2 tanh network is flat in the width

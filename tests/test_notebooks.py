@@ -33,6 +33,7 @@ def test_there_are_at_least_three_notebooks():
     assert set(CHECKS) == {p.stem for p in NOTEBOOKS}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes(path):
     nb = nbformat.read(path, as_version=4)

@@ -23,6 +23,7 @@ def _slope(ds, name, param):
     return np.polyfit(np.log(ds.width.values), np.log(final[name].values), 1)[0], final
 
 
+@pytest.mark.slow
 def test_ntk_parameterization_is_lazy_as_width_grows(widths):
     ds = widths.dataset
     assert widths.succeeded
@@ -35,6 +36,7 @@ def test_ntk_parameterization_is_lazy_as_width_grows(widths):
     assert np.all(final.sinkhorn_converged_init.values == 1)
 
 
+@pytest.mark.slow
 def test_mean_field_parameterization_stays_active_as_width_grows(widths):
     ds = widths.dataset
     slope, final = _slope(ds, "kernel_drift", "mean_field")

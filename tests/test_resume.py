@@ -117,6 +117,7 @@ def sweep_reference(tmp_path_factory):
     return tmp / "ref"
 
 
+@pytest.mark.slow
 def test_sweep_killed_at_random_moments_resumes_bitwise(sweep_reference, tmp_path):
     seed = random.randrange(2**32)
     print(f"kill moments drawn with random.Random({seed})")  # shown if the test fails

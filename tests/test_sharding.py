@@ -12,6 +12,7 @@ import pytest
 SCRIPT = Path(__file__).parent / "scripts" / "sharded_equals_single.py"
 
 
+@pytest.mark.slow
 def test_sharded_solves_equal_single_device_on_four_host_devices():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
            "JAX_PLATFORMS": "cpu"}

@@ -218,6 +218,7 @@ def _shipped(name, **changes):
     return validate_scenario(raw, name)
 
 
+@pytest.mark.slow
 def test_sequence_model_adaptivity_shrunk(tmp_path):
     # C4 at a tenth of the size: the over-parameterized model's oracle risk falls
     # faster with n than the vanilla one's; the learned kernels turn to theta*

@@ -114,6 +114,7 @@ def test_lazy_limit_in_output_scale(lazy_runs):
     assert np.linalg.norm(net.values["train_outputs"][-1]) > 0.1
 
 
+@pytest.mark.slow
 def test_wide_ntk_network_approaches_analytic_kernel_flow():
     # B6: NTK parameterization, symmetric init (f_0 = 0): the distance of the
     # network's training outputs to the analytic constant-kernel flow shrinks
