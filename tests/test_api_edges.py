@@ -180,3 +180,21 @@ def test_a_checked_initial_state_for_a_centred_two_layer_network():
     plain = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=5)
     with pytest.raises(ValueError, match="b: the network has no bias"):
         plain.make_state(p.v, p.w, p.b)
+
+
+def test_the_two_layer_network_takes_the_richness_knob_gamma0():
+    """system.gamma0 = 1/scale (the knob's name in system mlp): the same run
+    as the equivalent scale; both at once are refused naming the key; a
+    sweep over gamma0 needs no base value."""
+    import numpy as np
+
+    base = {"name": "g", "dtype": "float64", "task": {"d": 3, "n_train": 8, "n_test": 4},
+            "solver": {"t1": 1.0}, "save": {"n": 3}}
+    by_scale = mfsim.run({**base, "system": {"width": 8, "scale": 4.0}})
+    by_gamma = mfsim.run({**base, "system": {"width": 8, "gamma0": 0.25}})
+    np.testing.assert_array_equal(by_gamma.train_loss.values, by_scale.train_loss.values)
+    with pytest.raises(mfsim.ScenarioError, match=r"system\.gamma0: set scale or gamma0"):
+        mfsim.validate_scenario({**base, "system": {"scale": 4.0, "gamma0": 0.25}})
+    swept = mfsim.run({**base, "system": {"width": 8}}, system__gamma0=[0.25, 1.0])
+    np.testing.assert_array_equal(swept.train_loss.sel(gamma0=0.25).values,
+                                  by_scale.train_loss.values)

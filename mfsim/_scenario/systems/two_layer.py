@@ -20,6 +20,9 @@ class TwoLayerConfig(Table):
         "mean_field", description="c_m = 1/m and time scale m (mean_field), or c_m = 1/sqrt(m)")
     activation: Activation = Field("relu", description="phi")
     scale: PosFloat = Field(1.0, description="output scale alpha (objective L(alpha h)/alpha^2)")
+    gamma0: Optional[PosFloat] = Field(
+        None, description="richness gamma0 = 1/alpha, the knob's name in system mlp "
+        "(set scale or gamma0, not both)")
     bias: bool = Field(False, description="hidden biases b_j")
     train: Annotated[list[Literal["hidden", "output"]], Field(min_length=1)] = Field(
         default_factory=lambda: ["hidden", "output"], description="layers that train"
@@ -41,11 +44,15 @@ class TwoLayerConfig(Table):
                         "width", width=self.width)
         if len(set(self.train)) != len(self.train):
             raise error("duplicate", "lists a layer twice", "train")
+        if self.gamma0 is not None and "scale" in self.model_fields_set:
+            raise error("both", "set scale or gamma0 (= 1/scale), not both", "gamma0")
         return self
 
 
 def build(cfg: TwoLayerConfig, data) -> TwoLayerNetwork:
-    f = fields(cfg)
+    f = fields(cfg, "gamma0")
+    if cfg.gamma0 is not None:
+        f["scale"] = 1.0 / cfg.gamma0
     return TwoLayerNetwork(data.x_train, data.y_train, **{**f, "train": tuple(f["train"])})
 
 
