@@ -48,7 +48,11 @@ seed = [0, 1, 2]
     status = [text for text in texts if re.fullmatch(r".*, \d/3 points, \d/6 solves", text)]
     assert status, err  # the heartbeat spoke while the solves ran
     stamps = [s for s, _ in lines]
-    assert all(b - a <= 2 for a, b in zip(stamps, stamps[1:])), err  # 1 s, rounded to 1 s
+    # at most the interval apart, give or take a stall: the heartbeat is a thread, and a
+    # compilation holding the GIL can delay it a few seconds (measured: 3 s on a loaded
+    # machine), small beside the real interval of 30 s
+    assert all(b - a <= 1 + 5 for a, b in zip(stamps, stamps[1:])), err
+    assert sum(1 for text in texts if "solves" in text) >= 3, err  # it spoke repeatedly
 
 
 def test_a_single_run_reports_its_solver_time(tmp_path, capsys, monkeypatch):
