@@ -327,7 +327,8 @@ kernels = ["analytic"]
 }
 
 
-@pytest.mark.parametrize("case", sorted(OTHER_SYSTEMS))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c == "mlp" else c
+                                  for c in sorted(OTHER_SYSTEMS)])
 def test_other_systems_from_scenarios(case, tmp_path, capsys):
     path = write(tmp_path, case, OTHER_SYSTEMS[case])
     code, _, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)

@@ -18,6 +18,7 @@ def inputs(n, d, seed=0):
 
 
 # ----------------------------------------------------------------------- B1
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize("parameterization", ["ntk", "mean_field"])
 def test_two_layer_ntk_converges_like_inverse_sqrt_width(activation, parameterization):

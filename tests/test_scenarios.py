@@ -56,6 +56,7 @@ def lazy_vs_active(tmp_path_factory):
                    "task.n_test": 64, "solver.t1": 20.0, "save.n": 8})
 
 
+@pytest.mark.slow
 def test_lazy_vs_active_trends_in_alpha(lazy_vs_active):
     """E4: as alpha grows, the kernel drift, W2(mu_T, mu_0) and the
     network-to-linearized gap all decrease; the centred linearized flow does

@@ -180,6 +180,7 @@ def test_quadratic_twin_is_the_second_order_taylor_model():
                                rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_quadratic_twin_errs_at_second_order_in_the_lazy_limit():
     """B4 of issue 19, through a scenario: lazy_vs_active (tanh, smooth) over
     the output scale alpha, linearized and quadratic twins: at t1 the
