@@ -27,14 +27,16 @@ class NumpyTwoLayer:
         self.x, self.y = np.asarray(x, float), np.asarray(y, float)
         self.phi, self.dphi = PHI[activation]
         self.param = parameterization
+        # muP: pre-activation a w.x + b with a = 1/sqrt(d), and dJ/dw gets the factor a
+        self.a = 1.0 / np.sqrt(self.x.shape[1]) if parameterization == "mup" else 1.0
         self.alpha = alpha
         self.h0 = 0.0 if h0 is None else np.asarray(h0, float)
 
     def c_tau(self, m):
-        return (1.0 / m, float(m)) if self.param == "mean_field" else (1.0 / np.sqrt(m), 1.0)
+        return (1.0 / np.sqrt(m), 1.0) if self.param == "ntk" else (1.0 / m, float(m))
 
     def pre(self, v, w, b):
-        z = self.x @ w.T
+        z = self.a * (self.x @ w.T)
         return z if b is None else z + b
 
     def predict(self, v, w, b):
@@ -52,7 +54,7 @@ class NumpyTwoLayer:
         k = c / (self.alpha * n)
         gv = k * self.phi(z).T @ r
         s = (self.dphi(z) * r[:, None]) * v[None, :]  # (n, m)
-        gw = k * s.T @ self.x
+        gw = k * self.a * s.T @ self.x
         gb = None if b is None else k * s.sum(axis=0)
         return gv, gw, gb
 

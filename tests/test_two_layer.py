@@ -24,6 +24,7 @@ CONFIGS = [
     dict(activation="tanh", parameterization="ntk", bias=True, scale=3.0, center=True),
     dict(activation="erf", parameterization="mean_field", bias=True, scale=0.5,
          train=("hidden",)),
+    dict(activation="tanh", parameterization="mup", bias=True, center=True),
 ]
 
 
@@ -226,3 +227,37 @@ def test_particle_blocks_equal_the_dense_sum(bias, center):
     assert mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=8).block == 0  # small: dense
     from mfsim._systems.two_layer import PARTICLE_BLOCK, auto_block
     assert auto_block(4096, 8192, "cpu") == PARTICLE_BLOCK and auto_block(4096, 8192, "gpu") == 0
+
+
+def test_mup_is_mean_field_with_a_slower_input_layer(key):
+    # muP (input multiplier 1/sqrt(d), w ~ N(0, sigma_w^2 I)) and mean_field
+    # (w ~ N(0, sigma_w^2 I / d)) compute the same function of w_mf = w_mup / sqrt(d);
+    # the hidden layer's NTK term, and the effective input weights' velocity, are d times
+    # smaller in muP (float64, to rounding). Its analytic kernel is the wide-network limit:
+    # tau Theta_m averaged over 8 draws of width 4096 within 3% (relative Frobenius).
+    data = small_task(key, n=10, d=4)
+    d = 4
+    mup = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=6, activation="tanh",
+                                parameterization="mup")
+    mf = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=6, activation="tanh",
+                               parameterization="mean_field")
+    s = mup.init(jax.random.key(4))
+    s_mf = mf.make_state(s.params.v, s.params.w / np.sqrt(d))
+    np.testing.assert_allclose(mup.train_outputs(s), mf.train_outputs(s_mf), rtol=1e-13)
+    vf, vf_mf = mup.vector_field(0, s, None), mf.vector_field(0, s_mf, None)
+    np.testing.assert_allclose(vf.params.v, vf_mf.params.v, rtol=1e-12)
+    np.testing.assert_allclose(vf.params.w / np.sqrt(d), vf_mf.params.w / d, rtol=1e-12)
+    x = data.x_train
+    k_out = mfsim.TwoLayerNetwork(x, data.y_train, width=6, activation="tanh",
+                                  parameterization="mean_field", train=("output",))
+    hidden_mup = mup.ntk(s, x, x) - k_out.ntk(s_mf, x, x)
+    hidden_mf = mf.ntk(s_mf, x, x) - k_out.ntk(s_mf, x, x)
+    np.testing.assert_allclose(hidden_mup, hidden_mf / d, rtol=1e-12, atol=1e-15)
+    wide = mfsim.TwoLayerNetwork(x, data.y_train, width=4096, activation="tanh",
+                                 parameterization="mup", bias=True)
+    states = jax.vmap(wide.init)(jax.random.split(jax.random.key(5), 8))
+    k_m = jnp.mean(jax.vmap(lambda st: wide.time_scale() * wide.ntk(st, x, x))(states), axis=0)
+    k_inf = wide.analytic_ntk()(x, x)
+    assert float(jnp.linalg.norm(k_m - k_inf) / jnp.linalg.norm(k_inf)) < 0.03
+    w = np.asarray(states.params.w)
+    assert abs(w.std() - 1.0) < 0.01  # N(0, sigma_w^2) entries, no 1/d

@@ -25,7 +25,8 @@ $$K(x,x') = \underbrace{E[\phi(u)\phi(v)]}_{\text{output layer}}
  + \underbrace{\sigma_v^2\,(x\cdot x' + 1_{\text{bias}})\,E[\phi'(u)\phi'(v)]}_{\text{hidden layer}},$$
 
 which is the limit of $\tau\,\Theta_m$ in both parameterizations ($\tau = 1$,
-$c_m = 1/\sqrt m$ for ``ntk``; $\tau = m$, $c_m = 1/m$ for ``mean_field``), so
+$c_m = 1/\sqrt m$ for ``ntk``; $\tau = m$, $c_m = 1/m$ for ``mean_field``;
+``mup`` multiplies the hidden layer's term by $1/d$), so
 the network's function-space flow at infinite width is
 $\dot f = -\frac1n K (f - y)$ in either. (The ``stax`` two-layer NTK with
 ``Dense(sigma_w, sigma_b)``, ``Dense(sigma_v, 0)`` is instead
@@ -89,9 +90,13 @@ def two_layer_kernels(
     sigma_b: float = 0.0,
     bias: bool = False,
     train: tuple[str, ...] = ("hidden", "output"),
+    input_multiplier: float = 1.0,
 ) -> tuple[Float[Array, "n1 n2"], Float[Array, "n1 n2"]]:
     r"""(NNGP, NTK) of mfsim's two-layer network: NNGP $\\sigma_v^2 E[\\phi\\phi]$,
-    NTK $K = \\lim \\tau\\Theta_m$ restricted to the layers in ``train``."""
+    NTK $K = \\lim \\tau\\Theta_m$ restricted to the layers in ``train``.
+    ``input_multiplier`` $a$ ($1/\\sqrt d$ for ``mup``) scales the hidden
+    layer's term to $\\sigma_v^2 (a^2 x\\cdot x' + 1_{bias}) E[\\phi'\\phi']$; the
+    pre-activation covariance is the same in every parameterization."""
     d = x1.shape[-1]
     sb2 = sigma_b**2 if bias else 0.0
     dot = _gram(x1, x2)
@@ -103,7 +108,7 @@ def two_layer_kernels(
     if "output" in train:
         ntk = ntk + e_phi
     if "hidden" in train:
-        ntk = ntk + sigma_v**2 * (dot + (1.0 if bias else 0.0)) * e_dphi
+        ntk = ntk + sigma_v**2 * (input_multiplier**2 * dot + (1.0 if bias else 0.0)) * e_dphi
     return sigma_v**2 * e_phi, ntk
 
 
@@ -116,9 +121,11 @@ class TwoLayerKernel(eqx.Module):
     activation: str = eqx.field(static=True)
     bias: bool = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
+    input_multiplier: float = eqx.field(static=True, default=1.0)
 
     def __call__(self, x1, x2):
         return two_layer_kernels(
             x1, x2, activation=self.activation, sigma_v=self.sigma_v, sigma_w=self.sigma_w,
             sigma_b=self.sigma_b, bias=self.bias, train=self.train,
+            input_multiplier=self.input_multiplier,
         )[1]

@@ -6,6 +6,15 @@ $$f(x) = \alpha\, c_m \sum_{j=1}^m v_j\, \phi(w_j \cdot x + b_j)$$
   $O(1)$ and the empirical measure $\frac1m\sum_j\delta_{(v_j,w_j,b_j)}$
   follows the mean-field continuity equation.
 - ``ntk``: $c_m = 1/\sqrt m$, $\tau = 1$ (the kernel stays put as $m$ grows).
+- ``mup`` (Yang & Hu's μP for two layers): as ``mean_field`` ($c_m = 1/m$,
+  $\tau = m$) but the input layer has the multiplier $1/\sqrt d$ and
+  $w\sim N(0,\sigma_w^2 I)$: $f = \alpha\,\frac1m\sum_j v_j\phi(w_j\cdot x/\sqrt d
+  + b_j)$. The function at initialization has the same law as in
+  ``mean_field`` ($w_j/\sqrt d$ there is $w_j$ here), but the effective input
+  weights $w_j/\sqrt d$ move $d$ times slower: ``mean_field`` (no multiplier,
+  $w\sim N(0,\sigma_w^2 I/d)$, one time scale for both layers) trains the
+  first layer $d$ times faster than μP when $|x|^2 = d$. Biases have no
+  multiplier in either.
 - Output scale $\alpha$ (Chizat–Oyallon–Bach): the objective is
   $\frac{1}{\alpha^2} L(\alpha h)$, lazy as $\alpha\to\infty$.
 
@@ -35,7 +44,8 @@ from .._system import (
     as_float_array,
 )
 
-Parameterization = Literal["mean_field", "ntk"]
+Parameterization = Literal["mean_field", "ntk", "mup"]
+PARAMETERIZATIONS = ("mean_field", "ntk", "mup")
 LAYERS = ("hidden", "output")
 
 # Particle blocking: the output is summed over blocks of neurons in a
@@ -87,7 +97,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     - ``width``: number of neurons $m$.
     - ``activation``: one of ``relu`` (derivative 0 at 0), ``tanh``, ``erf``,
       ``gelu`` (exact), ``identity``.
-    - ``parameterization``: ``"mean_field"`` or ``"ntk"``.
+    - ``parameterization``: ``"mean_field"``, ``"ntk"`` or ``"mup"`` (module
+      docstring).
     - ``scale``: output scale $\alpha > 0$.
     - ``bias``: whether neurons have a bias $b_j$.
     - ``train``: the layers that train, a subset of ``("hidden", "output")``;
@@ -95,7 +106,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     - ``init``: ``"gaussian"`` or ``"symmetric"`` (mirrored pairs; even width).
     - ``center``: subtract the output at initialization.
     - ``sigma_v``, ``sigma_w``, ``sigma_b``: init stds,
-      $v\sim N(0,\sigma_v^2)$, $w\sim N(0,\sigma_w^2 I/d)$, $b\sim N(0,\sigma_b^2)$.
+      $v\sim N(0,\sigma_v^2)$, $w\sim N(0,\sigma_w^2 I/d)$ ($N(0,\sigma_w^2 I)$
+      in ``mup``), $b\sim N(0,\sigma_b^2)$.
     - ``block``: neurons per block when summing the output (memory
       $O(n\cdot\text{block})$ instead of $O(nm)$; 0: no blocking; ``None``:
       :func:`auto_block`, by device and $n m$). Results agree to rounding.
@@ -160,10 +172,9 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         if self.width < 1:
             raise ValueError(f"width must be a positive integer; got {self.width}")
         get_activation(self.activation)
-        if self.parameterization not in ("mean_field", "ntk"):
-            raise ValueError(
-                f"unknown parameterization {self.parameterization!r}; allowed: mean_field, ntk"
-            )
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"unknown parameterization {self.parameterization!r}; allowed: "
+                             + ", ".join(PARAMETERIZATIONS))
         if not set(self.train) <= set(LAYERS):
             raise ValueError(f"train must be a subset of {LAYERS}; got {self.train}")
         if self.init_kind not in ("gaussian", "symmetric"):
@@ -179,19 +190,26 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         return self.x_train.shape[1]
 
     def output_factor(self) -> float:
-        r"""$c_m$: $1/m$ (mean field) or $1/\\sqrt m$ (NTK)."""
-        if self.parameterization == "mean_field":
-            return 1.0 / self.width
-        return 1.0 / math.sqrt(self.width)
+        r"""$c_m$: $1/m$ (mean field, μP) or $1/\\sqrt m$ (NTK)."""
+        if self.parameterization == "ntk":
+            return 1.0 / math.sqrt(self.width)
+        return 1.0 / self.width
+
+    def input_multiplier(self) -> float:
+        r"""The input layer's multiplier: $1/\\sqrt d$ in μP, 1 otherwise."""
+        return 1.0 / math.sqrt(self.dim) if self.parameterization == "mup" else 1.0
 
     def time_scale(self):
-        r"""$\\tau = m$ (mean field) or $1$ (NTK)."""
-        tau = self.width if self.parameterization == "mean_field" else 1
+        r"""$\\tau = m$ (mean field, μP) or $1$ (NTK)."""
+        tau = 1 if self.parameterization == "ntk" else self.width
         return jnp.asarray(tau, self.x_train.dtype)
 
     def features(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, "k m"]:
-        r"""Hidden-layer activations $\\phi(x\\cdot w_j + b_j)$."""
+        r"""Hidden-layer activations $\\phi(a\\,x\\cdot w_j + b_j)$ ($a$ the input
+        multiplier)."""
         pre = x @ params.w.T
+        if self.parameterization == "mup":
+            pre = pre * self.input_multiplier()
         if params.b is not None:
             pre = pre + params.b
         return ACTIVATIONS[self.activation](pre)
@@ -254,7 +272,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         """
         p = state.params
         phi = ACTIVATIONS[self.activation]
-        pre1, pre2 = x1 @ p.w.T, x2 @ p.w.T
+        a = self.input_multiplier()
+        pre1, pre2 = a * (x1 @ p.w.T), a * (x2 @ p.w.T)
         if p.b is not None:
             pre1, pre2 = pre1 + p.b, pre2 + p.b
         k = jnp.zeros((x1.shape[0], x2.shape[0]), pre1.dtype)
@@ -262,7 +281,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
             k = k + phi(pre1) @ phi(pre2).T
         if "hidden" in self.train:
             d1, d2 = activation_derivative(phi, pre1), activation_derivative(phi, pre2)
-            dot = x1 @ x2.T + (1.0 if p.b is not None else 0.0)
+            dot = a**2 * (x1 @ x2.T) + (1.0 if p.b is not None else 0.0)
             k = k + dot * ((d1 * p.v**2) @ d2.T)
         return self.output_factor() ** 2 * k
 
@@ -272,6 +291,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         return TwoLayerKernel(
             sigma_v=self.sigma_v, sigma_w=self.sigma_w, sigma_b=self.sigma_b,
             activation=self.activation, bias=self.bias, train=self.train,
+            input_multiplier=self.input_multiplier(),
         )
 
     # ------------------------------------------------------------------- init
@@ -280,7 +300,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         m = self.width // 2 if self.init_kind == "symmetric" else self.width
         kv, kw, kb = jax.random.split(key, 3)
         v = self.sigma_v * jax.random.normal(kv, (m,), dtype)
-        w = self.sigma_w / math.sqrt(self.dim) * jax.random.normal(kw, (m, self.dim), dtype)
+        w_std = self.sigma_w if self.parameterization == "mup" else self.sigma_w / math.sqrt(self.dim)
+        w = w_std * jax.random.normal(kw, (m, self.dim), dtype)
         b = self.sigma_b * jax.random.normal(kb, (m,), dtype) if self.bias else None
         if self.init_kind == "symmetric":
             v = jnp.concatenate([v, -v])

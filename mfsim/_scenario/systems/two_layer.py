@@ -16,8 +16,10 @@ class TwoLayerConfig(Table):
 
     kind: Literal["two_layer"] = "two_layer"
     width: PosInt = Field(512, description="number of neurons m")
-    parameterization: Literal["mean_field", "ntk"] = Field(
-        "mean_field", description="c_m = 1/m and time scale m (mean_field), or c_m = 1/sqrt(m)")
+    parameterization: Literal["mean_field", "ntk", "mup"] = Field(
+        "mean_field", description="c_m = 1/m and time scale m (mean_field), c_m = 1/sqrt(m) "
+        "(ntk), or mean_field with input multiplier 1/sqrt(d) and w_j ~ N(0, sigma_w^2 I) "
+        "(mup: the input layer trains d times slower than in mean_field)")
     activation: Activation = Field("relu", description="phi")
     scale: PosFloat = Field(1.0, description="output scale alpha (objective L(alpha h)/alpha^2)")
     gamma0: Optional[PosFloat] = Field(
@@ -31,7 +33,7 @@ class TwoLayerConfig(Table):
         "gaussian", description="i.i.d. neurons, or mirrored pairs (zero output at init)")
     center: bool = Field(False, description="subtract the output at initialization")
     sigma_v: NonNegFloat = Field(1.0, description="v_j ~ N(0, sigma_v^2)")
-    sigma_w: NonNegFloat = Field(1.0, description="w_j ~ N(0, sigma_w^2 I / d)")
+    sigma_w: NonNegFloat = Field(1.0, description="w_j ~ N(0, sigma_w^2 I / d) (mup: N(0, sigma_w^2 I))")
     sigma_b: NonNegFloat = Field(1.0, description="b_j ~ N(0, sigma_b^2)")
     block: Optional[Annotated[int, Field(ge=0)]] = Field(
         None, description="neurons per block when summing the output (memory O(n block) "
@@ -68,8 +70,8 @@ def sizes(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemSizes:
 
 
 def time_scale(cfg: TwoLayerConfig) -> float:
-    """tau = m in the mean-field parameterization, 1 in the NTK one."""
-    return float(cfg.width) if cfg.parameterization == "mean_field" else 1.0
+    """tau = m in the mean-field and muP parameterizations, 1 in the NTK one."""
+    return 1.0 if cfg.parameterization == "ntk" else float(cfg.width)
 
 
 ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, sizes, time_scale=time_scale)
