@@ -11,6 +11,8 @@ for :func:`mfsim.simulate` on float64 data, switch it on yourself first, e.g.
 
 from ._activations import ACTIVATIONS as ACTIVATIONS
 from ._analysis import final_value as final_value
+from ._analysis import first_passage_time as first_passage_time
+from ._analysis import learning_times as learning_times
 from ._analysis import oracle_stopping as oracle_stopping
 from ._analysis import power_law_fit as power_law_fit
 from ._checkpoint import CheckpointFile as CheckpointFile
@@ -30,6 +32,7 @@ from ._kernels.gaussian import gaussian_expectations as gaussian_expectations
 from ._kernels.layerwise import layerwise_ntk as layerwise_ntk
 from ._kernels.sphere import gegenbauer as gegenbauer
 from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
+from ._kernels.sphere import predicted_learning_times as predicted_learning_times
 from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import MonitorContext as MonitorContext
@@ -102,6 +105,8 @@ from ._systems.constant_kernel import ConstantKernelFlow as ConstantKernelFlow
 from ._systems.constant_kernel import EmpiricalKernel as EmpiricalKernel
 from ._systems.constant_kernel import InitialFunction as InitialFunction
 from ._systems.constant_kernel import KernelFlowState as KernelFlowState
+from ._systems.conv_net import ConvNet as ConvNet
+from ._systems.conv_net import ConvNetInit as ConvNetInit
 from ._systems.deep_linear import DeepLinearNetwork as DeepLinearNetwork
 from ._systems.deep_linear import whiten as whiten
 from ._systems.diagonal_linear import DiagonalLinearNetwork as DiagonalLinearNetwork
@@ -129,7 +134,9 @@ from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.arrays import array_task as array_task
 from ._tasks.arrays import file_task as file_task
+from ._tasks.conv_teacher import conv_teacher_task as conv_teacher_task
 from ._tasks.dataset import Dataset as Dataset
+from ._tasks.dataset import ImageDataset as ImageDataset
 from ._tasks.digits import digits_task as digits_task
 from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
 from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task

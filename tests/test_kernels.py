@@ -307,3 +307,24 @@ def test_relu_kernel_diagonal_is_exact(dtype, rtol):
                 theta = theta * 1.4**2 / 2 + sigma
             np.testing.assert_allclose(np.diag(np.asarray(nngp)), sigma, rtol=rtol)
             np.testing.assert_allclose(np.diag(np.asarray(ntk)), theta, rtol=rtol)
+
+
+def test_activations_count_in_the_blocking_and_chunks_agree():
+    # a convolutional model's feature maps outnumber its parameters: the blocking
+    # counts them (forward_elements, through the inner jits) and builds each block's
+    # Jacobians a chunk of inputs at a time; chunked, blocked and plain agree (float64)
+    from mfsim._kernels.empirical import choose_blocking, forward_elements
+    recipe = mfsim.ConvNetInit(1, (4, 4), kernel_size=3, dtype="float64", sigma_b=0.3)
+    x = jax.random.normal(jax.random.key(0), (10, 1, 6, 6), jnp.float64)
+    net = mfsim.Network(recipe(jax.random.key(1)), x, jnp.zeros(10))
+    p = net.init().params
+    acts = forward_elements(net.raw_output, p, x)
+    assert acts >= 2 * 4 * 36  # at least both layers' feature maps
+    budget = 100_000  # bytes: a chunk of 1 input's activations, blocks of 4 inputs
+    block, chunk = choose_blocking(p, 1, 10, budget, result_elements=100,
+                                   activation_elements=acts)
+    assert 1 <= chunk < block < 10 and block % chunk == 0, (block, chunk)
+    want = mfsim.empirical_ntk(net.raw_output, p, x, block_size=10)
+    for method in ("jacobian", "ntvp"):
+        got = mfsim.empirical_ntk(net.raw_output, p, x, method=method, memory_budget=budget)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)

@@ -26,6 +26,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.extend import core as jax_core
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB
 
@@ -39,14 +40,37 @@ def _itemsize(params) -> int:
     return max((x.dtype.itemsize for x in leaves), default=8)
 
 
-def choose_block_size(params, n_outputs: int, n_inputs: int, memory_budget: int,
-                      result_elements: int = 0) -> int:
-    """Largest block whose buffers fit ``memory_budget`` bytes.
+def forward_elements(f: Callable, params, x) -> int:
+    """Elements of every intermediate of ``f(params, x[:1])``: one example's
+    activations (what a backward pass keeps and the cotangents it makes; a
+    convolutional layer's feature maps can outnumber its parameters)."""
+    jaxpr = jax.make_jaxpr(f)(params, x[:1])
+
+    def count(jp) -> int:
+        total = 0
+        for eqn in jp.eqns:
+            # arrays count by their elements; tokens and other non-array values are shapeless
+            total += sum(int(np.prod(getattr(v.aval, "shape", (0,)))) for v in eqn.outvars)
+            for sub in jax_core.jaxprs_in_params(eqn.params):  # inner jit, scan, cond
+                total += count(getattr(sub, "jaxpr", sub))
+        return total
+    return count(jaxpr.jaxpr)
+
+
+def choose_blocking(params, n_outputs: int, n_inputs: int, memory_budget: int,
+                    result_elements: int = 0, activation_elements: int = 0
+                    ) -> tuple[int, int]:
+    """``(block, chunk)``: the largest block of inputs whose Jacobian rows fit
+    ``memory_budget`` bytes, and the inputs per backward pass (``chunk``, a
+    divisor of ``block``) whose activations fit a quarter of it.
 
     The budget covers everything the computation allocates: the result
-    (held twice: the stacked blocks and their reordering) and, per input of
-    a block, about five ``(outputs, P)`` arrays (two Jacobian blocks, the
-    backward pass that builds one, and the copies a contraction may make).
+    (held twice: the stacked blocks and their reordering); per input of a
+    block, about five ``(outputs, P)`` arrays (two Jacobian blocks, the
+    backward pass that builds one, and the copies a contraction may make);
+    per input of a chunk, three copies of its ``activation_elements`` (the
+    forward pass's intermediates, their cotangents, a workspace: a
+    convolutional layer's feature maps can outnumber its parameters).
     """
     item = _itemsize(params)
     free = memory_budget - 2 * result_elements * item
@@ -55,8 +79,21 @@ def choose_block_size(params, n_outputs: int, n_inputs: int, memory_budget: int,
             f"memory_budget of {memory_budget} bytes cannot even hold the result "
             f"({2 * result_elements * item} bytes with its copy); raise it"
         )
+    per_act = 3 * activation_elements * item
     per_row = 5 * n_outputs * _num_params(params) * item
-    return int(max(1, min(n_inputs, free // max(per_row, 1))))
+    chunk = n_inputs if per_act == 0 else int(max(1, min(n_inputs, (free // 4) // per_act)))
+    block = int(max(1, min(n_inputs, (free - chunk * per_act) // max(per_row, 1))))
+    if per_act == 0:
+        return block, block
+    chunk = min(chunk, block)
+    return block - block % chunk, chunk
+
+
+def choose_block_size(params, n_outputs: int, n_inputs: int, memory_budget: int,
+                      result_elements: int = 0, activation_elements: int = 0) -> int:
+    """The ``block`` of :func:`choose_blocking`."""
+    return choose_blocking(params, n_outputs, n_inputs, memory_budget, result_elements,
+                           activation_elements)[0]
 
 
 def _pad_blocks(x, block):
@@ -77,9 +114,17 @@ def _as_vector_fn(f):
     return g
 
 
-def _jacobian_block(g, params, xb):
+def _jacobian_block(g, params, xb, chunk: int | None = None):
+    """Per-input Jacobians of a block, ``chunk`` inputs per backward pass."""
     single = lambda p, x: g(p, x[None])[0]  # noqa: E731  (o,)
-    jac = jax.vmap(jax.jacrev(single), in_axes=(None, 0))(params, xb)
+    jacobian = jax.vmap(jax.jacrev(single), in_axes=(None, 0))
+    b = xb.shape[0]
+    if chunk is None or chunk >= b:
+        jac = jacobian(params, xb)
+    else:
+        parts = jax.lax.map(lambda xc: jacobian(params, xc),
+                            xb.reshape((b // chunk, chunk) + xb.shape[1:]))
+        jac = jax.tree.map(lambda a: a.reshape((b,) + a.shape[2:]), parts)
     leaves = [j.reshape(j.shape[0], j.shape[1], -1) for j in jax.tree.leaves(jac)]
     return leaves  # list of (b, o, p_leaf)
 
@@ -89,13 +134,14 @@ def _contract(j1, j2):
 
 
 @eqx.filter_jit
-def _ntk_jacobian(f, params, x1, x2, block):
+def _ntk_jacobian(f, params, x1, x2, block, chunk=None):
     g = _as_vector_fn(f)
     b1, b2 = _pad_blocks(x1, block), _pad_blocks(x2, block)
 
     def row(xb1):
-        j1 = _jacobian_block(g, params, xb1)
-        return jax.lax.map(lambda xb2: _contract(j1, _jacobian_block(g, params, xb2)), b2)
+        j1 = _jacobian_block(g, params, xb1, chunk)
+        return jax.lax.map(lambda xb2: _contract(j1, _jacobian_block(g, params, xb2, chunk)),
+                           b2)
 
     k = jax.lax.map(row, b1)  # (nb1, nb2, b, b, o, o)
     nb1, nb2, bs, _, o, _ = k.shape
@@ -151,7 +197,9 @@ def empirical_ntk(
     - ``x1``, ``x2``: inputs ``(n1, d)``, ``(n2, d)`` (``x2`` defaults to ``x1``).
     - ``method``: ``"jacobian"`` or ``"ntvp"``.
     - ``block_size``: inputs per block (default: the largest for which the
-      whole computation, result included, fits ``memory_budget`` bytes).
+      whole computation, result included, fits ``memory_budget`` bytes,
+      with the per-input Jacobians of a block built a ``chunk`` of inputs
+      at a time so that the activations fit too; :func:`choose_blocking`).
 
     **Returns:** ``(n1, n2)`` for scalar outputs, ``(n1, n2, o, o)`` otherwise.
     """
@@ -159,13 +207,19 @@ def empirical_ntk(
     x2 = x1 if x2 is None else jnp.asarray(x2)
     out_shape = jax.eval_shape(f, params, x1[:1]).shape
     o = 1 if len(out_shape) == 1 else out_shape[1]
-    if block_size is None:
-        block_size = choose_block_size(params, o, max(x1.shape[0], x2.shape[0]), memory_budget,
-                                       result_elements=x1.shape[0] * x2.shape[0] * o * o)
-    impl = {"jacobian": _ntk_jacobian, "ntvp": _ntk_ntvp}.get(method)
-    if impl is None:
+    if method not in ("jacobian", "ntvp"):
         raise ValueError(f"unknown NTK method {method!r}; allowed: jacobian, ntvp")
-    k = impl(f, params, x1, x2, int(block_size))
+    chunk = None
+    if block_size is None:
+        block_size, chunk = choose_blocking(
+            params, o, max(x1.shape[0], x2.shape[0]), memory_budget,
+            result_elements=x1.shape[0] * x2.shape[0] * o * o,
+            activation_elements=forward_elements(f, params, x1))
+    if method == "jacobian":
+        k = _ntk_jacobian(f, params, x1, x2, int(block_size),
+                          None if chunk is None or chunk >= block_size else int(chunk))
+    else:  # a block's backward pass holds its activations: at most a chunk's
+        k = _ntk_ntvp(f, params, x1, x2, int(min(block_size, chunk or block_size)))
     return k[..., 0, 0] if len(out_shape) == 1 else k
 
 

@@ -19,7 +19,7 @@ from .._solve.core import CompileTimer, SolveSettings, Trajectory
 from .._solve.simulate import simulate
 from .._system import AbstractParticleSystem
 from .manifest import Manifest
-from .plan import RunPlan, solve_name
+from .plan import RunPlan, solve_label, solve_name
 from .progress import Mode, Reporter
 from .store import (
     Outcome,
@@ -148,7 +148,7 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
         if not sweep:  # one point: its finished solves, by name, and the checkpoint
             if point_ds:
                 return "every solve saved"
-            what = [f"{solve_name(prefix)} solve saved" for prefix in parts[0]] if split else []
+            what = [f"{solve_label(prefix)} solve saved" for prefix in parts[0]] if split else []
             what += ["checkpoints kept"] if every else []
             return ", ".join(what) or "nothing saved"
         what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
@@ -177,7 +177,7 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
             for job in jobs:  # one run: progress in solver time (a bar for the network)
                 if job.key in skip:
                     continue
-                reporter.set_phase(f"solving the {solve_name(job.key[1])}")
+                reporter.set_phase(f"solving the {solve_label(job.key[1])}")
                 name = solve_name(job.key[1])
                 store = CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None
                 on_done(job, simulate(

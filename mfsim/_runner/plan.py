@@ -62,6 +62,12 @@ def solve_name(prefix: str) -> str:
     return prefix.rstrip("_") or "network"
 
 
+def solve_label(prefix: str) -> str:
+    """What progress lines call a solve: ``network``, ``linearized twin``..."""
+    from .._scenario.twins import TWIN_LEGENDS
+    return TWIN_LEGENDS.get(prefix, solve_name(prefix)) if prefix else "network"
+
+
 def plan(scenario: Scenario, source: str, *, memory_check: bool = True
          ) -> tuple[list[SweepPoint], list[SweepPoint], list[int]]:
     """A scenario's sweep points, its reference runs and each point's

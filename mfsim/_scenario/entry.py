@@ -52,6 +52,7 @@ class DataSizes:
     d: int = 0
     d_out: int = 1
     coordinates: int = 0
+    shape: tuple[int, ...] = ()  # an example's input shape, where not (d,)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ class SystemEntry:
     - ``time_scale(cfg)``: the system's $\tau$ (``system.time_scale()``)
       from its table, before anything is built: ``solver.learning_rate``
       becomes ``dt = learning_rate / tau``.
+    - ``lacks(cfg)``: capability types its class declares that the system
+      as configured does not have, each with the reason (the ``mup`` MLP has
+      no infinite-width kernel); monitors and twins that need one are refused.
     - ``renamed``: old key -> new key (read with a DeprecatedKeyWarning).
     """
 
@@ -158,6 +162,7 @@ class SystemEntry:
     default_monitors: tuple[str, ...] = ("train_loss", "test_loss")
     time_scale: Callable[[Any], float] = lambda cfg: 1.0  # noqa: E731
     renamed: dict[str, str] = field(default_factory=dict)
+    lacks: Callable[[Any], dict[type, str]] = lambda cfg: {}  # noqa: E731
 
     @property
     def name(self) -> str:

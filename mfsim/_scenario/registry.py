@@ -35,6 +35,7 @@ from .monitors import (
 )
 from .systems import (
     adaptive_sequence,
+    cnn,
     deep_linear,
     diagonal_linear,
     diagonal_sequence,
@@ -43,6 +44,7 @@ from .systems import (
     vanilla_sequence,
 )
 from .tasks import (
+    conv_teacher,
     digits,
     file,
     gegenbauer,
@@ -102,11 +104,12 @@ def _changed() -> None:
 
 
 for _entry in (two_layer.ENTRY, mlp.ENTRY, deep_linear.ENTRY, diagonal_linear.ENTRY,
-               vanilla_sequence.ENTRY, diagonal_sequence.ENTRY, adaptive_sequence.ENTRY):
+               vanilla_sequence.ENTRY, diagonal_sequence.ENTRY, adaptive_sequence.ENTRY,
+               cnn.ENTRY):
     SYSTEMS[_entry.name] = _entry
 for _entry in (teacher.ENTRY, sinusoids.ENTRY, sparse_regression.ENTRY, linear_teacher.ENTRY,
                sequence.ENTRY, ntk_eigenfunction.ENTRY, digits.ENTRY, file.ENTRY,
-               gegenbauer.ENTRY):
+               gegenbauer.ENTRY, conv_teacher.ENTRY):
     TASKS[_entry.name] = _entry
 for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_outputs.ENTRY,
                test_outputs.ENTRY, invariants.ENTRY, risk.ENTRY, singular_values.ENTRY,

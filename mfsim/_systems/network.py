@@ -3,7 +3,10 @@ r"""Any Equinox model as a system: ``mfsim.Network(model, x_train, y_train)``.
 The model maps one example (any shape: a vector, an image ``(c, h, w)``) to a
 scalar or a vector; it is applied to a batch with ``jax.vmap``. Every floating
 array of the model trains (or the subset ``filter_spec`` selects, as for
-``eqx.partition``); the rest is frozen. With the richness ``gamma0``
+``eqx.partition``); the rest is frozen. ``init(key)`` returns the model's
+own arrays, or, with ``init_fn`` (a callable ``key -> model`` of the same
+structure), a fresh model per key, so seeds redraw the network (its trainable
+arrays: frozen ones stay ``model``'s). With the richness ``gamma0``
 ($\gamma_0$) and centring:
 
 $$f(x;\theta) = \frac{h(x;\theta) - [\text{center}]\,h(x;\theta_0)}{\gamma_0},
@@ -35,7 +38,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
-from .._kernels.empirical import empirical_ntk
+from .._kernels.empirical import DEFAULT_MEMORY_BUDGET, empirical_ntk
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, as_float_array
 
 
@@ -55,7 +58,8 @@ def _path_name(path) -> str:
 class Network(AbstractSupervisedSystem):
     """An Equinox model trained by gradient flow on the squared loss (module
     docstring). ``init(key)`` returns the model's own arrays (the key is not
-    used: the model is its initialization)."""
+    used: the model is its initialization) unless ``init_fn`` is given.
+    ``memory_budget`` (bytes) bounds the empirical NTK's working memory."""
 
     x_train: Array
     y_train: Array
@@ -64,18 +68,25 @@ class Network(AbstractSupervisedSystem):
     gamma0: Array
     tau: Array
     center: bool = eqx.field(static=True)
+    filter_spec: Callable | PyTree = eqx.field(static=True)
+    init_fn: Callable | None = eqx.field(static=True, default=None)
+    memory_budget: int = eqx.field(static=True, default=DEFAULT_MEMORY_BUDGET)
 
     def __new__(cls, model=None, x_train=None, y_train=None, **kwargs):
         if cls is Network and model is not None and x_train is not None:
             params, frozen = eqx.partition(model, kwargs.get("filter_spec", eqx.is_inexact_array))
-            out = jax.eval_shape(eqx.combine(params, frozen), jnp.asarray(x_train)[0])
+            x0 = as_float_array(x_train)[0]
+            params = jax.tree.map(lambda a: jnp.asarray(a, x0.dtype), params)
+            out = jax.eval_shape(eqx.combine(params, frozen), x0)
             if out.shape == ():
                 return super().__new__(ScalarNetwork)
         return super().__new__(cls)
 
     def __init__(self, model: eqx.Module, x_train, y_train, *, gamma0: float = 1.0,
                  center: bool = False, time_scale: float = 1.0,
-                 filter_spec: Callable | PyTree = eqx.is_inexact_array):
+                 filter_spec: Callable | PyTree = eqx.is_inexact_array,
+                 init_fn: Callable | None = None,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
@@ -84,6 +95,10 @@ class Network(AbstractSupervisedSystem):
         self.gamma0 = jnp.asarray(gamma0, dtype)
         self.tau = jnp.asarray(time_scale, dtype)
         self.center = bool(center)
+        # kept for init_fn's draws only (a static field must hash)
+        self.filter_spec = filter_spec if init_fn is not None else None
+        self.init_fn = init_fn
+        self.memory_budget = int(memory_budget)
 
     def __check_init__(self):
         if not jax.tree.leaves(self.params0):
@@ -105,7 +120,15 @@ class Network(AbstractSupervisedSystem):
         return jax.vmap(self.model(params))(x)
 
     def init(self, key=None) -> NetworkState:
-        return NetworkState(self.params0, self.params0 if self.center else None)
+        """The model's arrays; with ``init_fn``, those of ``init_fn(key)``
+        (a fresh draw per key, cast to the run's dtype)."""
+        params = self.params0
+        if self.init_fn is not None:
+            if key is None:
+                raise ValueError("this Network draws its model with init_fn: pass a key")
+            drawn, _ = eqx.partition(self.init_fn(key), self.filter_spec)
+            params = jax.tree.map(lambda a, b: jnp.asarray(a, b.dtype), drawn, self.params0)
+        return NetworkState(params, params if self.center else None)
 
     def predict(self, state: NetworkState, x):
         h = self.raw_output(state.params, x)
@@ -131,7 +154,7 @@ class Network(AbstractSupervisedSystem):
 
         def h(p, x):
             return self.raw_output(p, x)
-        return empirical_ntk(h, params, x1, x2, method=method)
+        return empirical_ntk(h, params, x1, x2, method=method, memory_budget=self.memory_budget)
 
     def parameters(self, state: NetworkState) -> dict[str, Array]:
         """The trainable arrays, named by their path in the model

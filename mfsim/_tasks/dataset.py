@@ -18,3 +18,8 @@ class Dataset(eqx.Module):
     x_test: Float[Array, "n_test d"]
     y_test: Float[Array, " n_test"]
     teacher_particles: Float[Array, "k p"] | None = None
+
+
+class ImageDataset(Dataset):
+    """A :class:`Dataset` whose inputs are images ``(n, c, h, w)``: trained on by
+    the image systems (``cnn``), not by those of vector inputs."""

@@ -1,0 +1,65 @@
+"""``[system] kind = "cnn"``: a :class:`mfsim.ConvNet` trained as a :class:`mfsim.Network`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import jax
+from pydantic import Field
+
+from ..._systems.conv_net import ConvNetInit
+from ..._systems.network import Network, ScalarNetwork
+from ..._tasks.dataset import ImageDataset
+from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table
+
+
+class CNNConfig(Table):
+    """Small convolutional network: conv layers, global average pooling, linear readout."""
+
+    kind: Literal["cnn"] = "cnn"
+    channels: Annotated[list[PosInt], Field(min_length=1)] = Field(
+        default_factory=lambda: [16, 16], description="channels of the conv layers")
+    kernel_size: PosInt = Field(3, description="filter side k ('SAME' padding, stride 1)")
+    activation: Activation = Field("relu", description="phi")
+    parameterization: Literal["ntk", "standard"] = Field(
+        "ntk", description="ntk (N(0,1) weights, multipliers sigma_w/sqrt(fan_in)) or standard "
+        "(the multipliers folded into the stored weights, one learning rate)")
+    sigma_w: PosFloat = Field(1.0, description="weight std")
+    sigma_b: NonNegFloat = Field(0.0, description="bias multiplier")
+    bias: bool = Field(True, description="layers have biases")
+    gamma0: PosFloat = Field(1.0, description="richness: f = h / gamma0, objective gamma0^2 "
+                             "L(f); gamma0 -> 0 is the lazy limit")
+    center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
+    time_scale: PosFloat = Field(1.0, description="tau: the flow is dtheta/dt = -tau grad J")
+
+
+def recipe(cfg: CNNConfig, data) -> ConvNetInit:
+    return ConvNetInit(in_channels=int(data.x_train.shape[1]), channels=tuple(cfg.channels),
+                       kernel_size=cfg.kernel_size, activation=cfg.activation,
+                       parameterization=cfg.parameterization, sigma_w=cfg.sigma_w,
+                       sigma_b=cfg.sigma_b, bias=cfg.bias, dtype=str(data.x_train.dtype))
+
+
+def build(cfg: CNNConfig, data) -> Network:
+    make = recipe(cfg, data)
+    return Network(make(jax.random.key(0)), data.x_train, data.y_train, gamma0=cfg.gamma0,
+                   center=cfg.center, time_scale=cfg.time_scale, init_fn=make)
+
+
+def sizes(cfg: CNNConfig, data: DataSizes, platform: str) -> SystemSizes:
+    c, h, w = data.shape if len(data.shape) == 3 else (data.d, 1, 1)
+    chans = [c, *cfg.channels]
+    k2 = cfg.kernel_size**2
+    p = sum(a * b * k2 + b * int(cfg.bias) for a, b in zip(chans[:-1], chans[1:]))
+    p += chans[-1] + int(cfg.bias)
+    activations = h * w * sum(cfg.channels)
+    # pre-activations, activations, derivatives and cotangents per image; the
+    # generic NTK's per-input gradients for a Gram matrix of k images
+    return SystemSizes(p, 4 * data.n_train * activations + 2 * p, "system.channels",
+                       gram=lambda k: k * (p + 4 * activations),
+                       field_key="system.channels and task.n_train")
+
+
+ENTRY = SystemEntry(CNNConfig, ScalarNetwork, build, sizes, data=ImageDataset,
+                    time_scale=lambda cfg: cfg.time_scale)
