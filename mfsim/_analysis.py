@@ -84,3 +84,47 @@ def reference_distance(ds: xr.Dataset, ref: xr.Dataset, label: str = "") -> xr.D
     desc = f"RMS over the {inputs} inputs of f - f_reference" + (f" ({label})" if label else "")
     return ds.assign(ref_distance=xr.Variable(("t",), dist,
                                               attrs={"description": desc, "long_name": desc}))
+
+
+def first_passage_time(t, values, level: float) -> float:
+    """The first time at which ``values`` (along ``t``) falls to ``level`` times
+    its first value, interpolated linearly in log(value) between the two save
+    times around the crossing; NaN if it never does, or if the first value is
+    not positive."""
+    t, v = np.asarray(t, np.float64), np.asarray(values, np.float64)
+    if v.size == 0 or not np.isfinite(v[0]) or v[0] <= 0:
+        return float("nan")
+    target = level * v[0]
+    below = np.nonzero(np.isfinite(v) & (v <= target))[0]
+    if below.size == 0:
+        return float("nan")
+    i = int(below[0])
+    if i == 0:
+        return float(t[0])
+    a, b = v[i - 1], v[i]
+    if b <= 0 or a <= 0:
+        return float(t[i])
+    s = (np.log(target) - np.log(a)) / (np.log(b) - np.log(a))
+    return float(t[i - 1] + s * (t[i] - t[i - 1]))
+
+
+def learning_times(ds: xr.Dataset, name: str = "harmonic_residual",
+                   fraction: float = float(np.exp(-2.0)), floor: float = 1e-10
+                   ) -> xr.DataArray:
+    r"""Per mode (e.g. per spherical-harmonic ``degree``) and sweep point, the
+    first time the energy ``ds[name]`` has fallen to ``fraction`` of its
+    initial value (:func:`first_passage_time`). The default $e^{-2}$ (the
+    residual's amplitude down by $e$) makes a mode decaying as
+    $e^{-2\mu t}$ take $1/\mu$: the prediction of the kernel flow
+    (:func:`mfsim.predicted_learning_times`). Modes that start with less
+    than ``floor`` times the largest initial energy of their run (rounding
+    only: nothing to learn) get NaN."""
+    tdim = time_dim(ds)
+    t = ds["t"] if "t" in ds.coords else ds[tdim]
+    var = ds[name]
+    out = xr.apply_ufunc(first_passage_time, t, var, kwargs={"level": fraction},
+                         input_core_dims=[[tdim], [tdim]], vectorize=True)
+    start = var.isel({tdim: 0}, drop=True)
+    modes = [d for d in start.dims if d not in sweep_dims(ds)]
+    out = out.where(start > floor * start.max(modes))
+    return out.rename(f"{name}_learning_time")

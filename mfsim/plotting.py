@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._analysis import learning_times as energy_learning_times
 from ._analysis import scalar_series, sweep_dims, time_dim
 
 # Okabe & Ito (2008), colour-blind safe; yellow last (faint on white)
@@ -989,6 +990,84 @@ def spectral_bias_figure(ds, *, title: str | None = None, level: float = 0.9):
     fig.colorbar(mesh, ax=list(axes), label="fraction of the target's Fourier coefficient learned")
     head = f"{title}: " if title else ""
     _suptitle(fig, f"{head}spectral bias{f' ({note})' if note else ''}")
+    return fig
+
+
+def plot_degree_learning_times(ds, path: str | Path, *, title: str | None = None) -> Path:
+    """Save :func:`degree_learning_times_figure`."""
+    return save_figure(degree_learning_times_figure(ds, title=title), path)
+
+
+def theory_learning_times(ds, name: str = "theory_harmonic_residual") -> np.ndarray:
+    r"""Per degree, $1/\mu_\ell$ read off the kernel-flow prediction
+    $E_\ell(0)e^{-2\mu_\ell t}$ (its decay between the first and last save),
+    so a degree learned after the run ends still gets its predicted time."""
+    tdim = time_dim(ds)
+    t = np.asarray(ds["t"].values if "t" in ds.coords else ds[tdim].values, dtype=float)
+    e = np.asarray(ds[name].transpose(tdim, "degree").values, dtype=float)
+    out = np.full(e.shape[1], np.nan)
+    for k in range(e.shape[1]):
+        # the last save where the prediction has not underflowed
+        ok = np.nonzero((e[1:, k] > 1e-250 * e[0, k]) & (e[1:, k] < e[0, k]))[0]
+        if e[0, k] > 1e-10 * e[0].max() and ok.size:
+            j = ok[-1] + 1
+            out[k] = 2.0 * (t[j] - t[0]) / np.log(e[0, k] / e[j, k])
+    return out
+
+
+@_paper
+def degree_learning_times_figure(ds, *, title: str | None = None):
+    """Per spherical-harmonic degree, the time at which the residual's energy
+    has fallen to e^-2 of its start (:func:`mfsim.learning_times`), for the
+    network and each twin that records it, beside the infinite-width kernel
+    flow's prediction 1/mu_l (where the harmonics monitor has ``theory``);
+    log time axis, the run's end marked. Degrees without energy at the start
+    are left out; a sweep shows its first point."""
+    ds, note = _first_point(ds)
+    fig = _figure()
+    ax = fig.add_subplot()
+    tdim = time_dim(ds)
+    t_end = float(np.max(ds["t"].values if "t" in ds.coords else ds[tdim].values))
+    degrees = np.asarray(ds["degree"].values, dtype=float)
+    systems = []  # (label, colour, line style)
+    notes = set()
+    drawn = False
+    for i, (prefix, label) in enumerate(_system_labels().items()):
+        name = f"{prefix}harmonic_residual"
+        if name not in ds:
+            continue
+        times = np.asarray(energy_learning_times(ds, name).values, dtype=float)
+        style = SYSTEM_DASHES[i % len(SYSTEM_DASHES)]
+        ax.plot(degrees, times, marker="o", color=_color(i), linestyle=style, markersize=4)
+        systems.append((label, _color(i), style))
+        start = np.asarray(ds[name].isel({tdim: 0}).values, dtype=float)
+        never = np.isnan(times) & (start > 1e-10 * start.max())
+        if never.any():  # energy to learn, not learned by the end: an arrow at the end line
+            ax.plot(degrees[never], np.full(never.sum(), t_end), marker="^", color=_color(i),
+                    linestyle="none", markersize=5)
+            notes.add("^: not learned by the end of the run")
+        drawn = drawn or bool(np.isfinite(times).any())
+    extra = []
+    if "theory_harmonic_residual" in ds:
+        predicted = theory_learning_times(ds)
+        ax.plot(degrees, predicted, color="black", linestyle="--", marker="x", markersize=5)
+        extra.append(("1/mu_l (infinite-width kernel flow)", "black", "--"))
+        drawn = drawn or bool(np.isfinite(predicted).any())
+    ax.axhline(t_end, color="0.5", linewidth=0.8, linestyle=":")
+    ax.annotate("end of the run", (degrees[0], t_end), xytext=(2, 2),
+                textcoords="offset points", fontsize=7, color="0.4")
+    if drawn:
+        ax.set_yscale("log")
+    ax.set_xticks(degrees, [_fmt(d) for d in degrees])
+    ax.set_xlabel("spherical-harmonic degree l" + "".join(f"  ({n})" for n in sorted(notes)))
+    ax.set_ylabel("learning time (residual energy to e^-2)")
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=c, linestyle=d, marker="o", markersize=4)
+               for _, c, d in systems]
+    handles += [Line2D([], [], color=c, linestyle=d, marker="x") for _, c, d in extra]
+    ax.legend(handles, [lab for lab, _, _ in systems + extra], fontsize=7)
+    head = f"{title}: " if title else ""
+    _title(ax, f"{head}learning time per degree{f' ({note})' if note else ''}")
     return fig
 
 

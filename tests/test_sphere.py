@@ -176,3 +176,51 @@ def test_harmonics_in_a_scenario(tmp_path):
                                  "monitors": [{"name": "harmonics", "max_degree": 6}]})
     with pytest.raises(mfsim.ScenarioError, match="harmonics needs inputs on a sphere"):
         mfsim.validate_scenario({"name": "x", "monitors": [{"name": "harmonics"}]})
+
+
+def test_first_passage_and_predicted_learning_times():
+    """first_passage_time interpolates in log(value): exact for an exponential
+    on a coarse grid; NaN where the level is never reached or the start is 0.
+    predicted_learning_times is ln(1/fraction) / (2 mu): 1/mu by default."""
+    mu = np.array([0.3, 2.0, 0.0])
+    t = np.array([0.0, 0.5, 1.3, 4.0, 9.0])
+    got = [mfsim.first_passage_time(t, 2.5 * np.exp(-2 * m * t), np.exp(-2)) for m in mu]
+    np.testing.assert_allclose(got[:2], 1 / mu[:2], rtol=1e-12)
+    assert np.isnan(got[2])
+    assert np.isnan(mfsim.first_passage_time(t, np.zeros(5), 0.1))
+    np.testing.assert_allclose(mfsim.predicted_learning_times(mu), [1 / 0.3, 0.5, np.inf])
+    np.testing.assert_allclose(mfsim.predicted_learning_times(mu[:2], fraction=0.01),
+                               np.log(100) / (2 * mu[:2]))
+
+
+def test_harmonics_theory_is_the_kernel_flow_on_the_circle():
+    """HarmonicEnergy(mu=...) records E_l(0) exp(-2 mu_l t); on equispaced
+    points of the circle the analytic-kernel flow follows it to the solver's
+    tolerance (its empirical operator is circulant: exact eigenvalues), and
+    the measured learning times (mfsim.learning_times, through a results
+    dataset) equal 1/mu_l to 1e-6 where reached."""
+    import jax.numpy as jnp
+    import xarray as xr
+
+    n, radius = 48, 1.0
+    phi = 2 * np.pi * np.arange(n) / n
+    x = radius * np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    y = np.cos(phi) + 0.5 * np.sin(2 * phi) + 0.3 * np.cos(4 * phi)
+    net = mfsim.TwoLayerNetwork(jnp.asarray(x), jnp.asarray(y), width=4, activation="erf",
+                                bias=True, sigma_b=0.5)
+    kernel = net.analytic_ntk()
+    ck = mfsim.ConstantKernelFlow(kernel, lambda z: jnp.zeros(z.shape[0]), x, y, x_test=x)
+    mu = mfsim.sphere_eigenvalues(kernel, 2, range(5), radius=radius)
+    monitor = mfsim.HarmonicEnergy(x, y, 4, mu=mu)
+    ts = np.concatenate([[0.0], np.geomspace(1e-3, 40.0, 400)])
+    traj = mfsim.simulate(ck, ck.init(), t1=40.0, save_times=ts, rtol=1e-11, atol=1e-13,
+                          monitors=[monitor])
+    got, theory = (np.asarray(traj.values[k]) for k in ("harmonic_residual",
+                                                        "theory_harmonic_residual"))
+    np.testing.assert_allclose(got[:, [1, 2, 4]], theory[:, [1, 2, 4]], rtol=1e-7, atol=1e-14)
+    ds = xr.Dataset({"harmonic_residual": (("t", "degree"), got)},
+                    coords={"t": ts, "degree": np.arange(5)})
+    times = mfsim.learning_times(ds).values
+    np.testing.assert_allclose(times[[1, 2]], 1 / mu[[1, 2]], rtol=1e-6)
+    assert 1 / mu[4] > 40 and np.isnan(times[4])  # not learned by t = 40
+    assert np.isnan(times[0]) and np.isnan(times[3])  # no energy there (rounding only)

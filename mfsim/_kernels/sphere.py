@@ -93,3 +93,15 @@ def sphere_eigenvalues(kernel: Callable, d: int, degrees, *, radius: float = 1.0
     kappa = profile(kernel, d, t, radius)
     return np.array([_surface_ratio(d) * np.sum(weight * kappa * gegenbauer(int(k), d, t))
                      for k in degrees])
+
+
+def predicted_learning_times(mu, *, fraction: float = math.exp(-2.0)) -> np.ndarray:
+    r"""The time at which the kernel flow $\dot f = -\frac1n K(f - y)$ (on a
+    large sample) has brought a degree's residual energy down to ``fraction``
+    of its start: $\ln(1/\text{fraction})/(2\mu_k)$, which is $1/\mu_k$ for the
+    default $e^{-2}$. ``mu``: the eigenvalues of $K$ (:func:`sphere_eigenvalues`
+    of the kernel that drives the flow, e.g. ``system.analytic_ntk()``, which
+    already holds the time scale); infinite where $\mu_k = 0$."""
+    mu = np.asarray(mu, np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(mu > 0, math.log(1.0 / fraction) / (2.0 * mu), np.inf)

@@ -57,6 +57,11 @@ class AbstractMonitor(eqx.Module):
         function) and handed to every call as ``ctx.data``."""
         return None
 
+    def for_twin(self) -> AbstractMonitor:
+        """The monitor a twin records (default: this one); a monitor whose
+        extra values describe the network alone leaves them out."""
+        return self
+
     def dims(self) -> dict[str, tuple[str, ...]]:
         """Variable name -> names of its non-time axes (where it has any)."""
         return {}

@@ -12,6 +12,14 @@ $N(d,\ell)$ leading eigenvectors are the basis used, so no basis of
 harmonics is ever written down. Needs $n \ge \sum_{\ell\le L} N(d,\ell)$.
 The bases and the least-squares pseudo-inverse are computed once, on the
 host, in float64.
+
+With ``mu`` (the eigenvalues $\mu_\ell$ of the kernel $K$ driving the
+infinite-width flow $\dot f = -\frac1n K(f-y)$, e.g. from
+:func:`mfsim.sphere_eigenvalues` of ``system.analytic_ntk()``), the monitor
+also records the kernel-flow prediction
+``theory_harmonic_residual`` $= E_\ell(0)\,e^{-2\mu_\ell t}$ from the
+residual's energies at the start: each degree is learned on the time scale
+$1/\mu_\ell$ (the spectral bias on the sphere).
 """
 
 from __future__ import annotations
@@ -55,10 +63,11 @@ class HarmonicEnergy(AbstractMonitor):
     y: Float[Array, " n"]
     x: Float[Array, "n d"]
     sizes: tuple[int, ...] = eqx.field(static=True)
+    mu: Float[Array, " L"] | None = None
 
     requires: ClassVar = (AbstractRegressionSystem, AbstractScalarOutputSystem)
 
-    def __init__(self, x, y, max_degree: int):
+    def __init__(self, x, y, max_degree: int, mu=None):
         bases = harmonic_bases(x, int(max_degree))
         basis = np.concatenate(bases, axis=1)
         dtype = jnp.asarray(y).dtype
@@ -66,6 +75,13 @@ class HarmonicEnergy(AbstractMonitor):
         self.solve = jnp.asarray(np.linalg.pinv(basis), dtype)
         self.y, self.x = jnp.asarray(y, dtype), jnp.asarray(x, dtype)
         self.sizes = tuple(b.shape[1] for b in bases)
+        if mu is not None:
+            mu = np.asarray(mu, np.float64)
+            if mu.shape != (len(bases),):
+                raise ValueError(f"mu needs one eigenvalue per degree 0..{max_degree}; "
+                                 f"got shape {mu.shape}")
+            mu = jnp.asarray(mu, dtype)
+        self.mu = mu
 
     def energies(self, g) -> Float[Array, " L"]:
         """E_l of the values ``g`` on the sample, per degree."""
@@ -77,19 +93,33 @@ class HarmonicEnergy(AbstractMonitor):
             start += size
         return jnp.stack(out)
 
+    def for_twin(self) -> HarmonicEnergy:
+        """Twins record the energies, not the theory (the network's limit, kept once)."""
+        return eqx.tree_at(lambda m: m.mu, self, None, is_leaf=lambda x: x is None)
+
+    def prepare(self, system, state0):
+        if self.mu is None:
+            return None
+        return self.energies(system.predict(state0, self.x) - self.y)
+
     def __call__(self, t, state, ctx: MonitorContext):
         f = ctx.system.predict(state, self.x)
-        return {"harmonic_residual": self.energies(f - self.y),
-                "harmonic_prediction": self.energies(f)}
+        out = {"harmonic_residual": self.energies(f - self.y),
+               "harmonic_prediction": self.energies(f)}
+        if self.mu is not None:
+            out["theory_harmonic_residual"] = ctx.data * jnp.exp(-2.0 * self.mu * t)
+        return out
 
     def descriptions(self):
         return {"harmonic_residual": "energy of the residual f - y in each spherical-harmonic "
                                      "degree (held-out sample)",
                 "harmonic_prediction": "energy of the prediction f in each spherical-harmonic "
-                                       "degree (held-out sample)"}
+                                       "degree (held-out sample)"} | ({} if self.mu is None else {
+                "theory_harmonic_residual": "infinite-width kernel-flow prediction "
+                                            "E_l(0) exp(-2 mu_l t) of harmonic_residual"})
 
     def dims(self):
-        return {"harmonic_residual": ("degree",), "harmonic_prediction": ("degree",)}
+        return {name: ("degree",) for name in self.descriptions()}
 
     def coords(self):
         return {"degree": np.arange(len(self.sizes))}

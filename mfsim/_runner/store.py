@@ -348,6 +348,7 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
     from ..plotting import (
         numeric_sweep_axes,
         phase_axes,
+        plot_degree_learning_times,
         plot_losses,
         plot_particles,
         plot_phase_diagram,
@@ -365,6 +366,9 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
     if "fourier_progress" in ds:
         figures += [plot_spectral_bias(ds, inside(out_dir, f"spectral_bias.{fmt}"), title=title)
                     for fmt in formats]
+    if "harmonic_residual" in ds:
+        figures += [plot_degree_learning_times(ds, inside(out_dir, f"learning_times.{fmt}"),
+                                               title=title) for fmt in formats]
     if "particles" in ds:
         figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)
                     for fmt in formats]

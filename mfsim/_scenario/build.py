@@ -97,7 +97,7 @@ def build(scenario: Scenario) -> Built:
     monitors = tuple(e.build(cfg, ctx) for e, cfg in zip(entries, scenario.monitors))
     built_twins = {t.prefix: t.build(system, state0, data)
                    for t in twins.selected(scenario.compare)}
-    twin_monitors = tuple(m for e, m in zip(entries, monitors) if e.twin)
+    twin_monitors = tuple(m.for_twin() for e, m in zip(entries, monitors) if e.twin)
     if built_twins:  # the gaps between a network and its twins are of training outputs
         if not any(isinstance(m, TrainOutputs) for m in monitors):
             monitors = monitors + (TrainOutputs(),)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field
 
-from ..._kernels.sphere import harmonic_multiplicity
+from ..._kernels.sphere import harmonic_multiplicity, sphere_eigenvalues
 from ..._monitors.harmonics import HarmonicEnergy
+from ..._system import AbstractInfiniteWidthSystem
 from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory, error
 from ..table import Table
 
@@ -19,6 +21,10 @@ class HarmonicsMonitor(Table):
     max_degree: Annotated[int, Field(ge=0, le=64)] = Field(
         4, description="degrees 0..max_degree (the test set must have at least as many "
         "points as there are harmonics of those degrees)")
+    theory: bool = Field(
+        False, description="also record the infinite-width kernel flow's prediction "
+        "theory_harmonic_residual = E_l(0) exp(-2 mu_l t), mu_l the Funk-Hecke eigenvalues "
+        "of the system's analytic NTK (degree l learned at t ~ 1/mu_l)")
 
 
 def check(cfg: HarmonicsMonitor, scenario, where: str):
@@ -35,6 +41,20 @@ def check(cfg: HarmonicsMonitor, scenario, where: str):
     return None
 
 
+def needs(cfg: HarmonicsMonitor) -> dict[str, tuple[type, ...]]:
+    return {"theory": (AbstractInfiniteWidthSystem,)} if cfg.theory else {}
+
+
+def build(cfg: HarmonicsMonitor, ctx) -> HarmonicEnergy:
+    x = np.asarray(ctx.data.x_test, np.float64)
+    mu = None
+    if cfg.theory:
+        radius = float(np.mean(np.linalg.norm(x, axis=1)))
+        mu = sphere_eigenvalues(ctx.system.analytic_ntk(), x.shape[1],
+                                range(cfg.max_degree + 1), radius=radius)
+    return HarmonicEnergy(ctx.data.x_test, ctx.data.y_test, cfg.max_degree, mu=mu)
+
+
 def memory(cfg: HarmonicsMonitor, m: MemoryContext, key: str) -> MonitorMemory:
     n = m.data.n_test
     return MonitorMemory(terms=(MemoryTerm(f"{key}.max_degree", "the harmonic bases",
@@ -43,5 +63,4 @@ def memory(cfg: HarmonicsMonitor, m: MemoryContext, key: str) -> MonitorMemory:
 
 ENTRY = MonitorEntry(
     HarmonicsMonitor, HarmonicEnergy,
-    lambda cfg, ctx: HarmonicEnergy(ctx.data.x_test, ctx.data.y_test, cfg.max_degree),
-    memory=memory, check=check, twin=True)
+    build, memory=memory, check=check, needs=needs, twin=True)
