@@ -364,6 +364,7 @@ def check_compatibility(scenario: Scenario) -> None:
     if problem is not None:
         raise problem
     allowed = [m for m in registry.MONITORS.values() if m.fits(stype)]
+    lacks = system_e.lacks(scenario.system)
     for i, cfg in enumerate(scenario.monitors):
         entry = registry.MONITORS[cfg.name]
         if not entry.fits(stype):
@@ -371,6 +372,10 @@ def check_compatibility(scenario: Scenario) -> None:
                         "{allowed}", f"monitors.{i}.name", name=cfg.name, system=system,
                         allowed=_names(allowed))
         for key, types in entry.needs(cfg).items():
+            why = [lacks[t] for t in types if t in lacks]
+            if why:
+                raise error("monitor", "as set, this needs what the system lacks: {why}",
+                            f"monitors.{i}.{key}", why="; ".join(why))
             lacking = [t.__name__ for t in types if not issubclass(stype, t)]
             if lacking:
                 fit = [e for e in registry.SYSTEMS.values() if entry.fits(e.system)
@@ -390,7 +395,8 @@ def check_compatibility(scenario: Scenario) -> None:
             raise error("reference", "a reference run needs monitor test_outputs or "
                         "train_outputs (the outputs compared)", "sweep.reference")
     for twin in twins.selected(scenario.compare):
-        why = twins.refusal(twin, stype, system)
+        why = twins.refusal(twin, stype, system) or "; ".join(
+            lacks[t] for t in twin.requires if t in lacks) or None
         if why is not None:
             raise error("compare", why, twin.key if twin.key != "compare.linearized"
                         else "compare")

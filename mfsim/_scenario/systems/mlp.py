@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from ..._system import AbstractInfiniteWidthSystem
 from ..._systems.mlp import MLP
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemSizes, error
 from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table, fields
 
 
@@ -17,6 +18,12 @@ class MLPConfig(Table):
     kind: Literal["mlp"] = "mlp"
     widths: Annotated[list[PosInt], Field(min_length=1)] = Field(
         default_factory=lambda: [512, 512], description="hidden widths")
+    width: Optional[PosInt] = Field(
+        None, description="every hidden layer's width (a sweepable alternative to widths: "
+        "widths = [width] * depth)")
+    depth: Optional[PosInt] = Field(
+        None, description="number of hidden layers with system.width (default: "
+        "len(widths))")
     activation: Activation = Field("relu", description="phi")
     sigma_w: PosFloat = Field(1.0, description="weight std W_std (stax Dense)")
     sigma_b: NonNegFloat = Field(0.0, description="bias std b_std (stax Dense)")
@@ -30,17 +37,42 @@ class MLPConfig(Table):
     center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
 
 
+    @model_validator(mode="after")
+    def _check(self):
+        if self.width is not None and "widths" in self.model_fields_set:
+            raise error("both", "set widths, or width (and depth), not both", "width")
+        if self.depth is not None and self.width is None:
+            raise error("depth", "depth needs width (widths already gives the depth)", "depth")
+        return self
+
+
+def hidden_widths(cfg: MLPConfig) -> tuple[int, ...]:
+    """``widths``, or ``[width] * depth``."""
+    if cfg.width is None:
+        return tuple(cfg.widths)
+    return (cfg.width,) * (cfg.depth or len(cfg.widths))
+
+
 def build(cfg: MLPConfig, data) -> MLP:
-    f = fields(cfg)
-    return MLP(data.x_train, data.y_train, **{**f, "widths": tuple(f["widths"])})
+    f = fields(cfg, "width", "depth")
+    return MLP(data.x_train, data.y_train, **{**f, "widths": hidden_widths(cfg)})
 
 
 def sizes(cfg: MLPConfig, data: DataSizes, platform: str) -> SystemSizes:
-    dims = [data.d, *cfg.widths, 1]
+    widths = hidden_widths(cfg)
+    dims = [data.d, *widths, 1]
     p = sum(a * b + b * int(cfg.bias) for a, b in zip(dims[:-1], dims[1:]))
-    hidden = sum(cfg.widths)
+    hidden = sum(widths)
     return SystemSizes(p, 4 * data.n_train * hidden + 2 * p, "system.widths",
                        gram=lambda k: 4 * k * hidden, field_key="system.widths and task.n_train")
 
 
-ENTRY = SystemEntry(MLPConfig, MLP, build, sizes)
+def lacks(cfg: MLPConfig) -> dict[type, str]:
+    if cfg.parameterization == "ntk":
+        return {}
+    return {AbstractInfiniteWidthSystem: f"system.parameterization = {cfg.parameterization} "
+            "has no infinite-width kernel (the NTK of h vanishes under mup and grows under "
+            "standard); use ntk"}
+
+
+ENTRY = SystemEntry(MLPConfig, MLP, build, sizes, lacks=lacks)
