@@ -30,12 +30,14 @@ from ._kernels.empirical import empirical_ntk as empirical_ntk
 from ._kernels.empirical import ntk_vector_product as ntk_vector_product
 from ._kernels.gaussian import gaussian_expectations as gaussian_expectations
 from ._kernels.layerwise import layerwise_ntk as layerwise_ntk
+from ._kernels.nystrom import NystromEigenfunctions as NystromEigenfunctions
 from ._kernels.sphere import gegenbauer as gegenbauer
 from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
 from ._kernels.sphere import predicted_learning_times as predicted_learning_times
 from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import MonitorContext as MonitorContext
+from ._monitors.density_modes import DensityModes as DensityModes
 from ._monitors.features import FeatureMovement as FeatureMovement
 from ._monitors.harmonics import HarmonicEnergy as HarmonicEnergy
 from ._monitors.invariants import InvariantDrift as InvariantDrift
@@ -137,6 +139,8 @@ from ._tasks.arrays import file_task as file_task
 from ._tasks.conv_teacher import conv_teacher_task as conv_teacher_task
 from ._tasks.dataset import Dataset as Dataset
 from ._tasks.dataset import ImageDataset as ImageDataset
+from ._tasks.densities import sample_sphere as sample_sphere
+from ._tasks.densities import vmf_mean_resultant as vmf_mean_resultant
 from ._tasks.digits import digits_task as digits_task
 from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
 from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task

@@ -76,7 +76,7 @@ def _tidy_log_ticks(ax) -> None:
         lo, hi = sorted(limits())
         if not (lo > 0 and np.isfinite(hi)):
             continue
-        decades = np.log10(hi / lo)
+        decades = np.log10(hi) - np.log10(lo)  # (hi / lo overflows on a 1e-300 floor)
         subs = (np.arange(1.0, 10.0) if decades < 0.5 else (1.0, 2.0, 5.0) if decades < 1.5
                 else (1.0,))
         axis.set_major_locator(LogLocator(10.0, subs=subs, numticks=7))
@@ -485,7 +485,7 @@ def loss_figure(ds, *, title: str | None = None):
 
 # per-time series with one line per index (modes, eigenvalues, frequencies)
 SERIES_DIMS = ("mode", "eigen_index", "angle_index", "frequency", "degree")
-SERIES_LOG_Y = ("kernel_eigenvalues", "singular_values", "harmonic_residual")
+SERIES_LOG_Y = ("kernel_eigenvalues", "singular_values", "harmonic_residual", "mode_residual")
 # recorded but not drawn on their own: constants, solver diagnostics and
 # near-duplicates of a drawn figure (the Sinkhorn divergence is w2 squared;
 # the Fourier amplitudes are fourier_progress times the target's)
@@ -993,65 +993,88 @@ def spectral_bias_figure(ds, *, title: str | None = None, level: float = 0.9):
     return fig
 
 
-def plot_degree_learning_times(ds, path: str | Path, *, title: str | None = None) -> Path:
+# energies per mode with a learning-times figure: (variable, mode dim, axis label, theory label)
+MODE_ENERGIES = {
+    "harmonic_residual": ("degree", "spherical-harmonic degree l",
+                          "1/mu_l (infinite-width kernel flow)"),
+    "mode_residual": ("mode", "eigenfunction i of T_p (NTK under the data density p)",
+                      "1/lambda_i (infinite-width kernel flow)"),
+}
+
+
+def plot_degree_learning_times(ds, path: str | Path, *, title: str | None = None,
+                               name: str = "harmonic_residual") -> Path:
     """Save :func:`degree_learning_times_figure`."""
-    return save_figure(degree_learning_times_figure(ds, title=title), path)
+    return save_figure(degree_learning_times_figure(ds, title=title, name=name), path)
 
 
-def theory_learning_times(ds, name: str = "theory_harmonic_residual") -> np.ndarray:
+# modes starting with less than this share of the largest mode's energy are not
+# drawn: their learning times measure noise
+FIGURE_FLOOR = 1e-3
+
+
+def theory_learning_times(ds, name: str = "theory_harmonic_residual",
+                          floor: float = 1e-10) -> np.ndarray:
     r"""Per degree, $1/\mu_\ell$ read off the kernel-flow prediction
     $E_\ell(0)e^{-2\mu_\ell t}$ (its decay between the first and last save),
     so a degree learned after the run ends still gets its predicted time."""
     tdim = time_dim(ds)
     t = np.asarray(ds["t"].values if "t" in ds.coords else ds[tdim].values, dtype=float)
-    e = np.asarray(ds[name].transpose(tdim, "degree").values, dtype=float)
+    dim = next(d for d in ds[name].dims if d != tdim)
+    e = np.asarray(ds[name].transpose(tdim, dim).values, dtype=float)
     out = np.full(e.shape[1], np.nan)
     for k in range(e.shape[1]):
         # the last save where the prediction has not underflowed
         ok = np.nonzero((e[1:, k] > 1e-250 * e[0, k]) & (e[1:, k] < e[0, k]))[0]
-        if e[0, k] > 1e-10 * e[0].max() and ok.size:
+        if e[0, k] > floor * e[0].max() and ok.size:
             j = ok[-1] + 1
             out[k] = 2.0 * (t[j] - t[0]) / np.log(e[0, k] / e[j, k])
     return out
 
 
 @_paper
-def degree_learning_times_figure(ds, *, title: str | None = None):
-    """Per spherical-harmonic degree, the time at which the residual's energy
-    has fallen to e^-2 of its start (:func:`mfsim.learning_times`), for the
-    network and each twin that records it, beside the infinite-width kernel
-    flow's prediction 1/mu_l (where the harmonics monitor has ``theory``);
-    log time axis, the run's end marked. Degrees without energy at the start
-    are left out; a sweep shows its first point."""
+def degree_learning_times_figure(ds, *, title: str | None = None,
+                                 name: str = "harmonic_residual"):
+    """Per spherical-harmonic degree (``harmonic_residual``) or per
+    eigenfunction of the kernel's operator under the data density
+    (``mode_residual``), the time at which the residual's energy has fallen
+    to e^-2 of its start (:func:`mfsim.learning_times`), for the network and
+    each twin that records it, beside the infinite-width kernel flow's
+    prediction (where the monitor has ``theory``); log time axis, the run's
+    end marked. Modes that start with less than ``FIGURE_FLOOR`` of the
+    largest one's energy are left out; a sweep shows its first point."""
+    dim, xlabel, theory_label = MODE_ENERGIES[name]
+    base = name
     ds, note = _first_point(ds)
     fig = _figure()
     ax = fig.add_subplot()
     tdim = time_dim(ds)
     t_end = float(np.max(ds["t"].values if "t" in ds.coords else ds[tdim].values))
-    degrees = np.asarray(ds["degree"].values, dtype=float)
+    degrees = np.asarray(ds[dim].values, dtype=float)
     systems = []  # (label, colour, line style)
     notes = set()
     drawn = False
     for i, (prefix, label) in enumerate(_system_labels().items()):
-        name = f"{prefix}harmonic_residual"
+        name = f"{prefix}{base}"
         if name not in ds:
             continue
-        times = np.asarray(energy_learning_times(ds, name).values, dtype=float)
+        times = np.asarray(energy_learning_times(ds, name, floor=FIGURE_FLOOR).values,
+                           dtype=float)
         style = SYSTEM_DASHES[i % len(SYSTEM_DASHES)]
         ax.plot(degrees, times, marker="o", color=_color(i), linestyle=style, markersize=4)
         systems.append((label, _color(i), style))
         start = np.asarray(ds[name].isel({tdim: 0}).values, dtype=float)
-        never = np.isnan(times) & (start > 1e-10 * start.max())
+        never = np.isnan(times) & (start > FIGURE_FLOOR * start.max())
         if never.any():  # energy to learn, not learned by the end: an arrow at the end line
             ax.plot(degrees[never], np.full(never.sum(), t_end), marker="^", color=_color(i),
                     linestyle="none", markersize=5)
             notes.add("^: not learned by the end of the run")
         drawn = drawn or bool(np.isfinite(times).any())
     extra = []
-    if "theory_harmonic_residual" in ds:
-        predicted = theory_learning_times(ds)
+    if f"theory_{base}" in ds:
+        predicted = theory_learning_times(ds, f"theory_{base}", floor=FIGURE_FLOOR)
         ax.plot(degrees, predicted, color="black", linestyle="--", marker="x", markersize=5)
-        extra.append(("1/mu_l (infinite-width kernel flow)", "black", "--"))
+        extra.append((theory_label, "black", "--"))
         drawn = drawn or bool(np.isfinite(predicted).any())
     ax.axhline(t_end, color="0.5", linewidth=0.8, linestyle=":")
     ax.annotate("end of the run", (degrees[0], t_end), xytext=(2, 2),
@@ -1059,7 +1082,10 @@ def degree_learning_times_figure(ds, *, title: str | None = None):
     if drawn:
         ax.set_yscale("log")
     ax.set_xticks(degrees, [_fmt(d) for d in degrees])
-    ax.set_xlabel("spherical-harmonic degree l" + "".join(f"  ({n})" for n in sorted(notes)))
+    ax.set_xlabel(xlabel)
+    for note_text in sorted(notes):
+        ax.text(0.99, 0.01, note_text, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=6.5, color="0.35")
     ax.set_ylabel("learning time (residual energy to e^-2)")
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=c, linestyle=d, marker="o", markersize=4)
@@ -1067,7 +1093,7 @@ def degree_learning_times_figure(ds, *, title: str | None = None):
     handles += [Line2D([], [], color=c, linestyle=d, marker="x") for _, c, d in extra]
     ax.legend(handles, [lab for lab, _, _ in systems + extra], fontsize=7)
     head = f"{title}: " if title else ""
-    _title(ax, f"{head}learning time per degree{f' ({note})' if note else ''}")
+    _title(ax, f"{head}learning time per {dim}{f' ({note})' if note else ''}")
     return fig
 
 

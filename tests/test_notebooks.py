@@ -25,11 +25,21 @@ assert np.allclose(final.lin_test_loss, final.lin_test_loss[0], rtol=1e-3)
     "03_sequence_model_adaptivity": """
 assert slopes["diagonal_sequence"] < slopes["vanilla_sequence"]
 """,
+    "04_bring_your_own_model": """
+assert traj.succeeded and all(t.succeeded for t in twin_traj.values())
+final = {name: t.values["test_loss"][-1] for name, t in twin_traj.items()}
+net_final = traj.values["test_loss"][-1]
+assert abs(final["quadratic"] - net_final) < abs(final["linearized"] - net_final)
+assert float(traj.values["kernel_drift"][-1]) > 0
+assert any(k.startswith("param_distance_layers_0") for k in traj.values)
+assert cnn_traj.succeeded and all(t.succeeded for t in cnn_twin_traj.values())
+assert cnn_traj.values["train_loss"][-1] < 0.5 * cnn_traj.values["train_loss"][0]
+""",
 }
 
 
 def test_there_are_at_least_three_notebooks():
-    assert len(NOTEBOOKS) >= 3
+    assert len(NOTEBOOKS) >= 4
     assert set(CHECKS) == {p.stem for p in NOTEBOOKS}
 
 

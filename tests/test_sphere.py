@@ -224,3 +224,57 @@ def test_harmonics_theory_is_the_kernel_flow_on_the_circle():
     np.testing.assert_allclose(times[[1, 2]], 1 / mu[[1, 2]], rtol=1e-6)
     assert 1 / mu[4] > 40 and np.isnan(times[4])  # not learned by t = 40
     assert np.isnan(times[0]) and np.isnan(times[3])  # no energy there (rounding only)
+
+
+def test_vmf_sampler_matches_its_closed_forms():
+    """The vMF sampler (Wood's algorithm): on the sphere, the mean resultant length
+    E[x_1] equals I_{d/2}(kappa)/I_{d/2-1}(kappa) within 4 Monte Carlo standard
+    errors; the law of t = x_1 passes a Kolmogorov-Smirnov test against the exact
+    density prop. to exp(kappa t)(1 - t^2)^((d-3)/2); kappa = 0 is uniform; points lie
+    on the sphere of the radius asked for."""
+    import jax
+    from scipy import integrate, stats
+
+    for d, kappa in ((2, 3.0), (3, 5.0), (6, 12.0)):
+        x = np.asarray(mfsim.sample_sphere(jax.random.key(d), 20000, d, density="vmf",
+                                           kappa=kappa, radius=2.0, dtype=np.float64))
+        np.testing.assert_allclose(np.linalg.norm(x, axis=1), 2.0, rtol=1e-12)
+        t = x[:, 0] / 2.0
+        se = t.std() / np.sqrt(t.size)
+        assert abs(t.mean() - mfsim.vmf_mean_resultant(d, kappa)) < 4 * se, (d, t.mean())
+        dens = lambda s: np.exp(kappa * (s - 1)) * (1 - s * s) ** ((d - 3) / 2)  # noqa: E731
+        z = integrate.quad(dens, -1, 1)[0]
+        cdf = np.vectorize(lambda s: integrate.quad(dens, -1, s)[0] / z)
+        assert stats.kstest(t, cdf).pvalue > 1e-3, (d, kappa)
+    u = np.asarray(mfsim.sample_sphere(jax.random.key(0), 20000, 3, density="vmf", kappa=0.0))
+    assert abs(u[:, 0].mean()) < 4 / np.sqrt(3 * 20000)
+
+
+def test_nystrom_eigenfunctions_and_density_modes():
+    """Nystrom on equispaced points of the circle gives the Funk-Hecke eigenvalues
+    (each twice, degree >= 1) to 1e-10 and orthonormal eigenfunctions; the
+    DensityModes monitor on the same points follows the analytic-kernel flow's
+    closed form: its recorded theory to the solver's tolerance."""
+    import jax.numpy as jnp
+
+    n, radius = 64, 1.0
+    phi = 2 * np.pi * np.arange(n) / n
+    x = radius * np.stack([np.cos(phi), np.sin(phi)], axis=1)
+    y = np.cos(phi) + 0.5 * np.sin(2 * phi)
+    net = mfsim.TwoLayerNetwork(jnp.asarray(x), jnp.asarray(y), width=4, activation="erf",
+                                bias=True, sigma_b=0.5)
+    kernel = net.analytic_ntk()
+    eig = mfsim.NystromEigenfunctions(kernel, x, 5)
+    mu = mfsim.sphere_eigenvalues(kernel, 2, range(3), radius=radius)
+    np.testing.assert_allclose(np.sort(np.asarray(eig.eigenvalues)),
+                               np.sort([mu[0], mu[1], mu[1], mu[2], mu[2]]), rtol=1e-10)
+    f = np.asarray(eig(x))
+    np.testing.assert_allclose(f.T @ f / n, np.eye(5), atol=1e-9)
+    ck = mfsim.ConstantKernelFlow(kernel, lambda z: jnp.zeros(z.shape[0]), x, y, x_test=x)
+    monitor = mfsim.DensityModes(x, y, f, eig.eigenvalues)
+    ts = np.linspace(0.0, 10.0, 6)
+    traj = mfsim.simulate(ck, ck.init(), t1=10.0, save_times=ts, rtol=1e-11, atol=1e-13,
+                          monitors=[monitor])
+    got, want = (np.asarray(traj.values[k]) for k in ("mode_residual", "theory_mode_residual"))
+    np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-14)
+    assert got[0].max() > 0.1  # the target has energy in the modes

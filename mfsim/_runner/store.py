@@ -366,9 +366,11 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
     if "fourier_progress" in ds:
         figures += [plot_spectral_bias(ds, inside(out_dir, f"spectral_bias.{fmt}"), title=title)
                     for fmt in formats]
-    if "harmonic_residual" in ds:
-        figures += [plot_degree_learning_times(ds, inside(out_dir, f"learning_times.{fmt}"),
-                                               title=title) for fmt in formats]
+    for name, stem in (("harmonic_residual", "learning_times"),
+                       ("mode_residual", "mode_learning_times")):
+        if name in ds:
+            figures += [plot_degree_learning_times(ds, inside(out_dir, f"{stem}.{fmt}"),
+                                                   title=title, name=name) for fmt in formats]
     if "particles" in ds:
         figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)
                     for fmt in formats]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .entry import MonitorEntry, SystemEntry, TaskEntry
 from .monitors import (
+    density_modes,
     feature_movement,
     fourier,
     harmonics,
@@ -116,5 +117,5 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                linear_predictor.ENTRY, particle_moments.ENTRY, learned_kernel.ENTRY,
                param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
                fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY,
-               harmonics.ENTRY, feature_movement.ENTRY):
+               harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY):
     MONITORS[_entry.name] = _entry

@@ -14,6 +14,11 @@ addition theorem $E[Q_k(\beta\cdot x/\sqrt d)^2] = 1$, so the target's energy
 in degree $k$ (the squared norm of its degree-$k$ spherical-harmonic
 component) is exactly $c_k^2$, and its components of different degrees are
 orthogonal. Label noise $\sigma\xi$ is added to the training targets only.
+
+``density = "vmf"`` draws the inputs (train and test alike) from a von
+Mises–Fisher density of concentration ``kappa`` around $e_1$ instead
+(:mod:`mfsim._tasks.densities`; $d = 2$ is the circle): the energies
+above are then those of the uniform measure, not of the data.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 
 from .._kernels.sphere import gegenbauer, harmonic_multiplicity
 from .dataset import Dataset
+from .densities import sample_sphere
 from .teacher import sample_inputs
 
 
@@ -39,7 +45,8 @@ def gegenbauer_target(x, beta, degrees, amplitudes) -> np.ndarray:
 
 
 def gegenbauer_task(key, *, d: int, n_train: int, n_test: int, degrees=(1, 2, 4),
-                    amplitudes=None, noise: float = 0.0, dtype=jnp.float32) -> Dataset:
+                    amplitudes=None, noise: float = 0.0, density: str = "uniform",
+                    kappa: float = 0.0, dtype=jnp.float32) -> Dataset:
     """Inputs uniform on the sphere of radius sqrt(d), targets of the given
     Gegenbauer degrees with energies ``amplitudes**2`` (default: 1 each)."""
     degrees = tuple(int(k) for k in degrees)
@@ -53,7 +60,11 @@ def gegenbauer_task(key, *, d: int, n_train: int, n_test: int, degrees=(1, 2, 4)
     k_beta, k_x, k_noise = jax.random.split(key, 3)
     beta = np.asarray(jax.random.normal(k_beta, (d,), dtype), np.float64)
     beta = beta / np.linalg.norm(beta)
-    x = sample_inputs(k_x, n_train + n_test, d, "sphere", dtype)
+    if density == "uniform":
+        x = sample_inputs(k_x, n_train + n_test, d, "sphere", dtype)
+    else:
+        x = sample_sphere(k_x, n_train + n_test, d, density=density, kappa=kappa,
+                          radius=math.sqrt(d), dtype=dtype)
     y = jnp.asarray(gegenbauer_target(x, beta, degrees, amplitudes), dtype)
     y_train = y[:n_train] + noise * jax.random.normal(k_noise, (n_train,), dtype)
     return Dataset(x_train=x[:n_train], y_train=y_train, x_test=x[n_train:], y_test=y[n_train:])

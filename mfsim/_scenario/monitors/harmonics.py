@@ -33,6 +33,10 @@ def check(cfg: HarmonicsMonitor, scenario, where: str):
     if not on_sphere:
         return error("monitor", "harmonics needs inputs on a sphere: task gegenbauer, or "
                      "task teacher with inputs = \"sphere\"", f"{where}.name")
+    if task.model_dump().get("density", "uniform") != "uniform" and task.kappa > 0:
+        return error("monitor", "harmonics needs uniform inputs (on a concentrated sample the "
+                     "degrees are not separable); with task.density = vmf use monitor "
+                     "density_modes", f"{where}.name")
     need = sum(harmonic_multiplicity(task.d, k) for k in range(cfg.max_degree + 1))
     if task.n_test < need:
         return error("monitor", "degrees up to {k} in d = {d} have {need} harmonics: "

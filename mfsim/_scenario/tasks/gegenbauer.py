@@ -25,6 +25,10 @@ class GegenbauerTaskConfig(TaskTable):
         None, description="c_k per degree: the target's energy in degree k is c_k^2 "
         "(default 1 each)")
     noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
+    density: Literal["uniform", "vmf"] = Field(
+        "uniform", description="input density on the sphere: uniform, or von Mises-Fisher "
+        "around e_1 (density proportional to exp(kappa x_1 / |x|))")
+    kappa: NonNegFloat = Field(0.0, description="vmf concentration (0: uniform)")
 
     @model_validator(mode="after")
     def _check(self):
