@@ -77,8 +77,9 @@ def _tidy_log_ticks(ax) -> None:
         if not (lo > 0 and np.isfinite(hi)):
             continue
         decades = np.log10(hi) - np.log10(lo)  # (hi / lo overflows on a 1e-300 floor)
-        subs = (np.arange(1.0, 10.0) if decades < 0.5 else (1.0, 2.0, 5.0) if decades < 1.5
-                else (1.0,))
+        powers = np.floor(np.log10(hi)) - np.ceil(np.log10(lo)) + 1  # powers of ten shown
+        subs = (np.arange(1.0, 10.0) if decades < 0.5 else (1.0, 2.0, 5.0)
+                if decades < 1.5 or powers < 2 else (1.0,))
         axis.set_major_locator(LogLocator(10.0, subs=subs, numticks=7))
         axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=False))
         axis.set_minor_formatter(NullFormatter())

@@ -32,6 +32,7 @@ SMOKE_TESTS = {
     "sphere_spectral_bias.toml": "test_scenarios.test_sphere_spectral_bias_shrunk",
     "richness_sweep.toml": "test_scenarios.test_richness_sweep_shrunk",
     "nonuniform_density.toml": "test_scenarios.test_nonuniform_density_shrunk",
+    "coordinate_check.toml": "test_scenarios.test_coordinate_check_shrunk",
 }
 
 
@@ -253,3 +254,19 @@ def test_nonuniform_density_shrunk(tmp_path):
     assert np.all((ratio > 0.5) & (ratio < 2.0)), (flow, predicted)
     assert predicted[1] < predicted[2] and flow[1] < flow[2]
     assert (tmp_path / "mode_learning_times.png").exists()
+
+
+def test_coordinate_check_shrunk(tmp_path):
+    """coordinate_check.toml at widths 64 and 512: the feature movement is flat in the
+    width under mup and falls like N^-1/2 under ntk (log-log slopes within 0.15;
+    the full scenario's and the slow B1 test's: 0.02, 0.01 and -0.49, -0.50)."""
+    r = mfsim.run_scenario(SCENARIOS / "coordinate_check.toml", out=tmp_path,
+                           overrides={"system.width": [64, 512]})
+    assert r.succeeded
+    ds = r.dataset
+    for layer in (1, 2):
+        move = ds[f"feature_movement_{layer}"].isel(t=-1)
+        slope = {p: float(np.diff(np.log(move.sel(parameterization=p).values))[0]
+                          / np.log(512 / 64)) for p in ("mup", "ntk")}
+        assert abs(slope["mup"]) < 0.15 and abs(slope["ntk"] + 0.5) < 0.15, (layer, slope)
+    assert any(tmp_path.glob("phase_*.png"))
