@@ -80,6 +80,31 @@ def test_an_ntk_parameterized_module_trains_like_the_mlp(data):
     assert {"layers_0_0", "layers_0_1", "layers_2_1"} <= names, names
 
 
+def test_an_eqx_nn_mlp_trains_like_the_standard_mlp(data):
+    """B3 of issue 19: a plain eqx.nn.MLP holding mfsim.MLP's effective weights
+    (s_l W, sigma_b b) trained by Network at one rate is mfsim.MLP under the
+    standard parameterization: the same trajectory (float64, rtol 1e-10 and atol
+    1e-10; measured 1.8e-11 at most), with gamma0 and centring too."""
+    for gamma0, center in ((1.0, False), (0.5, True)):
+        mlp = mfsim.MLP(data.x_train, data.y_train, widths=(8, 8), activation="tanh",
+                        sigma_w=1.4, sigma_b=0.3, parameterization="standard",
+                        gamma0=gamma0, center=center)
+        s0 = mlp.init(jax.random.key(2))
+        model = eqx.nn.MLP(3, "scalar", width_size=8, depth=2, activation=jnp.tanh,
+                           key=jax.random.key(0), dtype=jnp.float64)
+        for i, layer in enumerate(mlp.layers(s0)):
+            scale = 1.4 / np.sqrt(layer.w.shape[1])
+            model = eqx.tree_at(lambda m, i=i: m.layers[i].weight, model, scale * layer.w)
+            model = eqx.tree_at(lambda m, i=i: m.layers[i].bias, model,
+                                0.3 * layer.b.reshape(model.layers[i].bias.shape))
+        sys = mfsim.Network(model, data.x_train, data.y_train, gamma0=gamma0, center=center)
+        ref = mfsim.simulate(mlp, s0, monitors=[mfsim.TrainOutputs()], **TIGHT)
+        got = mfsim.simulate(sys, sys.init(), monitors=[mfsim.TrainOutputs()], **TIGHT)
+        # atol for the centred outputs near zero (the solves' own error is ~1e-11)
+        np.testing.assert_allclose(got.values["train_outputs"], ref.values["train_outputs"],
+                                   rtol=1e-10, atol=1e-10)
+
+
 def test_richness_and_centring(data):
     """f = (h - h0)/gamma0 with objective gamma0^2 L(f): f starts at 0 and
     the function-space flow is gamma0-free at t = 0 (the NTK of h)."""
