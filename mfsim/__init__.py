@@ -131,6 +131,7 @@ from ._systems.sequence_models import AdaptiveState as AdaptiveState
 from ._systems.sequence_models import DiagonalSequenceModel as DiagonalSequenceModel
 from ._systems.sequence_models import DiagonalState as DiagonalState
 from ._systems.sequence_models import VanillaSequenceModel as VanillaSequenceModel
+from ._systems.taylor import AbstractTaylorTwin as AbstractTaylorTwin
 from ._systems.two_layer import TwoLayerNetwork as TwoLayerNetwork
 from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState

@@ -45,7 +45,7 @@ def test_a_monitor_that_does_not_fit_says_what_to_implement():
 
 
 def test_linearizing_a_system_without_an_ntk_says_what_to_implement():
-    with pytest.raises(TypeError, match="Linearized cannot linearize Mine: it requires "
+    with pytest.raises(TypeError, match="Linearized cannot expand Mine: it requires "
                        "AbstractSupervisedSystem: subclass it and implement loss_weight, ntk, "
                        "predict, train_outputs"):
         mfsim.Linearized(Mine(jnp.ones(3)), jnp.zeros(3))

@@ -21,11 +21,11 @@ $f - f_{quad} = O(1/\alpha^2)$ in function space.
 from __future__ import annotations
 
 import jax
-from jaxtyping import Array, Float, PyTree
+from jaxtyping import PyTree
 
 from .._kernels.empirical import empirical_ntk
-from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, requirement_message
-from .linearized import _delta
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
+from .taylor import AbstractTaylorTwin, delta
 
 
 def second_order(fn, state0, delta):
@@ -34,7 +34,7 @@ def second_order(fn, state0, delta):
     return f0 + jd + 0.5 * hdd
 
 
-class Quadratic(AbstractSupervisedSystem):
+class Quadratic(AbstractTaylorTwin):
     """Second-order Taylor expansion of ``system`` at ``state0``.
 
     Build it with :func:`quadratize`, which returns a :class:`ScalarQuadratic`
@@ -42,36 +42,8 @@ class Quadratic(AbstractSupervisedSystem):
     twin starts where the expansion is taken.
     """
 
-    system: AbstractSupervisedSystem
-    state0: PyTree
-    x_train: Float[Array, "n d"]
-    y_train: Float[Array, " n"]
-
-    def __init__(self, system: AbstractSupervisedSystem, state0: PyTree):
-        if not isinstance(system, AbstractSupervisedSystem):
-            raise TypeError(f"Quadratic cannot expand {type(system).__name__}: "
-                            + requirement_message(type(system), [AbstractSupervisedSystem]))
-        self.system, self.state0 = system, state0
-        self.x_train, self.y_train = system.x_train, system.y_train
-
-    def init(self, key) -> PyTree:
-        return self.state0
-
-    def parameters(self, state) -> dict:
-        return self.system.parameters(state)
-
-    def predict(self, state, x):
-        return second_order(lambda s: self.system.predict(s, x), self.state0,
-                            _delta(state, self.state0))
-
-    def train_outputs(self, state):
-        return second_order(self.system.train_outputs, self.state0, _delta(state, self.state0))
-
-    def time_scale(self):
-        return self.system.time_scale()
-
-    def loss_weight(self):
-        return self.system.loss_weight()
+    def expand(self, fn, state):
+        return second_order(fn, self.state0, delta(state, self.state0))
 
     def ntk(self, state, x1, x2):
         r"""$w\langle\nabla f_{quad}(x_1), \nabla f_{quad}(x_2)\rangle$ with
