@@ -193,6 +193,7 @@ def test_task_seed_fixes_the_data_only():
     assert jax.numpy.allclose(c.data.y_train, plain.data.y_train)
 
 
+@pytest.mark.slow  # ~20-30 s: run by CI after the README's command
 def test_sphere_spectral_bias_shrunk(tmp_path):
     """sphere_spectral_bias.toml shrunk: degrees 1 and 2 are learned in order by the
     network and both kernel flows; the prediction is recorded and the infinite-width
@@ -215,6 +216,7 @@ def test_sphere_spectral_bias_shrunk(tmp_path):
     assert (tmp_path / "learning_times.png").exists()
 
 
+@pytest.mark.slow  # ~20-30 s: run by CI after the README's command
 def test_richness_sweep_shrunk(tmp_path):
     """richness_sweep.toml shrunk: under muP the feature movement grows with gamma0 and
     barely changes with the width; the initial-kernel regression does not depend on
@@ -233,6 +235,7 @@ def test_richness_sweep_shrunk(tmp_path):
     assert (tmp_path / "phase_gamma0_width.png").exists()
 
 
+@pytest.mark.slow  # ~20-30 s: run by CI after the README's command
 def test_nonuniform_density_shrunk(tmp_path):
     """nonuniform_density.toml shrunk: the Nystrom modes' energies are recorded for
     the network and its kernel flow with the prediction; the kernel flow learns the
