@@ -81,6 +81,12 @@ from ._scenario.schema import Scenario as Scenario
 from ._scenario.table import ScenarioTable as ScenarioTable
 from ._solve.core import SolveSettings as SolveSettings
 from ._solve.core import Trajectory as Trajectory
+from ._solve.optimizers import AbstractBatches as AbstractBatches
+from ._solve.optimizers import Minibatch as Minibatch
+from ._solve.optimizers import Online as Online
+from ._solve.optimizers import OptaxSolver as OptaxSolver
+from ._solve.optimizers import adam as adam
+from ._solve.optimizers import sgd as sgd
 from ._solve.save_times import save_times as save_times
 from ._solve.segments import AbstractCheckpointStore as AbstractCheckpointStore
 from ._solve.simulate import batch_signature as batch_signature
@@ -138,6 +144,7 @@ from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.arrays import array_task as array_task
 from ._tasks.arrays import file_task as file_task
 from ._tasks.conv_teacher import conv_teacher_task as conv_teacher_task
+from ._tasks.dataset import AbstractSampler as AbstractSampler
 from ._tasks.dataset import Dataset as Dataset
 from ._tasks.dataset import ImageDataset as ImageDataset
 from ._tasks.densities import sample_sphere as sample_sphere

@@ -120,6 +120,13 @@ class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSys
     def objective(self, state: PyTree) -> Float[Array, ""]:
         return self.loss_weight() * squared_loss(self.train_outputs(state), self.y_train)
 
+    def batch_objective(self, state: PyTree, x, y) -> Float[Array, ""]:
+        r"""The objective on a batch ``(x, y)`` instead of the training set,
+        $w\,\frac{1}{2b}\sum_{i\le b}(f(x_i) - y_i)^2$: what a stochastic
+        optimizer step differentiates (an unbiased estimate of the objective
+        when the batch is drawn uniformly)."""
+        return self.loss_weight() * squared_loss(self.predict(state, x), y)
+
 
 # ------------------------------------------------------------- capabilities
 # What monitors, twins and the scenario layer need from a system is declared

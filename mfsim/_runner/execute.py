@@ -53,10 +53,11 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> l
         if (problem := non_finite(b, point.scenario.dtype)) is not None:
             label = f"point {point.label()}: " if len(points) > 1 else ""
             raise ScenarioError(f"{where}: {label}{problem}")
-        jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings))
-        if twins:
+        jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings,
+                        b.noise_key))
+        if twins:  # twins see the network's batches
             jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
-                            _twin_settings(twin, b.settings))
+                            _twin_settings(twin, b.settings), b.noise_key)
                         for prefix, (twin, state0) in b.twins.items())
     return jobs
 
@@ -184,7 +185,8 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
                     job.system, job.state0, job.settings, monitors=job.monitors,
                     progress=(progress == "bar" and job.key[1] == "") or (
                         progress == "lines" and reporter.reached), checkpoint_every=every,
-                    checkpoint=store, checkpoint_tag=plan.resolved_text))
+                    checkpoint=store, checkpoint_tag=plan.resolved_text,
+                    noise_key=job.noise_key))
     except KeyboardInterrupt:
         reporter.close()
         raise Interrupted(f"{plan.source or out_dir}: interrupted; {kept()} in {out_dir}; run "

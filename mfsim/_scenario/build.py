@@ -1,7 +1,8 @@
 """From a validated Scenario to the objects the numerical core takes.
 
 Seeds: the scenario's ``seed`` gives ``key = jax.random.key(seed)``, split
-into ``(task_key, init_key)``: the data and the initialization are drawn
+into ``(task_key, init_key)`` (and ``fold_in(key, 1)``, the noise key of a
+stochastic optimizer's batches): the data and the initialization are drawn
 from independent streams, so changing the width does not change the data.
 ``task.seed = s`` draws the data from ``jax.random.key(s)`` instead (the
 data of a run with ``seed = s``), so that a sweep over ``seed`` varies the
@@ -18,11 +19,14 @@ from dataclasses import dataclass
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import optax
 
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
 from .._solve.core import SolveSettings
+from .._solve.optimizers import Minibatch, Online, OptaxSolver
 from .._solve.save_times import save_times
+from .._solve.solvers import OPTIMIZERS, SOLVERS
 from .._system import AbstractSystem
 from .._tasks.dataset import Dataset
 from . import registry, twins
@@ -51,19 +55,37 @@ class Built:
     settings: SolveSettings
     twins: dict[str, tuple[AbstractSystem, object]]
     twin_monitors: tuple[AbstractMonitor, ...] = ()
+    noise_key: object = None
 
 
 def build_system(cfg, data) -> AbstractSystem:
     return registry.SYSTEMS[cfg.kind].build(cfg, data)
 
 
-def build_settings(scenario: Scenario) -> SolveSettings:
+def build_optimizer(s, data: Dataset) -> OptaxSolver:
+    """An optimizer's table (``[solver]`` with name sgd or adam) as its object:
+    batches (mini-batches, or online samples of the task's sampler) and the
+    schedule over the run's ``t1 / dt`` steps."""
+    batches = None
+    if s.online:
+        batches = Online(data.sampler, s.batch_size or 1)
+    elif s.batch_size is not None:
+        batches = Minibatch(s.batch_size, bool(s.replacement))
+    steps = round(s.t1 / s.dt)
+    schedule = {"constant": None, "cosine": optax.cosine_decay_schedule(1.0, steps),
+                "linear": optax.linear_schedule(1.0, 0.0, steps)}[s.schedule]
+    spec = SOLVERS[s.name]
+    options = {key: getattr(s, key) for key in spec.options if getattr(s, key) is not None}
+    return spec.solver(batches=batches, schedule=schedule, **options)
+
+
+def build_settings(scenario: Scenario, data: Dataset) -> SolveSettings:
     """The solver name becomes diffrax objects here, once."""
     s, sv = scenario.solver, scenario.save
     # gradient descent takes all its steps: max_steps is at least their number
     max_steps = max(s.max_steps, round(s.t1 / s.dt) + 1) if s.fixed else s.max_steps
     return SolveSettings.of(
-        s.name, t1=s.t1, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
+        build_optimizer(s, data) if s.name in OPTIMIZERS else s.name, t1=s.t1, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
         max_steps=max_steps, divergence=s.divergence, shard=s.shard,
         save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
 
@@ -102,5 +124,7 @@ def build(scenario: Scenario) -> Built:
         if not any(isinstance(m, TrainOutputs) for m in monitors):
             monitors = monitors + (TrainOutputs(),)
         twin_monitors = twin_monitors + (TrainOutputs(),)
-    return Built(data, system, state0, monitors, build_settings(scenario), built_twins,
-                 twin_monitors)
+    # the batches of a stochastic optimizer: their own stream of the seed
+    noise_key = jax.random.fold_in(jax.random.key(scenario.seed), 1)
+    return Built(data, system, state0, monitors, build_settings(scenario, data), built_twins,
+                 twin_monitors, noise_key)

@@ -188,6 +188,8 @@ class TaskEntry:
       training on this data), e.g. an NTK to label the data with.
     - ``memory(cfg, m)``: its memory terms (default: the data arrays).
     - ``check(cfg, scenario, where)``: further checks against the scenario.
+    - ``samples``: its data carry a sampler of fresh draws
+      (:class:`mfsim.AbstractSampler`, ``Dataset.sampler``): online SGD.
     """
 
     config: type[Table]
@@ -195,6 +197,7 @@ class TaskEntry:
     sizes: Callable[[Any], DataSizes]
     data: type = Dataset
     vector_targets: bool = False
+    samples: bool = False
     requires: Callable[[Any], tuple[type, ...]] = field(default=lambda cfg: ())
     memory: Callable[[Any, MemoryContext], list[MemoryTerm]] = _dataset_terms
     check: Check = _no_check

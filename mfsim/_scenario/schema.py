@@ -17,8 +17,12 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .._solve.sharding import Shard
-from .._solve.solvers import FIXED_STEP_ONLY, SOLVERS, whole_steps
-from .._system import AbstractRegressionSystem, AbstractScalarOutputSystem
+from .._solve.solvers import FIXED_STEP_ONLY, OPTIMIZERS, SOLVERS, whole_steps
+from .._system import (
+    AbstractRegressionSystem,
+    AbstractScalarOutputSystem,
+    AbstractSupervisedSystem,
+)
 from . import registry, twins
 from .entry import error
 from .table import PosFloat, PosInt, Table
@@ -69,6 +73,27 @@ class SolverConfig(Table):
     shard: Shard = Field(
         "none", description="spread over every JAX device: particles (the neurons of each "
         "solve) or sweep (the points of a batched sweep); none: one device")
+    # the optimizers (sgd, adam): docs/theory.md, "Discrete optimizers"
+    batch_size: PosInt | None = Field(
+        None, description="sgd, adam: training rows per step, drawn by the seed (default: "
+        "every row, full batch; online: 1)")
+    replacement: bool | None = Field(
+        None, description="sgd, adam: draw each batch with replacement (default false: "
+        "epochs of fresh permutations)")
+    online: bool | None = Field(
+        None, description="sgd, adam: a fresh sample of the task's distribution at every "
+        "step (online SGD; tasks that sample: teacher)")
+    momentum: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        None, description="sgd: heavy-ball momentum (optax.trace; default 0)")
+    nesterov: bool | None = Field(None, description="sgd: Nesterov momentum (default false)")
+    b1: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        None, description="adam: first-moment decay (default 0.9)")
+    b2: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        None, description="adam: second-moment decay (default 0.999)")
+    eps: PosFloat | None = Field(None, description="adam: epsilon (default 1e-8)")
+    schedule: Literal["constant", "cosine", "linear"] = Field(
+        "constant", description="sgd, adam: the step's factor over the run: constant 1, or "
+        "decaying to 0 at t1 (cosine or linear)")
 
     @property
     def fixed(self) -> bool:
@@ -77,6 +102,25 @@ class SolverConfig(Table):
     @model_validator(mode="after")
     def _check(self):
         fixed = self.fixed
+        own = [((n,), spec.options) for n, spec in SOLVERS.items() if spec.optimizer]
+        for names, keys in [(OPTIMIZERS, ("batch_size", "replacement", "online")), *own]:
+            for key in keys:
+                if getattr(self, key) is not None and self.name not in names:
+                    raise PydanticCustomError(
+                        "optimizer_only", "only for solver name = {names}, not {name}",
+                        {"names": " or ".join(f'"{n}"' for n in sorted(names)),
+                         "name": self.name, "key": key})
+        if self.schedule != "constant" and self.name not in OPTIMIZERS:
+            raise PydanticCustomError(
+                "optimizer_only", "only for solver name = \"adam\" or \"sgd\", not {name}",
+                {"name": self.name, "key": "schedule"})
+        if self.online and self.replacement is not None:
+            raise PydanticCustomError(
+                "online", "online steps draw fresh samples: remove replacement",
+                {"key": "replacement"})
+        if self.nesterov and not self.momentum:
+            raise PydanticCustomError("nesterov", "Nesterov momentum needs momentum > 0",
+                                      {"key": "nesterov"})
         if self.name in FIXED_STEP_ONLY and self.adaptive:
             raise PydanticCustomError(
                 "fixed_step", "solver {name} is fixed-step only; remove adaptive = true",
@@ -363,6 +407,7 @@ def check_compatibility(scenario: Scenario) -> None:
     problem = task_e.check(scenario.task, scenario, "task")
     if problem is not None:
         raise problem
+    _check_optimizer(scenario, system_e, task_e)
     allowed = [m for m in registry.MONITORS.values() if m.fits(stype)]
     lacks = system_e.lacks(scenario.system)
     for i, cfg in enumerate(scenario.monitors):
@@ -400,6 +445,35 @@ def check_compatibility(scenario: Scenario) -> None:
         if why is not None:
             raise error("compare", why, twin.key if twin.key != "compare.linearized"
                         else "compare")
+
+
+def _check_optimizer(scenario: Scenario, system_e, task_e) -> None:
+    """Mini-batches and online samples need a supervised system (inputs and
+    targets), a task that samples (online), batches no larger than the data,
+    and twins that are supervised systems too (not kernel flows)."""
+    s = scenario.solver
+    if s.batch_size is None and not s.online:
+        return
+    key = "solver.online" if s.online else "solver.batch_size"
+    if not issubclass(system_e.system, AbstractSupervisedSystem):
+        fit = [e for e in registry.SYSTEMS.values()
+               if issubclass(e.system, AbstractSupervisedSystem)]
+        raise error("optimizer", "mini-batch and online steps need a system trained on inputs "
+                    "and targets, not {system}; systems that are: {allowed}", key,
+                    system=system_e.name, allowed=_names(fit))
+    if s.online and not task_e.samples:
+        fit = [t for t in registry.TASKS.values() if t.samples]
+        raise error("optimizer", "online steps need a task that draws fresh samples, not "
+                    "{task}; tasks that do: {allowed}", key, task=task_e.name,
+                    allowed=_names(fit))
+    n = task_e.sizes(scenario.task).n_train
+    if not s.online and s.batch_size is not None and s.batch_size > n:
+        raise error("optimizer", "batch_size {b} exceeds the task's {n} training rows",
+                    "solver.batch_size", b=s.batch_size, n=n)
+    if scenario.compare.kernels:
+        raise error("optimizer", "constant-kernel twins are flows in function space: they "
+                    "have no mini-batch or online steps (compare linearized or quadratic)",
+                    "compare.kernels")
 
 
 def rebuild() -> None:

@@ -39,13 +39,15 @@ ACCELERATOR_BATCH_BYTES = 2 * 1024**3  # states x ~30 (solver stages, monitors, 
 
 @dataclass(frozen=True)
 class Job:
-    """One solve: ``simulate(system, state0, settings, monitors=monitors)``."""
+    """One solve: ``simulate(system, state0, settings, monitors=monitors,
+    noise_key=noise_key)`` (``noise_key``: the batches of a stochastic optimizer)."""
 
     key: Hashable
     system: AbstractSystem
     state0: object
     monitors: tuple[AbstractMonitor, ...]
     settings: SolveSettings
+    noise_key: object = None
 
 
 def state_bytes(state) -> int:
@@ -96,13 +98,15 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
         if size <= 1:
             for job in group:
                 on_done(job, simulate(job.system, job.state0, job.settings,
-                                      monitors=job.monitors))
+                                      monitors=job.monitors, noise_key=job.noise_key))
             continue
         for start in range(0, len(group), size):
             chunk = list(group[start:start + size])
             padded = chunk + [chunk[-1]] * (size - len(chunk))
             trajs = simulate_batch(
                 [j.system for j in padded], [j.state0 for j in padded], settings,
-                monitors=[j.monitors for j in padded])
+                monitors=[j.monitors for j in padded],
+                noise_keys=None if padded[0].noise_key is None else [
+                    j.noise_key for j in padded])
             for job, traj in zip(chunk, trajs):
                 on_done(job, traj)

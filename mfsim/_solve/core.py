@@ -14,6 +14,7 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from .._monitors.base import MonitorContext
+from .optimizers import OptaxSolver, StepArgs
 from .save_times import save_times as make_save_times
 from .save_times import snap_to_steps
 from .sharding import Shard, check_shard
@@ -71,9 +72,12 @@ def _bound(y0, divergence):
 
 
 def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
-                 max_steps, progress, divergence=DIVERGENCE, state0=None):
+                 max_steps, progress, divergence=DIVERGENCE, state0=None, noise_key=None,
+                 solver_state=None):
     # ``state0``: the run's initial state when this solve continues it from
-    # ``y0`` at ``t0`` (a segment of a checkpointed run); monitors measure from it
+    # ``y0`` at ``t0`` (a segment of a checkpointed run); monitors measure from it.
+    # ``solver_state``: an optimizer's state (step count, momentum) carried over
+    # from the previous segment; the final one is returned (``sol.solver_state``)
     state0 = y0 if state0 is None else state0
     # what monitors compute once (initial kernels, reference self-costs), inside the jit
     refs = [MonitorContext(system=system, state0=state0, data=m.prepare(system, state0))
@@ -93,6 +97,7 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
     subs += [diffrax.SubSaveAt(ts=times, fn=recorder([pair]))
              for times, pair in zip(own_ts, own)]
     meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
+    carries = isinstance(solver, OptaxSolver)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(system.vector_field),
         solver,
@@ -100,7 +105,9 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
         t1=t1,
         dt0=dt0,
         y0=y0,
-        saveat=diffrax.SaveAt(subs=subs),
+        args=StepArgs(system, noise_key) if carries else None,
+        saveat=diffrax.SaveAt(subs=subs, solver_state=carries),
+        solver_state=solver_state if carries else None,
         stepsize_controller=guarded(controller, _bound(state0, divergence)),
         max_steps=max_steps,
         throw=False,
@@ -136,9 +143,9 @@ def solve(*args):
 def solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
                  divergence):
     def one(dyn):
-        system, y0, monitors = eqx.combine(dyn, static)
+        system, y0, monitors, noise_key = eqx.combine(dyn, static)
         return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
-                            controller, max_steps, False, divergence)
+                            controller, max_steps, False, divergence, None, noise_key)
 
     return jax.vmap(one)(dynamic)
 

@@ -32,6 +32,7 @@ import numpy as np
 from .._interrupt import check as check_interrupt
 from .core import CompileTimer, Trajectory, solve
 from .core import status as solve_status
+from .optimizers import OptaxSolver
 
 CHECKPOINT_FORMAT = 1
 
@@ -70,6 +71,15 @@ def _chunk(times: np.ndarray, start: float, end: float, first: bool, size: int):
     return np.concatenate([real, np.full(size - real.size, end)]), int(real.size)
 
 
+def _key_bits(key):
+    """A key's bits (typed or raw), as a list; None for no key."""
+    if key is None:
+        return None
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return np.asarray(key).tolist()
+
+
 def problem_digest(system, y0, monitors, numbers: tuple, tag: str = "") -> str:
     """SHA-256 of what determines a solve: every array of the system, initial
     state and monitors, their plain static fields, the times and settings."""
@@ -97,6 +107,7 @@ class _Progress:
         self.status = "running"
         self.t_final = np.nan
         self.state_leaves: list[np.ndarray] = []
+        self.solver_leaves: list[np.ndarray] = []  # an optimizer's state
 
     def to_arrays(self, digest: str) -> dict[str, np.ndarray]:
         arrays = {"digest": np.asarray(digest), "segment": np.asarray(self.segment),
@@ -108,6 +119,7 @@ class _Progress:
         for m, chunks in enumerate(self.own_ts):
             arrays.update({f"own_ts/{m}/{i}": v for i, v in enumerate(chunks)})
         arrays.update({f"state/{i}": v for i, v in enumerate(self.state_leaves)})
+        arrays.update({f"solver/{i}": v for i, v in enumerate(self.solver_leaves)})
         return arrays
 
     @classmethod
@@ -134,6 +146,7 @@ class _Progress:
             p.values = {name: series(f"values/{name}/") for name in sorted(names)}
             p.own_ts = [series(f"own_ts/{m}/") for m in range(n_own)]
             p.state_leaves = series("state/")
+            p.solver_leaves = series("solver/")
             return p
         except (ValueError, KeyError):
             return None
@@ -142,7 +155,7 @@ class _Progress:
 def solve_segmented(system, y_init, setup, cast, monitors, *,
                     progress: bool | Callable[[float, float], None],
                     store: AbstractCheckpointStore | None, every: int,
-                    tag: str = "") -> Trajectory:
+                    tag: str = "", noise_key=None) -> Trajectory:
     """Solve in segments of ``every`` save points (see the module docstring),
     saving the progress to ``store`` after each and resuming from it.
     ``progress``: True for a bar in solver time, or a callable
@@ -159,7 +172,8 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     treedef = jax.tree.structure(y_init)
     digest = problem_digest(system, y_init, monitors, (
         setup.t0, setup.t1, ts.tolist(), [o.tolist() for o in own], repr(setup.solver),
-        repr(setup.controller), setup.dt0, max_steps, divergence, every), tag)
+        repr(setup.controller), setup.dt0, max_steps, divergence, every,
+        _key_bits(noise_key)), tag)
     n_own = [o.size for o in own]
     saved = None if store is None else store.load()
     state = None if saved is None else _Progress.from_arrays(saved, digest, len(own))
@@ -168,6 +182,12 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     controller = setup.controller_for(y_init)
     y = y_init if state.segment == 0 else jax.tree.unflatten(
         treedef, [jax.numpy.asarray(x) for x in state.state_leaves])
+    # an optimizer's state (step count, momentum) goes on across segments
+    carries = isinstance(setup.solver, OptaxSolver)
+    solver_def = jax.tree.structure(setup.solver.init(None, setup.t0, setup.t1, y_init, None)
+                                    ) if carries else None
+    solver_state = None if not (carries and state.segment) else jax.tree.unflatten(
+        solver_def, [jax.numpy.asarray(x) for x in state.solver_leaves])
     CompileTimer.listen()
     compile_before, start_time = CompileTimer.total, time.perf_counter()
     bar = None
@@ -191,7 +211,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
             sol = solve(system, y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own), cast(a),
                          cast(b), cast(setup.dt0), tuple(monitors), setup.solver,
                          controller, int(max_steps), False, cast(divergence),
-                         y_init)
+                         y_init, noise_key, solver_state)
             values, final, *own_ys = sol.ys
             status = solve_status(sol.result, final)
             seg_t = np.asarray(sol.ts[0])[:n_real]
@@ -206,6 +226,9 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
                 state.steps[key] += int(sol.stats[key])
             y = jax.tree.map(lambda x: x[0], final)
             state.state_leaves = [np.asarray(x) for x in jax.tree.leaves(y)]
+            if carries:
+                solver_state = sol.solver_state
+                state.solver_leaves = [np.asarray(x) for x in jax.tree.leaves(solver_state)]
             state.segment = k + 1
             state.t_final = float(np.asarray(sol.ts[1])[0])
             if status != "success":

@@ -18,6 +18,7 @@ from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem, requirement_message
 from . import core
 from .core import DIVERGENCE, CompileTimer, SolveSettings, Trajectory, trajectory
+from .optimizers import stochastic
 from .segments import AbstractCheckpointStore, solve_segmented
 from .sharding import Shard, shard_batch, shard_particles, sweep_multiple
 
@@ -53,6 +54,7 @@ def simulate(
     checkpoint_every: int = 0,
     checkpoint: AbstractCheckpointStore | None = None,
     checkpoint_tag: str = "",
+    noise_key=None,
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -101,6 +103,11 @@ def simulate(
       bitwise the same trajectory as an uninterrupted call (see
       :mod:`mfsim._solve.segments`; ``checkpoint_tag`` is mixed into the
       problem's digest).
+    - ``noise_key``: the key (or integer seed) of the run's randomness beyond
+      its initial state: the batches of a stochastic optimizer
+      (:func:`mfsim.sgd` with mini-batches or online samples). Default: derived
+      from ``state_or_key`` when that is a key or a seed
+      (``jax.random.fold_in(key, 1)``); a run started from a state needs it.
 
     **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
     or diverged state, step-size collapse) does not raise: its status says
@@ -114,6 +121,7 @@ def simulate(
                          rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
                          n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard)
     y0 = _initial_state(system, state_or_key)
+    noise_key = _noise_key(settings, state_or_key, noise_key)
     if settings.shard == "particles":
         system, y0 = shard_particles(system, y0)
     cast = settings.caster(y0)
@@ -124,14 +132,15 @@ def simulate(
     _check_monitors(system, monitors)
     if checkpoint_every:
         return solve_segmented(system, y0, settings, cast, monitors, progress=progress,
-                               store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag)
+                               store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag,
+                               noise_key=noise_key)
     if callable(progress):
         progress(float(settings.t0), float(settings.t1))
     sol = core.solve(
         system, y0, cast(settings.ts), settings.own_times(monitors, cast), cast(settings.t0),
         cast(settings.t1), cast(settings.dt0), monitors, settings.solver,
         settings.controller_for(y0), settings.max_steps, progress is True,
-        cast(settings.divergence),
+        cast(settings.divergence), None, noise_key,
     )
     jax.block_until_ready(sol.ys)
     if callable(progress):
@@ -170,6 +179,7 @@ def simulate_batch(
     max_steps: int = 100_000,
     shard: Shard = "none",
     divergence: float = DIVERGENCE,
+    noise_keys: Sequence | None = None,
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
 
@@ -182,6 +192,9 @@ def simulate_batch(
     differ; a width may not): :func:`batch_signature` tells which problems
     can share a batch. Each problem keeps its own adaptive step sizes and its
     own failure status; the solver and the save times are shared.
+
+    ``noise_keys``: one noise key per problem (see :func:`simulate`; default:
+    derived from each key or seed in ``states_or_keys``).
 
     ``shard="sweep"`` splits the problems over every JAX device (their number
     must divide the batch); ``"particles"`` is not available for batches.
@@ -200,12 +213,16 @@ def simulate_batch(
     monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
         systems)
     states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
-    problems = list(zip(systems, states, monitor_sets))
-    for system, _, monitor_set in problems[:1]:  # the others share its structure
+    if noise_keys is not None and len(noise_keys) != len(systems):
+        raise ValueError("simulate_batch needs one noise key per system")
+    noise = [_noise_key(settings, k, None if noise_keys is None else noise_keys[i])
+             for i, k in enumerate(states_or_keys)]
+    problems = list(zip(systems, states, monitor_sets, noise))
+    for system, _, monitor_set, _ in problems[:1]:  # the others share its structure
         _check_monitors(system, monitor_set)
-    signature = batch_signature(*problems[0])
+    signature = batch_signature(*problems[0][:3])
     for i, problem in enumerate(problems[1:], 1):
-        if batch_signature(*problem) != signature:
+        if batch_signature(*problem[:3]) != signature:
             raise ValueError(
                 f"problem {i} differs in structure from problem 0 (array shapes, dtypes or "
                 "non-array fields); solve it in another batch (see batch_signature)")
@@ -262,6 +279,29 @@ def _check_monitors(system, monitors) -> None:
         if missing:
             raise ValueError(f"{type(monitor).__name__} cannot monitor {type(system).__name__}: "
                              + requirement_message(type(system), missing))
+
+
+def _as_key(x):
+    if isinstance(x, int) and not isinstance(x, bool):
+        return jax.random.key(x)
+    return x if _is_key(x) else None
+
+
+def _noise_key(settings: SolveSettings, state_or_key, noise_key):
+    """The run's noise key: given, or derived from its key or seed; ``None``
+    where nothing random happens after the initial state."""
+    if noise_key is not None:
+        key = _as_key(noise_key)
+        if key is None:
+            raise TypeError("noise_key must be a JAX key or an integer seed")
+        return key if stochastic(settings.solver) else None
+    if not stochastic(settings.solver):
+        return None
+    key = _as_key(state_or_key)
+    if key is not None:
+        return jax.random.fold_in(key, 1)
+    raise ValueError(f"a run of {settings.solver.name} with mini-batches or online samples "
+                     "started from a state needs noise_key (a key or a seed)")
 
 
 def _initial_state(system, state_or_key):

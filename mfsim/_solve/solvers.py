@@ -5,10 +5,13 @@ exactly full-batch gradient descent with learning rate ``tau * dt``. The
 others are adaptive (embedded error estimates) under a PID controller with
 ``rtol``/``atol``; give ``adaptive=False`` and a ``dt`` to run them fixed-step.
 ``kvaerno5`` is implicit (for stiff flows, e.g. large output scales).
+``sgd`` and ``adam`` are optimizers (:mod:`.optimizers`): fixed steps of
+optax update rules on the flow time axis, full batch unless given batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import diffrax
@@ -16,19 +19,24 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .optimizers import adam, sgd
+
 
 @dataclass(frozen=True)
 class SolverSpec:
-    """A solver by name: its diffrax class, a one-line description, whether it
-    is fixed-step only and implicit, and how many copies of the state a solve
-    with it holds (initial, current, next and final state, the stages and the
-    error estimate: the memory estimate's multiplier)."""
+    """A solver by name: what makes it (a diffrax class, or a factory of an
+    optimizer), a one-line description, whether it is fixed-step only,
+    implicit and an optimizer, and how many copies of the state a solve with
+    it holds (initial, current, next and final state, the stages and the
+    error estimate, an optimizer's moments: the memory estimate's multiplier)."""
 
-    solver: type[diffrax.AbstractSolver]
+    solver: Callable[[], diffrax.AbstractSolver]
     description: str
     copies: int
     fixed_step_only: bool = False
     implicit: bool = False
+    optimizer: bool = False
+    options: tuple[str, ...] = ()  # an optimizer's own keywords (scenario keys alike)
 
 
 SOLVERS: dict[str, SolverSpec] = {
@@ -43,8 +51,15 @@ SOLVERS: dict[str, SolverSpec] = {
                          "smooth flows", 18),
     "kvaerno5": SolverSpec(diffrax.Kvaerno5, "Kvaerno 5(4) implicit ESDIRK: stiff flows "
                            "(large output scales)", 14, implicit=True),
+    "sgd": SolverSpec(sgd, "SGD through optax, fixed step: mini-batch, online or full batch "
+                      "(= euler); momentum", 7, fixed_step_only=True, optimizer=True,
+                      options=("momentum", "nesterov")),
+    "adam": SolverSpec(adam, "Adam through optax on the flow's velocity, fixed step: mini-batch, "
+                       "online or full batch", 8, fixed_step_only=True, optimizer=True,
+                       options=("b1", "b2", "eps")),
 }
 FIXED_STEP_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.fixed_step_only)
+OPTIMIZERS = frozenset(name for name, spec in SOLVERS.items() if spec.optimizer)
 
 
 def whole_steps(span: float, dt: float) -> bool:

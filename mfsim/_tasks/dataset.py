@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import abc
+
 import equinox as eqx
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, PRNGKeyArray
+
+
+class AbstractSampler(eqx.Module):
+    """A data distribution that draws fresh samples (online learning)."""
+
+    @abc.abstractmethod
+    def sample(self, key: PRNGKeyArray, n: int) -> tuple[Array, Array]:
+        """``n`` inputs ``(n, d)`` and their targets ``(n,)``."""
+
 
 
 class Dataset(eqx.Module):
@@ -11,6 +22,9 @@ class Dataset(eqx.Module):
 
     ``teacher_particles`` is the teacher's neurons as a particle array
     (``(k, d+1)``, rows $(a_i, u_i)$) where the task has a teacher, else ``None``.
+    ``sampler`` draws fresh samples of the task's distribution (training
+    targets: with their label noise) where the task can, else ``None``: what
+    online SGD trains on.
     """
 
     x_train: Float[Array, "n d"]
@@ -18,6 +32,7 @@ class Dataset(eqx.Module):
     x_test: Float[Array, "n_test d"]
     y_test: Float[Array, " n_test"]
     teacher_particles: Float[Array, "k p"] | None = None
+    sampler: AbstractSampler | None = None
 
 
 class ImageDataset(Dataset):

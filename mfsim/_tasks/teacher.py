@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._activations import get_activation
-from .dataset import Dataset
+from .dataset import AbstractSampler, Dataset
 
 
 def sample_inputs(key, n: int, d: int, distribution: str, dtype) -> jax.Array:
@@ -32,6 +33,23 @@ def sample_inputs(key, n: int, d: int, distribution: str, dtype) -> jax.Array:
     if distribution == "sphere":
         return math.sqrt(d) * x / jnp.linalg.norm(x, axis=1, keepdims=True)
     raise ValueError(f"unknown input distribution {distribution!r}; allowed: gaussian, sphere")
+
+
+class TeacherSampler(AbstractSampler):
+    """Fresh draws of the teacher task: inputs of its distribution, the
+    teacher's outputs plus its label noise (online SGD)."""
+
+    u: jax.Array
+    a: jax.Array
+    noise: jax.Array
+    activation: str = eqx.field(static=True)
+    inputs: str = eqx.field(static=True)
+
+    def sample(self, key, n):
+        k_x, k_noise = jax.random.split(key)
+        x = sample_inputs(k_x, n, self.u.shape[1], self.inputs, self.u.dtype)
+        y = get_activation(self.activation)(x @ self.u.T) @ self.a / self.u.shape[0]
+        return x, y + self.noise * jax.random.normal(k_noise, (n,), self.u.dtype)
 
 
 def teacher_task(
@@ -61,4 +79,5 @@ def teacher_task(
         x_test=x[n_train:],
         y_test=y[n_train:],
         teacher_particles=jnp.concatenate([a[:, None], u], axis=1),
+        sampler=TeacherSampler(u, a, jnp.asarray(noise, dtype), activation, inputs),
     )

@@ -27,4 +27,4 @@ class TeacherTaskConfig(TaskTable):
 ENTRY = TaskEntry(
     TeacherTaskConfig,
     build=lambda cfg, key, dtype, ctx: teacher_task(key, dtype=dtype, **fields(cfg)),
-    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d))
+    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d), samples=True)
