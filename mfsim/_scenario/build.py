@@ -85,7 +85,8 @@ def build_settings(scenario: Scenario, data: Dataset) -> SolveSettings:
     # gradient descent takes all its steps: max_steps is at least their number
     max_steps = max(s.max_steps, round(s.t1 / s.dt) + 1) if s.fixed else s.max_steps
     return SolveSettings.of(
-        build_optimizer(s, data) if s.name in OPTIMIZERS else s.name, t1=s.t1, dt=s.dt, rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
+        build_optimizer(s, data) if s.name in OPTIMIZERS else s.name, t1=s.t1, dt=s.dt,
+        rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
         max_steps=max_steps, divergence=s.divergence, shard=s.shard,
         save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
 
