@@ -81,6 +81,8 @@ from ._scenario.schema import Scenario as Scenario
 from ._scenario.table import ScenarioTable as ScenarioTable
 from ._solve.core import SolveSettings as SolveSettings
 from ._solve.core import Trajectory as Trajectory
+from ._solve.langevin import DiagonalNoise as DiagonalNoise
+from ._solve.langevin import Langevin as Langevin
 from ._solve.optimizers import AbstractBatches as AbstractBatches
 from ._solve.optimizers import Minibatch as Minibatch
 from ._solve.optimizers import Online as Online

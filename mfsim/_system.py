@@ -59,6 +59,13 @@ class AbstractGradientFlowSystem(AbstractSystem):
     def time_scale(self) -> Float[Array, ""]:
         r"""The factor $\\tau$ multiplying the negative gradient."""
 
+    def trainable(self, state: PyTree) -> PyTree:
+        """A PyTree of Python bools shaped like ``state``: which arrays the flow
+        moves (Langevin noise and weight decay act on these only). Default:
+        every floating array; systems with frozen arrays (a centred network's
+        anchor, layers left untrained) override it."""
+        return jax.tree.map(eqx.is_inexact_array, state)
+
     def vector_field(self, t, state: PyTree, args) -> PyTree:
         grad = jax.grad(self.objective)(state)
         tau = self.time_scale()

@@ -2,7 +2,7 @@
 
 Seeds: the scenario's ``seed`` gives ``key = jax.random.key(seed)``, split
 into ``(task_key, init_key)`` (and ``fold_in(key, 1)``, the noise key of a
-stochastic optimizer's batches): the data and the initialization are drawn
+stochastic optimizer's batches and of Langevin noise): the data and the initialization are drawn
 from independent streams, so changing the width does not change the data.
 ``task.seed = s`` draws the data from ``jax.random.key(s)`` instead (the
 data of a run with ``seed = s``), so that a sweep over ``seed`` varies the
@@ -24,6 +24,7 @@ import optax
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
 from .._solve.core import SolveSettings
+from .._solve.langevin import Langevin
 from .._solve.optimizers import Minibatch, Online, OptaxSolver
 from .._solve.save_times import save_times
 from .._solve.solvers import OPTIMIZERS, SOLVERS
@@ -79,7 +80,16 @@ def build_optimizer(s, data: Dataset) -> OptaxSolver:
     return spec.solver(batches=batches, schedule=schedule, **options)
 
 
-def build_settings(scenario: Scenario, data: Dataset) -> SolveSettings:
+def build_noise(s, system: AbstractSystem) -> Langevin | None:
+    """Langevin noise and weight decay from ``[solver]``; a per-particle
+    temperature divides by the network's width (its twins take the same)."""
+    if s.temperature is None and s.weight_decay is None:
+        return None
+    particles = system.width if s.per_particle else 1
+    return Langevin(s.temperature or 0.0, s.weight_decay or 0.0, particles)
+
+
+def build_settings(scenario: Scenario, data: Dataset, system: AbstractSystem) -> SolveSettings:
     """The solver name becomes diffrax objects here, once."""
     s, sv = scenario.solver, scenario.save
     # gradient descent takes all its steps: max_steps is at least their number
@@ -88,6 +98,7 @@ def build_settings(scenario: Scenario, data: Dataset) -> SolveSettings:
         build_optimizer(s, data) if s.name in OPTIMIZERS else s.name, t1=s.t1, dt=s.dt,
         rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
         max_steps=max_steps, divergence=s.divergence, shard=s.shard,
+        noise=build_noise(s, system),
         save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
 
 
@@ -125,7 +136,8 @@ def build(scenario: Scenario) -> Built:
         if not any(isinstance(m, TrainOutputs) for m in monitors):
             monitors = monitors + (TrainOutputs(),)
         twin_monitors = twin_monitors + (TrainOutputs(),)
-    # the batches of a stochastic optimizer: their own stream of the seed
+    # the batches of a stochastic optimizer, the Brownian motion of Langevin
+    # dynamics: their own stream of the seed
     noise_key = jax.random.fold_in(jax.random.key(scenario.seed), 1)
-    return Built(data, system, state0, monitors, build_settings(scenario, data), built_twins,
+    return Built(data, system, state0, monitors, build_settings(scenario, data, system), built_twins,
                  twin_monitors, noise_key)

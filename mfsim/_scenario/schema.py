@@ -17,15 +17,17 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .._solve.sharding import Shard
-from .._solve.solvers import FIXED_STEP_ONLY, OPTIMIZERS, SOLVERS, whole_steps
+from .._solve.solvers import FIXED_STEP_ONLY, OPTIMIZERS, SDE_ONLY, SOLVERS, whole_steps
 from .._system import (
+    AbstractGradientFlowSystem,
+    AbstractParticleSystem,
     AbstractRegressionSystem,
     AbstractScalarOutputSystem,
     AbstractSupervisedSystem,
 )
 from . import registry, twins
 from .entry import error
-from .table import PosFloat, PosInt, Table
+from .table import NonNegFloat, PosFloat, PosInt, Table
 
 SolverName = Literal[tuple(SOLVERS)]  # type: ignore[valid-type]
 
@@ -91,6 +93,15 @@ class SolverConfig(Table):
     b2: Annotated[float, Field(ge=0, lt=1)] | None = Field(
         None, description="adam: second-moment decay (default 0.999)")
     eps: PosFloat | None = Field(None, description="adam: epsilon (default 1e-8)")
+    # noisy dynamics: docs/theory.md, "Noisy dynamics"
+    temperature: NonNegFloat | None = Field(
+        None, description="Langevin temperature T = 1/beta: the flow gets the noise "
+        "sqrt(2 tau T) dW (an SDE; euler is then Euler-Maruyama; sra1, shark need it)")
+    weight_decay: NonNegFloat | None = Field(
+        None, description="lambda: the drift gets -lambda theta (with or without temperature)")
+    per_particle: bool | None = Field(
+        None, description="mean-field Langevin: the temperature is per particle (noise "
+        "sqrt(2 tau T / m) dW; for the mean-field network sqrt(2 T) per neuron)")
     schedule: Literal["constant", "cosine", "linear"] = Field(
         "constant", description="sgd, adam: the step's factor over the run: constant 1, or "
         "decaying to 0 at t1 (cosine or linear)")
@@ -118,6 +129,20 @@ class SolverConfig(Table):
             raise PydanticCustomError(
                 "online", "online steps draw fresh samples: remove replacement",
                 {"key": "replacement"})
+        if self.name in SDE_ONLY and self.temperature is None:
+            raise PydanticCustomError(
+                "sde_only", "solver {name} integrates noisy dynamics only: set temperature",
+                {"name": self.name, "key": "name"})
+        noisy = self.temperature is not None or self.weight_decay is not None
+        if noisy and self.name in OPTIMIZERS:
+            raise PydanticCustomError(
+                "noise_optimizer", "Langevin noise and weight decay are for the flow's solvers "
+                "(euler, heun, sra1, shark, ...), not {name}",
+                {"name": self.name, "key": "temperature" if self.temperature is not None
+                 else "weight_decay"})
+        if self.per_particle is not None and self.temperature is None:
+            raise PydanticCustomError("per_particle", "needs a temperature",
+                                      {"key": "per_particle"})
         if self.nesterov and not self.momentum:
             raise PydanticCustomError("nesterov", "Nesterov momentum needs momentum > 0",
                                       {"key": "nesterov"})
@@ -408,6 +433,7 @@ def check_compatibility(scenario: Scenario) -> None:
     if problem is not None:
         raise problem
     _check_optimizer(scenario, system_e, task_e)
+    _check_noise(scenario, system_e)
     allowed = [m for m in registry.MONITORS.values() if m.fits(stype)]
     lacks = system_e.lacks(scenario.system)
     for i, cfg in enumerate(scenario.monitors):
@@ -474,6 +500,27 @@ def _check_optimizer(scenario: Scenario, system_e, task_e) -> None:
         raise error("optimizer", "constant-kernel twins are flows in function space: they "
                     "have no mini-batch or online steps (compare linearized or quadratic)",
                     "compare.kernels")
+
+
+def _check_noise(scenario: Scenario, system_e) -> None:
+    """Langevin dynamics need gradient-flow systems (twins too); a
+    per-particle temperature, a particle system."""
+    s = scenario.solver
+    if s.temperature is None and s.weight_decay is None:
+        return
+    key = "solver.temperature" if s.temperature is not None else "solver.weight_decay"
+    if not issubclass(system_e.system, AbstractGradientFlowSystem):
+        raise error("noise", "Langevin dynamics need a system trained by gradient flow, not "
+                    "{system}", key, system=system_e.name)
+    if s.per_particle and not issubclass(system_e.system, AbstractParticleSystem):
+        fit = [e for e in registry.SYSTEMS.values()
+               if issubclass(e.system, AbstractParticleSystem)]
+        raise error("noise", "a per-particle temperature needs a particle system, not "
+                    "{system}; systems that are: {allowed}", "solver.per_particle",
+                    system=system_e.name, allowed=_names(fit))
+    if scenario.compare.kernels:
+        raise error("noise", "constant-kernel twins are flows in function space: they take "
+                    "no Langevin noise (compare linearized or quadratic)", "compare.kernels")
 
 
 def rebuild() -> None:

@@ -14,7 +14,8 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from .._monitors.base import MonitorContext
-from .optimizers import OptaxSolver, StepArgs
+from .langevin import Langevin
+from .optimizers import OptaxSolver, StepArgs, stochastic
 from .save_times import save_times as make_save_times
 from .save_times import snap_to_steps
 from .sharding import Shard, check_shard
@@ -73,11 +74,12 @@ def _bound(y0, divergence):
 
 def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
                  max_steps, progress, divergence=DIVERGENCE, state0=None, noise_key=None,
-                 solver_state=None):
+                 solver_state=None, noise=None, span=None):
     # ``state0``: the run's initial state when this solve continues it from
     # ``y0`` at ``t0`` (a segment of a checkpointed run); monitors measure from it.
     # ``solver_state``: an optimizer's state (step count, momentum) carried over
-    # from the previous segment; the final one is returned (``sol.solver_state``)
+    # from the previous segment; the final one is returned (``sol.solver_state``).
+    # ``noise``: Langevin noise (a Brownian motion over ``span``, the run's interval)
     state0 = y0 if state0 is None else state0
     # what monitors compute once (initial kernels, reference self-costs), inside the jit
     refs = [MonitorContext(system=system, state0=state0, data=m.prepare(system, state0))
@@ -98,8 +100,13 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
              for times, pair in zip(own_ts, own)]
     meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
     carries = isinstance(solver, OptaxSolver)
+    if noise is not None:
+        terms = noise.terms(system, state0, noise_key, (t0, t1) if span is None else span,
+                            solver)
+    else:
+        terms = diffrax.ODETerm(system.vector_field)
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(system.vector_field),
+        terms,
         solver,
         t0=t0,
         t1=t1,
@@ -141,11 +148,12 @@ def solve(*args):
 
 @eqx.filter_jit
 def solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
-                 divergence):
+                 divergence, noise=None):
     def one(dyn):
         system, y0, monitors, noise_key = eqx.combine(dyn, static)
         return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
-                            controller, max_steps, False, divergence, None, noise_key)
+                            controller, max_steps, False, divergence, None, noise_key, None,
+                            noise)
 
     return jax.vmap(one)(dynamic)
 
@@ -186,6 +194,7 @@ class SolveSettings(eqx.Module):
     max_steps: int = 100_000
     divergence: float = 1e8
     shard: Shard = "none"
+    noise: Langevin | None = None
 
     @classmethod
     def of(cls, solver: str | diffrax.AbstractSolver = "tsit5", *, t1: float, t0: float = 0.0,
@@ -193,12 +202,14 @@ class SolveSettings(eqx.Module):
            dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
            adaptive: bool | None = None, save_times=None, n_save: int = 101,
            max_steps: int = 100_000, divergence: float = DIVERGENCE,
-           shard: Shard = "none") -> SolveSettings:
+           shard: Shard = "none", noise: Langevin | None = None) -> SolveSettings:
         """Settings from a solver name (``mfsim list solvers``) or a diffrax
         solver object. Without ``controller``: a PID controller with
         ``rtol``/``atol`` for an adaptive solve (the default for every solver
         with an error estimate), a constant step ``dt`` otherwise (``adaptive
-        = False``, or a solver without an error estimate such as Euler)."""
+        = False``, or a solver without an error estimate such as Euler).
+        ``noise``: :class:`mfsim.Langevin` noise and weight decay (an SDE:
+        ``euler`` is then Euler–Maruyama)."""
         check_shard(shard)
         if isinstance(solver, str):
             diffrax_solver, default, dt0 = make_solver(
@@ -217,7 +228,7 @@ class SolveSettings(eqx.Module):
                 raise ValueError(f"t1 - t0 = {t1 - t0:g} is not a whole number of steps dt = "
                                  f"{dt0:g}: a fixed-step solve takes full steps only")
         settings = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1, int(max_steps),
-                       float(divergence), shard)
+                       float(divergence), shard, noise)
         return settings.with_save_times(make_save_times(t1, n_save, t0=t0) if save_times is None
                                         else save_times)
 
@@ -234,7 +245,12 @@ class SolveSettings(eqx.Module):
         """Hashable: solves with equal keys can share a compiled (batched) solve."""
         return (repr(self.solver), repr(self.controller), self.dt0, self.t0, self.t1,
                 self.ts.dtype.str, self.ts.tobytes(), self.max_steps, self.divergence,
-                self.shard)
+                self.shard, repr(self.noise))
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether the solve draws from the run's noise key (batches, Brownian motion)."""
+        return stochastic(self.solver) or self.noise is not None
 
     def checked(self, ts, what: str) -> np.ndarray:
         """``ts`` snapped to the step grid of a fixed-step solve, and validated."""

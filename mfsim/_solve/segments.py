@@ -172,7 +172,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     treedef = jax.tree.structure(y_init)
     digest = problem_digest(system, y_init, monitors, (
         setup.t0, setup.t1, ts.tolist(), [o.tolist() for o in own], repr(setup.solver),
-        repr(setup.controller), setup.dt0, max_steps, divergence, every,
+        repr(setup.controller), setup.dt0, max_steps, divergence, every, repr(setup.noise),
         _key_bits(noise_key)), tag)
     n_own = [o.size for o in own]
     saved = None if store is None else store.load()
@@ -211,7 +211,8 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
             sol = solve(system, y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own), cast(a),
                          cast(b), cast(setup.dt0), tuple(monitors), setup.solver,
                          controller, int(max_steps), False, cast(divergence),
-                         y_init, noise_key, solver_state)
+                         y_init, noise_key, solver_state, setup.noise,
+                         (cast(setup.t0), cast(setup.t1)))
             values, final, *own_ys = sol.ys
             status = solve_status(sol.result, final)
             seg_t = np.asarray(sol.ts[0])[:n_real]

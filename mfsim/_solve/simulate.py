@@ -18,7 +18,7 @@ from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem, requirement_message
 from . import core
 from .core import DIVERGENCE, CompileTimer, SolveSettings, Trajectory, trajectory
-from .optimizers import stochastic
+from .langevin import Langevin
 from .segments import AbstractCheckpointStore, solve_segmented
 from .sharding import Shard, shard_batch, shard_particles, sweep_multiple
 
@@ -51,6 +51,7 @@ def simulate(
     progress: bool | Callable[[float, float], None] = False,
     shard: Shard = "none",
     divergence: float = DIVERGENCE,
+    noise: Langevin | None = None,
     checkpoint_every: int = 0,
     checkpoint: AbstractCheckpointStore | None = None,
     checkpoint_tag: str = "",
@@ -88,6 +89,9 @@ def simulate(
       whose step falls below eps max(|t0|, |t1|) / 1000 (it keeps shrinking
       when the field turns NaN ahead of it) stops with status
       ``step-size collapse``.
+    - ``noise``: :class:`mfsim.Langevin` temperature and weight decay: the
+      noisy flow, an SDE (``euler`` is then Euler–Maruyama; ``sra1`` and
+      ``shark`` are higher-order solvers for its additive noise).
     - ``shard``: ``"particles"`` splits the particle axis of the state over
       every JAX device (see :mod:`mfsim._solve.sharding`); ``"none"`` or
       ``"sweep"`` (which only batched solves use): one device.
@@ -119,7 +123,8 @@ def simulate(
     """
     settings = _settings(settings, t1, solver=solver, t0=t0, controller=controller, dt=dt,
                          rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
-                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard)
+                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard,
+                         noise=noise)
     y0 = _initial_state(system, state_or_key)
     noise_key = _noise_key(settings, state_or_key, noise_key)
     if settings.shard == "particles":
@@ -140,7 +145,8 @@ def simulate(
         system, y0, cast(settings.ts), settings.own_times(monitors, cast), cast(settings.t0),
         cast(settings.t1), cast(settings.dt0), monitors, settings.solver,
         settings.controller_for(y0), settings.max_steps, progress is True,
-        cast(settings.divergence), None, noise_key,
+        cast(settings.divergence), None, noise_key, None, settings.noise,
+        (cast(settings.t0), cast(settings.t1)),
     )
     jax.block_until_ready(sol.ys)
     if callable(progress):
@@ -179,6 +185,7 @@ def simulate_batch(
     max_steps: int = 100_000,
     shard: Shard = "none",
     divergence: float = DIVERGENCE,
+    noise: Langevin | None = None,
     noise_keys: Sequence | None = None,
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
@@ -207,7 +214,8 @@ def simulate_batch(
         raise ValueError("simulate_batch needs one initial state per system (at least one)")
     settings = _settings(settings, t1, solver=solver, t0=t0, controller=controller, dt=dt,
                          rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
-                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard)
+                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard,
+                         noise=noise)
     per_point = len(monitors) == len(systems) and all(
         isinstance(m, (list, tuple)) for m in monitors)
     monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
@@ -244,7 +252,7 @@ def simulate_batch(
                            settings.own_times(monitor_sets[0], cast), cast(settings.t0),
                            cast(settings.t1), cast(settings.dt0), settings.solver,
                            settings.controller_for(states[0]), settings.max_steps,
-                           cast(settings.divergence))
+                           cast(settings.divergence), settings.noise)
     jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     compile_time = CompileTimer.total - compile_before
@@ -294,13 +302,13 @@ def _noise_key(settings: SolveSettings, state_or_key, noise_key):
         key = _as_key(noise_key)
         if key is None:
             raise TypeError("noise_key must be a JAX key or an integer seed")
-        return key if stochastic(settings.solver) else None
-    if not stochastic(settings.solver):
+        return key if settings.stochastic else None
+    if not settings.stochastic:
         return None
     key = _as_key(state_or_key)
     if key is not None:
         return jax.random.fold_in(key, 1)
-    raise ValueError(f"a run of {settings.solver.name} with mini-batches or online samples "
+    raise ValueError("a stochastic run (mini-batches, online samples or Langevin noise) "
                      "started from a state needs noise_key (a key or a seed)")
 
 

@@ -36,6 +36,7 @@ class SolverSpec:
     fixed_step_only: bool = False
     implicit: bool = False
     optimizer: bool = False
+    sde_only: bool = False  # integrates noisy dynamics only (a temperature)
     options: tuple[str, ...] = ()  # an optimizer's own keywords (scenario keys alike)
 
 
@@ -51,6 +52,10 @@ SOLVERS: dict[str, SolverSpec] = {
                          "smooth flows", 18),
     "kvaerno5": SolverSpec(diffrax.Kvaerno5, "Kvaerno 5(4) implicit ESDIRK: stiff flows "
                            "(large output scales)", 14, implicit=True),
+    "sra1": SolverSpec(diffrax.SRA1, "SRA1 stochastic Runge-Kutta for additive noise, fixed step (Langevin "
+                       "dynamics only): strong order 1.5", 8, fixed_step_only=True, sde_only=True),
+    "shark": SolverSpec(diffrax.ShARK, "ShARK stochastic Runge-Kutta for additive noise "
+                        "(Langevin dynamics only): strong order 1.5, adaptive", 10, sde_only=True),
     "sgd": SolverSpec(sgd, "SGD through optax, fixed step: mini-batch, online or full batch "
                       "(= euler); momentum", 7, fixed_step_only=True, optimizer=True,
                       options=("momentum", "nesterov")),
@@ -60,6 +65,7 @@ SOLVERS: dict[str, SolverSpec] = {
 }
 FIXED_STEP_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.fixed_step_only)
 OPTIMIZERS = frozenset(name for name, spec in SOLVERS.items() if spec.optimizer)
+SDE_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.sde_only)
 
 
 def whole_steps(span: float, dt: float) -> bool:

@@ -170,6 +170,12 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
             return CenteredLayers(tuple(layers), tuple(layers))
         return tuple(layers)
 
+    def trainable(self, state):
+        trains = jax.tree.map(eqx.is_inexact_array, self.layers(state))
+        if self.center:
+            return CenteredLayers(trains, jax.tree.map(lambda _: False, state.anchor))
+        return trains
+
     def layers(self, state) -> tuple[DenseParams, ...]:
         """The trained layers of a state (a centred network's state also holds
         its initial layers, :class:`CenteredLayers`)."""

@@ -130,6 +130,10 @@ class Network(AbstractSupervisedSystem):
             params = jax.tree.map(lambda a, b: jnp.asarray(a, b.dtype), drawn, self.params0)
         return NetworkState(params, params if self.center else None)
 
+    def trainable(self, state: NetworkState) -> NetworkState:
+        return NetworkState(jax.tree.map(eqx.is_inexact_array, state.params),
+                            jax.tree.map(lambda _: False, state.anchor))
+
     def predict(self, state: NetworkState, x):
         h = self.raw_output(state.params, x)
         if self.center:

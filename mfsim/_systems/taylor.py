@@ -47,6 +47,9 @@ class AbstractTaylorTwin(AbstractSupervisedSystem):
     def parameters(self, state) -> dict:
         return self.system.parameters(state)
 
+    def trainable(self, state):
+        return self.system.trainable(state)
+
     def predict(self, state, x):
         return self.expand(lambda s: self.system.predict(s, x), state)
 

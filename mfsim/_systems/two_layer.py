@@ -246,6 +246,14 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
             b=None if params.b is None else (params.b if hidden else cut(params.b)),
         )
 
+    def trainable(self, state: TwoLayerState) -> TwoLayerState:
+        hidden, output = "hidden" in self.train, "output" in self.train
+        p = state.params
+        return TwoLayerState(
+            TwoLayerParams(v=output, w=hidden, b=None if p.b is None else hidden),
+            anchor=jax.tree.map(lambda _: False, state.anchor),
+            anchor_train=jax.tree.map(lambda _: False, state.anchor_train))
+
     def predict(self, state: TwoLayerState, x) -> Float[Array, " k"]:
         h = self.raw_output(self._trainable(state.params), x)
         if self.center:

@@ -1,0 +1,183 @@
+"""Noisy (Langevin) dynamics (issue 20, C3), float64. References: the
+Ornstein-Uhlenbeck closed forms (mean and covariance through expm), the Gibbs
+density of a double well (KS test), a fine-step solution on the same Brownian
+path (strong order), bitwise reproducibility and resumption."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.linalg
+import scipy.stats
+
+import mfsim
+
+
+class Wells(mfsim.AbstractGradientFlowSystem):
+    """``n`` independent coordinates, each in ``J(x) = a (x^2 - 1)^2 / 4 + c x^2 / 2``:
+    a double well (a > 0) or a harmonic well (a = 0): n independent samples."""
+
+    n: int = eqx.field(static=True)
+    a: float = 1.0
+    c: float = 0.0
+    x0: float = 0.0
+
+    def init(self, key):
+        return jnp.full((self.n,), self.x0)
+
+    def objective(self, x):
+        return jnp.sum(self.a * (x**2 - 1) ** 2 / 4 + self.c * x**2 / 2)
+
+    def time_scale(self):
+        return jnp.asarray(1.0)
+
+
+def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form():
+    # the linearized two-layer network: a quadratic objective J = (1/2) th'H th - b'th + c
+    x = jnp.asarray([[1.0], [-0.5], [0.3]])
+    y = jnp.asarray([0.4, -0.2, 0.1])
+    net = mfsim.TwoLayerNetwork(x, y, width=2, activation="tanh")
+    state0 = net.init(jax.random.key(0))
+    twin = mfsim.linearize(net, state0)
+    flat0, unravel = jax.flatten_util.ravel_pytree(state0)
+    objective = lambda th: twin.objective(unravel(th))  # noqa: E731
+    H = np.asarray(jax.hessian(objective)(flat0))
+    b = np.asarray(H @ flat0 - jax.grad(objective)(flat0))
+    tau, T, lam, t = float(twin.time_scale()), 0.05, 0.5, 1.5
+    A = tau * H + lam * np.eye(H.shape[0])
+    mean_inf = tau * np.linalg.solve(A, b)
+    E = scipy.linalg.expm(-A * t)
+    mean = mean_inf + E @ (np.asarray(flat0) - mean_inf)
+    cov = tau * T * np.linalg.solve(A, np.eye(len(A)) - E @ E)  # A symmetric: commutes with E
+    seeds = 600
+    noise = mfsim.Langevin(temperature=T, weight_decay=lam, tol=t / 1200)
+    trajs = mfsim.simulate_batch([twin] * seeds, [state0] * seeds, t1=t, solver="euler",
+                                 dt=t / 300, n_save=2, noise=noise,
+                                 noise_keys=[jax.random.key(100 + i) for i in range(seeds)])
+    final = np.stack([np.asarray(jax.flatten_util.ravel_pytree(tr.final_state)[0])
+                      for tr in trajs])
+    assert all(tr.succeeded for tr in trajs)
+    sd = np.sqrt(np.diag(cov))
+    se_mean = sd / np.sqrt(seeds)
+    assert np.all(np.abs(final.mean(0) - mean) < 3 * se_mean), (final.mean(0) - mean) / se_mean
+    var = final.var(0, ddof=1)
+    se_var = np.diag(cov) * np.sqrt(2 / (seeds - 1))
+    assert np.all(np.abs(var - np.diag(cov)) < 3 * se_var), (var - np.diag(cov)) / se_var
+    assert np.all(np.abs(mean - np.asarray(flat0)) > 5 * se_mean)  # it moved
+
+
+def test_double_well_stationary_histogram_is_the_gibbs_density():
+    T, n = 0.4, 3000
+    wells = Wells(n)
+    traj = mfsim.simulate(wells, 0, t1=20.0, solver="euler", dt=0.01, n_save=2,
+                          noise=mfsim.Langevin(temperature=T, tol=0.0025))
+    samples = np.asarray(traj.final_state)
+    energy = lambda x: (x**2 - 1) ** 2 / 4  # noqa: E731
+    z = scipy.integrate.quad(lambda x: np.exp(-energy(x) / T), -np.inf, np.inf)[0]
+    grid = np.linspace(-4, 4, 4001)
+    density = np.exp(-energy(grid) / T) / z
+    cdf_grid = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2
+                                                * np.diff(grid))])
+    cdf = lambda x: np.interp(x, grid, cdf_grid)  # noqa: E731
+    assert scipy.stats.kstest(samples, cdf).pvalue > 0.01
+    # and not the density of another temperature (the test has power)
+    other = np.exp(-energy(grid) / (2 * T))
+    other_cdf = np.concatenate([[0.0], np.cumsum((other[1:] + other[:-1]) / 2 * np.diff(grid))])
+    other_cdf /= other_cdf[-1]
+    assert scipy.stats.kstest(samples, lambda x: np.interp(x, grid, other_cdf)).pvalue < 1e-3
+
+
+def _strong_errors(solver, dts, fine, n=400, t1=1.0):
+    """Mean |X_dt(t1) - X_fine(t1)| over ``n`` paths of dX = -(X^3 - X) dt + dW
+    (a double well at T = 1/2), every solve on the same Brownian paths."""
+    wells = Wells(n, x0=0.3)
+    tol = fine / 8
+    noise = mfsim.Langevin(temperature=0.5, tol=tol)
+
+    def end(dt, solver):
+        tr = mfsim.simulate(wells, 0, t1=t1, solver=solver, dt=dt, n_save=2, noise=noise,
+                            adaptive=False, noise_key=11)
+        return np.asarray(tr.final_state)
+
+    ref = end(fine, solver)
+    return np.asarray([np.mean(np.abs(end(dt, solver) - ref)) for dt in dts])
+
+
+def test_euler_maruyama_strong_order_on_additive_noise():
+    dts = 2.0 ** -np.arange(3, 8)
+    errors = _strong_errors("euler", dts, 2.0**-11)
+    order = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+    print(f"Euler-Maruyama strong order {order:.3f}")
+    # additive noise: Euler-Maruyama is the Milstein scheme, strong order 1 (not 0.5)
+    assert 0.9 < order < 1.1, order
+
+
+def test_reproducible_and_resumed_on_the_same_brownian_path():
+    wells = Wells(5, x0=0.5)
+    noise = mfsim.Langevin(temperature=0.3, weight_decay=0.1)
+    run = lambda **kw: mfsim.simulate(wells, 3, t1=1.0, solver="euler", dt=0.01,  # noqa: E731
+                                      n_save=5, noise=noise, **kw)
+    a, b = run(), run()
+    assert np.array_equal(np.asarray(a.final_state), np.asarray(b.final_state))
+    c = run(noise_key=4)
+    assert not np.allclose(np.asarray(a.final_state), np.asarray(c.final_state))
+    seg = run(checkpoint_every=2)
+    # segments share the run's Brownian path: they differ from one solve by rounding only
+    assert np.max(np.abs(np.asarray(seg.final_state) - np.asarray(a.final_state))) < 1e-12
+
+
+def test_zero_temperature_is_the_flow_with_weight_decay():
+    wells = Wells(4, a=1.0, c=0.0, x0=0.5)
+    decayed = Wells(4, a=1.0, c=0.2, x0=0.5)  # weight decay 0.2 = a quadratic term c x^2 / 2
+    noisy = mfsim.simulate(wells, 0, t1=2.0, solver="euler", dt=0.01, n_save=2,
+                           noise=mfsim.Langevin(temperature=0.0, weight_decay=0.2))
+    flow = mfsim.simulate(decayed, 0, t1=2.0, solver="euler", dt=0.01, n_save=2)
+    assert np.allclose(np.asarray(noisy.final_state), np.asarray(flow.final_state),
+                       rtol=0, atol=1e-13)
+
+
+def test_frozen_arrays_neither_diffuse_nor_decay():
+    x = jnp.asarray([[1.0, 0.0], [0.0, 1.0]])
+    net = mfsim.TwoLayerNetwork(x, jnp.asarray([0.3, -0.1]), width=4, center=True,
+                                train=("hidden",))
+    tr = mfsim.simulate(net, 0, t1=0.5, solver="euler", dt=0.05, n_save=2,
+                        noise=mfsim.Langevin(temperature=1.0, weight_decay=0.5))
+    s0 = net.init(jax.random.key(0))
+    assert np.array_equal(np.asarray(tr.final_state.params.v), np.asarray(s0.params.v))
+    assert np.array_equal(np.asarray(tr.final_state.anchor.w), np.asarray(s0.anchor.w))
+    assert not np.allclose(np.asarray(tr.final_state.params.w), np.asarray(s0.params.w))
+
+
+@pytest.mark.parametrize("solver", ["sra1", "shark"])
+def test_higher_order_solvers_converge_faster(solver):
+    dts = 2.0 ** -np.arange(3, 7)
+    errors = _strong_errors(solver, dts, 2.0**-10)
+    order = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+    print(f"{solver} strong order {order:.3f}")
+    assert order > 1.3, order
+
+
+def test_scenario_temperature_is_langevin_with_the_seeds_noise_key():
+    scenario = {
+        "name": "noisy", "dtype": "float64", "seed": 5,
+        "task": {"kind": "teacher", "d": 2, "n_train": 8, "n_test": 8},
+        "system": {"kind": "two_layer", "width": 6, "activation": "tanh"},
+        "solver": {"name": "euler", "dt": 0.05, "t1": 1.0, "temperature": 0.02,
+                   "weight_decay": 0.1, "per_particle": True},
+        "save": {"n": 3}, "compare": {"linearized": True},
+    }
+    ds = mfsim.run(scenario)
+    # the same run through the Python API: noise key fold_in(key(seed), 1)
+    from mfsim._scenario.build import build
+
+    built = build(mfsim.validate_scenario(scenario))
+    assert built.settings.noise == mfsim.Langevin(0.02, 0.1, particles=6)
+    traj = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors,
+                          noise_key=jax.random.fold_in(jax.random.key(5), 1))
+    assert np.array_equal(ds["train_loss"].values, np.asarray(traj.values["train_loss"]))
+    quiet = mfsim.run(scenario, solver__temperature=0.0)
+    assert not np.allclose(ds["train_loss"].values[-1], quiet["train_loss"].values[-1])
+    # the twin took the same Brownian path: network and twin stay close at small scale
+    assert np.all(np.isfinite(ds["lin_train_loss"].values))
