@@ -57,6 +57,8 @@ from ._monitors.particles import ParticleMoments as ParticleMoments
 from ._monitors.particles import ParticleSnapshots as ParticleSnapshots
 from ._monitors.sequence import LearnedKernel as LearnedKernel
 from ._monitors.sequence import Risk as Risk
+from ._monitors.sharpness import Sharpness as Sharpness
+from ._monitors.sharpness import hessian_eigenvalues as hessian_eigenvalues
 from ._monitors.spectral import FourierCoefficients as FourierCoefficients
 from ._monitors.spectral import ResidualModes as ResidualModes
 from ._monitors.spectral import fourier_coefficients as fourier_coefficients

@@ -26,6 +26,7 @@ from .monitors import (
     particle_snapshots,
     residual_modes,
     risk,
+    sharpness,
     singular_values,
     test_accuracy,
     test_loss,
@@ -117,5 +118,5 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                linear_predictor.ENTRY, particle_moments.ENTRY, learned_kernel.ENTRY,
                param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
                fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY,
-               harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY):
+               harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY, sharpness.ENTRY):
     MONITORS[_entry.name] = _entry
