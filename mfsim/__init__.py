@@ -15,6 +15,7 @@ from ._analysis import first_passage_time as first_passage_time
 from ._analysis import learning_times as learning_times
 from ._analysis import oracle_stopping as oracle_stopping
 from ._analysis import power_law_fit as power_law_fit
+from ._analysis import training_regimes as training_regimes
 from ._checkpoint import CheckpointFile as CheckpointFile
 from ._errors import DeprecatedKeyWarning as DeprecatedKeyWarning
 from ._errors import Interrupted as Interrupted

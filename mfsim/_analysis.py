@@ -128,3 +128,41 @@ def learning_times(ds: xr.Dataset, name: str = "harmonic_residual",
     modes = [d for d in start.dims if d not in sweep_dims(ds)]
     out = out.where(start > floor * start.max(modes))
     return out.rename(f"{name}_learning_time")
+
+
+# the regimes of gradient descent at a learning rate (Lewkowycz et al. 2020)
+REGIMES = ("lazy", "catapult", "divergence", "not converged")
+
+
+def _regime(values, status: str, rise: float) -> str:
+    v = np.asarray(values, np.float64)
+    if status.startswith(("diverged", "non-finite")):
+        return "divergence"
+    v = v[np.isfinite(v)]
+    if v.size < 2 or not v[-1] < v[0]:
+        return "not converged"
+    return "catapult" if np.max(v) > rise * v[0] else "lazy"
+
+
+def training_regimes(ds: xr.Dataset, name: str = "train_loss", *, prefix: str = "",
+                     rise: float = 1.1) -> xr.DataArray:
+    """Per sweep point, the regime of the run of ``ds[prefix + name]`` (``prefix``:
+    a twin's, e.g. ``lin_``): ``divergence`` when the solve stopped diverged or
+    non-finite (mfsim's divergence rule: a state entry beyond ``solver.divergence``
+    = 1e8 times the initial scale; a catapult's excursion stays far below it);
+    ``catapult`` when the loss rose above ``rise`` times its initial value and
+    ended below it; ``lazy`` when it ended below its initial value without
+    such a rise (gradient descent below 2/lambda on a near-quadratic loss
+    decreases it monotonically); ``not converged`` otherwise. Just above
+    2/lambda0 the unstable mode grows slowly and may not lift the total loss
+    by ``rise`` before the sharpness falls: such a gentle catapult reads
+    ``lazy`` (compare the ``sharpness`` monitor with 2/eta)."""
+    tdim = time_dim(ds)
+    var = ds[f"{prefix}{name}"]
+    key = f"{prefix}status"
+    status = ds[key] if key in ds.data_vars else xr.DataArray(str(ds.attrs.get(key, "success")))
+    status = status.broadcast_like(var.isel({tdim: 0}, drop=True).drop_vars("t", errors="ignore"))
+    out = xr.apply_ufunc(_regime, var.drop_vars("t", errors="ignore"), status,
+                         kwargs={"rise": rise}, input_core_dims=[[tdim], []], vectorize=True,
+                         output_dtypes=[object])
+    return out.rename(f"{prefix}regime")

@@ -41,14 +41,18 @@ class AbstractSystem(eqx.Module):
 class AbstractGradientFlowSystem(AbstractSystem):
     r"""A system trained by gradient flow on its objective.
 
-    $\dot\theta = -\tau \nabla_\theta \mathcal{J}(\theta)$, with $\tau$ the
-    system's time scale. Euler with step ``dt`` on this flow is full-batch
-    gradient descent with learning rate $\tau\,dt$.
+    $\dot\theta = -\tau\, r \odot \nabla_\theta \mathcal{J}(\theta)$, with $\tau$
+    the system's time scale and $r$ per-array rates (:meth:`step_rates`; all 1
+    unless a parameterization trains its layers at different rates). Euler
+    with step ``dt`` on this flow is full-batch gradient descent with learning
+    rate $\tau\,dt$ (times $r$).
 
     Subclasses implement :meth:`objective` (which must block the gradient of
     any part of the state that does not train, e.g. with
     ``jax.lax.stop_gradient``) and :meth:`time_scale`; the vector field is
-    derived by ``jax.grad`` and is not overridden.
+    derived by ``jax.grad`` and is not overridden (:meth:`velocity` turns a
+    gradient into the flow's velocity: what optimizers, Langevin noise and
+    the sharpness monitor use too).
     """
 
     @abc.abstractmethod
@@ -66,10 +70,23 @@ class AbstractGradientFlowSystem(AbstractSystem):
         anchor, layers left untrained) override it."""
         return jax.tree.map(eqx.is_inexact_array, state)
 
-    def vector_field(self, t, state: PyTree, args) -> PyTree:
-        grad = jax.grad(self.objective)(state)
+    def step_rates(self, state: PyTree) -> PyTree | None:
+        """Per-array rates $r$ multiplying $\tau$ (a diagonal preconditioner):
+        a PyTree shaped like ``state``, or ``None`` when every rate is 1 (the
+        default)."""
+        return None
+
+    def velocity(self, grad: PyTree, state: PyTree) -> PyTree:
+        """The flow's velocity $-\tau\\, r\\odot g$ for the gradient ``grad`` of the
+        objective (or of a batch's objective) at ``state``."""
         tau = self.time_scale()
-        return jax.tree.map(lambda g: -tau * g, grad)
+        rates = self.step_rates(state)
+        if rates is None:
+            return jax.tree.map(lambda g: -tau * g, grad)
+        return jax.tree.map(lambda g, r: (-tau * g) * r, grad, rates)
+
+    def vector_field(self, t, state: PyTree, args) -> PyTree:
+        return self.velocity(jax.grad(self.objective)(state), state)
 
 
 class AbstractLossSystem(AbstractSystem):

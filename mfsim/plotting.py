@@ -1190,3 +1190,105 @@ def chosen_figures(ds, names: list[str], *, x: str | None = None, y: str | None 
         for _, fig in out:
             _set_scale(fig, xscale, yscale)
     return out
+
+
+def learning_rates(ds) -> np.ndarray | None:
+    """Gradient descent's learning rate eta at each point of ``ds`` (the
+    ``learning_rate`` sweep axis, or the resolved scenario's
+    ``solver.learning_rate``), flattened over the sweep; None if not set."""
+    if "learning_rate" in sweep_dims(ds):
+        others = [d for d in sweep_dims(ds) if d != "learning_rate"]
+        eta = ds["learning_rate"].broadcast_like(ds[others[0]]) if others else ds["learning_rate"]
+        return np.asarray(eta.transpose(*sweep_dims(ds)).values, float).ravel()
+    import tomllib
+
+    try:
+        solver = tomllib.loads(str(ds.attrs.get("resolved_scenario", ""))).get("solver", {})
+    except tomllib.TOMLDecodeError:
+        return None
+    eta = solver.get("learning_rate")
+    if eta is None:
+        return None
+    return np.full(int(np.prod([ds.sizes[d] for d in sweep_dims(ds)] or [1])), float(eta))
+
+
+def plot_stability(ds, path: str | Path, *, title: str | None = None) -> Path:
+    """Save :func:`stability_figure`."""
+    return save_figure(stability_figure(ds, title=title), path)
+
+
+@_paper
+def stability_figure(ds, *, title: str | None = None):
+    """Gradient descent at large learning rates: the training loss against
+    the step at every point (network solid, twins dashed), the stability
+    ratio eta lambda_1 / 2 (sharpness; 1 is the edge of stability) and, for a
+    sweep of learning rates, each point's regime (:func:`mfsim.training_regimes`)
+    against eta lambda_1(0) / 2 (drawn when some rate starts beyond the edge)."""
+    from ._analysis import REGIMES, training_regimes
+
+    tdim = time_dim(ds)
+    dims = sweep_dims(ds)
+    stacked = ds.stack(point=dims) if dims else ds.expand_dims(point=[0])
+    x = stacked["step"] if "step" in stacked.coords else stacked[tdim]
+    eta = learning_rates(ds)
+    # the regimes panel: a sweep of learning rates some of which start beyond the edge
+    s0 = np.asarray(stacked["sharpness"].isel({tdim: 0}).values, float)
+    s0 = s0[..., 0] if s0.ndim > 1 else s0
+    sweep = (eta is not None and len(np.unique(eta)) > 1
+             and bool(np.any(eta * s0 / 2 > 1)))
+    panels = 3 if sweep else 2
+    fig = _figure(width=PANEL[0] * panels + 0.6, height=PANEL[1] + 0.5)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    labels = [", ".join(f"{d}={_fmt(v)}" for d, v in zip(dims, np.atleast_1d(p)))
+              for p in stacked["point"].values] if dims else [""]
+    for i in range(stacked.sizes["point"]):
+        color = _color(i)
+        xi = np.asarray((x.isel(point=i) if "point" in x.dims else x).values, float)
+        for var, label, dash in _systems(ds, "train_loss"):
+            y = np.asarray(stacked[var].isel(point=i).values, float)
+            axes[0].plot(xi, y, color=color, linestyle=dash,
+                         label=(labels[i] or label) if dash == "-" else None)
+        s = np.asarray(stacked["sharpness"].isel(point=i).values, float)
+        s = s[..., 0] if s.ndim > 1 else s
+        if eta is not None:
+            axes[1].plot(xi, eta[i] * s / 2, color=color)
+        else:
+            axes[1].plot(xi, s, color=color)
+    axes[0].set_yscale("log")
+    start = np.asarray(stacked["train_loss"].isel({tdim: 0}).values, float)
+    if np.any(np.isfinite(start) & (start > 0)):  # diverging runs leave the frame upwards
+        axes[0].set_ylim(top=1e3 * np.nanmax(start))
+    axes[0].set_xlabel("step" if "step" in stacked.coords else "time t")
+    axes[0].set_ylabel("training loss")
+    axes[0].legend(fontsize=6)
+    _title(axes[0], "loss (network solid, twins dashed)")
+    axes[1].set_xlabel(axes[0].get_xlabel())
+    if eta is not None:
+        axes[1].axhline(1.0, color="k", linestyle="--", linewidth=0.8, label="edge: eta lambda = 2")
+        axes[1].set_ylabel("eta lambda_1 / 2 (sharpness)")
+        axes[1].set_ylim(0.1, 10)
+        axes[1].legend(fontsize=6)
+    else:
+        axes[1].set_ylabel("sharpness lambda_1")
+    axes[1].set_yscale("log")
+    _title(axes[1], "stability ratio")
+    if sweep:
+        ax = axes[2]
+        ratio = eta * s0 / 2
+        for k, (prefix, label) in enumerate(_system_labels().items()):
+            if f"{prefix}train_loss" not in ds:
+                continue
+            regimes = training_regimes(ds, prefix=prefix)
+            regimes = (regimes.stack(point=dims) if dims else regimes.expand_dims(point=[0]))
+            y = [REGIMES.index(r) + 0.12 * (k - 1) for r in regimes.values]
+            ax.plot(ratio, y, marker="os^dv"[k % 5], linestyle="none", color=_color(k),
+                    label=label)
+        for edge in (1.0, 2.0):
+            ax.axvline(edge, color="k", linestyle="--", linewidth=0.8)
+        ax.set_yticks(range(len(REGIMES)), REGIMES)
+        ax.set_xlabel("eta lambda_1(0) / 2")
+        ax.legend(fontsize=6)
+        _title(ax, "regime (lines: eta = 2/lambda0, 4/lambda0)")
+    head = f"{title}: " if title else ""
+    _suptitle(fig, f"{head}gradient descent and sharpness")
+    return fig

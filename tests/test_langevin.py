@@ -34,27 +34,44 @@ class Wells(mfsim.AbstractGradientFlowSystem):
         return jnp.asarray(1.0)
 
 
-def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form():
-    # the linearized two-layer network: a quadratic objective J = (1/2) th'H th - b'th + c
+def _quadratic_twin(kind):
     x = jnp.asarray([[1.0], [-0.5], [0.3]])
     y = jnp.asarray([0.4, -0.2, 0.1])
-    net = mfsim.TwoLayerNetwork(x, y, width=2, activation="tanh")
+    if kind == "two_layer":
+        net = mfsim.TwoLayerNetwork(x, y, width=2, activation="tanh")
+    else:  # per-layer rates r: drift and noise preconditioned alike
+        net = mfsim.MLP(x, y, widths=(2,), activation="tanh", parameterization="standard")
     state0 = net.init(jax.random.key(0))
-    twin = mfsim.linearize(net, state0)
+    return mfsim.linearize(net, state0), state0
+
+
+@pytest.mark.parametrize("kind", ["two_layer", "mlp_standard"])
+def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form(kind):
+    # the linearized network: a quadratic objective J = (1/2) th'H th - b'th + c, and
+    # dth = -R (tau grad J + lam th) dt + sqrt(2 tau T R) dW: an OU process with
+    # M = R (tau H + lam I), Q = 2 tau T R: mean mu_inf + e^{-Mt} (th0 - mu_inf),
+    # covariance S_inf - e^{-Mt} S_inf e^{-M't}, M S_inf + S_inf M' = Q
+    twin, state0 = _quadratic_twin(kind)
     flat0, unravel = jax.flatten_util.ravel_pytree(state0)
     objective = lambda th: twin.objective(unravel(th))  # noqa: E731
     H = np.asarray(jax.hessian(objective)(flat0))
     b = np.asarray(H @ flat0 - jax.grad(objective)(flat0))
+    rates = twin.step_rates(state0)
+    r = np.ones(flat0.size) if rates is None else np.asarray(jax.flatten_util.ravel_pytree(
+        jax.tree.map(lambda s, q: jnp.full(s.shape, q), state0, rates))[0])
     tau, T, lam, t = float(twin.time_scale()), 0.05, 0.5, 1.5
     A = tau * H + lam * np.eye(H.shape[0])
+    M, Q = r[:, None] * A, 2 * tau * T * np.diag(r)
     mean_inf = tau * np.linalg.solve(A, b)
-    E = scipy.linalg.expm(-A * t)
+    E = scipy.linalg.expm(-M * t)
     mean = mean_inf + E @ (np.asarray(flat0) - mean_inf)
-    cov = tau * T * np.linalg.solve(A, np.eye(len(A)) - E @ E)  # A symmetric: commutes with E
+    s_inf = scipy.linalg.solve_continuous_lyapunov(M, Q)
+    cov = s_inf - E @ s_inf @ E.T
     seeds = 600
     noise = mfsim.Langevin(temperature=T, weight_decay=lam, tol=t / 1200)
+    steps = 150 if kind == "two_layer" else 600  # the MLP's rates make M stiffer
     trajs = mfsim.simulate_batch([twin] * seeds, [state0] * seeds, t1=t, solver="euler",
-                                 dt=t / 300, n_save=2, noise=noise,
+                                 dt=t / steps, n_save=2, noise=noise,
                                  noise_keys=[jax.random.key(100 + i) for i in range(seeds)])
     final = np.stack([np.asarray(jax.flatten_util.ravel_pytree(tr.final_state)[0])
                       for tr in trajs])

@@ -33,6 +33,8 @@ SMOKE_TESTS = {
     "richness_sweep.toml": "test_scenarios.test_richness_sweep_shrunk",
     "nonuniform_density.toml": "test_scenarios.test_nonuniform_density_shrunk",
     "coordinate_check.toml": "test_scenarios.test_coordinate_check_shrunk",
+    "catapult.toml": "test_sharpness.test_catapult_shrunk",
+    "edge_of_stability.toml": "test_sharpness.test_edge_of_stability_shrunk",
 }
 
 

@@ -84,3 +84,66 @@ def test_gradient_descent_on_a_linear_model_diverges_iff_eta_lambda_above_two(ne
             assert traj.succeeded
             loss = np.asarray(traj.values["train_loss"])
             assert loss[-1] < loss[0]
+
+
+def test_catapult_shrunk(tmp_path):
+    """catapult.toml shrunk: the network is lazy below 2/lambda0, catapults between
+    2/lambda0 and its maximal rate, diverges above it; the linearized twin diverges
+    as soon as eta lambda0 > 2; the stability figure is drawn."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "catapult.toml"
+    r = mfsim.run_scenario(path, out=tmp_path, overrides={
+        "system.width": 512, "solver.steps": 100, "save.n": 51, "compare.quadratic": False,
+        "solver.learning_rate": [1.0, 4.0, 8.0]})
+    ds = r.dataset
+    lam0 = ds["sharpness"].isel(save=0, sharpness_index=0).values
+    ratio = ds["learning_rate"].values * lam0 / 2
+    assert ratio[0] < 1 < ratio[1] < 2 < ratio[2], ratio
+    assert list(mfsim.training_regimes(ds).values) == ["lazy", "catapult", "divergence"]
+    assert list(mfsim.training_regimes(ds, prefix="lin_").values) == [
+        "lazy", "divergence", "divergence"]
+    # after the catapult the sharpness sits below 2/eta
+    after = ds["sharpness"].isel(learning_rate=1, sharpness_index=0).values
+    after = after[np.isfinite(after)][-1]
+    assert after * 4.0 < 2.0
+    assert (tmp_path / "stability.png").stat().st_size > 0
+
+
+def test_edge_of_stability_shrunk(tmp_path):
+    """edge_of_stability.toml shrunk: the sharpness starts below 2/eta, rises
+    to it (progressive sharpening) and stays within 10% of it."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "edge_of_stability.toml"
+    r = mfsim.run_scenario(path, out=tmp_path, overrides={
+        "solver.steps": 800, "save.n": 81, "solver.learning_rate": [0.2]})
+    assert r.succeeded
+    ds = r.dataset
+    ratio = 0.2 * ds["sharpness"].isel(sharpness_index=0).values.ravel() / 2
+    assert ratio[0] < 0.85, ratio[0]
+    assert np.all(np.abs(ratio[-20:] - 1) < 0.1), ratio[-20:]  # hovering at the edge
+    loss = ds["train_loss"].values.ravel()
+    assert loss[-1] < 1e-2 * loss[0] and np.any(np.diff(loss) > 0)  # falling, not monotone
+    assert (tmp_path / "stability.png").stat().st_size > 0
+
+
+def test_per_layer_rates_precondition_the_hessian():
+    """The standard MLP trains its layers at rates r: the sharpness is that of
+    R^1/2 H R^1/2 (dense check), and its linearized twin moves like it at init."""
+    x = jax.random.normal(jax.random.key(4), (12, 3))
+    mlp = mfsim.MLP(x, jnp.cos(x[:, 1]), widths=(6,), activation="tanh",
+                    parameterization="standard")
+    state = mlp.init(jax.random.key(5))
+    flat, unravel = ravel_pytree(state)
+    H = np.asarray(jax.hessian(lambda f: mlp.objective(unravel(f)))(flat))
+    r = np.asarray(ravel_pytree(jax.tree.map(lambda s, q: jnp.full(s.shape, q),
+                                             state, mlp.step_rates(state)))[0])
+    assert r.max() > 1.5 * r.min()  # the rates differ
+    want = np.sort(np.linalg.eigvalsh(np.sqrt(r)[:, None] * H * np.sqrt(r)[None]))[::-1]
+    got = np.asarray(_sharpness(mlp, state, k=3, iterations=flat.size)["sharpness"])
+    assert np.allclose(got, want[:3], rtol=1e-6)
+    twin = mfsim.linearize(mlp, state)
+    for a, b in zip(jax.tree.leaves(mlp.vector_field(0.0, state, None)),
+                    jax.tree.leaves(twin.vector_field(0.0, state, None))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)

@@ -4,7 +4,10 @@ Hessian-vector products (never a dense Hessian).
 $\lambda_1 \ge \dots \ge \lambda_k$ of $\nabla^2\mathcal J(\theta)$, with
 $\mathcal J$ the system's objective (including its weight, e.g. the
 $1/\alpha^2$ of an output scale) over the trainable arrays
-(``system.trainable``). Gradient descent with learning rate $\eta = \tau\,dt$
+(``system.trainable``); where the flow has per-array rates $r$
+(``system.step_rates``, e.g. the standard-parameterized MLP) the matrix is
+$R^{1/2}\nabla^2\mathcal J R^{1/2}$, whose spectrum is that of the step's
+$R\nabla^2\mathcal J$. Gradient descent with learning rate $\eta = \tau\,dt$
 on a quadratic is stable iff $\eta\lambda_1 < 2$: compare ``sharpness`` with
 $2/\eta$ (edge of stability: it hovers there; catapult: it falls below).
 For the squared loss the Gauss-Newton part of the Hessian is $\frac{w}{n}
@@ -70,16 +73,21 @@ def lanczos_eigenvalues(matvec, v0: jax.Array, iterations: int, key) -> jax.Arra
 
 
 def hessian_eigenvalues(objective, state, *, k: int = 1, iterations: int | None = None,
-                        mask=None, key=None) -> jax.Array:
+                        mask=None, rates=None, key=None) -> jax.Array:
     """The top ``k`` eigenvalues (descending) of the Hessian of the scalar
     ``objective(state)`` over the arrays ``mask`` marks (default: every
-    floating array), by Lanczos on Hessian-vector products (``iterations``:
-    default ``min(p, max(2k + 20, 32))`` for ``p`` parameters)."""
+    floating array), preconditioned as $R^{1/2} H R^{1/2}$ by per-array
+    ``rates`` (a tree like ``state``; default all 1), by Lanczos on
+    Hessian-vector products (``iterations``: default ``min(p, max(2k + 20,
+    32))`` for ``p`` parameters)."""
     flat, unravel = ravel_pytree(state)
     if mask is None:
         mask = jax.tree.map(eqx.is_inexact_array, state)
-    weights = ravel_pytree(jax.tree.map(lambda x, m: jnp.full(jnp.shape(x), bool(m), x.dtype),
-                                        state, mask))[0]
+    if rates is None:
+        rates = jax.tree.map(lambda _: 1.0, state)
+    weights = ravel_pytree(jax.tree.map(
+        lambda x, m, r: jnp.full(jnp.shape(x), bool(m), x.dtype) * jnp.sqrt(r),
+        state, mask, rates))[0]
     p = flat.size
     iterations = min(p, max(2 * k + 20, 32)) if iterations is None else min(int(iterations), p)
     if k > iterations:
@@ -110,7 +118,8 @@ class Sharpness(AbstractMonitor):
         system = ctx.system
         out = {"sharpness": hessian_eigenvalues(system.objective, state, k=self.k,
                                                 iterations=self.iterations,
-                                                mask=system.trainable(state))}
+                                                mask=system.trainable(state),
+                                                rates=system.step_rates(state))}
         if self.ntk:
             if not isinstance(system, AbstractSupervisedSystem):
                 raise TypeError(f"ntk_sharpness needs a supervised system, not "

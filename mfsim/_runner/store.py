@@ -8,6 +8,7 @@ scenario that an interrupted run completed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import warnings
@@ -120,7 +121,11 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
             attrs["point"] = point.flat_index
         ds = trajectory_to_dataset(traj, attrs=attrs)
     if scenario.solver.fixed:  # gradient descent: the step count at each save
-        step = np.rint(ds["t"].values / scenario.solver.dt).astype(np.int64)
+        # (-1 at save times a failed solve did not reach: their t is inf)
+        t = np.asarray(ds["t"].values, np.float64)
+        reached = np.isfinite(t)
+        step = np.where(reached, np.rint(np.where(reached, t, 0) / scenario.solver.dt),
+                        -1).astype(np.int64)
         ds = ds.assign_coords(step=("t", step, {"description": "gradient-descent steps taken"}))
     return ds
 
@@ -128,14 +133,23 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
 def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
     """Add each twin's results (:func:`solve_dataset`) and its gap to the
     network, ``{prefix}gap`` = RMS over training inputs of f_net - f_twin,
-    to the network's ``ds``, in the order of ``twins``."""
+    to the network's ``ds``, in the order of ``twins``. Solves that stopped
+    at different times (a diverged network or twin) are joined over the
+    union of their save times; the ``step`` coordinate of gradient descent
+    is the union of theirs."""
+    steps = [d["step"] for d in (ds, *twins.values()) if "step" in d.coords]
+    ds = ds.drop_vars("step", errors="ignore")
     for prefix, twin in twins.items():
-        ds = xr.merge([ds, twin], join="outer", combine_attrs="no_conflicts",
-                      compat="override")
+        ds = xr.merge([ds, twin.drop_vars("step", errors="ignore")], join="outer",
+                      combine_attrs="no_conflicts", compat="override")
         diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
         gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
         desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})"
         ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
+    if steps:
+        step = functools.reduce(lambda a, b: a.combine_first(b), steps)
+        ds = ds.assign_coords(step=step.reindex(t=ds["t"]).astype(np.int64).assign_attrs(
+            steps[0].attrs))
     return ds
 
 
@@ -354,6 +368,7 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
         plot_phase_diagram,
         plot_series,
         plot_spectral_bias,
+        plot_stability,
         plot_sweep_summary,
         scalar_variables,
         series_variables,
@@ -371,6 +386,9 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
         if name in ds:
             figures += [plot_degree_learning_times(ds, inside(out_dir, f"{stem}.{fmt}"),
                                                    title=title, name=name) for fmt in formats]
+    if "sharpness" in ds and "train_loss" in ds:
+        figures += [plot_stability(ds, inside(out_dir, f"stability.{fmt}"), title=title)
+                    for fmt in formats]
     if "particles" in ds:
         figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)
                     for fmt in formats]

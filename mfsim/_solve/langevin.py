@@ -1,9 +1,12 @@
 r"""Noisy gradient flow (Langevin dynamics) for any gradient-flow system.
 
-$$d\theta = -\big(\tau\nabla\mathcal J(\theta) + \lambda\theta\big)\,dt
-            + \sqrt{2\tau T/N}\;dW_t,$$
+$$d\theta = -r\odot\big(\tau\nabla\mathcal J(\theta) + \lambda\theta\big)\,dt
+            + \sqrt{2\tau r T/N}\odot dW_t,$$
 
-with $\tau$ the system's time scale, $\lambda$ the weight decay, $T = 1/\beta$
+with $\tau$ the system's time scale, $r$ its per-array rates
+(``system.step_rates``: 1 except for layers trained at their own rates, e.g.
+the standard-parameterized MLP; they precondition drift and noise alike, so
+the stationary law below holds), $\lambda$ the weight decay, $T = 1/\beta$
 the temperature and $W$ a Brownian motion on the trainable arrays
 (``system.trainable``: frozen arrays, e.g. a centred network's anchor, neither
 decay nor diffuse). $N = 1$ (``particles=1``): the stationary law is
@@ -96,17 +99,22 @@ class Langevin(eqx.Module):
         mask = system.trainable(y0)
         decay = self.weight_decay
 
+        rates = system.step_rates(y0)
+        rates = jax.tree.map(lambda _: 1.0, y0) if rates is None else rates
+
         def drift(t, y, args):
             v = system.vector_field(t, y, args)
             if not decay:
                 return v
-            return jax.tree.map(lambda v, y, m: v - decay * y if m else v, v, y, mask)
+            return jax.tree.map(lambda v, y, r, m: v - (decay * y) * r if m else v,
+                                v, y, rates, mask)
 
         if self.temperature == 0:  # weight decay alone: an ODE
             return diffrax.ODETerm(drift)
         sigma = self.sigma(system)
-        scale = jax.tree.map(lambda y, m: jnp.full_like(y, sigma) if m else jnp.zeros_like(y),
-                             y0, mask)
+        scale = jax.tree.map(
+            lambda y, r, m: jnp.full_like(y, sigma) * jnp.sqrt(r) if m else jnp.zeros_like(y),
+            y0, rates, mask)
         t0, t1 = span
         tol = self.tol if self.tol is not None else (t1 - t0) / 2**20
         shape = jax.tree.map(lambda y: jax.ShapeDtypeStruct(y.shape, y.dtype), y0)

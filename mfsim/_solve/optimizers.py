@@ -147,9 +147,7 @@ class OptaxSolver(diffrax.AbstractSolver):
         if args.key is None:
             raise ValueError("stochastic optimizer steps need the run's noise key")
         x, target = self.batches.draw(system, args.key, step)
-        grad = jax.grad(system.batch_objective)(y, x, target)
-        tau = system.time_scale()
-        return jax.tree.map(lambda g: -tau * g, grad)
+        return system.velocity(jax.grad(system.batch_objective)(y, x, target), y)
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del made_jump

@@ -219,15 +219,16 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
     def loss_weight(self):
         return self.gamma0**2
 
-    def vector_field(self, t, state, args):
-        r"""$-\tau r_p \partial\mathcal J/\partial\theta_p$ (the rates of
-        :meth:`rates`; all 1 except in the standard parameterization)."""
-        flow = super().vector_field(t, state, args)
+    def step_rates(self, state):
+        r"""The rates of :meth:`rates` as a tree shaped like ``state`` (``None``
+        outside the standard parameterization: all 1)."""
         if self.parameterization != "standard":
-            return flow
-        layers = tuple(DenseParams(w=layer.w * rw, b=None if layer.b is None else layer.b * rb)
-                       for layer, (rw, rb) in zip(self.layers(flow), self.rates()))
-        return CenteredLayers(layers, flow.anchor) if self.center else layers
+            return None
+        layers = tuple(DenseParams(w=rw, b=None if layer.b is None else rb)
+                       for layer, (rw, rb) in zip(self.layers(state), self.rates()))
+        if self.center:
+            return CenteredLayers(layers, jax.tree.map(lambda _: 1.0, state.anchor))
+        return layers
 
     def _signals(self, layers, x):
         """Layer inputs and back-propagated signals $\\delta^{l+1} = \\partial f/\\partial z^{l+1}$."""

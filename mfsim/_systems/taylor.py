@@ -50,6 +50,9 @@ class AbstractTaylorTwin(AbstractSupervisedSystem):
     def trainable(self, state):
         return self.system.trainable(state)
 
+    def step_rates(self, state):
+        return self.system.step_rates(state)
+
     def predict(self, state, x):
         return self.expand(lambda s: self.system.predict(s, x), state)
 
