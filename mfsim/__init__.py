@@ -92,6 +92,8 @@ from ._solve.optimizers import Online as Online
 from ._solve.optimizers import OptaxSolver as OptaxSolver
 from ._solve.optimizers import adam as adam
 from ._solve.optimizers import sgd as sgd
+from ._solve.polish import CriticalPoint as CriticalPoint
+from ._solve.polish import polish as polish
 from ._solve.save_times import save_times as save_times
 from ._solve.segments import AbstractCheckpointStore as AbstractCheckpointStore
 from ._solve.simulate import batch_signature as batch_signature

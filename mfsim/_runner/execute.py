@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import equinox as eqx
+import jax
+import numpy as np
 import xarray as xr
 
 from .._analysis import reference_distance
@@ -16,6 +19,7 @@ from .._scenario.build import build, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileTimer, SolveSettings, Trajectory
+from .._solve.polish import polish
 from .._solve.simulate import simulate
 from .._system import AbstractParticleSystem
 from .manifest import Manifest
@@ -30,10 +34,16 @@ from .store import (
     read_saved,
     saved_results,
     solve_dataset,
+    with_critical_point,
     write_part,
     write_point,
     write_reference,
 )
+
+
+def _finite(state) -> bool:
+    return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree.leaves(state)
+               if eqx.is_inexact_array(x))
 
 
 def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
@@ -139,6 +149,8 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
         if not prefix:
             trajectories[flat] = traj
         ds = solve_dataset(traj, prefix, point, sweep=sweep)
+        if not prefix and point.scenario.solver.polish and _finite(traj.final_state):
+            ds = with_critical_point(ds, polish(job.system, traj.final_state))
         parts[flat][prefix] = write_part(plan, point, prefix, ds) if flat in split else ds
         reporter.solve_done()
         if len(parts[flat]) == len(solves[flat]):

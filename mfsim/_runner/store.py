@@ -130,6 +130,23 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
     return ds
 
 
+def with_critical_point(ds: xr.Dataset, cp) -> xr.Dataset:
+    """The network's results with the critical point its final state was
+    polished to (:func:`mfsim.polish`): its Hessian's eigenvalues
+    (``critical_eigenvalues``) and, as attributes, its gradient norm, index,
+    flat directions, kind and method."""
+    desc = ("eigenvalues of the objective's Hessian at the polished critical point, ascending"
+            + ("" if cp.dense else " (the bottom and top k)"))
+    ds = ds.assign(critical_eigenvalues=xr.Variable(
+        ("critical_index",), np.asarray(cp.eigenvalues), {"description": desc,
+                                                          "long_name": desc}))
+    return ds.assign_attrs(critical_grad_norm=float(cp.grad_norm),
+                           critical_start_grad_norm=float(cp.start_grad_norm),
+                           critical_index=int(cp.index), critical_flat=int(cp.flat),
+                           critical_kind=cp.kind, critical_method=cp.method,
+                           critical_converged=int(cp.converged))
+
+
 def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
     """Add each twin's results (:func:`solve_dataset`) and its gap to the
     network, ``{prefix}gap`` = RMS over training inputs of f_net - f_twin,

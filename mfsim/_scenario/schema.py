@@ -102,6 +102,10 @@ class SolverConfig(Table):
     per_particle: bool | None = Field(
         None, description="mean-field Langevin: the temperature is per particle (noise "
         "sqrt(2 tau T / m) dW; for the mean-field network sqrt(2 T) per neuron)")
+    polish: bool = Field(
+        False, description="after the solve, polish the network's final state to a critical "
+        "point (Newton, optimistix) and record its gradient norm, Hessian spectrum and kind "
+        "(minimum, saddle): critical_* variables and attributes")
     schedule: Literal["constant", "cosine", "linear"] = Field(
         "constant", description="sgd, adam: the step's factor over the run: constant 1, or "
         "decaying to 0 at t1 (cosine or linear)")
@@ -503,9 +507,12 @@ def _check_optimizer(scenario: Scenario, system_e, task_e) -> None:
 
 
 def _check_noise(scenario: Scenario, system_e) -> None:
-    """Langevin dynamics need gradient-flow systems (twins too); a
-    per-particle temperature, a particle system."""
+    """Langevin dynamics and polishing need gradient-flow systems (twins
+    too); a per-particle temperature, a particle system."""
     s = scenario.solver
+    if s.polish and not issubclass(system_e.system, AbstractGradientFlowSystem):
+        raise error("polish", "polishing needs a system trained by gradient flow, not {system}",
+                    "solver.polish", system=system_e.name)
     if s.temperature is None and s.weight_decay is None:
         return
     key = "solver.temperature" if s.temperature is not None else "solver.weight_decay"
