@@ -36,6 +36,10 @@ from ._kernels.sphere import gegenbauer as gegenbauer
 from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
 from ._kernels.sphere import predicted_learning_times as predicted_learning_times
 from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
+from ._losses import AbstractLoss as AbstractLoss
+from ._losses import CrossEntropyLoss as CrossEntropyLoss
+from ._losses import LogisticLoss as LogisticLoss
+from ._losses import SquaredLoss as SquaredLoss
 from ._monitors.base import AbstractMonitor as AbstractMonitor
 from ._monitors.base import MonitorContext as MonitorContext
 from ._monitors.density_modes import DensityModes as DensityModes
@@ -50,6 +54,7 @@ from ._monitors.linear import LinearPredictor as LinearPredictor
 from ._monitors.losses import TestAccuracy as TestAccuracy
 from ._monitors.losses import TestLoss as TestLoss
 from ._monitors.losses import TrainLoss as TrainLoss
+from ._monitors.margin import Margin as Margin
 from ._monitors.movement import ParameterDistance as ParameterDistance
 from ._monitors.movement import Predictions as Predictions
 from ._monitors.movement import SingularValues as SingularValues

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
+from ._losses import AbstractLoss, SquaredLoss
+
 
 class AbstractSystem(eqx.Module):
     """Anything that can be integrated by :func:`mfsim.simulate`."""
@@ -100,9 +102,10 @@ class AbstractLossSystem(AbstractSystem):
 class AbstractRegressionSystem(AbstractLossSystem):
     r"""A system whose state defines predictions $f(x)$ fitted to training data.
 
-    The reported training loss is the squared loss of the predictions,
-    $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$, whatever scaling a training
-    objective applies (e.g. the $1/\alpha^2$ of the output-scale parameterization).
+    The reported training loss is the loss of the predictions (:meth:`loss_function`:
+    by default the squared loss $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$;
+    :mod:`mfsim._losses`), whatever scaling a training objective applies (e.g.
+    the $1/\alpha^2$ of the output-scale parameterization).
     """
 
     x_train: eqx.AbstractVar[Float[Array, "n d"]]
@@ -117,9 +120,14 @@ class AbstractRegressionSystem(AbstractLossSystem):
         """Outputs on the training inputs (equal to ``predict(state, x_train)``,
         possibly computed with cached quantities)."""
 
+    def loss_function(self) -> AbstractLoss:
+        """The per-example loss averaged over the rows (default: squared error)."""
+        return SquaredLoss()
+
     def loss(self, state: PyTree) -> Float[Array, ""]:
-        r"""Training loss $\frac{1}{2n}\sum_i (f(x_i)-y_i)^2$."""
-        return squared_loss(self.train_outputs(state), self.y_train)
+        r"""Training loss $\frac1n\sum_i \ell(f(x_i), y_i)$ (squared: $\frac{1}{2n}\sum_i
+        (f(x_i)-y_i)^2$)."""
+        return self.loss_function()(self.train_outputs(state), self.y_train)
 
 
 class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSystem):
@@ -142,14 +150,14 @@ class AbstractSupervisedSystem(AbstractRegressionSystem, AbstractGradientFlowSys
         r"""$\Theta(x_1, x_2) = w\,\langle\nabla_\theta f(x_1), \nabla_\theta f(x_2)\rangle$."""
 
     def objective(self, state: PyTree) -> Float[Array, ""]:
-        return self.loss_weight() * squared_loss(self.train_outputs(state), self.y_train)
+        return self.loss_weight() * self.loss_function()(self.train_outputs(state), self.y_train)
 
     def batch_objective(self, state: PyTree, x, y) -> Float[Array, ""]:
         r"""The objective on a batch ``(x, y)`` instead of the training set,
         $w\,\frac{1}{2b}\sum_{i\le b}(f(x_i) - y_i)^2$: what a stochastic
         optimizer step differentiates (an unbiased estimate of the objective
         when the batch is drawn uniformly)."""
-        return self.loss_weight() * squared_loss(self.predict(state, x), y)
+        return self.loss_weight() * self.loss_function()(self.predict(state, x), y)
 
 
 # ------------------------------------------------------------- capabilities

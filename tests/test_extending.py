@@ -117,7 +117,7 @@ def test_a_registered_system_is_listed_and_checked(registered):
     bad = {**SCENARIO, "monitors": [{"name": "kernel"}]}
     with pytest.raises(mfsim.ScenarioError, match=r"monitors\[0\]\.name: kernel is not "
                        r"available for system quadratic_particles; allowed: train_loss, "
-                       r"particle_moments, param_distance, wasserstein, particle_snapshots$"):
+                       r"particle_moments, param_distance, wasserstein, particle_snapshots, sharpness$"):
         mfsim.validate_scenario(bad)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._system import AbstractLossSystem, AbstractRegressionSystem, squared_loss
+from .._system import AbstractLossSystem, AbstractRegressionSystem
 from .base import AbstractMonitor, MonitorContext
 
 
@@ -22,7 +22,8 @@ class TrainLoss(AbstractMonitor):
 
 
 class TestLoss(AbstractMonitor):
-    r"""$\frac{1}{2n'}\sum_i (f(x'_i) - y'_i)^2$ on held-out data."""
+    r"""The system's loss on held-out data (squared: $\frac{1}{2n'}\sum_i (f(x'_i) -
+    y'_i)^2$; the system's :meth:`loss_function` otherwise)."""
 
     x: Float[Array, "k d"]
     y: Float[Array, " k"]
@@ -31,7 +32,8 @@ class TestLoss(AbstractMonitor):
     __test__ = False  # not a pytest class
 
     def __call__(self, t, state, ctx: MonitorContext):
-        return {"test_loss": squared_loss(ctx.system.predict(state, self.x), self.y)}
+        loss = ctx.system.loss_function()
+        return {"test_loss": loss(ctx.system.predict(state, self.x), self.y)}
 
     def descriptions(self):
         return {"test_loss": "test loss (1/2n') sum_i (f(x'_i) - y'_i)^2 on held-out data"}

@@ -15,7 +15,7 @@ from .._analysis import reference_distance
 from .._checkpoint import CheckpointFile
 from .._errors import Interrupted, ScenarioError
 from .._interrupt import check as check_interrupt
-from .._scenario.build import build, non_finite
+from .._scenario.build import build, label_problem, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileTimer, SolveSettings, Trajectory
@@ -60,7 +60,8 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> l
     jobs = []
     for point in points:
         b = build(point.scenario)
-        if (problem := non_finite(b, point.scenario.dtype)) is not None:
+        problem = non_finite(b, point.scenario.dtype) or label_problem(b)
+        if problem is not None:
             label = f"point {point.label()}: " if len(points) > 1 else ""
             raise ScenarioError(f"{where}: {label}{problem}")
         jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings,

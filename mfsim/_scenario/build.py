@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .._losses import LogisticLoss
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
 from .._solve.core import SolveSettings
@@ -28,7 +29,7 @@ from .._solve.langevin import Langevin
 from .._solve.optimizers import Minibatch, Online, OptaxSolver
 from .._solve.save_times import save_times
 from .._solve.solvers import OPTIMIZERS, SOLVERS
-from .._system import AbstractSystem
+from .._system import AbstractRegressionSystem, AbstractSystem
 from .._tasks.dataset import Dataset
 from . import registry, twins
 from .entry import BuildContext, TaskContext
@@ -114,6 +115,20 @@ def non_finite(built: Built, dtype: str) -> str | None:
                 return (f"{table}: {what} ({name}) are not finite in {dtype} (inf or NaN: a value "
                         "too large for the dtype?); use smaller values"
                         + ("" if dtype == "float64" else ' or dtype = "float64"'))
+    return None
+
+
+def label_problem(built: Built) -> str | None:
+    """What of the data does not fit the system's loss: the logistic loss
+    needs labels -1 or +1 (train and test)."""
+    system = built.system
+    if not isinstance(system, AbstractRegressionSystem) or not isinstance(
+            system.loss_function(), LogisticLoss):
+        return None
+    for what, y in (("training", built.data.y_train), ("test", built.data.y_test)):
+        if not bool(jnp.all(jnp.abs(y) == 1)):
+            return (f"system.loss: logistic needs labels -1 or +1, and the task's {what} targets "
+                    "are not (use loss = \"squared\", or a task with +-1 labels)")
     return None
 
 

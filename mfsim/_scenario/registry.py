@@ -21,6 +21,7 @@ from .monitors import (
     kernel_regression,
     learned_kernel,
     linear_predictor,
+    margin,
     param_distance,
     particle_moments,
     particle_snapshots,
@@ -118,5 +119,6 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                linear_predictor.ENTRY, particle_moments.ENTRY, learned_kernel.ENTRY,
                param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
                fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY,
-               harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY, sharpness.ENTRY):
+               harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY, sharpness.ENTRY,
+               margin.ENTRY):
     MONITORS[_entry.name] = _entry

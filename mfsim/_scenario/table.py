@@ -10,6 +10,10 @@ from pydantic_core import PydanticCustomError
 from .._activations import ACTIVATIONS
 
 Activation = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
+# the training losses of scalar-output networks (mfsim._losses); logistic needs +-1 labels
+Loss = Literal["squared", "logistic"]
+LOSS_DESCRIPTION = ("training loss: squared (1/2n) sum (f - y)^2, or logistic (1/n) sum "
+                    "log(1 + exp(-y f)) on labels y = +-1 (the task's targets must be +-1)")
 PosInt = Annotated[int, Field(gt=0)]
 PosFloat = Annotated[float, Field(gt=0)]
 NonNegFloat = Annotated[float, Field(ge=0)]

@@ -22,6 +22,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
+from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
 
 
@@ -63,6 +64,9 @@ class ConstantKernelFlow(AbstractScalarOutputSystem):
     - ``x_train``, ``y_train``; ``x_test``: extra inputs whose outputs are
       evolved too (``None``: none).
     - ``time_scale``: $\\tau$ (only $\\tau\\Theta$ matters).
+    - ``loss``: the loss whose function-space flow this is,
+      $\\dot f = -\\frac{\\tau}{n}\\Theta\\,\\ell'(f, y)$ (default squared: $\\ell' = f - y$;
+      :meth:`solution`, the closed form, is for the squared loss only).
 
     ``predict(state, x)`` evaluates the flow at any input through the kernel
     representation $f_t(x) = f_0(x) + \\Theta(x, X)\\Theta(X,X)^+(f_t(X) - f_0(X))$.
@@ -80,8 +84,10 @@ class ConstantKernelFlow(AbstractScalarOutputSystem):
     f0_test: Float[Array, " k"]
     eigenvalues: Float[Array, " n"]
     eigenvectors: Float[Array, "n n"]
+    loss_fn: AbstractLoss
 
-    def __init__(self, kernel, initial, x_train, y_train, x_test=None, time_scale=1.0):
+    def __init__(self, kernel, initial, x_train, y_train, x_test=None, time_scale=1.0,
+                 loss: str | AbstractLoss = "squared"):
         x_train = jnp.asarray(x_train)
         dtype = x_train.dtype
         x_test = jnp.zeros((0, x_train.shape[1]), dtype) if x_test is None else jnp.asarray(
@@ -95,19 +101,24 @@ class ConstantKernelFlow(AbstractScalarOutputSystem):
         self.k_test = kernel(x_test, x_train)
         self.f0_train, self.f0_test = initial(x_train), initial(x_test)
         self.eigenvalues, self.eigenvectors = jnp.linalg.eigh(self.k_train)
+        self.loss_fn = get_loss(loss)
+
+    def loss_function(self) -> AbstractLoss:
+        return self.loss_fn
 
     @classmethod
     def empirical_twin(cls, system: AbstractSupervisedSystem, state0, x_test=None):
         """The network's flow with its NTK frozen at ``state0`` (same $\\tau$)."""
         return cls(EmpiricalKernel(system, state0), InitialFunction(system, state0),
-                   system.x_train, system.y_train, x_test, system.time_scale())
+                   system.x_train, system.y_train, x_test, system.time_scale(),
+                   system.loss_function())
 
     @classmethod
     def analytic_twin(cls, system, state0, x_test=None):
         """The infinite-width flow: ``system.analytic_ntk()`` (the limit of
         $\\tau\\Theta$, so $\\tau = 1$ here) from the network's actual $f_0$."""
         return cls(system.analytic_ntk(), InitialFunction(system, state0), system.x_train,
-                   system.y_train, x_test, 1.0)
+                   system.y_train, x_test, 1.0, system.loss_function())
 
     @property
     def rate(self) -> Float[Array, ""]:
@@ -118,7 +129,7 @@ class ConstantKernelFlow(AbstractScalarOutputSystem):
         return KernelFlowState(train=self.f0_train, test=self.f0_test)
 
     def vector_field(self, t, state: KernelFlowState, args) -> KernelFlowState:
-        r = state.train - self.y_train
+        r = self.loss_fn.derivative(state.train, self.y_train)
         return KernelFlowState(train=-self.rate * (self.k_train @ r),
                                test=-self.rate * (self.k_test @ r))
 
@@ -136,7 +147,10 @@ class ConstantKernelFlow(AbstractScalarOutputSystem):
         return self.initial(x) + self.kernel(x, self.x_train) @ coef
 
     def solution(self, t) -> KernelFlowState:
-        """The closed form at time(s) ``t`` (scalar, or ``(T,)`` for a batch)."""
+        """The closed form at time(s) ``t`` (scalar, or ``(T,)`` for a batch):
+        squared loss only."""
+        if not isinstance(self.loss_fn, SquaredLoss):
+            raise ValueError(f"the closed form is for the squared loss, not {self.loss_fn.name}")
         t = jnp.asarray(t, self.y_train.dtype)
         lam, u = self.eigenvalues, self.eigenvectors
         eta_t = self.rate * t[..., None]

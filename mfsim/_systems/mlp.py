@@ -48,6 +48,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import fc_kernels
 from .._kernels.layerwise import layerwise_ntk
+from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import (
     AbstractFeatureSystem,
     AbstractInfiniteWidthSystem,
@@ -96,6 +97,9 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
     **Arguments:** ``x_train`` ``(n, d)``, ``y_train`` ``(n,)``, ``widths`` (the
     hidden widths; ``()`` is a linear model), ``activation``, ``sigma_w``,
     ``sigma_b``, ``bias`` (whether layers have biases).
+
+    ``loss``: ``"squared"`` (default), ``"logistic"`` (labels +-1) or an
+    :class:`mfsim.AbstractLoss`.
     """
 
     x_train: Float[Array, "n d"]
@@ -108,10 +112,11 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
     bias: bool = eqx.field(static=True)
     parameterization: str = eqx.field(static=True, default="ntk")
     center: bool = eqx.field(static=True, default=False)
+    loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
 
     def __init__(self, x_train, y_train, *, widths=(512, 512), activation="relu",
                  sigma_w=1.0, sigma_b=0.0, bias=True, parameterization="ntk", gamma0=1.0,
-                 center=False):
+                 center=False, loss: str | AbstractLoss = "squared"):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
@@ -123,6 +128,10 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         self.bias = bool(bias)
         self.parameterization = parameterization
         self.center = bool(center)
+        self.loss_fn = get_loss(loss)
+
+    def loss_function(self) -> AbstractLoss:
+        return self.loss_fn
 
     def __check_init__(self):
         get_activation(self.activation)

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
 from .._kernels.empirical import DEFAULT_MEMORY_BUDGET, empirical_ntk
+from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, as_float_array
 
 
@@ -59,7 +60,9 @@ class Network(AbstractSupervisedSystem):
     """An Equinox model trained by gradient flow on the squared loss (module
     docstring). ``init(key)`` returns the model's own arrays (the key is not
     used: the model is its initialization) unless ``init_fn`` is given.
-    ``memory_budget`` (bytes) bounds the empirical NTK's working memory."""
+    ``memory_budget`` (bytes) bounds the empirical NTK's working memory.
+    ``loss``: ``"squared"`` (default), ``"logistic"`` (labels +-1),
+    ``"cross_entropy"`` (logits, one-hot targets), or an :class:`mfsim.AbstractLoss`."""
 
     x_train: Array
     y_train: Array
@@ -70,6 +73,7 @@ class Network(AbstractSupervisedSystem):
     center: bool = eqx.field(static=True)
     filter_spec: Callable | PyTree = eqx.field(static=True)
     init_fn: Callable | None = eqx.field(static=True, default=None)
+    loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
     memory_budget: int = eqx.field(static=True, default=DEFAULT_MEMORY_BUDGET)
 
     def __new__(cls, model=None, x_train=None, y_train=None, **kwargs):
@@ -86,7 +90,8 @@ class Network(AbstractSupervisedSystem):
                  center: bool = False, time_scale: float = 1.0,
                  filter_spec: Callable | PyTree = eqx.is_inexact_array,
                  init_fn: Callable | None = None,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET):
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                 loss: str | AbstractLoss = "squared"):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
@@ -99,6 +104,10 @@ class Network(AbstractSupervisedSystem):
         self.filter_spec = filter_spec if init_fn is not None else None
         self.init_fn = init_fn
         self.memory_budget = int(memory_budget)
+        self.loss_fn = get_loss(loss)
+
+    def loss_function(self) -> AbstractLoss:
+        return self.loss_fn
 
     def __check_init__(self):
         if not jax.tree.leaves(self.params0):

@@ -53,6 +53,9 @@ class AbstractTaylorTwin(AbstractSupervisedSystem):
     def step_rates(self, state):
         return self.system.step_rates(state)
 
+    def loss_function(self):
+        return self.system.loss_function()
+
     def predict(self, state, x):
         return self.expand(lambda s: self.system.predict(s, x), state)
 

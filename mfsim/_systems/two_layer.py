@@ -35,6 +35,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import TwoLayerKernel
+from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import (
     AbstractInfiniteWidthSystem,
     AbstractInvariantSystem,
@@ -111,6 +112,8 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     - ``block``: neurons per block when summing the output (memory
       $O(n\cdot\text{block})$ instead of $O(nm)$; 0: no blocking; ``None``:
       :func:`auto_block`, by device and $n m$). Results agree to rounding.
+    - ``loss``: the training loss, ``"squared"`` (default), ``"logistic"`` (labels
+      +-1) or ``"cross_entropy"`` (:mod:`mfsim._losses`); an :class:`mfsim.AbstractLoss`.
     """
 
     x_train: Float[Array, "n d"]
@@ -127,6 +130,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     init_kind: str = eqx.field(static=True)
     center: bool = eqx.field(static=True)
     block: int = eqx.field(static=True, default=0)
+    loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
 
     def __init__(
         self,
@@ -145,6 +149,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         sigma_w: float = 1.0,
         sigma_b: float = 1.0,
         block: int | None = None,
+        loss: str | AbstractLoss = "squared",
     ):
         self.x_train = x_train = as_float_array(x_train)
         dtype = x_train.dtype
@@ -153,6 +158,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         self.sigma_v = jnp.asarray(sigma_v, dtype)
         self.sigma_w = jnp.asarray(sigma_w, dtype)
         self.sigma_b = jnp.asarray(sigma_b, dtype)
+        self.loss_fn = get_loss(loss)
         self.width = int(width)
         self.activation = activation
         self.parameterization = parameterization
@@ -245,6 +251,9 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
             w=params.w if hidden else cut(params.w),
             b=None if params.b is None else (params.b if hidden else cut(params.b)),
         )
+
+    def loss_function(self) -> AbstractLoss:
+        return self.loss_fn
 
     def trainable(self, state: TwoLayerState) -> TwoLayerState:
         hidden, output = "hidden" in self.train, "output" in self.train

@@ -11,7 +11,15 @@ from ..._systems.conv_net import ConvNetInit
 from ..._systems.network import Network, ScalarNetwork
 from ..._tasks.dataset import ImageDataset
 from ..entry import DataSizes, SystemEntry, SystemSizes
-from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table
+from ..table import (
+    LOSS_DESCRIPTION,
+    Activation,
+    Loss,
+    NonNegFloat,
+    PosFloat,
+    PosInt,
+    Table,
+)
 
 
 class CNNConfig(Table):
@@ -31,6 +39,7 @@ class CNNConfig(Table):
     gamma0: PosFloat = Field(1.0, description="richness: f = h / gamma0, objective gamma0^2 "
                              "L(f); gamma0 -> 0 is the lazy limit")
     center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
+    loss: Loss = Field("squared", description=LOSS_DESCRIPTION)
     time_scale: PosFloat = Field(1.0, description="tau: the flow is dtheta/dt = -tau grad J")
 
 
@@ -44,7 +53,7 @@ def recipe(cfg: CNNConfig, data) -> ConvNetInit:
 def build(cfg: CNNConfig, data) -> Network:
     make = recipe(cfg, data)
     return Network(make(jax.random.key(0)), data.x_train, data.y_train, gamma0=cfg.gamma0,
-                   center=cfg.center, time_scale=cfg.time_scale, init_fn=make)
+                   center=cfg.center, time_scale=cfg.time_scale, init_fn=make, loss=cfg.loss)
 
 
 def sizes(cfg: CNNConfig, data: DataSizes, platform: str) -> SystemSizes:

@@ -9,7 +9,16 @@ from pydantic import Field, model_validator
 from ..._system import AbstractInfiniteWidthSystem
 from ..._systems.mlp import MLP
 from ..entry import DataSizes, SystemEntry, SystemSizes, error
-from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table, fields
+from ..table import (
+    LOSS_DESCRIPTION,
+    Activation,
+    Loss,
+    NonNegFloat,
+    PosFloat,
+    PosInt,
+    Table,
+    fields,
+)
 
 
 class MLPConfig(Table):
@@ -35,6 +44,7 @@ class MLPConfig(Table):
     gamma0: PosFloat = Field(1.0, description="richness: f = h / gamma0, objective gamma0^2 "
                              "L(f); gamma0 -> 0 is the lazy limit")
     center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
+    loss: Loss = Field("squared", description=LOSS_DESCRIPTION)
 
 
     @model_validator(mode="after")

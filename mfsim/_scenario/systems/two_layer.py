@@ -8,7 +8,16 @@ from pydantic import Field, model_validator
 
 from ..._systems.two_layer import TwoLayerNetwork, auto_block
 from ..entry import DataSizes, SystemEntry, SystemSizes, error
-from ..table import Activation, NonNegFloat, PosFloat, PosInt, Table, fields
+from ..table import (
+    LOSS_DESCRIPTION,
+    Activation,
+    Loss,
+    NonNegFloat,
+    PosFloat,
+    PosInt,
+    Table,
+    fields,
+)
 
 
 class TwoLayerConfig(Table):
@@ -35,6 +44,7 @@ class TwoLayerConfig(Table):
     sigma_v: NonNegFloat = Field(1.0, description="v_j ~ N(0, sigma_v^2)")
     sigma_w: NonNegFloat = Field(1.0, description="w_j ~ N(0, sigma_w^2 I / d) (mup: N(0, sigma_w^2 I))")
     sigma_b: NonNegFloat = Field(1.0, description="b_j ~ N(0, sigma_b^2)")
+    loss: Loss = Field("squared", description=LOSS_DESCRIPTION)
     block: Optional[Annotated[int, Field(ge=0)]] = Field(
         None, description="neurons per block when summing the output (memory O(n block) "
         "instead of O(n m); 0: no blocking; unset: automatic, by device and n m)")
