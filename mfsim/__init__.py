@@ -114,13 +114,17 @@ from ._system import AbstractInvariantSystem as AbstractInvariantSystem
 from ._system import AbstractLinearMapSystem as AbstractLinearMapSystem
 from ._system import AbstractLinearPredictorSystem as AbstractLinearPredictorSystem
 from ._system import AbstractLossSystem as AbstractLossSystem
+from ._system import AbstractOrderParameterSystem as AbstractOrderParameterSystem
 from ._system import AbstractParticleSystem as AbstractParticleSystem
 from ._system import AbstractRegressionSystem as AbstractRegressionSystem
 from ._system import AbstractScalarOutputSystem as AbstractScalarOutputSystem
 from ._system import AbstractSequenceModel as AbstractSequenceModel
 from ._system import AbstractSupervisedSystem as AbstractSupervisedSystem
 from ._system import AbstractSystem as AbstractSystem
+from ._system import OrderParameters as OrderParameters
 from ._system import squared_loss as squared_loss
+from ._systems.committee import CommitteeState as CommitteeState
+from ._systems.committee import SoftCommittee as SoftCommittee
 from ._systems.constant_kernel import ConstantKernelFlow as ConstantKernelFlow
 from ._systems.constant_kernel import EmpiricalKernel as EmpiricalKernel
 from ._systems.constant_kernel import InitialFunction as InitialFunction
@@ -141,6 +145,8 @@ from ._systems.mlp import FCKernel as FCKernel
 from ._systems.network import Network as Network
 from ._systems.network import NetworkState as NetworkState
 from ._systems.network import ScalarNetwork as ScalarNetwork
+from ._systems.order_parameters import OrderParameterODE as OrderParameterODE
+from ._systems.order_parameters import OverlapState as OverlapState
 from ._systems.quadratic import Quadratic as Quadratic
 from ._systems.quadratic import ScalarQuadratic as ScalarQuadratic
 from ._systems.quadratic import quadratize as quadratize

@@ -198,6 +198,35 @@ class AbstractInvariantSystem(AbstractSystem):
         """Name -> the conserved quantity (any shape) at ``state``."""
 
 
+class OrderParameters(eqx.Module):
+    r"""The overlaps of a soft committee machine: $Q = WW^\top/N$ (student),
+    $R = W\tilde W^\top/N$ (student-teacher), $T = \tilde W\tilde W^\top/N$
+    (teacher), and the second layers $v$ (student) and $\tilde v$ (teacher)."""
+
+    Q: Float[Array, "K K"]
+    R: Float[Array, "K M"]
+    T: Float[Array, "M M"]
+    v: Float[Array, " K"]
+    v_teacher: Float[Array, " M"]
+
+    def closed_form_args(self) -> tuple:
+        return self.Q, self.R, self.T, self.v, self.v_teacher
+
+
+class AbstractOrderParameterSystem(AbstractSystem):
+    """A soft committee machine in the teacher-student setting, whose
+    generalization error is a closed function of its order parameters (the
+    network, or its order-parameter ODE twin)."""
+
+    @abc.abstractmethod
+    def order_parameters(self, state: PyTree) -> OrderParameters:
+        """The overlaps and second layers at ``state``."""
+
+    @abc.abstractmethod
+    def generalization_error(self, state: PyTree) -> Float[Array, ""]:
+        r"""$\epsilon_g = \frac12 E[(\phi(x) - \phi^*(x))^2]$ over fresh inputs (no noise)."""
+
+
 class AbstractInfiniteWidthSystem(AbstractSystem):
     """A network with an analytic infinite-width NTK."""
 

@@ -23,6 +23,7 @@ CASES = {  # system table, task table, learning rate
     "two_layer_ntk": ({"kind": "two_layer", "width": 8, "parameterization": "ntk"},
                       TEACHER, 0.5),
     "mlp": ({"kind": "mlp", "widths": [6]}, TEACHER, 0.2),
+    "mlp_mup": ({"kind": "mlp", "widths": [6, 5], "parameterization": "mup"}, TEACHER, 0.5),
     "deep_linear": ({"kind": "deep_linear", "widths": [3], "time_scale": 2.0, "scale": 0.3},
                     {"kind": "linear_teacher", "d": 4, "d_out": 2, "n_train": 16,
                      "n_test": 8, "singular_values": [2.0, 1.0]}, 0.1),
@@ -74,7 +75,8 @@ def test_time_scales_of_the_tables_are_the_systems():
         scenario = validate_scenario(_scenario(system_table, task, eta))
         with jax.enable_x64(True):
             tau = float(build(scenario).system.time_scale())
-        assert registry.SYSTEMS[scenario.system.kind].time_scale(scenario.system) == tau
+        sizes = registry.TASKS[scenario.task.kind].sizes(scenario.task)
+        assert registry.SYSTEMS[scenario.system.kind].time_scale(scenario.system, sizes) == tau
 
 
 def test_learning_rate_sweep_from_the_command_line(tmp_path, capsys):

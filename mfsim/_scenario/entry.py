@@ -145,9 +145,9 @@ class SystemEntry:
     - ``data``: the type of data it trains on (:class:`mfsim.Dataset`, or
       :class:`mfsim.SequenceData` for sequence models).
     - ``default_monitors``: recorded when a scenario lists none.
-    - ``time_scale(cfg)``: the system's $\tau$ (``system.time_scale()``)
-      from its table, before anything is built: ``solver.learning_rate``
-      becomes ``dt = learning_rate / tau``.
+    - ``time_scale(cfg, data_sizes)``: the system's $\tau$
+      (``system.time_scale()``) from its table and the task's sizes, before
+      anything is built: ``solver.learning_rate`` becomes ``dt = learning_rate / tau``.
     - ``lacks(cfg)``: capability types its class declares that the system
       as configured does not have, each with the reason (the ``mup`` MLP has
       no infinite-width kernel); monitors and twins that need one are refused.
@@ -160,7 +160,7 @@ class SystemEntry:
     sizes: Callable[[Any, DataSizes, str], SystemSizes]
     data: type = Dataset
     default_monitors: tuple[str, ...] = ("train_loss", "test_loss")
-    time_scale: Callable[[Any], float] = lambda cfg: 1.0  # noqa: E731
+    time_scale: Callable[[Any, DataSizes], float] = lambda cfg, data: 1.0  # noqa: E731
     renamed: dict[str, str] = field(default_factory=dict)
     lacks: Callable[[Any], dict[type, str]] = lambda cfg: {}  # noqa: E731
 

@@ -381,7 +381,8 @@ class Scenario(Table):
             return
         dt = s.dt
         if s.learning_rate is not None:
-            tau = registry.SYSTEMS[self.system.kind].time_scale(self.system)
+            tau = registry.SYSTEMS[self.system.kind].time_scale(
+                self.system, registry.TASKS[self.task.kind].sizes(self.task))
             dt = s.learning_rate / tau
         t1 = s.steps * dt if s.steps is not None else s.t1
         if dt > t1:

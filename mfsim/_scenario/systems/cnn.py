@@ -71,4 +71,4 @@ def sizes(cfg: CNNConfig, data: DataSizes, platform: str) -> SystemSizes:
 
 
 ENTRY = SystemEntry(CNNConfig, ScalarNetwork, build, sizes, data=ImageDataset,
-                    time_scale=lambda cfg: cfg.time_scale)
+                    time_scale=lambda cfg, data: cfg.time_scale)

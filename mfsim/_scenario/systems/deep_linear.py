@@ -46,5 +46,5 @@ def sizes(cfg: DeepLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
 
 
 ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, sizes,
-                    time_scale=lambda cfg: cfg.time_scale,
+                    time_scale=lambda cfg, data: cfg.time_scale,
                     renamed={"learning_rate": "time_scale"})

@@ -32,5 +32,5 @@ def sizes(cfg: DiagonalLinearConfig, data: DataSizes, platform: str) -> SystemSi
 
 
 ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, sizes,
-                    time_scale=lambda cfg: cfg.time_scale,
+                    time_scale=lambda cfg, data: cfg.time_scale,
                     renamed={"learning_rate": "time_scale"})

@@ -85,4 +85,10 @@ def lacks(cfg: MLPConfig) -> dict[type, str]:
             "standard); use ntk"}
 
 
-ENTRY = SystemEntry(MLPConfig, MLP, build, sizes, lacks=lacks)
+def time_scale(cfg: MLPConfig, data: DataSizes) -> float:
+    """tau = the last hidden width under muP (= mean_field), 1 otherwise."""
+    widths = hidden_widths(cfg)
+    return float(widths[-1]) if cfg.parameterization in ("mup", "mean_field") and widths else 1.0
+
+
+ENTRY = SystemEntry(MLPConfig, MLP, build, sizes, lacks=lacks, time_scale=time_scale)

@@ -79,7 +79,7 @@ def sizes(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemSizes:
                        field_key="system.width and task.n_train")
 
 
-def time_scale(cfg: TwoLayerConfig) -> float:
+def time_scale(cfg: TwoLayerConfig, data: DataSizes) -> float:
     """tau = m in the mean-field and muP parameterizations, 1 in the NTK one."""
     return 1.0 if cfg.parameterization == "ntk" else float(cfg.width)
 
