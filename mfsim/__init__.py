@@ -59,6 +59,7 @@ from ._monitors.movement import ParameterDistance as ParameterDistance
 from ._monitors.movement import Predictions as Predictions
 from ._monitors.movement import SingularValues as SingularValues
 from ._monitors.movement import TrainOutputs as TrainOutputs
+from ._monitors.order_parameters import OrderParametersMonitor as OrderParametersMonitor
 from ._monitors.particles import ParticleMoments as ParticleMoments
 from ._monitors.particles import ParticleSnapshots as ParticleSnapshots
 from ._monitors.sequence import LearnedKernel as LearnedKernel
@@ -161,8 +162,10 @@ from ._systems.two_layer import TwoLayerParams as TwoLayerParams
 from ._systems.two_layer import TwoLayerState as TwoLayerState
 from ._tasks.arrays import array_task as array_task
 from ._tasks.arrays import file_task as file_task
+from ._tasks.committee_teacher import committee_teacher_task as committee_teacher_task
 from ._tasks.conv_teacher import conv_teacher_task as conv_teacher_task
 from ._tasks.dataset import AbstractSampler as AbstractSampler
+from ._tasks.dataset import CommitteeDataset as CommitteeDataset
 from ._tasks.dataset import Dataset as Dataset
 from ._tasks.dataset import ImageDataset as ImageDataset
 from ._tasks.densities import sample_sphere as sample_sphere

@@ -35,6 +35,7 @@ SMOKE_TESTS = {
     "coordinate_check.toml": "test_scenarios.test_coordinate_check_shrunk",
     "catapult.toml": "test_sharpness.test_catapult_shrunk",
     "edge_of_stability.toml": "test_sharpness.test_edge_of_stability_shrunk",
+    "online_sgd_committee.toml": "test_committee.test_online_sgd_committee_shrunk",
 }
 
 

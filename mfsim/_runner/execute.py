@@ -67,9 +67,9 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> l
         jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings,
                         b.noise_key))
         if twins:  # twins see the network's batches
-            jobs.extend(Job((point.flat_index, prefix), twin, state0, b.twin_monitors,
-                            _twin_settings(twin, b.settings), b.noise_key)
-                        for prefix, (twin, state0) in b.twins.items())
+            jobs.extend(Job((point.flat_index, prefix), t.system, t.state0, t.monitors,
+                            _twin_settings(t.system, t.settings), b.noise_key)
+                        for prefix, t in b.twins.items())
     return jobs
 
 

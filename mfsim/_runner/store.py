@@ -159,6 +159,8 @@ def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
     for prefix, twin in twins.items():
         ds = xr.merge([ds, twin.drop_vars("step", errors="ignore")], join="outer",
                       combine_attrs="no_conflicts", compat="override")
+        if f"{prefix}train_outputs" not in ds:  # a theory twin (order parameters)
+            continue
         diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
         gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
         desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})"

@@ -42,11 +42,11 @@ DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 class Built:
     """Everything needed to call :func:`mfsim.simulate` for a scenario.
 
-    ``twins`` maps a variable prefix (:data:`.twins.TWIN_LABELS`) to ``(twin
-    system, its initial state)``, both built from ``state0``, the network's
-    initial state; twins record ``twin_monitors``, the function-space
-    monitors of the scenario (entries with ``twin=True``), and with twins
-    every run also records its training outputs. ``settings``: how the solve
+    ``twins`` maps a variable prefix (:data:`.twins.TWIN_LABELS`) to its
+    :class:`BuiltTwin`, built from ``state0``, the network's initial state;
+    twins record the function-space monitors of the scenario (entries with
+    ``twin=True``) that fit them, and with twins every run also records its
+    training outputs (where the twin has some). ``settings``: how the solve
     runs (solver and controller objects, times, guards, device layout).
     """
 
@@ -55,9 +55,20 @@ class Built:
     state0: object
     monitors: tuple[AbstractMonitor, ...]
     settings: SolveSettings
-    twins: dict[str, tuple[AbstractSystem, object]]
-    twin_monitors: tuple[AbstractMonitor, ...] = ()
+    twins: dict[str, BuiltTwin]
     noise_key: object = None
+
+
+@dataclass(frozen=True)
+class BuiltTwin:
+    """A twin's system, initial state, solve settings (the network's, or
+    the twin's own: the order-parameter ODE is integrated adaptively) and
+    monitors."""
+
+    system: AbstractSystem
+    state0: object
+    settings: SolveSettings
+    monitors: tuple[AbstractMonitor, ...]
 
 
 def build_system(cfg, data) -> AbstractSystem:
@@ -144,15 +155,20 @@ def build(scenario: Scenario) -> Built:
     ctx = BuildContext(scenario, data, system, state0)
     entries = [registry.MONITORS[cfg.name] for cfg in scenario.monitors]
     monitors = tuple(e.build(cfg, ctx) for e, cfg in zip(entries, scenario.monitors))
-    built_twins = {t.prefix: t.build(system, state0, data)
-                   for t in twins.selected(scenario.compare)}
-    twin_monitors = tuple(m.for_twin() for e, m in zip(entries, monitors) if e.twin)
-    if built_twins:  # the gaps between a network and its twins are of training outputs
+    settings = build_settings(scenario, data, system)
+    selected = twins.selected(scenario.compare)
+    shared = tuple(m.for_twin() for e, m in zip(entries, monitors) if e.twin)
+    if selected:  # the gaps between a network and its twins are of training outputs
         if not any(isinstance(m, TrainOutputs) for m in monitors):
             monitors = monitors + (TrainOutputs(),)
-        twin_monitors = twin_monitors + (TrainOutputs(),)
+        shared = shared + (TrainOutputs(),)
+    built_twins = {}
+    for t in selected:
+        twin, twin_state0 = t.build(system, state0, data, settings)
+        built_twins[t.prefix] = BuiltTwin(
+            twin, twin_state0, t.settings(settings),
+            tuple(m for m in shared if not m.missing(type(twin))))
     # the batches of a stochastic optimizer, the Brownian motion of Langevin
     # dynamics: their own stream of the seed
     noise_key = jax.random.fold_in(jax.random.key(scenario.seed), 1)
-    return Built(data, system, state0, monitors, build_settings(scenario, data, system), built_twins,
-                 twin_monitors, noise_key)
+    return Built(data, system, state0, monitors, settings, built_twins, noise_key)

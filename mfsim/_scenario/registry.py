@@ -22,6 +22,7 @@ from .monitors import (
     learned_kernel,
     linear_predictor,
     margin,
+    order_parameters,
     param_distance,
     particle_moments,
     particle_snapshots,
@@ -39,6 +40,7 @@ from .monitors import (
 from .systems import (
     adaptive_sequence,
     cnn,
+    committee,
     deep_linear,
     diagonal_linear,
     diagonal_sequence,
@@ -47,6 +49,7 @@ from .systems import (
     vanilla_sequence,
 )
 from .tasks import (
+    committee_teacher,
     conv_teacher,
     digits,
     file,
@@ -108,11 +111,11 @@ def _changed() -> None:
 
 for _entry in (two_layer.ENTRY, mlp.ENTRY, deep_linear.ENTRY, diagonal_linear.ENTRY,
                vanilla_sequence.ENTRY, diagonal_sequence.ENTRY, adaptive_sequence.ENTRY,
-               cnn.ENTRY):
+               cnn.ENTRY, committee.ENTRY):
     SYSTEMS[_entry.name] = _entry
 for _entry in (teacher.ENTRY, sinusoids.ENTRY, sparse_regression.ENTRY, linear_teacher.ENTRY,
                sequence.ENTRY, ntk_eigenfunction.ENTRY, digits.ENTRY, file.ENTRY,
-               gegenbauer.ENTRY, conv_teacher.ENTRY):
+               gegenbauer.ENTRY, conv_teacher.ENTRY, committee_teacher.ENTRY):
     TASKS[_entry.name] = _entry
 for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_outputs.ENTRY,
                test_outputs.ENTRY, invariants.ENTRY, risk.ENTRY, singular_values.ENTRY,
@@ -120,5 +123,5 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                param_distance.ENTRY, kernel.ENTRY, wasserstein.ENTRY, particle_snapshots.ENTRY,
                fourier.ENTRY, residual_modes.ENTRY, kernel_regression.ENTRY,
                harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY, sharpness.ENTRY,
-               margin.ENTRY):
+               margin.ENTRY, order_parameters.ENTRY):
     MONITORS[_entry.name] = _entry

@@ -191,6 +191,9 @@ class CompareConfig(Table):
     linearized: bool = Field(False, description="the linearized network (Taylor at init)")
     quadratic: bool = Field(False, description="the quadratic network (second-order Taylor "
                             "at init, Bai & Lee; nested jvp, no Hessian)")
+    theory: bool = Field(
+        False, description="the order-parameter ODE of a soft committee machine (Saad-Solla; "
+        "Goldt et al.): with online sgd, or the population objective")
     kernels: list[Literal["empirical", "analytic"]] = Field(
         default_factory=list,
         description="constant-kernel flows: NTK frozen at init, and/or infinite width",
@@ -472,7 +475,7 @@ def check_compatibility(scenario: Scenario) -> None:
                         "train_outputs (the outputs compared)", "sweep.reference")
     for twin in twins.selected(scenario.compare):
         why = twins.refusal(twin, stype, system) or "; ".join(
-            lacks[t] for t in twin.requires if t in lacks) or None
+            lacks[t] for t in twin.requires if t in lacks) or twin.check(scenario) or None
         if why is not None:
             raise error("compare", why, twin.key if twin.key != "compare.linearized"
                         else "compare")

@@ -1,20 +1,28 @@
 """The twins a scenario's ``[compare]`` table asks for, solved beside the
-network from its initial state: the linearized network and the
-constant-kernel flows (NTK frozen at init, or infinite width). Each declares
+network from its initial state: the linearized and quadratic networks, the
+constant-kernel flows (NTK frozen at init, or infinite width) and the
+order-parameter ODE of a committee machine (the theory twin). Each declares
 the capability types a system needs for it, like a monitor does."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from .._solve.core import SolveSettings
+from .._solve.optimizers import Online, OptaxSolver, sgd
+from .._solve.solvers import SOLVERS, make_solver
 from .._system import (
     AbstractInfiniteWidthSystem,
+    AbstractOrderParameterSystem,
     AbstractScalarOutputSystem,
     AbstractSupervisedSystem,
 )
 from .._systems.constant_kernel import ConstantKernelFlow
 from .._systems.linearized import linearize
+from .._systems.order_parameters import OrderParameterODE
 from .._systems.quadratic import quadratize
 from .entry import MemoryContext, MemoryTerm
 
@@ -24,8 +32,9 @@ class Twin:
     """``prefix`` of its variables, ``label`` in descriptions, the compare
     ``key`` that asks for it, what it ``requires`` of the system (and the
     ``refusal`` saying so, formatted with the system's name ``s``), how it is
-    built from ``(system, state0, data)`` (returning the twin and its initial
-    state) and its memory."""
+    built from ``(system, state0, data, settings)`` (returning the twin and
+    its initial state), its memory, and the settings it is solved with, from
+    the network's (default: the same)."""
 
     prefix: str
     label: str
@@ -34,21 +43,42 @@ class Twin:
     refusal: str
     build: Callable
     memory: Callable[[MemoryContext], MemoryTerm]
+    settings: Callable[[SolveSettings], SolveSettings] = lambda settings: settings  # noqa: E731
+    check: Callable[[Any], str | None] = lambda scenario: None  # noqa: E731
 
 
-def _linearized(system, state0, data):
+def _linearized(system, state0, data, settings):
     lin = linearize(system, state0)
     return lin, lin.state0
 
 
-def _quadratic(system, state0, data):
+def _quadratic(system, state0, data, settings):
     quad = quadratize(system, state0)
     return quad, quad.state0
 
 
+def _theory(system, state0, data, settings):
+    """The order-parameter ODE from the network's initial overlaps; with the
+    learning rate and batch of its online SGD (0: the population flow)."""
+    solver = settings.solver
+    eta, batch = 0.0, 1
+    if isinstance(solver, OptaxSolver) and isinstance(solver.batches, Online):
+        eta, batch = float(system.time_scale()) * float(settings.dt0), solver.batches.batch_size
+    twin = OrderParameterODE.twin_of(system, state0, eta=eta, batch_size=batch)
+    return twin, twin.init()
+
+
+def _ode_settings(settings: SolveSettings) -> SolveSettings:
+    """The network's times and guards, integrated by an adaptive Runge-Kutta
+    solver at tight tolerances (the ODE is smooth and small)."""
+    solver, controller, _ = make_solver("tsit5", rtol=1e-8, atol=1e-10)
+    return dataclasses.replace(settings, solver=solver, controller=controller, dt0=None,
+                               max_steps=max(settings.max_steps, 100_000), noise=None)
+
+
 def _kernel_flow(make):
     """``make``: ``ConstantKernelFlow.empirical_twin`` or ``.analytic_twin``."""
-    def build(system, state0, data):
+    def build(system, state0, data, settings):
         ck = make(system, state0, data.x_test)
         return ck, ck.init()
     return build
@@ -88,18 +118,40 @@ KERNELS = {
         "no infinite-width kernel for system {s}; allowed: empirical",
         _kernel_flow(ConstantKernelFlow.analytic_twin), _kernel_memory(False)),
 }
+def _theory_check(scenario) -> str | None:
+    """The ODE describes plain online SGD, or the population loss's flow."""
+    s = scenario.solver
+    spec = SOLVERS[s.name]
+    if spec.solver is sgd and s.online and not s.momentum and s.schedule == "constant":
+        return None
+    population = bool(scenario.system.model_dump().get("population"))
+    if population and not spec.optimizer and s.temperature is None:
+        return None
+    return ("the order-parameter ODE describes online SGD (solver.name = \"sgd\", online = "
+            "true, no momentum, constant schedule) or the gradient flow of the population loss "
+            "(system.population = true)")
+
+
+THEORY = Twin(
+    "ode_", "order-parameter ODE (Saad-Solla, Goldt et al.)", "compare.theory",
+    (AbstractOrderParameterSystem,),
+    "the theory twin is the order-parameter ODE of a soft committee machine (system "
+    "committee), not {s}", _theory,
+    lambda m: MemoryTerm("compare.theory", "the order-parameter ODE", 0), _ode_settings,
+    _theory_check)
 # variable prefix -> label, for every twin
-TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, QUADRATIC, *KERNELS.values())}
+TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY)}
 # the same, short enough for the legend of a figure's panel
 TWIN_LEGENDS = {"lin_": "linearized twin", "quad_": "quadratic twin",
                 "ck_empirical_": "kernel at init",
-                "ck_analytic_": "infinite-width kernel"}
+                "ck_analytic_": "infinite-width kernel", "ode_": "order-parameter ODE"}
 
 
 def selected(compare) -> list[Twin]:
     """The twins a ``[compare]`` table asks for, in the order they are solved."""
     return ([LINEARIZED] if compare.linearized else []) + (
-        [QUADRATIC] if compare.quadratic else []) + [KERNELS[k] for k in compare.kernels]
+        [QUADRATIC] if compare.quadratic else []) + [KERNELS[k] for k in compare.kernels] + (
+        [THEORY] if compare.theory else [])
 
 
 def refusal(twin: Twin, system_type: type, system_name: str) -> str | None:

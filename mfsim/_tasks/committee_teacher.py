@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import erf
 
-from .dataset import AbstractSampler, Dataset
+from .dataset import AbstractSampler, CommitteeDataset
 
 
 def _teacher(w, v, x):
@@ -39,7 +39,7 @@ class CommitteeSampler(AbstractSampler):
 
 def committee_teacher_task(key, *, d: int, n_train: int, n_test: int, teacher_width: int = 2,
                            teacher_v: float | list[float] = 1.0, noise: float = 0.0,
-                           orthogonal: bool = True, dtype=jnp.float32) -> Dataset:
+                           orthogonal: bool = True, dtype=jnp.float32) -> CommitteeDataset:
     """A committee teacher of ``teacher_width`` units in dimension ``d`` and a
     train/test split (module docstring)."""
     if teacher_width > d and orthogonal:
@@ -53,6 +53,8 @@ def committee_teacher_task(key, *, d: int, n_train: int, n_test: int, teacher_wi
     x = jax.random.normal(k_x, (n_train + n_test, d), dtype)
     y = _teacher(w, v, x)
     y_train = y[:n_train] + noise * jax.random.normal(k_noise, (n_train,), dtype)
-    return Dataset(x_train=x[:n_train], y_train=y_train, x_test=x[n_train:], y_test=y[n_train:],
-                   teacher_particles=jnp.concatenate([v[:, None], w], axis=1),
-                   sampler=CommitteeSampler(w, v, jnp.asarray(noise, dtype)))
+    return CommitteeDataset(
+        x_train=x[:n_train], y_train=y_train, x_test=x[n_train:], y_test=y[n_train:],
+        teacher_particles=jnp.concatenate([v[:, None], w], axis=1),
+        sampler=CommitteeSampler(w, v, jnp.asarray(noise, dtype)), teacher_w=w, teacher_v=v,
+        noise=jnp.asarray(noise, dtype))

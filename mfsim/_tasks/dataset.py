@@ -38,3 +38,13 @@ class Dataset(eqx.Module):
 class ImageDataset(Dataset):
     """A :class:`Dataset` whose inputs are images ``(n, c, h, w)``: trained on by
     the image systems (``cnn``), not by those of vector inputs."""
+
+
+class CommitteeDataset(Dataset):
+    """A :class:`Dataset` drawn from a soft committee machine teacher, with its
+    weights ``teacher_w`` ``(M, N)``, second layer ``teacher_v`` ``(M,)`` and
+    output noise ``noise``: what :class:`mfsim.SoftCommittee` students train on."""
+
+    teacher_w: Float[Array, "M N"] = None
+    teacher_v: Float[Array, " M"] = None
+    noise: Float[Array, ""] = None
