@@ -16,6 +16,7 @@ from ._analysis import learning_times as learning_times
 from ._analysis import oracle_stopping as oracle_stopping
 from ._analysis import power_law_fit as power_law_fit
 from ._analysis import training_regimes as training_regimes
+from ._analysis import w2_to_stationary as w2_to_stationary
 from ._checkpoint import CheckpointFile as CheckpointFile
 from ._errors import DeprecatedKeyWarning as DeprecatedKeyWarning
 from ._errors import Interrupted as Interrupted

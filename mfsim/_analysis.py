@@ -166,3 +166,33 @@ def training_regimes(ds: xr.Dataset, name: str = "train_loss", *, prefix: str = 
                          kwargs={"rise": rise}, input_core_dims=[[tdim], []], vectorize=True,
                          output_dtypes=[object])
     return out.rename(f"{prefix}regime")
+
+
+def w2_to_stationary(ds: xr.Dataset, name: str = "particles") -> xr.DataArray:
+    r"""The exact $W_2$ between each seed's particle measure at each snapshot
+    time and an independent sample of the stationary law: the last snapshot
+    of the *next* seed (seeds in a cycle; same data, other initialization and
+    noise), at every other sweep point (e.g. each temperature of a Langevin
+    run). Its floor is the distance between two independent samples of the
+    stationary law (finite width); the approach to it is the convergence of
+    the particle measure to its stationary law. Needs a ``seed`` sweep axis
+    of at least two seeds and particle snapshots (monitor
+    ``particle_snapshots``); exact OT (Hungarian assignment) on the host."""
+    from ._monitors.wasserstein import exact_w2_squared
+
+    if "seed" not in sweep_dims(ds) or ds.sizes["seed"] < 2:
+        raise ValueError("w2_to_stationary needs a sweep over at least two seeds")
+    var = ds[name]
+    tdim = f"{name}_t"
+    final = var.isel({tdim: -1}).roll(seed=-1)  # the next seed's last snapshot
+
+    def distance(x, y):
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            return np.nan
+        return np.sqrt(exact_w2_squared(x, y))
+
+    core = [d for d in var.dims if d not in sweep_dims(ds) and d != tdim]
+    out = xr.apply_ufunc(distance, var, final, input_core_dims=[core, core], vectorize=True)
+    desc = ("exact W2 of the particle measure to the last snapshot of the next seed "
+            "(an independent sample of the stationary law)")
+    return out.rename("w2_stationary").assign_attrs(description=desc)

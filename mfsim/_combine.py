@@ -84,6 +84,16 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
             for flat, s in enumerate(steps):
                 full_steps[np.unravel_index(flat, shape) + (slice(0, len(s)),)] = s
             all_coords["step"] = (dims + (tdim,), full_steps, desc)
+    # a monitor's own save times (particle snapshots): the same at every point
+    # that reached them; a point stopped early has fewer (its values are NaN)
+    for name in {c for ds in datasets for c in ds.coords if c != "t" and c in ds.dims}:
+        if name in all_coords:
+            continue
+        values = [np.asarray(ds[name]) for ds in datasets if name in ds.coords]
+        longest = max(values, key=len)
+        if all(np.array_equal(v, longest[: len(v)]) for v in values):
+            first = next(ds for ds in datasets if name in ds.coords)
+            all_coords[name] = (name, longest, dict(first[name].attrs))
     out = xr.Dataset(data_vars, coords=all_coords)
     out.attrs["sweep_dims"] = ",".join(dims)
     attr_names = dict.fromkeys(k for ds in datasets for k in ds.attrs)

@@ -1292,3 +1292,38 @@ def stability_figure(ds, *, title: str | None = None):
     head = f"{title}: " if title else ""
     _suptitle(fig, f"{head}gradient descent and sharpness")
     return fig
+
+
+def plot_w2_stationary(ds, path: str | Path, *, title: str | None = None) -> Path:
+    """Save :func:`w2_stationary_figure`."""
+    return save_figure(w2_stationary_figure(ds, title=title), path)
+
+
+@_paper
+def w2_stationary_figure(ds, *, title: str | None = None):
+    """The exact W2 of the particle measure to an independent sample of its
+    stationary law (:func:`mfsim.w2_to_stationary`) against the snapshot time:
+    mean over seeds (band: min to max), one line per point of the other sweep
+    axes (e.g. each temperature); the last value is the floor of two
+    independent stationary samples."""
+    from ._analysis import w2_to_stationary
+
+    w2 = w2_to_stationary(ds)
+    tdim = "particles_t"
+    t = np.asarray(ds[tdim].values, float)
+    others = [d for d in sweep_dims(ds) if d != "seed"]
+    stacked = w2.stack(point=others) if others else w2.expand_dims(point=[0])
+    fig = _figure()
+    ax = fig.add_subplot()
+    for i in range(stacked.sizes["point"]):
+        one = stacked.isel(point=i).transpose("seed", tdim).values
+        label = (", ".join(f"{d}={_fmt(v)}" for d, v in zip(
+            others, np.atleast_1d(stacked["point"].values[i]))) if others else "W2")
+        ax.plot(t, one.mean(0), color=_color(i), label=label, marker="o", markersize=3)
+        ax.fill_between(t, one.min(0), one.max(0), color=_color(i), alpha=0.2, linewidth=0)
+    ax.set_xlabel("time t")
+    ax.set_ylabel("W2 to a stationary sample")
+    ax.legend(fontsize=7)
+    head = f"{title}: " if title else ""
+    _title(ax, f"{head}particle measure to its stationary law (exact OT)")
+    return fig

@@ -210,3 +210,23 @@ def test_scenario_sgd_full_batch_equals_euler_and_seeded_batches_differ_by_seed(
     online = mfsim.run(SCENARIO, solver__name="sgd", solver__online=True, solver__steps=300)
     test = online["test_loss"].values
     assert test[-1] < 0.5 * test[0]
+
+
+def test_sgd_vs_flow_shrunk(tmp_path):
+    """sgd_vs_flow.toml shrunk: SGD and its flow twin share the initial state and
+    the time axis; the gap to the flow falls as the batch grows."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "sgd_vs_flow.toml"
+    r = mfsim.run_scenario(path, out=tmp_path, overrides={
+        "system.width": 64, "task.n_train": 64, "task.n_test": 64, "solver.learning_rate": 64.0,
+        "solver.steps": 100, "save.n": 12, "solver.batch_size": [4, 64]})
+    assert r.succeeded
+    ds = r.dataset
+    assert np.array_equal(ds["train_loss"].isel(t=0).values, ds["flow_train_loss"].isel(
+        t=0).values)
+    gap = ds["flow_gap"].isel(t=-1).values
+    assert gap[0] > 2 * gap[1], gap
+    loss = ds["train_loss"].values
+    assert np.all(loss[:, -1] < 0.5 * loss[:, 0])
+    assert (tmp_path / "loss.png").stat().st_size > 0

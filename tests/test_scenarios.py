@@ -36,6 +36,8 @@ SMOKE_TESTS = {
     "catapult.toml": "test_sharpness.test_catapult_shrunk",
     "edge_of_stability.toml": "test_sharpness.test_edge_of_stability_shrunk",
     "online_sgd_committee.toml": "test_committee.test_online_sgd_committee_shrunk",
+    "sgd_vs_flow.toml": "test_optimizers.test_sgd_vs_flow_shrunk",
+    "langevin_mean_field.toml": "test_langevin.test_langevin_mean_field_shrunk",
 }
 
 

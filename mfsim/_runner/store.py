@@ -389,6 +389,7 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
         plot_spectral_bias,
         plot_stability,
         plot_sweep_summary,
+        plot_w2_stationary,
         scalar_variables,
         series_variables,
     )
@@ -407,6 +408,10 @@ def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Pa
                                                    title=title, name=name) for fmt in formats]
     if "sharpness" in ds and "train_loss" in ds:
         figures += [plot_stability(ds, inside(out_dir, f"stability.{fmt}"), title=title)
+                    for fmt in formats]
+    if "particles" in ds and ds.sizes.get("seed", 0) >= 2 and "seed" in ds.attrs.get(
+            "sweep_dims", "").split(","):
+        figures += [plot_w2_stationary(ds, inside(out_dir, f"w2_stationary.{fmt}"), title=title)
                     for fmt in formats]
     if "particles" in ds:
         figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)

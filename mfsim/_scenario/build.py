@@ -166,7 +166,7 @@ def build(scenario: Scenario) -> Built:
     for t in selected:
         twin, twin_state0 = t.build(system, state0, data, settings)
         built_twins[t.prefix] = BuiltTwin(
-            twin, twin_state0, t.settings(settings),
+            twin, twin_state0, t.settings(settings, scenario),
             tuple(m for m in shared if not m.missing(type(twin))))
     # the batches of a stochastic optimizer, the Brownian motion of Langevin
     # dynamics: their own stream of the seed

@@ -194,6 +194,10 @@ class CompareConfig(Table):
     theory: bool = Field(
         False, description="the order-parameter ODE of a soft committee machine (Saad-Solla; "
         "Goldt et al.): with online sgd, or the population objective")
+    flow: bool = Field(
+        False, description="the network under gradient flow (tsit5 at solver.rtol, atol) from "
+        "the same initial state, beside an optimizer (sgd, adam) or Langevin run: SGD and the "
+        "flow on one time axis")
     kernels: list[Literal["empirical", "analytic"]] = Field(
         default_factory=list,
         description="constant-kernel flows: NTK frozen at init, and/or infinite width",

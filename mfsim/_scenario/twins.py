@@ -15,6 +15,7 @@ from .._solve.core import SolveSettings
 from .._solve.optimizers import Online, OptaxSolver, sgd
 from .._solve.solvers import SOLVERS, make_solver
 from .._system import (
+    AbstractGradientFlowSystem,
     AbstractInfiniteWidthSystem,
     AbstractOrderParameterSystem,
     AbstractScalarOutputSystem,
@@ -33,8 +34,9 @@ class Twin:
     ``key`` that asks for it, what it ``requires`` of the system (and the
     ``refusal`` saying so, formatted with the system's name ``s``), how it is
     built from ``(system, state0, data, settings)`` (returning the twin and
-    its initial state), its memory, and the settings it is solved with, from
-    the network's (default: the same)."""
+    its initial state), its memory, the settings it is solved with, from the
+    network's and the scenario (default: the network's), and ``check``: why
+    the scenario cannot have it (None: it can)."""
 
     prefix: str
     label: str
@@ -43,7 +45,8 @@ class Twin:
     refusal: str
     build: Callable
     memory: Callable[[MemoryContext], MemoryTerm]
-    settings: Callable[[SolveSettings], SolveSettings] = lambda settings: settings  # noqa: E731
+    settings: Callable[[SolveSettings, Any], SolveSettings] = (
+        lambda settings, scenario: settings)
     check: Callable[[Any], str | None] = lambda scenario: None  # noqa: E731
 
 
@@ -68,7 +71,28 @@ def _theory(system, state0, data, settings):
     return twin, twin.init()
 
 
-def _ode_settings(settings: SolveSettings) -> SolveSettings:
+def _same_system(system, state0, data, settings):
+    return system, state0
+
+
+def _flow_settings(settings: SolveSettings, scenario) -> SolveSettings:
+    """The network's times and guards under gradient flow (tsit5, adaptive at
+    the scenario's ``solver.rtol`` and ``atol``): no batches, no noise."""
+    solver, controller, _ = make_solver("tsit5", rtol=scenario.solver.rtol,
+                                        atol=scenario.solver.atol)
+    return dataclasses.replace(settings, solver=solver, controller=controller, dt0=None,
+                               noise=None)
+
+
+def _flow_check(scenario) -> str | None:
+    s = scenario.solver
+    if SOLVERS[s.name].optimizer or s.temperature is not None or s.weight_decay is not None:
+        return None
+    return ("the flow twin is gradient flow beside an optimizer (solver sgd or adam) or "
+            "Langevin dynamics; this run is already a flow")
+
+
+def _ode_settings(settings: SolveSettings, scenario) -> SolveSettings:
     """The network's times and guards, integrated by an adaptive Runge-Kutta
     solver at tight tolerances (the ODE is smooth and small)."""
     solver, controller, _ = make_solver("tsit5", rtol=1e-8, atol=1e-10)
@@ -139,19 +163,28 @@ THEORY = Twin(
     "committee), not {s}", _theory,
     lambda m: MemoryTerm("compare.theory", "the order-parameter ODE", 0), _ode_settings,
     _theory_check)
+FLOW = Twin(
+    "flow_", "gradient flow (tsit5) from the same initial state", "compare.flow",
+    (AbstractGradientFlowSystem,), "the flow twin needs a gradient-flow system, not {s}",
+    _same_system,
+    lambda m: MemoryTerm("compare.flow", "the gradient-flow twin",
+                         m.bytes_per_element * m.system.params * 12 * m.points),
+    _flow_settings, _flow_check)
 # variable prefix -> label, for every twin
-TWIN_LABELS = {t.prefix: t.label for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY)}
+TWIN_LABELS = {t.prefix: t.label
+               for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW)}
 # the same, short enough for the legend of a figure's panel
 TWIN_LEGENDS = {"lin_": "linearized twin", "quad_": "quadratic twin",
                 "ck_empirical_": "kernel at init",
-                "ck_analytic_": "infinite-width kernel", "ode_": "order-parameter ODE"}
+                "ck_analytic_": "infinite-width kernel", "ode_": "order-parameter ODE",
+                "flow_": "gradient flow"}
 
 
 def selected(compare) -> list[Twin]:
     """The twins a ``[compare]`` table asks for, in the order they are solved."""
     return ([LINEARIZED] if compare.linearized else []) + (
         [QUADRATIC] if compare.quadratic else []) + [KERNELS[k] for k in compare.kernels] + (
-        [THEORY] if compare.theory else [])
+        [THEORY] if compare.theory else []) + ([FLOW] if compare.flow else [])
 
 
 def refusal(twin: Twin, system_type: type, system_name: str) -> str | None:
