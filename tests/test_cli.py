@@ -220,6 +220,7 @@ kernels = ["empirical", "analytic"]
 """
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_compare_twins_stored_in_the_same_results(tmp_path, capsys):
     path = write(tmp_path, "cmp", COMPARE, with_name=False)
     code, _, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)

@@ -70,7 +70,7 @@ class _Overlaps(mfsim.AbstractMonitor):
         return {k: k for k in ("Q", "R", "v", "eg")}
 
 
-@pytest.mark.parametrize("train_output", [False, True])
+@pytest.mark.parametrize("train_output", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_population_flow_follows_the_first_order_odes(train_output):
     """The population loss's gradient flow (autodiff through the closed-form
     eps_g) moves the overlaps exactly as the ODEs' first-order terms say
@@ -188,6 +188,7 @@ def test_online_sgd_approaches_the_odes_as_n_grows():
     assert -0.7 < slope < -0.3, (slope, errors)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_online_sgd_committee_shrunk(tmp_path):
     """online_sgd_committee.toml shrunk (N = 100, K = M = 2): the simulation and
     its theory twin start equal, sit on the same plateau, and both specialize."""

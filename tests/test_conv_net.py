@@ -124,6 +124,7 @@ quadratic = true
 """
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_cnn_scenario_with_twins_and_kernel_drift(tmp_path):
     # the scenario machinery on the image family: a seed sweep (a fresh network per
     # seed), kernel drift, per-layer movement named by module path, both twins; the

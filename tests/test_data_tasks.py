@@ -112,6 +112,7 @@ def test_the_digits_task_is_scikit_learns_images():
         assert match.size >= 1 and digits.target[match[0]] == (3 if yi > 0 else 8)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_digits_shrunk(tmp_path):
     """The shipped real-data scenario, smaller: the active network's kernel
     moves far more than the lazy one's, and both learn to classify."""

@@ -45,6 +45,7 @@ def _quadratic_twin(kind):
     return mfsim.linearize(net, state0), state0
 
 
+@pytest.mark.slow  # ~15-25 s each: run by CI after the README's command
 @pytest.mark.parametrize("kind", ["two_layer", "mlp_standard"])
 def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form(kind):
     # the linearized network: a quadratic objective J = (1/2) th'H th - b'th + c, and
@@ -155,6 +156,7 @@ def test_zero_temperature_is_the_flow_with_weight_decay():
                        rtol=0, atol=1e-13)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_frozen_arrays_neither_diffuse_nor_decay():
     x = jnp.asarray([[1.0, 0.0], [0.0, 1.0]])
     net = mfsim.TwoLayerNetwork(x, jnp.asarray([0.3, -0.1]), width=4, center=True,
@@ -167,6 +169,7 @@ def test_frozen_arrays_neither_diffuse_nor_decay():
     assert not np.allclose(np.asarray(tr.final_state.params.w), np.asarray(s0.params.w))
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 @pytest.mark.parametrize("solver", ["sra1", "shark"])
 def test_higher_order_solvers_converge_faster(solver):
     dts = 2.0 ** -np.arange(3, 7)
@@ -176,6 +179,7 @@ def test_higher_order_solvers_converge_faster(solver):
     assert order > 1.3, order
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_scenario_temperature_is_langevin_with_the_seeds_noise_key():
     scenario = {
         "name": "noisy", "dtype": "float64", "seed": 5,
@@ -200,6 +204,7 @@ def test_scenario_temperature_is_langevin_with_the_seeds_noise_key():
     assert np.all(np.isfinite(ds["lin_train_loss"].values))
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_langevin_mean_field_shrunk(tmp_path):
     """langevin_mean_field.toml shrunk: each seed's particle measure approaches an
     independent sample of the stationary law (the next seed's final measure);

@@ -109,6 +109,7 @@ def test_logistic_function_space_flow_of_a_linear_model_is_its_constant_kernel_f
     assert loss[-1] < 0.5 * loss[0]
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_scenario_logistic_loss_and_margin():
     scenario = {
         "name": "logistic", "dtype": "float64",

@@ -80,6 +80,7 @@ def test_an_ntk_parameterized_module_trains_like_the_mlp(data):
     assert {"layers_0_0", "layers_0_1", "layers_2_1"} <= names, names
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_an_eqx_nn_mlp_trains_like_the_standard_mlp(data):
     """B3 of issue 19: a plain eqx.nn.MLP holding mfsim.MLP's effective weights
     (s_l W, sigma_b b) trained by Network at one rate is mfsim.MLP under the
@@ -124,6 +125,7 @@ def test_richness_and_centring(data):
         mfsim.Network(model, data.x_train, data.y_train[:, None] * jnp.ones(2))
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_images_vector_outputs_twins_and_kernel_drift():
     """A small CNN on (c, h, w) images with 2 outputs: trains, the
     linearized and quadratic twins build and solve, the kernel of a vector

@@ -180,6 +180,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_same_seed_same_sgd_run_in_separate_processes():
     digests = [subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                               check=True).stdout.strip() for _ in range(2)]
@@ -195,6 +196,7 @@ SCENARIO = {
 }
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_scenario_sgd_full_batch_equals_euler_and_seeded_batches_differ_by_seed():
     euler = mfsim.run(SCENARIO)
     sgd = mfsim.run(SCENARIO, solver__name="sgd")
@@ -212,6 +214,7 @@ def test_scenario_sgd_full_batch_equals_euler_and_seeded_batches_differ_by_seed(
     assert test[-1] < 0.5 * test[0]
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_sgd_vs_flow_shrunk(tmp_path):
     """sgd_vs_flow.toml shrunk: SGD and its flow twin share the initial state and
     the time axis; the gap to the flow falls as the batch grows."""

@@ -4,6 +4,7 @@ gradient norm <= 1e-10 and classifies known saddles and minima."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import mfsim
 
@@ -46,6 +47,7 @@ def test_a_trained_network_polishes_to_a_minimum():
     assert net.objective(cp.state) <= net.objective(traj.final_state)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_polish_as_a_run_option():
     scenario = {
         "name": "polished", "dtype": "float64",

@@ -49,6 +49,7 @@ def test_mean_field_parameterization_stays_active_as_width_grows(widths):
     assert float(final.kernel_drift[-1]) > 10 * float(ntk.kernel_drift)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_spectral_bias_low_frequencies_first(tmp_path):
     """spectral_bias.toml shrunk: each frequency reaches 90% later than the lower
     ones, for the network and its constant-kernel flow; the heatmap is drawn."""

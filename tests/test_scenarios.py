@@ -93,6 +93,7 @@ EIG_OVERRIDES = {"task.index": [1, 24], "task.n_train": 32, "task.n_test": 32, "
                  "system.width": 64, "solver.t1": 300.0, "save.n": 8, "dtype": "float64"}
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_ntk_eigenfunction_tasks_shrunk(tmp_path):
     r = mfsim.run_scenario(SCENARIOS / "ntk_eigenfunction_tasks.toml", out=tmp_path,
                            overrides=EIG_OVERRIDES)
@@ -147,6 +148,7 @@ def test_eigenfunction_task_refuses_a_system_without_a_scalar_ntk(tmp_path):
 
 
 # ---------------------------------------------------------------- mean_field_chaos
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_mean_field_chaos_shrunk(tmp_path):
     r = mfsim.run_scenario(
         SCENARIOS / "mean_field_chaos.toml", out=tmp_path,
@@ -264,6 +266,7 @@ def test_nonuniform_density_shrunk(tmp_path):
     assert (tmp_path / "mode_learning_times.png").exists()
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_coordinate_check_shrunk(tmp_path):
     """coordinate_check.toml at widths 64 and 512: the feature movement is flat in the
     width under mup and falls like N^-1/2 under ntk (log-log slopes within 0.15;

@@ -44,6 +44,7 @@ def test_sharpness_equals_the_dense_hessian_spectrum(net):
     assert np.allclose(got, dense[:2], rtol=1e-6)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_sharpness_of_a_bigger_network_by_few_iterations():
     x = jax.random.normal(jax.random.key(2), (20, 4))
     mlp = mfsim.MLP(x, jnp.sin(x[:, 0]), widths=(16, 16), activation="tanh")
@@ -86,6 +87,7 @@ def test_gradient_descent_on_a_linear_model_diverges_iff_eta_lambda_above_two(ne
             assert loss[-1] < loss[0]
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_catapult_shrunk(tmp_path):
     """catapult.toml shrunk: the network is lazy below 2/lambda0, catapults between
     2/lambda0 and its maximal rate, diverges above it; the linearized twin diverges
@@ -110,6 +112,7 @@ def test_catapult_shrunk(tmp_path):
     assert (tmp_path / "stability.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_edge_of_stability_shrunk(tmp_path):
     """edge_of_stability.toml shrunk: the sharpness starts below 2/eta, rises
     to it (progressive sharpening) and stays within 10% of it."""
@@ -128,6 +131,7 @@ def test_edge_of_stability_shrunk(tmp_path):
     assert (tmp_path / "stability.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_per_layer_rates_precondition_the_hessian():
     """The standard MLP trains its layers at rates r: the sharpness is that of
     R^1/2 H R^1/2 (dense check), and its linearized twin moves like it at init."""
