@@ -58,6 +58,7 @@ def test_list_names_everything_a_scenario_accepts(capsys):
     assert "unknown category 'colours'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_run_api_overrides_with_double_underscores(tmp_path):
     # mfsim.run(scenario, system__width=[...]) is `--set system.width=[...]`
     ds = mfsim.run(TINY, system__width=[8, 16], seed=1)

@@ -126,6 +126,7 @@ def test_unregistered_names_are_rejected_again():
         mfsim.validate_scenario(SCENARIO)
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_the_readme_walkthrough_runs(tmp_path, monkeypatch):
     """The README's "Adding a system" code, as written there: a run, then a
     sweep into a run directory with figures, resumed by the second call."""

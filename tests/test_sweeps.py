@@ -242,6 +242,7 @@ def test_sequence_model_adaptivity_shrunk(tmp_path):
     assert (tmp_path / "seq" / "kernel_top_share.png").exists()
 
 
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
 def test_diagonal_linear_implicit_bias_shrunk(tmp_path):
     s = _shipped("diagonal_linear_implicit_bias",
                  **{"sweep/grid/seed": [0, 1], "sweep/zip/system.alpha": [0.03, 0.3, 3.0],
