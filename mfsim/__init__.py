@@ -93,6 +93,8 @@ from ._solve.core import SolveSettings as SolveSettings
 from ._solve.core import Trajectory as Trajectory
 from ._solve.langevin import DiagonalNoise as DiagonalNoise
 from ._solve.langevin import Langevin as Langevin
+from ._solve.langevin import SampleNoise as SampleNoise
+from ._solve.langevin import SGDNoise as SGDNoise
 from ._solve.optimizers import AbstractBatches as AbstractBatches
 from ._solve.optimizers import Minibatch as Minibatch
 from ._solve.optimizers import Online as Online

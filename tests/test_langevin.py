@@ -225,3 +225,160 @@ def test_langevin_mean_field_shrunk(tmp_path):
     np.testing.assert_allclose(w2.isel(seed=0, particles_t=1).values, direct, rtol=1e-12)
     np.testing.assert_array_equal(ds["particles_t"].values, [0, 0.5, 1, 2, 4, 8, 12, 16, 20])
     assert (tmp_path / "w2_stationary.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ SGD noise
+class LinearRegression(mfsim.AbstractSupervisedSystem, mfsim.AbstractScalarOutputSystem):
+    """f(x) = x . theta with the squared loss: per-row velocities
+    v_i = -x_i (x_i . theta - y_i) in closed form (tau = w = 1)."""
+
+    x_train: jax.Array
+    y_train: jax.Array
+    theta0: jax.Array
+
+    def init(self, key):
+        return self.theta0
+
+    def time_scale(self):
+        return jnp.asarray(1.0)
+
+    def loss_weight(self):
+        return jnp.asarray(1.0)
+
+    def predict(self, theta, x):
+        return x @ theta
+
+    def train_outputs(self, theta):
+        return self.x_train @ theta
+
+    def ntk(self, theta, x1, x2):
+        return x1 @ x2.T
+
+
+def _regression(n=6, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return LinearRegression(jnp.asarray(rng.normal(size=(n, d))), jnp.asarray(rng.normal(size=n)),
+                            jnp.asarray(rng.normal(size=d)))
+
+
+def test_sgd_noise_diffusion_is_the_batch_gradient_covariance():
+    problem = _regression()
+    x, y, theta = (np.asarray(a) for a in (problem.x_train, problem.y_train, problem.theta0))
+    n = x.shape[0]
+    for replacement, factor in [(True, 1.0), (False, (n - 2) / (n - 1))]:
+        noise = mfsim.SGDNoise(0.3, 2, replacement=replacement)
+        brownian = mfsim.Langevin(0.0, sgd=noise).terms(
+            problem, problem.theta0, jax.random.key(0), (0.0, 1.0), mfsim.SOLVERS["euler"].solver())
+        term = brownian.terms[1]
+        sigma = np.asarray(term.vf(0.0, problem.theta0, None))  # (d, n)
+        v_rows = -x * (x @ theta - y)[:, None]  # per-row velocities
+        centred = v_rows - v_rows.mean(axis=0)
+        cov = centred.T @ centred / n
+        np.testing.assert_allclose(sigma @ sigma.T, 0.3 / 2 * factor * cov, rtol=0, atol=1e-13)
+        dw = jax.random.normal(jax.random.key(1), (n,), jnp.float64)
+        np.testing.assert_allclose(np.asarray(term.vf_prod(0.0, problem.theta0, None, dw)),
+                                   sigma @ np.asarray(dw), rtol=0, atol=1e-13)
+
+
+def _sgd_moments(problem, h, batch, steps):
+    """Mean and covariance of theta after ``steps`` SGD steps of flow time h with
+    ``batch`` rows drawn with replacement: the exact recursion
+    m' = m + h v(m), S' = E[(th + h v)(th + h v)'] + h^2 E[Sigma(th)] / B."""
+    x, y = np.asarray(problem.x_train), np.asarray(problem.y_train)
+    n, d = x.shape
+    H, b = x.T @ x / n, x.T @ y / n
+    A = np.eye(d) - h * H  # th + h v(th) = A th + h b
+    m, S = np.asarray(problem.theta0, float), np.zeros((d, d))
+    S = np.outer(m, m)
+    for _ in range(steps):
+        # E[Sigma] = (1/n) sum_i x_i x_i' E[r_i^2] - E[v v'], r_i = x_i.th - y_i, v = b - H th
+        r2 = np.einsum("ij,jk,ik->i", x, S, x) - 2 * y * (x @ m) + y**2
+        evv = H @ S @ H - np.outer(H @ m, b) - np.outer(b, H @ m) + np.outer(b, b)
+        sigma = np.einsum("i,ij,ik->jk", r2, x, x) / n - evv
+        S_next = A @ S @ A.T + h * (np.outer(A @ m, b) + np.outer(b, A @ m)) \
+            + h**2 * np.outer(b, b) + h**2 * sigma / batch
+        m, S = A @ m + h * b, S_next
+    return m, S - np.outer(m, m)
+
+
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
+def test_sgd_noise_euler_maruyama_matches_sgd_moments():
+    # one Euler-Maruyama step of size h on the SGD-noise SDE has the mean and
+    # covariance of one SGD step with B rows drawn with replacement: both runs
+    # match the exact moment recursion within 3 standard errors
+    problem, h, batch, steps, seeds = _regression(), 0.1, 2, 10, 1000
+    mean, cov = _sgd_moments(problem, h, batch, steps)
+    keys = [jax.random.key(500 + i) for i in range(seeds)]
+    sde = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds, t1=h * steps,
+                               solver="euler", dt=h, n_save=2, noise_keys=keys,
+                               noise=mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(h, batch)))
+    sgd = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds, t1=h * steps,
+                               solver=mfsim.sgd(batches=mfsim.Minibatch(batch, replacement=True)),
+                               dt=h, adaptive=False, n_save=2, noise_keys=keys)
+    for trajs in (sde, sgd):
+        final = np.stack([np.asarray(tr.final_state) for tr in trajs])
+        se_mean = final.std(axis=0) / np.sqrt(seeds)
+        assert np.all(np.abs(final.mean(axis=0) - mean) < 3 * se_mean)
+        dev = final - final.mean(axis=0)
+        var = (dev**2).mean(axis=0)
+        se_var = (dev**2).std(axis=0) / np.sqrt(seeds)
+        assert np.all(np.abs(var - np.diag(cov)) < 3 * se_var), (var - np.diag(cov)) / se_var
+    # the noise matters: the variance is not the flow's (zero)
+    assert np.all(np.diag(cov) > 10 * se_var)
+
+
+@pytest.mark.slow  # ~20 s: run by CI after the README's command
+def test_euler_maruyama_strong_order_on_sgd_noise():
+    # state-dependent (multiplicative, non-commutative) noise: strong order 1/2
+    problem, paths, t1 = _regression(), 400, 1.0
+    fine = 2.0**-12
+    noise = mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(0.5, 1), tol=fine / 8)
+    keys = [jax.random.key(100 + i) for i in range(paths)]
+
+    def ends(dt):
+        trajs = mfsim.simulate_batch([problem] * paths, [problem.theta0] * paths, t1=t1,
+                                     solver="euler", dt=dt, n_save=2, noise=noise,
+                                     noise_keys=keys)
+        return np.stack([np.asarray(tr.final_state) for tr in trajs])
+
+    ref = ends(fine)
+    dts = 2.0 ** -np.arange(3, 9)
+    errors = [np.mean(np.linalg.norm(ends(dt) - ref, axis=1)) for dt in dts]
+    order = np.polyfit(np.log(dts), np.log(errors), 1)[0]
+    print(f"Euler-Maruyama strong order on SGD noise {order:.3f}")
+    assert 0.4 < order < 0.6, order
+
+
+def test_sgd_noise_needs_euler_maruyama_and_training_rows():
+    problem = _regression()
+    noise = mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(0.1, 2))
+    with pytest.raises(ValueError, match="Euler-Maruyama"):
+        mfsim.simulate(problem, 0, t1=0.5, solver="heun", dt=0.1, adaptive=False, n_save=2,
+                       noise=noise)
+    with pytest.raises(TypeError, match="supervised"):
+        mfsim.simulate(Wells(3), 0, t1=0.5, solver="euler", dt=0.1, n_save=2, noise=noise)
+    with pytest.raises(ValueError, match="batch_size"):
+        mfsim.SGDNoise(0.1, 0)
+
+
+@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
+def test_scenario_sgd_noise_is_the_api_with_the_seeds_noise_key():
+    scenario = {
+        "name": "sgd_noise", "dtype": "float64", "seed": 5,
+        "task": {"kind": "teacher", "d": 2, "n_train": 8, "n_test": 8},
+        "system": {"kind": "two_layer", "width": 6, "activation": "tanh"},
+        "solver": {"name": "euler", "dt": 0.05, "t1": 1.0, "sgd_noise_learning_rate": 3.0,
+                   "sgd_noise_batch_size": 2},
+        "save": {"n": 3}, "compare": {"flow": True},
+    }
+    ds = mfsim.run(scenario)
+    from mfsim._scenario.build import build
+
+    built = build(mfsim.validate_scenario(scenario))
+    # the learning rate is SGD's on the objective: flow time eta / tau, tau = width
+    assert built.settings.noise == mfsim.Langevin(0.0, 0.0, sgd=mfsim.SGDNoise(3.0 / 6, 2))
+    traj = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors,
+                          noise_key=jax.random.fold_in(jax.random.key(5), 1))
+    assert np.array_equal(ds["train_loss"].values, np.asarray(traj.values["train_loss"]))
+    # the noise moved it off the flow, which ran beside it
+    assert not np.allclose(ds["train_loss"].values[-1], ds["flow_train_loss"].values[-1])

@@ -25,7 +25,7 @@ from .._losses import LogisticLoss
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
 from .._solve.core import SolveSettings
-from .._solve.langevin import Langevin
+from .._solve.langevin import Langevin, SGDNoise
 from .._solve.optimizers import Minibatch, Online, OptaxSolver
 from .._solve.save_times import save_times
 from .._solve.solvers import OPTIMIZERS, SOLVERS
@@ -93,12 +93,17 @@ def build_optimizer(s, data: Dataset) -> OptaxSolver:
 
 
 def build_noise(s, system: AbstractSystem) -> Langevin | None:
-    """Langevin noise and weight decay from ``[solver]``; a per-particle
-    temperature divides by the network's width (its twins take the same)."""
-    if s.temperature is None and s.weight_decay is None:
+    """Langevin noise, weight decay and SGD noise from ``[solver]``; a
+    per-particle temperature divides by the network's width (its twins take
+    the same); the SGD noise's learning rate becomes a flow-time step."""
+    if s.temperature is None and s.weight_decay is None and s.sgd_noise_learning_rate is None:
         return None
     particles = system.width if s.per_particle else 1
-    return Langevin(s.temperature or 0.0, s.weight_decay or 0.0, particles)
+    sgd = None
+    if s.sgd_noise_learning_rate is not None:  # flow time per SGD step: eta / tau
+        sgd = SGDNoise(s.sgd_noise_learning_rate / float(system.time_scale()),
+                       s.sgd_noise_batch_size)
+    return Langevin(s.temperature or 0.0, s.weight_decay or 0.0, particles, sgd=sgd)
 
 
 def build_settings(scenario: Scenario, data: Dataset, system: AbstractSystem) -> SolveSettings:

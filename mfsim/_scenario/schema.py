@@ -102,6 +102,14 @@ class SolverConfig(Table):
     per_particle: bool | None = Field(
         None, description="mean-field Langevin: the temperature is per particle (noise "
         "sqrt(2 tau T / m) dW; for the mean-field network sqrt(2 T) per neuron)")
+    sgd_noise_learning_rate: PosFloat | None = Field(
+        None, description="the diffusion of mini-batch SGD with this learning rate (SGD's "
+        "step on the objective, flow time learning_rate / tau): the flow gets the noise "
+        "sqrt(h/(B n)) sum_i (v_i - v) dW^i (an SDE of SGD; needs sgd_noise_batch_size and "
+        "solver euler, Euler-Maruyama)")
+    sgd_noise_batch_size: PosInt | None = Field(
+        None, description="B, the batch size whose noise sgd_noise_learning_rate models "
+        "(rows drawn with replacement)")
     polish: bool = Field(
         False, description="after the solve, polish the network's final state to a critical "
         "point (Newton, optimistix) and record its gradient norm, Hessian spectrum and kind "
@@ -137,6 +145,18 @@ class SolverConfig(Table):
             raise PydanticCustomError(
                 "sde_only", "solver {name} integrates noisy dynamics only: set temperature",
                 {"name": self.name, "key": "name"})
+        sgd_noise = (self.sgd_noise_learning_rate, self.sgd_noise_batch_size)
+        if sgd_noise.count(None) == 1:
+            key, other = (("sgd_noise_learning_rate", "sgd_noise_batch_size")
+                          if sgd_noise[0] is None else
+                          ("sgd_noise_batch_size", "sgd_noise_learning_rate"))
+            raise PydanticCustomError("sgd_noise", "{other} needs {key} too",
+                                      {"key": key, "other": other})
+        if sgd_noise[0] is not None and self.name != "euler":
+            raise PydanticCustomError(
+                "sgd_noise", "SGD noise depends on the state: integrate it with solver name "
+                "= \"euler\" (Euler-Maruyama), not {name}",
+                {"name": self.name, "key": "sgd_noise_learning_rate"})
         noisy = self.temperature is not None or self.weight_decay is not None
         if noisy and self.name in OPTIMIZERS:
             raise PydanticCustomError(
@@ -521,7 +541,21 @@ def _check_noise(scenario: Scenario, system_e) -> None:
     if s.polish and not issubclass(system_e.system, AbstractGradientFlowSystem):
         raise error("polish", "polishing needs a system trained by gradient flow, not {system}",
                     "solver.polish", system=system_e.name)
-    if s.temperature is None and s.weight_decay is None:
+    if s.sgd_noise_learning_rate is not None:
+        if not issubclass(system_e.system, AbstractSupervisedSystem):
+            fit = [e for e in registry.SYSTEMS.values()
+                   if issubclass(e.system, AbstractSupervisedSystem)]
+            raise error("noise", "SGD noise needs a system trained on inputs and targets, not "
+                        "{system}; systems that are: {allowed}", "solver.sgd_noise_learning_rate",
+                        system=system_e.name, allowed=_names(fit))
+        n = registry.TASKS[scenario.task.kind].sizes(scenario.task).n_train
+        if s.sgd_noise_batch_size > n:
+            raise error("noise", "the batch size {b} exceeds the {n} training rows",
+                        "solver.sgd_noise_batch_size", b=s.sgd_noise_batch_size, n=n)
+        if scenario.compare.theory:
+            raise error("noise", "the order-parameter theory twin takes no SGD noise",
+                        "compare.theory")
+    if s.temperature is None and s.weight_decay is None and s.sgd_noise_learning_rate is None:
         return
     key = "solver.temperature" if s.temperature is not None else "solver.weight_decay"
     if not issubclass(system_e.system, AbstractGradientFlowSystem):

@@ -86,10 +86,11 @@ def _flow_settings(settings: SolveSettings, scenario) -> SolveSettings:
 
 def _flow_check(scenario) -> str | None:
     s = scenario.solver
-    if SOLVERS[s.name].optimizer or s.temperature is not None or s.weight_decay is not None:
+    if (SOLVERS[s.name].optimizer or s.temperature is not None or s.weight_decay is not None
+            or s.sgd_noise_learning_rate is not None):
         return None
-    return ("the flow twin is gradient flow beside an optimizer (solver sgd or adam) or "
-            "Langevin dynamics; this run is already a flow")
+    return ("the flow twin is gradient flow beside an optimizer (solver sgd or adam), "
+            "Langevin dynamics or SGD noise; this run is already a flow")
 
 
 def _ode_settings(settings: SolveSettings, scenario) -> SolveSettings:
