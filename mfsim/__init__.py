@@ -73,8 +73,14 @@ from ._monitors.spectral import fourier_coefficients as fourier_coefficients
 from ._monitors.wasserstein import Wasserstein as Wasserstein
 from ._monitors.wasserstein import exact_w2_squared as exact_w2_squared
 from ._results import open_results as open_results
+from ._runner.merge import MergeResult as MergeResult
+from ._runner.merge import RunStatus as RunStatus
+from ._runner.merge import merge as merge
+from ._runner.merge import run_status as run_status
 from ._runner.run import run as run
 from ._runner.run import run_scenario as run_scenario
+from ._runner.shards import Shard as Shard
+from ._runner.shards import ShardResult as ShardResult
 from ._runner.store import RunResult as RunResult
 from ._scenario.entry import DataSizes as DataSizes
 from ._scenario.entry import MemoryTerm as MemoryTerm

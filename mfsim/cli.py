@@ -1,9 +1,11 @@
 """Command line: ``mfsim run``, ``mfsim check``, ``mfsim plot``, ``mfsim list``,
-``mfsim keys``.
+``mfsim keys``; for sweeps spread over processes and machines ``mfsim merge``,
+``mfsim status`` and ``mfsim submit``.
 
 Exit status: 0 success; 2 bad input (one line on stderr, no traceback, no
 output directory created); 3 the solve failed numerically (partial results
-kept); 130 interrupted.
+kept); 4 a merge found points still missing (combined as NaN, named on
+stderr); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 # every piece of a user's input that is printed goes through clean (no terminal injection)
 from ._errors import clean
 
-EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,7 +90,53 @@ def _parser() -> argparse.ArgumentParser:
                           "(system.width=[64,256]) makes it a sweep axis; repeatable")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the memory estimate exceeds the device's memory")
+    spread = run.add_mutually_exclusive_group()
+    spread.add_argument("--workers", type=_positive, metavar="N",
+                        help="a sweep: solve it in N worker processes (whole batch groups "
+                             "each), then combine; the same results as one process")
+    spread.add_argument("--shard", metavar="I/N",
+                        help="a sweep: solve only shard I of N (I = 0 .. N-1, e.g. "
+                             "$SLURM_ARRAY_TASK_ID/N) into the run directory, without "
+                             "combining (mfsim merge combines)")
     _plugin_option(run)
+    merge = sub.add_parser("merge", help="combine the points the shards of a sweep completed "
+                                         "into results.nc, summary.csv and figures")
+    merge.add_argument("run_dir")
+    merge.add_argument("--quiet", action="store_true", help="no summary line")
+    status = sub.add_parser("status", help="count a sweep's points done, failed and missing "
+                                           "in its run directory")
+    status.add_argument("run_dir")
+    submit = sub.add_parser("submit", help="submit a sweep as shards through submitit: a SLURM "
+                                           "job array and a merge job, or local processes")
+    submit.add_argument("scenario")
+    submit.add_argument("--executor", required=True, choices=["slurm", "local"])
+    submit.add_argument("--shards", type=_positive, metavar="N",
+                        help="array tasks (default: local, the CPU count; slurm, one per point "
+                             "up to 100)")
+    submit.add_argument("--out", help="the run directory (default: [output].dir or runs/<name>; "
+                                      "on a filesystem the nodes share)")
+    submit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="as for run")
+    submit.add_argument("--force", action="store_true", help="as for run")
+    submit.add_argument("--partition")
+    submit.add_argument("--account")
+    submit.add_argument("--qos")
+    submit.add_argument("--time", type=_positive, default=60, metavar="MINUTES",
+                        help="each task's time limit (default 60); a task that reaches it is "
+                             "requeued and resumes")
+    submit.add_argument("--gpus-per-task", type=_positive, metavar="G")
+    submit.add_argument("--cpus-per-task", type=_positive, metavar="C")
+    submit.add_argument("--mem-gb", type=float, metavar="GB")
+    submit.add_argument("--array-parallelism", type=_positive, metavar="K",
+                        help="at most K tasks of the array at once")
+    submit.add_argument("--setup", action="append", default=[], metavar="LINE",
+                        help="a shell line run before each task (module load ..., source "
+                             "venv/bin/activate); repeatable")
+    submit.add_argument("--folder", help="submitit's files (scripts, logs; default: "
+                                         "<run dir>/submitit)")
+    _plugin_option(submit)
+    _plugin_option(merge)
+    _plugin_option(status)
     check = sub.add_parser("check", help="validate a scenario file without running it")
     check.add_argument("scenario")
     check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -126,6 +174,16 @@ def _parser() -> argparse.ArgumentParser:
     _plugin_option(sub.add_parser("reference"))
     _plugin_option(plot)
     return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {clean(text)!r}")
+    return value
 
 
 def _overrides(args) -> dict:
@@ -175,13 +233,18 @@ def _cmd_run(args) -> int:
     import time
 
     from ._runner.run import run_scenario
+    from ._runner.shards import Shard, ShardResult
 
     start = time.perf_counter()
     # a bar redraws in place: only on a terminal; into a log file (a batch
     # job), one line per phase and a status line at least every 30 s
     progress = "none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines")
+    shard = Shard.parse(args.shard) if args.shard is not None else None
     result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
-                          overrides=_overrides(args), memory_check=not args.no_memory_check)
+                          overrides=_overrides(args), memory_check=not args.no_memory_check,
+                          shard=shard, workers=args.workers)
+    if isinstance(result, ShardResult):
+        return _shard_summary(args, result, time.perf_counter() - start)
     traj, ds = result.trajectory, result.dataset
     if len(result.labels) > 1:
         return _sweep_summary(args, result, time.perf_counter() - start)
@@ -209,6 +272,93 @@ def _cmd_run(args) -> int:
                    "run)")
         print(f"{clean(args.scenario)}: {how}; at t={t_final:.4g}: {summary}\n"
               f"results in {clean(str(result.out_dir))}/")
+    return EXIT_OK
+
+
+def _shard_summary(args, result, total: float) -> int:
+    where = clean(str(result.out_dir))
+    for label in result.failed:
+        print(f"mfsim: {clean(args.scenario)}: shard {result.shard}: point {clean(label)} "
+              "failed", file=sys.stderr)
+    if not args.quiet:
+        again = f" ({len(result.resumed)} read back)" if result.resumed else ""
+        print(f"{clean(args.scenario)}: shard {result.shard}: {len(result.labels)} points done "
+              f"in {total:.1f} s{again}; mfsim merge {where} combines the shards")
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _listing(labels, limit: int = 10) -> str:
+    shown = ", ".join(f"[{clean(label)}]" for label in labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
+def _cmd_merge(args) -> int:
+    from ._runner.merge import merge
+
+    merged = merge(args.run_dir)
+    where, n = clean(str(merged.result.out_dir)), len(merged.result.labels)
+    if merged.failed:
+        print(f"mfsim: {where}: {len(merged.failed)} points failed: {_listing(merged.failed)}",
+              file=sys.stderr)
+    if merged.missing:
+        print(f"mfsim: {where}: {len(merged.missing)} of {n} points missing (NaN, status "
+              f"missing, in the results): {_listing(merged.missing)}; rerun their shards, "
+              "then merge again", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if not args.quiet:
+        print(f"{where}: merged {n} points into results.nc, summary.csv and figures")
+    return EXIT_FAILED if merged.failed else EXIT_OK
+
+
+def _cmd_status(args) -> int:
+    from ._runner.merge import run_status
+
+    st = run_status(args.run_dir)
+    n = len(st.done) + len(st.failed) + len(st.missing)
+    print(f"{clean(str(st.out_dir))}: {n} points: {len(st.done)} done, {len(st.failed)} "
+          f"failed, {len(st.missing)} missing")
+    for what, labels in (("failed", st.failed), ("missing", st.missing)):
+        if labels:
+            print(f"  {what}: {_listing(labels)}")
+    return EXIT_OK
+
+
+def _cmd_submit(args) -> int:
+    import contextlib
+    import os
+
+    import jax
+
+    from ._runner.plan import make_plan, needs_float64
+    from ._runner.submit import Cluster, submit
+    from ._scenario.load import load_scenario
+    from ._scenario.sweep import apply_overrides
+
+    scenario = apply_overrides(load_scenario(args.scenario), _overrides(args), args.scenario)
+    with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
+        plan = make_plan(scenario, args.scenario, out=args.out, force=args.force,
+                         memory_check=False, overrides=_overrides(args))
+    default = (os.cpu_count() or 1) if args.executor == "local" else 100
+    cluster = Cluster(executor=args.executor, shards=args.shards or default,
+                      time_min=args.time, partition=args.partition, account=args.account,
+                      qos=args.qos, gpus_per_task=args.gpus_per_task,
+                      cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb,
+                      array_parallelism=args.array_parallelism, folder=args.folder,
+                      setup=tuple(args.setup))
+    sub = submit(plan, cluster, force=args.force)
+    where = clean(str(sub.out_dir))
+    if sub.merged is None:
+        print(f"{clean(args.scenario)}: submitted job array {sub.task_ids[0].split('_')[0]} "
+              f"({len(sub.task_ids)} shards) and merge job {sub.merge_id} (after the array); "
+              f"results in {where}/, logs in {clean(str(sub.folder))}/; mfsim status {where}")
+        return EXIT_OK
+    merged = sub.merged
+    if merged.missing or merged.failed:
+        print(f"mfsim: {where}: {len(merged.failed)} failed, {len(merged.missing)} missing "
+              f"of {len(merged.result.labels)} points", file=sys.stderr)
+        return EXIT_INCOMPLETE if merged.missing else EXIT_FAILED
+    print(f"{clean(args.scenario)}: {len(sub.task_ids)} local shards done and merged; results "
+          f"in {where}/")
     return EXIT_OK
 
 
@@ -327,10 +477,11 @@ def main(argv: list[str] | None = None) -> int:
     jax.config.update("jax_enable_x64", True)
     from ._errors import MfsimError, MfsimWarning
 
-    if args.command in ("run", "check"):
+    if args.command in ("run", "check", "submit"):
         args.scenario = _shipped_or_path(args.scenario)
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
-                "keys": _cmd_keys, "reference": _cmd_keys}
+                "keys": _cmd_keys, "reference": _cmd_keys, "merge": _cmd_merge,
+                "status": _cmd_status, "submit": _cmd_submit}
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed
     # points and checkpoints are on disk, and the message says how to resume
     from . import _interrupt

@@ -32,6 +32,7 @@ from .store import (
     prepare_dir,
     read_again,
     read_saved,
+    reference_dataset,
     saved_results,
     solve_dataset,
     with_critical_point,
@@ -73,46 +74,70 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> l
     return jobs
 
 
-def _run_references(plan: RunPlan, reporter: Reporter) -> list[xr.Dataset]:
+def _run_references(plan: RunPlan, reporter: Reporter, needed: frozenset[int] | None = None,
+                    writes: frozenset[int] | None = None) -> list[xr.Dataset | None]:
     """Solve the reference runs (networks only) not already in ``reference/``;
-    return every reference's results as read back."""
+    return every reference's results as read back. A shard solves only the
+    references its points ``needed`` and writes only those it ``writes``
+    (one writer per file); the others it keeps in memory (``None`` for the
+    references it does not need)."""
     refs = plan.refs
+    needed = frozenset(range(len(refs))) if needed is None else needed
+    writes = needed if writes is None else writes
     path = [plan.reference_path(r) for r in refs]
-    saved = saved_results(path, refs)
+    saved = saved_results(path, [r for r in refs if r.flat_index in needed])
     for _ in saved:
         reporter.solve_done()
     reporter.set_phase(f"solving the reference run{'s' * (len(refs) > 1)}")
+    kept: dict[int, xr.Dataset] = {}
 
     def on_done(job: Job, traj: Trajectory) -> None:
-        write_reference(plan, refs[job.key[0]], traj)
+        ref = refs[job.key[0]]
+        if ref.flat_index in writes:
+            write_reference(plan, ref, traj)
+        else:
+            kept[ref.flat_index] = reference_dataset(ref, traj)
         reporter.solve_done()
 
     run_jobs(build_jobs(refs, plan.where, twins=False), on_done, batch=plan.scenario.sweep.batch,
-             skip=frozenset((flat, "") for flat in saved))
-    return [read_again(saved, path, r) for r in refs]
+             skip=frozenset((flat, "") for flat in set(saved) | (set(range(len(refs))) - needed)))
+    return [kept[r.flat_index] if r.flat_index in kept else
+            read_again(saved, path, r) if r.flat_index in needed else None for r in refs]
 
 
 def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mode,
-            force: bool) -> Outcome:
+            force: bool, only: frozenset[int] | None = None,
+            ref_writes: frozenset[int] | None = None, tidy: bool = True,
+            ready=None) -> Outcome:
     """Solve every job of ``plan``; raises :class:`mfsim.Interrupted` (saying
     what was kept) on Ctrl-C or SIGTERM.
+
+    A shard solves the points ``only`` (flat indices; ``None``: all), writes
+    the reference runs ``ref_writes`` (``None``: every one its points need)
+    and, without ``tidy`` (other shards are writing here), leaves the
+    directory's other files alone; its :class:`Outcome` holds its points.
+    ``ready()`` is called once the directory is prepared (a shard then
+    shares it with the others).
 
     Each solve of a point with twins is persisted as soon as it finishes
     (``parts/``), so an interrupted run keeps every finished network and twin
     solve; the point is assembled from its parts as read back, in an
     interrupted and an uninterrupted run alike."""
     points, refs, sweep, out_dir = plan.points, plan.refs, plan.sweep, plan.out_dir
+    mine = [p for p in points if only is None or p.flat_index in only]
     try:  # prepare the directory, read back what an interrupted run saved
-        prepare_dir(plan, manifest, force=force)
+        prepare_dir(plan, manifest, force=force, tidy=tidy)
+        if ready is not None:
+            ready()
         point_path = {p.flat_index: plan.point_path(p) for p in points}
         # a sweep's points written by an interrupted run of this scenario
-        saved = saved_results(point_path, points) if sweep else {}
+        saved = saved_results(point_path, mine) if sweep else {}
         resumed = frozenset(saved)
 
         solves: dict[int, list[str]] = {p.flat_index: [] for p in points}  # prefixes, in job order
         for job in jobs:
             solves[job.key[0]].append(job.key[1])
-        split = {flat for flat, prefixes in solves.items() if len(prefixes) > 1}
+        split = {p.flat_index for p in mine if len(solves[p.flat_index]) > 1}
         parts: dict[int, dict[str, xr.Dataset]] = {p.flat_index: {} for p in points}
         for flat in sorted(split - resumed):  # the finished solves of unfinished points
             for prefix in solves[flat]:
@@ -126,7 +151,11 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
     trajectories: dict[int, Trajectory] = {}
     point_ds: dict[int, xr.Dataset] = {}
     ref_ds: list[xr.Dataset] = []
-    reporter = Reporter(plan.where, progress, points=len(points), solves=len(jobs) + len(refs),
+    own_refs = frozenset(range(len(refs))) if only is None else frozenset(
+        plan.ref_of[flat] for flat in only) if refs else frozenset()
+    own_jobs = [job for job in jobs if only is None or job.key[0] in only]
+    reporter = Reporter(plan.where, progress, points=len(mine),
+                        solves=len(own_jobs) + len(own_refs),
                         points_done=len(resumed), sweep=sweep,
                         solves_done=sum(len(solves[f]) for f in resumed) + len(reused))
 
@@ -165,7 +194,7 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
             what = [f"{solve_label(prefix)} solve saved" for prefix in parts[0]] if split else []
             what += ["checkpoints kept"] if every else []
             return ", ".join(what) or "nothing saved"
-        what = f"{len(resumed) + len(point_ds)} of {len(points)} points saved"
+        what = f"{len(resumed) + len(point_ds)} of {len(mine)} points saved"
         partial = sum(len(parts[flat]) for flat in split if flat not in point_ds
                       and flat not in resumed)
         if partial:
@@ -175,12 +204,13 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
     CompileTimer.listen()
     compile_before, start = CompileTimer.total, time.perf_counter()
     every = plan.scenario.output.checkpoint_every
-    skip = frozenset(job.key for job in jobs if job.key[0] in resumed) | reused
+    skip = frozenset(job.key for job in jobs if job.key[0] in resumed
+                     or (only is not None and job.key[0] not in only)) | reused
     reporter.begin()
     try:
         # the reference runs first: each point's distance to its reference is then
         # part of the point's results as soon as the point finishes
-        ref_ds.extend(_run_references(plan, reporter) if refs else [])
+        ref_ds.extend(_run_references(plan, reporter, own_refs, ref_writes) if refs else [])
         for flat in sorted(split - resumed):  # interrupted after its last solve
             if len(parts[flat]) == len(solves[flat]):
                 finish(flat)
@@ -208,9 +238,9 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
         reporter.close()
         raise
     if sweep:  # every point as written: resumed and uninterrupted runs combine the same bits
-        ordered = [read_again(saved, point_path, p) for p in points]
+        ordered = [read_again(saved, point_path, p) for p in mine]
     else:
-        ordered = [point_ds[p.flat_index] for p in points]
-    return Outcome(ordered, tuple(trajectories.get(p.flat_index) for p in points), resumed,
+        ordered = [point_ds[p.flat_index] for p in mine]
+    return Outcome(ordered, tuple(trajectories.get(p.flat_index) for p in mine), resumed,
                    reused, time.perf_counter() - start, CompileTimer.total - compile_before,
                    reporter)

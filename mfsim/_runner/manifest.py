@@ -5,7 +5,12 @@ files only through it, so a user's file is never removed, whatever its name.
 
 A crash can leave a line naming a file that was never written (harmless) or
 a last line cut short (ignored: only whole lines count), never a file mfsim
-wrote that the manifest does not name."""
+wrote that the manifest does not name.
+
+Shards writing into one directory at once (:mod:`mfsim._runner.shards`) each
+append to their own ``.mfsim-manifest-<shard>`` (no two writers of one
+file); every manifest file in the directory is read, and removing all of
+mfsim's files folds them back into one."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from pathlib import Path
 from .._io import atomic_write_text
 
 MANIFEST_FILE = ".mfsim-manifest"
+WRITER_GLOB = ".mfsim-manifest-*"
 # a temporary file of mfsim._io.atomic_write: ".NAME.<8 random characters>.tmp"
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
@@ -23,18 +29,29 @@ _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 class Manifest:
     """The manifest of the run directory ``out_dir`` (read when made)."""
 
-    def __init__(self, out_dir: str | os.PathLike):
+    def __init__(self, out_dir: str | os.PathLike, writer: str | None = None):
         self.out_dir = Path(out_dir)
-        self.path = self.out_dir / MANIFEST_FILE
+        self.main = self.out_dir / MANIFEST_FILE
+        # where this process appends: its own file when it is one of several writers
+        self.path = self.main if writer is None else self.out_dir / f"{MANIFEST_FILE}-{writer}"
         self._names = self._read()
 
+    def _files(self) -> list[Path]:
+        return [self.main, *sorted(self.out_dir.glob(WRITER_GLOB))]
+
     def _read(self) -> dict[str, None]:
-        try:
-            text = self.path.read_bytes().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return {}
-        lines = text.split("\n")[:-1]  # a last line without its newline was cut short
-        return dict.fromkeys(name for name in lines if self._relative(self.out_dir / name) == name)
+        names: dict[str, None] = {}
+        for path in self._files():
+            if path.is_symlink():
+                continue
+            try:
+                text = path.read_bytes().decode("utf-8", "replace")
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+            lines = text.split("\n")[:-1]  # a last line without its newline was cut short
+            names.update(dict.fromkeys(
+                name for name in lines if self._relative(self.out_dir / name) == name))
+        return names
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -50,7 +67,7 @@ class Manifest:
     def record(self, path: str | os.PathLike) -> None:
         """Note that mfsim is about to write ``path`` (before it exists)."""
         rel = self._relative(path)
-        if rel is None or rel in self._names or rel == MANIFEST_FILE:
+        if rel is None or rel in self._names or rel.startswith(MANIFEST_FILE):
             return
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(rel + "\n")
@@ -87,6 +104,16 @@ class Manifest:
                     if (own := self._own_file((sub / entry.name).as_posix())) is not None:
                         own.unlink(missing_ok=True)
 
+    def fold(self) -> None:
+        """Gather the shards' manifests into the main one (no shard is writing)."""
+        writers = [p for p in self.out_dir.glob(WRITER_GLOB) if p.is_file() and not p.is_symlink()]
+        if not writers:
+            return
+        atomic_write_text(self.main, "".join(rel + "\n" for rel in self._names))
+        for path in writers:
+            path.unlink(missing_ok=True)
+        self.path = self.main
+
     def remove_all(self, keep: frozenset[str] = frozenset()) -> None:
         """Remove every file mfsim wrote here (but ``keep``), then forget them."""
         self.remove_temporaries()
@@ -94,5 +121,8 @@ class Manifest:
             if rel not in keep:
                 self.remove(self.out_dir / rel)
         kept = [rel for rel in self._names if rel in keep]
-        atomic_write_text(self.path, "".join(rel + "\n" for rel in kept))
+        atomic_write_text(self.main, "".join(rel + "\n" for rel in kept))
+        for path in self.out_dir.glob(WRITER_GLOB):  # folded into the main one
+            if path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
         self._names = dict.fromkeys(kept)

@@ -119,7 +119,7 @@ def check_output_dir(out_dir: Path, resolved_text: str, *, force: bool,
     if force:
         return
     if not previous.exists():
-        if out_dir.is_dir() and any(p.name not in (LOCK_FILE, MANIFEST_FILE)
+        if out_dir.is_dir() and any(p.name != LOCK_FILE and not p.name.startswith(MANIFEST_FILE)
                                     for p in out_dir.iterdir()):
             raise MfsimError(
                 f"{out_dir}: exists, is not empty and is not an mfsim run directory (no "

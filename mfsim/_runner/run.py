@@ -16,9 +16,11 @@ from .._scenario.sweep import apply_overrides
 from .execute import build_jobs, execute
 from .lock import run_lock
 from .manifest import Manifest
-from .plan import check_output_dir, make_plan, needs_float64, output_key
+from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_key
 from .progress import Mode
+from .shards import Shard, ShardResult, partition, reference_writers
 from .store import RunResult, store
+from .workers import run_workers
 
 
 def _mode(progress) -> Mode:
@@ -40,7 +42,9 @@ def run_scenario(
     overrides: dict | None = None,
     figures: bool = True,
     memory_check: bool = True,
-) -> RunResult:
+    shard: Shard | None = None,
+    workers: int | None = None,
+) -> RunResult | ShardResult:
     """Run a scenario (object or file path) and write its run directory.
 
     ``overrides`` replace dotted keys (``{"system.width": 256}``); a list
@@ -66,6 +70,13 @@ def run_scenario(
     Before anything is built or written, ``memory_check`` compares an
     estimate of the memory the run needs (:mod:`mfsim._scenario.memory`)
     with the device's and refuses a run that cannot fit.
+
+    ``shard`` (a sweep): solve only that shard's points
+    (:mod:`mfsim._runner.shards`) into the run directory, beside other
+    shards running at the same time, and return a :class:`ShardResult`
+    without combining; :func:`mfsim.merge` combines. ``workers`` (a sweep):
+    solve it in that many worker processes, then merge
+    (:mod:`mfsim._runner.workers`): the same results, bit for bit.
     """
     source = None
     try:
@@ -81,12 +92,25 @@ def run_scenario(
             plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check,
                              overrides=overrides)
             jobs = build_jobs(plan.points, plan.where)  # before anything is written
+            if shard is not None and not plan.sweep:
+                raise MfsimError(f"{plan.where}: --shard: the scenario has one run, not a "
+                                 "sweep: nothing to share out (mfsim run without --shard)")
     except Interrupted:
         raise
     except KeyboardInterrupt:
         raise Interrupted(f"{source or '<scenario>'}: interrupted before anything was "
                           "written") from None
     with x64():
+        if shard is not None:
+            return _run_shard(plan, jobs, shard, progress=_mode(progress), force=force,
+                              out=out)
+        if workers is not None and workers > 1:
+            try:
+                return run_workers(plan, workers, progress=_mode(progress), force=force,
+                                   figures=figures).result
+            except OSError as e:
+                raise MfsimError(f"{e.filename or plan.out_dir}: cannot write: "
+                                 f"{e.strerror or e}") from None
         try:
             with run_lock(plan.out_dir):
                 manifest = Manifest(plan.out_dir)
@@ -112,6 +136,39 @@ def run_scenario(
             where = e.filename or plan.out_dir
             raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
                              f"before are kept in {plan.out_dir}") from None
+
+
+def _run_shard(plan: RunPlan, jobs, shard: Shard, *, progress: Mode, force: bool,
+               out) -> ShardResult:
+    """One shard of a sweep (:func:`run_scenario` with ``shard``)."""
+    shards = partition(jobs, shard.count)
+    only = frozenset(shards[shard.index])
+    writers = reference_writers(plan.ref_of, shards)
+    ref_writes = frozenset(r for r, w in enumerate(writers) if w == shard.index)
+    try:
+        with run_lock(plan.out_dir, shared=True) as hold:
+            if hold.exclusive:  # alone here: the directory may be (re)made this scenario's
+                try:
+                    check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+                except MfsimError as e:
+                    raise MfsimError(f"{plan.where}: {output_key(plan.scenario, out)}: "
+                                     f"{e}") from None
+            manifest = Manifest(plan.out_dir, writer=shard.name)
+            with recording(manifest.record):
+                outcome = execute(plan, jobs, manifest, progress=progress, force=force,
+                                  only=only, ref_writes=ref_writes, tidy=hold.exclusive,
+                                  ready=hold.share)
+                outcome.reporter.close()
+    except OSError as e:
+        where = e.filename or plan.out_dir
+        raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
+                         f"before are kept in {plan.out_dir}") from None
+    mine = [p for p in plan.points if p.flat_index in only]
+    statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
+                      if k.endswith("status")} for ds in outcome.ordered)
+    return ShardResult(shard, plan.out_dir, tuple(p.label() for p in mine), statuses,
+                       tuple(float(ds.attrs["t_final"]) for ds in outcome.ordered),
+                       tuple(p.label() for p in mine if p.flat_index in outcome.resumed))
 
 
 def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike | None = None,

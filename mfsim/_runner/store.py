@@ -268,20 +268,27 @@ def write_part(plan: RunPlan, point: SweepPoint, prefix: str, ds: xr.Dataset) ->
     return again
 
 
+def reference_dataset(ref: SweepPoint, traj: Trajectory) -> xr.Dataset:
+    """A reference run's results, as written to and read back from ``reference/``."""
+    return trajectory_to_dataset(traj, attrs={"reference": ref.label()})
+
+
 def write_reference(plan: RunPlan, ref: SweepPoint, traj: Trajectory) -> None:
-    ds = trajectory_to_dataset(traj, attrs={"reference": ref.label()})
+    ds = reference_dataset(ref, traj)
     _write_checked(plan.reference_path(ref), ds.assign_attrs(
         **provenance_attrs(scenario_text=point_text(ref), seed=ref.scenario.seed,
                            dtype=ref.scenario.dtype)))
 
 
-def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool) -> None:
+def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool, tidy: bool = True) -> None:
     """Create the run directory and mark it as this scenario's (its resolved
     ``scenario.toml``, written before anything is solved). What a previous
     run of another scenario wrote (``--force``) is removed; what an
     interrupted run of this one completed is kept for resuming, except the
     temporary files of writes a kill cut short. ``force`` starts afresh.
-    Only files the manifest names are removed."""
+    Only files the manifest names are removed. Without ``tidy`` (other
+    shards are writing here) nothing is removed: the directory must already
+    be this scenario's."""
     out_dir = plan.out_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -293,6 +300,12 @@ def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool) -> None:
     previous = out_dir / SCENARIO_FILE
     same = previous.is_file() and previous.read_text(encoding="utf-8",
                                                      errors="replace") == plan.resolved_text
+    if not tidy:
+        if force or not same:
+            raise MfsimError(f"{out_dir}: other shards of {'this' if same else 'another'} "
+                             "scenario are writing here; wait for them to finish"
+                             + (" before --force" if force else ""))
+        return
     if force or not same:  # another scenario's (or a forced rerun's) files
         manifest.remove_all(keep=frozenset({SCENARIO_FILE}))
     else:
@@ -301,11 +314,12 @@ def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool) -> None:
         atomic_write_text(previous, plan.resolved_text)
 
 
-def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool) -> RunResult:
+def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
+          cleanup: bool = True) -> RunResult:
     """Combine the points (each as written to disk for a sweep: resumed and
     uninterrupted runs combine the same bits), write ``results.nc``,
-    ``summary.csv``, ``provenance.json`` and the figures, and drop the
-    checkpoints and the parts of solves (the results are complete)."""
+    ``summary.csv``, ``provenance.json`` and the figures, and (``cleanup``)
+    drop the checkpoints and the parts of solves (the results are complete)."""
     scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
     ordered, trajectories, resumed = outcome.ordered, outcome.trajectories, outcome.resumed
     outcome.reporter.set_phase("writing the results")
@@ -357,6 +371,8 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool)
         outcome.reporter.set_phase("drawing the figures")
         result = dataclasses.replace(
             result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
+    if not cleanup:  # shards are still writing here
+        return result
     # the results are complete: drop the checkpoints and the parts
     for path in out_dir.glob(CHECKPOINT_GLOB):
         manifest.remove(path)

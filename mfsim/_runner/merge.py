@@ -1,0 +1,151 @@
+"""Merge a run directory that shards wrote, and report what it holds.
+
+``mfsim merge RUN_DIR`` combines the points that are complete in
+``points/`` into ``results.nc``, ``summary.csv``, ``provenance.json`` and the
+figures, exactly as a whole run combines them (the same point files give
+the same bits), and names the points still missing: their entries are NaN
+and their ``status`` is ``missing`` until a rerun of their shard writes
+them; merging again is idempotent. ``mfsim status RUN_DIR`` counts the
+points done, failed and missing without combining anything.
+
+A merge that finds shards still writing (the directory's lock is held
+shared) combines what is complete and leaves their files alone; alone in
+the directory, it also drops the parts and checkpoints a finished run no
+longer needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import jax
+import xarray as xr
+
+from .._errors import MfsimError, ScenarioError
+from .._io import recording
+from .._results import SCENARIO_FILE
+from .._scenario.load import load_scenario
+from .lock import run_lock
+from .manifest import Manifest
+from .plan import RunPlan, make_plan, needs_float64
+from .progress import Mode, Reporter
+from .store import Outcome, RunResult, point_text, read_saved, saved_results, store
+
+MISSING = "missing"
+
+
+def load_plan(run_dir: str | os.PathLike) -> RunPlan:
+    """The plan of the sweep whose run directory is ``run_dir`` (from its
+    resolved ``scenario.toml``)."""
+    run_dir = Path(run_dir)
+    path = run_dir / SCENARIO_FILE
+    if not path.is_file():
+        raise MfsimError(f"{run_dir}: not an mfsim run directory (no {SCENARIO_FILE})")
+    try:
+        scenario = load_scenario(path)
+    except ScenarioError as e:
+        raise MfsimError(f"{run_dir}: its {SCENARIO_FILE} does not load: {e}") from None
+    plan = make_plan(scenario, str(path), out=run_dir, force=False, memory_check=False)
+    if not plan.sweep:
+        raise MfsimError(f"{run_dir}: holds one run, not a sweep: nothing to merge")
+    return plan
+
+
+def _placeholder(template: xr.Dataset, flat: int) -> xr.Dataset:
+    """A missing point: no values (NaN once combined), status ``missing``."""
+    attrs = {}
+    for key, value in template.attrs.items():
+        if key.endswith("status"):
+            attrs[key] = MISSING
+        elif key.endswith(("t_final", "num_steps")) or key == "point":
+            continue
+        else:
+            attrs[key] = value
+    attrs.update(point=flat, t_final=float("nan"))
+    return xr.Dataset(coords={"t": ("t", template["t"].values[:0])}, attrs=attrs)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The combined run (``result``) and the labels of the points done,
+    failed (done, with a solve that did not succeed) and missing."""
+
+    result: RunResult
+    done: tuple[str, ...]
+    failed: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def merge(run_dir: str | os.PathLike, *, figures: bool = True,
+          progress: Mode = "none") -> MergeResult:
+    """Combine what the shards of a sweep completed in ``run_dir`` (module docstring)."""
+    plan = load_plan(run_dir)
+    x64 = jax.enable_x64(True) if needs_float64(plan.scenario) else contextlib.nullcontext()
+    with x64:
+        try:
+            with run_lock(plan.out_dir, shared=True) as hold:
+                manifest = Manifest(plan.out_dir,
+                                    writer=None if hold.exclusive else f"merge-{os.getpid()}")
+                if hold.exclusive:  # no shard is writing: one manifest again
+                    manifest.fold()
+                with recording(manifest.record):
+                    return _merge(plan, manifest, figures=figures, progress=progress,
+                                  cleanup=hold.exclusive)
+        except OSError as e:
+            where = e.filename or plan.out_dir
+            raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
+                             f"before are kept in {plan.out_dir}") from None
+
+
+def _merge(plan: RunPlan, manifest: Manifest, *, figures: bool, progress: Mode,
+           cleanup: bool) -> MergeResult:
+    points = plan.points
+    reporter = Reporter(plan.where, progress, points=len(points), solves=len(points),
+                        sweep=True)
+    reporter.set_phase("reading the points")
+    saved = saved_results({p.flat_index: plan.point_path(p) for p in points}, points)
+    if not saved:
+        raise MfsimError(f"{plan.out_dir}: no point is complete yet (0 of {len(points)}); "
+                         "run the shards first (mfsim run --shard i/n)")
+    template = saved[min(saved)]
+    ordered = [saved[p.flat_index] if p.flat_index in saved else
+               _placeholder(template, p.flat_index) for p in points]
+    outcome = Outcome(ordered, tuple(None for _ in points), frozenset(saved), frozenset(),
+                      0.0, 0.0, reporter)
+    try:
+        result = store(plan, manifest, outcome, figures=figures, cleanup=cleanup)
+    finally:
+        reporter.close()
+    missing = tuple(p.label() for p in points if p.flat_index not in saved)
+    failed = tuple(label for label in result.failed if label not in missing)
+    done = tuple(p.label() for p in points if p.flat_index in saved)
+    return MergeResult(result, done, failed, missing)
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """Points of a sweep's run directory: done (all solves succeeded),
+    failed (written, a solve did not succeed) and missing, by label."""
+
+    out_dir: Path
+    done: tuple[str, ...]
+    failed: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def run_status(run_dir: str | os.PathLike) -> RunStatus:
+    """What ``run_dir`` holds (points read and checksummed, nothing written)."""
+    plan = load_plan(run_dir)
+    done, failed, missing = [], [], []
+    for point in plan.points:
+        ds = read_saved(plan.point_path(point), point_text(point))
+        if ds is None:
+            missing.append(point.label())
+        elif all(str(v) == "success" for k, v in ds.attrs.items() if k.endswith("status")):
+            done.append(point.label())
+        else:
+            failed.append(point.label())
+    return RunStatus(plan.out_dir, tuple(done), tuple(failed), tuple(missing))

@@ -1,0 +1,199 @@
+"""Submit a sweep through submitit: ``mfsim submit SCENARIO --executor slurm|local``.
+
+The run directory is prepared first (the resolved ``scenario.toml``), then:
+
+- ``slurm``: one job array of ``n`` tasks, task ``i`` running shard ``i/n``
+  (:func:`mfsim.run_scenario` with ``shard``) into the run directory, at most
+  ``array_parallelism`` at a time, and a merge job that depends on the
+  whole array (``--dependency=afterany:<array>``: it merges whatever is
+  complete and names what is missing). The command returns once both are
+  queued. The tasks are :class:`submitit.helpers.Checkpointable`: on
+  preemption or timeout submitit requeues a task (up to 3 times after a
+  timeout), and the requeued task resumes from the points (and parts)
+  already written.
+- ``local``: the same shards through submitit's local executor (one process
+  per shard on this machine, single-threaded XLA CPU kernels); the command
+  waits for them and merges.
+
+submitit's own files (pickled tasks, the sbatch scripts, each task's
+stdout and stderr) go to ``<run dir>/submitit/`` unless ``folder`` says
+otherwise; the folder must be on a filesystem the compute nodes share.
+submitit is an optional dependency (``pip install 'mfsim[cluster]'``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._errors import MfsimError
+from .._io import recording
+from .._results import SCENARIO_FILE
+from .lock import run_lock
+from .manifest import Manifest
+from .merge import MergeResult, merge
+from .plan import RunPlan, check_output_dir
+from .shards import Shard, ShardResult
+from .store import prepare_dir
+
+SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+
+def _submitit():
+    try:
+        import submitit
+    except ImportError:
+        raise MfsimError("mfsim submit needs submitit: pip install 'mfsim[cluster]'") from None
+    return submitit
+
+
+class ShardTask:
+    """One array task: shard ``index`` of ``count`` of the sweep in
+    ``run_dir`` (its resolved scenario). Its ``checkpoint`` (what submitit
+    calls on preemption or timeout, as for ``helpers.Checkpointable``)
+    requeues it as is: it resumes from what is written."""
+
+    def __init__(self, run_dir: str, index: int, count: int):
+        self.run_dir, self.index, self.count = str(run_dir), index, count
+
+    def __call__(self) -> ShardResult:
+        from .run import run_scenario
+
+        return run_scenario(Path(self.run_dir) / SCENARIO_FILE, out=self.run_dir,
+                            progress="lines", shard=Shard(self.index, self.count),
+                            memory_check=False)
+
+    def checkpoint(self, *args, **kwargs):
+        return _submitit().helpers.DelayedSubmission(self, *args, **kwargs)
+
+
+class MergeTask:
+    """The job after the array: :func:`mfsim.merge` of ``run_dir``."""
+
+    def __init__(self, run_dir: str):
+        self.run_dir = str(run_dir)
+
+    def __call__(self) -> MergeResult:
+        return merge(self.run_dir, progress="lines")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """What ``mfsim submit`` asks of the executor. ``time_min``: each task's
+    time limit in minutes; ``mem_gb``, ``cpus_per_task``, ``gpus_per_task``,
+    ``partition``, ``account``, ``qos``, ``array_parallelism`` as sbatch
+    has them (``None``: the cluster's default); ``folder``: submitit's files;
+    ``setup``: shell lines run before each task (modules, a virtual
+    environment); ``extra``: more sbatch options (``{"constraint": "a100"}``)."""
+
+    executor: str = "local"
+    shards: int = 2
+    time_min: int = 60
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    gpus_per_task: int | None = None
+    cpus_per_task: int | None = None
+    mem_gb: float | None = None
+    array_parallelism: int | None = None
+    folder: str | None = None
+    setup: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What was submitted: the job ids of the array's tasks and of the merge
+    job (slurm), submitit's folder, and for ``local`` the merged run."""
+
+    out_dir: Path
+    folder: Path
+    task_ids: tuple[str, ...]
+    merge_id: str | None
+    merged: MergeResult | None
+
+
+def _prepare(plan: RunPlan, force: bool) -> None:
+    """Make the run directory this scenario's before any task starts."""
+    if not plan.sweep:
+        raise MfsimError(f"{plan.where}: mfsim submit: the scenario has one run, not a sweep: "
+                         "nothing to share out (mfsim run)")
+    with run_lock(plan.out_dir, shared=True) as hold:
+        if not hold.exclusive:
+            raise MfsimError(f"{plan.out_dir}: shards are writing here; wait for them to "
+                             "finish or choose another --out")
+        check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+        manifest = Manifest(plan.out_dir)
+        with recording(manifest.record):
+            prepare_dir(plan, manifest, force=force)
+
+
+def slurm_parameters(plan: RunPlan, cluster: Cluster, *, merge_job: bool = False) -> dict:
+    """The sbatch parameters (submitit's names) of the array's tasks, or of
+    the merge job (no GPU, one CPU)."""
+    params = {"job_name": f"mfsim-{plan.scenario.name}" + ("-merge" if merge_job else ""),
+              "time": cluster.time_min, "signal_delay_s": 120}
+    for name, value in (("partition", cluster.partition), ("account", cluster.account),
+                        ("qos", cluster.qos)):
+        if value is not None:
+            params[name] = value
+    if merge_job:
+        params["cpus_per_task"] = 1
+    else:
+        if cluster.gpus_per_task is not None:
+            params["gpus_per_task"] = cluster.gpus_per_task
+        if cluster.cpus_per_task is not None:
+            params["cpus_per_task"] = cluster.cpus_per_task
+        if cluster.array_parallelism is not None:
+            params["array_parallelism"] = cluster.array_parallelism
+    if cluster.mem_gb is not None:
+        params["mem"] = f"{cluster.mem_gb:g}GB"
+    if cluster.setup:
+        params["setup"] = list(cluster.setup)
+    if cluster.extra:
+        params["additional_parameters"] = dict(cluster.extra)
+    return params
+
+
+def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submission:
+    """Submit ``plan``'s sweep (module docstring)."""
+    submitit = _submitit()
+    if cluster.executor not in ("slurm", "local"):
+        raise MfsimError(f"--executor: {cluster.executor!r}: allowed: slurm, local")
+    count = max(1, min(cluster.shards, len(plan.points)))
+    out_dir = plan.out_dir.resolve()
+    folder = Path(cluster.folder).resolve() if cluster.folder else out_dir / "submitit"
+    _prepare(plan, force)
+    tasks = [ShardTask(str(out_dir), i, count) for i in range(count)]
+    if cluster.executor == "local":
+        executor = submitit.LocalExecutor(folder=folder)
+        setup = list(cluster.setup)
+        if "XLA_FLAGS" not in os.environ:  # the shards share this machine's cores
+            setup.insert(0, f"export XLA_FLAGS='{SINGLE_THREAD}'")
+        executor.update_parameters(timeout_min=cluster.time_min, setup=setup)
+        with executor.batch():
+            jobs = [executor.submit(task) for task in tasks]
+        failed = []
+        for i, job in enumerate(jobs):
+            try:
+                job.result()
+            except Exception as e:  # noqa: BLE001 (a task's own error, reported in one line)
+                last = str(e).strip().splitlines()[-1:] or [type(e).__name__]
+                failed.append(f"shard {i}/{count}: {last[0]}")
+        if failed:
+            raise MfsimError(f"{plan.where}: {'; '.join(failed)} (logs in {folder}); the "
+                             f"points finished are kept in {out_dir}; submit again to resume")
+        return Submission(out_dir, folder, tuple(j.job_id for j in jobs), None,
+                          merge(out_dir, progress="none"))
+    executor = submitit.SlurmExecutor(folder=folder)
+    executor.update_parameters(**slurm_parameters(plan, cluster))
+    with executor.batch():  # one sbatch job array
+        jobs = [executor.submit(task) for task in tasks]
+    array_id = jobs[0].job_id.split("_")[0]
+    merger = submitit.SlurmExecutor(folder=folder)
+    merge_params = slurm_parameters(plan, cluster, merge_job=True)
+    merge_params["dependency"] = f"afterany:{array_id}"
+    merger.update_parameters(**merge_params)
+    merge_job = merger.submit(MergeTask(str(out_dir)))
+    return Submission(out_dir, folder, tuple(j.job_id for j in jobs), merge_job.job_id, None)
