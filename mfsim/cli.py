@@ -19,6 +19,7 @@ from pathlib import Path
 
 # every piece of a user's input that is printed goes through clean (no terminal injection)
 from ._errors import clean
+from ._plugins import load_plugins
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
@@ -35,39 +36,6 @@ def _plugin_option(parser) -> None:
                              "directory, or a .py file): it may register systems, tasks and "
                              "monitors with mfsim.register_entries; repeatable. Scenario files "
                              "never load code")
-
-
-def _load_plugins(names: list[str]) -> None:
-    """Import each ``--plugin`` (its registrations then apply to the command);
-    a failure is one line naming the plugin."""
-    import importlib
-    import importlib.util
-
-    from ._errors import MfsimError
-
-    for name in names:
-        where = f"--plugin {clean(name)}"
-        try:
-            if name.endswith(".py"):
-                path = Path(name)
-                if not path.is_file():
-                    raise MfsimError(f"{where}: no such file")
-                spec = importlib.util.spec_from_file_location(f"mfsim_plugin_{path.stem}", path)
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-            else:
-                sys.path.insert(0, os.getcwd())
-                try:
-                    importlib.import_module(name)
-                finally:
-                    sys.path.remove(os.getcwd())
-        except MfsimError:
-            raise
-        except ModuleNotFoundError as e:
-            raise MfsimError(f"{where}: no module named {clean(str(e.name))}") from None
-        except Exception as e:  # the plugin's own code failed
-            raise MfsimError(f"{where}: importing it raised {type(e).__name__}: "
-                             f"{clean(str(e))}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _plugin_paths(names: list[str]) -> list[str]:
+    """``--plugin`` values for other processes: a ``.py`` file by its absolute path."""
+    return [str(Path(n).resolve()) if n.endswith(".py") else n for n in names]
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -242,7 +215,8 @@ def _cmd_run(args) -> int:
     shard = Shard.parse(args.shard) if args.shard is not None else None
     result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
                           overrides=_overrides(args), memory_check=not args.no_memory_check,
-                          shard=shard, workers=args.workers)
+                          shard=shard, workers=args.workers,
+                          plugins=tuple(_plugin_paths(args.plugin)))
     if isinstance(result, ShardResult):
         return _shard_summary(args, result, time.perf_counter() - start)
     traj, ds = result.trajectory, result.dataset
@@ -325,7 +299,6 @@ def _cmd_status(args) -> int:
 
 def _cmd_submit(args) -> int:
     import contextlib
-    import os
 
     import jax
 
@@ -344,7 +317,8 @@ def _cmd_submit(args) -> int:
                       qos=args.qos, gpus_per_task=args.gpus_per_task,
                       cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb,
                       array_parallelism=args.array_parallelism, folder=args.folder,
-                      setup=tuple(args.setup))
+                      setup=tuple(args.setup), plugins=tuple(_plugin_paths(args.plugin)),
+                      cwd=os.getcwd())
     sub = submit(plan, cluster, force=args.force)
     where = clean(str(sub.out_dir))
     if sub.merged is None:
@@ -503,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = note
     try:
-        _load_plugins(args.plugin)
+        load_plugins(args.plugin)
         code = commands[args.command](args)
         _interrupt.finish()  # a signal from here on cannot raise
         return code
@@ -532,7 +506,6 @@ def _watch_signals() -> None:
     at its next safe point even if Python's KeyboardInterrupt is swallowed;
     a second one exits at once (every file is written atomically, so
     nothing half-written is left)."""
-    import os
     import threading
 
     from ._interrupt import request, take_redelivered
@@ -561,7 +534,6 @@ def entry() -> None:
     its results are on disk and flushed, and compiled computations the
     interrupt left running on XLA's threads must not meet the interpreter's
     teardown (that ended in a segmentation fault)."""
-    import os
 
     from . import _interrupt
 

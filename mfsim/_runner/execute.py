@@ -216,7 +216,9 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
                 finish(flat)
         if sweep:
             reporter.set_phase("solving (networks first, then twins)" if split else "solving")
-            run_jobs(jobs, on_done, batch=plan.scenario.sweep.batch, skip=skip)
+            # a shard batches its own points (a vmapped solve's results do not
+            # depend on the batch's size: tests/test_cluster.py)
+            run_jobs(own_jobs, on_done, batch=plan.scenario.sweep.batch, skip=skip)
         else:
             for job in jobs:  # one run: progress in solver time (a bar for the network)
                 if job.key in skip:

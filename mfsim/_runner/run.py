@@ -44,6 +44,7 @@ def run_scenario(
     memory_check: bool = True,
     shard: Shard | None = None,
     workers: int | None = None,
+    plugins: tuple[str, ...] = (),
 ) -> RunResult | ShardResult:
     """Run a scenario (object or file path) and write its run directory.
 
@@ -76,7 +77,8 @@ def run_scenario(
     shards running at the same time, and return a :class:`ShardResult`
     without combining; :func:`mfsim.merge` combines. ``workers`` (a sweep):
     solve it in that many worker processes, then merge
-    (:mod:`mfsim._runner.workers`): the same results, bit for bit.
+    (:mod:`mfsim._runner.workers`): the same results, bit for bit; each
+    worker imports ``plugins`` (the command's ``--plugin`` modules) first.
     """
     source = None
     try:
@@ -91,7 +93,8 @@ def run_scenario(
         with x64():
             plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check,
                              overrides=overrides)
-            jobs = build_jobs(plan.points, plan.where)  # before anything is written
+            # before anything is written (worker processes build their own)
+            jobs = build_jobs(plan.points, plan.where) if not (workers and workers > 1) else []
             if shard is not None and not plan.sweep:
                 raise MfsimError(f"{plan.where}: --shard: the scenario has one run, not a "
                                  "sweep: nothing to share out (mfsim run without --shard)")
@@ -107,7 +110,7 @@ def run_scenario(
         if workers is not None and workers > 1:
             try:
                 return run_workers(plan, workers, progress=_mode(progress), force=force,
-                                   figures=figures).result
+                                   figures=figures, plugins=tuple(plugins)).result
             except OSError as e:
                 raise MfsimError(f"{e.filename or plan.out_dir}: cannot write: "
                                  f"{e.strerror or e}") from None

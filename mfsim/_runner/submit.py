@@ -48,18 +48,32 @@ def _submitit():
     return submitit
 
 
+def _load(plugins: tuple[str, ...], cwd: str | None) -> None:
+    """In a task's process: the submitting directory and its ``--plugin`` modules."""
+    if cwd is not None:
+        os.chdir(cwd)
+    if plugins:
+        from .._plugins import load_plugins
+
+        load_plugins(list(plugins))
+
+
 class ShardTask:
     """One array task: shard ``index`` of ``count`` of the sweep in
-    ``run_dir`` (its resolved scenario). Its ``checkpoint`` (what submitit
-    calls on preemption or timeout, as for ``helpers.Checkpointable``)
-    requeues it as is: it resumes from what is written."""
+    ``run_dir`` (its resolved scenario), after importing ``plugins`` from the
+    submitting directory ``cwd``. Its ``checkpoint`` (what submitit calls on
+    preemption or timeout, as for ``helpers.Checkpointable``) requeues it as
+    is: it resumes from what is written."""
 
-    def __init__(self, run_dir: str, index: int, count: int):
+    def __init__(self, run_dir: str, index: int, count: int, plugins: tuple[str, ...] = (),
+                 cwd: str | None = None):
         self.run_dir, self.index, self.count = str(run_dir), index, count
+        self.plugins, self.cwd = tuple(plugins), cwd
 
     def __call__(self) -> ShardResult:
         from .run import run_scenario
 
+        _load(self.plugins, self.cwd)
         return run_scenario(Path(self.run_dir) / SCENARIO_FILE, out=self.run_dir,
                             progress="lines", shard=Shard(self.index, self.count),
                             memory_check=False)
@@ -71,10 +85,11 @@ class ShardTask:
 class MergeTask:
     """The job after the array: :func:`mfsim.merge` of ``run_dir``."""
 
-    def __init__(self, run_dir: str):
-        self.run_dir = str(run_dir)
+    def __init__(self, run_dir: str, plugins: tuple[str, ...] = (), cwd: str | None = None):
+        self.run_dir, self.plugins, self.cwd = str(run_dir), tuple(plugins), cwd
 
     def __call__(self) -> MergeResult:
+        _load(self.plugins, self.cwd)
         return merge(self.run_dir, progress="lines")
 
 
@@ -85,7 +100,8 @@ class Cluster:
     ``partition``, ``account``, ``qos``, ``array_parallelism`` as sbatch
     has them (``None``: the cluster's default); ``folder``: submitit's files;
     ``setup``: shell lines run before each task (modules, a virtual
-    environment); ``extra``: more sbatch options (``{"constraint": "a100"}``)."""
+    environment); ``extra``: more sbatch options (``{"constraint": "a100"}``);
+    ``plugins``: modules each task imports first (``--plugin``), from ``cwd``."""
 
     executor: str = "local"
     shards: int = 2
@@ -100,6 +116,8 @@ class Cluster:
     folder: str | None = None
     setup: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    plugins: tuple[str, ...] = ()
+    cwd: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +183,8 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
     out_dir = plan.out_dir.resolve()
     folder = Path(cluster.folder).resolve() if cluster.folder else out_dir / "submitit"
     _prepare(plan, force)
-    tasks = [ShardTask(str(out_dir), i, count) for i in range(count)]
+    tasks = [ShardTask(str(out_dir), i, count, cluster.plugins, cluster.cwd)
+             for i in range(count)]
     if cluster.executor == "local":
         executor = submitit.LocalExecutor(folder=folder)
         setup = list(cluster.setup)
@@ -195,5 +214,5 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
     merge_params = slurm_parameters(plan, cluster, merge_job=True)
     merge_params["dependency"] = f"afterany:{array_id}"
     merger.update_parameters(**merge_params)
-    merge_job = merger.submit(MergeTask(str(out_dir)))
+    merge_job = merger.submit(MergeTask(str(out_dir), cluster.plugins, cluster.cwd))
     return Submission(out_dir, folder, tuple(j.job_id for j in jobs), merge_job.job_id, None)

@@ -10,7 +10,8 @@ point files as they appear), and on Ctrl-C or SIGTERM stops every worker
 (each keeps what it finished); running the same command again resumes.
 
 Workers run in their own sessions (a terminal's Ctrl-C reaches the parent
-only, which passes one SIGTERM on), with one thread each for XLA's CPU
+only, which passes one SIGTERM on; a parent killed outright takes them with
+it: they get SIGTERM), with one thread each for XLA's CPU
 kernels unless ``XLA_FLAGS`` says otherwise. On a machine with several
 NVIDIA GPUs each worker sees one (``CUDA_VISIBLE_DEVICES``), round robin.
 """
@@ -68,8 +69,9 @@ def worker_env(index: int, gpus: list[str]) -> dict[str, str]:
 
 
 def run_workers(plan: RunPlan, count: int, *, progress: Mode, force: bool,
-                figures: bool = True) -> MergeResult:
-    """Solve ``plan``'s sweep in ``count`` worker processes and merge it."""
+                figures: bool = True, plugins: tuple[str, ...] = ()) -> MergeResult:
+    """Solve ``plan``'s sweep in ``count`` worker processes and merge it
+    (each worker imports the command's ``plugins`` first)."""
     if not plan.sweep:
         raise MfsimError(f"{plan.where}: --workers: the scenario has one run, not a sweep: "
                          "nothing to share out (mfsim run without --workers)")
@@ -93,8 +95,11 @@ def run_workers(plan: RunPlan, count: int, *, progress: Mode, force: bool,
         gpus = _gpus()
         command = [sys.executable, "-m", "mfsim_entry", "run", str(out_dir / SCENARIO_FILE),
                    "--out", str(out_dir), "--quiet", "--no-memory-check"]
+        for plugin in plugins:
+            command += ["--plugin", plugin]
         procs = [subprocess.Popen(command + ["--shard", f"{i}/{count}"],
-                                  env=worker_env(i, gpus), start_new_session=True)
+                                  env=worker_env(i, gpus), start_new_session=True,
+                                  preexec_fn=_stop_with_parent)
                  for i in range(count)]
         try:
             seen = done_before
@@ -123,6 +128,18 @@ def run_workers(plan: RunPlan, count: int, *, progress: Mode, force: bool,
     return dataclasses.replace(merged, result=dataclasses.replace(
         merged.result, resumed=tuple(label for label, read in zip(merged.result.labels, resumed)
                                      if read)))
+
+
+def _stop_with_parent() -> None:
+    """In a worker, before it starts: SIGTERM when the parent dies (Linux's
+    ``PR_SET_PDEATHSIG``), so that a killed ``--workers`` run stops its
+    workers too (each saves what it finished)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the workers finish their shards
+        pass
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
