@@ -323,6 +323,7 @@ def test_workers_get_one_gpu_each_or_single_threaded_cpu_kernels(monkeypatch):
     assert worker_env(0, [])["XLA_FLAGS"] == "--mine"  # the user's flags win
 
 
+@pytest.mark.slow  # ~10 s: run by CI after the README's command
 def test_shard_and_workers_refuse_a_single_run(tmp_path):
     (tmp_path / "one.toml").write_text(SWEEP.split("[sweep.grid]")[0])
     for option in (["--shard", "0/2"], ["--workers", "2"]):
