@@ -24,10 +24,12 @@ submitit is an optional dependency (``pip install 'mfsim[cluster]'``).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._errors import MfsimError
+from .._errors import MfsimError, clean
 from .._io import recording
 from .._results import SCENARIO_FILE
 from .lock import run_lock
@@ -49,7 +51,12 @@ def _submitit():
 
 
 def _load(plugins: tuple[str, ...], cwd: str | None) -> None:
-    """In a task's process: the submitting directory and its ``--plugin`` modules."""
+    """In a task's process: what the ``mfsim`` command sets up in its own
+    (64-bit mode on, so that a task computes the bits ``mfsim run`` computes),
+    the submitting directory and its ``--plugin`` modules."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
     if cwd is not None:
         os.chdir(cwd)
     if plugins:
@@ -182,6 +189,11 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
     count = max(1, min(cluster.shards, len(plan.points)))
     out_dir = plan.out_dir.resolve()
     folder = Path(cluster.folder).resolve() if cluster.folder else out_dir / "submitit"
+    if cluster.executor == "slurm":
+        if shutil.which("srun") is None or shutil.which("sbatch") is None:  # before any file
+            raise MfsimError("--executor slurm: no srun or sbatch on this machine: submit from "
+                             "a login node of the cluster, or use --executor local")
+        executor = submitit.SlurmExecutor(folder=folder)
     _prepare(plan, force)
     tasks = [ShardTask(str(out_dir), i, count, cluster.plugins, cluster.cwd)
              for i in range(count)]
@@ -205,14 +217,21 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
                              f"points finished are kept in {out_dir}; submit again to resume")
         return Submission(out_dir, folder, tuple(j.job_id for j in jobs), None,
                           merge(out_dir, progress="none"))
-    executor = submitit.SlurmExecutor(folder=folder)
-    executor.update_parameters(**slurm_parameters(plan, cluster))
-    with executor.batch():  # one sbatch job array
-        jobs = [executor.submit(task) for task in tasks]
-    array_id = jobs[0].job_id.split("_")[0]
-    merger = submitit.SlurmExecutor(folder=folder)
-    merge_params = slurm_parameters(plan, cluster, merge_job=True)
-    merge_params["dependency"] = f"afterany:{array_id}"
-    merger.update_parameters(**merge_params)
-    merge_job = merger.submit(MergeTask(str(out_dir), cluster.plugins, cluster.cwd))
+    try:
+        executor.update_parameters(**slurm_parameters(plan, cluster))
+        with executor.batch():  # one sbatch job array
+            jobs = [executor.submit(task) for task in tasks]
+        array_id = jobs[0].job_id.split("_")[0]
+        merger = submitit.SlurmExecutor(folder=folder)
+        merge_params = slurm_parameters(plan, cluster, merge_job=True)
+        merge_params["dependency"] = f"afterany:{array_id}"
+        merger.update_parameters(**merge_params)
+        merge_job = merger.submit(MergeTask(str(out_dir), cluster.plugins, cluster.cwd))
+    except (subprocess.CalledProcessError, submitit.core.utils.FailedSubmissionError) as e:
+        detail = getattr(e, "stderr", None) or str(e)
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        last = detail.strip().splitlines()[-1:] or [type(e).__name__]
+        raise MfsimError(f"--executor slurm: sbatch refused the submission: {clean(last[0])} "
+                         f"(submitit's files: {folder})") from None
     return Submission(out_dir, folder, tuple(j.job_id for j in jobs), merge_job.job_id, None)
