@@ -213,6 +213,10 @@ def _cmd_run(args) -> int:
     # job), one line per phase and a status line at least every 30 s
     progress = "none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines")
     shard = Shard.parse(args.shard) if args.shard is not None else None
+    if shard is not None:  # a worker of `mfsim run --workers`: stop with its parent
+        from ._runner.workers import follow_parent
+
+        follow_parent()
     result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
                           overrides=_overrides(args), memory_check=not args.no_memory_check,
                           shard=shard, workers=args.workers,

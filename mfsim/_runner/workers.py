@@ -61,6 +61,7 @@ def worker_env(index: int, gpus: list[str]) -> dict[str, str]:
     """Worker ``index``'s environment: one GPU of ``gpus`` (round robin), or
     single-threaded XLA CPU kernels (the workers share the cores)."""
     env = dict(os.environ)
+    env[PARENT_ENV] = str(os.getpid())
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     elif "XLA_FLAGS" not in env:
@@ -98,8 +99,7 @@ def run_workers(plan: RunPlan, count: int, *, progress: Mode, force: bool,
         for plugin in plugins:
             command += ["--plugin", plugin]
         procs = [subprocess.Popen(command + ["--shard", f"{i}/{count}"],
-                                  env=worker_env(i, gpus), start_new_session=True,
-                                  preexec_fn=_stop_with_parent)
+                                  env=worker_env(i, gpus), start_new_session=True)
                  for i in range(count)]
         try:
             seen = done_before
@@ -130,16 +130,27 @@ def run_workers(plan: RunPlan, count: int, *, progress: Mode, force: bool,
                                      if read)))
 
 
-def _stop_with_parent() -> None:
-    """In a worker, before it starts: SIGTERM when the parent dies (Linux's
-    ``PR_SET_PDEATHSIG``), so that a killed ``--workers`` run stops its
-    workers too (each saves what it finished)."""
+PARENT_ENV = "MFSIM_WORKERS_PARENT"
+
+
+def follow_parent() -> None:
+    """In a worker (``MFSIM_WORKERS_PARENT`` names its parent's pid): ask for
+    SIGTERM when the parent dies (Linux's ``PR_SET_PDEATHSIG``), so that a
+    killed ``--workers`` run stops its workers too (each saves what it
+    finished); a parent already gone stops the worker at once. (Set by the
+    worker itself: a ``preexec_fn`` would fork a multithreaded JAX process.)"""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
+        return
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the workers finish their shards
-        pass
+        return
+    if str(os.getppid()) != parent:
+        raise Interrupted("the --workers run that started this worker has ended; nothing "
+                          "was solved")
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
