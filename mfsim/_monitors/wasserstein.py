@@ -28,18 +28,28 @@ from .._system import AbstractParticleSystem
 from .base import AbstractMonitor, MonitorContext
 
 
+def squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """$|x_i - y_j|^2$ as $|x_i|^2 + |y_j|^2 - 2 x_i\\cdot y_j$ (one matmul, an
+    ``(m, k)`` array: never the ``(m, k, d)`` differences), clipped at 0
+    against cancellation."""
+    cost = np.sum(x**2, axis=1)[:, None] + np.sum(y**2, axis=1)[None, :] - 2.0 * (x @ y.T)
+    return np.maximum(cost, 0.0, out=cost)
+
+
 def exact_w2_squared(x, y) -> float:
     """Exact $W_2^2$ between the uniform measures on the rows of ``x`` and ``y``
-    (numpy, on the host): Hungarian assignment when the sizes are equal, the
-    transport linear program (HiGHS) otherwise."""
+    (numpy, on the host, float64): Hungarian assignment when the sizes are
+    equal (its cost then summed from the matched pairs' differences, free of
+    the cost matrix's cancellation), the transport linear program (HiGHS)
+    otherwise. Memory: the ``(m, k)`` cost matrix (:func:`squared_distances`)."""
     from scipy.optimize import linear_sum_assignment, linprog
 
     x, y = np.asarray(x, float), np.asarray(y, float)
-    cost = np.sum((x[:, None, :] - y[None, :, :]) ** 2, axis=-1)
+    cost = squared_distances(x, y)
     m, k = cost.shape
     if m == k:
         rows, cols = linear_sum_assignment(cost)
-        return float(cost[rows, cols].mean())
+        return float(np.mean(np.sum((x[rows] - y[cols]) ** 2, axis=1)))
     # couplings P (m x k) with row sums 1/m and column sums 1/k
     rows = np.kron(np.eye(m), np.ones((1, k)))
     cols = np.kron(np.ones((1, m)), np.eye(k))
