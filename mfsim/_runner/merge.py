@@ -32,7 +32,15 @@ from .lock import run_lock
 from .manifest import Manifest
 from .plan import RunPlan, make_plan, needs_float64
 from .progress import Mode, Reporter
-from .store import Outcome, RunResult, point_text, read_saved, saved_results, store
+from .store import (
+    Outcome,
+    RunResult,
+    point_text,
+    read_saved,
+    saved_results,
+    store,
+    write_error,
+)
 
 MISSING = "missing"
 
@@ -95,9 +103,7 @@ def merge(run_dir: str | os.PathLike, *, figures: bool = True,
                     return _merge(plan, manifest, figures=figures, progress=progress,
                                   cleanup=hold.exclusive)
         except OSError as e:
-            where = e.filename or plan.out_dir
-            raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
-                             f"before are kept in {plan.out_dir}") from None
+            raise write_error(e, plan.out_dir) from None
 
 
 def _merge(plan: RunPlan, manifest: Manifest, *, figures: bool, progress: Mode,

@@ -18,8 +18,8 @@ from .lock import run_lock
 from .manifest import Manifest
 from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_key
 from .progress import Mode
-from .shards import Shard, ShardResult, partition, reference_writers
-from .store import RunResult, store
+from .shards import Shard, ShardResult, partition, reference_writers, require_sweep
+from .store import RunResult, point_statuses, store, write_error
 from .workers import run_workers
 
 
@@ -95,9 +95,8 @@ def run_scenario(
                              overrides=overrides)
             # before anything is written (worker processes build their own)
             jobs = build_jobs(plan.points, plan.where) if not (workers and workers > 1) else []
-            if shard is not None and not plan.sweep:
-                raise MfsimError(f"{plan.where}: --shard: the scenario has one run, not a "
-                                 "sweep: nothing to share out (mfsim run without --shard)")
+            if shard is not None:
+                require_sweep(plan, "--shard")
     except Interrupted:
         raise
     except KeyboardInterrupt:
@@ -112,8 +111,7 @@ def run_scenario(
                 return run_workers(plan, workers, progress=_mode(progress), force=force,
                                    figures=figures, plugins=tuple(plugins)).result
             except OSError as e:
-                raise MfsimError(f"{e.filename or plan.out_dir}: cannot write: "
-                                 f"{e.strerror or e}") from None
+                raise write_error(e, plan.out_dir) from None
         try:
             with run_lock(plan.out_dir):
                 manifest = Manifest(plan.out_dir)
@@ -136,9 +134,7 @@ def run_scenario(
                     finally:
                         outcome.reporter.close()
         except OSError as e:  # a full disk, a read-only directory: one line, files kept
-            where = e.filename or plan.out_dir
-            raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
-                             f"before are kept in {plan.out_dir}") from None
+            raise write_error(e, plan.out_dir) from None
 
 
 def _run_shard(plan: RunPlan, jobs, shard: Shard, *, progress: Mode, force: bool,
@@ -163,12 +159,9 @@ def _run_shard(plan: RunPlan, jobs, shard: Shard, *, progress: Mode, force: bool
                                   ready=hold.share)
                 outcome.reporter.close()
     except OSError as e:
-        where = e.filename or plan.out_dir
-        raise MfsimError(f"{where}: cannot write: {e.strerror or e}; the files written "
-                         f"before are kept in {plan.out_dir}") from None
+        raise write_error(e, plan.out_dir) from None
     mine = [p for p in plan.points if p.flat_index in only]
-    statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
-                      if k.endswith("status")} for ds in outcome.ordered)
+    statuses = tuple(point_statuses(ds) for ds in outcome.ordered)
     return ShardResult(shard, plan.out_dir, tuple(p.label() for p in mine), statuses,
                        tuple(float(ds.attrs["t_final"]) for ds in outcome.ordered),
                        tuple(p.label() for p in mine if p.flat_index in outcome.resumed))

@@ -64,6 +64,13 @@ class Shard:
         return f"{self.index}/{self.count}"
 
 
+def require_sweep(plan, option: str) -> None:
+    """Refuse to share out a scenario of one run (``option``: what asked for it)."""
+    if not plan.sweep:
+        raise MfsimError(f"{plan.where}: {option}: the scenario has one run, not a sweep: "
+                         "nothing to share out (run it with a plain mfsim run)")
+
+
 def partition(jobs: list[Job], count: int) -> list[list[int]]:
     """The flat indices of the points of each of ``count`` shards (sorted),
     from the sweep's jobs (keys ``(flat index, prefix)``; the network's

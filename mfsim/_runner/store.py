@@ -106,6 +106,17 @@ class RunResult:
         return not self.failed
 
 
+def point_statuses(ds: xr.Dataset) -> dict[str, str]:
+    """A point's status per solve: ``""`` the network, a twin's variable prefix."""
+    return {k.removesuffix("status"): str(v) for k, v in ds.attrs.items() if k.endswith("status")}
+
+
+def write_error(e: OSError, out_dir: Path) -> MfsimError:
+    """A full disk, a read-only directory: one line naming the file; what was written is kept."""
+    return MfsimError(f"{e.filename or out_dir}: cannot write: {e.strerror or e}; the files "
+                      f"written before are kept in {out_dir}")
+
+
 def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
                   sweep: bool) -> xr.Dataset:
     """One solve's results: the network's (``prefix`` ``""``, with the
@@ -324,8 +335,7 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     ordered, trajectories, resumed = outcome.ordered, outcome.trajectories, outcome.resumed
     outcome.reporter.set_phase("writing the results")
     solve_time, compile_time = outcome.solve_time, outcome.compile_time
-    statuses = tuple({k.removesuffix("status"): str(v) for k, v in ds.attrs.items()
-                      if k.endswith("status")} for ds in ordered)
+    statuses = tuple(point_statuses(ds) for ds in ordered)
     t_finals = tuple(float(ds.attrs["t_final"]) for ds in ordered)
     if plan.sweep:
         ax = axes(scenario)

@@ -30,14 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import MfsimError, clean
-from .._io import recording
 from .._results import SCENARIO_FILE
-from .lock import run_lock
-from .manifest import Manifest
 from .merge import MergeResult, merge
-from .plan import RunPlan, check_output_dir
-from .shards import Shard, ShardResult
-from .store import prepare_dir
+from .plan import RunPlan
+from .shards import Shard, ShardResult, require_sweep
+from .workers import prepared
 
 SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
@@ -139,21 +136,6 @@ class Submission:
     merged: MergeResult | None
 
 
-def _prepare(plan: RunPlan, force: bool) -> None:
-    """Make the run directory this scenario's before any task starts."""
-    if not plan.sweep:
-        raise MfsimError(f"{plan.where}: mfsim submit: the scenario has one run, not a sweep: "
-                         "nothing to share out (mfsim run)")
-    with run_lock(plan.out_dir, shared=True) as hold:
-        if not hold.exclusive:
-            raise MfsimError(f"{plan.out_dir}: shards are writing here; wait for them to "
-                             "finish or choose another --out")
-        check_output_dir(plan.out_dir, plan.resolved_text, force=force)
-        manifest = Manifest(plan.out_dir)
-        with recording(manifest.record):
-            prepare_dir(plan, manifest, force=force)
-
-
 def slurm_parameters(plan: RunPlan, cluster: Cluster, *, merge_job: bool = False) -> dict:
     """The sbatch parameters (submitit's names) of the array's tasks, or of
     the merge job (no GPU, one CPU)."""
@@ -184,6 +166,7 @@ def slurm_parameters(plan: RunPlan, cluster: Cluster, *, merge_job: bool = False
 def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submission:
     """Submit ``plan``'s sweep (module docstring)."""
     submitit = _submitit()
+    require_sweep(plan, "mfsim submit")
     if cluster.executor not in ("slurm", "local"):
         raise MfsimError(f"--executor: {cluster.executor!r}: allowed: slurm, local")
     count = max(1, min(cluster.shards, len(plan.points)))
@@ -194,7 +177,8 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
             raise MfsimError("--executor slurm: no srun or sbatch on this machine: submit from "
                              "a login node of the cluster, or use --executor local")
         executor = submitit.SlurmExecutor(folder=folder)
-    _prepare(plan, force)
+    with prepared(plan, force):  # the directory is this scenario's before any task starts
+        pass
     tasks = [ShardTask(str(out_dir), i, count, cluster.plugins, cluster.cwd)
              for i in range(count)]
     if cluster.executor == "local":

@@ -35,6 +35,7 @@ from .manifest import Manifest
 from .merge import MergeResult, merge
 from .plan import RunPlan, check_output_dir
 from .progress import Mode, Reporter
+from .shards import require_sweep
 from .store import prepare_dir
 
 POLL = 0.25  # seconds between looks at the workers and the point files
@@ -69,24 +70,31 @@ def worker_env(index: int, gpus: list[str]) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def prepared(plan: RunPlan, force: bool):
+    """Make the run directory this scenario's (alone in it: the resolved
+    scenario, ``--force``) before any shard starts, then hold it shared
+    beside them for the block."""
+    with run_lock(plan.out_dir, shared=True) as hold:
+        if not hold.exclusive:
+            raise MfsimError(f"{plan.out_dir}: shards are writing here; wait for them to "
+                             "finish or choose another --out")
+        check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+        manifest = Manifest(plan.out_dir)
+        with recording(manifest.record):
+            prepare_dir(plan, manifest, force=force)
+        hold.share()
+        yield
+
+
 def run_workers(plan: RunPlan, count: int, *, progress: Mode, force: bool,
                 figures: bool = True, plugins: tuple[str, ...] = ()) -> MergeResult:
     """Solve ``plan``'s sweep in ``count`` worker processes and merge it
     (each worker imports the command's ``plugins`` first)."""
-    if not plan.sweep:
-        raise MfsimError(f"{plan.where}: --workers: the scenario has one run, not a sweep: "
-                         "nothing to share out (mfsim run without --workers)")
+    require_sweep(plan, "--workers")
     out_dir = plan.out_dir
     count = max(1, min(count, len(plan.points)))
-    with run_lock(out_dir, shared=True) as hold:
-        if not hold.exclusive:
-            raise MfsimError(f"{out_dir}: shards are writing here; wait for them to finish "
-                             "or choose another --out")
-        check_output_dir(out_dir, plan.resolved_text, force=force)
-        manifest = Manifest(out_dir)
-        with recording(manifest.record):
-            prepare_dir(plan, manifest, force=force)
-        hold.share()
+    with prepared(plan, force):
         resumed = [plan.point_path(p).is_file() for p in plan.points]
         done_before = sum(resumed)
         reporter = Reporter(plan.where, progress, points=len(plan.points),
