@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +22,19 @@ def best_of(fn, repeat: int = 3) -> float:
         jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def interleaved(sides: dict, rounds: int = 3) -> dict:
+    """Time each side once per round, in turn (A, B, A, B ...), each call
+    blocked until its result is ready: ``{name: {"min": s, "median": s}}``.
+    Interleaving spreads the machine's load over the sides alike."""
+    times = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, fn in sides.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: {"min": min(t), "median": statistics.median(t)} for name, t in times.items()}
 
 
 def peak_rss_bytes() -> int:

@@ -3,8 +3,9 @@
 
 Unblocked, the Jacobian alone would be n x P x 4 bytes = 4.7 GB (P = 296k);
 blocked, everything the computation allocates (the n x n result included) is
-bounded by the budget. Peak resident memory is read from the OS (ru_maxrss)
-before any NTK work and after.
+bounded by the budget: panels of rows held, blocks of columns streamed
+past them (only right of the diagonal panel). Peak resident memory is read from the OS (ru_maxrss)
+before any NTK work and after (compilation included).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import mfsim
-from mfsim._kernels.empirical import _num_params, choose_block_size
+from mfsim._kernels.empirical import _num_params, plan_blocking
 
 from ._util import machine, peak_rss_bytes
 
@@ -31,10 +32,7 @@ def run(n: int = 4000, d: int = 64, width: int = 512, budget: int = 512 * MiB,
                     sigma_w=1.4, sigma_b=0.1, bias=True)
     state = jax.block_until_ready(net.init(jax.random.key(1)))
     before = peak_rss_bytes()  # runtime, data and parameters: before any NTK work
-    # compile on a small problem of the same block size (compilation memory counts too)
-    block = choose_block_size(state, 1, n, budget, result_elements=n * n)
-    jax.block_until_ready(mfsim.empirical_ntk(net.predict, state, x[: 2 * block],
-                                              method=method, block_size=block))
+    plan = plan_blocking(state, 1, n, n, budget, result_elements=n * n, symmetric=True)
     start = time.perf_counter()
     k = jax.block_until_ready(mfsim.empirical_ntk(net.predict, state, x, method=method,
                                                   memory_budget=budget))
@@ -44,7 +42,9 @@ def run(n: int = 4000, d: int = 64, width: int = 512, budget: int = 512 * MiB,
     ref = eqx.filter_jit(net.ntk)(state, x[rows], x)
     rel = float(jnp.linalg.norm(k[rows] - ref) / jnp.linalg.norm(ref))
     return {"n": n, "params": _num_params(state), "budget_MiB": budget / MiB,
-            "block": block, "result_MiB": k.nbytes / MiB,
+            "plan": plan._asdict(), "jacobian_rows": n + sum(
+                n - (i + 1) * plan.panel for i in range(-(-n // plan.panel)) if
+                n > (i + 1) * plan.panel), "result_MiB": k.nbytes / MiB,
             "unblocked_jacobian_MiB": n * _num_params(state) * 4 / MiB,
             "rss_before_MiB": before / MiB, "rss_peak_MiB": after / MiB,
             "peak_increase_MiB": (after - before) / MiB, "seconds": elapsed, "rel_diff": rel,
@@ -55,7 +55,8 @@ def main():
     r = run()
     print(f"Blocked generic NTK ({r['method']}), MLP 2x512 ReLU, n={r['n']}, "
           f"P={r['params']}, float32 ({machine()})")
-    print(f"  memory budget {r['budget_MiB']:.0f} MiB -> block {r['block']} inputs; "
+    print(f"  memory budget {r['budget_MiB']:.0f} MiB -> {r['plan']}: {r['jacobian_rows']} "
+          f"per-input Jacobians for {r['n']} inputs; "
           f"result {r['result_MiB']:.0f} MiB; unblocked Jacobian would be "
           f"{r['unblocked_jacobian_MiB']:.0f} MiB")
     print(f"  peak RSS {r['rss_before_MiB']:.0f} -> {r['rss_peak_MiB']:.0f} MiB: "

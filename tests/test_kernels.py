@@ -254,17 +254,47 @@ def test_vector_output_ntk_and_ntk_vector_product():
                                want[:, :, 0, 0] @ np.asarray(v), rtol=1e-10)
 
 
-def test_block_size_follows_memory_budget():
-    from mfsim._kernels.empirical import choose_block_size
-    params = {"w": jnp.zeros((1000, 100))}  # 1e5 float64 parameters: 4 MB per row (x5)
-    assert choose_block_size(params, 1, 10_000, 40 * 10**6) == 10
-    # the result (held twice) comes out of the budget first
-    assert choose_block_size(params, 1, 10_000, 40 * 10**6 + 16 * 10**6,
-                             result_elements=10**6) == 10
-    assert choose_block_size(params, 1, 5, 10**12) == 5
-    assert choose_block_size(params, 1, 100, 10**6) == 1
+def test_blocking_follows_memory_budget():
+    from mfsim._kernels.empirical import plan_blocking
+    params = {"w": jnp.zeros((1000, 100))}  # 1e5 float64 parameters: 0.8 MB per input row
+    row = 800_000
+
+    def used(b, result=0):  # what plan_blocking's docstring counts
+        return 3 * result * 8 + b.chunk * 2 * row + b.panel * row + 2 * b.block * row
+    # a symmetric Gram whose rows all fit: one panel, every Jacobian computed once
+    b = plan_blocking(params, 1, 100, 100, 10**9, symmetric=True)
+    assert b.panel == b.block >= 100 and b.panel - 100 < b.panel // b.chunk
+    # rows that do not fit: the largest panel beside streamed blocks, within the budget
+    for budget, result in ((40 * 10**6, 0), (64 * 10**6, 10**6), (10**9, 10**6)):
+        b = plan_blocking(params, 1, 10_000, 10_000, budget, result_elements=result,
+                          symmetric=True)
+        assert b.panel % b.block == 0 and b.block % b.chunk == 0, b
+        assert b.panel >= 4 * b.block and used(b, result) <= budget, (b, budget)
+        assert used(b._replace(panel=b.panel + b.block), result) > budget  # the largest
+    assert plan_blocking(params, 1, 100, 100, 10**6).panel == 1
     with pytest.raises(ValueError, match="cannot even hold the result"):
-        choose_block_size(params, 1, 100, 10**6, result_elements=10**6)
+        plan_blocking(params, 1, 100, 100, 10**6, result_elements=10**6)
+
+
+def test_panels_streamed_blocks_and_mirror_agree_with_one_block():
+    # float64: a panel of rows against streamed column blocks (symmetric: the upper
+    # triangle and its mirror) equals the whole Jacobian contracted at once
+    x = inputs(23, 3)
+    net = mfsim.MLP(x, jnp.zeros(23), widths=(7, 5), activation="tanh", bias=True)
+    s = net.init(jax.random.key(3))
+    want = np.asarray(net.ntk(s, x, x))
+    x2 = inputs(17, 3, seed=2)
+    want2 = np.asarray(net.ntk(s, x, x2))
+    p = sum(a.size for a in jax.tree.leaves(s))
+    budget = 3 * 23 * 23 * 8 + 15 * p * 8  # about 15 rows: panels of 8-12, blocks of 2-4
+    from mfsim._kernels.empirical import plan_blocking
+    plan = plan_blocking(s, 1, 23, 23, budget, result_elements=23 * 23, symmetric=True)
+    assert 1 < plan.block < plan.panel < 23, plan
+    got = mfsim.empirical_ntk(net.predict, s, x, memory_budget=budget)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14 * np.abs(want).max())
+    assert np.array_equal(got, np.asarray(got).T)
+    got2 = mfsim.empirical_ntk(net.predict, s, x, x2, memory_budget=budget)
+    np.testing.assert_allclose(got2, want2, rtol=1e-12, atol=1e-14 * np.abs(want2).max())
 
 
 @pytest.mark.parametrize("activation, bias", [("relu", True), ("identity", False)])
