@@ -19,11 +19,12 @@ BENCHMARKS = {
     "gd_loop": "gradient descent via mfsim (euler) vs a hand-written lax.scan loop",
     "adaptive_vs_gd": "gradient flow to an endpoint accuracy: adaptive Tsit5 vs small-step GD",
     "flops": "two-layer vector field FLOP/s vs a dense matmul",
-    "ntk_gram": "NTK Gram: structured vs generic Jacobian contraction",
+    "ntk_gram": "NTK Gram: structured vs generic Jacobian contraction vs plain vmap(jacrev)",
     "monitor_overhead": "loss + kernel drift + Sinkhorn W2 at 50 saves vs loss only (quickstart)",
     "sweep_batching": "8 and 16 seeds (quickstart; tiny GD): one vmapped solve vs sequential",
     "memory": "peak memory at 10^6 particles (d=100, n=1000, float32)",
-    "compile_time": "compile time of the quickstart scenario (fresh process)",
+    "compile_time": "compile time of the quickstart scenario (fresh process; then two "
+                    "`mfsim run`s sharing a persistent cache)",
     "orthogonal_flow": "orthogonal sequence model: Riemannian flow vs the expm chart (N=400)",
     "cluster": "32-point sweep with --workers 2 vs one process; merging 2,000 points "
                "(~10 min, not default)",
@@ -49,9 +50,11 @@ def _rows(name: str, r) -> list[tuple[str, str, str, bool | None]]:
                  f"{r['ratio']:.2f} ({r['vf_gflops']:.1f} / {r['mm_gflops']:.1f} GFLOP/s)",
                  ">= 0.5", r["ratio"] >= 0.5)]
     if name == "ntk_gram":
-        return [("NTK Gram generic / structured, n=1000", f"{r['speedup']:.0f}x "
-                 f"({r['structured_s']:.3f} s structured)", "structured < 1.5 s",
-                 r["structured_s"] < 1.5)]
+        return [("NTK Gram generic / plain vmap(jacrev) + matmul, n=1000",
+                 f"{r['generic_over_plain']:.2f} ({r['generic_jacobian_s']:.2f} s / "
+                 f"{r['plain_s']:.2f} s)", "<= 1.0", r["generic_over_plain"] <= 1.0),
+                ("NTK Gram generic / structured, n=1000", f"{r['speedup']:.0f}x "
+                 f"({r['structured_s']:.3f} s structured)", ">= 2x", r["speedup"] >= 2)]
     if name == "monitor_overhead":
         return [("monitor overhead (drift + Sinkhorn W2, 50 saves)",
                  f"{100 * r['overhead']:.1f}%", "<= 25%", r["overhead"] <= 0.25)]
@@ -67,8 +70,11 @@ def _rows(name: str, r) -> list[tuple[str, str, str, bool | None]]:
         return [("peak RSS, 10^6 particles, d=100, n=1000, float32",
                  f"{r['peak_rss_gb']:.2f} GB", "< 24 GB", r["peak_rss_gb"] < 24)]
     if name == "compile_time":
-        return [("quickstart compile time", f"{r['compile_s']:.2f} s", "< 10 s",
-                 r["compile_s"] < 10)]
+        return [("quickstart compile time, no cache", f"{r['compile_s']:.2f} s", "< 10 s",
+                 r["compile_s"] < 10),
+                ("quickstart compile time, second `mfsim run` (persistent cache)",
+                 f"{r['cli_cached_s']:.2f} s (first {r['cli_first_s']:.2f} s)", "<= 1 s",
+                 r["cli_cached_s"] <= 1.0)]
     if name == "cluster":
         w, m = r["workers"], r["merge"]
         return [("32-point sweep, --workers 2 / one process (min of 2, interleaved)",

@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                           "(system.width=[64,256]) makes it a sweep axis; repeatable")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the memory estimate exceeds the device's memory")
+    run.add_argument("--no-compile-cache", action="store_true",
+                     help="compile without JAX's persistent compilation cache (on by default: "
+                          "$MFSIM_COMPILE_CACHE, else ~/.cache/mfsim/jax; README)")
     spread = run.add_mutually_exclusive_group()
     spread.add_argument("--workers", type=_positive, metavar="N",
                         help="a sweep: solve it in N worker processes (whole batch groups "
@@ -453,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     # the command's own process: float32 and float64 runs share it (every array
     # of a run is created in the run's dtype)
     jax.config.update("jax_enable_x64", True)
+    from ._compile_cache import disable_compile_cache, enable_compile_cache
     from ._errors import MfsimError, MfsimWarning
 
     if args.command in ("run", "check", "submit"):
@@ -481,6 +485,10 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = note
     try:
+        if args.command == "run" and args.no_compile_cache:
+            disable_compile_cache()
+        elif args.command in ("run", "submit"):
+            enable_compile_cache()  # before anything compiles
         load_plugins(args.plugin)
         code = commands[args.command](args)
         _interrupt.finish()  # a signal from here on cannot raise

@@ -157,7 +157,8 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
     reporter = Reporter(plan.where, progress, points=len(mine),
                         solves=len(own_jobs) + len(own_refs),
                         points_done=len(resumed), sweep=sweep,
-                        solves_done=sum(len(solves[f]) for f in resumed) + len(reused))
+                        solves_done=sum(len(solves[f]) for f in resumed) + len(reused),
+                        spin=not plan.scenario.output.checkpoint_every)
 
     def finish(flat: int) -> None:
         """Every solve of the point is in: assemble and persist it."""
@@ -228,8 +229,10 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
                 store = CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None
                 on_done(job, simulate(
                     job.system, job.state0, job.settings, monitors=job.monitors,
-                    progress=(progress == "bar" and job.key[1] == "") or (
-                        progress == "lines" and reporter.reached), checkpoint_every=every,
+                    # a bar in solver time where checkpoints make segments; else the
+                    # reporter's status (never a callback inside the compiled solve)
+                    progress=(progress == "bar" and job.key[1] == "" and bool(every)) or (
+                        progress != "none" and reporter.reached), checkpoint_every=every,
                     checkpoint=store, checkpoint_tag=plan.resolved_text,
                     noise_key=job.noise_key))
     except KeyboardInterrupt:

@@ -1,7 +1,11 @@
 """What a run tells while it works.
 
-On a terminal (``"bar"``): a sweep's bar of points, and a single run's bar in
-solver time. Without one (``"lines"``: a log file, a batch job): one line to
+On a terminal (``"bar"``): a sweep's bar of points; for a single run, a
+status line redrawn in place (phase, solves, elapsed time), or a bar in solver
+time where checkpoints cut the solve into segments. Nothing reports from
+inside a compiled solve: a solve with host callbacks cannot be written to
+JAX's persistent compilation cache, and the next process would compile it
+again. Without one (``"lines"``: a log file, a batch job): one line to
 stderr when the run starts and at each phase (references, solves, figures),
 and a status line at least every ``interval`` seconds from a daemon thread,
 even while the main thread waits inside a compiled solve (points and solves
@@ -37,7 +41,7 @@ class Reporter:
 
     def __init__(self, label: str, mode: Mode, *, points: int, solves: int,
                  points_done: int = 0, solves_done: int = 0, sweep: bool,
-                 interval: float | None = None, stream=None):
+                 interval: float | None = None, stream=None, spin: bool = True):
         self.label, self.mode, self.sweep = clean(label), mode, sweep
         self.points, self.solves = points, solves
         self.points_done, self.solves_done = points_done, solves_done
@@ -50,6 +54,7 @@ class Reporter:
         self._lock = threading.Lock()
         self._bar = None
         self._thread = None
+        self.spin = spin  # "bar", single run: redraw the status line in place
 
     # -- reports from the run
     def begin(self) -> None:
@@ -67,6 +72,13 @@ class Reporter:
 
             self._bar = tqdm(total=self.points, initial=self.points_done, unit="point",
                              desc="sweep")
+        elif self.mode == "bar" and self.spin:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=None, bar_format="{desc} [{elapsed}]", desc=self.status())
+            self._thread = threading.Thread(target=self._redraw, name="mfsim-progress",
+                                            daemon=True)
+            self._thread.start()
 
     def set_phase(self, phase: str) -> None:
         with self._lock:
@@ -95,7 +107,10 @@ class Reporter:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
         if self._bar is not None:
+            if not self.sweep:
+                self._bar.set_description_str(self.status())
             self._bar.close()
+            self._bar = None
 
     # -- output
     def status(self) -> str:
@@ -112,6 +127,10 @@ class Reporter:
     def _line(self, text: str) -> None:
         now = elapsed(time.perf_counter() - self.start)
         print(f"mfsim: {self.label}: [{now}] {text}", file=self.stream, flush=True)
+
+    def _redraw(self) -> None:
+        while not self._stop.wait(0.5):
+            self._bar.set_description_str(self.status())
 
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):

@@ -50,10 +50,13 @@ def _submitit():
 def _load(plugins: tuple[str, ...], cwd: str | None) -> None:
     """In a task's process: what the ``mfsim`` command sets up in its own
     (64-bit mode on, so that a task computes the bits ``mfsim run`` computes),
-    the submitting directory and its ``--plugin`` modules."""
+    the submitting directory, the compilation cache and its ``--plugin`` modules."""
     import jax
 
+    from .._compile_cache import enable_compile_cache
+
     jax.config.update("jax_enable_x64", True)
+    enable_compile_cache()
     if cwd is not None:
         os.chdir(cwd)
     if plugins:

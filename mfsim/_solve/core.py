@@ -4,10 +4,12 @@ the monitors evaluated at the save times, its failure guards, and the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import diffrax
 import equinox as eqx
+import equinox._errors as _eqx_errors
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -141,13 +143,38 @@ def _keep_start(sol, y0, t0, saves):
     return eqx.tree_at(lambda s: (s.ts, s.ys), sol, (ts_all, ys_all))
 
 
+@contextlib.contextmanager
+def _runtime_checks_as_nan():
+    """While a solve is traced: Equinox's runtime checks (``error_if``, which
+    diffrax uses to check ``dt0`` and the save times) return NaN instead of
+    raising through a host callback. A computation with a host callback is
+    never written to JAX's persistent compilation cache, so every process
+    would compile the solve again. mfsim validates those inputs before the
+    solve (:meth:`SolveSettings.checked`), and a NaN is reported as a
+    non-finite state with its time. (Equinox reads this module global when
+    it traces a check; ``tests/test_compile_cache.py`` fails if that
+    changes.)"""
+    before = _eqx_errors.EQX_ON_ERROR
+    _eqx_errors.EQX_ON_ERROR = "nan" if before == "raise" else before
+    try:
+        yield
+    finally:
+        _eqx_errors.EQX_ON_ERROR = before
+
+
 @eqx.filter_jit
-def solve(*args):
+def _solve(*args):
     return _diffeqsolve(*args)
 
 
+def solve(*args):
+    """The compiled solve (:func:`_diffeqsolve`'s arguments)."""
+    with _runtime_checks_as_nan():
+        return _solve(*args)
+
+
 @eqx.filter_jit
-def solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
+def _solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
                  divergence, noise=None):
     def one(dyn):
         system, y0, monitors, noise_key = eqx.combine(dyn, static)
@@ -156,6 +183,12 @@ def solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, ma
                             noise)
 
     return jax.vmap(one)(dynamic)
+
+
+def solve_batch(*args, **kwargs):
+    """The compiled vmapped solve of a batch (dynamic leaves stacked)."""
+    with _runtime_checks_as_nan():
+        return _solve_batch(*args, **kwargs)
 
 
 class CompileTimer:

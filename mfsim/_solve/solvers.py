@@ -115,13 +115,16 @@ DTMIN_EPS = 1e-3
 def with_dtmin(controller, t0: float, t1: float, dtype):
     """``controller`` (a PID controller) stopping the solve with
     ``dt_min_reached`` when its step falls below ``DTMIN_EPS`` * eps(dtype) *
-    max(|t0|, |t1|), instead of creeping on until ``max_steps``. The bound is
-    an array, so changing ``t1`` recompiles nothing."""
+    max(|t0|, |t1|), instead of creeping on until ``max_steps``. The bound and
+    the tolerances are arrays of the run's dtype (the values a Python float
+    would round to), so changing ``t1``, ``rtol`` or ``atol`` recompiles
+    nothing."""
     if not isinstance(controller, diffrax.PIDController):
         return controller
     dtmin = DTMIN_EPS * jnp.finfo(dtype).eps * max(abs(t0), abs(t1))
-    return diffrax.PIDController(rtol=controller.rtol, atol=controller.atol,
-                                 dtmin=jnp.asarray(dtmin, dtype), force_dtmin=False)
+    return eqx.tree_at(lambda c: (c.rtol, c.atol, c.dtmin, c.force_dtmin), controller,
+                       (jnp.asarray(controller.rtol, dtype), jnp.asarray(controller.atol, dtype),
+                        jnp.asarray(dtmin, dtype), False), is_leaf=lambda x: x is None)
 
 
 def _blown_up(y, bound):
