@@ -38,17 +38,24 @@ NOT_DEFAULT = {"ntk_memory", "cnn_ntk_memory", "cluster"}
 def _rows(name: str, r) -> list[tuple[str, str, str, bool | None]]:
     """(figure, measured, target, met) for the summary table."""
     if name == "gd_loop":
-        return [("mfsim euler / lax.scan, 1000 GD steps, m=8192 n=512 d=32",
+        rows = [("mfsim euler / lax.scan, 1000 GD steps, m=8192 n=512 d=32",
                  f"{r['ratio']:.3f} ({r['mfsim_s']:.2f} s / {r['scan_s']:.2f} s)", "<= 1.05",
                  r["ratio"] <= 1.05)]
+        if "torch eager" in r["times"]:
+            rows.append(("PyTorch eager / mfsim, same GD loop, equal threads",
+                         f"{r['torch_eager_over_mfsim']:.2f}x (torch.compile "
+                         f"{r['torch_compile_over_mfsim']:.2f}x)", ">= 2x",
+                         r["torch_eager_over_mfsim"] >= 2))
+        return rows
     if name == "adaptive_vs_gd":
         return [("small-step GD / adaptive Tsit5 to endpoint error 1e-4",
                  f"{r['speedup']:.1f}x ({r['gd']['steps']} vs {r['adaptive']['steps']} steps)",
                  ">= 10x", r["speedup"] >= 10)]
     if name == "flops":
-        return [("vector-field FLOP/s / dense matmul FLOP/s, m n d = 1.07e9",
-                 f"{r['ratio']:.2f} ({r['vf_gflops']:.1f} / {r['mm_gflops']:.1f} GFLOP/s)",
-                 ">= 0.5", r["ratio"] >= 0.5)]
+        return [("vector-field FLOP/s / dense matmul FLOP/s, m n d = 1.07e9 (interleaved)",
+                 f"{r['ratio']:.2f} ({r['vf_gflops']:.1f} / {r['mm_gflops']:.1f} GFLOP/s; "
+                 f"no activation: {r['identity_gflops'] / r['mm_gflops']:.2f})",
+                 ">= 0.6, or the profile (NOTES.md)", r["ratio"] >= 0.6)]
     if name == "ntk_gram":
         return [("NTK Gram generic / plain vmap(jacrev) + matmul, n=1000",
                  f"{r['generic_over_plain']:.2f} ({r['generic_jacobian_s']:.2f} s / "
