@@ -4,11 +4,18 @@ mfsim's generic Jacobian contraction (``empirical_ntk``, default memory budget)
 and the plain peer a user would write: ``vmap(jacrev)`` of every input at once,
 then ``J J^T``.
 
+Where PyTorch is installed (``pip install -e '.[bench]'``), the same Gram with
+``torch.func`` (``vmap(jacrev)`` of ``functional_call``, then the contraction:
+the recipe of PyTorch's NTK tutorial) on the same weights, as many threads as
+XLA uses, checked against mfsim's.
+
 Targets (issue 22, P2): generic <= 1.0x the plain peer; structured >= 2x faster
 than the generic path's best.
 """
 
 from __future__ import annotations
+
+import os
 
 import equinox as eqx
 import jax
@@ -39,6 +46,11 @@ def run(n: int = 1000, d: int = 64, width: int = 512, rounds: int = 3) -> dict:
              "generic": lambda: mfsim.empirical_ntk(net.predict, state, x),
              "plain vmap(jacrev) + matmul": lambda: plain(state, x)}
     k_s, k_g, k_p = (jax.block_until_ready(f()) for f in sides.values())  # compile
+    torch_fn, torch_version = _torch_peer(net, state, x)
+    rel_t = None
+    if torch_fn is not None:
+        rel_t = float(np.linalg.norm(torch_fn() - np.asarray(k_g)) / jnp.linalg.norm(k_g))
+        sides["torch.func vmap(jacrev) + contraction"] = torch_fn
     rel = float(jnp.linalg.norm(k_s - k_g) / jnp.linalg.norm(k_g))
     rel_p = float(jnp.linalg.norm(k_p - k_g) / jnp.linalg.norm(k_g))
     times = interleaved(sides, rounds)
@@ -48,7 +60,47 @@ def run(n: int = 1000, d: int = 64, width: int = 512, rounds: int = 3) -> dict:
     return {"n": n, "d": d, "width": width, "times": times, "structured_s": s,
             "generic_jacobian_s": g, "plain_s": p, "generic_over_plain": g / p,
             "speedup": g / s, "rel_diff": rel, "rel_diff_plain": rel_p,
-            "budget_MiB": budget / 2**20, "plan": plan._asdict()}
+            "budget_MiB": budget / 2**20, "plan": plan._asdict(), "torch": torch_version,
+            "rel_diff_torch": rel_t,
+            "torch_s": times.get("torch.func vmap(jacrev) + contraction", {}).get("min")}
+
+
+def _torch_peer(net, state, x):
+    """The Gram through torch.func on mfsim's weights: (callable -> numpy, version)."""
+    try:
+        import torch
+        from torch.func import functional_call, jacrev, vmap
+    except ImportError:
+        return None, None
+    torch.set_num_threads(os.cpu_count() or 1)
+    scales = [float(s) for s in net.weight_scales()]
+    sigma_b, n_layers = float(net.sigma_b), len(state)
+    params = {}
+    for i, layer in enumerate(state):
+        params[f"{i}.w"] = torch.from_numpy(np.array(layer.w))
+        params[f"{i}.b"] = torch.from_numpy(np.array(layer.b))
+
+    class MLP(torch.nn.Module):
+        def forward(self, p, xi):
+            a = xi
+            for i in range(n_layers):
+                z = scales[i] * (a @ p[f"{i}.w"].T) + sigma_b * p[f"{i}.b"]
+                a = torch.relu(z) if i < n_layers - 1 else z
+            return a[..., 0]
+
+    model = MLP()
+    xt = torch.from_numpy(np.array(x))
+
+    def f(p, xi):
+        return functional_call(model, (p,), (p, xi[None]))[0]
+
+    def gram():
+        with torch.no_grad():
+            jac = vmap(jacrev(f), in_dims=(None, 0))(params, xt)
+            flat = torch.cat([j.reshape(xt.shape[0], -1) for j in jac.values()], dim=1)
+            return (flat @ flat.T).numpy()
+
+    return gram, torch.__version__
 
 
 def main():
@@ -61,6 +113,11 @@ def main():
           f"(target <= 1.0; budget {r['budget_MiB']:.0f} MiB, plan {r['plan']})")
     print(f"  generic / structured           {r['speedup']:8.1f} x   (target >= 2; relative "
           f"difference {r['rel_diff']:.1e}, plain vs generic {r['rel_diff_plain']:.1e})")
+    if r["torch"]:
+        print(f"  torch {r['torch']} / generic       {r['torch_s'] / r['generic_jacobian_s']:8.2f}"
+              f" x   (relative difference {r['rel_diff_torch']:.1e})")
+    else:
+        print("  torch.func: skipped (PyTorch not installed; pip install -e '.[bench]')")
     return r
 
 

@@ -168,6 +168,14 @@ def test_wasserstein_on_a_particle_subsample():
     assert float(out["sinkhorn_init"]) == pytest.approx(hungarian, rel=0.05)
     with pytest.raises(ValueError, match="subsample must be >= 2"):
         mfsim.Wasserstein(subsample=1)
+    # exact only (sinkhorn=False): no Sinkhorn output, the same exact value
+    only = mfsim.Wasserstein(exact=True, sinkhorn=False, subsample=12)
+    ctx = mfsim.MonitorContext(_Cloud(), jnp.asarray(x0), only.prepare(_Cloud(), jnp.asarray(x0)))
+    got = only(0.0, jnp.asarray(x1), ctx)
+    assert set(got) == set(only.descriptions()) == {"w2_exact_init"}
+    assert float(got["w2_exact_init"]) == float(out["w2_exact_init"])
+    with pytest.raises(ValueError, match="needs exact=True"):
+        mfsim.Wasserstein(sinkhorn=False)
 
 
 def test_wasserstein_monitor_against_exact_ot(run):

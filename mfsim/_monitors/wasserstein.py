@@ -103,7 +103,11 @@ class Wasserstein(AbstractMonitor):
       distance).
     - ``threshold``, ``max_iterations``: Sinkhorn's stopping rule (marginal
       error) and iteration cap.
-    - ``exact``: also compute the exact $W_2$ (host-side; small $m$ only).
+    - ``exact``: also compute the exact $W_2$ (host-side, float64: scipy's
+      assignment solver for equal sizes; its time depends on the data: 0.08 s
+      for 4,000 particles near their start, 6 s for two independent clouds).
+    - ``sinkhorn``: the Sinkhorn divergence and its companions (``False``:
+      only the exact $W_2$, which then needs ``exact=True``).
     - ``subsample``: use only the first ``subsample`` particles (``None``: all).
       Particles are i.i.d. at initialization, so these are a random
       subsample, the same at every save time: $W_2$ of their empirical
@@ -122,12 +126,16 @@ class Wasserstein(AbstractMonitor):
     max_iterations: int = eqx.field(static=True, default=MAX_ITERATIONS)
     exact: bool = eqx.field(static=True, default=False)
     subsample: int | None = eqx.field(static=True, default=None)
+    sinkhorn: bool = eqx.field(static=True, default=True)
 
     requires = (AbstractParticleSystem,)
 
     def __check_init__(self):
         if self.subsample is not None and self.subsample < 2:
             raise ValueError(f"subsample must be >= 2 particles; got {self.subsample}")
+        if not (self.sinkhorn or self.exact):
+            raise ValueError("Wasserstein with sinkhorn=False needs exact=True (nothing to "
+                             "compute otherwise)")
 
     def _particles(self, system, state):
         x = system.particles(state)
@@ -154,20 +162,24 @@ class Wasserstein(AbstractMonitor):
     def prepare(self, system, state0):
         x0 = self._particles(system, state0)
         y = x0 if self.target is None else jnp.asarray(self.target, x0.dtype)
+        if not self.sinkhorn:
+            return {"particles": y}
         return {"particles": y, "self_cost": self._ot(y, y, symmetric=True).reg_ot_cost}
 
     def __call__(self, t, state, ctx: MonitorContext):
         x = self._particles(ctx.system, state)
         y = ctx.data["particles"]
-        xy, xx = self._ot(x, y), self._ot(x, x, symmetric=True)
-        div = xy.reg_ot_cost - 0.5 * (xx.reg_ot_cost + ctx.data["self_cost"])
-        values = {
-            f"w2_{self.name}": jnp.sqrt(jnp.maximum(div, 0.0)),
-            f"sinkhorn_{self.name}": div,
-            f"entropic_ot_{self.name}": xy.reg_ot_cost,
-            f"sinkhorn_converged_{self.name}": jnp.logical_and(
-                xy.converged, xx.converged).astype(x.dtype),
-        }
+        values = {}
+        if self.sinkhorn:
+            xy, xx = self._ot(x, y), self._ot(x, x, symmetric=True)
+            div = xy.reg_ot_cost - 0.5 * (xx.reg_ot_cost + ctx.data["self_cost"])
+            values = {
+                f"w2_{self.name}": jnp.sqrt(jnp.maximum(div, 0.0)),
+                f"sinkhorn_{self.name}": div,
+                f"entropic_ot_{self.name}": xy.reg_ot_cost,
+                f"sinkhorn_converged_{self.name}": jnp.logical_and(
+                    xy.converged, xx.converged).astype(x.dtype),
+            }
         if self.exact:
             values[f"w2_exact_{self.name}"] = jnp.sqrt(_exact_w2_squared_jax(x, y))
         return values
@@ -181,7 +193,7 @@ class Wasserstein(AbstractMonitor):
             f"sinkhorn_{self.name}": f"debiased Sinkhorn divergence S_eps(mu_t, {what}) ({eps})",
             f"entropic_ot_{self.name}": f"entropic OT cost OT_eps(mu_t, {what}) ({eps})",
             f"sinkhorn_converged_{self.name}": "1 if Sinkhorn reached its threshold, else 0",
-        }
+        } if self.sinkhorn else {}
         if self.exact:
             out[f"w2_exact_{self.name}"] = f"exact W2(mu_t, {what}) (host-side OT)"
         return out

@@ -1,0 +1,180 @@
+"""W2 between two clouds of 4,000 particles in d = 11 (issue 22, P3): the
+Wasserstein monitor, exact (``exact=True, sinkhorn=False``: scipy's
+assignment solver on the host, float64) and Sinkhorn (the defaults: epsilon
+1e-2, threshold 1e-3; ott-jax), against POT's exact ``emd2`` (network
+simplex, with ``ot.dist`` for the cost) and POT's ``sinkhorn2`` (log domain) at
+the same epsilon, on the same particles:
+
+- ``trained``: a mean-field two-layer ReLU network's neurons (v, w), width
+  4,000, d = 10, after gradient flow to t = 20, against its neurons at t = 0:
+  what ``W2(mu_t, mu_0)`` measures in a run;
+- ``independent``: two independent standard normal clouds (the hard case for
+  an exact solver; the exact sides only: Sinkhorn at this epsilon needs
+  thousands of iterations there).
+
+Times: one call of each side per round, sides in turn, 2 rounds, min and
+median (the monitor is compiled first; its time is one save point's cost).
+Memory (the exact sides, trained case): each once more in a fresh process
+that loads the clouds and sets the side up (the monitor compiled ahead of time,
+not run): the call's peak RSS above the setup's. POT is optional (``pip install -e '.[bench]'``): its
+sides are skipped with a message when it is absent.
+Targets: the monitor's exact time <= POT emd2's, at <= its peak memory; the
+exact values agree to 1e-6.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+
+from ._util import interleaved, machine, peak_rss_bytes
+
+M, D_IN = 4000, 10
+EPSILON = 1e-2
+
+
+def clouds(case: str):
+    import jax
+    import jax.numpy as jnp
+
+    import mfsim
+
+    if case == "independent":
+        rng = np.random.default_rng(0)
+        return rng.normal(size=(M, D_IN + 1)), rng.normal(size=(M, D_IN + 1))
+    data = mfsim.teacher_task(jax.random.key(0), d=D_IN, n_train=256, n_test=8,
+                              teacher_width=4, activation="relu", dtype=jnp.float64)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=M, activation="relu")
+    s0 = net.init(jax.random.key(1))
+    traj = mfsim.simulate(net, s0, t1=20.0, n_save=2, solver="tsit5", rtol=1e-6, atol=1e-8)
+    return np.asarray(net.particles(traj.final_state)), np.asarray(net.particles(s0))
+
+
+EXACT = ("mfsim monitor, exact", "POT emd2 (+ ot.dist)")
+
+
+def sides(x, y, sinkhorn: bool = True):
+    """name -> callable returning the squared distance (or divergence)."""
+    import jax
+    import jax.numpy as jnp
+
+    import mfsim
+
+    out = {}
+    monitors = [("mfsim monitor, exact", mfsim.Wasserstein(exact=True, sinkhorn=False))]
+    if sinkhorn:
+        monitors.append(("mfsim monitor, Sinkhorn", mfsim.Wasserstein()))
+    for name, mon in monitors:
+        class _Cloud(mfsim.AbstractSystem):
+            def init(self, key):
+                raise NotImplementedError
+
+            def vector_field(self, t, state, args):
+                return state
+
+            def particles(self, state):
+                return state
+
+        cloud, x0 = _Cloud(), jnp.asarray(y)
+        ctx = mfsim.MonitorContext(cloud, x0, jax.jit(lambda z, m=mon: m.prepare(cloud, z))(x0))
+        xj = jnp.asarray(x)
+        # compiled ahead of time: a call runs the save point's work and nothing else
+        call = jax.jit(lambda z, c, m=mon: m(0.0, z, c)).lower(xj, ctx).compile()
+        key = "w2_exact_init" if mon.exact else "sinkhorn_init"
+        out[name] = (lambda call=call, ctx=ctx, key=key, xj=xj, exact=mon.exact:
+                     float(call(xj, ctx)[key]) ** (2 if exact else 1))
+    try:
+        import ot
+    except ImportError:
+        return out
+    a = np.full(M, 1.0 / M)
+    out["POT emd2 (+ ot.dist)"] = lambda: float(ot.emd2(a, a, ot.dist(x, y), numItermax=10**8))
+    if not sinkhorn:
+        return out
+    out["POT sinkhorn2 log (+ ot.dist)"] = lambda: float(  # log domain: exp(-C/eps) underflows
+        ot.sinkhorn2(a, a, ot.dist(x, y), EPSILON, method="sinkhorn_log", numItermax=2000,
+                     stopThr=1e-3))
+    return out
+
+
+def child(path: str, side: str) -> None:
+    """In a fresh process: the clouds from ``path``, the side set up (the
+    monitor compiled, not run), then one call; its peak RSS above the setup's."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    with np.load(path) as f:
+        x, y = f["x"], f["y"]
+    fn = sides(x, y, sinkhorn=False)[side]
+    before = peak_rss_bytes()
+    fn()
+    print(json.dumps({"peak_MiB": (peak_rss_bytes() - before) / 2**20}))
+
+
+def _memory(x, y, side: str) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/clouds.npz"
+        np.savez(path, x=x, y=y)
+        proc = subprocess.run([sys.executable, "-c", f"from bench.w2 import child; "
+                               f"child({path!r}, {side!r})"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])["peak_MiB"]
+
+
+def run(rounds: int = 2) -> dict:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # the exact values compared to 1e-6
+    out = {}
+    for case in ("trained", "independent"):
+        x, y = clouds(case)
+        fns = sides(x, y, sinkhorn=case == "trained")
+        values = {k: f() for k, f in fns.items()}  # compiles
+        times = interleaved(fns, rounds)
+        memory = {k: _memory(x, y, k) for k in fns if k in EXACT and case == "trained"}
+        out[case] = {"values": values, "times": times, "memory_MiB": memory}
+        print(f"  ({case}: done)", flush=True)
+    try:
+        pot = version("pot")
+    except PackageNotFoundError:
+        pot = None
+    out["pot"] = pot
+    if pot:
+        t, v = out["trained"], out["trained"]["values"]
+        out["exact_over_pot"] = (t["times"]["mfsim monitor, exact"]["min"]
+                                 / t["times"]["POT emd2 (+ ot.dist)"]["min"])
+        out["exact_memory_over_pot"] = (t["memory_MiB"]["mfsim monitor, exact"]
+                                        / max(t["memory_MiB"]["POT emd2 (+ ot.dist)"], 1e-9))
+        out["rel_diff"] = max(abs(c["values"]["mfsim monitor, exact"]
+                                  - c["values"]["POT emd2 (+ ot.dist)"])
+                              / c["values"]["POT emd2 (+ ot.dist)"]
+                              for c in (out["trained"], out["independent"]))
+        del v
+    return out
+
+
+def main():
+    print(f"machine: {machine()}")
+    r = run()
+    print(f"W2 between two clouds of {M} particles in d = {D_IN + 1}, float64; min (median) of "
+          f"2 interleaved rounds; peak memory above setup, fresh process per side; "
+          f"POT {r['pot'] or 'not installed (pip install -e .[bench]): its sides skipped'}")
+    for case in ("trained", "independent"):
+        c = r[case]
+        print(f"  {case}:")
+        for name, t in c["times"].items():
+            mem = c["memory_MiB"].get(name)
+            mem = f"{mem:7.0f} MiB" if mem is not None else " " * 11
+            print(f"    {name:30s} {t['min']:7.3f} s ({t['median']:.3f})  {mem}  "
+                  f"value {c['values'][name]:.10g}")
+    if r["pot"]:
+        print(f"monitor exact / POT emd2 (trained): time {r['exact_over_pot']:.3f}, memory "
+              f"{r['exact_memory_over_pot']:.2f}; exact values agree to {r['rel_diff']:.1e} "
+              f"(targets <= 1, <= 1, 1e-6)")
+    return r
