@@ -8,8 +8,8 @@ the compiled vector field (after compilation). Memory: XLA's own account of
 the compiled evaluation (arguments + outputs + temporaries,
 ``memory_analysis``): what one evaluation needs on the device, without the
 solver's stages. Exponents: least squares of log time (log memory) on log m at
-each n (widths >= 10^4, where the per-call overhead no longer dominates), and
-on log n at m = 10^5.
+each n over the widths >= 10^5 (all blocked: below, the unblocked and blocked
+regimes would mix in one fit), and on log n at m = 10^5.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import mfsim
 
 from ._util import best_of, machine
 
-WIDTHS = (1_000, 10_000, 100_000, 1_000_000)
+WIDTHS = (1_000, 10_000, 100_000, 300_000, 1_000_000)
 INPUTS = (256, 1024, 4096)
 D = 10
 
@@ -50,7 +50,7 @@ def run() -> dict:
     fits = {}
     for n in INPUTS:
         pts = [(r["m"], r["seconds"], r["bytes"]) for r in rows if r["n"] == n
-               and r["m"] >= 10_000]
+               and r["m"] >= 100_000]
         if len(pts) >= 2:
             ms, ts, bs = zip(*pts)
             fits[f"m (n={n})"] = (_slope(ms, ts), _slope(ms, bs))
