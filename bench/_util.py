@@ -38,8 +38,32 @@ def interleaved(sides: dict, rounds: int = 3) -> dict:
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process so far (Linux reports KiB).
+    Note: Linux carries the parent's high-water mark into a child across fork
+    and exec, so a child started by a large process reports at least the
+    parent's size: use :func:`reset_peak_rss` and :func:`rss_high_water`."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def reset_peak_rss() -> int:
+    """Reset this process's RSS high-water mark (Linux: ``/proc/self/clear_refs``)
+    and return the resident size now."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status_kib("VmRSS")
+
+
+def rss_high_water() -> int:
+    """The RSS high-water mark since :func:`reset_peak_rss` (``VmHWM``)."""
+    return _status_kib("VmHWM")
 
 
 def machine() -> str:

@@ -16,7 +16,9 @@ Times: one call of each side per round, sides in turn, 2 rounds, min and
 median (the monitor is compiled first; its time is one save point's cost).
 Memory (the exact sides, trained case): each once more in a fresh process
 that loads the clouds and sets the side up (the monitor compiled ahead of time,
-not run): the call's peak RSS above the setup's. POT is optional (``pip install -e '.[bench]'``): its
+not run): the call's RSS high-water mark above the resident size before it
+(``/proc/self/clear_refs`` resets the mark: ``ru_maxrss`` would start at the
+parent's size, which Linux carries across fork and exec). POT is optional (``pip install -e '.[bench]'``): its
 sides are skipped with a message when it is absent.
 Targets: the monitor's exact time <= POT emd2's, at <= its peak memory; the
 exact values agree to 1e-6.
@@ -32,7 +34,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from ._util import interleaved, machine, peak_rss_bytes
+from ._util import interleaved, machine, reset_peak_rss, rss_high_water
 
 M, D_IN = 4000, 10
 EPSILON = 1e-2
@@ -111,9 +113,9 @@ def child(path: str, side: str) -> None:
     with np.load(path) as f:
         x, y = f["x"], f["y"]
     fn = sides(x, y, sinkhorn=False)[side]
-    before = peak_rss_bytes()
+    before = reset_peak_rss()  # ru_maxrss would start at the parent's size (fork + exec)
     fn()
-    print(json.dumps({"peak_MiB": (peak_rss_bytes() - before) / 2**20}))
+    print(json.dumps({"peak_MiB": (rss_high_water() - before) / 2**20}))
 
 
 def _memory(x, y, side: str) -> float:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 
 import mfsim
 
@@ -52,6 +53,7 @@ def _mfsim(args, env, cwd):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow  # four mfsim processes (~30 s)
 def test_cli_writes_the_solve_to_its_compilation_cache(tmp_path):
     scenario = tmp_path / "tiny.toml"
     scenario.write_text('name = "tiny"\n[task]\nd = 3\nn_train = 9\nn_test = 5\n'
