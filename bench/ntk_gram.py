@@ -6,8 +6,8 @@ then ``J J^T``.
 
 Where PyTorch is installed (``pip install -e '.[bench]'``), the same Gram with
 ``torch.func`` (``vmap(jacrev)`` of the network as a function of its
-parameters, then the contraction: the recipe of PyTorch's NTK tutorial) on the same weights, as many threads as
-XLA uses, checked against mfsim's.
+parameters, then the contraction: the recipe of PyTorch's NTK tutorial) on
+the same weights, as many threads as XLA uses, checked against mfsim's.
 
 Targets (issue 22, P2): generic <= 1.0x the plain peer; structured >= 2x faster
 than the generic path's best.
