@@ -224,9 +224,9 @@ def _ntk_jacobian(f, params, x1, x2, panel: int, block: int, chunk: int | None,
         j = _jacobian_block(g, params, xr, chunk)
         k = _contract(j, j)
         return ((k + k.transpose(1, 0, 3, 2)) / 2)[:n1, :n2]
-    o = jax.eval_shape(g, params, x1[:1]).shape[1]
-    dtype = jax.eval_shape(g, params, x1[:1]).dtype
-    k0 = jnp.zeros((n1p, n2p, o, o), dtype)
+    out = jax.eval_shape(g, params, x1[:1])
+    o = out.shape[1]
+    k0 = jnp.zeros((n1p, n2p, o, o), out.dtype)
     n_blocks = n2p // block
 
     def one_panel(i, k):
