@@ -12,8 +12,11 @@ measured (a run cut short keeps what it measured).
    runs out of memory.
 3. The NTK Gram of a 2x512 ReLU MLP at n = 10^4 (d = 64): structured
    (layerwise) and the generic Jacobian contraction.
-4. 64 seeds of the quickstart problem (t1 = 20, adaptive Tsit5): one
-   vmapped solve against 64 sequential ones (compiled once), interleaved.
+4. ``bench.sweep_batching`` at 16 and 64 seeds: quickstart (t1 = 20,
+   adaptive Tsit5: a vmapped batch) and tiny gradient descent (a stacked
+   batch), against sequential solves (compiled once), interleaved.
+5. The vector field of 1. at particle blocks 0 (none), 128 ... 16384: the
+   accelerator's blocking rule.
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ def _emit(out, record: dict) -> None:
 def flops(m=65536, n=8192, d=128, size=8192) -> dict:
     from .flops import run
 
-    r = run(m=m, n=n, d=d, size=size, repeat=10)
+    r = run(m=m, n=n, d=d, size=size, rounds=10)
     return {"figure": "vector_field_flops", "m": m, "n": n, "d": d, **r}
 
 
 def largest_particles(n=1000, d=100, start=20, stop=30) -> dict:
+    """Two Euler steps at m = 2^start, 2^(start + 1) ... until one fails."""
     x = jax.random.normal(jax.random.key(0), (n, d), jnp.float32)
     y = jnp.tanh(x[:, 0])
     fits, tried = [], []
@@ -90,47 +94,65 @@ def ntk_gram(n=10_000, d=64, width=512) -> dict:
     return out
 
 
-def seeds(n_seeds=64) -> dict:
-    from .sweep_batching import _problems
+def batching(seeds=(16, 64)) -> dict:
+    """``bench.sweep_batching`` on this device: quickstart (adaptive: vmapped)
+    and tiny-gd (fixed-step: stacked) seeds, batched vs vmapped vs sequential."""
+    from .sweep_batching import run
 
-    built = _problems("quickstart", n_seeds)
-    settings = built[0].settings
-    systems, states = [b.system for b in built], [b.state0 for b in built]
-    monitors = [b.monitors for b in built]
+    rows = []
+    for case in ("tiny-gd", "quickstart"):
+        for n in seeds:
+            r = run(case, n, rounds=2)
+            rows.append({k: r[k] for k in ("case", "n_seeds", "stacked", "batched_s",
+                                           "vmapped_s", "sequential_s", "speedup",
+                                           "vmapped_speedup", "steps_max", "auto_batch",
+                                           "max_rel_diff")})
+            print(json.dumps(rows[-1]), flush=True)
+    return {"figure": "batching", "rows": rows}
 
-    def batched():
-        return [t.final_state for t in mfsim.simulate_batch(systems, states, settings,
-                                                            monitors=monitors)]
 
-    def sequential():
-        return [mfsim.simulate(s, y0, settings, monitors=m).final_state
-                for s, y0, m in zip(systems, states, monitors)]
+def vf_blocks(m=65536, n=8192, d=128, blocks=(None, 0, 128, 1024, 4096, 16384),
+              size=8192) -> dict:
+    """The two-layer tanh vector field at each particle block (0: unblocked;
+    None: ``auto_block``'s choice) against an 8192^3 matmul: what the
+    accelerator's blocking rule should be."""
+    x = jax.random.normal(jax.random.key(0), (n, d), jnp.float32)
+    y = jax.random.normal(jax.random.key(1), (n,), jnp.float32)
+    a = jax.random.normal(jax.random.key(3), (size, size), jnp.float32)
+    mm = jax.jit(jnp.matmul).lower(a, a).compile()
+    t_mm = best_of(lambda: mm(a, a), 10)
+    flops = 4.0 * m * n * d + 4.0 * m * n
+    rows = []
+    for block in blocks:
+        net = mfsim.TwoLayerNetwork(x, y, width=m, activation="tanh", block=block)
+        state = net.init(jax.random.key(2))
+        field = jax.jit(lambda s, net=net: net.vector_field(0.0, s, None)).lower(state).compile()
+        t = best_of(lambda: field(state), 10)
+        rows.append({"block": net.block, "auto": block is None, "vf_s": t, "vf_gflops": flops / t / 1e9,
+                     "fraction_of_matmul": (flops / t) / (2.0 * size**3 / t_mm)})
+        print(json.dumps(rows[-1]), flush=True)
+    return {"figure": "vector_field_blocks", "m": m, "n": n, "d": d,
+            "mm_gflops": 2.0 * size**3 / t_mm / 1e9, "rows": rows}
 
-    t0 = time.perf_counter()
-    jax.block_until_ready(batched())
-    first_batched = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    jax.block_until_ready(mfsim.simulate(systems[0], states[0], settings,
-                                         monitors=monitors[0]).final_state)
-    first_single = time.perf_counter() - t0
-    t_batch = best_of(batched, 2)
-    t_seq = best_of(sequential, 1)
-    return {"figure": "batched_seeds", "case": "quickstart t1=20", "n_seeds": n_seeds,
-            "batched_s": t_batch, "sequential_s": t_seq, "speedup": t_seq / t_batch,
-            "first_call_batched_s": first_batched, "first_call_single_s": first_single}
+
+FIGURES = {"flops": flops, "vf_blocks": vf_blocks, "ntk_gram": ntk_gram,
+           "batching": batching, "largest_particles": largest_particles}
 
 
 def main(argv=()) -> None:
+    """``python -m bench.gpu_record [OUT.jsonl [FIGURE ...]]`` (default: every figure)."""
     out = argv[0] if argv else None
+    names = list(argv[1:]) or list(FIGURES)
     dev = jax.devices()[0]
     _emit(out, {"figure": "device", "platform": dev.platform, "kind": dev.device_kind,
                 "jax": jax.__version__, "devices": len(jax.devices())})
-    for fn in (flops, ntk_gram, seeds, largest_particles):
+    for name in names:
+        fn = FIGURES[name]
         t0 = time.perf_counter()
         try:
             record = fn()
         except Exception as e:  # noqa: BLE001 (the next figure still runs)
-            record = {"figure": fn.__name__, "error": type(e).__name__ + ": " + str(e)[:300]}
+            record = {"figure": name, "error": type(e).__name__ + ": " + str(e)[:300]}
         record["wall_s"] = time.perf_counter() - t0
         _emit(out, record)
 

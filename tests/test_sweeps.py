@@ -63,6 +63,51 @@ def test_batch_equals_sequential_and_compiles_once():
     assert _CompileCount.n == before and all(t.succeeded for t in again)
 
 
+def _bitwise_equal(a, b) -> bool:
+    return all(np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True)
+               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@pytest.mark.parametrize("solver", ["euler", pytest.param("heun-fixed", marks=pytest.mark.slow),
+                                    pytest.param("momentum", marks=pytest.mark.slow)])
+def test_fixed_step_batch_is_one_stacked_solve_equal_to_its_members(solver):
+    # a fixed-step batch runs as one solve of the stacked state (no masked
+    # while-loop); each problem's values, particle snapshots and final state
+    # are bitwise those of its own solve (same steps, same operations)
+    systems, states, data = _problems(range(4))
+    mons = [mfsim.TrainLoss(), mfsim.TestLoss(data.x_test, data.y_test),
+            mfsim.ParticleSnapshots(times=(0.0, 0.4, 1.0))]
+    kw = {"euler": dict(solver="euler"), "heun-fixed": dict(solver="heun", adaptive=False),
+          "momentum": dict(solver=mfsim.sgd(momentum=0.9))}[solver]
+    kw.update(t1=1.0, dt=0.05, n_save=6)
+    batch = simulate_batch(systems, states, monitors=mons, **kw)
+    vmapped = simulate_batch(systems, states, monitors=mons, stack=False, **kw)
+    for system, state, traj, other in zip(systems, states, batch, vmapped):
+        assert traj.stats["batch_stacked"] == 1 and other.stats["batch_stacked"] == 0
+        one = mfsim.simulate(system, state, monitors=mons, **kw)
+        assert traj.succeeded and traj.stats["num_steps"] == one.stats["num_steps"] == 20
+        for run in (one, other):
+            assert _bitwise_equal((traj.values, traj.value_ts, traj.ts, traj.final_state),
+                                  (run.values, run.value_ts, run.ts, run.final_state))
+        assert float(traj.t_final) == 1.0
+
+
+@pytest.mark.slow  # ~10 s
+def test_stacked_batch_with_a_failing_member_gives_each_its_own_status():
+    # one problem blows up (a 1e3 times larger state): the stacked solve stops,
+    # and the batch is solved again vmapped, each problem with its own status
+    systems, states, _ = _problems(range(3))
+    states[1] = jax.tree.map(lambda x: 1e3 * x, states[1])
+    kw = dict(t1=2.0, dt=0.5, n_save=5, solver="euler", monitors=[mfsim.TrainLoss()])
+    batch = simulate_batch(systems, states, **kw)
+    assert [t.stats["batch_stacked"] for t in batch] == [0, 0, 0]
+    for system, state, traj in zip(systems, states, batch):
+        one = mfsim.simulate(system, state, **kw)
+        assert traj.status == one.status and float(traj.t_final) == float(one.t_final)
+        assert _bitwise_equal(traj.values, one.values)
+    assert [t.succeeded for t in batch] == [True, False, True]
+
+
 def test_auto_batch_rule():
     # on CPU only fixed-step solves of small states are batched (measured:
     # adaptive seeds lose to sequential solves there); on a GPU, by memory

@@ -227,6 +227,9 @@ def test_particle_blocks_equal_the_dense_sum(bias, center):
     assert mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=8).block == 0  # small: dense
     from mfsim._systems.two_layer import PARTICLE_BLOCK, auto_block
     assert auto_block(4096, 8192, "cpu") == PARTICLE_BLOCK and auto_block(4096, 8192, "gpu") == 0
+    # accelerators: past 2^28 pre-activations, blocks of 2^26 / n neurons (a power of two)
+    assert auto_block(8192, 65536, "gpu") == 8192 and auto_block(1000, 2**26, "gpu") == 65536
+    assert auto_block(2**20, 512, "gpu") == PARTICLE_BLOCK
 
 
 def test_mup_is_mean_field_with_a_slower_input_layer(key):

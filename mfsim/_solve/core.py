@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from typing import NamedTuple
 
 import diffrax
 import equinox as eqx
@@ -189,6 +190,105 @@ def solve_batch(*args, **kwargs):
     """The compiled vmapped solve of a batch (dynamic leaves stacked)."""
     with _runtime_checks_as_nan():
         return _solve_batch(*args, **kwargs)
+
+
+def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller,
+                         max_steps, divergence):
+    # A batch of fixed-step solves as ONE solve of the stacked state (leading
+    # axis: the problem): each step evaluates every problem's vector field in
+    # one vmapped call, and the loop is diffrax's plain loop, unmasked. (A
+    # vmapped while-loop selects over its whole carry, save buffers included,
+    # at every step.) Problems take the same steps as their own solves do, so
+    # every value equals theirs; the monitors are vmapped over the problems.
+    def member(d):
+        return eqx.combine(d, static)  # (system, y0, monitors, noise_key)
+
+    _, y0s, monitors, _ = member(dynamic)
+    shared = [i for i, m in enumerate(monitors) if m.save_times() is None]
+    own = [i for i, m in enumerate(monitors) if m.save_times() is not None]
+
+    def prepare(d):
+        system, y0, ms, _ = member(d)
+        return tuple(m.prepare(system, y0) for m in ms)
+
+    datas = eqx.filter_vmap(prepare)(dynamic)
+
+    def recorder(indices):
+        def record(t, ys, args):
+            def one(d, data, y):
+                system, y0, ms, _ = member(d)
+                out = {}
+                for i in indices:
+                    out.update(ms[i](t, y, MonitorContext(system=system, state0=y0,
+                                                          data=data[i])))
+                return out
+            return eqx.filter_vmap(one)(dynamic, datas, ys)
+        return record
+
+    def field(t, ys, args):
+        return jax.vmap(lambda d, y: member(d)[0].vector_field(t, y, args))(dynamic, ys)
+
+    saves = [(ts, recorder(shared))] + [(times, recorder([i])) for times, i in zip(own_ts, own)]
+    subs = [diffrax.SubSaveAt(ts=ts, fn=recorder(shared)), diffrax.SubSaveAt(t1=True)]
+    subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
+    bounds = jax.vmap(lambda y: _bound(y, divergence))(y0s)
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(field),
+        solver,
+        t0=t0,
+        t1=t1,
+        dt0=dt0,
+        y0=y0s,
+        # a full-batch optimizer's step reads only the term (its args: no system, no key)
+        args=StepArgs(None, None) if isinstance(solver, OptaxSolver) else None,
+        saveat=diffrax.SaveAt(subs=subs),
+        stepsize_controller=guarded(controller, bounds, members=True),
+        max_steps=max_steps,
+        throw=False,
+    )
+    return _keep_start(sol, y0s, t0, saves)
+
+
+@eqx.filter_jit
+def _solve_stacked(*args):
+    return _stacked_diffeqsolve(*args)
+
+
+def solve_stacked(*args):
+    """The compiled stacked solve of a fixed-step batch (:func:`stackable`)."""
+    with _runtime_checks_as_nan():
+        return _solve_stacked(*args)
+
+
+def stackable(solver, controller, noise, shard) -> bool:
+    """Whether a batch with these settings can be solved as one solve of the
+    stacked state with values equal to its members' own solves: fixed steps
+    (so every member takes the same ones), explicit (an implicit solver's
+    Newton solve would couple the members), no noise and no mini-batches (a
+    member's randomness is its own), one device."""
+    return (isinstance(controller, diffrax.ConstantStepSize) and noise is None
+            and not stochastic(solver) and shard == "none"
+            and not isinstance(solver, diffrax.AbstractImplicitSolver))
+
+
+class SolvedPart(NamedTuple):
+    """What :func:`trajectory` reads of a solution: save times, saved values,
+    step statistics and diffrax's result."""
+
+    ts: list
+    ys: list
+    stats: dict
+    result: object
+
+
+def member_solution(sol, i: int, stacked: bool) -> SolvedPart:
+    """Problem ``i``'s part of a batch's solution: from a stacked solve (one
+    time axis and one set of statistics; values with the problem on axis 1)
+    or a vmapped one (every leaf with the problem on axis 0)."""
+    if stacked:
+        return SolvedPart(sol.ts, jax.tree.map(lambda x: x[:, i], sol.ys), sol.stats,
+                          sol.result)
+    return jax.tree.map(lambda x: x[i], SolvedPart(sol.ts, sol.ys, sol.stats, sol.result))
 
 
 class CompileTimer:

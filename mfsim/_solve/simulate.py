@@ -187,8 +187,9 @@ def simulate_batch(
     divergence: float = DIVERGENCE,
     noise: Langevin | None = None,
     noise_keys: Sequence | None = None,
+    stack: bool = True,
 ) -> list[Trajectory]:
-    """Solve several problems of the same structure in one compiled, ``vmap``'ed solve.
+    """Solve several problems of the same structure in one compiled solve.
 
     ``systems[i]`` starts from ``states_or_keys[i]`` (a state, key or seed as in
     :func:`simulate`); the solve is described by ``settings`` or by the same
@@ -199,6 +200,15 @@ def simulate_batch(
     differ; a width may not): :func:`batch_signature` tells which problems
     can share a batch. Each problem keeps its own adaptive step sizes and its
     own failure status; the solver and the save times are shared.
+
+    How: a fixed-step batch (an explicit solver, no noise, no mini-batches)
+    is solved as one solve of the stacked state, each step evaluating every
+    problem's vector field in one vmapped call; its values equal the
+    problems' own solves (same steps, same operations). If any problem fails
+    (non-finite, diverged, out of steps), or with ``stack=False``, and for
+    every other batch, the solve is ``vmap`` ped: each problem keeps its own
+    step sizes and its own status (the loop runs until the slowest finishes,
+    the finished ones masked).
 
     ``noise_keys``: one noise key per problem (see :func:`simulate`; default:
     derived from each key or seed in ``states_or_keys``).
@@ -248,19 +258,30 @@ def simulate_batch(
     CompileTimer.listen()
     compile_before = CompileTimer.total
     start = time.perf_counter()
-    sol = core.solve_batch(stacked, static, cast(settings.ts),
-                           settings.own_times(monitor_sets[0], cast), cast(settings.t0),
-                           cast(settings.t1), cast(settings.dt0), settings.solver,
-                           settings.controller_for(states[0]), settings.max_steps,
-                           cast(settings.divergence), settings.noise)
-    jax.block_until_ready(sol.ys)
+    common = (cast(settings.ts), settings.own_times(monitor_sets[0], cast), cast(settings.t0),
+              cast(settings.t1), cast(settings.dt0), settings.solver,
+              settings.controller_for(states[0]), settings.max_steps,
+              cast(settings.divergence))
+    stacks = stack and core.stackable(settings.solver, settings.controller, settings.noise,
+                                      settings.shard)
+    if stacks:
+        sol = core.solve_stacked(stacked, static, *common)
+        jax.block_until_ready(sol.ys)
+        stacks = sol.result == diffrax.RESULTS.successful  # else: each its own status
+    if not stacks:
+        sol = core.solve_batch(stacked, static, *common, settings.noise)
+        jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     compile_time = CompileTimer.total - compile_before
-    return [
-        trajectory(jax.tree.map(lambda x: x[i], sol), monitor_sets[i], wall_time=wall,
-                   compile_time=compile_time, batch_size=len(problems))
+    # split on the host (one transfer; slicing device arrays leaf by leaf and
+    # problem by problem costs more than a tiny batch's solve), put back at once
+    host = jax.device_get(core.SolvedPart(sol.ts, sol.ys, sol.stats, sol.result))
+    return jax.device_put([
+        trajectory(core.member_solution(host, i, stacks), monitor_sets[i], wall_time=wall,
+                   compile_time=compile_time, batch_size=len(problems),
+                   batch_stacked=int(stacks))
         for i in range(len(problems))
-    ]
+    ])
 
 
 def batch_signature(system, state, monitors=()) -> tuple:

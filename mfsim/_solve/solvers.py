@@ -143,13 +143,16 @@ class _Guard(eqx.Module):
     (diffrax's ``event_occurred`` result, which mfsim reports as ``non-finite
     state`` or ``diverged``). Inside the compiled loop, one reduction per step;
     lighter than a ``diffrax.Event``, whose loop state carries every step's
-    dense output."""
+    dense output. ``members``: the state is a stack of problems (leading
+    axis), ``bound`` holds one bound per problem, and the solve ends when any
+    problem's state fails its own."""
 
     inner: diffrax.AbstractStepSizeController
     bound: jax.Array
+    members: bool = eqx.field(static=True, default=False)
 
     def wrap(self, direction):
-        return type(self)(self.inner.wrap(direction), self.bound)
+        return type(self)(self.inner.wrap(direction), self.bound, members=self.members)
 
     def init(self, terms, t0, t1, y0, dt0, args, func, error_order):
         return self.inner.init(terms, t0, t1, y0, dt0, args, func, error_order)
@@ -158,7 +161,9 @@ class _Guard(eqx.Module):
                         controller_state):
         keep, tprev, tnext, jump, state, result = self.inner.adapt_step_size(
             t0, t1, y0, y1_candidate, args, y_error, error_order, controller_state)
-        failed = keep & _blown_up(y1_candidate, self.bound)
+        blown = (jnp.any(jax.vmap(_blown_up)(y1_candidate, self.bound)) if self.members
+                 else _blown_up(y1_candidate, self.bound))
+        failed = keep & blown
         result = diffrax.RESULTS.where(failed, diffrax.RESULTS.event_occurred, result)
         return keep, tprev, tnext, jump, state, result
 
@@ -182,8 +187,9 @@ class _GuardAdaptive(_Guard, diffrax.AbstractAdaptiveStepSizeController):
         return self.inner.norm
 
 
-def guarded(controller, bound):
-    """``controller`` stopping the solve at a non-finite or diverged state."""
+def guarded(controller, bound, *, members: bool = False):
+    """``controller`` stopping the solve at a non-finite or diverged state
+    (``members``: of any problem of a stacked state, ``bound`` per problem)."""
     cls = _GuardAdaptive if isinstance(
         controller, diffrax.AbstractAdaptiveStepSizeController) else _GuardFixed
-    return cls(controller, bound)
+    return cls(controller, bound, members=members)

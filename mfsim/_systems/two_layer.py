@@ -54,16 +54,27 @@ LAYERS = ("hidden", "output")
 # (memory O(n * block)) and, on CPU, stay in cache (measured 2.2x faster for
 # the vector field at m = 8192, n = 4096, d = 32; bench/flops.py). The
 # gradient recomputes each block's activations instead of storing them.
+# On a GPU small blocks starve the device: at m = 65536, n = 8192, d = 128
+# (H200, bench/RESULTS.md "GPU record") the field took 20.1 ms in blocks of
+# 128 neurons, 7.3 ms in blocks of 1024, 6.0 ms in blocks of 16384 and
+# 4.3 ms unblocked; so accelerators block only past 1 GiB of pre-activations,
+# in blocks of ACCELERATOR_BLOCK_ELEMENTS / n neurons (256 MiB per block).
 PARTICLE_BLOCK = 128
 CPU_BLOCK_MIN_ELEMENTS = 2**24  # n * m from which CPU runs block (2**22: 1.26x slower)
 ACCELERATOR_BLOCK_MIN_ELEMENTS = 2**28  # 1 GiB of float32 pre-activations
+ACCELERATOR_BLOCK_ELEMENTS = 2**26  # n * block on accelerators (a power of two of neurons)
 
 
 def auto_block(n: int, width: int, platform: str | None = None) -> int:
     """Neurons per block for ``n`` inputs at this width (0: no blocking)."""
     platform = platform or jax.default_backend()
-    threshold = CPU_BLOCK_MIN_ELEMENTS if platform == "cpu" else ACCELERATOR_BLOCK_MIN_ELEMENTS
-    return PARTICLE_BLOCK if n * width >= threshold and width >= 2 * PARTICLE_BLOCK else 0
+    if platform == "cpu":
+        threshold, block = CPU_BLOCK_MIN_ELEMENTS, PARTICLE_BLOCK
+    else:
+        threshold = ACCELERATOR_BLOCK_MIN_ELEMENTS
+        block = max(PARTICLE_BLOCK, 1 << ((ACCELERATOR_BLOCK_ELEMENTS // max(n, 1)).bit_length()
+                                          - 1))
+    return block if n * width >= threshold and width >= 2 * block else 0
 
 
 class TwoLayerParams(eqx.Module):
