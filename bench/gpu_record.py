@@ -47,27 +47,43 @@ def flops(m=65536, n=8192, d=128, size=8192) -> dict:
     return {"figure": "vector_field_flops", "m": m, "n": n, "d": d, **r}
 
 
-def largest_particles(n=1000, d=100, start=20, stop=30) -> dict:
-    """Two Euler steps at m = 2^start, 2^(start + 1) ... until one fails."""
+def fit_once(m: int, n: int = 1000, d: int = 100, block: int | None = None) -> None:
+    """Two Euler steps of a mean-field ReLU network with ``m`` particles
+    (``block``: None for ``auto_block``); prints one JSON line."""
     x = jax.random.normal(jax.random.key(0), (n, d), jnp.float32)
-    y = jnp.tanh(x[:, 0])
-    fits, tried = [], []
+    net = mfsim.TwoLayerNetwork(x, jnp.tanh(x[:, 0]), width=m, activation="relu",
+                                parameterization="mean_field", block=block)
+    t0 = time.perf_counter()
+    try:
+        traj = mfsim.simulate(net, 0, t1=2.0, solver="euler", dt=1.0, n_save=2)
+        jax.block_until_ready(traj.final_state)
+        stats = jax.devices()[0].memory_stats() or {}
+        out = {"m": m, "block": net.block, "ok": traj.succeeded,
+               "seconds": time.perf_counter() - t0, "state_gb": m * (d + 1) * 4 / 1e9,
+               "peak_GiB": stats.get("peak_bytes_in_use", 0) / 2**30}
+    except Exception as e:  # noqa: BLE001 (out of memory: the answer)
+        out = {"m": m, "block": net.block, "ok": False, "error": type(e).__name__ + ": "
+               + str(e)[:200]}
+    print(json.dumps(out), flush=True)
+
+
+def largest_particles(n=1000, d=100, start=20, stop=30) -> dict:
+    """m = 2^start, 2^(start + 1) ... until one fails, each in a fresh process
+    (one process for all sizes fragments the allocator: 2^26 then failed after
+    2^25 where it fits alone)."""
+    import subprocess
+
+    fits = []
     for k in range(start, stop + 1):
-        m = 2**k
-        tried.append(m)
-        try:
-            net = mfsim.TwoLayerNetwork(x, y, width=m, activation="relu",
-                                        parameterization="mean_field")
-            t0 = time.perf_counter()
-            traj = mfsim.simulate(net, 0, t1=2.0, solver="euler", dt=1.0, n_save=2)
-            jax.block_until_ready(traj.final_state)
-            if not traj.succeeded:
-                break
-            fits.append({"m": m, "seconds": time.perf_counter() - t0,
-                         "state_gb": m * (d + 1) * 4 / 1e9})
-        except Exception as e:  # noqa: BLE001 (out of memory ends the search)
+        proc = subprocess.run([sys.executable, "-c", "from bench.gpu_record import fit_once; "
+                               f"fit_once({2**k}, {n}, {d})"], capture_output=True, text=True)
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        record = json.loads(lines[-1]) if lines else {"m": 2**k, "ok": False,
+                                                      "error": proc.stderr[-200:]}
+        if not record["ok"]:
             return {"figure": "largest_particles", "n": n, "d": d, "fits": fits,
-                    "failed_at": m, "error": type(e).__name__ + ": " + str(e)[:200]}
+                    "failed_at": 2**k, "error": record.get("error", "")}
+        fits.append(record)
     return {"figure": "largest_particles", "n": n, "d": d, "fits": fits, "failed_at": None}
 
 
