@@ -206,9 +206,9 @@ def simulate_batch(
     problem's vector field in one vmapped call; its values equal the
     problems' own solves (same steps, same operations). If any problem fails
     (non-finite, diverged, out of steps), or with ``stack=False``, and for
-    every other batch, the solve is ``vmap`` ped: each problem keeps its own
-    step sizes and its own status (the loop runs until the slowest finishes,
-    the finished ones masked).
+    every other batch, the problems are solved under ``vmap``: each keeps its
+    own step sizes and its own status (the loop runs until the slowest
+    finishes, the finished ones masked).
 
     ``noise_keys``: one noise key per problem (see :func:`simulate`; default:
     derived from each key or seed in ``states_or_keys``).

@@ -55,10 +55,11 @@ LAYERS = ("hidden", "output")
 # the vector field at m = 8192, n = 4096, d = 32; bench/flops.py). The
 # gradient recomputes each block's activations instead of storing them.
 # On a GPU small blocks starve the device: at m = 65536, n = 8192, d = 128
-# (H200, bench/RESULTS.md "GPU record") the field took 20.1 ms in blocks of
-# 128 neurons, 7.3 ms in blocks of 1024, 6.0 ms in blocks of 16384 and
-# 4.3 ms unblocked; so accelerators block only past 1 GiB of pre-activations,
-# in blocks of ACCELERATOR_BLOCK_ELEMENTS / n neurons (256 MiB per block).
+# (H200, bench/RESULTS.md "GPU record") the field took 19.3 ms in blocks of
+# 128 neurons, 6.9 ms in blocks of 1024, 5.8 ms in blocks of 16384 and
+# 4.2 ms unblocked; so accelerators block only past 1 GiB of pre-activations,
+# in blocks of ACCELERATOR_BLOCK_ELEMENTS / n neurons (256 MiB per block of
+# float32 pre-activations; 8192 neurons there: 6.1 ms).
 PARTICLE_BLOCK = 128
 CPU_BLOCK_MIN_ELEMENTS = 2**24  # n * m from which CPU runs block (2**22: 1.26x slower)
 ACCELERATOR_BLOCK_MIN_ELEMENTS = 2**28  # 1 GiB of float32 pre-activations
