@@ -131,6 +131,7 @@ def test_symmetric_plateau_is_the_closed_form_fixed_point(K):
     np.testing.assert_allclose(float(eg), plateau, rtol=1e-12)
 
 
+@pytest.mark.slow  # ~11-28 s: keeps the README's command well under 10 min
 def test_the_plateau_is_a_saddle_of_the_population_loss():
     """C5: polishing a student near the plateau lands on it (gradient <= 1e-10)
     and the Hessian says saddle; a student near the teacher polishes to a minimum."""

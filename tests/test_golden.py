@@ -30,8 +30,12 @@ def assert_same_results(ds: xr.Dataset, golden: xr.Dataset, rtol: float = 1e-12)
             assert str(ds.attrs[key]) == str(golden.attrs[key]), key
 
 
+# the slowest shipped scenarios run in the slow set (CI runs it after the README's command)
+SLOW_GOLDEN = ("lazy_vs_active", "mean_field_chaos", "sequence_model_adaptivity")
+
+
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow)
-                                  if n == "lazy_vs_active" else n for n in IN_SUITE])
+                                  if n in SLOW_GOLDEN else n for n in IN_SUITE])
 def test_shipped_scenario_results_unchanged(name):
     with xr.open_dataset(GOLDEN / f"{name}.nc", engine="h5netcdf") as golden:
         assert_same_results(mfsim.run(shrunk(name)), golden.load())

@@ -86,6 +86,7 @@ def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form(kind):
     assert np.all(np.abs(mean - np.asarray(flat0)) > 5 * se_mean)  # it moved
 
 
+@pytest.mark.slow  # ~11-28 s: keeps the README's command well under 10 min
 def test_double_well_stationary_histogram_is_the_gibbs_density():
     T, n = 0.4, 3000
     wells = Wells(n)

@@ -235,6 +235,7 @@ def test_parameterizations_gamma0_centring_and_rates(data):
         np.testing.assert_allclose(layer.b * 0.2, -gb, rtol=1e-10)
 
 
+@pytest.mark.slow  # ~11-28 s: keeps the README's command well under 10 min
 def test_deep_ntk_at_init_approaches_the_analytic_kernel():
     """B2 of issue 19: the depth-2 NTK-parameterized network's empirical NTK
     at init approaches fc_kernels' analytic one, the relative Frobenius

@@ -34,6 +34,7 @@ def test_a_deep_linear_minimum_has_its_rescaling_direction_flat():
     assert cp.kind == "minimum" and cp.index == 0 and cp.flat == 1
 
 
+@pytest.mark.slow  # ~11-28 s: keeps the README's command well under 10 min
 def test_a_trained_network_polishes_to_a_minimum():
     data = mfsim.teacher_task(jax.random.key(0), d=2, n_train=24, n_test=8,
                               activation="tanh", teacher_width=2, dtype=jnp.float64)

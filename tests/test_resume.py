@@ -164,6 +164,7 @@ def test_sweep_killed_at_random_moments_resumes_bitwise(sweep_reference, tmp_pat
     assert prov["stats"]["resumed_points"] == before
 
 
+@pytest.mark.slow  # ~11-28 s: keeps the README's command well under 10 min
 def test_single_run_resumes_from_its_checkpoint(tmp_path):
     rng = random.Random()
     scenario = tmp_path / "single.toml"
