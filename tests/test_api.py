@@ -78,6 +78,7 @@ def test_run_api_overrides_with_double_underscores(tmp_path):
         mfsim.run(TINY, system__widht=4)
 
 
+@pytest.mark.slow  # ~12-13 s: keeps the README's command well under 10 min
 def test_phase_diagram_over_two_sweep_axes(tmp_path):
     # a width x scale x seed sweep: phase_width_scale.png is drawn and its cells
     # are the seed-mean of the final values

@@ -60,6 +60,7 @@ def test_a_mean_field_module_trains_like_the_two_layer_network(data):
                                net.ntk(s0, data.x_train, data.x_test), rtol=1e-10)
 
 
+@pytest.mark.slow  # ~12-13 s: keeps the README's command well under 10 min
 def test_an_ntk_parameterized_module_trains_like_the_mlp(data):
     """mfsim.MLP's weights in an Equinox module of the same parameterization:
     the same trajectory (rtol 1e-10) and NTK, and per-layer movement named by

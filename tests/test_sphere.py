@@ -158,6 +158,7 @@ def test_harmonic_energies_equal_a_direct_least_squares_projection():
     np.testing.assert_allclose(got, want, rtol=1e-8)
 
 
+@pytest.mark.slow  # ~12-13 s: keeps the README's command well under 10 min
 def test_harmonics_in_a_scenario(tmp_path):
     ds = mfsim.run({"name": "sph", "dtype": "float64",
                     "task": {"kind": "gegenbauer", "d": 3, "n_train": 32, "n_test": 64,
