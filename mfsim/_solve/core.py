@@ -229,7 +229,7 @@ def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, contr
         return jax.vmap(lambda d, y: member(d)[0].vector_field(t, y, args))(dynamic, ys)
 
     saves = [(ts, recorder(shared))] + [(times, recorder([i])) for times, i in zip(own_ts, own)]
-    subs = [diffrax.SubSaveAt(ts=ts, fn=recorder(shared)), diffrax.SubSaveAt(t1=True)]
+    subs = [diffrax.SubSaveAt(ts=saves[0][0], fn=saves[0][1]), diffrax.SubSaveAt(t1=True)]
     subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
     bounds = jax.vmap(lambda y: _bound(y, divergence))(y0s)
     sol = diffrax.diffeqsolve(
