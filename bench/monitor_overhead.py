@@ -36,7 +36,7 @@ def run(n_save: int = 50) -> dict:
         built.settings.t1, n_save, spacing="log", t_first=0.01))
     loss = [mfsim.TrainLoss()]
     full = loss + [mfsim.KernelMonitor(subsample=256, quantities=("drift",)),
-                   mfsim.Wasserstein()]
+                   mfsim.Wasserstein(method="sinkhorn")]
     (t_loss, t_full), (traj_loss, traj_full) = _best_solves(built.system, built.state0,
                                                             [loss, full], settings)
     assert traj_loss.stats["num_steps"] == traj_full.stats["num_steps"]

@@ -62,7 +62,14 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
             idx = np.unravel_index(flat, shape) + tuple(slice(0, n) for n in value.shape)
             full[idx] = value
         var_dims = dims + ((tdim,) if timed else ()) + tuple(own)
-        data_vars[name] = xr.Variable(var_dims, full, attrs=dict(first.attrs))
+        attrs = dict(first.attrs)
+        # a monitor that chose per point (Wasserstein's method "auto") may
+        # describe points differently: say so, with each description once
+        said = dict.fromkeys(ds[name].attrs.get("description", "") for ds in datasets
+                             if name in ds)
+        if len(said) > 1:
+            attrs["description"] = attrs["long_name"] = "differs by point: " + " | ".join(said)
+        data_vars[name] = xr.Variable(var_dims, full, attrs=attrs)
     all_coords = {name: (d, list(values), *attrs) for name, (d, values, *attrs) in coords.items()}
     if grid is not None:
         all_coords["t"] = ("t", grid, {"description": "time of the gradient flow"})

@@ -394,3 +394,18 @@ def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
     assert err.strip() == "mfsim: 'mfsim reference' is now 'mfsim keys'"
     code, keys_out, err = run_cli(["keys"], capsys, tmp_path)
     assert code == 0 and keys_out == out and not err
+
+
+@pytest.mark.parametrize("flags, method", [("exact = true", "both"),
+                                           ("exact = true\nsinkhorn = false", "exact"),
+                                           ("sinkhorn = true", "sinkhorn")])
+def test_wasserstein_flags_read_as_method_with_a_note(tmp_path, capsys, flags, method):
+    """The former `exact` / `sinkhorn` flags of the Wasserstein monitor are
+    read as the `method` they meant, with one note."""
+    path = write(tmp_path, "old", f'[[monitors]]\nname = "wasserstein"\n{flags}\n')
+    code, out, err = run_cli(["check", str(path)], capsys, tmp_path)
+    assert code == 0 and "ok" in out
+    assert err.strip().startswith(f"mfsim: note: {path}: monitors[0].")
+    assert f"replaced by method = {method!r}; the old keys are read for now" in err
+    with pytest.warns(mfsim.DeprecatedKeyWarning):
+        assert mfsim.load_scenario(path).monitors[0].method == method

@@ -80,7 +80,7 @@ SCENARIO = {
     "solver": {"t1": 2.0, "rtol": 1e-10, "atol": 1e-12},
     "save": {"n": 5},
     "monitors": [{"name": "train_loss"}, {"name": "param_distance"},
-                 {"name": "wasserstein", "exact": True, "epsilon": 1e-4, "threshold": 1e-8,
+                 {"name": "wasserstein", "method": "both", "epsilon": 1e-4, "threshold": 1e-8,
                   "max_iterations": 100_000}],
 }
 

@@ -24,8 +24,8 @@ def every_monitor(data, net, s0):
     return [
         mfsim.TrainLoss(),
         mfsim.KernelMonitor(subsample=12, k=4),
-        mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, exact=True),
-        mfsim.Wasserstein(target=data.teacher_particles, name="teacher", exact=True),
+        mfsim.Wasserstein(epsilon=1e-3, threshold=1e-6, max_iterations=100_000, method="both"),
+        mfsim.Wasserstein(target=data.teacher_particles, name="teacher", method="both"),
         mfsim.ParticleMoments(),
         mfsim.ParticleSnapshots(times=(0.0, 1.0, T)),
         mfsim.ParameterDistance.of(net, s0, tol=0.3),
@@ -121,8 +121,10 @@ def test_exact_w2_memory_is_the_cost_matrix_and_its_value_the_pairs():
     assert value == pytest.approx(direct[rows, cols].mean(), rel=1e-12)
 
 
-class _Cloud(mfsim.AbstractSystem):
+class _Cloud(mfsim.AbstractParticleSystem):
     """A bare particle cloud: the state is the particles."""
+
+    width: int = 0  # not used: nothing here shards over particles
 
     def init(self, key):
         raise NotImplementedError
@@ -143,7 +145,8 @@ def test_debiased_sinkhorn_within_2_percent_of_exact_w2_on_500_particles():
     rows, cols = linear_sum_assignment(((x1[:, None] - x0[None]) ** 2).sum(-1))
     assert exact == pytest.approx(((x1[rows] - x0[cols]) ** 2).sum(-1).mean(), rel=1e-12)
 
-    mon = mfsim.Wasserstein(epsilon=3e-3, threshold=1e-3, max_iterations=20_000)
+    mon = mfsim.Wasserstein(epsilon=3e-3, threshold=1e-3, max_iterations=20_000,
+                            method="sinkhorn")
     ref = mfsim.MonitorContext(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
     out = jax.jit(lambda s: mon(0.0, s, ref))(jnp.asarray(x1))
     assert float(out["sinkhorn_init"]) == pytest.approx(exact, rel=0.02)
@@ -158,7 +161,7 @@ def test_wasserstein_on_a_particle_subsample():
     x1 = x0 + 0.3 * rng.normal(size=(60, 3))
 
     mon = mfsim.Wasserstein(epsilon=1e-3, threshold=1e-4, max_iterations=20_000,
-                            exact=True, subsample=12)
+                            method="both", subsample=12)
     ref = mfsim.MonitorContext(_Cloud(), jnp.asarray(x0), mon.prepare(_Cloud(), jnp.asarray(x0)))
     out = mon(0.0, jnp.asarray(x1), ref)
     a, b = x1[:12], x0[:12]
@@ -168,14 +171,60 @@ def test_wasserstein_on_a_particle_subsample():
     assert float(out["sinkhorn_init"]) == pytest.approx(hungarian, rel=0.05)
     with pytest.raises(ValueError, match="subsample must be >= 2"):
         mfsim.Wasserstein(subsample=1)
-    # exact only (sinkhorn=False): no Sinkhorn output, the same exact value
-    only = mfsim.Wasserstein(exact=True, sinkhorn=False, subsample=12)
+    # exact only: no Sinkhorn output, the same exact value, named w2_<name>
+    only = mfsim.Wasserstein(method="exact", subsample=12)
     ctx = mfsim.MonitorContext(_Cloud(), jnp.asarray(x0), only.prepare(_Cloud(), jnp.asarray(x0)))
     got = only(0.0, jnp.asarray(x1), ctx)
-    assert set(got) == set(only.descriptions()) == {"w2_exact_init"}
-    assert float(got["w2_exact_init"]) == float(out["w2_exact_init"])
-    with pytest.raises(ValueError, match="needs exact=True"):
-        mfsim.Wasserstein(sinkhorn=False)
+    assert set(got) == set(only.descriptions()) == {"w2_init"}
+    assert float(got["w2_init"]) == float(out["w2_exact_init"])
+    with pytest.raises(ValueError, match="unknown method 'emd'; allowed: auto, sinkhorn"):
+        mfsim.Wasserstein(method="emd")
+
+
+def test_wasserstein_auto_method_rule_and_where_it_is_recorded():
+    """method="auto" resolves once per solve, by sizes and device
+    (auto_method's measured thresholds), to exact or Sinkhorn, and the
+    descriptions stored with the results say which and why."""
+    from mfsim._monitors import wasserstein as w2
+
+    assert w2.auto_method(4096, 4096, "cpu") == "exact"
+    assert w2.auto_method(w2.EXACT_MAX_PARTICLES, w2.EXACT_MAX_PARTICLES, "cpu") == "exact"
+    assert w2.auto_method(w2.EXACT_MAX_PARTICLES + 1, w2.EXACT_MAX_PARTICLES + 1,
+                          "cpu") == "sinkhorn"
+    assert w2.auto_method(16384, 4, "cpu") == "exact"  # the LP: 65536 pairs
+    assert w2.auto_method(16384, 8, "cpu") == "sinkhorn"
+    assert w2.auto_method(1024, 1024, "gpu") == "exact"
+    assert w2.auto_method(2048, 2048, "gpu") == "sinkhorn"
+
+    auto = mfsim.Wasserstein()
+    with pytest.raises(ValueError, match="specialize"):
+        auto.descriptions()
+    x0 = jnp.asarray(np.random.default_rng(3).normal(size=(40, 3)))
+    exact = auto.specialize(_Cloud(), x0)
+    assert (exact.method, exact.exact, exact.sinkhorn) == ("exact", True, False)
+    assert set(exact.descriptions()) == {"w2_init"}
+    assert ("method auto chose exact: exact up to 8192 particles against as many on cpu"
+            in exact.descriptions()["w2_init"])
+    # abstract shapes suffice; a large target makes it Sinkhorn
+    big = mfsim.Wasserstein(target=jnp.zeros((w2.EXACT_LP_MAX_PAIRS, 3)), name="ref")
+    sink = big.specialize(_Cloud(), jax.ShapeDtypeStruct((40, 3), jnp.float64))
+    assert sink.method == "sinkhorn"
+    assert set(sink.descriptions()) == {"w2_ref", "sinkhorn_ref", "entropic_ot_ref",
+                                        "sinkhorn_converged_ref"}
+    assert "method auto chose sinkhorn: exact up to 65536 particle pairs" in sink.descriptions()[
+        "w2_ref"]
+    # an explicit method is kept as it is
+    assert mfsim.Wasserstein(method="both").specialize(_Cloud(), x0).method == "both"
+
+    # in a solve: the cloud's flow x' = x scales it, x(t) = e^t x0, and a
+    # scaling is the optimal map: W2(mu_t, mu_0) = (e^t - 1) sqrt(mean |x0|^2)
+    traj = mfsim.simulate(_Cloud(), x0, t1=0.5, n_save=3, solver="tsit5", rtol=1e-10,
+                          atol=1e-12, monitors=[mfsim.Wasserstein()])
+    want = np.expm1(np.asarray(traj.ts)) * np.sqrt(np.mean(np.sum(np.asarray(x0) ** 2, 1)))
+    np.testing.assert_allclose(traj.values["w2_init"], want, rtol=1e-8, atol=1e-12)
+    assert set(traj.descriptions) == {"w2_init"}
+    assert "exact W2" in traj.descriptions["w2_init"]
+    assert "method auto chose exact" in traj.descriptions["w2_init"]
 
 
 def test_wasserstein_monitor_against_exact_ot(run):

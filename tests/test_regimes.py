@@ -33,7 +33,8 @@ def test_ntk_parameterization_is_lazy_as_width_grows(widths):
     assert w2_slope < -0.3
     assert np.all(np.diff(final.kernel_drift.values) < 0)
     assert np.all(np.diff(final.w2_init.values) < 0)
-    assert np.all(final.sinkhorn_converged_init.values == 1)
+    # method "auto" ran the exact W2 at these widths (on CPU: up to 8192 particles)
+    assert "method auto chose exact" in ds.w2_init.attrs["description"]
 
 
 @pytest.mark.slow

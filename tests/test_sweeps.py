@@ -236,6 +236,21 @@ def test_combine_points_with_different_save_times():
                                [short.values["train_loss"][-1], long.values["train_loss"][-1]])
 
 
+def test_combine_points_says_when_a_variable_is_described_differently_by_point():
+    """Points whose monitor chose differently (Wasserstein's method "auto")
+    keep their own descriptions in the merged results, each once."""
+    systems, states, _ = _problems([0, 1])
+    a, b = (trajectory_to_dataset(mfsim.simulate(s, x, t1=1.0, n_save=3,
+                                                 monitors=[mfsim.TrainLoss()]))
+            for s, x in zip(systems, states))
+    b["train_loss"].attrs["description"] = "other"
+    ds = combine_points([a, a, b], ["k"], [3], {"k": ("k", [0, 1, 2])})
+    first = a["train_loss"].attrs["description"]
+    assert ds["train_loss"].attrs["description"] == f"differs by point: {first} | other"
+    same = combine_points([a, a], ["k"], [2], {"k": ("k", [0, 1])})
+    assert same["train_loss"].attrs["description"] == first
+
+
 def test_oracle_stopping_and_power_law_fit():
     rng = np.random.default_rng(0)
     y = rng.uniform(size=(3, 4, 10))

@@ -57,6 +57,15 @@ class AbstractMonitor(eqx.Module):
         function) and handed to every call as ``ctx.data``."""
         return None
 
+    def specialize(self, system: AbstractSystem, state0: PyTree) -> AbstractMonitor:
+        """This monitor as it runs on ``system`` from ``state0`` (default:
+        itself). Called once per solve, before compiling, by :func:`simulate`:
+        a monitor that leaves a choice to ``"auto"`` (an algorithm, by problem
+        size and device) makes it here, so that its outputs and descriptions
+        are fixed before the solve. It may look at shapes only (``state0``
+        can be abstract)."""
+        return self
+
     def for_twin(self) -> AbstractMonitor:
         """The monitor a twin records (default: this one); a monitor whose
         extra values describe the network alone leaves them out."""

@@ -10,13 +10,21 @@ $$S_\varepsilon(\mu,\nu) = OT_\varepsilon(\mu,\nu) - \tfrac12 OT_\varepsilon(\mu
 which tends to $W_2^2(\mu,\nu)$ as $\varepsilon\to 0$, the entropic cost
 $OT_\varepsilon(\mu,\nu)$ itself, and whether Sinkhorn converged to its
 threshold. The reference's self-term $OT_\varepsilon(\nu,\nu)$ is computed once
-at the start. ``exact=True`` adds the exact $W_2$ (an assignment problem for
-equal sizes, a transport linear program otherwise, solved by scipy on the
-host through ``jax.pure_callback``): the reference path, for small $m$.
+at the start. The exact $W_2$ is an assignment problem for equal sizes and a
+transport linear program otherwise, solved by scipy on the host through
+``jax.pure_callback`` in float64.
+
+``method="auto"`` (the default) takes the exact $W_2$ where it was measured
+cheaper than Sinkhorn (:func:`auto_method`): exact OT has no entropic bias,
+so it meets any accuracy the Sinkhorn divergence could be asked for, and
+where it is also cheaper it is the better answer. The choice is made once per
+solve, from the particle counts and the device, and named in the outputs'
+descriptions (stored with the results).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import equinox as eqx
@@ -43,6 +51,7 @@ def exact_w2_squared(x, y) -> float:
     the cost matrix's cancellation), the transport linear program (HiGHS)
     otherwise. Memory: the ``(m, k)`` cost matrix (:func:`squared_distances`)."""
     from scipy.optimize import linear_sum_assignment, linprog
+    from scipy.sparse import csr_array, eye_array, kron, vstack
 
     x, y = np.asarray(x, float), np.asarray(y, float)
     cost = squared_distances(x, y)
@@ -50,10 +59,11 @@ def exact_w2_squared(x, y) -> float:
     if m == k:
         rows, cols = linear_sum_assignment(cost)
         return float(np.mean(np.sum((x[rows] - y[cols]) ** 2, axis=1)))
-    # couplings P (m x k) with row sums 1/m and column sums 1/k
-    rows = np.kron(np.eye(m), np.ones((1, k)))
-    cols = np.kron(np.ones((1, m)), np.eye(k))
-    res = linprog(cost.ravel(), A_eq=np.vstack([rows, cols]),
+    # couplings P (m x k) with row sums 1/m and column sums 1/k; the constraint
+    # matrix is sparse (2 m k nonzeros; dense it would be (m + k) x m k)
+    rows = kron(eye_array(m), csr_array(np.ones((1, k))))
+    cols = kron(csr_array(np.ones((1, m))), eye_array(k))
+    res = linprog(cost.ravel(), A_eq=vstack([rows, cols]).tocsr(),
                   b_eq=np.concatenate([np.full(m, 1 / m), np.full(k, 1 / k)]),
                   bounds=(0, None), method="highs")
     if not res.success:
@@ -87,6 +97,52 @@ def _exact_w2_squared_jax(x, y):
 
 # defaults shared with the scenario schema
 EPSILON, THRESHOLD, MAX_ITERATIONS = 1e-2, 1e-3, 2000
+METHODS = ("auto", "sinkhorn", "exact", "both")
+
+# method="auto": the exact W2 where it was measured cheaper than one save
+# point's Sinkhorn divergence at the requested accuracy (bench/w2_method.py;
+# bench/RESULTS.md, "W2: exact or Sinkhorn"). CPU (this project's 2-core
+# machine, d = 11, Sinkhorn at its defaults in float32):
+# - equal sizes: scipy's assignment solver was 1.7-32x cheaper at every size
+#   measured, 256 to 8192 particles, for particles near their start (what
+#   W2(mu_t, mu_0) sees) and for two independent clouds (its hard case: 4.6 s
+#   against 58 s at 4096). Past EXACT_MAX_PARTICLES the float64 cost matrix
+#   alone passes 512 MiB and the assignment's worst case grows as m^3.
+# - unequal sizes (a teacher's neurons): the transport LP and Sinkhorn cost
+#   about the same (0.5-1.3x) up to 65536 pairs, and Sinkhorn missed its
+#   threshold in 2000 iterations in all but one case there, so exact up to
+#   EXACT_LP_MAX_PAIRS pairs (its one loss: 1.9x slower than a converged
+#   Sinkhorn at 4096 x 16).
+# On a GPU Sinkhorn runs on the device and the exact solve on the host; not
+# measured there, so accelerators take exact only for small problems (at most
+# EXACT_ACCELERATOR_MAX_PAIRS pairs: about 0.1 s on the host, worst case
+# measured on CPU).
+EXACT_MAX_PARTICLES = 8192
+EXACT_LP_MAX_PAIRS = 2**16
+EXACT_ACCELERATOR_MAX_PAIRS = 2**20
+
+
+def auto_method(n: int, k: int, platform: str | None = None) -> str:
+    """``"exact"`` or ``"sinkhorn"``: what ``method="auto"`` runs for ``n``
+    particles against ``k`` target particles on ``platform`` (default: JAX's
+    default backend)."""
+    platform = platform or jax.default_backend()
+    if platform != "cpu":
+        return "exact" if n * k <= EXACT_ACCELERATOR_MAX_PAIRS else "sinkhorn"
+    if n == k:
+        return "exact" if n <= EXACT_MAX_PARTICLES else "sinkhorn"
+    return "exact" if n * k <= EXACT_LP_MAX_PAIRS else "sinkhorn"
+
+
+def auto_rule(n: int, k: int, platform: str | None = None) -> str:
+    """The rule :func:`auto_method` applied, in words (the same for every size
+    it covers, so that the points of a sweep that chose alike say alike)."""
+    platform = platform or jax.default_backend()
+    if platform != "cpu":
+        return f"exact up to {EXACT_ACCELERATOR_MAX_PAIRS} particle pairs on an accelerator"
+    if n == k:
+        return f"exact up to {EXACT_MAX_PARTICLES} particles against as many on cpu"
+    return f"exact up to {EXACT_LP_MAX_PAIRS} particle pairs for unequal sizes on cpu"
 
 
 class Wasserstein(AbstractMonitor):
@@ -99,24 +155,28 @@ class Wasserstein(AbstractMonitor):
       final particles of another run), with the row layout of
       ``system.particles``.
     - ``name``: the suffix of the output variables (``init``, ``teacher``, ...).
+    - ``method``: ``"sinkhorn"`` (the debiased Sinkhorn divergence, on the
+      device), ``"exact"`` (the exact $W_2$, on the host in float64: scipy's
+      assignment solver for equal sizes, whose time depends on the data:
+      0.03 s for 4,096 particles near their start, 2.9 s for two independent
+      clouds on CPU; the transport LP otherwise), ``"both"``, or ``"auto"``:
+      ``"exact"`` where :func:`auto_method` finds it cheaper, else
+      ``"sinkhorn"``, decided once per solve by :meth:`specialize`.
     - ``epsilon``: the absolute entropic regularization (in units of squared
       distance).
     - ``threshold``, ``max_iterations``: Sinkhorn's stopping rule (marginal
       error) and iteration cap.
-    - ``exact``: also compute the exact $W_2$ (host-side, float64: scipy's
-      assignment solver for equal sizes; its time depends on the data: 0.08 s
-      for 4,000 particles near their start, 6 s for two independent clouds).
-    - ``sinkhorn``: the Sinkhorn divergence and its companions (``False``:
-      only the exact $W_2$, which then needs ``exact=True``).
     - ``subsample``: use only the first ``subsample`` particles (``None``: all).
       Particles are i.i.d. at initialization, so these are a random
       subsample, the same at every save time: $W_2$ of their empirical
       measure, for widths where the $m \times m$ cost matrix would not fit.
 
-    Outputs: ``w2_<name>`` $=\sqrt{\max(S_\varepsilon, 0)}$,
-    ``sinkhorn_<name>`` $S_\varepsilon$, ``entropic_ot_<name>``
-    $OT_\varepsilon(\mu_t,\nu)$, ``sinkhorn_converged_<name>`` (1 if both
-    Sinkhorn solves met the threshold), and ``w2_exact_<name>``.
+    Outputs: ``w2_<name>``, the $W_2$ of the method run: exact, or
+    $\sqrt{\max(S_\varepsilon, 0)}$ from the Sinkhorn divergence; with
+    Sinkhorn also ``sinkhorn_<name>`` $S_\varepsilon$, ``entropic_ot_<name>``
+    $OT_\varepsilon(\mu_t,\nu)$ and ``sinkhorn_converged_<name>`` (1 if both
+    Sinkhorn solves met the threshold); ``"both"`` adds ``w2_exact_<name>``.
+    Each description names the method (and, for ``"auto"``, why).
     """
 
     target: jax.Array | None = None
@@ -124,22 +184,42 @@ class Wasserstein(AbstractMonitor):
     epsilon: float = eqx.field(static=True, default=EPSILON)
     threshold: float = eqx.field(static=True, default=THRESHOLD)
     max_iterations: int = eqx.field(static=True, default=MAX_ITERATIONS)
-    exact: bool = eqx.field(static=True, default=False)
+    method: str = eqx.field(static=True, default="auto")
     subsample: int | None = eqx.field(static=True, default=None)
-    sinkhorn: bool = eqx.field(static=True, default=True)
+    chosen: str = eqx.field(static=True, default="")  # why "auto" ran this method
 
     requires = (AbstractParticleSystem,)
 
     def __check_init__(self):
         if self.subsample is not None and self.subsample < 2:
             raise ValueError(f"subsample must be >= 2 particles; got {self.subsample}")
-        if not (self.sinkhorn or self.exact):
-            raise ValueError("Wasserstein with sinkhorn=False needs exact=True (nothing to "
-                             "compute otherwise)")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; allowed: " + ", ".join(METHODS))
+
+    @property
+    def sinkhorn(self) -> bool:
+        """Whether the Sinkhorn divergence is computed (``"auto"``: not decided yet)."""
+        return self.method in ("sinkhorn", "both")
+
+    @property
+    def exact(self) -> bool:
+        """Whether the exact $W_2$ is computed (``"auto"``: not decided yet)."""
+        return self.method in ("exact", "both")
 
     def _particles(self, system, state):
         x = system.particles(state)
         return x if self.subsample is None else x[: self.subsample]
+
+    def specialize(self, system, state0) -> Wasserstein:
+        """``method="auto"`` resolved for this system's particle count, the
+        target's size and the default device (:func:`auto_method`)."""
+        if self.method != "auto":
+            return self
+        n = jax.eval_shape(lambda s: self._particles(system, s), state0).shape[0]
+        k = n if self.target is None else int(jnp.shape(self.target)[0])
+        method = auto_method(n, k)
+        return dataclasses.replace(self, method=method, chosen=(
+            f"method auto chose {method}: {auto_rule(n, k)}"))
 
     def _ot(self, x, y, *, symmetric: bool = False):
         """ott-jax's Sinkhorn between the uniform measures on the rows of x and y."""
@@ -159,14 +239,23 @@ class Wasserstein(AbstractMonitor):
         return linear.solve(pointcloud.PointCloud(x, y, epsilon=self.epsilon), a=a, b=b,
                             **kwargs)
 
+    def _resolved(self) -> Wasserstein:
+        # simulate() specializes its monitors; a monitor called directly must be
+        # specialized first, so that its outputs are known before it runs
+        if self.method == "auto":
+            raise ValueError("Wasserstein(method='auto') decides per system: call "
+                             "monitor.specialize(system, state0) first (simulate does)")
+        return self
+
     def prepare(self, system, state0):
         x0 = self._particles(system, state0)
         y = x0 if self.target is None else jnp.asarray(self.target, x0.dtype)
-        if not self.sinkhorn:
+        if not self._resolved().sinkhorn:
             return {"particles": y}
         return {"particles": y, "self_cost": self._ot(y, y, symmetric=True).reg_ot_cost}
 
     def __call__(self, t, state, ctx: MonitorContext):
+        self._resolved()
         x = self._particles(ctx.system, state)
         y = ctx.data["particles"]
         values = {}
@@ -181,19 +270,25 @@ class Wasserstein(AbstractMonitor):
                     xy.converged, xx.converged).astype(x.dtype),
             }
         if self.exact:
-            values[f"w2_exact_{self.name}"] = jnp.sqrt(_exact_w2_squared_jax(x, y))
+            key = f"w2_exact_{self.name}" if self.sinkhorn else f"w2_{self.name}"
+            values[key] = jnp.sqrt(_exact_w2_squared_jax(x, y))
         return values
 
     def descriptions(self):
+        self._resolved()
         what = {"init": "mu_0"}.get(self.name, f"the {self.name} measure")
         eps = f"epsilon = {self.epsilon:g}" + (
             f", first {self.subsample} particles" if self.subsample else "")
+        why = f"; {self.chosen}" if self.chosen else ""
         out = {
-            f"w2_{self.name}": f"W2(mu_t, {what}) from the debiased Sinkhorn divergence ({eps})",
+            f"w2_{self.name}": f"W2(mu_t, {what}) from the debiased Sinkhorn divergence "
+                               f"({eps}{why})",
             f"sinkhorn_{self.name}": f"debiased Sinkhorn divergence S_eps(mu_t, {what}) ({eps})",
             f"entropic_ot_{self.name}": f"entropic OT cost OT_eps(mu_t, {what}) ({eps})",
             f"sinkhorn_converged_{self.name}": "1 if Sinkhorn reached its threshold, else 0",
         } if self.sinkhorn else {}
         if self.exact:
-            out[f"w2_exact_{self.name}"] = f"exact W2(mu_t, {what}) (host-side OT)"
+            key = f"w2_exact_{self.name}" if self.sinkhorn else f"w2_{self.name}"
+            sub = f", first {self.subsample} particles" if self.subsample else ""
+            out[key] = f"exact W2(mu_t, {what}) (host-side OT{sub}{why})"
         return out

@@ -45,7 +45,7 @@ class MemoryTerm:
 @dataclass(frozen=True)
 class DataSizes:
     """A task's sizes: training and test points, input and output dimension,
-    and the coordinates of a sequence task."""
+    the coordinates of a sequence task, and a teacher's neurons."""
 
     n_train: int = 0
     n_test: int = 0
@@ -53,6 +53,7 @@ class DataSizes:
     d_out: int = 1
     coordinates: int = 0
     shape: tuple[int, ...] = ()  # an example's input shape, where not (d,)
+    teacher_width: int = 0  # the teacher's neurons (a particle target), if any
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ class SystemSizes:
 @dataclass(frozen=True)
 class MemoryContext:
     """What a memory term may use: bytes per element, the data's and the
-    system's sizes, the save times, the points built and solved at once, and
-    the copies of the state the solver holds."""
+    system's sizes, the save times, the points built and solved at once, the
+    copies of the state the solver holds, and the device platform."""
 
     bytes_per_element: int
     data: DataSizes
@@ -89,6 +90,7 @@ class MemoryContext:
     points: int
     batch: int
     copies: int
+    platform: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,9 @@ class MonitorEntry:
     - ``twin``: kernel twins record it too (function-space monitors).
     - ``renamed``: old key -> new key; a table with the old spelling is read,
       with a :class:`mfsim.DeprecatedKeyWarning` naming the file and key.
+    - ``replaced``: a tuple of old keys -> a function of the table that
+      returns the new keys they stand for (read likewise, with a warning; a
+      ``ValueError`` for a combination the new keys cannot express).
     """
 
     config: type[Table]
@@ -238,6 +243,7 @@ class MonitorEntry:
     twin: bool = False
     requires: tuple[type, ...] | None = None
     renamed: dict[str, str] = field(default_factory=dict)
+    replaced: dict[tuple[str, ...], Callable[[dict], dict]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

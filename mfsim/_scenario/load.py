@@ -206,6 +206,28 @@ def _renamed(table: dict, renamed: dict[str, str], where: str, new_prefix: str,
     return table
 
 
+def _replaced(table: dict, replaced: dict, where: str, source: str) -> dict:
+    """``table`` with each group of old keys in ``replaced`` turned into the
+    new keys it stands for (unless one is set already), with one warning; a
+    combination the new keys cannot express is an error."""
+    for olds, new_keys in replaced.items():
+        present = [old for old in olds if old in table]
+        if not present:
+            continue
+        try:
+            new = new_keys(table)
+        except ValueError as e:
+            raise ScenarioError(f"{source}: {where}.{present[-1]}: {e}") from None
+        table = {k: v for k, v in table.items() if k not in olds}
+        if not set(new) & set(table):
+            table.update(new)
+        spelled = ", ".join(f"{k} = {v!r}" for k, v in new.items())
+        warnings.warn(DeprecatedKeyWarning(
+            f"{source}: {where}.{'/'.join(present)}: replaced by {spelled}; the old "
+            "keys are read for now"), stacklevel=4)
+    return table
+
+
 def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
     """``data`` with the old spellings of renamed system and monitor keys
     replaced by the new ones (each with a :class:`DeprecatedKeyWarning`)."""
@@ -225,6 +247,7 @@ def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
             entry = registry.MONITORS.get(table["name"])
             if entry is not None:
                 table = _renamed(table, entry.renamed, f"monitors[{i}]", "", source)
+                table = _replaced(table, entry.replaced, f"monitors[{i}]", source)
         out.append(table)
     return {**data, "monitors": out}
 

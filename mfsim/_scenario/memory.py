@@ -54,7 +54,7 @@ def estimate(scenario: Scenario, *, platform: str = "cpu", points: int = 1,
     sizes = registry.SYSTEMS[scenario.system.kind].sizes(scenario.system, data, platform)
     spec = SOLVERS[scenario.solver.name]
     m = MemoryContext(8 if scenario.dtype == "float64" else 4, data, sizes, scenario.save.n,
-                      points, batch, spec.copies)
+                      points, batch, spec.copies, platform)
     b, p, skey = m.bytes_per_element, sizes.params, sizes.key
     terms = list(task_e.memory(scenario.task, m))
     terms.append(MemoryTerm(skey, f"the state ({p:,} parameters) and the solver's {spec.copies} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from typing import NamedTuple
 
 import diffrax
@@ -163,20 +164,21 @@ def _runtime_checks_as_nan():
         _eqx_errors.EQX_ON_ERROR = before
 
 
-@eqx.filter_jit
-def _solve(*args):
-    return _diffeqsolve(*args)
+def _compiled(fn):
+    """``fn`` compiled by ``eqx.filter_jit``, traced (and run) with Equinox's
+    runtime checks as NaN (:func:`_runtime_checks_as_nan`)."""
+    jitted = eqx.filter_jit(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with _runtime_checks_as_nan():
+            return jitted(*args, **kwargs)
+
+    return run
 
 
-def solve(*args):
-    """The compiled solve (:func:`_diffeqsolve`'s arguments)."""
-    with _runtime_checks_as_nan():
-        return _solve(*args)
-
-
-@eqx.filter_jit
-def _solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
-                 divergence, noise=None):
+def _batch_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
+                       divergence, noise=None):
     def one(dyn):
         system, y0, monitors, noise_key = eqx.combine(dyn, static)
         return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
@@ -184,12 +186,6 @@ def _solve_batch(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, m
                             noise)
 
     return jax.vmap(one)(dynamic)
-
-
-def solve_batch(*args, **kwargs):
-    """The compiled vmapped solve of a batch (dynamic leaves stacked)."""
-    with _runtime_checks_as_nan():
-        return _solve_batch(*args, **kwargs)
 
 
 def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller,
@@ -249,15 +245,22 @@ def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, contr
     return _keep_start(sol, y0s, t0, saves)
 
 
-@eqx.filter_jit
-def _solve_stacked(*args):
-    return _stacked_diffeqsolve(*args)
+@_compiled
+def solve(*args):
+    """The compiled solve (:func:`_diffeqsolve`'s arguments)."""
+    return _diffeqsolve(*args)
 
 
+@_compiled
+def solve_batch(*args, **kwargs):
+    """The compiled vmapped solve of a batch (dynamic leaves stacked)."""
+    return _batch_diffeqsolve(*args, **kwargs)
+
+
+@_compiled
 def solve_stacked(*args):
     """The compiled stacked solve of a fixed-step batch (:func:`stackable`)."""
-    with _runtime_checks_as_nan():
-        return _solve_stacked(*args)
+    return _stacked_diffeqsolve(*args)
 
 
 def stackable(solver, controller, noise, shard) -> bool:

@@ -133,8 +133,8 @@ def simulate(
     CompileTimer.listen()
     compile_before = CompileTimer.total
     start = time.perf_counter()
-    monitors = tuple(monitors)
     _check_monitors(system, monitors)
+    monitors = tuple(m.specialize(system, y0) for m in monitors)
     if checkpoint_every:
         return solve_segmented(system, y0, settings, cast, monitors, progress=progress,
                                store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag,
@@ -235,9 +235,10 @@ def simulate_batch(
         raise ValueError("simulate_batch needs one noise key per system")
     noise = [_noise_key(settings, k, None if noise_keys is None else noise_keys[i])
              for i, k in enumerate(states_or_keys)]
+    _check_monitors(systems[0], monitor_sets[0])  # the others share its structure
+    monitor_sets = [tuple(m.specialize(system, state) for m in monitor_set)
+                    for system, state, monitor_set in zip(systems, states, monitor_sets)]
     problems = list(zip(systems, states, monitor_sets, noise))
-    for system, _, monitor_set, _ in problems[:1]:  # the others share its structure
-        _check_monitors(system, monitor_set)
     signature = batch_signature(*problems[0][:3])
     for i, problem in enumerate(problems[1:], 1):
         if batch_signature(*problem[:3]) != signature:

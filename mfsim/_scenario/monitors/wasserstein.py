@@ -23,9 +23,11 @@ class WassersteinMonitor(Table):
     threshold: PosFloat = Field(w2.THRESHOLD, description="Sinkhorn's marginal-error threshold")
     max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = Field(
         w2.MAX_ITERATIONS, description="Sinkhorn iterations at most")
-    exact: bool = Field(False, description="also the exact W2 (host-side; small widths)")
-    sinkhorn: bool = Field(True, description="the Sinkhorn divergence; false: only the exact "
-                           "W2 (needs exact = true)")
+    method: Literal[w2.METHODS] = Field(
+        "auto", description="sinkhorn (the debiased Sinkhorn divergence), exact (exact W2, "
+        "host-side, float64), both, or auto: exact where measured cheaper (on CPU: up to "
+        f"{w2.EXACT_MAX_PARTICLES} particles against as many; the descriptions in the results "
+        "name the method run); replaces `exact` and `sinkhorn`")
     subsample: Optional[Annotated[int, Field(ge=2)]] = Field(
         None, description="only the first this many particles (a random subsample: "
         "i.i.d. at init); unset: all")
@@ -35,13 +37,23 @@ def build(cfg: WassersteinMonitor, ctx) -> Wasserstein:
     target = ctx.data.teacher_particles if cfg.target == "teacher" else None
     return Wasserstein(target=target, name=cfg.target, epsilon=cfg.epsilon,
                        threshold=cfg.threshold, max_iterations=cfg.max_iterations,
-                       exact=cfg.exact, subsample=cfg.subsample, sinkhorn=cfg.sinkhorn)
+                       method=cfg.method, subsample=cfg.subsample)
+
+
+def _old_flags(table: dict) -> dict:
+    """``method`` for the former ``exact`` and ``sinkhorn`` flags (defaults
+    false and true)."""
+    exact, sinkhorn = table.get("exact", False), table.get("sinkhorn", True)
+    if not (isinstance(exact, bool) and isinstance(sinkhorn, bool)):
+        raise ValueError("must be true or false (better: method = \"auto\", \"sinkhorn\", "
+                         "\"exact\" or \"both\")")
+    if not (exact or sinkhorn):
+        raise ValueError("sinkhorn = false needs exact = true (nothing to compute otherwise; "
+                         "now spelled method = \"exact\")")
+    return {"method": "both" if exact and sinkhorn else "exact" if exact else "sinkhorn"}
 
 
 def check(cfg: WassersteinMonitor, scenario, where: str):
-    if not (cfg.sinkhorn or cfg.exact):
-        return error("monitor", "sinkhorn = false needs exact = true (nothing to compute "
-                     "otherwise)", f"{where}.sinkhorn")
     if cfg.target == "teacher":
         if scenario.task.kind != "teacher":
             return error("monitor", "target teacher needs task teacher", f"{where}.target")
@@ -53,15 +65,17 @@ def check(cfg: WassersteinMonitor, scenario, where: str):
 
 def memory(cfg: WassersteinMonitor, m: MemoryContext, key: str) -> MonitorMemory:
     s = min(cfg.subsample or m.system.particles, m.system.particles)
+    k = m.data.teacher_width if cfg.target == "teacher" else s
+    method = w2.auto_method(s, k, m.platform) if cfg.method == "auto" else cfg.method
     terms = []
-    if cfg.sinkhorn:  # cost and kernel matrices of the three solves of a Sinkhorn divergence
+    if method in ("sinkhorn", "both"):  # cost and kernel matrices of the three solves
         terms.append(MemoryTerm(f"{key}.subsample", "the Sinkhorn cost matrices",
-                                6 * m.bytes_per_element * s * s * m.batch))
-    if cfg.exact:  # the float64 cost matrix on the host, and the solver's copy
-        terms.append(MemoryTerm(f"{key}.exact", "the exact W2's cost matrix (host, float64)",
-                                2 * 8 * s * s))
+                                6 * m.bytes_per_element * s * max(s, k) * m.batch))
+    if method in ("exact", "both"):  # the float64 cost matrix on the host, the solver's copy
+        terms.append(MemoryTerm(f"{key}.method", "the exact W2's cost matrix (host, float64)",
+                                2 * 8 * s * k))
     return MonitorMemory(terms=tuple(terms))
 
 
 ENTRY = MonitorEntry(WassersteinMonitor, Wasserstein, build, memory=memory, check=check,
-                     renamed={"reference": "target"})
+                     renamed={"reference": "target"}, replaced={("exact", "sinkhorn"): _old_flags})

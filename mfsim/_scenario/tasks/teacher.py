@@ -27,4 +27,5 @@ class TeacherTaskConfig(TaskTable):
 ENTRY = TaskEntry(
     TeacherTaskConfig,
     build=lambda cfg, key, dtype, ctx: teacher_task(key, dtype=dtype, **fields(cfg)),
-    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d), samples=True)
+    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d,
+                                teacher_width=cfg.teacher_width), samples=True)
