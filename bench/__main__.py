@@ -87,8 +87,9 @@ def _rows(name: str, r) -> list[tuple[str, str, str, bool | None]]:
                  and r["rel_diff"] <= 1e-6)]
     if name == "w2_method":
         slower = [f"{x['n']} x {x['k']} {x['case']}" for x in r["rows"] if not x["auto_is_cheaper"]]
-        return [(f"W2 method 'auto' picks the cheaper of exact / Sinkhorn ({r['platform']}, "
-                 f"{len(r['rows'])} cases, 256 to 16384 particles)",
+        return [(f"W2 method 'auto' picks the cheaper of exact / Sinkhorn at the requested "
+                 f"accuracy, ties within 10% ({r['platform']}, {len(r['rows'])} cases, 256 to "
+                 "16384 particles)",
                  "every case" if not slower else "not in: " + ", ".join(slower), "every case",
                  not slower)]
     if name == "monitor_overhead":

@@ -15,8 +15,9 @@ d = 11 (p = d_in + 1 with d_in = 10). Each side compiled ahead of time, then
 ``ROUNDS`` calls in turn (one from 8192 particles), min printed. Every case
 prints what :func:`mfsim._monitors.wasserstein.auto_method` chooses on this
 device and whether that was right at the requested accuracy: the cheaper
-side, except where Sinkhorn missed its threshold within its iteration cap
-(it then did not deliver the accuracy asked for, and exact is right).
+side (times within 10% of each other, this machine's run-to-run noise, are a
+tie), except where Sinkhorn missed its threshold within its iteration cap (it
+then did not deliver the accuracy asked for, and exact is right).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EQUAL = (256, 1024, 2048, 4096, 8192)
 UNEQUAL = ((1024, 4), (2048, 4), (4096, 4), (16384, 4), (1024, 16), (4096, 16), (300, 200))
 ROUNDS = 2
 LARGE = 8192  # from this many particles (squared: pairs), one round (minutes a call)
+TIE = 1.1  # times within 10% count as a tie
 
 
 def _side(x, y, method: str, dtype):
@@ -71,10 +73,12 @@ def _case(x, y, rounds: int) -> dict:
     choice = auto_method(len(x), len(y), jax.default_backend())
     converged = bool(values["sinkhorn"]["sinkhorn_converged_init"])
     # at the requested accuracy: a Sinkhorn solve that missed its threshold
-    # did not deliver it, so exact is then the right choice whatever its time
-    right = "exact" if not converged else min(best, key=best.get)
+    # did not deliver it, so exact is then right whatever its time; otherwise
+    # the cheaper side is, within TIE (timing noise between runs here)
+    other = "sinkhorn" if choice == "exact" else "exact"
+    right = (choice == "exact" and not converged) or best[choice] <= TIE * best[other]
     return {"exact_s": best["exact"], "sinkhorn_s": best["sinkhorn"], "auto": choice,
-            "auto_is_cheaper": choice == right, "rounds": rounds,
+            "auto_is_cheaper": right, "rounds": rounds,
             "w2_exact": float(values["exact"]["w2_init"]),
             "w2_sinkhorn": float(values["sinkhorn"]["w2_init"]),
             "sinkhorn_converged": converged}
@@ -115,8 +119,8 @@ def main():
     r = run()
     print(f"W2 monitor, one save point: exact (host, float64) vs Sinkhorn (epsilon 1e-2, "
           f"float32), d = {D_IN + 1}, min of {ROUNDS} (1 from {LARGE}); auto's choice on "
-          f"{r['platform']}, '(wrong)' where it was not the cheaper side at the requested "
-          "accuracy")
+          f"{r['platform']}, '(wrong)' where it was not the cheaper side (within 10%) at the "
+          "requested accuracy")
     print(f"  {'n x k':>12s}  {'case':11s}  {'exact':>8s}  {'Sinkhorn':>8s}  "
           f"{'Sinkhorn/exact':>14s}  auto      W2 exact / Sinkhorn (converged)")
     for row in r["rows"]:

@@ -101,6 +101,15 @@ def test_exact_w2_two_algorithms_and_brute_force():
     assert mfsim.exact_w2_squared(x, y) == pytest.approx(brute, rel=1e-12)
     # the transport LP (unequal sizes path) on a duplicated copy of y: same measure
     assert mfsim.exact_w2_squared(x, np.concatenate([y, y])) == pytest.approx(brute, rel=1e-8)
+    # both LP algorithms (interior point when a side has <= 32 points, else
+    # simplex) against the assignment of the equal-size copies
+    a, b = rng.normal(size=(64, 3)), rng.normal(size=(16, 3))
+    assignment = mfsim.exact_w2_squared(a, np.concatenate([b] * 4))
+    assert mfsim.exact_w2_squared(a, b) == pytest.approx(assignment, rel=1e-10)  # 64 x 16
+    a, b = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+    assignment = mfsim.exact_w2_squared(a, b)
+    twice = mfsim.exact_w2_squared(np.concatenate([a, a]), b)  # 80 x 40: simplex
+    assert twice == pytest.approx(assignment, rel=1e-10)
 
 
 def test_exact_w2_memory_is_the_cost_matrix_and_its_value_the_pairs():

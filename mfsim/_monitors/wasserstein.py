@@ -63,9 +63,13 @@ def exact_w2_squared(x, y) -> float:
     # matrix is sparse (2 m k nonzeros; dense it would be (m + k) x m k)
     rows = kron(eye_array(m), csr_array(np.ones((1, k))))
     cols = kron(csr_array(np.ones((1, m))), eye_array(k))
+    # HiGHS's interior point (with its crossover to a vertex) was 1.0-9x faster
+    # than its simplex when one side has at most 32 points (16384 x 4: 1.5 s vs
+    # 13 s), and slower for balanced sizes (300 x 200: 0.6 s vs 0.24 s); equal
+    # values (within 7e-16)
     res = linprog(cost.ravel(), A_eq=vstack([rows, cols]).tocsr(),
                   b_eq=np.concatenate([np.full(m, 1 / m), np.full(k, 1 / k)]),
-                  bounds=(0, None), method="highs")
+                  bounds=(0, None), method="highs-ipm" if min(m, k) <= 32 else "highs")
     if not res.success:
         return float("nan")
     return float(res.fun)
