@@ -105,21 +105,19 @@ METHODS = ("auto", "sinkhorn", "exact", "both")
 
 # method="auto": the exact W2 where it was measured cheaper than one save
 # point's Sinkhorn divergence at the requested accuracy (bench/w2_method.py;
-# bench/RESULTS.md, "W2: exact or Sinkhorn"). CPU (this project's 2-core
-# machine, d = 11, Sinkhorn at its defaults in float32):
-# - equal sizes: scipy's assignment solver was 1.7-32x cheaper at every size
+# bench/RESULTS.md, "w2_method"). CPU (this project's 2-core machine, d = 11,
+# Sinkhorn at its defaults in float32):
+# - equal sizes: scipy's assignment solver was 1.6-37x cheaper at every size
 #   measured, 256 to 8192 particles, for particles near their start (what
-#   W2(mu_t, mu_0) sees) and for two independent clouds (its hard case: 4.6 s
-#   against 58 s at 4096). Past EXACT_MAX_PARTICLES the float64 cost matrix
+#   W2(mu_t, mu_0) sees) and for two independent clouds (its hard case: 39 s
+#   against 314 s at 8192). Past EXACT_MAX_PARTICLES the float64 cost matrix
 #   alone passes 512 MiB and the assignment's worst case grows as m^3.
-# - unequal sizes (a teacher's neurons): the transport LP and Sinkhorn cost
-#   about the same (0.5-1.3x) up to 65536 pairs, and Sinkhorn missed its
-#   threshold in 2000 iterations in all but one case there, so exact up to
-#   EXACT_LP_MAX_PAIRS pairs (its one loss: 1.9x slower than a converged
-#   Sinkhorn at 4096 x 16).
+# - unequal sizes (a teacher's neurons): the transport LP was 1.1-6x cheaper
+#   or within 10% up to 65536 pairs, except at 1024 x 16 (1.2x slower than a
+#   Sinkhorn that missed its threshold, as it did in most of these cases).
 # On a GPU Sinkhorn runs on the device and the exact solve on the host; not
 # measured there, so accelerators take exact only for small problems (at most
-# EXACT_ACCELERATOR_MAX_PAIRS pairs: about 0.1 s on the host, worst case
+# EXACT_ACCELERATOR_MAX_PAIRS pairs: under 0.15 s on the host, worst case
 # measured on CPU).
 EXACT_MAX_PARTICLES = 8192
 EXACT_LP_MAX_PAIRS = 2**16
@@ -162,7 +160,7 @@ class Wasserstein(AbstractMonitor):
     - ``method``: ``"sinkhorn"`` (the debiased Sinkhorn divergence, on the
       device), ``"exact"`` (the exact $W_2$, on the host in float64: scipy's
       assignment solver for equal sizes, whose time depends on the data:
-      0.03 s for 4,096 particles near their start, 2.9 s for two independent
+      0.2-0.6 s for 4,096 particles near their start, 5 s for two independent
       clouds on CPU; the transport LP otherwise), ``"both"``, or ``"auto"``:
       ``"exact"`` where :func:`auto_method` finds it cheaper, else
       ``"sinkhorn"``, decided once per solve by :meth:`specialize`.
