@@ -105,7 +105,7 @@ def _symmetric_field(K, eta=0.0):
     return field
 
 
-@pytest.mark.parametrize("K", [2, 3])
+@pytest.mark.parametrize("K", [pytest.param(2, marks=pytest.mark.slow), 3])  # K = 2: 10 s on CI
 def test_symmetric_plateau_is_the_closed_form_fixed_point(K):
     """As eta -> 0 the K = M machine's symmetric fixed point (docs/theory.md) is
     Q_ik = 1/(2K - 1) for all i, k and R = 1/sqrt(K (2K - 1))."""

@@ -66,7 +66,7 @@ def test_cli_writes_the_solve_to_its_compilation_cache(tmp_path):
     assert first.returncode == 0, first.stderr
     # the solve itself is in the cache: it has no host callback (JAX writes no
     # entry for a computation with one)
-    assert any(p.name.startswith("jit__solve-") for p in cache.iterdir()), sorted(
+    assert any(p.name.startswith("jit_solve-") for p in cache.iterdir()), sorted(
         p.name for p in cache.iterdir())
     second = _mfsim(["run", str(scenario), "--out", str(tmp_path / "b"), "--quiet"], env,
                     tmp_path)

@@ -339,6 +339,7 @@ def test_relu_kernel_diagonal_is_exact(dtype, rtol):
             np.testing.assert_allclose(np.diag(np.asarray(ntk)), theta, rtol=rtol)
 
 
+@pytest.mark.slow  # 11 s on CI; the streamed-panel blocking test stays fast
 def test_activations_count_in_the_blocking_and_chunks_agree():
     # a convolutional model's feature maps outnumber its parameters: the blocking
     # counts them (forward_elements, through the inner jits) and builds each block's

@@ -42,6 +42,7 @@ def data():
 TIGHT = dict(t1=1.0, n_save=3, solver="tsit5", rtol=1e-11, atol=1e-13)
 
 
+@pytest.mark.slow  # 13 s on CI; the two-layer network's own flow tests stay fast
 def test_a_mean_field_module_trains_like_the_two_layer_network(data):
     """The same weights, as an Equinox module with time scale m: the same
     trajectory as TwoLayerNetwork (mean-field, relu), float64, rtol 1e-10."""
