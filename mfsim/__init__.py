@@ -70,6 +70,7 @@ from ._monitors.sharpness import hessian_eigenvalues as hessian_eigenvalues
 from ._monitors.spectral import FourierCoefficients as FourierCoefficients
 from ._monitors.spectral import ResidualModes as ResidualModes
 from ._monitors.spectral import fourier_coefficients as fourier_coefficients
+from ._monitors.variable import Variable as Variable
 from ._monitors.wasserstein import Wasserstein as Wasserstein
 from ._monitors.wasserstein import exact_w2_squared as exact_w2_squared
 from ._results import open_results as open_results

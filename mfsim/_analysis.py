@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ._monitors.variable import Variable
+
 
 def time_dim(ds: xr.Dataset) -> str:
     return "t" if "t" in ds.dims else "save"
@@ -82,8 +84,9 @@ def reference_distance(ds: xr.Dataset, ref: xr.Dataset, label: str = "") -> xr.D
     dist = np.sqrt(np.mean((f - f_ref) ** 2, axis=tuple(range(1, f.ndim))))
     inputs = {"test_outputs": "test"}.get(name, "training")
     desc = f"RMS over the {inputs} inputs of f - f_reference" + (f" ({label})" if label else "")
-    return ds.assign(ref_distance=xr.Variable(("t",), dist,
-                                              attrs={"description": desc, "long_name": desc}))
+    return ds.assign(ref_distance=xr.Variable(("t",), dist, attrs=Variable(
+        desc, "distance to the reference run", "$\\|f - f_{ref}\\|_{rms}$", scale="log",
+        rank=6).attrs()))
 
 
 def first_passage_time(t, values, level: float) -> float:

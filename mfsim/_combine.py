@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from ._analysis import scalar_series
+from ._results import STEP_ATTRS, TIME_ATTRS
 
 
 def _time_grid(datasets: Sequence[xr.Dataset]) -> tuple[np.ndarray | None, int]:
@@ -68,22 +69,22 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
         said = dict.fromkeys(ds[name].attrs.get("description", "") for ds in datasets
                              if name in ds)
         if len(said) > 1:
-            attrs["description"] = attrs["long_name"] = "differs by point: " + " | ".join(said)
+            attrs["description"] = "differs by point: " + " | ".join(said)
         data_vars[name] = xr.Variable(var_dims, full, attrs=attrs)
     all_coords = {name: (d, list(values), *attrs) for name, (d, values, *attrs) in coords.items()}
     if grid is not None:
-        all_coords["t"] = ("t", grid, {"description": "time of the gradient flow"})
+        all_coords["t"] = ("t", grid, TIME_ATTRS)
     else:
         ts = np.full(shape + (n_t,), np.nan)
         for flat, ds in enumerate(datasets):
             t = np.asarray(ds["t"])
             ts[np.unravel_index(flat, shape) + (slice(0, len(t)),)] = t
         all_coords["t"] = (dims + ("save",), ts,
-                           {"description": "time of the gradient flow at each save"})
+                           {**TIME_ATTRS, "description": "time of the gradient flow at each save"})
     steps = [np.asarray(ds["step"]) for ds in datasets if "step" in ds.coords]
     if len(steps) == len(datasets):  # gradient descent: the step count at each save
         longest = max(steps, key=len)
-        desc = {"description": "gradient-descent steps taken"}
+        desc = STEP_ATTRS
         if grid is not None or all(np.array_equal(s, longest[: len(s)]) for s in steps):
             all_coords["step"] = (tdim, longest, desc)  # the same steps at every point
         else:

@@ -30,9 +30,15 @@ import tomli_w
 import xarray as xr
 
 from ._io import atomic_write, atomic_write_text
+from ._monitors.variable import Variable
 from ._solve.core import Trajectory
 
 RESULTS_FILE = "results.nc"
+# the time coordinate of gradient flow (gradient descent adds ``step``)
+TIME_ATTRS = {"description": "time of the gradient flow", "long_name": "time",
+              "symbol": "$t$", "units": "1"}
+STEP_ATTRS = {"description": "gradient-descent steps taken", "long_name": "gradient-descent step",
+              "symbol": "$k$", "units": "1"}
 SCENARIO_FILE = "scenario.toml"
 PROVENANCE_FILE = "provenance.json"
 
@@ -48,29 +54,38 @@ POINT_DIMS = {
 
 
 def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
-                          prefix: str = "", label: str = "") -> xr.Dataset:
-    """Monitors over the save times actually reached, as an xarray Dataset.
+                          prefix: str = "", label: str = "", system: str = "") -> xr.Dataset:
+    """Monitors over the save times actually reached, as an xarray Dataset,
+    each variable with its :class:`~mfsim.Variable` as attributes
+    (``long_name``, ``units``, ``symbol``, ``scale``, ``role``, ...).
 
     ``prefix`` is put before every variable and run attribute (a twin's
-    ``lin_train_loss``, ``lin_status``); ``label`` before each description.
+    ``lin_train_loss``, ``lin_status``); ``label`` before each description;
+    a twin's variables also name the twin (``system``, its legend entry) and
+    the network variable they are drawn with (``network_variable``).
     """
     ts = np.asarray(traj.ts)
     reached = np.isfinite(ts)
-    data_vars, coords = {}, {"t": ("t", ts[reached], {"description": "time of the gradient flow"})}
+    data_vars, coords = {}, {"t": ("t", ts[reached], TIME_ATTRS)}
     for name, value in traj.values.items():
         value = np.asarray(value)
         if name in traj.value_ts:  # saved at times of its own (particle snapshots)
             own = np.asarray(traj.value_ts[name])
             tdim = f"{prefix}{name}_t"
             value = value[np.isfinite(own)]
-            coords[tdim] = (tdim, own[np.isfinite(own)], {"description": f"save times of {name}"})
+            coords[tdim] = (tdim, own[np.isfinite(own)],
+                            {**TIME_ATTRS, "description": f"save times of {name}"})
         else:
             tdim, value = "t", value[reached]
         known = (traj.dims.get(name) or POINT_DIMS.get(name, ()))[: value.ndim - 1]
         extra = known + tuple(f"{prefix}{name}_dim{i}" for i in range(1 + len(known), value.ndim))
-        desc = label + traj.descriptions.get(name, "")
-        data_vars[prefix + name] = xr.Variable((tdim,) + extra, value,
-                                               attrs={"description": desc, "long_name": desc})
+        var = traj.variables.get(name) or Variable(name, name)
+        if prefix:
+            var = var.renamed(prefix, label.rstrip(": "))
+        var_attrs = var.attrs()
+        if prefix:
+            var_attrs.update(system=system or label.rstrip(": "), network_variable=name)
+        data_vars[prefix + name] = xr.Variable((tdim,) + extra, value, attrs=var_attrs)
     used = {d for v in data_vars.values() for d in v.dims}
     coords.update({dim: (dim, np.asarray(values)) for dim, values in traj.coords.items()
                    if dim in used})

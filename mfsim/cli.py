@@ -118,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="redraw the figures of a run directory, or draw "
                                        "chosen variables against time or sweep axes")
     plot.add_argument("run_dir")
+    plot.add_argument("names", nargs="*", metavar="VARIABLE",
+                      help="draw only these: a figure of the run (loss, stability, vs_width, "
+                           "...; see --list) or a variable against time")
+    plot.add_argument("--list", action="store_true",
+                      help="name the figures the run gets and why, and what is not drawn")
     plot.add_argument("--format", default="png", choices=["png", "svg", "pdf"],
                       help="png, or a vector format for a paper")
     plot.add_argument("--var", action="append", default=[], metavar="NAME",
@@ -379,13 +384,26 @@ def _cmd_plot(args) -> int:
     if not (run_dir / RESULTS_FILE).is_file():
         raise MfsimError(f"{run_dir}: no {RESULTS_FILE} here; is this a run directory?")
     ds = open_results(run_dir)
+    from .plotting import left_out, plan
+
+    planned = plan(ds)
+    if args.list:
+        for figure in planned:
+            print(clean(f"{figure.stem}.{args.format}: {figure.reason}"))
+        for line in left_out(ds):
+            print(clean(f"  not drawn: {line}"))
+        return EXIT_OK
+    stems = {figure.stem for figure in planned}
+    figures_asked = [n for n in args.names if n in stems]
+    args.var = list(args.var) + [n for n in args.names if n not in stems]
     chosen = args.var or args.x or args.y or args.out or "auto" not in (args.xscale,
                                                                          args.yscale)
     if chosen:
         return _plot_chosen(args, ds, run_dir)
     # the figures are the run directory's: named in its manifest, never while a run writes
     with run_lock(run_dir), recording(Manifest(run_dir).record):
-        figures = draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format])
+        figures = draw_figures(ds, run_dir, ds.attrs.get("scenario"), [args.format],
+                               names=figures_asked or None)
     for path in figures:
         print(clean(str(path)))
     return EXIT_OK
@@ -418,11 +436,11 @@ def _plot_chosen(args, ds, run_dir: Path) -> int:
         if out.suffix.lstrip(".") not in ("png", "svg", "pdf"):
             raise MfsimError(f"--out {clean(str(out))}: the suffix picks the format; allowed "
                              ".png, .svg, .pdf")
-        paths = [save_figure(figures[0][1], out)]
+        paths = [save_figure(figures[0][1], out, title=ds.attrs.get("scenario"))]
     else:
         with run_lock(run_dir), recording(Manifest(run_dir).record):
-            paths = [save_figure(fig, inside(run_dir, f"{stem}.{args.format}"))
-                     for stem, fig in figures]
+            paths = [save_figure(fig, inside(run_dir, f"{stem}.{args.format}"),
+                                 title=ds.attrs.get("scenario")) for stem, fig in figures]
     for path in paths:
         print(clean(str(path)))
     return EXIT_OK

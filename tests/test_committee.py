@@ -66,8 +66,8 @@ class _Overlaps(mfsim.AbstractMonitor):
         p = ctx.system.order_parameters(state)
         return {"Q": p.Q, "R": p.R, "v": p.v, "eg": ctx.system.generalization_error(state)}
 
-    def descriptions(self):
-        return {k: k for k in ("Q", "R", "v", "eg")}
+    def variables(self):
+        return mfsim.Variable.plain({k: k for k in ("Q", "R", "v", "eg")})
 
 
 @pytest.mark.parametrize("train_output", [False, pytest.param(True, marks=pytest.mark.slow)])

@@ -21,8 +21,8 @@ class Modes(mfsim.AbstractMonitor):
         m = self.u.T @ ref.system.end_to_end(state) @ self.v
         return {"modes": jnp.diagonal(m), "off": jnp.max(jnp.abs(m - jnp.diag(jnp.diagonal(m))))}
 
-    def descriptions(self):
-        return {"modes": "", "off": ""}
+    def variables(self):
+        return mfsim.Variable.plain({"modes": "", "off": ""})
 
 
 def test_saxe_mode_dynamics():

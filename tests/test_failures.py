@@ -34,8 +34,8 @@ class Value(mfsim.AbstractMonitor):
     def __call__(self, t, state, ref):
         return {"y": state}
 
-    def descriptions(self):
-        return {"y": "y"}
+    def variables(self):
+        return mfsim.Variable.plain({"y": "y"})
 
 
 def test_blow_up_in_finite_time_is_caught_at_the_closed_form_time():
@@ -91,8 +91,8 @@ class OwnTimes(mfsim.AbstractMonitor):
     def __call__(self, t, state, ref):
         return {"y_own": state}
 
-    def descriptions(self):
-        return {"y_own": "y at its own times"}
+    def variables(self):
+        return mfsim.Variable.plain({"y_own": "y at its own times"})
 
     def save_times(self):
         return np.asarray(self.times)

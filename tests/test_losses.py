@@ -61,8 +61,8 @@ class _Weights(mfsim.AbstractMonitor):
     def __call__(self, t, state, ctx):
         return {"w": state[0].w.ravel()}
 
-    def descriptions(self):
-        return {"w": "the linear model's weights"}
+    def variables(self):
+        return mfsim.Variable.plain({"w": "the linear model's weights"})
 
 
 def test_logistic_flow_of_a_linear_model_tends_to_the_svm_direction_like_one_over_log_t(

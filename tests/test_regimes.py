@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mfsim
-from mfsim.plotting import learning_times
+from mfsim.plotting import fourier_learning_times as learning_times
 
 
 @pytest.fixture(scope="module")

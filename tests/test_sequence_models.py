@@ -16,16 +16,16 @@ class Theta(mfsim.AbstractMonitor):
     def __call__(self, t, state, ref):
         return {"theta": ref.system.theta(state)}
 
-    def descriptions(self):
-        return {"theta": "estimate"}
+    def variables(self):
+        return mfsim.Variable.plain({"theta": "estimate"})
 
 
 class Invariants(mfsim.AbstractMonitor):
     def __call__(self, t, state, ref):
         return ref.system.invariants(state)
 
-    def descriptions(self):
-        return {}
+    def variables(self):
+        return mfsim.Variable.plain({})
 
 
 class Orthogonality(mfsim.AbstractMonitor):
@@ -33,8 +33,8 @@ class Orthogonality(mfsim.AbstractMonitor):
         a = ref.system.matrix(state)
         return {"ortho": jnp.max(jnp.abs(a.T @ a - jnp.eye(a.shape[0])))}
 
-    def descriptions(self):
-        return {"ortho": ""}
+    def variables(self):
+        return mfsim.Variable.plain({"ortho": ""})
 
 
 @pytest.fixture(scope="module")

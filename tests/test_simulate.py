@@ -30,8 +30,8 @@ class Energy(mfsim.AbstractMonitor):
     def __call__(self, t, state, ref):
         return {"energy": ref.system.objective(state)}
 
-    def descriptions(self):
-        return {"energy": "objective"}
+    def variables(self):
+        return mfsim.Variable.plain({"energy": "objective"})
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ class KernelFlowOutputs(mfsim.AbstractMonitor):
     def __call__(self, t, state, ref):
         return {"train": state.train, "test": state.test}
 
-    def descriptions(self):
-        return {"train": "", "test": ""}
+    def variables(self):
+        return mfsim.Variable.plain({"train": "", "test": ""})
 
 
 @pytest.fixture(scope="module")

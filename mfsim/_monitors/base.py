@@ -24,6 +24,7 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from .._system import AbstractSystem
+from .variable import Variable
 
 
 class MonitorContext(eqx.Module):
@@ -49,8 +50,16 @@ class AbstractMonitor(eqx.Module):
         """Values at time ``t``; keys are the output variable names."""
 
     @abc.abstractmethod
+    def variables(self) -> dict[str, Variable]:
+        """Variable name -> what it is (:class:`~mfsim.Variable`: its
+        description, axis name, symbol, units, scale, role), for every
+        variable the monitor writes; stored as the variable's attributes in
+        the results, from which figures are chosen and labelled."""
+
+    @final
     def descriptions(self) -> dict[str, str]:
-        """Variable name -> one-line description (stored as an attribute)."""
+        """Variable name -> one-line description."""
+        return {name: var.description for name, var in self.variables().items()}
 
     def prepare(self, system: AbstractSystem, state0: PyTree) -> PyTree:
         """Computed once at the start of the solve (inside the compiled

@@ -24,6 +24,7 @@ from jaxtyping import Array, Float
 
 from .._system import AbstractRegressionSystem, AbstractScalarOutputSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, reference
 
 
 class DensityModes(AbstractMonitor):
@@ -71,16 +72,20 @@ class DensityModes(AbstractMonitor):
             out["theory_mode_residual"] = ctx.data * jnp.exp(-2.0 * self.eigenvalues * t)
         return out
 
-    def descriptions(self):
-        out = {"mode_residual": "residual energy on each eigenfunction of the kernel's "
-                                "operator under the data density (held-out points)"}
+    def variables(self):
+        out = {"mode_residual": Variable(
+            "residual energy on each eigenfunction of the kernel's operator under the data "
+            "density (held-out points)", "residual energy per mode", "$c_i(t)^2$",
+            scale="log", figure="learning_times")}
         if self.eigenvalues is not None:
-            out["theory_mode_residual"] = ("infinite-width kernel-flow prediction "
-                                           "c_i(0)^2 exp(-2 lambda_i t) of mode_residual")
+            out["theory_mode_residual"] = reference(
+                "infinite-width kernel-flow prediction c_i(0)^2 exp(-2 lambda_i t) of "
+                "mode_residual", "residual energy per mode", "mode_residual",
+                "kernel flow $c_i(0)^2 e^{-2\\lambda_i t}$", symbol="$c_i(t)^2$", scale="log")
         return out
 
     def dims(self):
-        return {name: ("mode",) for name in self.descriptions()}
+        return {name: ("mode",) for name in self.variables()}
 
     def coords(self):
         return {"mode": np.arange(self.phi.shape[1])}

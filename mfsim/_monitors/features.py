@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from .._system import AbstractFeatureSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable
 
 
 class FeatureMovement(AbstractMonitor):
@@ -42,7 +43,9 @@ class FeatureMovement(AbstractMonitor):
         return {f"feature_movement_{l + 1}": jnp.sqrt(jnp.mean((h - h0) ** 2))
                 for l, (h, h0) in enumerate(zip(now, ctx.data))}
 
-    def descriptions(self):
-        return {f"feature_movement_{l}": f"RMS movement of layer {l}'s features from init, per "
-                f"unit and example (first {self.subsample} training inputs)"
-                for l in range(1, self.depth + 1)}
+    def variables(self):
+        return {f"feature_movement_{l}": Variable(
+            f"RMS movement of layer {l}'s features from init, per unit and example (first "
+            f"{self.subsample} training inputs)", f"layer-{l} feature movement",
+            f"$\\|h^{{{l}}}_t - h^{{{l}}}_0\\|_{{rms}}$", scale="log", rank=20)
+            for l in range(1, self.depth + 1)}

@@ -34,6 +34,7 @@ from jaxtyping import Array, Float
 from .._kernels.sphere import gegenbauer, harmonic_multiplicity
 from .._system import AbstractRegressionSystem, AbstractScalarOutputSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, reference
 
 
 def harmonic_bases(x, max_degree: int) -> list[np.ndarray]:
@@ -110,16 +111,25 @@ class HarmonicEnergy(AbstractMonitor):
             out["theory_harmonic_residual"] = ctx.data * jnp.exp(-2.0 * self.mu * t)
         return out
 
-    def descriptions(self):
-        return {"harmonic_residual": "energy of the residual f - y in each spherical-harmonic "
-                                     "degree (held-out sample)",
-                "harmonic_prediction": "energy of the prediction f in each spherical-harmonic "
-                                       "degree (held-out sample)"} | ({} if self.mu is None else {
-                "theory_harmonic_residual": "infinite-width kernel-flow prediction "
-                                            "E_l(0) exp(-2 mu_l t) of harmonic_residual"})
+    def variables(self):
+        out = {"harmonic_residual": Variable(
+                   "energy of the residual f - y in each spherical-harmonic degree (held-out "
+                   "sample)", "residual energy per degree", "$E_\\ell(t)$", scale="log",
+                   figure="learning_times"),
+               "harmonic_prediction": Variable(
+                   "energy of the prediction f in each spherical-harmonic degree (held-out "
+                   "sample)", "prediction energy per degree", "$\\|P_\\ell f\\|^2$",
+                   scale="log")}
+        if self.mu is not None:
+            out["theory_harmonic_residual"] = reference(
+                "infinite-width kernel-flow prediction E_l(0) exp(-2 mu_l t) of "
+                "harmonic_residual", "residual energy per degree", "harmonic_residual",
+                "kernel flow $E_\\ell(0)e^{-2\\mu_\\ell t}$", symbol="$E_\\ell(t)$",
+                scale="log")
+        return out
 
     def dims(self):
-        return {name: ("degree",) for name in self.descriptions()}
+        return {name: ("degree",) for name in self.variables()}
 
     def coords(self):
         return {"degree": np.arange(len(self.sizes))}

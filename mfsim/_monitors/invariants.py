@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from .._system import AbstractInvariantSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable
 
 
 class InvariantDrift(AbstractMonitor):
@@ -39,11 +40,15 @@ class InvariantDrift(AbstractMonitor):
                 out[f"drift_rel_{k}"] = drift / jnp.maximum(jnp.max(jnp.abs(start[k])), 1.0)
         return out
 
-    def descriptions(self):
+    def variables(self):
         out = {}
         for k in self.names:
-            out[f"drift_{k}"] = f"max |q(t) - q(0)| of the conserved quantity {k}"
+            out[f"drift_{k}"] = Variable(
+                f"max |q(t) - q(0)| of the conserved quantity {k}", f"drift of {k}",
+                "$\\max|q_t - q_0|$", scale="log", rank=40)
             if self.relative:
-                out[f"drift_rel_{k}"] = (f"max |q(t) - q(0)| / max(max |q(0)|, 1) of the "
-                                         f"conserved quantity {k}")
+                out[f"drift_rel_{k}"] = Variable(
+                    f"max |q(t) - q(0)| / max(max |q(0)|, 1) of the conserved quantity {k}",
+                    f"relative drift of {k}", "$\\max|q_t - q_0| / \\max|q_0|$", scale="log",
+                    rank=40)
         return out

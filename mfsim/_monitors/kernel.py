@@ -9,31 +9,49 @@ eigenvectors are computed once at the start of the solve.
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable
 
 KERNEL_QUANTITIES = ("drift", "alignment", "alignment_centered", "ortiz_alignment",
                      "eigenvalues", "lambda_min", "energy", "angles")
 _SPECTRAL = ("eigenvalues", "lambda_min", "energy", "angles")
 
-_DESCRIPTIONS = {
-    "drift": ("kernel_drift", "relative kernel drift ||Theta_t - Theta_0||_F / ||Theta_0||_F"),
-    "alignment": ("kernel_alignment", "kernel-target alignment y^T Theta y / (||Theta||_F ||y||^2)"),
-    "alignment_centered": ("kernel_alignment_centered",
-                           "centred kernel-target alignment (H Theta H, H y; H = I - 11^T/n)"),
-    "ortiz_alignment": ("ortiz_alignment",
-                        "Ortiz-Jimenez alignment ||sum_i y_i grad f(x_i)||^2 / ||y||^2"),
-    "eigenvalues": ("kernel_eigenvalues", "top eigenvalues of Theta_t (descending)"),
-    "lambda_min": ("kernel_lambda_min", "smallest eigenvalue of Theta_t"),
-    "energy": ("kernel_energy",
-               "share of ||y||^2 on the top-K eigenvectors of Theta_t, K = 1..k"),
-    "angles": ("kernel_angles",
-               "principal angles (radians, ascending) between the top-k eigenspaces of "
-               "Theta_t and Theta_0"),
+# quantity -> (variable, what it is); each recorded on ``subsample`` training inputs
+_VARIABLES = {
+    "drift": ("kernel_drift", Variable(
+        "relative kernel drift ||Theta_t - Theta_0||_F / ||Theta_0||_F", "kernel drift",
+        "$\\|\\Theta_t - \\Theta_0\\|_F / \\|\\Theta_0\\|_F$", scale="log", rank=10)),
+    "alignment": ("kernel_alignment", Variable(
+        "kernel-target alignment y^T Theta y / (||Theta||_F ||y||^2)", "kernel-target alignment",
+        "$A(\\Theta_t, y)$", bounds=(0.0, 1.0), rank=30)),
+    "alignment_centered": ("kernel_alignment_centered", Variable(
+        "centred kernel-target alignment (H Theta H, H y; H = I - 11^T/n)",
+        "centred kernel-target alignment", "$A(H\\Theta_t H, Hy)$", bounds=(0.0, 1.0),
+        rank=30)),
+    "ortiz_alignment": ("ortiz_alignment", Variable(
+        "Ortiz-Jimenez alignment ||sum_i y_i grad f(x_i)||^2 / ||y||^2", "Ortiz-Jimenez alignment",
+        "$\\|\\sum_i y_i \\nabla f(x_i)\\|^2 / \\|y\\|^2$", scale="log", rank=30)),
+    "eigenvalues": ("kernel_eigenvalues", Variable(
+        "top eigenvalues of Theta_t (descending)", "NTK eigenvalues", "$\\lambda_i(\\Theta_t)$",
+        scale="log", rank=35)),
+    "lambda_min": ("kernel_lambda_min", Variable(
+        "smallest eigenvalue of Theta_t", "smallest NTK eigenvalue",
+        "$\\lambda_{min}(\\Theta_t)$", scale="log", rank=35)),
+    "energy": ("kernel_energy", Variable(
+        "share of ||y||^2 on the top-K eigenvectors of Theta_t, K = 1..k",
+        "label energy on the top eigenvectors", "$\\|P_K y\\|^2 / \\|y\\|^2$",
+        bounds=(0.0, 1.0), rank=35)),
+    "angles": ("kernel_angles", Variable(
+        "principal angles (radians, ascending) between the top-k eigenspaces of Theta_t and "
+        "Theta_0", "principal angle to the initial eigenspace", "$\\theta_i$", units="rad",
+        bounds=(0.0, 1.5707963267948966), rank=35)),
 }
 
 
@@ -131,11 +149,12 @@ class KernelMonitor(AbstractMonitor):
                 out["kernel_angles"] = jnp.arccos(jnp.clip(cos, -1.0, 1.0))
         return out
 
-    def descriptions(self):
+    def variables(self):
         out = {}
         for name in self.quantities:
-            var, desc = _DESCRIPTIONS[name]
-            out[var] = f"{desc} (on {self.subsample} training inputs)"
+            var, what = _VARIABLES[name]
+            out[var] = dataclasses.replace(
+                what, description=f"{what.description} (on {self.subsample} training inputs)")
         return out
 
     def dims(self):

@@ -32,6 +32,7 @@ from .._system import (
     squared_loss,
 )
 from .base import AbstractMonitor, MonitorContext
+from .variable import reference
 
 KERNEL_CHOICES = ("current", "init", "analytic")
 
@@ -98,10 +99,13 @@ class KernelRegression(AbstractMonitor):
                 lambda a, b: system.ntk(state, a, b), system)
         return {f"kr_{k}_test_loss": out[f"kr_{k}_test_loss"] for k in self.kernels}
 
-    def descriptions(self):
+    def variables(self):
         what = {"current": "the empirical NTK at time t (at the end: the after-kernel)",
                 "init": "the empirical NTK at initialization",
                 "analytic": "the infinite-width NTK"}
         ridge = f"ridge {self.ridge:g} x mean eigenvalue" if self.ridge else "ridgeless"
-        return {f"kr_{k}_test_loss": f"test loss of kernel regression ({ridge}) with {what[k]}"
-                for k in self.kernels}
+        legend = {"current": "kernel regression, NTK now", "init": "kernel regression, NTK at init",
+                  "analytic": "kernel regression, infinite width"}
+        return {f"kr_{k}_test_loss": reference(
+            f"test loss of kernel regression ({ridge}) with {what[k]}", "test loss",
+            "test_loss", legend[k], symbol="$L_{test}$", scale="log") for k in self.kernels}

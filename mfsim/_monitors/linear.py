@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from .._system import AbstractLinearPredictorSystem, squared_loss
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, reference
 
 
 class LinearPredictor(AbstractMonitor):
@@ -43,15 +44,25 @@ class LinearPredictor(AbstractMonitor):
                 out[f"{name}_test_loss"] = squared_loss(self.x_test @ beta, self.y_test)
         return out
 
-    def descriptions(self):
-        out = {"beta_l1": "l1 norm of the linear predictor beta",
-               "beta_l2": "l2 norm of the linear predictor beta"}
+    def variables(self):
+        own = {"beta_l1": Variable("l1 norm of the linear predictor beta",
+                                   "l1 norm of the predictor", "$\\|\\beta\\|_1$", rank=25),
+               "beta_l2": Variable("l2 norm of the linear predictor beta",
+                                   "l2 norm of the predictor", "$\\|\\beta\\|_2$", rank=25)}
         if self.beta_star is not None:
-            out["beta_error"] = "relative recovery error ||beta - beta*|| / ||beta*||"
+            own["beta_error"] = Variable(
+                "relative recovery error ||beta - beta*|| / ||beta*||", "recovery error",
+                "$\\|\\beta - \\beta^*\\| / \\|\\beta^*\\|$", scale="log", role="metric",
+                rank=3)
+        out = dict(own)
         for name in self.interpolants or {}:
-            which = f"the minimum-{name.removeprefix('min_')}-norm interpolant"
-            out.update({f"{name}_{k}": f"{v} of {which}" for k, v in list(out.items())
-                        if not k.startswith("min_")})
+            norm = name.removeprefix("min_")
+            which = f"the minimum-{norm}-norm interpolant"
+            out.update({f"{name}_{k}": reference(
+                f"{v.description} of {which}", v.long_name, k, f"min-{norm} interpolant",
+                symbol=v.symbol, scale=v.scale) for k, v in own.items()})
             if self.x_test is not None:
-                out[f"{name}_test_loss"] = f"test loss (1/2n') sum (f - y)^2 of {which}"
+                out[f"{name}_test_loss"] = reference(
+                    f"test loss (1/2n') sum (f - y)^2 of {which}", "test loss", "test_loss",
+                    f"min-{norm} interpolant", symbol="$L_{test}$", scale="log")
         return out

@@ -7,6 +7,7 @@ from jaxtyping import Array, Float
 
 from .._system import AbstractLossSystem, AbstractRegressionSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, loss
 
 
 class TrainLoss(AbstractMonitor):
@@ -17,8 +18,9 @@ class TrainLoss(AbstractMonitor):
     def __call__(self, t, state, ctx: MonitorContext):
         return {"train_loss": ctx.system.loss(state)}
 
-    def descriptions(self):
-        return {"train_loss": "training loss (1/2n) sum_i (f(x_i) - y_i)^2"}
+    def variables(self):
+        return {"train_loss": loss("training loss (1/2n) sum_i (f(x_i) - y_i)^2",
+                                   "training loss", "$L$", rank=2, figure="loss")}
 
 
 class TestLoss(AbstractMonitor):
@@ -35,8 +37,9 @@ class TestLoss(AbstractMonitor):
         loss = ctx.system.loss_function()
         return {"test_loss": loss(ctx.system.predict(state, self.x), self.y)}
 
-    def descriptions(self):
-        return {"test_loss": "test loss (1/2n') sum_i (f(x'_i) - y'_i)^2 on held-out data"}
+    def variables(self):
+        return {"test_loss": loss("test loss (1/2n') sum_i (f(x'_i) - y'_i)^2 on held-out data",
+                                  "test loss", "$L_{test}$", oracle=True, rank=0, figure="loss")}
 
 
 class TestAccuracy(AbstractMonitor):
@@ -54,5 +57,7 @@ class TestAccuracy(AbstractMonitor):
         f = ctx.system.predict(state, self.x)
         return {"test_accuracy": jnp.mean(jnp.sign(f) == jnp.sign(self.y)).astype(f.dtype)}
 
-    def descriptions(self):
-        return {"test_accuracy": "test accuracy: fraction of held-out points with sign f = sign y"}
+    def variables(self):
+        return {"test_accuracy": Variable(
+            "test accuracy: fraction of held-out points with sign f = sign y", "test accuracy",
+            bounds=(0.0, 1.0), role="metric", rank=1)}

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from .._system import AbstractGradientFlowSystem, AbstractScalarOutputSystem
 from .base import AbstractMonitor
+from .variable import Variable
 
 
 class Margin(AbstractMonitor):
@@ -37,6 +38,9 @@ class Margin(AbstractMonitor):
         norm = jnp.sqrt(sum(squares))
         return {"margin": margin, "normalized_margin": margin / norm**self.degree}
 
-    def descriptions(self):
-        return {"margin": "min_i y_i f(x_i) over the training set",
-                "normalized_margin": f"margin / |theta|^{self.degree:g} (trainable arrays)"}
+    def variables(self):
+        return {"margin": Variable("min_i y_i f(x_i) over the training set", "margin",
+                                   "$\\min_i y_i f(x_i)$", scale="symlog", rank=20),
+                "normalized_margin": Variable(
+                    f"margin / |theta|^{self.degree:g} (trainable arrays)", "normalized margin",
+                    f"$\\min_i y_i f(x_i) / \\|\\theta\\|^{{{self.degree:g}}}$", rank=20)}

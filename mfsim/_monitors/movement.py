@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from .._system import AbstractLinearMapSystem, AbstractParticleSystem, AbstractRegressionSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, hidden, reference
 
 
 class TrainOutputs(AbstractMonitor):
@@ -18,8 +19,9 @@ class TrainOutputs(AbstractMonitor):
     def __call__(self, t, state, ctx: MonitorContext):
         return {"train_outputs": ctx.system.train_outputs(state)}
 
-    def descriptions(self):
-        return {"train_outputs": "network outputs f(x_i) on the training inputs"}
+    def variables(self):
+        return {"train_outputs": hidden("network outputs f(x_i) on the training inputs",
+                                        "output on the training inputs", symbol="$f(x_i)$")}
 
 
 class ParameterDistance(AbstractMonitor):
@@ -56,12 +58,21 @@ class ParameterDistance(AbstractMonitor):
             out["moved_fraction"] = jnp.mean(moved > self.tol)
         return out
 
-    def descriptions(self):
-        out = {"param_distance": "Euclidean distance ||theta_t - theta_0|| of the parameters",
-               "param_distance_rel": "relative distance ||theta_t - theta_0|| / ||theta_0||",
-               "moved_fraction": f"fraction of particles that moved more than {self.tol:g}"}
-        out.update({f"param_distance_{k}": f"distance ||theta_t - theta_0|| of {k}"
-                    for k in self.layers})
+    def variables(self):
+        out = {"param_distance": Variable(
+                   "Euclidean distance ||theta_t - theta_0|| of the parameters",
+                   "parameter distance from init", "$\\|\\theta_t - \\theta_0\\|$",
+                   scale="log", rank=15),
+               "param_distance_rel": Variable(
+                   "relative distance ||theta_t - theta_0|| / ||theta_0||",
+                   "relative parameter distance",
+                   "$\\|\\theta_t - \\theta_0\\| / \\|\\theta_0\\|$", scale="log", rank=12),
+               "moved_fraction": Variable(
+                   f"fraction of particles that moved more than {self.tol:g}",
+                   "fraction of particles moved", bounds=(0.0, 1.0), rank=16)}
+        out.update({f"param_distance_{k}": Variable(
+            f"distance ||theta_t - theta_0|| of {k}", f"distance from init of {k}",
+            "$\\|\\theta_t - \\theta_0\\|$", scale="log", rank=17) for k in self.layers})
         return out
 
 
@@ -76,8 +87,9 @@ class Predictions(AbstractMonitor):
     def __call__(self, t, state, ctx: MonitorContext):
         return {self.name: ctx.system.predict(state, self.x)}
 
-    def descriptions(self):
-        return {self.name: f"outputs f(x) on {self.x.shape[0]} fixed inputs"}
+    def variables(self):
+        return {self.name: hidden(f"outputs f(x) on {self.x.shape[0]} fixed inputs",
+                                  "output on fixed inputs", symbol="$f(x)$")}
 
 
 class SingularValues(AbstractMonitor):
@@ -103,11 +115,15 @@ class SingularValues(AbstractMonitor):
             out["theory_singular_values"] = theory[: out["singular_values"].shape[0]]
         return out
 
-    def descriptions(self):
-        out = {"singular_values": "singular values of the end-to-end map W_L...W_1"}
+    def variables(self):
+        out = {"singular_values": Variable(
+            "singular values of the end-to-end map W_L...W_1", "singular values",
+            "$s_i(W_L \\cdots W_1)$", scale="log", rank=20)}
         if self.theory:
-            out["theory_singular_values"] = (
-                "Saxe et al.'s closed form s / (1 + (s/u0 - 1) exp(-2 s tau t)) per mode")
+            out["theory_singular_values"] = reference(
+                "Saxe et al.'s closed form s / (1 + (s/u0 - 1) exp(-2 s tau t)) per mode",
+                "singular values", "singular_values", "closed form (Saxe et al.)",
+                symbol="$s_i$", scale="log")
         return out
 
     def dims(self):

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from .._system import AbstractOrderParameterSystem
 from .base import AbstractMonitor
+from .variable import Variable, hidden
 
 
 class OrderParametersMonitor(AbstractMonitor):
@@ -20,12 +21,17 @@ class OrderParametersMonitor(AbstractMonitor):
         return {"generalization_error": ctx.system.generalization_error(state),
                 "overlap_Q": p.Q, "overlap_R": p.R, "second_layer": p.v}
 
-    def descriptions(self):
-        return {"generalization_error": "generalization error eps_g = (1/2) E (phi - phi*)^2 "
-                                        "(closed form over fresh inputs)",
-                "overlap_Q": "student overlaps Q = W W^T / N",
-                "overlap_R": "student-teacher overlaps R = W W*^T / N",
-                "second_layer": "second-layer weights v"}
+    def variables(self):
+        return {"generalization_error": Variable(
+                    "generalization error eps_g = (1/2) E (phi - phi*)^2 (closed form over fresh "
+                    "inputs)", "generalization error", "$\\epsilon_g$", scale="log",
+                    role="metric", oracle=True, rank=0),
+                "overlap_Q": hidden("student overlaps Q = W W^T / N", "student overlaps",
+                                    symbol="$Q$"),
+                "overlap_R": hidden("student-teacher overlaps R = W W*^T / N",
+                                    "student-teacher overlaps", symbol="$R$"),
+                "second_layer": hidden("second-layer weights v", "second-layer weights",
+                                       symbol="$v$")}
 
     def dims(self):
         return {"overlap_Q": ("student", "student_2"), "overlap_R": ("student", "teacher"),

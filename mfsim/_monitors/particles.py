@@ -9,6 +9,7 @@ import numpy as np
 
 from .._system import AbstractParticleSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, hidden
 
 
 class ParticleMoments(AbstractMonitor):
@@ -22,10 +23,16 @@ class ParticleMoments(AbstractMonitor):
         return {"particle_mean": jnp.mean(p, axis=0), "particle_var": jnp.var(p, axis=0),
                 "particle_sq_norm": jnp.mean(jnp.sum(p**2, axis=1))}
 
-    def descriptions(self):
-        return {"particle_mean": "mean of the particle measure, per coordinate",
-                "particle_var": "variance of the particle measure, per coordinate",
-                "particle_sq_norm": "second moment (1/m) sum_j ||p_j||^2"}
+    def variables(self):
+        return {"particle_mean": hidden("mean of the particle measure, per coordinate",
+                                        "particle mean", symbol="$E_\\mu[p]$",
+                                        index="categorical"),
+                "particle_var": hidden("variance of the particle measure, per coordinate",
+                                       "particle variance", symbol="$Var_\\mu[p]$",
+                                       index="categorical"),
+                "particle_sq_norm": Variable("second moment (1/m) sum_j ||p_j||^2",
+                                             "second moment of the particles",
+                                             "$E_\\mu\\|p\\|^2$", rank=30)}
 
     def dims(self):
         return {"particle_mean": ("particle_coord",), "particle_var": ("particle_coord",)}
@@ -49,8 +56,9 @@ class ParticleSnapshots(AbstractMonitor):
     def __call__(self, t, state, ctx: MonitorContext):
         return {"particles": ctx.system.particles(state)}
 
-    def descriptions(self):
-        return {"particles": "particles p_j (rows) at the snapshot times"}
+    def variables(self):
+        return {"particles": hidden("particles p_j (rows) at the snapshot times", "particles",
+                                    symbol="$p_j$", figure="particle_measure")}
 
     def dims(self):
         return {"particles": ("particle", "particle_coord")}

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from .._system import AbstractDiagonalSequenceModel, AbstractSequenceModel
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable
 
 
 class Risk(AbstractMonitor):
@@ -18,8 +19,10 @@ class Risk(AbstractMonitor):
     def __call__(self, t, state, ctx: MonitorContext):
         return {"risk": ctx.system.risk(state)}
 
-    def descriptions(self):
-        return {"risk": "risk ||theta - theta*||^2"}
+    def variables(self):
+        return {"risk": Variable("risk ||theta - theta*||^2", "risk",
+                                 "$\\|\\theta - \\theta^*\\|^2$", scale="log", role="metric",
+                                 oracle=True, rank=0)}
 
 
 class LearnedKernel(AbstractMonitor):
@@ -46,6 +49,11 @@ class LearnedKernel(AbstractMonitor):
         share = jnp.cumsum(captured) / jnp.sum(star**2)
         return {"kernel_eigenvalues": lam, "kernel_top_share": share}
 
-    def descriptions(self):
-        return {"kernel_eigenvalues": f"top-{self.k} eigenvalues of the learned kernel A D^2 A^T",
-                "kernel_top_share": "share of ||theta*||^2 in the span of the top-j eigenvectors"}
+    def variables(self):
+        return {"kernel_eigenvalues": Variable(
+                    f"top-{self.k} eigenvalues of the learned kernel A D^2 A^T",
+                    "learned-kernel eigenvalues", "$\\lambda_j(A D^2 A^T)$", scale="log", rank=30),
+                "kernel_top_share": Variable(
+                    "share of ||theta*||^2 in the span of the top-j eigenvectors",
+                    "target share on the top eigenvectors",
+                    "$\\|P_j \\theta^*\\|^2 / \\|\\theta^*\\|^2$", bounds=(0.0, 1.0), rank=30)}

@@ -33,6 +33,7 @@ from jax.flatten_util import ravel_pytree
 
 from .._system import AbstractGradientFlowSystem, AbstractSupervisedSystem
 from .base import AbstractMonitor
+from .variable import Variable, hidden
 
 
 def lanczos_eigenvalues(matvec, v0: jax.Array, iterations: int, key) -> jax.Array:
@@ -128,11 +129,15 @@ class Sharpness(AbstractMonitor):
             out["ntk_sharpness"] = jnp.linalg.eigvalsh(system.ntk(state, x, x))[-1] / x.shape[0]
         return out
 
-    def descriptions(self):
-        out = {"sharpness": "top eigenvalues of the objective's Hessian (Lanczos on "
-                            "Hessian-vector products; GD is stable iff eta lambda_1 < 2)"}
+    def variables(self):
+        out = {"sharpness": hidden(
+            "top eigenvalues of the objective's Hessian (Lanczos on Hessian-vector products; GD "
+            "is stable iff eta lambda_1 < 2)", "sharpness", symbol="$\\lambda_i(\\nabla^2 J)$",
+            scale="log", figure="stability")}
         if self.ntk:
-            out["ntk_sharpness"] = "top eigenvalue of the NTK Theta_t(X, X) / n"
+            out["ntk_sharpness"] = Variable(
+                "top eigenvalue of the NTK Theta_t(X, X) / n", "NTK sharpness",
+                "$\\lambda_{max}(\\Theta_t) / n$", scale="log", rank=30)
         return out
 
     def dims(self):

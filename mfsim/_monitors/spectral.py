@@ -18,6 +18,7 @@ import numpy as np
 
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, hidden
 
 
 def fourier_coefficients(values, positions, frequencies):
@@ -66,10 +67,14 @@ class FourierCoefficients(AbstractMonitor):
         return {"fourier_amplitude": jnp.sqrt(re**2 + im**2),
                 "fourier_progress": (re * tre + im * tim) / (tre**2 + tim**2)}
 
-    def descriptions(self):
-        return {"fourier_amplitude": "amplitude |c_k| of the prediction's Fourier coefficient",
-                "fourier_progress": "fraction learned Re(c_k conj(c*_k)) / |c*_k|^2 of the "
-                                    "target's Fourier component"}
+    def variables(self):
+        return {"fourier_amplitude": hidden(
+                    "amplitude |c_k| of the prediction's Fourier coefficient",
+                    "Fourier amplitude", symbol="$|c_k|$"),
+                "fourier_progress": Variable(
+                    "fraction learned Re(c_k conj(c*_k)) / |c*_k|^2 of the target's Fourier "
+                    "component", "fraction of the Fourier component learned",
+                    "$Re(c_k \\bar c^*_k) / |c^*_k|^2$", figure="spectral_bias", rank=20)}
 
     def dims(self):
         return {"fourier_amplitude": ("frequency",), "fourier_progress": ("frequency",)}
@@ -117,10 +122,14 @@ class ResidualModes(AbstractMonitor):
         residual = ctx.system.train_outputs(state) - ctx.system.y_train
         return {"residual_modes": vec.T @ residual, "mode_eigenvalues": lam}
 
-    def descriptions(self):
-        return {"residual_modes": "training residual on the top eigenvectors of Theta_0, "
-                                  "u_i^T (f(X) - y)",
-                "mode_eigenvalues": "eigenvalues lambda_i of Theta_0 for residual_modes"}
+    def variables(self):
+        return {"residual_modes": Variable(
+                    "training residual on the top eigenvectors of Theta_0, u_i^T (f(X) - y)",
+                    "residual on NTK eigenvector", "$u_i^T (f(X) - y)$", scale="symlog",
+                    rank=30),
+                "mode_eigenvalues": hidden("eigenvalues lambda_i of Theta_0 for residual_modes",
+                                           "NTK eigenvalue at init",
+                                           symbol="$\\lambda_i(\\Theta_0)$", scale="log")}
 
     def dims(self):
         return {"residual_modes": ("mode",), "mode_eigenvalues": ("mode",)}

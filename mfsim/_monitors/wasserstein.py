@@ -34,6 +34,7 @@ import numpy as np
 
 from .._system import AbstractParticleSystem
 from .base import AbstractMonitor, MonitorContext
+from .variable import Variable, hidden, reference
 
 
 def squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -276,21 +277,36 @@ class Wasserstein(AbstractMonitor):
             values[key] = jnp.sqrt(_exact_w2_squared_jax(x, y))
         return values
 
-    def descriptions(self):
+    def variables(self):
         self._resolved()
         what = {"init": "mu_0"}.get(self.name, f"the {self.name} measure")
+        sym = {"init": "\\mu_0"}.get(self.name, "\\nu")
+        target = {"init": "initial measure"}.get(self.name, f"{self.name} measure")
         eps = f"epsilon = {self.epsilon:g}" + (
             f", first {self.subsample} particles" if self.subsample else "")
         why = f"; {self.chosen}" if self.chosen else ""
+        w2 = f"$W_2(\\mu_t, {sym})$"
+        long_name = f"W2 distance to the {target}"
         out = {
-            f"w2_{self.name}": f"W2(mu_t, {what}) from the debiased Sinkhorn divergence "
-                               f"({eps}{why})",
-            f"sinkhorn_{self.name}": f"debiased Sinkhorn divergence S_eps(mu_t, {what}) ({eps})",
-            f"entropic_ot_{self.name}": f"entropic OT cost OT_eps(mu_t, {what}) ({eps})",
-            f"sinkhorn_converged_{self.name}": "1 if Sinkhorn reached its threshold, else 0",
+            f"w2_{self.name}": Variable(
+                f"W2(mu_t, {what}) from the debiased Sinkhorn divergence ({eps}{why})",
+                long_name, w2, scale="log", rank=11),
+            f"sinkhorn_{self.name}": hidden(
+                f"debiased Sinkhorn divergence S_eps(mu_t, {what}) ({eps})",
+                "Sinkhorn divergence", symbol=f"$S_\\epsilon(\\mu_t, {sym})$"),
+            f"entropic_ot_{self.name}": hidden(
+                f"entropic OT cost OT_eps(mu_t, {what}) ({eps})", "entropic OT cost",
+                symbol=f"$OT_\\epsilon(\\mu_t, {sym})$"),
+            f"sinkhorn_converged_{self.name}": hidden(
+                "1 if Sinkhorn reached its threshold, else 0", "Sinkhorn converged",
+                bounds=(0.0, 1.0)),
         } if self.sinkhorn else {}
         if self.exact:
-            key = f"w2_exact_{self.name}" if self.sinkhorn else f"w2_{self.name}"
             sub = f", first {self.subsample} particles" if self.subsample else ""
-            out[key] = f"exact W2(mu_t, {what}) (host-side OT{sub}{why})"
+            desc = f"exact W2(mu_t, {what}) (host-side OT{sub}{why})"
+            if self.sinkhorn:
+                out[f"w2_exact_{self.name}"] = reference(
+                    desc, long_name, f"w2_{self.name}", "exact OT", symbol=w2, scale="log")
+            else:
+                out[f"w2_{self.name}"] = Variable(desc, long_name, w2, scale="log", rank=11)
         return out

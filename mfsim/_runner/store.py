@@ -20,10 +20,12 @@ import xarray as xr
 
 from .._combine import combine_points, summary_rows
 from .._errors import MfsimError, RecomputedWarning
+from .._monitors.variable import Variable, hidden
 from .._results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
     SCENARIO_FILE,
+    STEP_ATTRS,
     atomic_write_text,
     provenance,
     provenance_attrs,
@@ -34,9 +36,9 @@ from .._results import (
     write_dataset,
     write_json,
 )
-from .._scenario.keys import key_description
+from .._scenario.keys import key_shown
 from .._scenario.sweep import SweepPoint, axes
-from .._scenario.twins import TWIN_LABELS
+from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
 from .._solve.core import Trajectory
 from .manifest import Manifest
 from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_name
@@ -125,7 +127,8 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
     each save time), to plot against steps."""
     scenario = point.scenario
     if prefix:
-        ds = trajectory_to_dataset(traj, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ")
+        ds = trajectory_to_dataset(traj, prefix=prefix, label=f"{TWIN_LABELS[prefix]}: ",
+                                   system=TWIN_LEGENDS[prefix])
     else:
         attrs = {"scenario": scenario.name, "seed": scenario.seed, "dtype": scenario.dtype}
         if sweep:
@@ -137,8 +140,19 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
         reached = np.isfinite(t)
         step = np.where(reached, np.rint(np.where(reached, t, 0) / scenario.solver.dt),
                         -1).astype(np.int64)
-        ds = ds.assign_coords(step=("t", step, {"description": "gradient-descent steps taken"}))
+        ds = ds.assign_coords(step=("t", step, STEP_ATTRS))
     return ds
+
+
+def time_axis(scenario) -> str:
+    """The time unit the run's dynamics define, drawn on every figure of it:
+    ``"step"`` for gradient descent and (mini-batch) SGD, ``"t"`` for a flow,
+    ``"eta_alpha"`` for online SGD (``t = eta alpha``, alpha = examples /
+    input dimension)."""
+    solver = scenario.solver
+    if solver.online:
+        return "eta_alpha"
+    return "step" if solver.fixed else "t"
 
 
 def with_critical_point(ds: xr.Dataset, cp) -> xr.Dataset:
@@ -149,8 +163,9 @@ def with_critical_point(ds: xr.Dataset, cp) -> xr.Dataset:
     desc = ("eigenvalues of the objective's Hessian at the polished critical point, ascending"
             + ("" if cp.dense else " (the bottom and top k)"))
     ds = ds.assign(critical_eigenvalues=xr.Variable(
-        ("critical_index",), np.asarray(cp.eigenvalues), {"description": desc,
-                                                          "long_name": desc}))
+        ("critical_index",), np.asarray(cp.eigenvalues), hidden(
+            desc, "Hessian eigenvalue at the critical point", symbol="$\\lambda_i(\\nabla^2 J)$"
+        ).attrs()))
     return ds.assign_attrs(critical_grad_norm=float(cp.grad_norm),
                            critical_start_grad_norm=float(cp.start_grad_norm),
                            critical_index=int(cp.index), critical_flat=int(cp.flat),
@@ -174,8 +189,10 @@ def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
             continue
         diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
         gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
-        desc = f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})"
-        ds[f"{prefix}gap"] = gap.assign_attrs(description=desc, long_name=desc)
+        ds[f"{prefix}gap"] = gap.assign_attrs(Variable(
+            f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})",
+            f"network - {TWIN_LEGENDS[prefix]} gap", "$\\|f - f_{twin}\\|_{rms}$", scale="log",
+            rank=5).attrs())
     if steps:
         step = functools.reduce(lambda a, b: a.combine_first(b), steps)
         ds = ds.assign_coords(step=step.reindex(t=ds["t"]).astype(np.int64).assign_attrs(
@@ -343,8 +360,7 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
         for a in ax:
             for key, values in zip(a.keys, a.values):
                 name = a.dim if key == a.keys[0] else key.split(".")[-1]
-                coords[name] = (a.dim, values, {"key": key, "description": key_description(
-                    scenario, key) or f"the swept key {key}"})
+                coords[name] = (a.dim, values, key_shown(scenario, key))
         ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
         write_csv(out_dir / SUMMARY_FILE,
                   summary_rows(ordered, [p.overrides for p in points]))
@@ -353,7 +369,7 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     seed_swept = "seed" in scenario.sweep.grid or "seed" in scenario.sweep.zip
     ds = ds.assign_attrs(provenance_attrs(
         scenario_text=plan.resolved_text, seed=None if seed_swept else scenario.seed,
-        dtype=scenario.dtype))
+        dtype=scenario.dtype), time_axis=time_axis(scenario))
     write_dataset(out_dir / RESULTS_FILE, ds)
     labels = tuple(p.label() for p in points)
     result = RunResult(dataset=ds, trajectories=trajectories, labels=labels, out_dir=out_dir,
@@ -402,52 +418,13 @@ def inside(out_dir: Path, name: str) -> Path:
 _FILE_NAME = re.compile(r"[A-Za-z0-9_.=+-]+")
 
 
-def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats) -> tuple[Path, ...]:
-    """The figures drawn after every run (and by ``mfsim plot``)."""
-    from ..plotting import (
-        numeric_sweep_axes,
-        phase_axes,
-        plot_degree_learning_times,
-        plot_losses,
-        plot_particles,
-        plot_phase_diagram,
-        plot_series,
-        plot_spectral_bias,
-        plot_stability,
-        plot_sweep_summary,
-        plot_w2_stationary,
-        scalar_variables,
-        series_variables,
-    )
+def draw_figures(ds: xr.Dataset, out_dir: Path, title: str, formats, *,
+                 names=None) -> tuple[Path, ...]:
+    """The figures drawn after every run (and by ``mfsim plot``): those
+    :func:`mfsim.plotting.plan` chooses from the results' metadata (or those
+    of its stems in ``names``), in each format; ``title`` (the scenario's
+    name) goes into each file's metadata."""
+    from ..plotting import draw_figures as draw
 
-    figures = [plot_losses(ds, inside(out_dir, f"loss.{fmt}"), title=title) for fmt in formats]
-    for name in scalar_variables(ds) + series_variables(ds):
-        figures += [plot_series(ds, name, inside(out_dir, f"{name}.{fmt}"), title=title)
-                    for fmt in formats]
-    if "fourier_progress" in ds:
-        figures += [plot_spectral_bias(ds, inside(out_dir, f"spectral_bias.{fmt}"), title=title)
-                    for fmt in formats]
-    for name, stem in (("harmonic_residual", "learning_times"),
-                       ("mode_residual", "mode_learning_times")):
-        if name in ds:
-            figures += [plot_degree_learning_times(ds, inside(out_dir, f"{stem}.{fmt}"),
-                                                   title=title, name=name) for fmt in formats]
-    if "sharpness" in ds and "train_loss" in ds:
-        figures += [plot_stability(ds, inside(out_dir, f"stability.{fmt}"), title=title)
-                    for fmt in formats]
-    if "particles" in ds and ds.sizes.get("seed", 0) >= 2 and "seed" in ds.attrs.get(
-            "sweep_dims", "").split(","):
-        figures += [plot_w2_stationary(ds, inside(out_dir, f"w2_stationary.{fmt}"), title=title)
-                    for fmt in formats]
-    if "particles" in ds:
-        figures += [plot_particles(ds, inside(out_dir, f"particles.{fmt}"), title=title)
-                    for fmt in formats]
-    for dim in numeric_sweep_axes(ds):
-        figures += [plot_sweep_summary(ds, dim, inside(out_dir, f"vs_{dim}.{fmt}"), title=title)
-                    for fmt in formats]
-    phase = phase_axes(ds)
-    if len(phase) == 2:
-        x, y = phase
-        figures += [plot_phase_diagram(ds, x, y, inside(out_dir, f"phase_{x}_{y}.{fmt}"), title=title)
-                    for fmt in formats]
-    return tuple(figures)
+    return draw(ds, lambda stem: [inside(out_dir, f"{stem}.{fmt}") for fmt in formats],
+                title=title, names=names)

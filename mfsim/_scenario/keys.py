@@ -130,6 +130,23 @@ def key_description(scenario: Scenario, key: str) -> str:
     return (field.description or "") if field is not None else ""
 
 
+def key_shown(scenario: Scenario, key: str) -> dict:
+    """How the dotted ``key`` is shown as a sweep axis: its ``long_name`` and
+    ``symbol`` from the schema (:func:`~mfsim._scenario.table.shown`), its
+    description, and the key itself; a key the schema does not describe
+    so is named by its last part ("n_test" -> "n test")."""
+    *tables, last = key.split(".")
+    node: Any = scenario
+    for part in tables:
+        node = getattr(node, part, None)
+    field = type(node).model_fields.get(last) if isinstance(node, BaseModel) else None
+    extra = field.json_schema_extra if field is not None else None
+    extra = extra if isinstance(extra, dict) else {}
+    return {"key": key, "description": key_description(scenario, key) or f"the swept key {key}",
+            "long_name": str(extra.get("long_name") or last.replace("_", " ")),
+            "symbol": str(extra.get("symbol", "")), "units": "1"}
+
+
 def missing_descriptions() -> list[str]:
     """Dotted keys of the schema that have no description (a test keeps this empty)."""
     missing = []

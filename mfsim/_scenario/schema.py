@@ -27,7 +27,7 @@ from .._system import (
 )
 from . import registry, twins
 from .entry import error
-from .table import NonNegFloat, PosFloat, PosInt, Table
+from .table import NonNegFloat, PosFloat, PosInt, Table, shown
 
 SolverName = Literal[tuple(SOLVERS)]  # type: ignore[valid-type]
 
@@ -53,13 +53,15 @@ class SolverConfig(Table):
     """How the flow is integrated."""
 
     name: SolverName = Field("tsit5", description="the ODE solver (mfsim list solvers)")
-    t1: PosFloat = Field(10.0, description="final time (replaced by steps * dt when steps is set)")
+    t1: PosFloat = Field(10.0, description="final time (replaced by steps * dt when steps is set)",
+        json_schema_extra=shown("training time", r"$t_1$"))
     dt: PosFloat | None = Field(
         None, description="fixed step (euler: gradient descent with learning rate tau dt; "
         "replaced by learning_rate / tau when learning_rate is set)")
     learning_rate: PosFloat | None = Field(
         None, description="gradient descent's learning rate eta, fixed-step solves only: sets "
-        "dt = eta / tau, tau the system's time scale (m for a mean-field two-layer network)")
+        "dt = eta / tau, tau the system's time scale (m for a mean-field two-layer network)",
+            json_schema_extra=shown("learning rate", r"$\eta$"))
     steps: PosInt | None = Field(
         None, description="number of fixed steps, fixed-step solves only: sets t1 = steps * dt")
     rtol: PosFloat = Field(1e-6, description="relative tolerance of adaptive steps")
@@ -78,7 +80,7 @@ class SolverConfig(Table):
     # the optimizers (sgd, adam): docs/theory.md, "Discrete optimizers"
     batch_size: PosInt | None = Field(
         None, description="sgd, adam: training rows per step, drawn by the seed (default: "
-        "every row, full batch; online: 1)")
+        "every row, full batch; online: 1)", json_schema_extra=shown("batch size", r"$B$"))
     replacement: bool | None = Field(
         None, description="sgd, adam: draw each batch with replacement (default false: "
         "epochs of fresh permutations)")
@@ -86,7 +88,8 @@ class SolverConfig(Table):
         None, description="sgd, adam: a fresh sample of the task's distribution at every "
         "step (online SGD; tasks that sample: teacher)")
     momentum: Annotated[float, Field(ge=0, lt=1)] | None = Field(
-        None, description="sgd: heavy-ball momentum (optax.trace; default 0)")
+        None, description="sgd: heavy-ball momentum (optax.trace; default 0)",
+            json_schema_extra=shown("momentum", r"$\beta$"))
     nesterov: bool | None = Field(None, description="sgd: Nesterov momentum (default false)")
     b1: Annotated[float, Field(ge=0, lt=1)] | None = Field(
         None, description="adam: first-moment decay (default 0.9)")
@@ -96,9 +99,11 @@ class SolverConfig(Table):
     # noisy dynamics: docs/theory.md, "Noisy dynamics"
     temperature: NonNegFloat | None = Field(
         None, description="Langevin temperature T = 1/beta: the flow gets the noise "
-        "sqrt(2 tau T) dW (an SDE; euler is then Euler-Maruyama; sra1, shark need it)")
+        "sqrt(2 tau T) dW (an SDE; euler is then Euler-Maruyama; sra1, shark need it)",
+            json_schema_extra=shown("temperature", r"$T$"))
     weight_decay: NonNegFloat | None = Field(
-        None, description="lambda: the drift gets -lambda theta (with or without temperature)")
+        None, description="lambda: the drift gets -lambda theta (with or without temperature)",
+            json_schema_extra=shown("weight decay", r"$\lambda$"))
     per_particle: bool | None = Field(
         None, description="mean-field Langevin: the temperature is per particle (noise "
         "sqrt(2 tau T / m) dW; for the mean-field network sqrt(2 T) per neuron)")
@@ -348,7 +353,8 @@ class Scenario(Table):
         description="names the run (default output directory runs/<name>)")
     description: str = Field("", description="one line shown by mfsim list")
     seed: Annotated[int, Field(ge=0, lt=2**32)] = Field(
-        0, description="random seed: split into the data key and the initialization key")
+        0, description="random seed: split into the data key and the initialization key",
+            json_schema_extra=shown("seed", r""))
     dtype: Literal["float32", "float64"] = Field("float32", description="of every array of the run")
     task: TaskConfig = Field(
         default_factory=lambda: registry.TASKS[registry.DEFAULT_TASK].config())

@@ -54,3 +54,10 @@ def fields(cfg: Table, *exclude: str) -> dict:
 
 # the name the public API exports it under
 ScenarioTable = Table
+
+
+def shown(long_name: str, symbol: str = "") -> dict:
+    """How a key is shown when it is a sweep axis (``json_schema_extra`` of
+    its field): a short name and a mathtext symbol ("learning rate",
+    ``$\\eta$``), written on the axis coordinate of the results."""
+    return {"long_name": long_name, "symbol": symbol}

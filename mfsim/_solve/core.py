@@ -18,6 +18,7 @@ import numpy as np
 from jaxtyping import Array, PyTree
 
 from .._monitors.base import MonitorContext
+from .._monitors.variable import Variable
 from .langevin import Langevin
 from .optimizers import OptaxSolver, StepArgs, stochastic
 from .save_times import save_times as make_save_times
@@ -31,7 +32,9 @@ class Trajectory(eqx.Module):
 
     - ``ts``: save times ``(T,)``; entries never reached are ``inf``.
     - ``values``: monitor name -> array with leading axis ``T``.
-    - ``descriptions``: monitor name -> one-line description.
+    - ``variables``: variable name -> its :class:`~mfsim.Variable` (description,
+      axis name, symbol, units, scale, role); ``descriptions``: name -> its
+      one-line description.
     - ``dims``: monitor name -> names of its non-time axes (where declared);
       ``coords``: dimension name -> coordinate values (where declared).
     - ``value_ts``: for the values of monitors with save times of their own
@@ -48,11 +51,15 @@ class Trajectory(eqx.Module):
     final_state: PyTree
     t_final: Array
     status: str = eqx.field(static=True)
-    descriptions: dict[str, str] = eqx.field(static=True)
+    variables: dict[str, Variable] = eqx.field(static=True)
     stats: dict = eqx.field(static=True)
     dims: dict[str, tuple[str, ...]] = eqx.field(static=True, default_factory=dict)
     coords: dict[str, tuple] = eqx.field(static=True, default_factory=dict)
     value_ts: dict[str, Array] = eqx.field(default_factory=dict)
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        return {name: var.description for name, var in self.variables.items()}
 
     @property
     def succeeded(self) -> bool:
@@ -441,9 +448,9 @@ def status(result, final) -> str:
 
 def trajectory(sol, monitors, **timing) -> Trajectory:
     values, final, *own = sol.ys
-    descriptions, dims, coords, value_ts = {}, {}, {}, {}
+    variables, dims, coords, value_ts = {}, {}, {}, {}
     for monitor in monitors:
-        descriptions.update(monitor.descriptions())
+        variables.update(monitor.variables())
         dims.update(monitor.dims())
         coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
     values = dict(values)
@@ -458,7 +465,7 @@ def trajectory(sol, monitors, **timing) -> Trajectory:
         final_state=jax.tree.map(lambda x: x[0], final),
         t_final=sol.ts[1][0],
         status=status(sol.result, final),
-        descriptions=descriptions,
+        variables=variables,
         stats=stats,
         dims=dims,
         coords=coords,

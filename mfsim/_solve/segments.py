@@ -277,9 +277,9 @@ def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Traje
             value_ts[name] = padded(state.own_ts[int(m)], n_own[int(m)], np.zeros(0))
         else:
             values[key] = padded(chunks, n_ts)
-    descriptions, dims, coords = {}, {}, {}
+    variables, dims, coords = {}, {}, {}
     for monitor in monitors:
-        descriptions.update(monitor.descriptions())
+        variables.update(monitor.variables())
         dims.update(monitor.dims())
         coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
     final_state = jax.tree.unflatten(treedef, [jax.numpy.asarray(x)
@@ -290,7 +290,7 @@ def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Traje
         final_state=final_state,
         t_final=np.asarray(state.t_final),
         status=state.status,
-        descriptions=descriptions,
+        variables=variables,
         stats={**state.steps, **timing},
         dims=dims,
         coords=coords,

@@ -19,6 +19,7 @@ from ..table import (
     PosFloat,
     PosInt,
     Table,
+    shown,
 )
 
 
@@ -29,15 +30,17 @@ class CNNConfig(Table):
     channels: Annotated[list[PosInt], Field(min_length=1)] = Field(
         default_factory=lambda: [16, 16], description="channels of the conv layers")
     kernel_size: PosInt = Field(3, description="filter side k ('SAME' padding, stride 1)")
-    activation: Activation = Field("relu", description="phi")
+    activation: Activation = Field("relu", description="phi", json_schema_extra=shown("activation", r""))
     parameterization: Literal["ntk", "standard"] = Field(
         "ntk", description="ntk (N(0,1) weights, multipliers sigma_w/sqrt(fan_in)) or standard "
-        "(the multipliers folded into the stored weights, one learning rate)")
+        "(the multipliers folded into the stored weights, one learning rate)",
+            json_schema_extra=shown("parameterization", r""))
     sigma_w: PosFloat = Field(1.0, description="weight std")
     sigma_b: NonNegFloat = Field(0.0, description="bias multiplier")
     bias: bool = Field(True, description="layers have biases")
     gamma0: PosFloat = Field(1.0, description="richness: f = h / gamma0, objective gamma0^2 "
-                             "L(f); gamma0 -> 0 is the lazy limit")
+                             "L(f); gamma0 -> 0 is the lazy limit",
+                                 json_schema_extra=shown("richness", r"$\gamma_0$"))
     center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
     loss: Loss = Field("squared", description=LOSS_DESCRIPTION)
     time_scale: PosFloat = Field(1.0, description="tau: the flow is dtheta/dt = -tau grad J")

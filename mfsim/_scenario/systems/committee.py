@@ -9,14 +9,15 @@ from pydantic import Field
 from ..._systems.committee import SoftCommittee
 from ..._tasks.dataset import CommitteeDataset
 from ..entry import DataSizes, SystemEntry, SystemSizes
-from ..table import NonNegFloat, PosFloat, PosInt, Table, fields
+from ..table import NonNegFloat, PosFloat, PosInt, Table, fields, shown
 
 
 class CommitteeConfig(Table):
     """Soft committee machine student sum_i v_i erf(w_i . x / sqrt(2N)) (tau = N)."""
 
     kind: Literal["committee"] = "committee"
-    width: PosInt = Field(2, description="student units K")
+    width: PosInt = Field(2, description="student units K",
+                         json_schema_extra=shown("student units", r"$K$"))
     sigma_w: NonNegFloat = Field(
         0.03, description="initial weights w_ij ~ N(0, sigma_w^2): Q_ii ~ sigma_w^2, and "
         "R ~ sigma_w / sqrt(N) (small: the symmetric plateau)")

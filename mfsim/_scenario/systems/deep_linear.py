@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ..._systems.deep_linear import DeepLinearNetwork
 from ..entry import DataSizes, SystemEntry, SystemSizes, error
-from ..table import NonNegFloat, PosFloat, PosInt, Table, fields
+from ..table import NonNegFloat, PosFloat, PosInt, Table, fields, shown
 
 
 class DeepLinearConfig(Table):
@@ -20,7 +20,7 @@ class DeepLinearConfig(Table):
         "balanced", description="initialization of the layers (aligned: every mode at strength "
         "scale along the data's input-output modes, Saxe et al.)")
     scale: NonNegFloat = Field(0.01, description="init scale sigma (aligned: the mode strength "
-                               "u0)")
+                               "u0)", json_schema_extra=shown("init scale", r"$\sigma$"))
     lam: float = Field(0.0, description="lambda of lambda_balanced init")
     time_scale: PosFloat = Field(
         1.0, description="tau: the flow is dtheta/dt = -tau grad L (was learning_rate; "

@@ -8,15 +8,15 @@ from pydantic import Field
 
 from ..._systems.diagonal_linear import DiagonalLinearNetwork
 from ..entry import DataSizes, SystemEntry, SystemSizes
-from ..table import PosFloat, Table, fields
+from ..table import PosFloat, Table, fields, shown
 
 
 class DiagonalLinearConfig(Table):
     """Diagonal linear network <u^D - v^D, x> from u = v = alpha."""
 
     kind: Literal["diagonal_linear"] = "diagonal_linear"
-    alpha: PosFloat = Field(0.1, description="init scale")
-    depth: Annotated[int, Field(ge=2)] = Field(2, description="D")
+    alpha: PosFloat = Field(0.1, description="init scale", json_schema_extra=shown("init scale", r"$\alpha$"))
+    depth: Annotated[int, Field(ge=2)] = Field(2, description="D", json_schema_extra=shown("depth", r"$D$"))
     time_scale: PosFloat = Field(
         1.0, description="tau: the flow is dtheta/dt = -tau grad L (was learning_rate; "
         "gradient descent's learning rate is solver.learning_rate)")

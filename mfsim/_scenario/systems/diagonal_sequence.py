@@ -9,14 +9,15 @@ from pydantic import Field
 from ..._systems.sequence_models import DiagonalSequenceModel
 from ..._tasks.sequence import SequenceData
 from ..entry import DataSizes, SystemEntry, SystemSizes
-from ..table import PosFloat, Table, fields
+from ..table import PosFloat, Table, fields, shown
 
 
 class DiagonalSequenceConfig(Table):
     """Over-parameterized theta_j = a_j b_j^D beta_j (Li & Lin)."""
 
     kind: Literal["diagonal_sequence"] = "diagonal_sequence"
-    depth: Annotated[int, Field(ge=0)] = Field(0, description="D (0: a_j beta_j only)")
+    depth: Annotated[int, Field(ge=0)] = Field(0, description="D (0: a_j beta_j only)",
+        json_schema_extra=shown("depth", r"$D$"))
     b0: PosFloat = Field(1.0, description="initial b_j")
 
 

@@ -18,6 +18,7 @@ from ..table import (
     PosInt,
     Table,
     fields,
+    shown,
 )
 
 
@@ -29,20 +30,21 @@ class MLPConfig(Table):
         default_factory=lambda: [512, 512], description="hidden widths")
     width: Optional[PosInt] = Field(
         None, description="every hidden layer's width (a sweepable alternative to widths: "
-        "widths = [width] * depth)")
+        "widths = [width] * depth)", json_schema_extra=shown("width", r"$m$"))
     depth: Optional[PosInt] = Field(
         None, description="number of hidden layers with system.width (default: "
-        "len(widths))")
-    activation: Activation = Field("relu", description="phi")
+        "len(widths))", json_schema_extra=shown("depth", r"$L$"))
+    activation: Activation = Field("relu", description="phi", json_schema_extra=shown("activation", r""))
     sigma_w: PosFloat = Field(1.0, description="weight std W_std (stax Dense)")
     sigma_b: NonNegFloat = Field(0.0, description="bias std b_std (stax Dense)")
     bias: bool = Field(True, description="layers have biases")
     parameterization: Literal["ntk", "mup", "mean_field", "standard"] = Field(
         "ntk", description="ntk (stax), mup = mean_field (readout / n_L, time scale n_L: "
         "features move O(1) at any width) or standard (one learning rate for the weights "
-        "as stored)")
+        "as stored)", json_schema_extra=shown("parameterization", r""))
     gamma0: PosFloat = Field(1.0, description="richness: f = h / gamma0, objective gamma0^2 "
-                             "L(f); gamma0 -> 0 is the lazy limit")
+                             "L(f); gamma0 -> 0 is the lazy limit",
+                                 json_schema_extra=shown("richness", r"$\gamma_0$"))
     center: bool = Field(False, description="fit h - h0 (the output at init subtracted)")
     loss: Loss = Field("squared", description=LOSS_DESCRIPTION)
 

@@ -17,6 +17,7 @@ from ..table import (
     PosInt,
     Table,
     fields,
+    shown,
 )
 
 
@@ -24,16 +25,18 @@ class TwoLayerConfig(Table):
     """Two-layer network ``alpha c_m sum_j v_j phi(w_j . x + b_j)``."""
 
     kind: Literal["two_layer"] = "two_layer"
-    width: PosInt = Field(512, description="number of neurons m")
+    width: PosInt = Field(512, description="number of neurons m", json_schema_extra=shown("width", r"$m$"))
     parameterization: Literal["mean_field", "ntk", "mup"] = Field(
         "mean_field", description="c_m = 1/m and time scale m (mean_field), c_m = 1/sqrt(m) "
         "(ntk), or mean_field with input multiplier 1/sqrt(d) and w_j ~ N(0, sigma_w^2 I) "
-        "(mup: the input layer trains d times slower than in mean_field)")
-    activation: Activation = Field("relu", description="phi")
-    scale: PosFloat = Field(1.0, description="output scale alpha (objective L(alpha h)/alpha^2)")
+        "(mup: the input layer trains d times slower than in mean_field)",
+            json_schema_extra=shown("parameterization", r""))
+    activation: Activation = Field("relu", description="phi", json_schema_extra=shown("activation", r""))
+    scale: PosFloat = Field(1.0, description="output scale alpha (objective L(alpha h)/alpha^2)",
+        json_schema_extra=shown("output scale", r"$\alpha$"))
     gamma0: Optional[PosFloat] = Field(
         None, description="richness gamma0 = 1/alpha, the knob's name in system mlp "
-        "(set scale or gamma0, not both)")
+        "(set scale or gamma0, not both)", json_schema_extra=shown("richness", r"$\gamma_0$"))
     bias: bool = Field(False, description="hidden biases b_j")
     train: Annotated[list[Literal["hidden", "output"]], Field(min_length=1)] = Field(
         default_factory=lambda: ["hidden", "output"], description="layers that train"

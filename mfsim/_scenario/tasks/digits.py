@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ..._tasks.digits import digits_task
 from ..entry import DataSizes, TaskEntry, error
-from ..table import PosInt, TaskTable
+from ..table import PosInt, TaskTable, shown
 
 Digit = Annotated[int, Field(ge=0, le=9)]
 # images per digit in the dataset (scikit-learn's load_digits)
@@ -21,7 +21,8 @@ class DigitsTaskConfig(TaskTable):
     kind: Literal["digits"] = "digits"
     classes: Annotated[list[Digit], Field(min_length=2, max_length=2)] = Field(
         default_factory=lambda: [3, 8], description="the digit labelled +1 and the one -1")
-    n_train: PosInt = Field(280, description="number of training images")
+    n_train: PosInt = Field(280, description="number of training images",
+        json_schema_extra=shown("training points", r"$n$"))
     n_test: PosInt = Field(77, description="number of test images")
 
     @model_validator(mode="after")

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ..._tasks.gegenbauer import gegenbauer_task
 from ..entry import DataSizes, TaskEntry, error
-from ..table import NonNegFloat, PosInt, TaskTable, fields
+from ..table import NonNegFloat, PosInt, TaskTable, fields, shown
 
 
 class GegenbauerTaskConfig(TaskTable):
@@ -16,19 +16,23 @@ class GegenbauerTaskConfig(TaskTable):
 
     kind: Literal["gegenbauer"] = "gegenbauer"
     d: Annotated[int, Field(ge=2)] = Field(8, description="input dimension (the sphere of "
-                                           "radius sqrt(d) in R^d)")
-    n_train: PosInt = Field(256, description="number of training points")
+                                           "radius sqrt(d) in R^d)",
+                                               json_schema_extra=shown("input dimension", r"$d$"))
+    n_train: PosInt = Field(256, description="number of training points",
+        json_schema_extra=shown("training points", r"$n$"))
     n_test: PosInt = Field(1024, description="number of test points")
     degrees: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = Field(
         default_factory=lambda: [1, 2, 4], description="Gegenbauer degrees k in the target")
     amplitudes: list[float] | None = Field(
         None, description="c_k per degree: the target's energy in degree k is c_k^2 "
         "(default 1 each)")
-    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets",
+        json_schema_extra=shown("label noise", r"$\sigma$"))
     density: Literal["uniform", "vmf"] = Field(
         "uniform", description="input density on the sphere: uniform, or von Mises-Fisher "
         "around e_1 (density proportional to exp(kappa x_1 / |x|))")
-    kappa: NonNegFloat = Field(0.0, description="vmf concentration (0: uniform)")
+    kappa: NonNegFloat = Field(0.0, description="vmf concentration (0: uniform)",
+        json_schema_extra=shown("concentration", r"$\kappa$"))
 
     @model_validator(mode="after")
     def _check(self):

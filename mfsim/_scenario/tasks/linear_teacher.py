@@ -8,21 +8,23 @@ from pydantic import Field, model_validator
 
 from ..._tasks.linear_teacher import linear_teacher_task
 from ..entry import DataSizes, TaskEntry, error
-from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields
+from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields, shown
 
 
 class LinearTeacherTaskConfig(TaskTable):
     """Vector regression y = M x with M = U diag(s) V^T (random orthogonal U, V)."""
 
     kind: Literal["linear_teacher"] = "linear_teacher"
-    d: PosInt = Field(8, description="input dimension")
+    d: PosInt = Field(8, description="input dimension", json_schema_extra=shown("input dimension", r"$d$"))
     d_out: PosInt = Field(4, description="output dimension")
     singular_values: Annotated[list[PosFloat], Field(min_length=1)] = Field(
         default_factory=lambda: [3.0, 2.0, 1.0, 0.5], description="singular values of M")
-    n_train: PosInt = Field(256, description="number of training points")
+    n_train: PosInt = Field(256, description="number of training points",
+        json_schema_extra=shown("training points", r"$n$"))
     n_test: PosInt = Field(256, description="number of test points")
     whiten: bool = Field(True, description="whiten the training inputs ((1/n) X^T X = I)")
-    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets",
+        json_schema_extra=shown("label noise", r"$\sigma$"))
 
     @model_validator(mode="after")
     def _check(self):

@@ -16,7 +16,7 @@ from ..._systems.constant_kernel import EmpiricalKernel
 from ..._tasks.dataset import Dataset
 from ..._tasks.eigenfunction import ntk_eigenfunction_task
 from ..entry import DataSizes, MemoryContext, MemoryTerm, TaskEntry, _dataset_terms, error
-from ..table import PosInt, TaskTable, fields
+from ..table import PosInt, TaskTable, fields, shown
 
 
 class EigenfunctionTaskConfig(TaskTable):
@@ -24,10 +24,12 @@ class EigenfunctionTaskConfig(TaskTable):
     pooled train and test inputs (Ortiz-Jimenez et al.)."""
 
     kind: Literal["ntk_eigenfunction"] = "ntk_eigenfunction"
-    d: PosInt = Field(8, description="input dimension")
-    n_train: PosInt = Field(256, description="number of training points")
+    d: PosInt = Field(8, description="input dimension", json_schema_extra=shown("input dimension", r"$d$"))
+    n_train: PosInt = Field(256, description="number of training points",
+        json_schema_extra=shown("training points", r"$n$"))
     n_test: PosInt = Field(256, description="number of test points")
-    index: PosInt = Field(1, description="j: eigenvector by decreasing eigenvalue (1 = top)")
+    index: PosInt = Field(1, description="j: eigenvector by decreasing eigenvalue (1 = top)",
+        json_schema_extra=shown("eigenvector index", r"$j$"))
     kernel: Literal["empirical", "analytic"] = Field(
         "empirical", description="the network's NTK at init, or its infinite-width limit")
     inputs: Literal["gaussian", "sphere"] = Field("gaussian", description="input distribution")

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ..._tasks.sinusoids import sinusoid_task
 from ..entry import DataSizes, TaskEntry, error
-from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields
+from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields, shown
 
 
 class SinusoidTaskConfig(TaskTable):
@@ -20,12 +20,14 @@ class SinusoidTaskConfig(TaskTable):
     )
     amplitudes: list[float] | None = Field(None, description="amplitudes A_k (default 1)")
     phases: list[float] | None = Field(None, description="phases p_k (default 0)")
-    n_train: PosInt = Field(64, description="number of training points")
+    n_train: PosInt = Field(64, description="number of training points",
+        json_schema_extra=shown("training points", r"$n$"))
     n_test: PosInt = Field(256, description="number of test points (a regular grid)")
     domain: Literal["interval", "circle"] = Field(
         "interval", description="x in [0, 1), or x embedded as (cos 2 pi x, sin 2 pi x)")
     grid: bool = Field(False, description="training positions on a regular grid")
-    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets",
+        json_schema_extra=shown("label noise", r"$\sigma$"))
 
     @model_validator(mode="after")
     def _lengths_match(self):

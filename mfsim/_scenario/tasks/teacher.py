@@ -8,20 +8,23 @@ from pydantic import Field
 
 from ..._tasks.teacher import teacher_task
 from ..entry import DataSizes, TaskEntry
-from ..table import Activation, NonNegFloat, PosInt, TaskTable, fields
+from ..table import Activation, NonNegFloat, PosInt, TaskTable, fields, shown
 
 
 class TeacherTaskConfig(TaskTable):
     """Targets from a two-layer teacher network ``(1/k) sum_i a_i phi(u_i . x)``."""
 
     kind: Literal["teacher"] = "teacher"
-    d: PosInt = Field(16, description="input dimension")
-    n_train: PosInt = Field(256, description="number of training points")
+    d: PosInt = Field(16, description="input dimension", json_schema_extra=shown("input dimension", r"$d$"))
+    n_train: PosInt = Field(256, description="number of training points",
+        json_schema_extra=shown("training points", r"$n$"))
     n_test: PosInt = Field(1024, description="number of test points")
-    teacher_width: PosInt = Field(4, description="teacher neurons k")
+    teacher_width: PosInt = Field(4, description="teacher neurons k",
+        json_schema_extra=shown("teacher width", r"$k$"))
     activation: Activation = Field("relu", description="teacher activation")
     inputs: Literal["gaussian", "sphere"] = Field("gaussian", description="input distribution")
-    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets")
+    noise: NonNegFloat = Field(0.0, description="std of label noise on training targets",
+        json_schema_extra=shown("label noise", r"$\sigma$"))
 
 
 ENTRY = TaskEntry(

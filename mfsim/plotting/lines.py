@@ -1,0 +1,218 @@
+"""What the time-series figures share: the lines of a sweep and their looks,
+the values of a series over seeds, the time axis, failures and divergences.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._analysis import sweep_dims
+from . import meta
+from .style import LINE_STYLES, MARKERS, PALETTE, categorical, ordered_colors
+
+MAX_LINES = 12
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a figure: its legend label, the sweep point or index it
+    selects (``sel``, an isel dict) and its look."""
+
+    label: str
+    sel: dict
+    color: object
+    linestyle: object = "-"
+    marker: str | None = None
+    short: str = ""
+
+    def look(self) -> dict:
+        return {"color": self.color, "linestyle": self.linestyle, "marker": self.marker}
+
+
+def looks(n: int, ordered: bool, *, twins: bool = False) -> list[dict]:
+    """``n`` distinct looks: a sequential colormap for ordered values; the
+    palette, then palette x line style (x marker) for categories. With twins
+    on the axes (drawn dashed), categories past the palette get markers
+    instead of line styles."""
+    if ordered:
+        return [{"color": c, "linestyle": "-", "marker": None} for c in ordered_colors(n)]
+    out = []
+    for i in range(n):
+        look = categorical(i)
+        if twins and i >= len(PALETTE):
+            look = {**look, "linestyle": "-", "marker": MARKERS[(i // len(PALETTE)) % len(MARKERS)]}
+        out.append(look)
+    return out
+
+
+def sweep_lines(ds, dims=None, *, twins: bool = False) -> tuple[list[Line], str]:
+    """A line per combination of ``dims`` (default: the non-seed sweep axes),
+    at most MAX_LINES (evenly chosen; the note says so). One ordered axis
+    gets sequential colours; otherwise each combination is a category."""
+    dims = [d for d in sweep_dims(ds) if d != "seed"] if dims is None else list(dims)
+    if not dims:
+        return [Line("", {}, PALETTE[0])], ""
+    combos = list(itertools.product(*(range(ds.sizes[d]) for d in dims)))
+    note = ""
+    if len(combos) > MAX_LINES:
+        note = f"{MAX_LINES} of {len(combos)} points"
+        combos = [combos[i] for i in np.linspace(0, len(combos) - 1, MAX_LINES).astype(int)]
+    ordered = len(dims) == 1 and meta.is_ordered(ds, dims[0])
+    if len(dims) == 2 and sum(meta.is_ordered(ds, d) for d in dims) == 1:
+        # ordered x categorical (width x parameterization): colour by the
+        # ordered axis, line style (or marker) by the category
+        o = 0 if meta.is_ordered(ds, dims[0]) else 1
+        colors = ordered_colors(ds.sizes[dims[o]])
+        lines = []
+        for combo in combos:
+            sel = dict(zip(dims, combo))
+            k = combo[1 - o]
+            style = ("-", LINE_STYLES[k % len(LINE_STYLES)], None) if not twins else (
+                "-", "-", MARKERS[k % len(MARKERS)])
+            lines.append(Line(meta.point_label(ds, sel), sel, colors[combo[o]], style[1],
+                              style[2], meta.point_values(ds, sel)))
+        return lines, note
+    out = []
+    for combo, look in zip(combos, looks(len(combos), ordered, twins=twins)):
+        sel = dict(zip(dims, combo))
+        out.append(Line(meta.point_label(ds, sel), sel, short=meta.point_values(ds, sel), **look))
+    return out, note
+
+
+def index_lines(ds, name: str, index_dim: str, base: dict) -> list[Line]:
+    """A line per entry of an indexed series (mode, degree, eigenvalue):
+    ordered entries along the sequential colormap."""
+    var = ds[name]
+    n = var.sizes[index_dim]
+    coord = ds[index_dim].values if index_dim in ds.coords else np.arange(1, n + 1)
+    ordered = meta.variable(ds, name).index == "ordered"
+    word = index_dim.replace("_", " ")
+    return [Line(f"{word} {meta.fmt(coord[i])}", {**base, index_dim: i}, **look)
+            for i, look in enumerate(looks(n, ordered))]
+
+
+def series(ds, name: str, sel: dict):
+    """(x, mean over seeds, min over seeds, max over seeds) of a time series
+    at ``sel``; x in the run's time unit (:func:`meta.time_axis`)."""
+    var = ds[name].isel({k: v for k, v in sel.items() if k in ds[name].dims})
+    x = ds[meta.time_axis(ds)[0]]
+    t = x.isel({k: v for k, v in sel.items() if k in x.dims})
+    y = np.asarray(var, dtype=float)
+    if "seed" in var.dims:
+        y = np.moveaxis(y, var.dims.index("seed"), 0)
+        if "seed" in t.dims:
+            t = t.isel(seed=0)
+        with warnings.catch_warnings():  # all-NaN slices (unreached saves) stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return (np.asarray(t, float), np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0))
+    t = np.asarray(t, float)
+    return t, y, y, y
+
+
+def failure(ds, sel: dict, prefix: str = "") -> str | None:
+    """How the solve of the network (or the twin of ``prefix``) failed at the
+    sweep point ``sel`` (any of its seeds; a single run: the run), or None."""
+    status = ds.get(f"{prefix}status")
+    if status is not None and status.dims:
+        here = status.isel({k: v for k, v in sel.items() if k in status.dims})
+        bad = [str(v) for v in np.asarray(here.values, dtype=object).ravel()
+               if str(v) not in ("success", "", "nan")]
+        return bad[0] if bad else None
+    value = ds.attrs.get(f"{prefix}status", "success")
+    return value if isinstance(value, str) and value != "success" else None
+
+
+def log_time(t) -> bool:
+    """A log time axis: saves spread over decades (log-spaced save times), or
+    most of the change happens in the first 5% of the run (a catapult's
+    spike), which a linear axis squeezes against the left edge."""
+    t = np.asarray(t, float)
+    t = t[np.isfinite(t)]
+    return bool(t.size > 2 and t[-1] > 0 and t[t > 0].size and t[t > 0].min() * 100 < t[-1])
+
+
+def early_action(t, ys) -> bool:
+    """Most of the variation of the curves ``ys`` (in log10 where positive)
+    is over the first 5% of ``t``."""
+    t = np.asarray(t, float)
+    if t.size < 20 or not np.isfinite(t).any():
+        return False
+    early = t <= t[np.isfinite(t)].min() + 0.05 * np.ptp(t[np.isfinite(t)])
+    total = late = 0.0
+    for y in ys:
+        y = np.asarray(y, float)
+        v = np.log10(np.where(y > 0, y, np.nan)) if np.nanmin(y) > 0 else y
+        d = np.abs(np.diff(v))
+        d = np.where(np.isfinite(d), d, 0.0)
+        total += d.sum()
+        late += d[~early[1:]].sum()
+    return total > 0 and late < 0.5 * total
+
+
+def positive(values) -> bool:
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v > 0))
+
+
+def spans_decades(values, factor: float = 100.0) -> bool:
+    """Positive values spanning at least ``factor``."""
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v > 0) and v.max() >= factor * v.min())
+
+
+def y_scale(ds, name: str, drawn) -> str:
+    """The y scale of ``name``'s axes: log where its values are positive and
+    it is read on a log scale (losses, distances, eigenvalues) or they span
+    100x or more; symlog for signed values read so; else linear."""
+    var = meta.variable(ds, name)
+    if positive(drawn) and (var.scale == "log" or spans_decades(drawn)):
+        return "log"
+    if var.scale == "symlog" and not positive(drawn):
+        return "symlog"
+    return "linear"
+
+
+def clip_range(network, scale: str) -> tuple[float, float] | None:
+    """The y range set by the network's curves (and references near them),
+    padded; None without finite data. Twins and points that diverge are
+    clipped to it."""
+    v = np.concatenate([np.ravel(a) for a in network]) if network else np.zeros(0)
+    v = v[np.isfinite(v) & ((v > 0) if scale == "log" else True)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    if scale == "log":
+        pad = (hi / lo) ** 0.06 if hi > lo else 2.0
+        return lo / pad, hi * pad
+    pad = 0.06 * (hi - lo) if hi > lo else (abs(hi) * 0.1 or 1.0)
+    return lo - pad, hi + pad
+
+
+def first_exit(x, y, lo: float, hi: float):
+    """(x, index) where ``y`` first leaves [lo, hi] for good above it (a
+    divergence), or None."""
+    y = np.asarray(y, float)
+    out = ~np.isfinite(y) | (y > hi)
+    if not out.any():
+        return None
+    i = int(np.argmax(out))
+    return x[i], i
+
+
+def bounded_limits(ax, var, values) -> None:
+    """A bounded quantity (an accuracy) whose values cover less than a tenth
+    of its natural range is drawn on that whole range: a change of 1% is not
+    drawn as the whole axis."""
+    lo, hi = var.bounds
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    if v.size and np.ptp(v) < 0.1 * (hi - lo):
+        pad = 0.03 * (hi - lo)
+        ax.set_yscale("linear")
+        ax.set_ylim(lo - pad, hi + pad)

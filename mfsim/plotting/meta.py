@@ -1,0 +1,128 @@
+"""What the results say about their variables, read for figures.
+
+Every question a figure asks of a variable (its label, scale, role, which
+variables are its twins' and which references are drawn over it, which time
+unit the run uses) is answered from the variable's attributes
+(:class:`mfsim.Variable`, written by the monitor that recorded it) and the
+run's, never from the variable's name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._analysis import scalar_series, sweep_dims, time_dim
+from .._monitors.variable import Variable
+from .style import fmt
+
+
+def variable(ds, name: str) -> Variable:
+    """The variable's metadata."""
+    return Variable.of(name, ds[name].attrs)
+
+
+def is_twin(ds, name: str) -> bool:
+    """A twin's variable, drawn on its network counterpart's axes (when the
+    network recorded that counterpart)."""
+    counterpart = ds[name].attrs.get("network_variable")
+    return bool(counterpart) and counterpart in ds
+
+
+def twins(ds, name: str) -> list[tuple[str, str]]:
+    """``(variable, legend label)`` of every twin's ``name``, in the order recorded."""
+    return [(other, str(var.attrs.get("system", other))) for other, var in ds.data_vars.items()
+            if var.attrs.get("network_variable") == name]
+
+
+def references(ds, name: str) -> list[tuple[str, str]]:
+    """``(variable, legend label)`` of the closed forms and references drawn over ``name``."""
+    out = []
+    for other, var in ds.data_vars.items():
+        meta = Variable.of(other, var.attrs)
+        if meta.role == "reference" and meta.over == name:
+            out.append((other, meta.legend or meta.long_name))
+    return out
+
+
+def drawn_on_its_own(ds, name: str) -> bool:
+    """Drawn on a figure of its own: not hidden, not a twin's variable (drawn
+    with the network's), not a reference whose target is present (drawn over it)."""
+    meta = variable(ds, name)
+    if meta.role == "hidden" or meta.figure == "loss" or is_twin(ds, name):
+        return False
+    return not (meta.role == "reference" and meta.over in ds)
+
+
+def series_index(ds, name: str) -> str | None:
+    """For a variable with one axis besides the sweep and the time (modes,
+    degrees, eigenvalues), that axis; else None."""
+    head = sweep_dims(ds) + (time_dim(ds),)
+    dims = ds[name].dims
+    if dims[: len(head)] == head and len(dims) == len(head) + 1:
+        return dims[-1]
+    return None
+
+
+def scalar_variables(ds) -> list[str]:
+    """Variables with one number per save time drawn on their own figure."""
+    return [n for n in scalar_series(ds) if drawn_on_its_own(ds, n)]
+
+
+def series_variables(ds) -> list[str]:
+    """Variables with one line per index drawn on their own figure."""
+    return [n for n in ds.data_vars if series_index(ds, n) and drawn_on_its_own(ds, n)]
+
+
+def label(ds, name: str) -> str:
+    """The axis label of a variable or a coordinate: name, symbol, units."""
+    if name in ds.data_vars:
+        return variable(ds, name).label()
+    attrs = ds[name].attrs
+    text = str(attrs.get("long_name") or attrs.get("key") or name)
+    symbol = str(attrs.get("symbol", ""))
+    return text + (f" {symbol}" if symbol else "")
+
+
+def short(ds, dim: str) -> str:
+    """A sweep axis as written in a legend: its symbol, or its name."""
+    attrs = ds[dim].attrs
+    return str(attrs.get("symbol") or attrs.get("long_name") or dim)
+
+
+def point_label(ds, sel: dict) -> str:
+    """A sweep point as a legend entry: "$m$ = 64, parameterization = ntk"."""
+    return ", ".join(f"{short(ds, d)} = {fmt(ds[d].values[i])}" for d, i in sel.items())
+
+
+def point_values(ds, sel: dict) -> str:
+    """A sweep point by its values alone ("ntk, 64")."""
+    return ", ".join(fmt(ds[d].values[i]) for d, i in sel.items())
+
+
+def time_axis(ds) -> tuple[str, str]:
+    """The coordinate time series are drawn against and its label: the one
+    unit the run's dynamics define (``time_axis`` attribute: steps for
+    gradient descent and SGD, t for flows and online SGD), the same in every
+    figure of the run."""
+    unit = ds.attrs.get("time_axis") or ("step" if "step" in ds.coords else "t")
+    if unit == "step" and "step" in ds.coords:
+        return "step", "gradient-descent step $k$"
+    if unit == "eta_alpha":
+        return "t", "time $t = \\eta\\alpha$ ($\\alpha$ = examples / input dim.)"
+    return "t", "time $t$"
+
+
+def steps_per_time(ds) -> float | None:
+    """For a run drawn against steps, steps per unit of t (to draw a time
+    read off by analysis, e.g. a learning time, in steps); None otherwise."""
+    if time_axis(ds)[0] != "step":
+        return None
+    t = np.asarray(ds["t"].values, float).ravel()
+    k = np.asarray(ds["step"].values, float).ravel()
+    ok = np.isfinite(t) & (t > 0) & (k > 0)
+    return float(np.median(k[ok] / t[ok])) if ok.any() else None
+
+
+def is_ordered(ds, dim: str) -> bool:
+    """A numeric sweep axis (width, learning rate, temperature): ordered."""
+    return np.issubdtype(np.asarray(ds[dim].values).dtype, np.number)

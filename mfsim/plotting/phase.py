@@ -1,0 +1,98 @@
+"""Phase diagrams: a metric's final value (or minimum over time) over two
+swept keys, a heatmap per metric."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._analysis import final_value, oracle_stopping, sweep_dims
+from . import meta
+from .style import SEQUENTIAL, fmt, grid, paper, set_labels, title
+from .summary import MAX_PANELS, sweep_metrics
+
+CELL_FONT = 6.0
+
+
+def phase_axes(ds) -> list[str]:
+    """The first two non-seed sweep axes with two values or more (the axes of
+    the phase diagram), or fewer when the sweep has fewer."""
+    return [d for d in sweep_dims(ds) if d != "seed" and ds.sizes[d] >= 2][:2]
+
+
+def phase_grid(ds, name: str, x_dim: str, y_dim: str, *, how: str = "final") -> np.ndarray:
+    """The cells of a panel, rows along ``y_dim``: the final value (or,
+    ``how="min"``, the minimum over time) of ``name``, averaged over seeds,
+    at the first value of any other sweep axis."""
+    m = oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+    m = m.isel({d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")})
+    if "seed" in m.dims:
+        m = m.mean("seed")
+    return np.asarray(m.transpose(y_dim, x_dim).values, dtype=float)
+
+
+def _ink(image, value) -> str:
+    """Black on a light cell, white on a dark one."""
+    if not np.isfinite(value):
+        return "black"
+    r, g, b, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
+def drop_cell_texts_that_do_not_fit(fig, cells) -> None:
+    """Remove a panel's cell values when one of them is wider or taller than
+    its cell once laid out (the colourbar then gives the values)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax, (rows, cols), texts in cells:
+        box = ax.get_window_extent(renderer)
+        cell_w, cell_h = box.width / cols, box.height / rows
+        fits = all(t.get_window_extent(renderer).width + 2 <= cell_w
+                   and t.get_window_extent(renderer).height + 1 <= cell_h for t in texts)
+        if not fits:
+            for t in texts:
+                t.remove()
+
+
+@paper
+def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
+                         metrics: list[tuple[str, str]] | None = None,
+                         title_text: str | None = None):
+    """Heatmaps of the sweep's metrics over two swept keys: one panel per
+    metric with its colourbar (logarithmic when the metric is positive and
+    spans more than 10x); the value written in each cell where it fits the
+    cell, else read off the colourbar; mean over seeds; the first value of
+    any other sweep axis (named in the panel title)."""
+    from matplotlib.colors import LogNorm
+
+    metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
+    if not metrics:
+        raise ValueError("no metric varies over this sweep")
+    others = {d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")}
+    fixed = meta.point_label(ds, others)
+    xs, ys = np.asarray(ds[x_dim].values), np.asarray(ds[y_dim].values)
+    cols = min(3, len(metrics))
+    fig, axes = grid(len(metrics), width={1: 3.6, 2: 3.1}.get(cols, 2.4), height=2.3)
+    cells = []
+    for ax, (name, how) in zip(axes, metrics):
+        var = meta.variable(ds, name)
+        values = phase_grid(ds, name, x_dim, y_dim, how=how)
+        finite = values[np.isfinite(values)]
+        norm = None
+        if finite.size and finite.min() > 0 and finite.max() > 10 * finite.min():
+            norm = LogNorm(finite.min(), finite.max())
+        image = ax.imshow(values, origin="lower", aspect="auto", norm=norm, cmap=SEQUENTIAL)
+        what = "min over time" if how == "min" else "final"
+        bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
+        bar.ax.tick_params(labelsize=6)
+        cells.append((ax, values.shape, [
+            ax.text(j, i, "n/a" if not np.isfinite(value) else f"{value:.2g}", ha="center",
+                    va="center", fontsize=CELL_FONT, color=_ink(image, value))
+            for (i, j), value in np.ndenumerate(values)]))
+        ax.set_xticks(range(xs.size), [fmt(v) for v in xs],
+                      rotation=45 if xs.size > 4 else 0)
+        ax.set_yticks(range(ys.size), [fmt(v) for v in ys])
+        set_labels(ax, meta.label(ds, x_dim), meta.label(ds, y_dim))
+        title(ax, f"{var.long_name} {var.symbol} ({what})".replace("  ", " ")
+              + (f"; {fixed}" if fixed else ""))
+    drop_cell_texts_that_do_not_fit(fig, cells)
+    return fig

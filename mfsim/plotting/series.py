@@ -1,0 +1,223 @@
+"""Time series: a variable against the run's time unit, with its twins (a
+dash each, on the same axes) and the closed forms and references drawn over
+it; the loss figure (training and test loss, a panel each).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._analysis import sweep_dims
+from . import lines as L
+from . import meta
+from .style import (
+    PALETTE,
+    REFERENCE_COLOR,
+    REFERENCE_DASHES,
+    SINGLE,
+    SYSTEM_DASHES,
+    figure,
+    figure_legend,
+    grid,
+    legend_outside,
+    paper,
+    set_labels,
+    title,
+)
+
+MAX_PANELS_SERIES = 6
+
+
+def _systems(ds, name: str) -> list[tuple[str, str, object]]:
+    """(variable, legend label, dash) of the network's ``name`` and each twin's."""
+    found = [(name, "network")] + meta.twins(ds, name)
+    return [(var, label, SYSTEM_DASHES[k % len(SYSTEM_DASHES)])
+            for k, (var, label) in enumerate(found)]
+
+
+def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = None):
+    """Draw ``name`` at each of ``lines`` for the network and each twin (a
+    dash each), the seeds' range shaded, its references dashed over it (in
+    the line's colour, black for a single line); a cross where the
+    network's solve failed. The y range is the network's: a twin that
+    leaves it (diverges) is clipped and marked with a triangle at the exit.
+    Returns the legend handles of systems, references and marks."""
+    from matplotlib.lines import Line2D
+
+    systems = _systems(ds, name)
+    refs = meta.references(ds, name)
+    x0 = L.series(ds, name, lines[0].sel)[0]
+    if log_x is None:
+        curves = [L.series(ds, name, line.sel)[1] for line in lines]
+        log_x = L.log_time(x0) or L.early_action(x0, curves)
+    if log_x:
+        ax.set_xscale("log")
+    network, network_failed, twin_curves, failed, ref_curves, stops = [], [], [], set(), [], []
+    for line in lines:
+        for var, _, dash in systems:
+            x, y, lo, hi = L.series(ds, var, line.sel)
+            keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
+            if not keep.any():
+                continue
+            style = line.linestyle if var == name else dash
+            ax.plot(x[keep], y[keep], color=line.color, linestyle=style, marker=line.marker,
+                    markersize=3, markevery=max(1, keep.sum() // 8))
+            if np.any(hi[keep] > lo[keep]):
+                ax.fill_between(x[keep], lo[keep], hi[keep], color=line.color, alpha=0.15,
+                                linewidth=0)
+            if var == name:
+                point = {d: i for d, i in line.sel.items() if d in sweep_dims(ds)}
+                status = L.failure(ds, point)
+                (network_failed if status else network).append(y[keep])
+                if status:
+                    failed.add(status)
+                    stops.append((x[keep], y[keep], line.color))
+            else:
+                twin_curves.append((var, x[keep], y[keep], line.color))
+        for k, (var, _) in enumerate(refs):
+            x, y, _, _ = L.series(ds, var, line.sel)
+            keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
+            color = REFERENCE_COLOR if len(lines) == 1 else line.color
+            ax.plot(x[keep], y[keep], color=color, linestyle=REFERENCE_DASHES[k % 5],
+                    linewidth=0.9, zorder=4)
+            ref_curves.append(y[keep])
+    basis = network or network_failed
+    scale = L.y_scale(ds, name, basis + [c for _, _, c, _ in twin_curves])
+    if scale == "log" and not L.positive(basis):
+        scale = "linear"
+    ax.set_yscale(scale)
+    limits = L.clip_range(basis, scale)
+    diverged = {}
+    for x, y, color in stops:  # where a failed solve ends, or leaves the axes
+        exit_ = L.first_exit(x, y, *limits) if limits is not None else None
+        at = (x[-1], y[-1]) if exit_ is None else (exit_[0], limits[1])
+        ax.plot([at[0]], [at[1]], marker="X", markersize=7, color=color,
+                markeredgecolor="black", markeredgewidth=0.6, linestyle="none", zorder=6,
+                clip_on=False)
+    if limits is not None:
+        ax.set_ylim(*limits)
+        if meta.variable(ds, name).bounds is not None:
+            L.bounded_limits(ax, meta.variable(ds, name), basis)
+            limits = ax.get_ylim()
+        for var, x, y, color in twin_curves:
+            exit_ = L.first_exit(x, y, *limits)
+            if exit_ is not None:
+                ax.plot([exit_[0]], [limits[1]], marker="^", color=color, markersize=6,
+                        linestyle="none", clip_on=False, zorder=6)
+                diverged.setdefault(var, exit_[0])
+    handles = []
+    if len(systems) > 1:
+        unit = meta.time_axis(ds)[0]
+        for var, label, dash in systems:
+            twin_vars = [v for v in diverged if ds[v].attrs.get("system") == label]
+            text = label
+            if twin_vars:
+                at = min(diverged[v] for v in twin_vars)
+                text += f" (leaves the axes at {'step' if unit == 'step' else 't ='} {meta.fmt(at)})"
+            handles.append(Line2D([], [], color="0.3", linestyle=dash, label=text))
+    handles += [Line2D([], [], color="0.3" if len(lines) > 1 else REFERENCE_COLOR,
+                       linestyle=REFERENCE_DASHES[k % 5], linewidth=0.9, label=label)
+                for k, (_, label) in enumerate(refs)]
+    handles += [Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
+                       linestyle="none", label=f"solve stopped: {status.split(' (')[0]}")
+                for status in sorted(failed)]
+    if diverged and len(systems) == 1:
+        handles.append(Line2D([], [], marker="^", color="0.4", linestyle="none",
+                              label="left the axes (diverged)"))
+    return handles
+
+
+def line_handles(lines: list[L.Line]) -> list:
+    from matplotlib.lines import Line2D
+
+    return [Line2D([], [], color=line.color, linestyle=line.linestyle, marker=line.marker,
+                   markersize=3, label=line.label) for line in lines if line.label]
+
+
+def _finish(ax, ds, name: str) -> None:
+    set_labels(ax, meta.time_axis(ds)[1], meta.label(ds, name))
+    ax.grid(True, which="major", alpha=0.3)
+
+
+@paper
+def series_figure(ds, name: str, *, title_text: str | None = None):
+    """``ds[name]`` against the run's time unit, with its twins' and its
+    references. A single run (or a sweep's seeds at one point) draws one
+    line per index of an indexed series; a sweep draws one line per point
+    or, for an indexed series, a panel per point (up to
+    MAX_PANELS_SERIES, evenly chosen)."""
+    index_dim = meta.series_index(ds, name)
+    twins = len(meta.twins(ds, name)) > 0
+    groups, note = L.sweep_lines(ds, twins=twins)
+    if index_dim is not None and len(groups) > 1:
+        return _series_panels(ds, name, index_dim, groups)
+    fig = figure(*SINGLE)
+    ax = fig.add_subplot()
+    lines = groups if index_dim is None else L.index_lines(ds, name, index_dim, groups[0].sel)
+    extra = draw_series(ax, ds, name, lines)
+    _finish(ax, ds, name)
+    legend_outside(ax, line_handles(lines) + extra)
+    if note:
+        title(ax, note)
+    return fig
+
+
+def _series_panels(ds, name: str, index_dim: str, groups):
+    total = len(groups)
+    if total > MAX_PANELS_SERIES:
+        groups = [groups[i] for i in np.linspace(0, total - 1, MAX_PANELS_SERIES).astype(int)]
+    fig, axes = grid(len(groups), extra_height=0.5)
+    handles = []
+    for ax, group in zip(axes, groups):
+        lines = L.index_lines(ds, name, index_dim, group.sel)
+        extra = draw_series(ax, ds, name, lines)
+        _finish(ax, ds, name)
+        title(ax, group.label)
+        if not handles:
+            handles = line_handles(lines) + extra
+    figure_legend(fig, handles, ncol=min(6, len(handles)))
+    return fig
+
+
+def loss_variables(ds) -> list[str]:
+    """The network's losses drawn on the loss figure (variables whose
+    metadata names the ``loss`` figure), in their order."""
+    out = [n for n in ds.data_vars if meta.variable(ds, n).figure == "loss"
+           and not meta.is_twin(ds, n)]
+    return sorted(out, key=lambda n: -meta.variable(ds, n).rank)
+
+
+@paper
+def loss_figure(ds, *, title_text: str | None = None):
+    """The losses against the run's time unit, a panel each (training, then
+    test): the network solid, each twin in its own dash on the same panel,
+    a colour per sweep point (sequential for an ordered axis), the seeds'
+    range shaded, references (kernel regression) dashed; a point whose solve
+    failed ends in a cross; a twin that diverges is clipped at the top of
+    the network's range and marked."""
+    names = loss_variables(ds)
+    if not names:
+        raise ValueError("no loss in these results (no variable is drawn on the loss figure)")
+    twins = any(meta.twins(ds, n) for n in names)
+    lines, note = L.sweep_lines(ds, twins=twins)
+    fig, axes = grid(len(names), cols=2, width=2.6, height=2.4, extra_height=0.4)
+    x0 = L.series(ds, names[0], lines[0].sel)[0]
+    curves = [L.series(ds, n, line.sel)[1] for n in names for line in lines]
+    log_x = L.log_time(x0) or L.early_action(x0, curves)
+    handles = []
+    for ax, name in zip(axes, names):
+        extra = draw_series(ax, ds, name, lines, log_x=log_x)
+        _finish(ax, ds, name)
+        labels = {h.get_label() for h in handles}
+        handles += [h for h in extra if h.get_label() not in labels]
+    if note:
+        title(axes[0], note)
+    all_handles = line_handles(lines) + handles
+    if len(axes) == 1:
+        legend_outside(axes[0], all_handles)
+    else:
+        figure_legend(fig, all_handles, ncol=min(4, max(1, len(all_handles))))
+    return fig
+
+
+__all__ = ["PALETTE", "draw_series", "loss_figure", "series_figure"]

@@ -1,0 +1,270 @@
+"""Sweep summaries: each metric's final value (and, for the metrics whose
+minimum over time is meaningful, that minimum) against a swept key, one
+panel per metric, with fitted power laws where they mean something.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .._analysis import final_value, oracle_stopping, sweep_dims
+from . import lines as L
+from . import meta
+from .series import loss_variables
+from .style import (
+    REFERENCE_COLOR,
+    REFERENCE_DASHES,
+    SYSTEM_DASHES,
+    figure_legend,
+    fmt,
+    grid,
+    paper,
+    set_labels,
+)
+
+MAX_PANELS = 9
+MIN_R2 = 0.95  # a power law is drawn only where it explains the points
+MAX_VALUE_TICKS = 10
+
+
+def power_law(x, y) -> tuple[float, float, float] | None:
+    """(slope, half-width of its 95% interval, R^2) of a least-squares fit of
+    log y on log x over the finite positive pairs; None with fewer than 4
+    pairs (no interval), or when the fit explains less than MIN_R2 of the
+    variance and its interval excludes 0 (a saturating curve, a divergence;
+    a flat series, whose interval holds 0, is reported as such)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 4 or np.ptp(x[keep]) == 0:
+        return None
+    lx, ly = np.log(x[keep]), np.log(y[keep])
+    (slope, c), cov = np.polyfit(lx, ly, 1, cov=True)
+    resid = ly - (slope * lx + c)
+    total = np.sum((ly - ly.mean()) ** 2)
+    r2 = 1.0 - np.sum(resid**2) / total if total > 0 else 0.0
+    from scipy.stats import t as student
+
+    half = float(student.ppf(0.975, keep.sum() - 2) * np.sqrt(max(cov[0, 0], 0.0)))
+    if r2 < MIN_R2 and abs(slope) > half:
+        return None
+    return float(slope), half, float(r2)
+
+
+def numeric_sweep_axes(ds) -> list[str]:
+    """Non-seed sweep axes with numeric values and at least 3 points."""
+    return [d for d in sweep_dims(ds) if d != "seed" and ds.sizes[d] >= 3
+            and meta.is_ordered(ds, d)]
+
+
+def _reduce(ds, name: str, how: str):
+    return oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    both = np.isfinite(a) & np.isfinite(b)
+    return bool(np.array_equal(np.isfinite(a), np.isfinite(b))
+                and np.allclose(a[both], b[both], rtol=1e-9, atol=0))
+
+
+def _constant(values) -> bool:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return bool(v.size) and np.allclose(v, v[0], rtol=1e-9, atol=1e-300)
+
+
+def sweep_metrics(ds) -> list[tuple[str, str]]:
+    """(variable, reduction) pairs summarized per sweep point, in the order of
+    their metadata's rank (metrics first): the minimum over time of the
+    metrics whose minimum is meaningful (early stopping), unless it equals
+    the final value everywhere (a monotone curve: one panel, not two), then
+    final values. A twin's values and references are drawn on their network
+    counterpart's panel; a variable with one value over the whole sweep is
+    left out (:func:`constant_metrics` names it)."""
+    names = loss_variables(ds) + meta.scalar_variables(ds)
+    names = sorted(dict.fromkeys(names), key=lambda n: meta.variable(ds, n).rank)
+    out = []
+    for n in names:
+        final = final_value(ds, n)
+        if _constant(final):
+            continue
+        if meta.variable(ds, n).oracle and not _same(_reduce(ds, n, "min"), final):
+            out.append((n, "min"))
+        out.append((n, "final"))
+    return out
+
+
+def constant_metrics(ds) -> dict[str, float]:
+    """The metrics whose final value is the same at every sweep point."""
+    names = loss_variables(ds) + meta.scalar_variables(ds)
+    out = {}
+    for n in names:
+        final = np.asarray(final_value(ds, n), float)
+        if _constant(final):
+            out[n] = float(final[np.isfinite(final)][0])
+    return out
+
+
+def _over_seeds(m, x_dim: str, sel: dict, size: int):
+    """(mean, min, max, values) over seeds of ``m`` at ``sel``, along ``x_dim``."""
+    vals = m.isel({d: i for d, i in sel.items() if d in m.dims}).transpose(x_dim, ...)
+    arr = np.asarray(vals, float).reshape(size, -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(arr, 1), np.nanmin(arr, 1), np.nanmax(arr, 1), arr
+
+
+def value_ticks(ax, x) -> None:
+    """On a log x axis, ticks at the swept values themselves, labelled as
+    written (0.5, 2, 8 rather than powers of ten); labels turned 45 degrees,
+    then every k-th, where they would not fit."""
+    from matplotlib.ticker import NullFormatter, NullLocator
+
+    x = np.unique(np.asarray(x, float)[np.isfinite(x)])
+    if ax.get_xscale() != "log" or not 2 <= x.size <= MAX_VALUE_TICKS:
+        return
+    labels = [fmt(v) for v in x]
+    fig = ax.get_figure()
+    inches = 0.8 * ax.get_position().width * fig.get_figwidth()
+    gap = np.diff(np.log(x)) / np.log(x[-1] / x[0]) * inches * 72  # points between ticks
+    size = 7.0
+    flat = [0.3 * size * (len(a) + len(b)) + 0.5 * size for a, b in zip(labels, labels[1:])]
+    turned = [0.9 * size + 0.2 * size for _ in flat]
+    rotation, need = 0, flat
+    if any(g < n for g, n in zip(gap, flat)):
+        rotation, need = 45, turned
+    step = 1
+    while step < x.size and any(sum(gap[i:i + step]) < max(need[i:i + step])
+                                for i in range(0, x.size - step, step)):
+        step += 1
+    ax.set_xticks(x, [lab if i % step == 0 else "" for i, lab in enumerate(labels)])
+    if rotation:
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(rotation)
+            tick.set_ha("right")
+            tick.set_rotation_mode("anchor")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _failed_points(ds):
+    status = ds.get("status")
+    if status is None or not status.dims:
+        return None
+    return status != "success"
+
+
+@paper
+def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | None = None,
+                         title_text: str | None = None):
+    """Each metric against the sweep axis ``x_dim``: one line per value of
+    the other non-seed axes, the mean over seeds with their range (min to
+    max); the twins' values on the same panel (a dash each), references
+    dashed. Log x when x is positive and spans 4x; log y where the metric
+    is read on a log scale (or spans 100x) and is positive; there a power law
+    is fitted over the points whose solves succeeded (slope and 95% interval
+    in the legend below the panel), never for a bounded quantity. Failed
+    points are crossed."""
+    from matplotlib.lines import Line2D
+
+    metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
+    if not metrics:
+        raise ValueError("no metric varies over this sweep")
+    x = np.asarray(ds[x_dim].values, dtype=float)
+    others = [d for d in sweep_dims(ds) if d not in (x_dim, "seed")]
+    twins_any = any(meta.twins(ds, n) for n, _ in metrics)
+    groups, _ = L.sweep_lines(ds, others, twins=twins_any)
+    failed = _failed_points(ds)
+    fig, axes = grid(len(metrics), height=2.3, extra_height=0.35)
+    logx = bool(np.all(x > 0)) and x.max() >= 4 * x.min()
+    shared = {}
+    for ax, (name, how) in zip(axes, metrics):
+        var = meta.variable(ds, name)
+        m = _reduce(ds, name, how)
+        twins = [(v, label, SYSTEM_DASHES[1 + k % 4])
+                 for k, (v, label) in enumerate(meta.twins(ds, name))]
+        refs = meta.references(ds, name)
+        means, fits = [], []
+        for group in groups:
+            mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
+            means += [mean, lo, hi]
+        scale = L.y_scale(ds, name, means)
+        loglog = logx and scale == "log"
+        for group in groups:
+            mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
+            finite = np.isfinite(mean)
+            bad = None
+            if failed is not None:
+                here = failed.isel({d: i for d, i in group.sel.items() if d in failed.dims})
+                bad = np.asarray(here.transpose(x_dim, ...), bool).reshape(x.size, -1).any(1)
+            spread = (np.clip(np.vstack([mean - lo, hi - mean]), 0, None)
+                      if arr.shape[1] > 1 else None)
+            fit = None
+            ok = finite if bad is None else finite & ~bad
+            if loglog and var.bounds is None:
+                fit = power_law(x[ok], mean[ok])
+            trend = fit is not None and fit[2] >= MIN_R2  # else flat: no line drawn
+            ax.errorbar(x, mean, yerr=spread, marker=group.marker or "o", markersize=3,
+                        capsize=2, color=group.color,
+                        linestyle="none" if trend else group.linestyle, linewidth=0.8)
+            if bad is not None and (bad & finite).any():
+                ax.plot(x[bad & finite], mean[bad & finite], marker="X", markersize=7,
+                        color=group.color, markeredgecolor="black", linestyle="none")
+            if fit is not None:
+                slope, half, _ = fit
+                who = f"{group.short}: " if group.short else ""
+                text = f"{who}{slope:.2f} ± {half:.2f}"
+                if trend:
+                    c = np.mean(np.log(mean[ok]) - slope * np.log(x[ok]))
+                    xx = np.geomspace(x[ok].min(), x[ok].max(), 50)
+                    ax.plot(xx, np.exp(c) * xx**slope, "--", color=group.color, linewidth=1)
+                    fits.append(Line2D([], [], color=group.color, linestyle="--", label=text))
+                else:  # no trend (flat within its interval): no line drawn
+                    fits.append(Line2D([], [], color=group.color, marker="o", markersize=3,
+                                       linestyle="none", label=text + " (flat)"))
+            for v, _, dash in twins:
+                tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
+                ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
+            for k, (v, _) in enumerate(refs):
+                om, *_ = _over_seeds(final_value(ds, v), x_dim, group.sel, x.size)
+                color = REFERENCE_COLOR if len(groups) == 1 else group.color
+                ax.plot(x, om, linestyle=REFERENCE_DASHES[k % 5], color=color, linewidth=0.9)
+        if logx:
+            ax.set_xscale("log")
+            value_ticks(ax, x)
+        ax.set_yscale(scale if (scale != "log" or L.positive(means)) else "linear")
+        limits = L.clip_range(means, ax.get_yscale())
+        if limits is not None and ax.get_yscale() == "log" and limits[1] < 10 * limits[0]:
+            # at least a decade: a few percent of change is not drawn as the whole axis
+            mid = np.sqrt(limits[0] * limits[1])
+            limits = (mid / np.sqrt(10), mid * np.sqrt(10))
+            ax.set_ylim(*limits)
+        elif limits is not None and (twins or refs):
+            ax.set_ylim(*limits)
+        if var.bounds is not None:
+            L.bounded_limits(ax, var, means)
+        what = "min over time" if how == "min" else "final"
+        set_labels(ax, meta.label(ds, x_dim), f"{var.long_name} {var.symbol}".strip()
+                   + f" ({what})")
+        ax.grid(True, which="major", alpha=0.3)
+        if fits:
+            ax.legend(handles=fits, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                      fontsize=6, frameon=False, borderaxespad=0.2, title="log-log slope",
+                      title_fontsize=6, ncol=2 if len(fits) > 3 else 1, columnspacing=0.8,
+                      handletextpad=0.3)
+        for _, label, dash in twins:
+            shared.setdefault(label, Line2D([], [], color="0.3", linestyle=dash, label=label))
+        for k, (_, label) in enumerate(refs):
+            shared.setdefault(label, Line2D([], [], color="0.3", linewidth=0.9,
+                                            linestyle=REFERENCE_DASHES[k % 5], label=label))
+    handles = [Line2D([], [], color=g.color, linestyle=g.linestyle, marker=g.marker or "o",
+                      markersize=3, label=g.label) for g in groups if g.label]
+    if shared:
+        handles = handles + [Line2D([], [], color="0.3", label="network")] + list(shared.values())
+    if failed is not None and bool(np.asarray(failed).any()):
+        handles.append(Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
+                              linestyle="none", label="network's solve failed"))
+    figure_legend(fig, handles)
+    return fig
