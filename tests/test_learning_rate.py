@@ -99,7 +99,7 @@ def test_learning_rate_sweep_from_the_command_line(tmp_path, capsys):
     from mfsim.plotting import loss_figure
 
     fig = loss_figure(ds)
-    assert fig.axes[0].get_xlabel() == "gradient-descent steps"
+    assert fig.axes[0].get_xlabel() == "gradient-descent step $k$"
 
 
 @pytest.mark.parametrize("sets, message", [

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import mfsim.plotting.meta as meta
+
 from .._analysis import sweep_dims
-from . import meta
 from .style import LINE_STYLES, MARKERS, PALETTE, categorical, ordered_colors
 
 MAX_LINES = 12

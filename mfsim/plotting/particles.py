@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import mfsim.plotting.lines as L
+import mfsim.plotting.meta as meta
+
 from .._analysis import sweep_dims
-from . import lines as L
-from . import meta
 from .style import SINGLE, figure, fmt, legend_outside, ordered_colors, paper, title
 
 

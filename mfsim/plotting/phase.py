@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import mfsim.plotting.meta as meta
+
 from .._analysis import final_value, oracle_stopping, sweep_dims
-from . import meta
 from .style import SEQUENTIAL, fmt, grid, paper, set_labels, title
 from .summary import MAX_PANELS, sweep_metrics
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import mfsim.plotting.meta as meta
+
 from .._analysis import sweep_dims
-from . import meta
 from .particles import particle_variables, particles_figure, w2_stationary_figure
 from .phase import phase_axes, phase_diagram_figure
 from .series import loss_figure, loss_variables, series_figure

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import mfsim.plotting.meta as meta
+
 from .._analysis import learning_times as energy_learning_times
 from .._analysis import time_dim
-from . import meta
 from .particles import first_point
 from .style import (
     PANEL,

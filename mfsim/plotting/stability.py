@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import mfsim.plotting.lines as L
+import mfsim.plotting.meta as meta
+
 from .._analysis import sweep_dims, time_dim
-from . import lines as L
-from . import meta
 from .series import _systems
 from .style import PANEL, categorical, figure, figure_legend, paper, title
 

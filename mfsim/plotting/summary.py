@@ -9,9 +9,10 @@ import warnings
 
 import numpy as np
 
+import mfsim.plotting.lines as L
+import mfsim.plotting.meta as meta
+
 from .._analysis import final_value, oracle_stopping, sweep_dims
-from . import lines as L
-from . import meta
 from .series import loss_variables
 from .style import (
     REFERENCE_COLOR,
