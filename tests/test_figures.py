@@ -295,6 +295,8 @@ def test_results_variables_describe_themselves(tmp_path):
     assert ds.train_loss.attrs["symbol"] == "$L$" and ds.train_loss.attrs["scale"] == "log"
     assert ds.test_accuracy.attrs if "test_accuracy" in ds else True
     assert ds.lin_train_loss.attrs["network_variable"] == "train_loss"
+    assert "network_variable" not in ds.lin_gap.attrs  # the gap is no twin's: drawn
+    assert "lin_gap" in [p.stem for p in plan(ds)]
     assert ds.lin_train_loss.attrs["system"] == "linearized twin"
     axis = ds[run.dataset.attrs["sweep_dims"].split(",")[0]]
     assert axis.attrs["long_name"] == "learning rate" and axis.attrs["symbol"] == "$\\eta$"
@@ -561,7 +563,7 @@ def test_every_point_of_a_categorical_and_numeric_sweep_is_drawn():
                 extra_dim=("parameterization", ["ntk", "mean_field"]))
     fig = series_figure(ds, "kernel_drift")
     assert len(fig.axes[0].get_lines()) == 10
-    assert "$m$ = 16, parameterization = ntk" in _legend(fig.axes[0])
+    assert "$m$ = 16, ntk" in _legend(fig.axes[0])
 
 
 def test_a_power_law_is_fitted_with_its_interval():

@@ -148,11 +148,13 @@ def time_axis(scenario) -> str:
     """The time unit the run's dynamics define, drawn on every figure of it:
     ``"step"`` for gradient descent and (mini-batch) SGD, ``"t"`` for a flow,
     ``"eta_alpha"`` for online SGD (``t = eta alpha``, alpha = examples /
-    input dimension)."""
+    input dimension). A noisy flow (Langevin, the SDE of SGD) is drawn against
+    t whatever its solver's steps: its time is the SDE's."""
     solver = scenario.solver
     if solver.online:
         return "eta_alpha"
-    return "step" if solver.fixed else "t"
+    noisy = bool(solver.temperature) or solver.sgd_noise_learning_rate is not None
+    return "step" if solver.fixed and not noisy else "t"
 
 
 def with_critical_point(ds: xr.Dataset, cp) -> xr.Dataset:
@@ -189,6 +191,7 @@ def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
             continue
         diff = ds["train_outputs"] - ds[f"{prefix}train_outputs"]
         gap = np.sqrt((diff**2).mean([d for d in diff.dims if d != "t"]))
+        gap.attrs = {}  # not the twin's outputs' (it would read as that twin's variable)
         ds[f"{prefix}gap"] = gap.assign_attrs(Variable(
             f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})",
             f"network - {TWIN_LEGENDS[prefix]} gap", "$\\|f - f_{twin}\\|_{rms}$", scale="log",

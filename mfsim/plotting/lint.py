@@ -175,13 +175,16 @@ def _is_guide(line) -> bool:
 
 
 def _panel_signature(ax):
+    from matplotlib.collections import QuadMesh
+
     data = []
     for line in ax.get_lines():
         if _is_guide(line):
             continue
-        data.append(np.round(np.asarray(line.get_ydata(), float), 12).tobytes())
-    for image in ax.get_images():
-        data.append(np.round(np.asarray(image.get_array(), float), 12).tobytes())
+        data.append(np.round(np.asarray(line.get_xydata(), float), 12).tobytes())
+    arrays = [image.get_array() for image in ax.get_images()]
+    arrays += [c.get_array() for c in ax.collections if isinstance(c, QuadMesh)]
+    data += [np.round(np.asarray(a, float), 12).tobytes() for a in arrays]
     return tuple(sorted(data)) if data else None
 
 
@@ -207,7 +210,7 @@ def _look(handle):
 def lint(fig) -> list[str]:
     """The problems of ``fig`` (an empty list: none); see the module."""
     problems = []
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     width = fig.get_figwidth()
     if width > MAX_WIDTH + 1e-6:

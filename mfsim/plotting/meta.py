@@ -90,8 +90,10 @@ def short(ds, dim: str) -> str:
 
 
 def point_label(ds, sel: dict) -> str:
-    """A sweep point as a legend entry: "$m$ = 64, parameterization = ntk"."""
-    return ", ".join(f"{short(ds, d)} = {fmt(ds[d].values[i])}" for d, i in sel.items())
+    """A sweep point as a legend entry: "$m$ = 64, ntk" (a numeric axis by
+    its symbol and value, a categorical one by its value)."""
+    return ", ".join(f"{short(ds, d)} = {fmt(ds[d].values[i])}" if is_ordered(ds, d)
+                     else fmt(ds[d].values[i]) for d, i in sel.items())
 
 
 def point_values(ds, sel: dict) -> str:

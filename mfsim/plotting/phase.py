@@ -9,7 +9,7 @@ import mfsim.plotting.meta as meta
 
 from .._analysis import final_value, oracle_stopping, sweep_dims
 from .style import SEQUENTIAL, fmt, grid, paper, set_labels, title
-from .summary import MAX_PANELS, sweep_metrics
+from .summary import MAX_PHASE_PANELS, sweep_metrics
 
 CELL_FONT = 6.0
 
@@ -42,7 +42,7 @@ def _ink(image, value) -> str:
 def drop_cell_texts_that_do_not_fit(fig, cells) -> None:
     """Remove a panel's cell values when one of them is wider or taller than
     its cell once laid out (the colourbar then gives the values)."""
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     for ax, (rows, cols), texts in cells:
         box = ax.get_window_extent(renderer)
@@ -65,7 +65,7 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
     any other sweep axis (named in the panel title)."""
     from matplotlib.colors import LogNorm
 
-    metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
+    metrics = (metrics or sweep_metrics(ds))[:MAX_PHASE_PANELS]
     if not metrics:
         raise ValueError("no metric varies over this sweep")
     others = {d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")}
@@ -93,7 +93,9 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
                       rotation=45 if xs.size > 4 else 0)
         ax.set_yticks(range(ys.size), [fmt(v) for v in ys])
         set_labels(ax, meta.label(ds, x_dim), meta.label(ds, y_dim))
-        title(ax, f"{var.long_name} {var.symbol} ({what})".replace("  ", " ")
-              + (f"; {fixed}" if fixed else ""))
+        where = f"; {fixed}" if fixed else ""
+        title(ax, f"{var.long_name} {var.symbol} ({what})".replace("  ", " ") + where,
+              f"{var.long_name} ({what})" + where, f"{var.symbol} ({what})" + where
+              if var.symbol else f"{var.long_name} ({what})")
     drop_cell_texts_that_do_not_fit(fig, cells)
     return fig

@@ -5,6 +5,8 @@ it; the loss figure (training and test loss, a panel each).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 import mfsim.plotting.lines as L
@@ -163,10 +165,42 @@ def series_figure(ds, name: str, *, title_text: str | None = None):
     return fig
 
 
+def _identical(ds, name: str, groups) -> list[list]:
+    """The points of ``groups`` gathered where ``name`` (and its twins) is
+    the same at each (a fixed kernel does not change with the sample size):
+    one panel each, titled with all of them."""
+    gathered = []
+    variables = [name] + [v for v, _ in meta.twins(ds, name)]
+    for group in groups:
+        values = [np.asarray(ds[v].isel({d: i for d, i in group.sel.items()
+                                          if d in ds[v].dims}), float) for v in variables]
+        for same in gathered:
+            if all(np.array_equal(a, b, equal_nan=True) for a, b in zip(values, same[0])):
+                same[1].append(group)
+                break
+        else:
+            gathered.append((values, [group]))
+    return [members for _, members in gathered]
+
+
+def _gathered_label(ds, members) -> str:
+    """The title of a panel standing for several points: each axis once,
+    with every value it takes among them."""
+    parts = []
+    for dim in members[0].sel:
+        values = list(dict.fromkeys(meta.fmt(ds[dim].values[g.sel[dim]]) for g in members))
+        parts.append(f"{meta.short(ds, dim)} = {', '.join(values)}" if meta.is_ordered(ds, dim)
+                     else ", ".join(values))
+    return "; ".join(parts) + (" (identical)" if len(members) > 1 else "")
+
+
 def _series_panels(ds, name: str, index_dim: str, groups):
-    total = len(groups)
+    gathered = _identical(ds, name, groups)
+    total = len(gathered)
     if total > MAX_PANELS_SERIES:
-        groups = [groups[i] for i in np.linspace(0, total - 1, MAX_PANELS_SERIES).astype(int)]
+        gathered = [gathered[i] for i in np.linspace(0, total - 1, MAX_PANELS_SERIES).astype(int)]
+    groups = [dataclasses.replace(members[0], label=_gathered_label(ds, members))
+              for members in gathered]
     fig, axes = grid(len(groups), extra_height=0.5)
     handles = []
     for ax, group in zip(axes, groups):
@@ -205,12 +239,17 @@ def loss_figure(ds, *, title_text: str | None = None):
     x0 = L.series(ds, names[0], lines[0].sel)[0]
     curves = [L.series(ds, n, line.sel)[1] for n in names for line in lines]
     log_x = L.log_time(x0) or L.early_action(x0, curves)
-    handles = []
+    by_look = {}  # one entry per look over the panels (a twin leaving the axes in both)
     for ax, name in zip(axes, names):
         extra = draw_series(ax, ds, name, lines, log_x=log_x)
         _finish(ax, ds, name)
-        labels = {h.get_label() for h in handles}
-        handles += [h for h in extra if h.get_label() not in labels]
+        for h in extra:
+            look = (str(h.get_color()), str(h.get_linestyle()), str(h.get_marker()))
+            if look in by_look and by_look[look].get_label() != h.get_label():
+                label = by_look[look].get_label().split(" (")[0]
+                by_look[look].set_label(f"{label} (leaves the axes)")
+            by_look.setdefault(look, h)
+    handles = list(by_look.values())
     if note:
         title(axes[0], note)
     all_handles = line_handles(lines) + handles
