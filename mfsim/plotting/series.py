@@ -19,6 +19,7 @@ from .style import (
     REFERENCE_DASHES,
     SINGLE,
     SYSTEM_DASHES,
+    darker,
     figure,
     figure_legend,
     grid,
@@ -80,7 +81,9 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
         for k, (var, _) in enumerate(refs):
             x, y, _, _ = L.series(ds, var, line.sel)
             keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
-            color = REFERENCE_COLOR if len(lines) == 1 else line.color
+            # one line: black; several: the line's colour, darker (visible on top of
+            # a line it agrees with, still naming its index)
+            color = REFERENCE_COLOR if len(lines) == 1 else darker(line.color)
             ax.plot(x[keep], y[keep], color=color, linestyle=REFERENCE_DASHES[k % 5],
                     linewidth=0.9, zorder=4)
             ref_curves.append(y[keep])
@@ -239,17 +242,16 @@ def loss_figure(ds, *, title_text: str | None = None):
     x0 = L.series(ds, names[0], lines[0].sel)[0]
     curves = [L.series(ds, n, line.sel)[1] for n in names for line in lines]
     log_x = L.log_time(x0) or L.early_action(x0, curves)
-    by_look = {}  # one entry per look over the panels (a twin leaving the axes in both)
+    by_name = {}  # one entry per system or reference over the panels
     for ax, name in zip(axes, names):
         extra = draw_series(ax, ds, name, lines, log_x=log_x)
         _finish(ax, ds, name)
         for h in extra:
-            look = (str(h.get_color()), str(h.get_linestyle()), str(h.get_marker()))
-            if look in by_look and by_look[look].get_label() != h.get_label():
-                label = by_look[look].get_label().split(" (")[0]
-                by_look[look].set_label(f"{label} (leaves the axes)")
-            by_look.setdefault(look, h)
-    handles = list(by_look.values())
+            base = h.get_label().split(" (leaves")[0]
+            if base in by_name and by_name[base].get_label() != h.get_label():
+                by_name[base].set_label(f"{base} (leaves the axes)")  # in both, at other steps
+            by_name.setdefault(base, h)
+    handles = list(by_name.values())
     if note:
         title(axes[0], note)
     all_handles = line_handles(lines) + handles

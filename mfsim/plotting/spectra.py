@@ -157,7 +157,7 @@ def degree_learning_times_figure(ds, *, name: str = "harmonic_residual",
         ax.plot(modes, predicted, color=REFERENCE_COLOR, linestyle="--", marker="x",
                 markersize=5)
         handles.append(Line2D([], [], color=REFERENCE_COLOR, linestyle="--", marker="x",
-                              label=f"{label.split(' $')[0]}: $1/\\mu$"))
+                              label=f"{label.split(' $')[0]}: predicted"))
     ax.axhline(t_end, color="0.5", linewidth=0.8, linestyle=":")
     handles.append(Line2D([], [], color="0.5", linewidth=0.8, linestyle=":",
                           label="end of the run"))

@@ -64,6 +64,13 @@ def ordered_colors(n: int) -> list:
     return [cmap(v) for v in (np.linspace(lo, hi, n) if n > 1 else [lo])]
 
 
+def darker(color, amount: float = 0.45):
+    """``color`` mixed with black."""
+    from matplotlib.colors import to_rgb
+
+    return tuple((1 - amount) * c for c in to_rgb(color))
+
+
 def paper(draw):
     """Run a figure function under :data:`PAPER_RC` and tidy its log axes."""
     @functools.wraps(draw)
