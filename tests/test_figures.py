@@ -136,6 +136,17 @@ def _rule_empty():
     return fig
 
 
+def _rule_nothing_visible():
+    """coordinate_check/feature_movement_1 drawn on a log axis from two saves,
+    the first 0 at init: each line kept one point, and drew nothing."""
+    fig = _bare()
+    ax = fig.add_subplot()
+    ax.plot([0, 10], [0.0, 0.07])
+    ax.plot([0, 10], [0.0, 0.002])
+    ax.set_yscale("log", nonpositive="mask")
+    return fig
+
+
 def _rule_identical():
     fig = _bare()
     for k in (1, 2):
@@ -192,7 +203,8 @@ def _rule_small_font():
 
 
 @pytest.mark.parametrize("make, problem", [
-    (_rule_empty, "empty axes"), (_rule_identical, "identical panels"),
+    (_rule_empty, "empty axes"), (_rule_nothing_visible, "empty axes"),
+    (_rule_identical, "identical panels"),
     (_rule_nan_line, "all-NaN line"), (_rule_look_alike, "look-alike legend entries"),
     (_rule_text_overlap, "overlapping text"), (_rule_legend_over_data, "legend over data"),
     (_rule_outside, "outside the figure"), (_rule_too_wide, "too wide"),

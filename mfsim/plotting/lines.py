@@ -160,6 +160,17 @@ def positive(values) -> bool:
     return bool(v.size and np.all(v > 0))
 
 
+def nonnegative(values) -> bool:
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return bool(v.size and np.all(v >= 0))
+
+
+def _nonzero(values):
+    v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
+    return v[v != 0]
+
+
 def spans_decades(values, factor: float = 100.0) -> bool:
     """Positive values spanning at least ``factor``."""
     v = np.concatenate([np.ravel(a) for a in values]) if values else np.zeros(0)
@@ -174,6 +185,8 @@ def y_scale(ds, name: str, drawn) -> str:
     var = meta.variable(ds, name)
     if positive(drawn) and (var.scale == "log" or spans_decades(drawn)):
         return "log"
+    if var.scale == "log" and nonnegative(drawn) and positive([_nonzero(drawn)]):
+        return "log"  # a distance from init: 0 at the start, left off the log axis
     if var.scale == "symlog" and not positive(drawn):
         return "symlog"
     return "linear"

@@ -145,11 +145,37 @@ def _data_points(fig) -> np.ndarray:
     return np.concatenate(chunks)
 
 
+def _visible_points(line) -> int:
+    """How many of a line's points are drawn: finite, positive on a log axis,
+    inside the view."""
+    ax = line.axes
+    x = np.asarray(line.get_xdata(), float)
+    y = np.asarray(line.get_ydata(), float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    for values, axis in ((x, ax.xaxis), (y, ax.yaxis)):
+        if axis.get_scale() == "log":
+            ok &= values > 0
+        lo, hi = sorted(axis.get_view_interval())
+        with np.errstate(invalid="ignore"):
+            ok &= (values >= lo) & (values <= hi)
+    return int(ok.sum())
+
+
+def _draws(line) -> bool:
+    """A line draws something: two visible points joined, or a marked point."""
+    marker = line.get_marker() not in (None, "None", "none", "", " ")
+    return _visible_points(line) >= (1 if marker else 2)
+
+
 def _has_data(ax) -> bool:
     for line in ax.get_lines():
-        y = np.asarray(line.get_ydata(), float)
-        x = np.asarray(line.get_xdata(), float)
-        if y.size and np.any(np.isfinite(x) & np.isfinite(y)) and not _is_guide(line):
+        if line.get_transform() is not ax.transData:
+            if _is_guide(line):
+                continue
+            if np.any(np.isfinite(np.asarray(line.get_ydata(), float))):
+                return True  # drawn on the axes' edge (a mark outside the range)
+            continue
+        if _draws(line):
             return True
     from matplotlib.collections import PathCollection, PolyCollection, QuadMesh
 

@@ -51,14 +51,10 @@ def particles_figure(ds, *, name: str = "particles", title_text: str | None = No
 
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02)
     step = max(1, int(np.ceil(times.size / 10)))
-    bar.set_ticks(np.arange(0, times.size, step), labels=[fmt(t) for t in times[::step]])
-    unit = "step $k$" if meta.time_axis(ds)[0] == "step" else "time $t$"
-    bar.set_label(f"snapshot {unit}" if unit.startswith("step") else f"snapshot {unit}")
-    if meta.time_axis(ds)[0] == "step":
-        per = meta.steps_per_time(ds)
-        if per:
-            bar.set_ticks(np.arange(0, times.size, step),
-                          labels=[fmt(float(np.rint(t * per))) for t in times[::step]])
+    per = meta.steps_per_time(ds)  # the run's unit: steps for gradient descent
+    shown = [fmt(float(np.rint(t * per))) if per else fmt(t) for t in times[::step]]
+    bar.set_ticks(np.arange(0, times.size, step), labels=shown)
+    bar.set_label("snapshot step $k$" if per else "snapshot time $t$")
     bar.ax.tick_params(labelsize=6.5)
     ax.set_xlabel("input-weight norm $\\|w_j\\|$")
     ax.set_ylabel("output weight $v_j$")

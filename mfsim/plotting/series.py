@@ -64,8 +64,10 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
             if not keep.any():
                 continue
             style = line.linestyle if var == name else dash
-            ax.plot(x[keep], y[keep], color=line.color, linestyle=style, marker=line.marker,
-                    markersize=3, markevery=max(1, keep.sum() // 8))
+            few = keep.sum() <= 3  # a few saves: points marked (a line of one point is not drawn)
+            ax.plot(x[keep], y[keep], color=line.color, linestyle=style,
+                    marker=line.marker or ("o" if few else None), markersize=3,
+                    markevery=max(1, keep.sum() // 8))
             if np.any(hi[keep] > lo[keep]):
                 ax.fill_between(x[keep], lo[keep], hi[keep], color=line.color, alpha=0.15,
                                 linewidth=0)
@@ -89,9 +91,13 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
             ref_curves.append(y[keep])
     basis = network or network_failed
     scale = L.y_scale(ds, name, basis + [c for _, _, c, _ in twin_curves])
-    if scale == "log" and not L.positive(basis):
+    if scale == "log" and not L.positive([b[b != 0] for b in basis]):
         scale = "linear"
-    ax.set_yscale(scale)
+    if scale == "log":
+        ax.set_yscale("log", nonpositive="mask")  # zeros (at init) are left off
+        basis = [b[b > 0] for b in basis]
+    else:
+        ax.set_yscale(scale)
     limits = L.clip_range(basis, scale)
     diverged = {}
     for x, y, color in stops:  # where a failed solve ends, or leaves the axes
