@@ -28,6 +28,7 @@ from .style import (
 MAX_PANELS = 9
 MAX_PHASE_PANELS = 6  # heatmaps: the top-ranked metrics
 MIN_R2 = 0.95  # a power law is drawn only where it explains the points
+FLAT_SPAN = 2.0  # or the points lie within this factor and the slope's interval holds 0
 MAX_VALUE_TICKS = 10
 
 
@@ -35,8 +36,9 @@ def power_law(x, y) -> tuple[float, float, float] | None:
     """(slope, half-width of its 95% interval, R^2) of a least-squares fit of
     log y on log x over the finite positive pairs; None with fewer than 4
     pairs (no interval), or when the fit explains less than MIN_R2 of the
-    variance and its interval excludes 0 (a saturating curve, a divergence;
-    a flat series, whose interval holds 0, is reported as such)."""
+    variance, unless the series is flat: its interval holds 0 and its values
+    lie within FLAT_SPAN of each other (reported as such: a coordinate check
+    under muP)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     if keep.sum() < 4 or np.ptp(x[keep]) == 0:
@@ -49,7 +51,8 @@ def power_law(x, y) -> tuple[float, float, float] | None:
     from scipy.special import stdtrit  # Student's t quantile (scipy.stats takes ~1 s to import)
 
     half = float(stdtrit(keep.sum() - 2, 0.975) * np.sqrt(max(cov[0, 0], 0.0)))
-    if r2 < MIN_R2 and abs(slope) > half:
+    flat = abs(slope) <= half and y[keep].max() <= FLAT_SPAN * y[keep].min()
+    if r2 < MIN_R2 and not flat:
         return None
     return float(slope), half, float(r2)
 
@@ -167,6 +170,26 @@ def _mark_outside(ax, x, refs) -> bool:
     return marked
 
 
+def _mark_failed(ax, points) -> None:
+    """Crosses at the points whose solves failed: at their value inside the
+    axes, on the top (bottom) edge where they diverged beyond it (a failed
+    point never sets the range)."""
+    from matplotlib.transforms import blended_transform_factory
+
+    lo, hi = sorted(ax.get_ylim())
+    edge = blended_transform_factory(ax.transData, ax.transAxes)
+    for x, y, color in points:
+        inside = (y >= lo) & (y <= hi)
+        style = dict(marker="X", markersize=7, color=color, markeredgecolor="black",
+                     linestyle="none", zorder=6)
+        if inside.any():
+            ax.plot(x[inside], y[inside], **style)
+        for where, side in ((y > hi, 1.0), (y < lo, 0.0)):
+            if where.any():
+                ax.plot(x[where], np.full(where.sum(), side), transform=edge, clip_on=False,
+                        **style)
+
+
 def _failed_points(ds):
     status = ds.get("status")
     if status is None or not status.dims:
@@ -204,9 +227,13 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
         twins = [(v, label, SYSTEM_DASHES[1 + k % 4])
                  for k, (v, label) in enumerate(meta.twins(ds, name))]
         refs = meta.references(ds, name)
-        means, fits, drawn_refs = [], [], []
-        for group in groups:
+        means, fits, drawn_refs, beyond = [], [], [], []
+        for group in groups:  # the y range: the points whose solves succeeded
             mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
+            if failed is not None:
+                here = failed.isel({d: i for d, i in group.sel.items() if d in failed.dims})
+                good = ~np.asarray(here.transpose(x_dim, ...), bool).reshape(x.size, -1).any(1)
+                mean, lo, hi = mean[good], lo[good], hi[good]
             means += [mean, lo, hi]
         scale = L.y_scale(ds, name, means)
         loglog = logx and scale == "log"
@@ -228,8 +255,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                         capsize=2, color=group.color,
                         linestyle="none" if trend else group.linestyle, linewidth=0.8)
             if bad is not None and (bad & finite).any():
-                ax.plot(x[bad & finite], mean[bad & finite], marker="X", markersize=7,
-                        color=group.color, markeredgecolor="black", linestyle="none")
+                beyond.append((x[bad & finite], mean[bad & finite], group.color))
             if fit is not None:
                 slope, half, _ = fit
                 who = f"{group.short}: " if group.short else ""
@@ -260,11 +286,12 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
             mid = np.sqrt(limits[0] * limits[1])
             limits = (mid / np.sqrt(10), mid * np.sqrt(10))
             ax.set_ylim(*limits)
-        elif limits is not None and (twins or refs):
+        elif limits is not None and (twins or refs or beyond):
             ax.set_ylim(*limits)
         if var.bounds is not None:
             L.bounded_limits(ax, var, means)
         outside = _mark_outside(ax, x, drawn_refs)
+        _mark_failed(ax, beyond)
         what = "min over time" if how == "min" else "final"
         set_labels(ax, meta.label(ds, x_dim), f"{var.long_name} {var.symbol}".strip()
                    + f" ({what})")
