@@ -374,7 +374,7 @@ def test_coordinate_check_summary():
     fig = sweep_summary_figure(_coordinate_check(), "width")
     assert lint(fig) == []
     texts = _figure_legend(fig)
-    assert any(t.startswith("mup: ") and t.endswith("(consistent with 0)") for t in texts), texts
+    assert any(t.startswith("mup: ") and t.endswith("(flat)") for t in texts), texts
     assert any(t.startswith("ntk: -0.50 ± ") for t in texts), texts
     for ax in fig.axes:
         lo, hi = ax.get_ylim()

@@ -176,6 +176,7 @@ def tidy_log_ticks(ax) -> None:
         FuncFormatter,
         LogLocator,
         NullFormatter,
+        NullLocator,
     )
 
     for axis, limits in ((ax.xaxis, ax.get_xlim), (ax.yaxis, ax.get_ylim)):
@@ -196,6 +197,8 @@ def tidy_log_ticks(ax) -> None:
         else:  # powers of ten, in plain text (mathtext parsing was half of a figure's time)
             axis.set_major_formatter(FuncFormatter(lambda v, _: power_of_ten(float(v))))
         axis.set_minor_formatter(NullFormatter())
+        if decades > 4:  # minor ticks only where they help reading (and each costs a draw)
+            axis.set_minor_locator(NullLocator())
 
 
 def figure(width=SINGLE[0], height=SINGLE[1]):
@@ -215,10 +218,8 @@ def grid(n: int, *, cols: int = 3, width: float = PANEL[0], height: float = PANE
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
     fig = figure(width * cols, height * rows + extra_height)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes[n:]:
-        fig.delaxes(ax)
-    return fig, list(axes[:n])
+    spec = fig.add_gridspec(rows, cols)
+    return fig, [fig.add_subplot(spec[k // cols, k % cols]) for k in range(n)]
 
 
 def display_len(text: str) -> float:
@@ -396,7 +397,7 @@ def save_figure(fig, path: str | Path, *, title: str | None = None) -> Path:
             info.add_text("Title", title)
         image = Image.frombuffer("RGBA", fig.canvas.get_width_height(physical=True),
                                  fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        image.save(buffer, format="png", pnginfo=info, dpi=(DPI, DPI))
+        image.save(buffer, format="png", pnginfo=info, dpi=(DPI, DPI), compress_level=4)
     else:
         with matplotlib.rc_context(PAPER_RC):
             fig.savefig(buffer, format=fmt_, dpi=DPI, metadata=metadata)

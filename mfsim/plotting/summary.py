@@ -267,7 +267,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                     fits.append(Line2D([], [], color=group.color, linestyle="--", label=text))
                 else:  # its interval holds 0: no line drawn
                     fits.append(Line2D([], [], color=group.color, marker="o", markersize=3,
-                                       linestyle="none", label=text + " (consistent with 0)"))
+                                       linestyle="none", label=text + " (flat)"))
             for v, _, dash in twins:
                 tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
                 ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
@@ -298,7 +298,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
         ax.grid(True, which="major", alpha=0.3)
         if fits:
             ax.legend(handles=fits, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                      fontsize=6, frameon=False, borderaxespad=0.2, title="log-log slope",
+                      fontsize=6, frameon=False, borderaxespad=0.6, title="log-log slope",
                       title_fontsize=6, handletextpad=0.3)
         for _, label, dash in twins:
             shared.setdefault(label, Line2D([], [], color="0.3", linestyle=dash, label=label))
