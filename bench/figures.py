@@ -32,8 +32,9 @@ def _results(name: str, tmp: Path) -> tuple[Path, str]:
     if runs and (Path(runs) / name / "results.nc").is_file():
         return Path(runs) / name, "full"
     sys.path.insert(0, str(ROOT / "tests"))
-    import mfsim
     from shrunk import shrunk
+
+    import mfsim
 
     out = tmp / name
     mfsim.run_scenario(shrunk(name), out=out, figures=False, progress=False)

@@ -4,10 +4,10 @@ the ones the planner names."""
 
 import pytest
 import xarray as xr
+from shrunk import SHRUNK, shrunk
 
 import mfsim
 from mfsim.plotting import lint, plan
-from shrunk import SHRUNK, shrunk
 
 
 def test_every_shipped_scenario_is_shrunk():
