@@ -29,7 +29,8 @@ def _known() -> dict:
     """name -> Variable, as the package's monitors declare them."""
     out = {}
     for monitor in (mfsim.TrainLoss(), mfsim.TestLoss(X2, Y2), mfsim.TestAccuracy(X2, Y2),
-                    mfsim.Risk(), mfsim.KernelMonitor(), mfsim.ParameterDistance(), mfsim.Wasserstein(method="both"),
+                    mfsim.Risk(), mfsim.KernelMonitor(), mfsim.ParameterDistance(),
+                    mfsim.Wasserstein(method="both"),
                     mfsim.LinearPredictor(interpolants={"min_l1": jnp.ones(3),
                                                         "min_l2": jnp.ones(3)},
                                           x_test=X2, y_test=Y2),
