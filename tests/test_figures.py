@@ -452,7 +452,7 @@ def test_catapult_figures():
     assert lint(loss) == []
     ax = loss.axes[0]
     finite = ds.train_loss.values[:5][np.isfinite(ds.train_loss.values[:5])]
-    assert ax.get_ylim()[1] < 10 * finite.max()  # set by the network, not the twin
+    assert ax.get_ylim()[1] < 100 * finite.max()  # not set by the twin (2^160 at the end)
     texts = _figure_legend(loss)
     assert "network" in texts
     assert any(t.startswith("linearized twin (leaves the axes at step") for t in texts)

@@ -192,15 +192,22 @@ def y_scale(ds, name: str, drawn) -> str:
     return "linear"
 
 
-def clip_range(network, scale: str) -> tuple[float, float] | None:
-    """The y range set by the network's curves (and references near them),
-    padded; None without finite data. Twins and points that diverge are
-    clipped to it."""
+def clip_range(network, scale: str, others=()) -> tuple[float, float] | None:
+    """The y range set by the network's curves, padded; None without finite
+    data. The ``others`` (twins) widen it where they stay near it, below it
+    (a twin that learns faster) or up to 10x (linear: one span) above; a
+    twin that diverges beyond that is clipped to it."""
     v = np.concatenate([np.ravel(a) for a in network]) if network else np.zeros(0)
     v = v[np.isfinite(v) & ((v > 0) if scale == "log" else True)]
     if not v.size:
         return None
     lo, hi = float(v.min()), float(v.max())
+    w = np.concatenate([np.ravel(a) for a in others]) if len(others) else np.zeros(0)
+    w = w[np.isfinite(w) & ((w > 0) if scale == "log" else True)]
+    ceiling = 10 * hi if scale == "log" else hi + max(hi - lo, abs(hi))
+    w = w[w <= ceiling]
+    if w.size:
+        lo, hi = min(lo, float(w.min())), max(hi, float(w.max()))
     if scale == "log":
         pad = (hi / lo) ** 0.06 if hi > lo else 2.0
         return lo / pad, hi * pad

@@ -227,7 +227,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
         twins = [(v, label, SYSTEM_DASHES[1 + k % 4])
                  for k, (v, label) in enumerate(meta.twins(ds, name))]
         refs = meta.references(ds, name)
-        means, fits, drawn_refs, beyond = [], [], [], []
+        means, fits, drawn_refs, beyond, twin_means = [], [], [], [], []
         for group in groups:  # the y range: the points whose solves succeeded
             mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
             if failed is not None:
@@ -271,6 +271,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
             for v, _, dash in twins:
                 tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
                 ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
+                twin_means.append(tm)
             for k, (v, _) in enumerate(refs):
                 om, *_ = _over_seeds(final_value(ds, v), x_dim, group.sel, x.size)
                 color = REFERENCE_COLOR if len(groups) == 1 else group.color
@@ -280,7 +281,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
             ax.set_xscale("log")
             value_ticks(ax, x)
         ax.set_yscale(scale if (scale != "log" or L.positive(means)) else "linear")
-        limits = L.clip_range(means, ax.get_yscale())
+        limits = L.clip_range(means, ax.get_yscale(), twin_means)
         if limits is not None and ax.get_yscale() == "log" and limits[1] < 10 * limits[0]:
             # at least a decade: a few percent of change is not drawn as the whole axis
             mid = np.sqrt(limits[0] * limits[1])
