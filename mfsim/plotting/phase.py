@@ -78,7 +78,8 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
                          title_text: str | None = None):
     """Heatmaps of the sweep's metrics over two swept keys: one panel per
     metric with its colourbar (logarithmic when the metric is positive and
-    spans more than 10x); the value written in each cell where it fits the
+    spans more than 10x or is read on a log scale, then over a decade at
+    least); the value written in each cell where it fits the
     cell, else read off the colourbar; mean over seeds; the first value of
     any other sweep axis (named in the panel title)."""
     from matplotlib.colors import LogNorm
@@ -97,8 +98,13 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
         values = phase_grid(ds, name, x_dim, y_dim, how=how)
         finite = values[np.isfinite(values)]
         norm = None
-        if finite.size and finite.min() > 0 and finite.max() > 10 * finite.min():
-            norm = LogNorm(finite.min(), finite.max())
+        if finite.size and finite.min() > 0 and (finite.max() > 10 * finite.min()
+                                                  or var.scale == "log"):
+            lo, hi = finite.min(), finite.max()
+            if hi < 10 * lo:  # at least a decade: a 10% spread is not the whole colormap
+                mid = np.sqrt(lo * hi)
+                lo, hi = mid / np.sqrt(10), mid * np.sqrt(10)
+            norm = LogNorm(lo, hi)
         image = ax.imshow(values, origin="lower", aspect="auto", norm=norm, cmap=SEQUENTIAL)
         what = "min over time" if how == "min" else "final"
         bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
