@@ -93,11 +93,19 @@ def spectral_bias_figure(ds, *, name: str = "fourier_progress", level: float = 0
     return fig
 
 
-def theory_learning_times(ds, name: str, floor: float = 1e-10) -> np.ndarray:
+def theory_learning_times(ds, name: str | None = None, floor: float = 1e-10) -> np.ndarray:
     r"""Per mode, $1/\mu$ read off the kernel-flow prediction
     $E(0)e^{-2\mu t}$ (its decay between the first and the last save where
     it has not underflowed), so a mode learned after the run ends still gets
-    its predicted time."""
+    its predicted time. ``name``: the prediction's variable (default: the
+    reference drawn over the run's first per-mode residual energy, e.g.
+    ``theory_harmonic_residual``)."""
+    if name is None:
+        found = [v for n in learning_time_variables(ds) for v, _ in meta.references(ds, n)]
+        if not found:
+            raise ValueError("no kernel-flow prediction in these results (a monitor's "
+                             "theory reference over a per-mode residual energy)")
+        name = found[0]
     tdim = time_dim(ds)
     t = np.asarray(ds["t"].values if "t" in ds.coords else ds[tdim].values, dtype=float)
     dim = next(d for d in ds[name].dims if d != tdim)
