@@ -409,7 +409,8 @@ def test_kernel_regression_in_a_scenario_is_checked_and_drawn(tmp_path):
     assert {"kr_current_test_loss", "kr_analytic_test_loss"} <= set(ds.data_vars)
     assert "kr_init_test_loss" not in ds
     assert np.isfinite(ds.kr_current_test_loss.values).all()
-    legend = [t.get_text() for t in loss_figure(ds).axes[0].get_legend().get_texts()]
+    legend = [t.get_text().split(" (")[0]
+              for t in loss_figure(ds).axes[0].get_legend().get_texts()]
     assert {"kernel regression, NTK now", "kernel regression, infinite width"} <= set(legend)
     bad = {**base, "system": {"kind": "deep_linear"},
            "task": {"kind": "linear_teacher", "d": 3, "d_out": 1, "singular_values": [1.0]}}

@@ -192,11 +192,13 @@ def y_scale(ds, name: str, drawn) -> str:
     return "linear"
 
 
-def clip_range(network, scale: str, others=()) -> tuple[float, float] | None:
+def clip_range(network, scale: str, others=(), references=()) -> tuple[float, float] | None:
     """The y range set by the network's curves, padded; None without finite
     data. The ``others`` (twins) widen it where they stay near it, below it
     (a twin that learns faster) or up to 10x (linear: one span) above; a
-    twin that diverges beyond that is clipped to it."""
+    twin that diverges beyond that is clipped to it. ``references`` widen it
+    within 100x below (linear: one span) and 10x above; one far off it (a
+    min-l1 error of 1e-15 beside 0.1) is left off and marked."""
     v = np.concatenate([np.ravel(a) for a in network]) if network else np.zeros(0)
     v = v[np.isfinite(v) & ((v > 0) if scale == "log" else True)]
     if not v.size:
@@ -206,6 +208,11 @@ def clip_range(network, scale: str, others=()) -> tuple[float, float] | None:
     w = w[np.isfinite(w) & ((w > 0) if scale == "log" else True)]
     ceiling = 10 * hi if scale == "log" else hi + max(hi - lo, abs(hi))
     w = w[w <= ceiling]
+    r = np.concatenate([np.ravel(a) for a in references]) if len(references) else np.zeros(0)
+    r = r[np.isfinite(r) & ((r > 0) if scale == "log" else True)]
+    floor = lo / 100 if scale == "log" else lo - max(hi - lo, abs(lo))
+    r = r[(r <= ceiling) & (r >= floor)]
+    w = np.concatenate([w, r])
     if w.size:
         lo, hi = min(lo, float(w.min())), max(hi, float(w.max()))
     if scale == "log":

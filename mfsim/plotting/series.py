@@ -98,7 +98,8 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
         basis = [b[b > 0] for b in basis]
     else:
         ax.set_yscale(scale)
-    limits = L.clip_range(basis, scale, [c for _, _, c, _ in twin_curves])
+    limits = L.clip_range(basis, scale, [c for _, _, c, _ in twin_curves],
+                          [y for _, _, y, _ in ref_curves])
     diverged = {}
     for x, y, color in stops:  # where a failed solve ends, or leaves the axes
         exit_ = L.first_exit(x, y, *limits) if limits is not None else None
