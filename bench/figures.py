@@ -17,6 +17,7 @@ The target (issue 33) is warm <= 3 s for every scenario.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,7 +74,7 @@ def main(names: list[str] | None = None) -> dict:
             _draw_all(run_dir, out)  # warm-up: fonts, mathtext, the first layout
             warm, count = min(_draw_all(run_dir, out) for _ in range(2))
             copy = tmp / f"{name}-copy"
-            subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
+            shutil.copytree(run_dir, copy)
             start = time.perf_counter()
             subprocess.run([mfsim_cmd, "plot", str(copy)], check=True, capture_output=True,
                            env=dict(os.environ, MPLBACKEND="Agg"))

@@ -244,3 +244,31 @@ def bounded_limits(ax, var, values) -> None:
         pad = 0.03 * (hi - lo)
         ax.set_yscale("linear")
         ax.set_ylim(lo - pad, hi + pad)
+
+
+def mark_off_the_axes(ax, curves, *, most: int | None = None) -> dict:
+    """A reference curve lying wholly below (above) the axes' range (the
+    min-l1 interpolant's test loss of 1e-30 beside losses of 1e-2):
+    triangles on that edge along it (at ``most`` evenly chosen points, else
+    at each), so it is not silently missing from the figure. ``curves`` are
+    (key, x, y, colour); returns key -> "below" / "above" for the legend."""
+    from matplotlib.transforms import blended_transform_factory
+
+    lo, hi = sorted(ax.get_ylim())
+    edge = blended_transform_factory(ax.transData, ax.transAxes)
+    off = {}
+    for key, x, y, color in curves:
+        finite = np.isfinite(y)
+        if not finite.any():
+            continue
+        x, y = np.asarray(x)[finite], y[finite]
+        where = "below" if np.all(y < lo) else "above" if np.all(y > hi) else None
+        if where is None:
+            continue
+        pick = (np.arange(x.size) if most is None
+                else np.unique(np.linspace(0, x.size - 1, min(most, x.size)).astype(int)))
+        ax.plot(x[pick], np.full(pick.size, 0.0 if where == "below" else 1.0), transform=edge,
+                marker="v" if where == "below" else "^", color=color, linestyle="none",
+                markersize=4, clip_on=False, zorder=6)
+        off.setdefault(key, where)
+    return off

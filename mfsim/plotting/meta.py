@@ -9,6 +9,8 @@ run's, never from the variable's name.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .._analysis import scalar_series, sweep_dims, time_dim
@@ -30,18 +32,39 @@ def is_twin(ds, name: str) -> bool:
 
 def twins(ds, name: str) -> list[tuple[str, str]]:
     """``(variable, legend label)`` of every twin's ``name``, in the order recorded."""
-    return [(other, str(var.attrs.get("system", other))) for other, var in ds.data_vars.items()
-            if var.attrs.get("network_variable") == name]
+    return list(_overlays(ds)[0].get(name, ()))
 
 
 def references(ds, name: str) -> list[tuple[str, str]]:
     """``(variable, legend label)`` of the closed forms and references drawn over ``name``."""
-    out = []
+    return list(_overlays(ds)[1].get(name, ()))
+
+
+_OVERLAYS: dict[int, tuple] = {}
+
+
+def _overlays(ds) -> tuple[dict, dict]:
+    """Per drawn variable, its twins' and its references' (variable, label),
+    read from every variable's attributes once per dataset (a figure asks
+    for each of its variables; a rescan per question was quadratic)."""
+    names = tuple(ds.data_vars)
+    held = _OVERLAYS.get(id(ds))
+    if held is not None and held[0]() is ds and held[1] == names:
+        return held[2]
+    by_twin: dict[str, list] = {}
+    by_reference: dict[str, list] = {}
     for other, var in ds.data_vars.items():
+        counterpart = var.attrs.get("network_variable")
+        if counterpart:
+            by_twin.setdefault(counterpart, []).append((other, str(var.attrs.get("system", other))))
         meta = Variable.of(other, var.attrs)
-        if meta.role == "reference" and meta.over == name:
-            out.append((other, meta.legend or meta.long_name))
-    return out
+        if meta.role == "reference" and meta.over:
+            by_reference.setdefault(meta.over, []).append((other, meta.legend or meta.long_name))
+    found = (by_twin, by_reference)
+    for key in [k for k, v in _OVERLAYS.items() if v[0]() is None]:
+        del _OVERLAYS[key]
+    _OVERLAYS[id(ds)] = (weakref.ref(ds), names, found)
+    return found
 
 
 def drawn_on_its_own(ds, name: str) -> bool:

@@ -22,7 +22,7 @@ from .phase import phase_axes, phase_diagram_figure
 from .series import loss_figure, loss_variables, series_figure
 from .spectra import degree_learning_times_figure, learning_time_variables, spectral_bias_figure
 from .stability import stability_figure, stability_variables
-from .summary import constant_metrics, numeric_sweep_axes, sweep_metrics
+from .summary import constant_metrics, numeric_sweep_axes, sweep_metrics, sweep_summary_figure
 
 
 @dataclass(frozen=True)
@@ -85,19 +85,13 @@ def plan(ds) -> list[Planned]:
         for dim in numeric_sweep_axes(ds):
             out.append(Planned(f"vs_{dim}", f"{meta.label(ds, dim)} is swept over "
                                f"{ds.sizes[dim]} numeric values",
-                               lambda dim=dim: sweep_summary(ds, dim)))
+                               lambda dim=dim: sweep_summary_figure(ds, dim)))
         axes = phase_axes(ds)
         if len(axes) == 2:
             x, y = axes
             out.append(Planned(f"phase_{x}_{y}", f"two keys swept: {x} and {y}",
                                lambda: phase_diagram_figure(ds, x, y)))
     return out
-
-
-def sweep_summary(ds, dim):
-    from .summary import sweep_summary_figure
-
-    return sweep_summary_figure(ds, dim)
 
 
 def left_out(ds) -> list[str]:

@@ -14,7 +14,6 @@ import mfsim.plotting.meta as meta
 
 from .._analysis import sweep_dims
 from .style import (
-    PALETTE,
     REFERENCE_COLOR,
     REFERENCE_DASHES,
     SINGLE,
@@ -128,7 +127,7 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
                 at = min(diverged[v] for v in twin_vars)
                 text += f" (leaves the axes at {'step' if unit == 'step' else 't ='} {meta.fmt(at)})"
             handles.append(Line2D([], [], color="0.3", linestyle=dash, label=text))
-    off = _mark_references_off_the_axes(ax, ref_curves)
+    off = L.mark_off_the_axes(ax, ref_curves, most=3)
     handles += [Line2D([], [], color="0.3" if len(lines) > 1 else REFERENCE_COLOR,
                        linestyle=REFERENCE_DASHES[k % 5], linewidth=0.9,
                        label=label + (f" ({off[k]} the axes)" if k in off else ""))
@@ -140,30 +139,6 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
         handles.append(Line2D([], [], marker="^", color="0.4", linestyle="none",
                               label="left the axes (diverged)"))
     return handles
-
-
-def _mark_references_off_the_axes(ax, curves) -> dict[int, str]:
-    """A reference curve lying wholly below (above) the axes' range (a
-    min-l1 interpolant's recovery error of 1e-15 beside errors of 0.1):
-    triangles on that edge along it, so it is not silently missing.
-    Returns reference index -> "below" / "above" for the legend."""
-    from matplotlib.transforms import blended_transform_factory
-
-    lo, hi = sorted(ax.get_ylim())
-    edge = blended_transform_factory(ax.transData, ax.transAxes)
-    off = {}
-    for k, x, y, color in curves:
-        if not y.size:
-            continue
-        where = "below" if np.all(y < lo) else "above" if np.all(y > hi) else None
-        if where is None:
-            continue
-        pick = np.unique(np.linspace(0, x.size - 1, min(3, x.size)).astype(int))
-        ax.plot(x[pick], np.full(pick.size, 0.0 if where == "below" else 1.0), transform=edge,
-                marker="v" if where == "below" else "^", color=color, linestyle="none",
-                markersize=4, clip_on=False, zorder=6)
-        off.setdefault(k, where)
-    return off
 
 
 def line_handles(lines: list[L.Line]) -> list:
@@ -295,4 +270,4 @@ def loss_figure(ds, *, title_text: str | None = None):
     return fig
 
 
-__all__ = ["PALETTE", "draw_series", "loss_figure", "series_figure"]
+__all__ = ["draw_series", "loss_figure", "series_figure"]

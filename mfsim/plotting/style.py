@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -403,8 +402,3 @@ def save_figure(fig, path: str | Path, *, title: str | None = None) -> Path:
             fig.savefig(buffer, format=fmt_, dpi=DPI, metadata=metadata)
     atomic_write(path, buffer.getvalue())
     return path
-
-
-def distinct(looks) -> bool:
-    """Whether the (colour, line style, marker) triples are pairwise different."""
-    return all(a != b for a, b in itertools.combinations(looks, 2))

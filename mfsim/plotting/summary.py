@@ -146,30 +146,6 @@ def value_ticks(ax, x) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _mark_outside(ax, x, refs) -> bool:
-    """A reference whose values all lie below (or above) the axes' range
-    (the min-l1 interpolant's test loss of 1e-30 beside losses of 1e-2):
-    triangles on that edge at each swept value, so it is not silently off
-    the figure. Returns whether any was marked."""
-    from matplotlib.transforms import blended_transform_factory
-
-    lo, hi = sorted(ax.get_ylim())
-    marked = False
-    for _, values, color in refs:
-        finite = np.isfinite(values)
-        if not finite.any():
-            continue
-        v = values[finite]
-        edge = 0.0 if np.all(v < lo) else 1.0 if np.all(v > hi) else None
-        if edge is None:
-            continue
-        ax.plot(x[finite], np.full(finite.sum(), edge), marker="v" if edge == 0 else "^",
-                linestyle="none", color=color, markersize=4, clip_on=False, zorder=6,
-                transform=blended_transform_factory(ax.transData, ax.transAxes))
-        marked = True
-    return marked
-
-
 def _mark_failed(ax, points) -> None:
     """Crosses at the points whose solves failed: at their value inside the
     axes, on the top (bottom) edge where they diverged beyond it (a failed
@@ -228,22 +204,20 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                  for k, (v, label) in enumerate(meta.twins(ds, name))]
         refs = meta.references(ds, name)
         means, fits, drawn_refs, beyond, twin_means = [], [], [], [], []
+        per_group = []
         for group in groups:  # the y range: the points whose solves succeeded
             mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
-            if failed is not None:
-                here = failed.isel({d: i for d, i in group.sel.items() if d in failed.dims})
-                good = ~np.asarray(here.transpose(x_dim, ...), bool).reshape(x.size, -1).any(1)
-                mean, lo, hi = mean[good], lo[good], hi[good]
-            means += [mean, lo, hi]
-        scale = L.y_scale(ds, name, means)
-        loglog = logx and scale == "log"
-        for group in groups:
-            mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
-            finite = np.isfinite(mean)
             bad = None
             if failed is not None:
                 here = failed.isel({d: i for d, i in group.sel.items() if d in failed.dims})
                 bad = np.asarray(here.transpose(x_dim, ...), bool).reshape(x.size, -1).any(1)
+            per_group.append((mean, lo, hi, arr, bad))
+            good = slice(None) if bad is None else ~bad
+            means += [mean[good], lo[good], hi[good]]
+        scale = L.y_scale(ds, name, means)
+        loglog = logx and scale == "log"
+        for group, (mean, lo, hi, arr, bad) in zip(groups, per_group):
+            finite = np.isfinite(mean)
             spread = (np.clip(np.vstack([mean - lo, hi - mean]), 0, None)
                       if arr.shape[1] > 1 else None)
             fit = None
@@ -276,7 +250,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                 om, *_ = _over_seeds(final_value(ds, v), x_dim, group.sel, x.size)
                 color = REFERENCE_COLOR if len(groups) == 1 else group.color
                 ax.plot(x, om, linestyle=REFERENCE_DASHES[k % 5], color=color, linewidth=0.9)
-                drawn_refs.append((k, om, color))
+                drawn_refs.append((k, x, om, color))
         if logx:
             ax.set_xscale("log")
             value_ticks(ax, x)
@@ -291,7 +265,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
             ax.set_ylim(*limits)
         if var.bounds is not None:
             L.bounded_limits(ax, var, means)
-        outside = _mark_outside(ax, x, drawn_refs)
+        outside = bool(L.mark_off_the_axes(ax, drawn_refs))
         _mark_failed(ax, beyond)
         what = "min over time" if how == "min" else "final"
         set_labels(ax, meta.label(ds, x_dim), f"{var.long_name} {var.symbol}".strip()
