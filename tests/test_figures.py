@@ -649,6 +649,35 @@ def test_twins_share_the_networks_axes():
     assert "linearized twin" in _figure_legend(fig)
 
 
+def test_a_diverged_twin_is_marked_on_the_sweep_summarys_edge():
+    """A twin's final value far above the network's range (a diverged
+    linearized twin) does not set the range: a triangle on the top edge."""
+    sweep = _sweep({"test_loss": lambda w, s, t, k: w**-0.5,
+                    "lin_test_loss": lambda w, s, t, k: 1e12 if w >= 1024 else 1.2 * w**-0.5})
+    fig = sweep_summary_figure(sweep, "width", metrics=[("test_loss", "final")])
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] < 1.0
+    edge = [line for line in ax.get_lines() if line.get_marker() == "^"]
+    assert len(edge) == 1 and np.allclose(edge[0].get_xdata(), [1024, 4096])
+    assert "twin beyond the axes (diverged)" in _figure_legend(fig)
+    assert lint(fig) == []
+
+
+def test_a_figure_saved_after_its_lint_keeps_its_ink(tmp_path):
+    """The lint draws the figure; the PNG written after it is not blank
+    (a draw without rendering clears the buffer a PNG is written from)."""
+    from PIL import Image
+
+    from mfsim.plotting import save_figure
+
+    ds = _single({"risk": (lambda t: 1 / (1 + t), False)})
+    fig = series_figure(ds, "risk")
+    assert lint(fig) == []
+    save_figure(fig, tmp_path / "risk.png")
+    pixels = np.asarray(Image.open(tmp_path / "risk.png").convert("L"))
+    assert (pixels < 128).mean() > 0.005
+
+
 def test_near_duplicates_are_drawn_once():
     """The Sinkhorn divergence (w2 squared) gets no figure; exact OT is drawn
     over the Sinkhorn W2 estimate, dashed black."""

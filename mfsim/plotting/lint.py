@@ -236,7 +236,8 @@ def _look(handle):
 def lint(fig) -> list[str]:
     """The problems of ``fig`` (an empty list: none); see the module."""
     problems = []
-    fig.draw_without_rendering()
+    if fig.stale:  # a rendering draw: draw_without_rendering would clear the Agg buffer
+        fig.canvas.draw()  # a figure saved after its lint is written from (style.save_figure)
     renderer = fig.canvas.get_renderer()
     width = fig.get_figwidth()
     if width > MAX_WIDTH + 1e-6:

@@ -146,6 +146,26 @@ def value_ticks(ax, x) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _mark_twins_off(ax, points) -> bool:
+    """A twin's value beyond the axes (a diverged linearized twin; the range
+    is the network's): a triangle on that edge at its swept value. Returns
+    whether any was marked."""
+    from matplotlib.transforms import blended_transform_factory
+
+    lo, hi = sorted(ax.get_ylim())
+    edge = blended_transform_factory(ax.transData, ax.transAxes)
+    marked = False
+    for x, y, color in points:
+        with np.errstate(invalid="ignore"):
+            above, below = y > hi, y < lo
+        for where, side, marker in ((above, 1.0, "^"), (below, 0.0, "v")):
+            if where.any():
+                ax.plot(x[where], np.full(where.sum(), side), transform=edge, clip_on=False,
+                        marker=marker, color=color, linestyle="none", markersize=4, zorder=6)
+                marked = True
+    return marked
+
+
 def _mark_failed(ax, points) -> None:
     """Crosses at the points whose solves failed: at their value inside the
     axes, on the top (bottom) edge where they diverged beyond it (a failed
@@ -197,13 +217,14 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
     fig, axes = grid(len(metrics), height=2.3, extra_height=0.35)
     logx = bool(np.all(x > 0)) and x.max() >= 4 * x.min()
     shared = {}
+    twins_off = False
     for ax, (name, how) in zip(axes, metrics):
         var = meta.variable(ds, name)
         m = _reduce(ds, name, how)
         twins = [(v, label, SYSTEM_DASHES[1 + k % 4])
                  for k, (v, label) in enumerate(meta.twins(ds, name))]
         refs = meta.references(ds, name)
-        means, fits, drawn_refs, beyond, twin_means = [], [], [], [], []
+        means, fits, drawn_refs, beyond, twin_means, twin_points = [], [], [], [], [], []
         per_group = []
         for group in groups:  # the y range: the points whose solves succeeded
             mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
@@ -246,6 +267,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                 tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
                 ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
                 twin_means.append(tm)
+                twin_points.append((x, tm, group.color))
             for k, (v, _) in enumerate(refs):
                 om, *_ = _over_seeds(final_value(ds, v), x_dim, group.sel, x.size)
                 color = REFERENCE_COLOR if len(groups) == 1 else group.color
@@ -266,6 +288,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
         if var.bounds is not None:
             L.bounded_limits(ax, var, means)
         outside = bool(L.mark_off_the_axes(ax, drawn_refs))
+        twins_off |= _mark_twins_off(ax, twin_points)
         _mark_failed(ax, beyond)
         what = "min over time" if how == "min" else "final"
         set_labels(ax, meta.label(ds, x_dim), f"{var.long_name} {var.symbol}".strip()
@@ -288,6 +311,9 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                       markersize=3, label=g.label) for g in groups if g.label]
     if shared:
         handles = handles + [Line2D([], [], color="0.3", label="network")] + list(shared.values())
+    if twins_off:
+        handles.append(Line2D([], [], marker="^", color="0.4", linestyle="none", markersize=4,
+                              label="twin beyond the axes (diverged)"))
     if failed is not None and bool(np.asarray(failed).any()):
         handles.append(Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
                               linestyle="none", label="network's solve failed"))
