@@ -663,6 +663,22 @@ def test_a_diverged_twin_is_marked_on_the_sweep_summarys_edge():
     assert lint(fig) == []
 
 
+def test_a_value_at_one_save_time_gets_no_time_series():
+    """coordinate_check saves at t = 0 and t = 1: the feature movement is 0
+    at t = 0 (off its log axis), so a time series would be one dot per
+    line; it is left out (read against the sweep) and --list says why."""
+    from mfsim.plotting import left_out
+
+    ds = _single({"feature_movement_1": (lambda t: 0.05 * t, False),
+                  "feature_movement_2": (lambda t: 0.05 * t + 0.01 * t**2, False)},
+                 t=(0.0, 1.0))
+    ds = xr.concat([ds, ds.isel(t=[1]).assign_coords(t=[2.0])], "t")
+    ds["feature_movement_1"][-1] = np.nan
+    stems = [p.stem for p in plan(ds)]
+    assert "feature_movement_1" not in stems and "feature_movement_2" in stems
+    assert "feature_movement_1: a value at one save time only" in left_out(ds)
+
+
 def test_a_figure_saved_after_its_lint_keeps_its_ink(tmp_path):
     """The lint draws the figure; the PNG written after it is not blank
     (a draw without rendering clears the buffer a PNG is written from)."""

@@ -76,6 +76,22 @@ def drawn_on_its_own(ds, name: str) -> bool:
     return not (meta.role == "reference" and meta.over in ds)
 
 
+def save_times_drawn(ds, name: str) -> int:
+    """At how many save times ``name`` has a value a time series can draw
+    (finite; positive where it is read on a log scale, a movement from
+    init being 0 at the start). Fewer than two is no time series: the value
+    is read against the sweep, or from the summary."""
+    values = np.asarray(ds[name].values, float)
+    t_axis = ds[name].dims.index(time_dim(ds)) if time_dim(ds) in ds[name].dims else None
+    if t_axis is None:
+        return 0
+    drawable = np.isfinite(values)
+    if variable(ds, name).scale == "log":
+        drawable &= values > 0
+    other = tuple(a for a in range(values.ndim) if a != t_axis)
+    return int(drawable.any(axis=other).sum()) if other else int(drawable.sum())
+
+
 def series_index(ds, name: str) -> str | None:
     """For a variable with one axis besides the sweep and the time (modes,
     degrees, eigenvalues), that axis; else None."""

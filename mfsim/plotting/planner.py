@@ -47,11 +47,11 @@ def plan(ds) -> list[Planned]:
     if losses:
         out.append(Planned("loss", "the losses recorded: " + ", ".join(losses),
                            lambda: loss_figure(ds)))
-    for name in meta.scalar_variables(ds):
+    for name in [n for n in meta.scalar_variables(ds) if meta.save_times_drawn(ds, n) >= 2]:
         var = meta.variable(ds, name)
         out.append(Planned(name, f"{var.long_name}: one value per save",
                            lambda name=name: series_figure(ds, name)))
-    for name in meta.series_variables(ds):
+    for name in [n for n in meta.series_variables(ds) if meta.save_times_drawn(ds, n) >= 2]:
         var = meta.variable(ds, name)
         dim = meta.series_index(ds, name)
         out.append(Planned(name, f"{var.long_name}: one line per {dim}",
@@ -96,13 +96,19 @@ def plan(ds) -> list[Planned]:
 
 def left_out(ds) -> list[str]:
     """What is recorded but gets no figure, and why (``mfsim plot --list``)."""
-    drawn = set(loss_variables(ds) + meta.scalar_variables(ds) + meta.series_variables(ds))
+    losses = loss_variables(ds)
+    drawn = set(losses + meta.scalar_variables(ds) + meta.series_variables(ds))
     out = []
     for name in ds.data_vars:
-        if name in drawn or ds[name].dtype.kind not in "fiu":  # (statuses are text)
+        if ds[name].dtype.kind not in "fiu":  # (statuses are text)
             continue
         var = meta.variable(ds, name)
-        if meta.is_twin(ds, name):
+        if name in drawn:
+            if name in losses or meta.save_times_drawn(ds, name) >= 2:
+                continue
+            why = ("a value at one save time only (read against the sweep)"
+                   if sweep_dims(ds) else "a value at one save time only")
+        elif meta.is_twin(ds, name):
             why = f"drawn with {ds[name].attrs['network_variable']}"
         elif var.role == "reference" and var.over in ds:
             why = f"drawn over {var.over}"
