@@ -119,7 +119,7 @@ def declutter_ticks(fig, passes: int = 4) -> None:
     ticks at chosen values, every other label dropped; on an automatic axis,
     fewer ticks. One draw per pass, every axis fixed in it; then x labels
     moved below a y label they run into at the corner."""
-    from matplotlib.ticker import FixedLocator, LogLocator, MaxNLocator
+    from matplotlib.ticker import FixedLocator, MaxNLocator
 
     for _ in range(passes):
         fig.canvas.draw()  # rendered: a PNG is written from this render (save_figure)
@@ -140,8 +140,7 @@ def declutter_ticks(fig, passes: int = 4) -> None:
                     axis.set_ticks(axis.get_ticklocs(),
                                    [t if i in keep else "" for i, t in enumerate(texts)])
                 elif axis.get_scale() == "log":
-                    axis.set_major_locator(LogLocator(10.0, subs=(1.0,),
-                                                      numticks=max(2, len(labels) // 2 + 1)))
+                    axis.set_major_locator(_fewer_log_ticks(axis, len(labels)))
                 else:
                     axis.set_major_locator(MaxNLocator(nbins=max(2, len(labels) // 2)))
         if not changed:
@@ -166,6 +165,41 @@ def declutter_ticks(fig, passes: int = 4) -> None:
         fig.canvas.draw()
 
 
+def _fewer_log_ticks(axis, shown: int):
+    """The next sparser labelling of a log axis whose labels overlap: 1..9
+    times a power of ten, then 1, 2, 5 times, then powers of ten (never
+    fewer than two labels in view where the sparser one would leave less)."""
+    from matplotlib.ticker import LogLocator
+
+    subs = tuple(np.atleast_1d(getattr(axis.get_major_locator(), "_subs", (1.0,))))
+    lo, hi = sorted(axis.get_view_interval())
+    for sparser in ((1.0, 2.0, 5.0), (1.0, 5.0), (1.0,)):
+        if len(sparser) >= len(subs):
+            continue
+        locator = LogLocator(10.0, subs=sparser, numticks=max(2, shown // 2 + 1))
+        inside = [v for v in locator.tick_values(lo, hi) if lo <= v <= hi]
+        if len(inside) >= 2 or sparser == (1.0,):
+            return locator
+    return LogLocator(10.0, subs=(1.0,), numticks=max(2, shown // 2 + 1))
+
+
+def _log_labels_fit(ax, axis, lo: float, hi: float, subs) -> bool:
+    """Whether labels at ``subs`` times the powers of ten in [lo, hi] are
+    spaced enough on ``axis`` (its length estimated from the axes' place
+    before layout: a colourbar is short) not to run into each other."""
+    fig = ax.get_figure()
+    pos = ax.get_position()
+    along = (pos.width * fig.get_figwidth() if axis is ax.xaxis
+             else pos.height * fig.get_figheight()) * 72 * 0.8
+    ticks = np.array([m * 10.0**k for k in range(int(np.floor(np.log10(lo))),
+                                                  int(np.ceil(np.log10(hi))) + 1) for m in subs])
+    ticks = np.log10(ticks[(ticks >= lo) & (ticks <= hi)])
+    if ticks.size < 2:
+        return True
+    gap = np.min(np.diff(ticks)) / (np.log10(hi) - np.log10(lo)) * along
+    return gap >= (22.0 if axis is ax.xaxis else 10.0)
+
+
 def tidy_log_ticks(ax) -> None:
     """Labelled ticks on a log axis that never overlap: labels on 1, 2, 5
     (or every integer) times a power of ten only where the axis spans few
@@ -187,8 +221,9 @@ def tidy_log_ticks(ax) -> None:
             continue
         decades = np.log10(hi) - np.log10(lo)
         powers = np.floor(np.log10(hi)) - np.ceil(np.log10(lo)) + 1  # powers of ten shown
-        subs = (np.arange(1.0, 10.0) if decades < 0.5 else (1.0, 2.0, 5.0)
-                if decades < 1.5 or powers < 2 else (1.0,))
+        subs = ((1.0, 2.0, 5.0) if decades < 1.5 or powers < 2 else (1.0,))
+        if decades < 1.0 and _log_labels_fit(ax, axis, lo, hi, np.arange(1.0, 10.0)):
+            subs = np.arange(1.0, 10.0)  # under a decade: 0.2, 0.3, ... 0.8 where they fit
         numticks = 7 if axis is ax.xaxis else 8
         axis.set_major_locator(LogLocator(10.0, subs=subs, numticks=numticks))
         if len(subs) > 1:  # every tick labelled, as a number (0.2, 0.5, 3e-4)
