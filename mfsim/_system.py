@@ -197,6 +197,12 @@ class AbstractInvariantSystem(AbstractSystem):
     def invariants(self, state: PyTree) -> dict[str, Array]:
         """Name -> the conserved quantity (any shape) at ``state``."""
 
+    def invariant_labels(self) -> dict[str, str]:
+        """Name -> what the conserved quantity is, as a figure writes it
+        (words and mathtext: "balancedness $W_2^\\top W_2 - W_1 W_1^\\top$");
+        a name not given is written as it is."""
+        return {}
+
 
 class OrderParameters(eqx.Module):
     r"""The overlaps of a soft committee machine: $Q = WW^\top/N$ (student),

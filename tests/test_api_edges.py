@@ -69,6 +69,12 @@ def test_invariant_drift_can_be_relative():
         assert float(absolute[-1]) > 0  # gradient descent does not conserve it exactly
         assert jnp.allclose(traj.values[f"drift_rel_{name}"], absolute / max(size, 1.0),
                             rtol=1e-12)
+    # the variable says what is conserved, in words and a formula that renders
+    from matplotlib.mathtext import MathTextParser
+
+    var = monitor.variables()[f"drift_{name}"]
+    assert var.long_name == "drift of the balancedness $W_{2}^\\top W_{2} - W_1 W_1^\\top$"
+    MathTextParser("agg").parse(var.long_name.split(" ", 4)[-1])
 
 
 def test_saxe_closed_form_from_an_aligned_init():

@@ -23,12 +23,16 @@ class InvariantDrift(AbstractMonitor):
 
     names: tuple[str, ...] = eqx.field(static=True)
     relative: bool = eqx.field(static=True, default=False)
+    labels: tuple[tuple[str, str], ...] = eqx.field(static=True, default=())
 
     requires = (AbstractInvariantSystem,)
 
     @classmethod
     def of(cls, system, state0, *, relative: bool = False) -> InvariantDrift:
-        return cls(names=tuple(system.invariants(state0)), relative=relative)
+        names = tuple(system.invariants(state0))
+        labels = system.invariant_labels()
+        return cls(names=names, relative=relative,
+                   labels=tuple((k, labels[k]) for k in names if k in labels))
 
     def __call__(self, t, state, ctx: MonitorContext):
         now, start = ctx.system.invariants(state), ctx.system.invariants(ctx.state0)
@@ -41,14 +45,15 @@ class InvariantDrift(AbstractMonitor):
         return out
 
     def variables(self):
-        out = {}
+        out, labels = {}, dict(self.labels)
         for k in self.names:
+            what = labels.get(k, k)
             out[f"drift_{k}"] = Variable(
-                f"max |q(t) - q(0)| of the conserved quantity {k}", f"drift of {k}",
-                "$\\max|q_t - q_0|$", scale="log", rank=40)
+                f"max |q(t) - q(0)| of the conserved quantity {k}", f"drift of the {what}"
+                if k in labels else f"drift of {k}", "$\\max|q_t - q_0|$", scale="log", rank=40)
             if self.relative:
                 out[f"drift_rel_{k}"] = Variable(
                     f"max |q(t) - q(0)| / max(max |q(0)|, 1) of the conserved quantity {k}",
-                    f"relative drift of {k}", "$\\max|q_t - q_0| / \\max|q_0|$", scale="log",
-                    rank=40)
+                    f"relative drift of the {what}" if k in labels else f"relative drift of {k}",
+                    "$\\max|q_t - q_0| / \\max|q_0|$", scale="log", rank=40)
         return out

@@ -251,3 +251,7 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
         """Balancedness $W_{l+1}^\\top W_{l+1} - W_l W_l^\\top$, one matrix per hidden layer."""
         return {f"balance_{l + 1}": state[l + 1].T @ state[l + 1] - state[l] @ state[l].T
                 for l in range(len(state) - 1)}
+
+    def invariant_labels(self) -> dict[str, str]:
+        return {f"balance_{l}": f"balancedness $W_{{{l + 1}}}^\\top W_{{{l + 1}}} - W_{l} W_{l}^\\top$"
+                for l in range(1, len(self.widths) + 1)}

@@ -99,3 +99,7 @@ class DiagonalLinearNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem
             return {"uv": state.u * state.v}
         p = 2 - self.depth
         return {"u_v_power_sum": state.u**p + state.v**p}
+
+    def invariant_labels(self) -> dict[str, str]:
+        return {"uv": "product $u \\odot v$",
+                "u_v_power_sum": f"$u^{{{2 - self.depth}}} + v^{{{2 - self.depth}}}$"}

@@ -276,6 +276,10 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
             out[f"neuron_balance_{l}"] = incoming - jnp.sum(state[l].w ** 2, axis=0) / rw_out
         return out
 
+    def invariant_labels(self) -> dict[str, str]:
+        return {f"neuron_balance_{l}": f"layer-{l} neuron balance (in minus out weights)"
+                for l in range(1, len(self.widths) + 1)}
+
     def analytic_ntk(self) -> FCKernel:
         """The infinite-width NTK (:func:`mfsim.fc_kernels`, ``depth = len(widths)``)
         of the ``ntk`` parameterization (the others have no finite limit kernel

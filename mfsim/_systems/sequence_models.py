@@ -118,6 +118,10 @@ class DiagonalSequenceModel(AbstractDiagonalSequenceModel, AbstractInvariantSyst
         return {"a_beta": state.a**2 - state.beta**2 - self.lam,
                 "b_beta": state.b**2 - self.depth * state.beta**2 - self.b0**2}
 
+    def invariant_labels(self) -> dict[str, str]:
+        return {"a_beta": "$a^2 - \\beta^2 - \\lambda$",
+                "b_beta": "$b^2 - D\\beta^2 - b_0^2$"}
+
 
 class AdaptiveState(eqx.Module):
     """``A`` (free, or orthogonal in the orthogonal model), ``d``, ``beta``."""
@@ -180,3 +184,8 @@ class AdaptiveSequenceModel(AbstractSequenceModel, AbstractInvariantSystem):
             out["column_d"] = (jnp.sum(state.A**2, axis=0) - state.d**2
                                - (jnp.sum(self.basis**2, axis=0) - self.lam))
         return out
+
+    def invariant_labels(self) -> dict[str, str]:
+        return {"d_beta": "$d^2 - \\beta^2 - \\lambda$",
+                "orthogonality": "orthogonality $A^\\top A - A_0^\\top A_0$",
+                "column_d": "column balance $\\|a_k\\|^2 - d_k^2$ (minus its start)"}

@@ -410,3 +410,6 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
             p = state.params
             return {"neuron_balance": p.v**2 - jnp.sum(p.w**2, axis=1)}
         return {}
+
+    def invariant_labels(self) -> dict[str, str]:
+        return {"neuron_balance": "neuron balance $v_j^2 - \\|w_j\\|^2$"}
