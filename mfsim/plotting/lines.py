@@ -246,23 +246,40 @@ def bounded_limits(ax, var, values) -> None:
         ax.set_ylim(lo - pad, hi + pad)
 
 
-def mark_off_the_axes(ax, curves, *, most: int | None = None) -> dict:
+def mark_off_the_axes(ax, curves, *, most: int | None = None, once: bool = False) -> dict:
     """A reference curve lying wholly below (above) the axes' range (the
     min-l1 interpolant's test loss of 1e-30 beside losses of 1e-2):
     triangles on that edge along it (at ``most`` evenly chosen points, else
     at each), so it is not silently missing from the figure. ``curves`` are
-    (key, x, y, colour); returns key -> "below" / "above" for the legend."""
+    (key, x, y, colour). With ``once``, a key whose every curve (one per
+    sweep point) is off on one side is marked once, along the longest, in
+    grey where there are several: not a rug of markers per point. Returns
+    key -> "below" / "above" for the legend."""
     from matplotlib.transforms import blended_transform_factory
 
     lo, hi = sorted(ax.get_ylim())
     edge = blended_transform_factory(ax.transData, ax.transAxes)
-    off = {}
+    off: dict = {}
+    marks = []
     for key, x, y, color in curves:
         finite = np.isfinite(y)
         if not finite.any():
             continue
         x, y = np.asarray(x)[finite], y[finite]
         where = "below" if np.all(y < lo) else "above" if np.all(y > hi) else None
+        marks.append((key, x, where, color))
+    if once:
+        merged = []
+        for key in dict.fromkeys(k for k, *_ in marks):
+            mine = [m for m in marks if m[0] == key]
+            sides = {where for _, _, where, _ in mine}
+            if len(mine) > 1 and len(sides) == 1 and None not in sides:
+                widest = max(mine, key=lambda m: np.ptp(m[1]) if m[1].size else -1.0)
+                merged.append((key, widest[1], widest[2], "0.3"))
+            else:
+                merged += mine
+        marks = merged
+    for key, x, where, color in marks:
         if where is None:
             continue
         pick = (np.arange(x.size) if most is None

@@ -127,7 +127,7 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
                 at = min(diverged[v] for v in twin_vars)
                 text += f" (leaves the axes at {'step' if unit == 'step' else 't ='} {meta.fmt(at)})"
             handles.append(Line2D([], [], color="0.3", linestyle=dash, label=text))
-    off = L.mark_off_the_axes(ax, ref_curves, most=3)
+    off = L.mark_off_the_axes(ax, ref_curves, most=3, once=True)
     handles += [Line2D([], [], color="0.3" if len(lines) > 1 else REFERENCE_COLOR,
                        linestyle=REFERENCE_DASHES[k % 5], linewidth=0.9,
                        label=label + (f" ({off[k]} the axes)" if k in off else ""))
