@@ -679,6 +679,17 @@ def test_a_value_at_one_save_time_gets_no_time_series():
     assert "feature_movement_1: a value at one save time only" in left_out(ds)
 
 
+def test_a_bounded_series_says_its_final_values():
+    """digits/test_accuracy: on the whole [0, 1] range one test image of 77
+    is a sliver; the legend says the final accuracies, network and twin."""
+    ds = _single({"test_accuracy": (lambda t: 1.0 if t < 1.5 else 76 / 77, False),
+                  "lin_test_accuracy": (lambda t: 76 / 77, False)})
+    fig = series_figure(ds, "test_accuracy")
+    assert "final 0.987 (twin 0.987)" in _legend(fig.axes[0])
+    assert fig.axes[0].get_ylim()[0] < 0.05
+    assert lint(fig) == []
+
+
 def test_a_figure_saved_after_its_lint_keeps_its_ink(tmp_path):
     """The lint draws the figure; the PNG written after it is not blank
     (a draw without rendering clears the buffer a PNG is written from)."""

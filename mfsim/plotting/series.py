@@ -170,10 +170,36 @@ def series_figure(ds, name: str, *, title_text: str | None = None):
     lines = groups if index_dim is None else L.index_lines(ds, name, index_dim, groups[0].sel)
     extra = draw_series(ax, ds, name, lines)
     _finish(ax, ds, name)
+    if index_dim is None and meta.variable(ds, name).bounds is not None:
+        lines = _with_final_values(ds, name, lines)
     legend_outside(ax, line_handles(lines) + extra)
     if note:
         title(ax, note)
     return fig
+
+
+def _with_final_values(ds, name: str, lines: list[L.Line]) -> list[L.Line]:
+    """A bounded quantity (an accuracy) is drawn on its whole range, where one
+    test image of 77 is a sliver: each line's legend entry says its final
+    value (mean over seeds) and its twins'."""
+    out = []
+    for line in lines:
+        values = []
+        twins = meta.twins(ds, name)
+        if len(twins) == 1:
+            twins = [(twins[0][0], "twin")]
+        for var, label in [(name, "")] + twins:
+            _, y, _, _ = L.series(ds, var, line.sel)
+            y = y[np.isfinite(y)]
+            if y.size:
+                values.append(f"{label} {meta.fmt(y[-1])}".strip())
+        if not values:
+            out.append(line)
+            continue
+        text = values[0] + (f" ({', '.join(values[1:])})" if len(values) > 1 else "")
+        out.append(dataclasses.replace(
+            line, label=f"{line.label}: final {text}" if line.label else f"final {text}"))
+    return out
 
 
 def _identical(ds, name: str, groups) -> list[list]:
