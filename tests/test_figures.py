@@ -545,6 +545,31 @@ def test_min_and_final_panels_are_not_duplicated():
     assert sweep_metrics(ds) == [("test_loss", "final"), ("train_loss", "final")]
     bumpy = _sweep({"test_loss": lambda w, s, t, k: 1 / w + (t - 1) ** 2})
     assert sweep_metrics(bumpy) == [("test_loss", "min"), ("test_loss", "final")]
+    # richness_sweep: one seed of one point 10% below its final value, the
+    # mean over seeds (what is drawn) within 3% of the axes: still one panel
+    one_seed = _sweep({"test_loss": lambda w, s, t, k: w**-0.3 * (1 + t) ** -0.1
+                       * (1.1 if (w, s, t) == (64, 0, 1.0) else 1.0)})
+    assert sweep_metrics(one_seed) == [("test_loss", "final")]
+
+
+def test_slopes_are_drawn_unlike_references_and_flat_ones_in_one_entry():
+    """richness_sweep/vs_gamma0: the fitted power laws were dashed like the
+    kernel-regression reference on the panel beside; vs_width listed five
+    flat slopes per panel."""
+    from matplotlib.colors import to_rgba
+
+    ds = _sweep({"kernel_drift": lambda w, s, t, k: (1 + t) * w**-0.5},
+                extra_dim=("gamma0", [0.1, 1.0]))
+    fig = sweep_summary_figure(ds, "width", metrics=[("kernel_drift", "final")])
+    fits = [line for line in fig.axes[0].get_lines() if line.get_linewidth() == 3.0]
+    assert len(fits) == 2 and all(line.get_linestyle() == "-" for line in fits)
+    assert all(to_rgba(line.get_color())[3] == 1 and line.get_alpha() < 1 for line in fits)
+    flat = _sweep({"kernel_drift": lambda w, s, t, k: (1 + t) * (1 + 0.01 * s) * (1 + k)},
+                  extra_dim=("gamma0", [0.1, 1.0]))
+    fig = sweep_summary_figure(flat, "width", metrics=[("kernel_drift", "final")])
+    (entry,) = _legend(fig.axes[0])
+    assert entry.startswith("all flat (")
+    assert lint(fig) == []
 
 
 def test_labels_are_names_and_symbols_not_keys():

@@ -67,11 +67,36 @@ def _reduce(ds, name: str, how: str):
     return oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
 
 
+FIT_LOOK = {"linestyle": "-", "linewidth": 3.0, "alpha": 0.35, "solid_capstyle": "butt"}
+
+
 def _same(a, b) -> bool:
+    """Whether two panels of ``a`` and ``b`` would look the same: every point
+    within 3% of the axes' height (a log axis spans a decade at least; a
+    linear one the values' span), so the minimum over time of a loss that is
+    still falling at the end gets no panel of its own."""
     a, b = np.asarray(a, float), np.asarray(b, float)
+    if not np.array_equal(np.isfinite(a), np.isfinite(b)):
+        return False
     both = np.isfinite(a) & np.isfinite(b)
-    return bool(np.array_equal(np.isfinite(a), np.isfinite(b))
-                and np.allclose(a[both], b[both], rtol=1e-2, atol=0))  # within 1%: one panel
+    a, b = a[both], b[both]
+    if not a.size:
+        return True
+    if np.all(a > 0) and np.all(b > 0):
+        la, lb = np.log10(a), np.log10(b)
+        height = max(float(np.ptp(np.concatenate([la, lb]))), 1.0)
+        return bool(np.max(np.abs(la - lb)) <= 0.03 * height)
+    height = float(np.ptp(np.concatenate([a, b])))
+    return bool(np.max(np.abs(a - b)) <= 0.03 * height) if height > 0 else True
+
+
+def _seed_mean(values):
+    """The values as a panel draws them: the mean over seeds."""
+    if "seed" not in values.dims:
+        return values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return values.mean("seed")
 
 
 def _constant(values) -> bool:
@@ -95,7 +120,8 @@ def sweep_metrics(ds) -> list[tuple[str, str]]:
         final = final_value(ds, n)
         if _constant(final):
             continue
-        if meta.variable(ds, n).oracle and not _same(_reduce(ds, n, "min"), final):
+        if meta.variable(ds, n).oracle and not _same(_seed_mean(_reduce(ds, n, "min")),
+                                                     _seed_mean(final)):
             out.append((n, "min"))
         out.append((n, "final"))
     return out
@@ -225,6 +251,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                  for k, (v, label) in enumerate(meta.twins(ds, name))]
         refs = meta.references(ds, name)
         means, fits, drawn_refs, beyond, twin_means, twin_points = [], [], [], [], [], []
+        flat = []
         per_group = []
         for group in groups:  # the y range: the points whose solves succeeded
             mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
@@ -258,11 +285,13 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                 if trend:
                     c = np.mean(np.log(mean[ok]) - slope * np.log(x[ok]))
                     xx = np.geomspace(x[ok].min(), x[ok].max(), 50)
-                    ax.plot(xx, np.exp(c) * xx**slope, "--", color=group.color, linewidth=1)
-                    fits.append(Line2D([], [], color=group.color, linestyle="--", label=text))
+                    # a broad pale band: not a dash a reference or a twin is drawn with
+                    ax.plot(xx, np.exp(c) * xx**slope, color=group.color, **FIT_LOOK)
+                    fits.append(Line2D([], [], color=group.color, label=text, **FIT_LOOK))
                 else:  # its interval holds 0: no line drawn
                     fits.append(Line2D([], [], color=group.color, marker="o", markersize=3,
                                        linestyle="none", label=text + " (flat)"))
+                    flat.append(slope)
             for v, _, dash in twins:
                 tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
                 ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
@@ -294,6 +323,9 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
         set_labels(ax, meta.label(ds, x_dim), f"{var.long_name} {var.symbol}".strip()
                    + f" ({what})")
         ax.grid(True, which="major", alpha=0.3)
+        if len(flat) == len(fits) > 1:  # every line flat: one entry, not one per line
+            fits = [Line2D([], [], color="0.4", marker="o", markersize=3, linestyle="none",
+                           label=f"all flat ({min(flat):.2f} to {max(flat):.2f})")]
         if fits:
             ax.legend(handles=fits, loc="lower center", bbox_to_anchor=(0.5, 1.0),
                       fontsize=6, frameon=False, borderaxespad=0.6, title="log-log slope",
