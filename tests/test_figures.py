@@ -348,6 +348,30 @@ def test_every_snapshot_time_has_its_own_colour():
     assert lint(fig) == []
 
 
+def test_a_swept_temperature_gets_a_particle_panel_each():
+    """langevin_mean_field drew the first temperature only; the header's
+    claim (the stationary law widens with T) needs each, on shared axes."""
+    from mfsim.plotting import particles_figure
+
+    temps = np.array([0.003, 0.03, 0.3])
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(3, 2, 4, 40, 3)) * np.sqrt(temps)[:, None, None, None, None]
+    ds = xr.Dataset({"particles": (("temperature", "seed", "particles_t", "particle",
+                                    "particle_coord"), values, _attrs("particles"))},
+                    coords={"temperature": ("temperature", temps,
+                                            {"long_name": "temperature", "symbol": "$T$"}),
+                            "seed": [0, 1], "particles_t": [0.0, 1.0, 2.0, 4.0],
+                            "t": [0.0, 4.0]},
+                    attrs={"sweep_dims": "temperature,seed"})
+    fig = particles_figure(ds)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert [ax.get_title() for ax in panels] == [f"$T$ = {t}, seed 0" for t in
+                                                 ("0.003", "0.03", "0.3")]
+    assert len({ax.get_ylim() for ax in panels}) == 1
+    assert np.allclose(panels[0].collections[0].get_offsets()[:, 1], values[0, 0, 0, :, 0])
+    assert lint(fig) == []
+
+
 def test_ten_series_look_different():
     """coordinate_check/feature_movement_1: 10 series (5 widths x 2
     parameterizations) on 8 colours; now no two lines or entries alike."""
