@@ -42,7 +42,7 @@ def _known() -> dict:
 
 
 KNOWN = _known()
-TWINS = {"lin_": "linearized twin", "quad_": "quadratic twin", "ck_empirical_": "kernel at init"}
+TWINS = {"lin_": "linearized twin", "quad_": "quadratic twin", "ck_empirical_": "kernel-at-init twin"}
 
 
 def _attrs(name: str) -> dict:

@@ -69,7 +69,8 @@ class ParameterDistance(AbstractMonitor):
                    "$\\|\\theta_t - \\theta_0\\| / \\|\\theta_0\\|$", scale="log", rank=12),
                "moved_fraction": Variable(
                    f"fraction of particles that moved more than {self.tol:g}",
-                   "fraction of particles moved", bounds=(0.0, 1.0), rank=16)}
+                   "fraction of particles with", f"$\\|p_j(t) - p_j(0)\\| > {self.tol:g}$",
+                   bounds=(0.0, 1.0), rank=16)}
         out.update({f"param_distance_{k}": Variable(
             f"distance ||theta_t - theta_0|| of {k}", f"distance from init of {k}",
             "$\\|\\theta_t - \\theta_0\\|$", scale="log", rank=17) for k in self.layers})

@@ -194,7 +194,7 @@ def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
         gap.attrs = {}  # not the twin's outputs' (it would read as that twin's variable)
         ds[f"{prefix}gap"] = gap.assign_attrs(Variable(
             f"RMS over training inputs of f_network - f_twin ({TWIN_LABELS[prefix]})",
-            f"network - {TWIN_LEGENDS[prefix]} gap", "$\\|f - f_{twin}\\|_{rms}$", scale="log",
+            f"gap to the {TWIN_LEGENDS[prefix]}", "$\\|f - f_{twin}\\|_{rms}$", scale="log",
             rank=5).attrs())
     if steps:
         step = functools.reduce(lambda a, b: a.combine_first(b), steps)

@@ -176,8 +176,8 @@ TWIN_LABELS = {t.prefix: t.label
                for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW)}
 # the same, short enough for the legend of a figure's panel
 TWIN_LEGENDS = {"lin_": "linearized twin", "quad_": "quadratic twin",
-                "ck_empirical_": "kernel at init",
-                "ck_analytic_": "infinite-width kernel", "ode_": "order-parameter ODE",
+                "ck_empirical_": "kernel-at-init twin",
+                "ck_analytic_": "infinite-width-kernel twin", "ode_": "order-parameter ODE",
                 "flow_": "gradient flow"}
 
 
