@@ -170,7 +170,9 @@ def series_figure(ds, name: str, *, title_text: str | None = None):
     lines = groups if index_dim is None else L.index_lines(ds, name, index_dim, groups[0].sel)
     extra = draw_series(ax, ds, name, lines)
     _finish(ax, ds, name)
-    if index_dim is None and meta.variable(ds, name).bounds is not None:
+    bounds = meta.variable(ds, name).bounds
+    if index_dim is None and bounds is not None and min(ax.get_ylim()) <= bounds[0] \
+            and max(ax.get_ylim()) >= bounds[1]:  # drawn on its whole range
         lines = _with_final_values(ds, name, lines)
     legend_outside(ax, line_handles(lines) + extra)
     if note:
