@@ -421,6 +421,45 @@ def test_phase_diagram_cells_never_collide():
     assert norm.vmax / norm.vmin >= 9.99
 
 
+def test_a_category_against_a_numeric_axis_gets_no_phase_diagram():
+    """coordinate_check (width x parameterization), sequence_model_adaptivity
+    (n x kind): vs_width already draws a line per category; a heatmap of
+    the same numbers was a second figure saying less."""
+    from mfsim.plotting import left_out
+
+    ds = _coordinate_check()
+    stems = [p.stem for p in plan(ds)]
+    assert "vs_width" in stems and not [s for s in stems if s.startswith("phase_")]
+    assert ("phase diagram over width and parameterization: vs_width draws a line per "
+            "parameterization") in left_out(ds)
+
+
+def test_indexed_series_panels_keep_every_category():
+    """sequence_model_adaptivity/kernel_eigenvalues: 11 distinct panels
+    (vanilla identical at every n) cut to 6 evenly drew diagonal three
+    times, adaptive twice and titled the vanilla panel by its n values
+    alone; now each model gets a panel, the categories named first."""
+    ns, kinds = [2000.0, 3000.0, 4500.0, 6700.0, 10000.0], ["vanilla", "diagonal", "adaptive"]
+    t = [0.0, 1.0, 2.0]
+    values = np.empty((5, 3, 3, 4))
+    for i, n in enumerate(ns):
+        for k in range(3):
+            grow = 0.0 if k == 0 else 1e-4 * n * (k + 1)
+            values[i, k] = np.outer(1 + grow * np.array(t), 1.0 / np.arange(1, 5))
+    ds = xr.Dataset({"kernel_eigenvalues": (("n", "kind", "t", "eigen_index"), values,
+                                            _attrs("kernel_eigenvalues"))},
+                    coords={"n": ("n", ns, {"long_name": "sample size", "symbol": "$n$"}),
+                            "kind": kinds, "t": t, "eigen_index": np.arange(1, 5)},
+                    attrs={"sweep_dims": "n,kind"})
+    fig = series_figure(ds, "kernel_eigenvalues")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert len(titles) == 6
+    assert titles[0] == "vanilla; every $n$ (identical)"
+    assert sum(t.startswith("diagonal") for t in titles) >= 2
+    assert sum(t.startswith("adaptive") for t in titles) >= 2
+    assert lint(fig) == []
+
+
 def test_phase_diagram_numbers_are_readable():
     from mfsim.plotting import phase_diagram_figure
 

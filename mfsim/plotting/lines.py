@@ -15,7 +15,7 @@ import mfsim.plotting.meta as meta
 from .._analysis import sweep_dims
 from .style import LINE_STYLES, MARKERS, PALETTE, categorical, ordered_colors
 
-MAX_LINES = 12
+MAX_LINES = 16  # 5 sample sizes x 3 models: every line, colour x line style
 
 
 @dataclass(frozen=True)

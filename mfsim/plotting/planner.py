@@ -87,11 +87,19 @@ def plan(ds) -> list[Planned]:
                                f"{ds.sizes[dim]} numeric values",
                                lambda dim=dim: sweep_summary_figure(ds, dim)))
         axes = phase_axes(ds)
-        if len(axes) == 2:
+        if len(axes) == 2 and not _phase_repeats_summary(ds, axes):
             x, y = axes
             out.append(Planned(f"phase_{x}_{y}", f"two keys swept: {x} and {y}",
                                lambda: phase_diagram_figure(ds, x, y)))
     return out
+
+
+def _phase_repeats_summary(ds, axes) -> bool:
+    """An ordered axis against a category (width x parameterization): the
+    sweep summary draws a line per category, so a phase diagram would repeat
+    it."""
+    ordered = [d for d in axes if meta.is_ordered(ds, d)]
+    return len(ordered) == 1 and ordered[0] in numeric_sweep_axes(ds)
 
 
 def left_out(ds) -> list[str]:
@@ -120,6 +128,12 @@ def left_out(ds) -> list[str]:
             why = "not a time series"
         out.append(f"{name}: {why}")
     if sweep_dims(ds):
+        axes = phase_axes(ds)
+        if len(axes) == 2 and _phase_repeats_summary(ds, axes):
+            ordered = next(d for d in axes if meta.is_ordered(ds, d))
+            other = next(d for d in axes if d != ordered)
+            out.append(f"phase diagram over {axes[0]} and {axes[1]}: vs_{ordered} draws a "
+                       f"line per {other}")
         for name, value in constant_metrics(ds).items():
             out.append(f"{name}: {meta.fmt(value)} at every point of the sweep (no panel)")
     return out

@@ -223,21 +223,59 @@ def _identical(ds, name: str, groups) -> list[list]:
 
 
 def _gathered_label(ds, members) -> str:
-    """The title of a panel standing for several points: each axis once,
-    with every value it takes among them."""
+    """The title of a panel standing for several points: the categories
+    first (a title too long is cut at its end), then each ordered axis with
+    the values it takes among them ("every n" where it takes all)."""
+    dims = list(members[0].sel)
+    dims = ([d for d in dims if not meta.is_ordered(ds, d)]
+            + [d for d in dims if meta.is_ordered(ds, d)])
     parts = []
-    for dim in members[0].sel:
-        values = list(dict.fromkeys(meta.fmt(ds[dim].values[g.sel[dim]]) for g in members))
-        parts.append(f"{meta.short(ds, dim)} = {', '.join(values)}" if meta.is_ordered(ds, dim)
-                     else ", ".join(values))
+    for dim in dims:
+        index = list(dict.fromkeys(g.sel[dim] for g in members))
+        values = [meta.fmt(ds[dim].values[i]) for i in index]
+        if not meta.is_ordered(ds, dim):
+            parts.append(", ".join(values))
+        elif len(index) > 1 and len(index) == ds.sizes[dim]:
+            parts.append(f"every {meta.short(ds, dim)}")
+        elif len(values) > 3:
+            parts.append(f"{meta.short(ds, dim)} = {values[0]} … {values[-1]} "
+                         f"({len(values)} values)")
+        else:
+            parts.append(f"{meta.short(ds, dim)} = {', '.join(values)}")
     return "; ".join(parts) + (" (identical)" if len(members) > 1 else "")
 
 
+def _spread_over_categories(ds, gathered: list[list], most: int) -> list[list]:
+    """At most ``most`` panels, every category of the sweep kept (vanilla,
+    diagonal and adaptive each get a panel, then as many more as fit,
+    evenly along the ordered axes), in the order of the sweep."""
+    if len(gathered) <= most:
+        return gathered
+    categorical = [d for d in gathered[0][0].sel if not meta.is_ordered(ds, d)]
+    buckets: dict[tuple, list[int]] = {}
+    for k, members in enumerate(gathered):
+        buckets.setdefault(tuple(members[0].sel[d] for d in categorical), []).append(k)
+    if len(buckets) > most:  # more categories than panels: evenly over all
+        pick = np.linspace(0, len(gathered) - 1, most).astype(int)
+        return [gathered[i] for i in pick]
+    share = {key: 1 for key in buckets}
+    while sum(share.values()) < most:
+        grown = False
+        for key, members in buckets.items():
+            if share[key] < len(members) and sum(share.values()) < most:
+                share[key] += 1
+                grown = True
+        if not grown:
+            break
+    keep = set()
+    for key, members in buckets.items():
+        keep |= {members[i] for i in
+                 np.unique(np.linspace(0, len(members) - 1, share[key]).round().astype(int))}
+    return [gathered[k] for k in sorted(keep)]
+
+
 def _series_panels(ds, name: str, index_dim: str, groups):
-    gathered = _identical(ds, name, groups)
-    total = len(gathered)
-    if total > MAX_PANELS_SERIES:
-        gathered = [gathered[i] for i in np.linspace(0, total - 1, MAX_PANELS_SERIES).astype(int)]
+    gathered = _spread_over_categories(ds, _identical(ds, name, groups), MAX_PANELS_SERIES)
     groups = [dataclasses.replace(members[0], label=_gathered_label(ds, members))
               for members in gathered]
     fig, axes = grid(len(groups), extra_height=0.5)
