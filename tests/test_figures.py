@@ -317,6 +317,25 @@ def test_results_variables_describe_themselves(tmp_path):
     assert mfsim.Variable.of("train_loss", ds.train_loss.attrs) == KNOWN["train_loss"]
 
 
+def test_each_dynamics_names_its_time_axis():
+    """sgd_vs_flow was drawn against 'gradient-descent step k': SGD's
+    steps say SGD; flows t; online SGD t = eta alpha."""
+    from mfsim._runner.store import time_axis
+    from mfsim.plotting.meta import time_axis as drawn_axis
+
+    base = {"name": "x", "task": {"kind": "teacher", "d": 3, "n_train": 8, "n_test": 8},
+            "system": {"kind": "two_layer", "width": 8}}
+    cases = {"sgd_step": {"name": "sgd", "learning_rate": 1.0, "steps": 4, "batch_size": 4},
+             "step": {"name": "euler", "learning_rate": 1.0, "steps": 4},
+             "t": {"t1": 1.0}}
+    for unit, solver in cases.items():
+        scenario = mfsim.validate_scenario({**base, "solver": solver})
+        assert time_axis(scenario) == unit
+    ds = xr.Dataset(coords={"t": [0.0, 1.0], "step": ("t", [0, 4])},
+                    attrs={"time_axis": "sgd_step"})
+    assert drawn_axis(ds) == ("step", "SGD step $k$")
+
+
 # ------------------------------------------------ the defects of issue 33 (F2)
 def test_no_loss_figure_without_losses():
     """online_sgd_committee: loss.png was written with no data (no loss

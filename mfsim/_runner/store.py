@@ -146,7 +146,8 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
 
 def time_axis(scenario) -> str:
     """The time unit the run's dynamics define, drawn on every figure of it:
-    ``"step"`` for gradient descent and (mini-batch) SGD, ``"t"`` for a flow,
+    ``"step"`` for gradient descent, ``"sgd_step"`` for mini-batch SGD (steps
+    too, so labelled), ``"t"`` for a flow,
     ``"eta_alpha"`` for online SGD (``t = eta alpha``, alpha = examples /
     input dimension). A noisy flow (Langevin, the SDE of SGD) is drawn against
     t whatever its solver's steps: its time is the SDE's."""
@@ -154,7 +155,9 @@ def time_axis(scenario) -> str:
     if solver.online:
         return "eta_alpha"
     noisy = bool(solver.temperature) or solver.sgd_noise_learning_rate is not None
-    return "step" if solver.fixed and not noisy else "t"
+    if solver.fixed and not noisy:
+        return "sgd_step" if solver.batch_size is not None else "step"
+    return "t"
 
 
 def with_critical_point(ds: xr.Dataset, cp) -> xr.Dataset:

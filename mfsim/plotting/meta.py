@@ -146,8 +146,8 @@ def time_axis(ds) -> tuple[str, str]:
     gradient descent and SGD, t for flows and online SGD), the same in every
     figure of the run."""
     unit = ds.attrs.get("time_axis") or ("step" if "step" in ds.coords else "t")
-    if unit == "step" and "step" in ds.coords:
-        return "step", "gradient-descent step $k$"
+    if unit in ("step", "sgd_step") and "step" in ds.coords:
+        return "step", ("SGD step $k$" if unit == "sgd_step" else "gradient-descent step $k$")
     if unit == "eta_alpha":
         return "t", "time $t = \\eta\\alpha$ ($\\alpha$ = examples / input dim.)"
     return "t", "time $t$"
