@@ -797,6 +797,25 @@ def test_a_bounded_series_says_its_final_values():
     assert lint(fig) == []
 
 
+def test_a_family_of_variables_shares_one_figure():
+    """richness_sweep drew feature_movement_1, _2 and _3 as three figures of
+    20 lines and a legend each; a family is one figure, a panel per member,
+    one legend."""
+    from mfsim.plotting import left_out
+
+    ds = _sweep({f"feature_movement_{l}": (lambda l: lambda w, s, t, k: l * t * w**-0.5)(l)
+                 for l in (1, 2)} | {"kernel_drift": lambda w, s, t, k: t * w**-0.5})
+    planned = {p.stem: p for p in plan(ds)}
+    assert "feature_movement" in planned and "kernel_drift" in planned
+    assert not [s for s in planned if s.startswith("feature_movement_")]
+    fig = planned["feature_movement"].draw()
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_ylabel().split("\n")[0] for ax in panels][0].startswith("layer-1")
+    assert len(panels) == 2 and len(fig.legends) == 1
+    assert lint(fig) == []
+    assert not [line for line in left_out(ds) if line.startswith("feature_movement")]
+
+
 def test_a_figure_saved_after_its_lint_keeps_its_ink(tmp_path):
     """The lint draws the figure; the PNG written after it is not blank
     (a draw without rendering clears the buffer a PNG is written from)."""

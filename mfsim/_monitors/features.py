@@ -47,5 +47,6 @@ class FeatureMovement(AbstractMonitor):
         return {f"feature_movement_{l}": Variable(
             f"RMS movement of layer {l}'s features from init, per unit and example (first "
             f"{self.subsample} training inputs)", f"layer-{l} feature movement",
-            f"$\\|h^{{{l}}}_t - h^{{{l}}}_0\\|_{{rms}}$", scale="log", rank=20)
+            f"$\\|h^{{{l}}}_t - h^{{{l}}}_0\\|_{{rms}}$", scale="log", rank=20,
+            family="feature_movement")
             for l in range(1, self.depth + 1)}

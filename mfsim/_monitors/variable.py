@@ -58,6 +58,9 @@ class Variable:
       figure of its own: the training and test losses share one),
       ``"particle_measure"`` and ``"stability"`` (for a hidden variable),
       ``"spectral_bias"``, ``"learning_times"`` (besides its own).
+    - ``family``: variables of one family (each hidden layer's feature
+      movement) are drawn as the panels of one figure, named after it,
+      instead of a figure each.
     """
 
     description: str
@@ -73,6 +76,7 @@ class Variable:
     index: Literal["ordered", "categorical"] = "ordered"
     rank: int = 50
     figure: str = ""
+    family: str = ""
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -93,7 +97,7 @@ class Variable:
         out = {"description": self.description, "long_name": self.long_name,
                "units": self.units, "symbol": self.symbol, "scale": self.scale,
                "role": self.role, "index": self.index, "rank": self.rank,
-               "oracle": int(self.oracle), "figure": self.figure}
+               "oracle": int(self.oracle), "figure": self.figure, "family": self.family}
         if self.bounds is not None:
             out["valid_range"] = np.asarray(self.bounds, dtype=float)
         if self.over:
@@ -137,6 +141,7 @@ class Variable:
             oracle=bool(int(attrs.get("oracle", 0))),
             index="categorical" if attrs.get("index") == "categorical" else "ordered",
             rank=int(attrs.get("rank", 50)), figure=str(attrs.get("figure", "")),
+            family=str(attrs.get("family", "")),
         )
 
 

@@ -289,3 +289,30 @@ def mark_off_the_axes(ax, curves, *, most: int | None = None, once: bool = False
                 markersize=4, clip_on=False, zorder=6)
         off.setdefault(key, where)
     return off
+
+
+def shade_bands(ax, bands, *, alpha: float = 0.15, floor: float | None = None) -> None:
+    """The seeds' ranges (x, lo, hi, colour), shaded, as one collection on
+    ``ax`` (below the lines; not in the data limits: the range is the
+    network's). On a log y axis a lower edge at or below 0 is drawn at
+    ``floor``."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgba
+
+    if not bands:
+        return
+    log = ax.get_yscale() == "log"
+    polygons, colors = [], []
+    for x, lo, hi, color in bands:
+        if log:
+            positive = hi[hi > 0]
+            if not positive.size:
+                continue
+            bottom = floor if floor is not None and floor > 0 else positive.min()
+            lo = np.where(lo > 0, lo, bottom)
+            hi = np.where(hi > 0, hi, bottom)
+        polygons.append(np.column_stack([np.concatenate([x, x[::-1]]),
+                                         np.concatenate([lo, hi[::-1]])]))
+        colors.append(to_rgba(color, alpha))
+    ax.add_collection(PolyCollection(polygons, facecolors=colors, linewidths=0, zorder=1),
+                      autolim=False)

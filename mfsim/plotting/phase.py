@@ -8,7 +8,7 @@ import numpy as np
 import mfsim.plotting.meta as meta
 
 from .._analysis import final_value, oracle_stopping, sweep_dims
-from .style import SEQUENTIAL, display_len, fmt, grid, paper, set_labels, title
+from .style import CELL_GID, SEQUENTIAL, display_len, fmt, grid, paper, set_labels, title
 from .summary import MAX_PHASE_PANELS, sweep_metrics
 
 CELL_FONT = 6.0
@@ -40,36 +40,24 @@ def _ink(image, value) -> str:
 
 
 def drop_cell_texts_that_do_not_fit(fig, cells) -> None:
-    """Remove a panel's cell values when one of them is wider or taller than
-    its cell once laid out (the colourbar then gives the values). The cell's
-    size is first estimated from the panel's place before layout (about 70%
-    of it is left for the cells, the rest to labels and the colourbar); only
-    a close call is measured, after a layout (a draw)."""
-    close = []
+    """Remove a panel's cell values when one of them is clearly wider or
+    taller than its cell, estimated from the panel's place before layout
+    (about 70% of it is left for the cells, the rest to labels and the
+    colourbar); the colourbar then gives the values. A close call is
+    measured once laid out, in the figure's first draw
+    (:func:`~.style.declutter_ticks`: texts tagged ``CELL_GID``), not by a
+    draw of its own."""
     for ax, (rows, cols), texts in cells:
         pos = ax.get_position()
         cell_w = 0.7 * pos.width * fig.get_figwidth() * 72 / cols
+        cell_h = 0.6 * pos.height * fig.get_figheight() * 72 / rows
         widest = max((display_len(t.get_text()) for t in texts), default=0) * 0.6 * CELL_FONT
-        if widest + 2 <= 0.6 * cell_w and 1.3 * CELL_FONT <= 0.6 * pos.height * \
-                fig.get_figheight() * 72 / rows:
-            continue
-        if widest >= 1.5 * cell_w:
+        if widest >= 1.5 * cell_w or 1.3 * CELL_FONT > 1.5 * cell_h:
             for t in texts:
                 t.remove()
-            continue
-        close.append((ax, (rows, cols), texts))
-    if not close:
-        return
-    fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
-    for ax, (rows, cols), texts in close:
-        box = ax.get_window_extent(renderer)
-        cell_w, cell_h = box.width / cols, box.height / rows
-        fits = all(t.get_window_extent(renderer).width + 2 <= cell_w
-                   and t.get_window_extent(renderer).height + 1 <= cell_h for t in texts)
-        if not fits:
+        else:
             for t in texts:
-                t.remove()
+                t.set_gid(CELL_GID)
 
 
 @paper

@@ -19,7 +19,7 @@ import mfsim.plotting.meta as meta
 from .._analysis import sweep_dims
 from .particles import particle_variables, particles_figure, w2_stationary_figure
 from .phase import phase_axes, phase_diagram_figure
-from .series import loss_figure, loss_variables, series_figure
+from .series import family_figure, loss_figure, loss_variables, series_figure
 from .spectra import degree_learning_times_figure, learning_time_variables, spectral_bias_figure
 from .stability import stability_figure, stability_variables
 from .summary import constant_metrics, numeric_sweep_axes, sweep_metrics, sweep_summary_figure
@@ -47,10 +47,18 @@ def plan(ds) -> list[Planned]:
     if losses:
         out.append(Planned("loss", "the losses recorded: " + ", ".join(losses),
                            lambda: loss_figure(ds)))
-    for name in [n for n in meta.scalar_variables(ds) if meta.save_times_drawn(ds, n) >= 2]:
-        var = meta.variable(ds, name)
-        out.append(Planned(name, f"{var.long_name}: one value per save",
-                           lambda name=name: series_figure(ds, name)))
+    scalars = [n for n in meta.scalar_variables(ds) if meta.save_times_drawn(ds, n) >= 2]
+    families: dict[str, list[str]] = {}
+    for name in scalars:
+        families.setdefault(meta.variable(ds, name).family or name, []).append(name)
+    for stem, names in families.items():
+        if len(names) == 1:
+            var = meta.variable(ds, names[0])
+            out.append(Planned(names[0], f"{var.long_name}: one value per save",
+                               lambda name=names[0]: series_figure(ds, name)))
+        else:
+            out.append(Planned(stem, f"{', '.join(names)}: a panel each",
+                               lambda names=names: family_figure(ds, names)))
     for name in [n for n in meta.series_variables(ds) if meta.save_times_drawn(ds, n) >= 2]:
         var = meta.variable(ds, name)
         dim = meta.series_index(ds, name)

@@ -56,6 +56,7 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
     if log_x:
         ax.set_xscale("log")
     network, network_failed, twin_curves, failed, ref_curves, stops = [], [], [], set(), [], []
+    bands = []  # the seeds' ranges: one collection per axes (a fill_between each was slow)
     for line in lines:
         for var, _, dash in systems:
             x, y, lo, hi = L.series(ds, var, line.sel)
@@ -68,8 +69,7 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
                     marker=line.marker or ("o" if few else None), markersize=3,
                     markevery=max(1, keep.sum() // 8))
             if np.any(hi[keep] > lo[keep]):
-                ax.fill_between(x[keep], lo[keep], hi[keep], color=line.color, alpha=0.15,
-                                linewidth=0)
+                bands.append((x[keep], lo[keep], hi[keep], line.color))
             if var == name:
                 point = {d: i for d, i in line.sel.items() if d in sweep_dims(ds)}
                 status = L.failure(ds, point)
@@ -99,6 +99,7 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
         ax.set_yscale(scale)
     limits = L.clip_range(basis, scale, [c for _, _, c, _ in twin_curves],
                           [y for _, _, y, _ in ref_curves])
+    L.shade_bands(ax, bands, floor=limits[0] if limits is not None else None)
     diverged = {}
     for x, y, color in stops:  # where a failed solve ends, or leaves the axes
         exit_ = L.first_exit(x, y, *limits) if limits is not None else None
@@ -310,9 +311,22 @@ def loss_figure(ds, *, title_text: str | None = None):
     names = loss_variables(ds)
     if not names:
         raise ValueError("no loss in these results (no variable is drawn on the loss figure)")
+    return _panels(ds, names, cols=2, width=2.6, height=2.4)
+
+
+@paper
+def family_figure(ds, names: list[str], *, title_text: str | None = None):
+    """The variables of one family (each hidden layer's feature movement,
+    each parameter array's distance from init) against the run's time unit,
+    a panel each, drawn as :func:`loss_figure` draws the losses: one legend
+    for all."""
+    return _panels(ds, names, cols=3, width=2.35, height=2.3)
+
+
+def _panels(ds, names: list[str], *, cols: int, width: float, height: float):
     twins = any(meta.twins(ds, n) for n in names)
     lines, note = L.sweep_lines(ds, twins=twins)
-    fig, axes = grid(len(names), cols=2, width=2.6, height=2.4, extra_height=0.4)
+    fig, axes = grid(len(names), cols=cols, width=width, height=height, extra_height=0.4)
     x0 = L.series(ds, names[0], lines[0].sel)[0]
     curves = [L.series(ds, n, line.sel)[1] for n in names for line in lines]
     log_x = L.log_time(x0) or L.early_action(x0, curves)
@@ -336,4 +350,4 @@ def loss_figure(ds, *, title_text: str | None = None):
     return fig
 
 
-__all__ = ["draw_series", "loss_figure", "series_figure"]
+__all__ = ["draw_series", "family_figure", "loss_figure", "series_figure"]

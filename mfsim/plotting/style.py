@@ -114,11 +114,35 @@ def _drawn_labels(axis):
     return sorted(labels, key=key)
 
 
+CELL_GID = "mfsim-cell"  # a phase diagram's cell value, kept only where it fits its cell
+
+
+def _drop_cells_that_do_not_fit(ax, renderer) -> bool:
+    """A heatmap's cell values (texts tagged CELL_GID) removed, all of them,
+    when one is wider or taller than its cell as laid out (the colourbar
+    gives the values); returns whether any was removed."""
+    texts = [t for t in ax.texts if t.get_gid() == CELL_GID]
+    images = ax.get_images()
+    if not texts or not images:
+        return False
+    rows, cols = np.shape(images[0].get_array())[:2]
+    box = ax.get_window_extent(renderer)
+    cell_w, cell_h = box.width / cols, box.height / rows
+    for t in texts:
+        size = t.get_window_extent(renderer)
+        if size.width + 2 > cell_w or size.height + 1 > cell_h:
+            for u in texts:
+                u.remove()
+            return True
+    return False
+
+
 def declutter_ticks(fig, passes: int = 4) -> None:
     """Tick labels that run into each other once laid out: on an axis with
     ticks at chosen values, every other label dropped; on an automatic axis,
-    fewer ticks. One draw per pass, every axis fixed in it; then x labels
-    moved below a y label they run into at the corner."""
+    fewer ticks; a heatmap's cell values that do not fit their cells,
+    removed. One draw per pass, every axis fixed in it; then x labels moved
+    below a y label they run into at the corner."""
     from matplotlib.ticker import FixedLocator, MaxNLocator
 
     for _ in range(passes):
@@ -128,6 +152,7 @@ def declutter_ticks(fig, passes: int = 4) -> None:
         for ax in fig.axes:
             if not ax.get_visible():
                 continue
+            changed |= _drop_cells_that_do_not_fit(ax, renderer)
             for axis in (ax.xaxis, ax.yaxis):
                 labels = _drawn_labels(axis)
                 if len(labels) < 2 or not _labels_overlap(labels, renderer):
