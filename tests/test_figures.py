@@ -816,6 +816,22 @@ def test_a_family_of_variables_shares_one_figure():
     assert not [line for line in left_out(ds) if line.startswith("feature_movement")]
 
 
+def test_a_sweep_summary_holds_six_panels_and_says_what_it_left_out():
+    """lazy_vs_active/vs_scale had 9 panels (3 rows at 7.2 in); a summary
+    holds the 6 first by rank, and --list names the others."""
+    from mfsim.plotting import left_out
+
+    names = ["test_loss", "train_loss", "kernel_drift", "w2_init", "param_distance_rel",
+             "param_distance", "moved_fraction", "kernel_alignment"]
+    ds = _sweep({n: (lambda j: lambda w, s, t, k: (1 + j) * (1 + t) * w**-0.3 / 10)(j)
+                 for j, n in enumerate(names)})
+    fig = sweep_summary_figure(ds, "width")
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 6
+    (line,) = [x for x in left_out(ds) if x.startswith("not in the vs_ summaries")]
+    assert "moved_fraction (final)" in line and "kernel_alignment (final)" in line
+    assert "test_loss" not in line
+
+
 def test_a_figure_saved_after_its_lint_keeps_its_ink(tmp_path):
     """The lint draws the figure; the PNG written after it is not blank
     (a draw without rendering clears the buffer a PNG is written from)."""

@@ -22,7 +22,13 @@ from .phase import phase_axes, phase_diagram_figure
 from .series import family_figure, loss_figure, loss_variables, series_figure
 from .spectra import degree_learning_times_figure, learning_time_variables, spectral_bias_figure
 from .stability import stability_figure, stability_variables
-from .summary import constant_metrics, numeric_sweep_axes, sweep_metrics, sweep_summary_figure
+from .summary import (
+    MAX_PANELS,
+    constant_metrics,
+    numeric_sweep_axes,
+    sweep_metrics,
+    sweep_summary_figure,
+)
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,11 @@ def left_out(ds) -> list[str]:
             other = next(d for d in axes if d != ordered)
             out.append(f"phase diagram over {axes[0]} and {axes[1]}: vs_{ordered} draws a "
                        f"line per {other}")
+        beyond = sweep_metrics(ds)[MAX_PANELS:]
+        if beyond and numeric_sweep_axes(ds):
+            out.append(f"not in the vs_ summaries (at most {MAX_PANELS} panels, by rank): "
+                       + ", ".join(f"{n} ({how})" for n, how in beyond)
+                       + " (mfsim plot DIR --var NAME --x AXIS draws one)")
         for name, value in constant_metrics(ds).items():
             out.append(f"{name}: {meta.fmt(value)} at every point of the sweep (no panel)")
     return out

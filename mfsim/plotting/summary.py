@@ -25,7 +25,7 @@ from .style import (
     set_labels,
 )
 
-MAX_PANELS = 9
+MAX_PANELS = 6  # two rows of three: what a paper's figure holds; by rank, metrics first
 MAX_PHASE_PANELS = 6  # heatmaps: the top-ranked metrics
 MIN_R2 = 0.95  # a power law is drawn only where it explains the points
 FLAT_SPAN = 2.0  # or the points lie within this factor and the slope's interval holds 0
