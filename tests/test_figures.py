@@ -832,6 +832,25 @@ def test_a_sweep_summary_holds_six_panels_and_says_what_it_left_out():
     assert "test_loss" not in line
 
 
+def test_a_phase_diagram_shows_the_metrics():
+    """richness_sweep's phase diagram drew six heatmaps, four of them the
+    diagnostics its vs_ summaries already draw against each axis; it holds
+    the metrics (losses), and --list says where the rest are."""
+    from mfsim.plotting import left_out, phase_diagram_figure
+
+    ds = _sweep({"test_loss": lambda w, s, t, k: (1 + k) * (1 + t) * w**-0.3,
+                 "train_loss": lambda w, s, t, k: (1 + k) * (2 + t) * w**-0.4,
+                 "kernel_drift": lambda w, s, t, k: (1 + k) * t * w**-0.5},
+                extra_dim=("gamma0", [0.1, 0.3, 1.0]))
+    assert "phase_width_gamma0" in [p.stem for p in plan(ds)]
+    fig = phase_diagram_figure(ds, "width", "gamma0")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles and all("loss" in t for t in titles)
+    assert "not in the phase diagram (its metrics only, at most 3): kernel_drift (final)" \
+        in left_out(ds)
+    assert lint(fig) == []
+
+
 def test_a_figure_saved_after_its_lint_keeps_its_ink(tmp_path):
     """The lint draws the figure; the PNG written after it is not blank
     (a draw without rendering clears the buffer a PNG is written from)."""

@@ -9,7 +9,7 @@ import mfsim.plotting.meta as meta
 
 from .._analysis import final_value, oracle_stopping, sweep_dims
 from .style import CELL_GID, SEQUENTIAL, display_len, fmt, grid, paper, set_labels, title
-from .summary import MAX_PHASE_PANELS, sweep_metrics
+from .summary import phase_metrics
 
 CELL_FONT = 6.0
 
@@ -64,15 +64,16 @@ def drop_cell_texts_that_do_not_fit(fig, cells) -> None:
 def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
                          metrics: list[tuple[str, str]] | None = None,
                          title_text: str | None = None):
-    """Heatmaps of the sweep's metrics over two swept keys: one panel per
-    metric with its colourbar (logarithmic when the metric is positive and
-    spans more than 10x or is read on a log scale, then over a decade at
-    least); the value written in each cell where it fits the
-    cell, else read off the colourbar; mean over seeds; the first value of
-    any other sweep axis (named in the panel title)."""
+    """Heatmaps of the sweep's metrics (:func:`~.summary.phase_metrics`, or
+    those named) over two swept keys: one panel per metric with its
+    colourbar (logarithmic when the metric is positive and spans more than
+    10x or is read on a log scale, then over a decade at least); the value
+    written in each cell where it fits the cell, else read off the colourbar;
+    mean over seeds; the first value of any other sweep axis (named in the
+    panel title)."""
     from matplotlib.colors import LogNorm
 
-    metrics = (metrics or sweep_metrics(ds))[:MAX_PHASE_PANELS]
+    metrics = metrics or phase_metrics(ds)
     if not metrics:
         raise ValueError("no metric varies over this sweep")
     others = {d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")}

@@ -24,8 +24,10 @@ from .spectra import degree_learning_times_figure, learning_time_variables, spec
 from .stability import stability_figure, stability_variables
 from .summary import (
     MAX_PANELS,
+    MAX_PHASE_PANELS,
     constant_metrics,
     numeric_sweep_axes,
+    phase_metrics,
     sweep_metrics,
     sweep_summary_figure,
 )
@@ -148,6 +150,12 @@ def left_out(ds) -> list[str]:
             other = next(d for d in axes if d != ordered)
             out.append(f"phase diagram over {axes[0]} and {axes[1]}: vs_{ordered} draws a "
                        f"line per {other}")
+        if len(axes) == 2 and not _phase_repeats_summary(ds, axes):
+            shown = set(phase_metrics(ds))
+            rest = [f"{n} ({how})" for n, how in sweep_metrics(ds) if (n, how) not in shown]
+            if rest:
+                out.append(f"not in the phase diagram (its metrics only, at most "
+                           f"{MAX_PHASE_PANELS}): " + ", ".join(rest))
         beyond = sweep_metrics(ds)[MAX_PANELS:]
         if beyond and numeric_sweep_axes(ds):
             out.append(f"not in the vs_ summaries (at most {MAX_PANELS} panels, by rank): "

@@ -26,7 +26,7 @@ from .style import (
 )
 
 MAX_PANELS = 6  # two rows of three: what a paper's figure holds; by rank, metrics first
-MAX_PHASE_PANELS = 6  # heatmaps: the top-ranked metrics
+MAX_PHASE_PANELS = 3  # heatmaps, one row: the metrics (diagnostics are in the vs_ summaries)
 MIN_R2 = 0.95  # a power law is drawn only where it explains the points
 FLAT_SPAN = 2.0  # or the points lie within this factor and the slope's interval holds 0
 MAX_VALUE_TICKS = 10
@@ -103,6 +103,16 @@ def _constant(values) -> bool:
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
     return bool(v.size) and np.allclose(v, v[0], rtol=1e-9, atol=1e-300)
+
+
+def phase_metrics(ds) -> list[tuple[str, str]]:
+    """The panels of a phase diagram: the sweep's metrics (losses, accuracy,
+    risk: what a point is judged by), at most MAX_PHASE_PANELS; where none
+    varies, the first diagnostics by rank. The diagnostics' values against
+    each numeric axis are the vs_ summaries'."""
+    found = sweep_metrics(ds)
+    judged = [m for m in found if meta.variable(ds, m[0]).role == "metric"]
+    return (judged or found)[:MAX_PHASE_PANELS]
 
 
 def sweep_metrics(ds) -> list[tuple[str, str]]:
