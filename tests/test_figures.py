@@ -686,7 +686,25 @@ def test_every_point_of_a_categorical_and_numeric_sweep_is_drawn():
                 extra_dim=("parameterization", ["ntk", "mean_field"]))
     fig = series_figure(ds, "kernel_drift")
     assert len(fig.axes[0].get_lines()) == 10
-    assert "$m$ = 16, ntk" in _legend(fig.axes[0])
+    # keyed once per colour (width) and once per line style (parameterization)
+    assert _legend(fig.axes[0]) == ["$m$ = 16", "$m$ = 64", "$m$ = 256", "$m$ = 1024",
+                                    "$m$ = 4096", "ntk", "mean_field"]
+    assert lint(fig) == []
+
+
+def test_two_ordered_axes_are_colour_and_line_style():
+    """richness_sweep/feature_movement: gamma0 (5) x width (4) drew 16 of 20
+    points in palette x style x marker looks with 16 legend entries; now
+    colour along gamma0, a line style per width, every point, 9 entries."""
+    ds = _sweep({"kernel_drift": lambda w, s, t, k: t / np.sqrt(w) * (1 + k) + 1e-3},
+                extra_dim=("gamma0", [0.01, 0.03, 0.1, 0.3, 1.0]))
+    ds = ds.isel(width=[0, 1, 2, 3])
+    fig = series_figure(ds, "kernel_drift")
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 20 and not ax.get_title()
+    assert len(_legend(ax)) == 9
+    assert {line.get_linestyle() for line in ax.get_lines()} == {"-", "--", ":", "-."}
+    assert lint(fig) == []
 
 
 def test_a_power_law_is_fitted_with_its_interval():

@@ -29,6 +29,9 @@ class Line:
     linestyle: object = "-"
     marker: str | None = None
     short: str = ""
+    # a sweep over two axes drawn colour x style: ((colour's label, colour),
+    # (style's label, line style, marker)); the legend keys each once
+    key: tuple = ()
 
     def look(self) -> dict:
         return {"color": self.color, "linestyle": self.linestyle, "marker": self.marker}
@@ -53,35 +56,58 @@ def looks(n: int, ordered: bool, *, twins: bool = False) -> list[dict]:
 def sweep_lines(ds, dims=None, *, twins: bool = False) -> tuple[list[Line], str]:
     """A line per combination of ``dims`` (default: the non-seed sweep axes),
     at most MAX_LINES (evenly chosen; the note says so). One ordered axis
-    gets sequential colours; otherwise each combination is a category."""
+    gets sequential colours; two axes, colour x style; otherwise each
+    combination is a category. ``twins``: dashes are taken on these axes (by
+    twins or references), so styles past the colours are markers."""
     dims = [d for d in sweep_dims(ds) if d != "seed"] if dims is None else list(dims)
     if not dims:
         return [Line("", {}, PALETTE[0])], ""
+    factored = _factored_lines(ds, dims, twins)
+    if factored is not None:
+        return factored, ""
     combos = list(itertools.product(*(range(ds.sizes[d]) for d in dims)))
     note = ""
     if len(combos) > MAX_LINES:
         note = f"{MAX_LINES} of {len(combos)} points"
         combos = [combos[i] for i in np.linspace(0, len(combos) - 1, MAX_LINES).astype(int)]
     ordered = len(dims) == 1 and meta.is_ordered(ds, dims[0])
-    if len(dims) == 2 and sum(meta.is_ordered(ds, d) for d in dims) == 1:
-        # ordered x categorical (width x parameterization): colour by the
-        # ordered axis, line style (or marker) by the category
-        o = 0 if meta.is_ordered(ds, dims[0]) else 1
-        colors = ordered_colors(ds.sizes[dims[o]])
-        lines = []
-        for combo in combos:
-            sel = dict(zip(dims, combo))
-            k = combo[1 - o]
-            style = ("-", LINE_STYLES[k % len(LINE_STYLES)], None) if not twins else (
-                "-", "-", MARKERS[k % len(MARKERS)])
-            lines.append(Line(meta.point_label(ds, sel), sel, colors[combo[o]], style[1],
-                              style[2], meta.point_values(ds, sel)))
-        return lines, note
     out = []
     for combo, look in zip(combos, looks(len(combos), ordered, twins=twins)):
         sel = dict(zip(dims, combo))
         out.append(Line(meta.point_label(ds, sel), sel, short=meta.point_values(ds, sel), **look))
     return out, note
+
+
+MAX_COLOURS = 12  # along the sequential colormap, still told apart
+MAX_FACTORED = 24  # lines on one axes, told apart by colour x style
+
+
+def _factored_lines(ds, dims, twins: bool) -> list[Line] | None:
+    """Two sweep axes, one of them ordered (width x parameterization, gamma0
+    x width): colour along the ordered one (the one with more values where
+    both are), line style by the other (a marker with twins on the axes,
+    whose dashes are the systems'), every point drawn; None where the axes
+    have too many values for that."""
+    if len(dims) != 2 or not any(meta.is_ordered(ds, d) for d in dims):
+        return None
+    ordered = [d for d in dims if meta.is_ordered(ds, d)]
+    colour = max(ordered, key=lambda d: ds.sizes[d]) if len(ordered) == 2 else ordered[0]
+    style = next(d for d in dims if d != colour)
+    kinds = LINE_STYLES if not twins else MARKERS
+    if (ds.sizes[style] > len(kinds) or ds.sizes[colour] > MAX_COLOURS
+            or ds.sizes[style] * ds.sizes[colour] > MAX_FACTORED):
+        return None
+    colours = ordered_colors(ds.sizes[colour])
+    lines = []
+    for combo in itertools.product(*(range(ds.sizes[d]) for d in dims)):
+        sel = dict(zip(dims, combo))
+        c, k = sel[colour], sel[style]
+        dash, marker = ("-", MARKERS[k]) if twins else (LINE_STYLES[k], None)
+        key = ((meta.point_label(ds, {colour: c}), colours[c]),
+               (meta.point_label(ds, {style: k}), dash, marker))
+        lines.append(Line(meta.point_label(ds, sel), sel, colours[c], dash, marker,
+                          meta.point_values(ds, sel), key))
+    return lines
 
 
 def index_lines(ds, name: str, index_dim: str, base: dict) -> list[Line]:

@@ -143,8 +143,19 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
 
 
 def line_handles(lines: list[L.Line]) -> list:
+    """The legend entries of ``lines``: one per line, or, for a sweep drawn
+    colour x style (:attr:`Line.key`), one per colour and one per style
+    (9 entries for 5 x 4 points, not 20)."""
     from matplotlib.lines import Line2D
 
+    if lines and all(line.key for line in lines):
+        colours, styles = {}, {}
+        for line in lines:
+            colours.setdefault(line.key[0][0], line.key[0][1])
+            styles.setdefault(line.key[1][0], line.key[1][1:])
+        return ([Line2D([], [], color=c, label=label) for label, c in colours.items()]
+                + [Line2D([], [], color="0.45", linestyle=dash, marker=marker, markersize=3,
+                          label=label) for label, (dash, marker) in styles.items()])
     return [Line2D([], [], color=line.color, linestyle=line.linestyle, marker=line.marker,
                    markersize=3, label=line.label) for line in lines if line.label]
 
@@ -162,8 +173,8 @@ def series_figure(ds, name: str, *, title_text: str | None = None):
     or, for an indexed series, a panel per point (up to
     MAX_PANELS_SERIES, evenly chosen)."""
     index_dim = meta.series_index(ds, name)
-    twins = len(meta.twins(ds, name)) > 0
-    groups, note = L.sweep_lines(ds, twins=twins)
+    dashed = bool(meta.twins(ds, name) or meta.references(ds, name))
+    groups, note = L.sweep_lines(ds, twins=dashed)
     if index_dim is not None and len(groups) > 1:
         return _series_panels(ds, name, index_dim, groups)
     fig = figure(*SINGLE)
@@ -324,8 +335,8 @@ def family_figure(ds, names: list[str], *, title_text: str | None = None):
 
 
 def _panels(ds, names: list[str], *, cols: int, width: float, height: float):
-    twins = any(meta.twins(ds, n) for n in names)
-    lines, note = L.sweep_lines(ds, twins=twins)
+    dashed = any(meta.twins(ds, n) or meta.references(ds, n) for n in names)
+    lines, note = L.sweep_lines(ds, twins=dashed)
     fig, axes = grid(len(names), cols=cols, width=width, height=height, extra_height=0.4)
     x0 = L.series(ds, names[0], lines[0].sel)[0]
     curves = [L.series(ds, n, line.sel)[1] for n in names for line in lines]

@@ -247,8 +247,8 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
         raise ValueError("no metric varies over this sweep")
     x = np.asarray(ds[x_dim].values, dtype=float)
     others = [d for d in sweep_dims(ds) if d not in (x_dim, "seed")]
-    twins_any = any(meta.twins(ds, n) for n, _ in metrics)
-    groups, _ = L.sweep_lines(ds, others, twins=twins_any)
+    dashed = any(meta.twins(ds, n) or meta.references(ds, n) for n, _ in metrics)
+    groups, _ = L.sweep_lines(ds, others, twins=dashed)
     failed = _failed_points(ds)
     fig, axes = grid(len(metrics), height=2.3, extra_height=0.35)
     logx = bool(np.all(x > 0)) and x.max() >= 4 * x.min()
