@@ -739,9 +739,14 @@ def test_error_bars_on_log_axes_stay_positive():
     fig = sweep_summary_figure(ds, "width", metrics=[("test_loss", "final")])
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
-    for collection in ax.collections:
-        for segment in collection.get_segments():
-            assert np.all(np.asarray(segment)[:, 1] > 0)
+    from matplotlib.collections import LineCollection
+
+    (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(bars.get_segments()) == 5
+    for segment in bars.get_segments():
+        assert np.all(np.asarray(segment)[:, 1] > 0)
+    caps = [c for c in ax.collections if not isinstance(c, LineCollection)]
+    assert np.all(np.concatenate([c.get_offsets()[:, 1] for c in caps]) > 0)
 
 
 def test_power_law_fit_reports_r2_and_refuses_a_bad_fit():

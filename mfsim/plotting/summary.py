@@ -182,6 +182,35 @@ def value_ticks(ax, x) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _spreads(ax, bars, *, log: bool) -> None:
+    """The seeds' range (min to max) at each swept value, (x, mean, lo, hi,
+    colour) per line: vertical bars with caps, one collection each for all
+    lines of the panel, in its data limits. On a log axis a bar reaching 0
+    starts at the mean."""
+    from matplotlib.collections import LineCollection
+
+    segments, colours, caps, cap_colours = [], [], [], []
+    for x, mean, lo, hi, color in bars:
+        for xi, m, a, b in zip(x, mean, lo, hi):
+            if not (np.isfinite(a) and np.isfinite(b)) or b <= a:
+                continue
+            if log and a <= 0:
+                a = m
+            if log and not (a > 0 and b > a):
+                continue
+            segments.append([(xi, a), (xi, b)])
+            colours.append(color)
+            caps += [(xi, a), (xi, b)]
+            cap_colours += [color, color]
+    if not segments:
+        return
+    ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.8, zorder=2),
+                      autolim=True)
+    caps = np.asarray(caps)
+    ax.scatter(caps[:, 0], caps[:, 1], marker="_", s=12, c=cap_colours, linewidths=0.8,
+               zorder=2)
+
+
 def _mark_twins_off(ax, points) -> bool:
     """A twin's value beyond the axes (a diverged linearized twin; the range
     is the network's): a triangle on that edge at its swept value. Returns
@@ -261,6 +290,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                  for k, (v, label) in enumerate(meta.twins(ds, name))]
         refs = meta.references(ds, name)
         means, fits, drawn_refs, beyond, twin_means, twin_points = [], [], [], [], [], []
+        bars = []  # the seeds' ranges: one collection per panel (an errorbar each was slow)
         flat = []
         per_group = []
         for group in groups:  # the y range: the points whose solves succeeded
@@ -283,9 +313,10 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
             if loglog and var.bounds is None:
                 fit = power_law(x[ok], mean[ok])
             trend = fit is not None and fit[2] >= MIN_R2  # else flat: no line drawn
-            ax.errorbar(x, mean, yerr=spread, marker=group.marker or "o", markersize=3,
-                        capsize=2, color=group.color,
-                        linestyle="none" if trend else group.linestyle, linewidth=0.8)
+            ax.plot(x, mean, marker=group.marker or "o", markersize=3, color=group.color,
+                    linestyle="none" if trend else group.linestyle, linewidth=0.8)
+            if spread is not None:
+                bars.append((x, mean, mean - spread[0], mean + spread[1], group.color))
             if bad is not None and (bad & finite).any():
                 beyond.append((x[bad & finite], mean[bad & finite], group.color))
             if fit is not None:
@@ -312,6 +343,7 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
                 color = REFERENCE_COLOR if len(groups) == 1 else group.color
                 ax.plot(x, om, linestyle=REFERENCE_DASHES[k % 5], color=color, linewidth=0.9)
                 drawn_refs.append((k, x, om, color))
+        _spreads(ax, bars, log=scale == "log")
         if logx:
             ax.set_xscale("log")
             value_ticks(ax, x)
