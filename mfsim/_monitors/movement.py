@@ -73,7 +73,8 @@ class ParameterDistance(AbstractMonitor):
                    bounds=(0.0, 1.0), rank=16)}
         out.update({f"param_distance_{k}": Variable(
             f"distance ||theta_t - theta_0|| of {k}", f"distance from init of {k}",
-            "$\\|\\theta_t - \\theta_0\\|$", scale="log", rank=17,
+            f"$\\|{k}_t - {k}_0\\|$" if len(k) == 1 and k.isalpha()
+            else "$\\|\\theta_t - \\theta_0\\|$", scale="log", rank=17,
             family="param_distance_layers") for k in self.layers})
         return out
 
