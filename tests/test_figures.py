@@ -473,7 +473,7 @@ def test_indexed_series_panels_keep_every_category():
     fig = series_figure(ds, "kernel_eigenvalues")
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert len(titles) == 6
-    assert titles[0] == "vanilla; every $n$ (identical)"
+    assert titles[0] == "vanilla; every $n$"
     assert sum(t.startswith("diagonal") for t in titles) >= 2
     assert sum(t.startswith("adaptive") for t in titles) >= 2
     assert lint(fig) == []

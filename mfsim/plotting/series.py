@@ -254,7 +254,8 @@ def _gathered_label(ds, members) -> str:
                          f"({len(values)} values)")
         else:
             parts.append(f"{meta.short(ds, dim)} = {', '.join(values)}")
-    return "; ".join(parts) + (" (identical)" if len(members) > 1 else "")
+    every = any(p.startswith("every ") for p in parts)  # "every n": the same at each, said
+    return "; ".join(parts) + (" (identical)" if len(members) > 1 and not every else "")
 
 
 def _spread_over_categories(ds, gathered: list[list], most: int) -> list[list]:
