@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                           "this scenario's completed points) and run from scratch")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a key (e.g. system.width=256); a list value "
-                          "(system.width=[64,256]) makes it a sweep axis; repeatable")
+                          "(system.width=[64,256]) makes it a sweep axis; bare words are "
+                          "strings (system.activation=[relu,tanh]); repeatable")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the memory estimate exceeds the device's memory")
     run.add_argument("--no-compile-cache", action="store_true",

@@ -185,7 +185,8 @@ def test_memory_estimate_against_xla_memory_analysis(config):
 SET_CASES = {
     "seed=" + "9" * 5000: "--set 'seed=9999",
     "system.width=" + "[" * 500 + "]" * 500: "nested more than 100 deep",
-    "system.activation=\x1b[2J\x1b]0;owned\x07": "'\\x1b[2J\\x1b]0;owned\\x07' is not a TOML value",
+    "system.activation=\x1b[2J\x1b]0;owned\x07":
+        "'\\x1b[2J\\x1b]0;owned\\x07' is not a value: a value is TOML",
     "seed=\nmfsim: done": "--set 'seed=\\nmfsim: done'",
     "solver.name=euler": "solver.dt: a fixed-step solve needs dt",
 }

@@ -171,6 +171,17 @@ def test_set_parses_toml_values_and_makes_lists_axes():
     assert parse_assignment("solver.rtol=1e-8") == ("solver.rtol", 1e-8)
     with pytest.raises(mfsim.ScenarioError, match="expected KEY=VALUE"):
         parse_assignment("system.width")
+    # issue 34 item 3: a list of bare words needs no TOML quotes
+    assert parse_assignment("system.activation=[relu,tanh]") == ("system.activation",
+                                                                  ["relu", "tanh"])
+    assert parse_assignment("x=[64, relu, 0.5, data/a.npz]") == ("x", [64, "relu", 0.5,
+                                                                     "data/a.npz"])
+    with pytest.raises(mfsim.ScenarioError) as e:
+        parse_assignment("system.activation=[relu, t anh]")
+    assert str(e.value) == ("--set 'system.activation=[relu, t anh]': '[relu, t anh]' is not a "
+                            "value: a value is TOML (64, 0.5, true, \"relu\", [64, 256]); a bare "
+                            "word or path (relu, data/x.npz) is a string, and so is each bare "
+                            "word of a list ([relu, tanh])")
     s = apply_overrides(validate_scenario(TINY), {"system.width": [4, 8], "seed": 3})
     assert s.sweep.grid == {"system.width": [4, 8]} and s.seed == 3
     with pytest.raises(mfsim.ScenarioError, match="is a sweep axis"):
