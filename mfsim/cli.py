@@ -146,6 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     _plugin_option(listing)
     keys = sub.add_parser("keys", help="print the scenario-file reference (Markdown): every "
                                        "key with its meaning, type, default and allowed values")
+    keys.add_argument("section", nargs="?",
+                      help="one section (top, task, system, solver, save, monitors, compare, "
+                           "sweep, output) or one kind (two_layer, teacher, kernel, ...)")
     _plugin_option(keys)
     # the old name of `keys` (runs it, with a deprecation note); not listed
     _plugin_option(sub.add_parser("reference"))
@@ -460,11 +463,20 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_keys(args) -> int:
-    from ._scenario.keys import keys_markdown
+    from ._errors import MfsimError
+    from ._scenario.keys import keys_markdown, keys_section
 
     if args.command == "reference":
         print("mfsim: 'mfsim reference' is now 'mfsim keys'", file=sys.stderr)
-    print(keys_markdown(), end="")
+        print(keys_markdown(), end="")
+        return EXIT_OK
+    if args.section is None:
+        print(keys_markdown(), end="")
+        return EXIT_OK
+    try:
+        print(keys_section(args.section), end="")
+    except ValueError as err:
+        raise MfsimError(f"keys: {clean(str(err))}") from None
     return EXIT_OK
 
 

@@ -396,6 +396,23 @@ def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
     assert code == 0 and keys_out == out and not err
 
 
+def test_keys_prints_one_section_or_kind(tmp_path, capsys):
+    """issue 34 item 7: `mfsim keys` printed all 550 lines; `mfsim keys
+    solver` prints that section, `mfsim keys two_layer` that kind, a typo
+    gets a suggestion."""
+    code, everything, _ = run_cli(["keys"], capsys, tmp_path)
+    code, out, err = run_cli(["keys", "solver"], capsys, tmp_path)
+    assert code == 0 and not err
+    assert out.startswith("## `[solver]`") and "`solver.rtol`" in out and "[task]" not in out
+    assert out in everything and len(out.splitlines()) < len(everything.splitlines()) / 4
+    code, out, _ = run_cli(["keys", "two_layer"], capsys, tmp_path)
+    assert code == 0 and '### `system.kind = "two_layer"`' in out and '"mlp"' not in out
+    code, out, err = run_cli(["keys", "solvr"], capsys, tmp_path)
+    assert code == 2 and not out
+    assert err.strip().startswith("mfsim: keys: no section or kind 'solvr' (did you mean "
+                                  "solver?); sections: top, task, system, solver,")
+
+
 @pytest.mark.parametrize("flags, method", [("exact = true", "both"),
                                            ("exact = true\nsinkhorn = false", "exact"),
                                            ("sinkhorn = true", "sinkhorn")])
