@@ -13,7 +13,7 @@ from pathlib import Path
 from ._scenario import registry
 from ._solve.solvers import SOLVERS
 
-CATEGORIES = ("systems", "tasks", "monitors", "solvers", "scenarios")
+CATEGORIES = ("systems", "tasks", "monitors", "solvers", "twins", "scenarios")
 # where the shipped scenarios live (a source checkout, or an editable install)
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -40,6 +40,18 @@ def shipped_scenarios(directory: Path = SCENARIO_DIR) -> list[tuple[str, str]]:
     return out
 
 
+def twins() -> list[tuple[str, str]]:
+    """(the [compare] setting that asks for it, what it is, its variables'
+    prefix) of every twin."""
+    from ._scenario.twins import FLOW, KERNELS, LINEARIZED, QUADRATIC, THEORY
+
+    setting = {LINEARIZED: "linearized = true", QUADRATIC: "quadratic = true",
+               THEORY: "theory = true", FLOW: "flow = true"}
+    setting.update({twin: f'kernels = ["{name}"]' for name, twin in KERNELS.items()})
+    return [(setting[t], f"{t.label}; its variables {t.prefix}*")
+            for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW)]
+
+
 def catalog() -> dict[str, list[tuple[str, str]]]:
     """Category -> [(name, one-line description)]."""
     return {
@@ -48,6 +60,7 @@ def catalog() -> dict[str, list[tuple[str, str]]]:
         "monitors": [(e.name, _one_line(e.config.__doc__) + _monitor_note(e))
                      for e in registry.MONITORS.values()],
         "solvers": [(name, spec.description) for name, spec in SOLVERS.items()],
+        "twins": twins(),
         "scenarios": shipped_scenarios(),
     }
 
@@ -57,7 +70,8 @@ def format_catalog(categories: typing.Sequence[str] = CATEGORIES) -> str:
     lines = []
     for category in categories:
         items = entries[category]
-        where = f" ({SCENARIO_DIR})" if category == "scenarios" else ""
+        where = {"scenarios": f" ({SCENARIO_DIR})", "twins": " (the [compare] table)"}.get(
+            category, "")
         lines.append(f"{category}{where}:")
         if not items:
             lines.append("  (none found)")

@@ -139,8 +139,8 @@ def _parser() -> argparse.ArgumentParser:
                                                     "(format from the suffix)")
     from ._catalog import CATEGORIES
 
-    listing = sub.add_parser("list", help="systems, tasks, monitors, solvers and shipped "
-                                          "scenarios, with one-line descriptions")
+    listing = sub.add_parser("list", help="systems, tasks, monitors, solvers, twins and "
+                                          "shipped scenarios, with one-line descriptions")
     listing.add_argument("category", nargs="*",
                          help=f"what to list: {', '.join(CATEGORIES)} (default: everything)")
     _plugin_option(listing)

@@ -54,6 +54,13 @@ def test_list_names_everything_a_scenario_accepts(capsys):
         assert f"{name}" in out and desc in out
     assert main(["list", "solvers"]) == 0
     assert "systems:" not in capsys.readouterr().out
+    # issue 34 item 7: the twins, by the [compare] setting that asks for each
+    assert main(["list", "twins"]) == 0
+    twins = capsys.readouterr().out
+    assert twins.startswith("twins (the [compare] table):")
+    for setting in ("linearized = true", "quadratic = true", 'kernels = ["empirical"]',
+                    'kernels = ["analytic"]', "theory = true", "flow = true"):
+        assert f"  {setting} " in twins
     assert main(["list", "colours"]) == 2
     assert "unknown category 'colours'" in capsys.readouterr().err
 
