@@ -180,12 +180,22 @@ def _overrides(args) -> dict:
 def _shipped_or_path(name: str) -> str:
     """A shipped scenario's name (``quickstart``, as ``mfsim list scenarios``
     shows it) stands for its file, unless a file of that name exists here."""
-    from ._catalog import SCENARIO_DIR
+    import difflib
 
-    if Path(name).exists() or "/" in name or not name.replace("_", "").isalnum():
+    from ._catalog import SCENARIO_DIR, shipped_scenarios
+    from ._errors import MfsimError
+
+    stem = name.removesuffix(".toml")
+    if Path(name).exists() or "/" in name or not stem.replace("_", "").isalnum():
         return name
-    shipped = SCENARIO_DIR / f"{name.removesuffix('.toml')}.toml"
-    return str(shipped) if shipped.is_file() else name
+    shipped = SCENARIO_DIR / f"{stem}.toml"
+    if shipped.is_file():
+        return str(shipped)
+    names = [n.removesuffix(".toml") for n, _ in shipped_scenarios()]
+    close = difflib.get_close_matches(stem, names, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    raise MfsimError(f"{clean(name)}: no such file, and no shipped scenario of that name{hint}; "
+                     "mfsim list scenarios names them")
 
 
 def _cmd_check(args) -> int:
@@ -490,8 +500,6 @@ def main(argv: list[str] | None = None) -> int:
     from ._compile_cache import disable_compile_cache, enable_compile_cache
     from ._errors import MfsimError, MfsimWarning
 
-    if args.command in ("run", "check", "submit"):
-        args.scenario = _shipped_or_path(args.scenario)
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
                 "keys": _cmd_keys, "reference": _cmd_keys, "merge": _cmd_merge,
                 "status": _cmd_status, "submit": _cmd_submit}
@@ -516,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = note
     try:
+        if args.command in ("run", "check", "submit"):
+            args.scenario = _shipped_or_path(args.scenario)
         if args.command == "run" and args.no_compile_cache:
             disable_compile_cache()
         elif args.command in ("run", "submit"):

@@ -92,6 +92,12 @@ def test_missing_file(command, tmp_path, capsys):
     code, out, err = run_cli([command, str(tmp_path / "nope.toml")], capsys, tmp_path)
     assert code == 2 and err.strip() == f"mfsim: {tmp_path / 'nope.toml'}: no such file"
     assert not (tmp_path / "runs").exists()
+    # a bare name is a shipped scenario's (issue 34 item 7: a typo gets a suggestion)
+    code, out, err = run_cli([command, "quickstrat"], capsys, tmp_path)
+    assert code == 2 and not out
+    assert err.strip() == ("mfsim: quickstrat: no such file, and no shipped scenario of that "
+                           "name (did you mean quickstart?); mfsim list scenarios names them")
+    assert not (tmp_path / "runs").exists()
 
 
 def test_non_utf8_file(tmp_path, capsys):
