@@ -42,8 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p = _Parser(prog="mfsim", description="Simulate lazy and active training of networks.")
-    p.add_argument("--version", action="version", version=f"mfsim {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p.add_argument("-V", "--version", action="version", version=f"mfsim {__version__}")
+    # the commands as listed (the old name `reference` of `keys` still runs, unlisted)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                           metavar="{run,merge,status,submit,check,plot,list,keys}")
     run = sub.add_parser("run", help="run a scenario file and write its run directory")
     run.add_argument("scenario", help="a scenario .toml file, or the name of a shipped one "
                      "(mfsim list scenarios)")

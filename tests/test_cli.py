@@ -402,6 +402,21 @@ def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
     assert code == 0 and keys_out == out and not err
 
 
+def test_version_short_flag_and_no_hidden_alias_in_help(capsys):
+    """issue 34 item 7: -V was refused; the old alias `reference` was listed."""
+    import mfsim
+
+    for flag in ("-V", "--version"):
+        with pytest.raises(SystemExit) as e:
+            main([flag])
+        assert e.value.code == 0 and capsys.readouterr().out.strip() == \
+            f"mfsim {mfsim.__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "{run,merge,status,submit,check,plot,list,keys}" in out and "reference" not in out
+
+
 def test_keys_prints_one_section_or_kind(tmp_path, capsys):
     """issue 34 item 7: `mfsim keys` printed all 550 lines; `mfsim keys
     solver` prints that section, `mfsim keys two_layer` that kind, a typo
