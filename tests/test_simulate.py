@@ -81,6 +81,30 @@ def test_max_steps_keeps_partial_trajectory(flow, key):
     assert not traj.succeeded and "maximum number of solver steps" in traj.status
     assert float(traj.t_final) == pytest.approx(0.5)
     assert traj.n_saved == 1 and np.isinf(np.asarray(traj.ts)[1:]).all()
+    # issue 34 item 8: the values not saved are NaN (not an energy of inf)
+    energy = np.asarray(traj.values["energy"])
+    assert np.isfinite(energy[0]) and np.isnan(energy[1:]).all()
+
+
+def test_a_tolerance_the_dtype_cannot_meet_is_refused(flow):
+    """issue 34 item 8: rtol = 1e-12 on a float32 state ran 100,000 steps
+    into max_steps; it is refused in one line before anything is compiled,
+    and so is the scenario equivalent, in mfsim check too."""
+    flow32 = LinearFlow(flow.a.astype(jnp.float32), jnp.asarray(1.5, jnp.float32))
+    with pytest.raises(ValueError) as e:
+        mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=1.0, rtol=1e-12, n_save=2)
+    assert str(e.value) == (
+        "rtol = 1e-12 is below what float32 resolves (4 eps = 4.8e-07): use a float64 state "
+        "(jax.config.update('jax_enable_x64', True), dtype=jnp.float64), or rtol >= 4.8e-07")
+    mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=0.1, rtol=1e-6, n_save=2)  # default ok
+    mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=0.1, rtol=1e-12, solver="euler",
+                   dt=0.05, n_save=2)  # fixed steps: no tolerance to meet
+    base = {"name": "x", "solver": {"t1": 1.0, "rtol": 1e-12}}
+    with pytest.raises(mfsim.ScenarioError) as e:
+        mfsim.validate_scenario(base, "x.toml")
+    assert str(e.value) == ('x.toml: solver.rtol: 1e-12 is below what float32 resolves (4 eps = '
+                            '4.8e-07): use dtype = "float64", or solver.rtol >= 4.8e-07')
+    assert mfsim.validate_scenario({**base, "dtype": "float64"}).solver.rtol == 1e-12
 
 
 def test_second_run_does_not_recompile(flow, key):

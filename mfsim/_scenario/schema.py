@@ -398,8 +398,22 @@ class Scenario(Table):
             if name in names[:i]:
                 raise PydanticCustomError("duplicate", "the same monitor is listed twice",
                                           {"key": f"monitors.{i}.name"})
+        self._check_precision()
         self._check_compatibility()
         return self
+
+    def _check_precision(self) -> None:
+        """An adaptive solve's rtol the run's dtype can meet (4 eps: float32
+        4.8e-7); below it the solve shrinks its steps to max_steps."""
+        import numpy as np
+
+        from .._solve.core import PRECISION_ULPS, precision_refusal
+
+        floor = PRECISION_ULPS * float(np.finfo(self.dtype).eps)
+        if not self.solver.fixed and self.solver.rtol < floor:
+            raise PydanticCustomError(
+                "precision", precision_refusal("solver.rtol", self.solver.rtol, self.dtype,
+                                               floor, named=False), {"key": "solver.rtol"})
 
     def _check_compatibility(self):
         check_compatibility(self)

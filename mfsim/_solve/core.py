@@ -411,6 +411,20 @@ class SolveSettings(eqx.Module):
         return tuple(cast(self.checked(m.save_times(), f"{type(m).__name__} save times"))
                      for m in monitors if m.save_times() is not None)
 
+    def check_precision(self, y0) -> None:
+        """Refuse (ValueError) a relative tolerance the run's dtype cannot
+        meet: below PRECISION_ULPS eps of the initial state's dtype (float32:
+        4.8e-7), an adaptive solve shrinks its steps to max_steps without
+        meeting it."""
+        rtol = getattr(self.controller, "rtol", None)
+        if not self.adaptive or rtol is None:
+            return
+        dtype = _run_dtype(y0)
+        floor = PRECISION_ULPS * float(jnp.finfo(dtype).eps)
+        if float(rtol) < floor:
+            raise ValueError(precision_refusal("rtol", float(rtol), jnp.dtype(dtype).name,
+                                               floor))
+
     def controller_for(self, y0):
         """The step-size controller, with its minimum step for the run's dtype."""
         return with_dtmin(self.controller, self.t0, self.t1, _run_dtype(y0))
@@ -420,6 +434,21 @@ class SolveSettings(eqx.Module):
         """Casts times to the run's dtype: the dtype of the initial state."""
         dtype = _run_dtype(y0)
         return lambda x: None if x is None else jnp.asarray(x, dtype)
+
+
+# the smallest relative tolerance an adaptive solve is asked to meet, in units of
+# the dtype's eps (float32: 4.8e-7; the default rtol 1e-6 is above it)
+PRECISION_ULPS = 4
+
+
+def precision_refusal(key: str, rtol: float, dtype: str, floor: float, *,
+                      named: bool = True) -> str:
+    """The one line refusing a tolerance ``dtype`` cannot meet (``named``:
+    it starts with the key)."""
+    way = ('dtype = "float64"' if key.startswith("solver.") else
+           "a float64 state (jax.config.update('jax_enable_x64', True), dtype=jnp.float64)")
+    return ((f"{key} = " if named else "") + f"{rtol:g} is below what {dtype} resolves "
+            f"({PRECISION_ULPS} eps = {floor:.1e}): use {way}, or {key} >= {floor:.1e}")
 
 
 def _run_dtype(y0):
@@ -446,6 +475,16 @@ def status(result, final) -> str:
     return diffrax.RESULTS[result]
 
 
+def _unsaved_nan(value, ts):
+    """A monitor's values at the save times a failed solve did not reach
+    (diffrax leaves them, and the times, at inf): NaN, not a loss of inf."""
+    value = jnp.asarray(value)
+    if not jnp.issubdtype(value.dtype, jnp.inexact):
+        return value
+    reached = jnp.isfinite(jnp.asarray(ts)).reshape((-1,) + (1,) * (value.ndim - 1))
+    return jnp.where(reached, value, jnp.nan)
+
+
 def trajectory(sol, monitors, **timing) -> Trajectory:
     values, final, *own = sol.ys
     variables, dims, coords, value_ts = {}, {}, {}, {}
@@ -453,10 +492,10 @@ def trajectory(sol, monitors, **timing) -> Trajectory:
         variables.update(monitor.variables())
         dims.update(monitor.dims())
         coords.update({k: tuple(np.asarray(v).tolist()) for k, v in monitor.coords().items()})
-    values = dict(values)
+    values = {name: _unsaved_nan(value, sol.ts[0]) for name, value in values.items()}
     for ts, ys in zip(sol.ts[2:], own):
         for name, value in ys.items():
-            values[name], value_ts[name] = value, ts
+            values[name], value_ts[name] = _unsaved_nan(value, ts), ts
     stats = {k: int(v) for k, v in sol.stats.items() if k != "max_steps"}
     stats.update(timing)
     return Trajectory(

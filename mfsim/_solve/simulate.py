@@ -126,6 +126,7 @@ def simulate(
                          n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard,
                          noise=noise)
     y0 = _initial_state(system, state_or_key)
+    settings.check_precision(y0)
     noise_key = _noise_key(settings, state_or_key, noise_key)
     if settings.shard == "particles":
         system, y0 = shard_particles(system, y0)
