@@ -312,9 +312,53 @@ def _cmd_merge(args) -> int:
     return EXIT_FAILED if merged.failed else EXIT_OK
 
 
+def _single_run_status(run_dir: Path) -> str | None:
+    """``mfsim status`` of a run directory holding one run (None: a sweep):
+    complete with each solve's status (network, then each twin) and where
+    it ended, or interrupted with its checkpoints kept, or not started."""
+    import xarray as xr
+
+    from ._errors import MfsimError
+    from ._results import RESULTS_FILE
+    from ._runner.merge import load_plan
+    from ._runner.plan import solve_label
+    from ._runner.store import CHECKPOINT_GLOB
+
+    try:
+        load_plan(run_dir)
+    except MfsimError as e:
+        if "holds one run" not in str(e):
+            raise
+    else:
+        return None  # a sweep
+    head = f"{clean(str(run_dir))}: one run"
+    results = run_dir / RESULTS_FILE
+    if results.is_file():
+        with xr.open_dataset(results, engine="h5netcdf") as ds:
+            attrs = dict(ds.attrs)
+        solves = []
+        for key in sorted((k for k in attrs if k.endswith("status")), key=len):
+            prefix = key[: -len("status")]
+            who = solve_label(prefix)
+            at = attrs.get(f"{prefix}t_final")
+            where = f" at t = {float(at):g}" if at is not None else ""
+            solves.append(f"{who}: {clean(str(attrs[key]))}{where}")
+        return f"{head}, complete; " + "; ".join(solves)
+    kept = sorted(run_dir.glob(CHECKPOINT_GLOB))
+    if kept:
+        return (f"{head}, interrupted ({len(kept)} checkpoint file(s) kept): "
+                f"mfsim run {clean(str(run_dir / 'scenario.toml'))} --out "
+                f"{clean(str(run_dir))} resumes it")
+    return f"{head}, not finished: no results and no checkpoint yet"
+
+
 def _cmd_status(args) -> int:
     from ._runner.merge import run_status
 
+    single = _single_run_status(Path(args.run_dir))
+    if single is not None:
+        print(single)
+        return EXIT_OK
     st = run_status(args.run_dir)
     n = len(st.done) + len(st.failed) + len(st.missing)
     print(f"{clean(str(st.out_dir))}: {n} points: {len(st.done)} done, {len(st.failed)} "

@@ -418,6 +418,18 @@ def test_version_short_flag_and_no_hidden_alias_in_help(capsys):
     assert not [line for line in out.splitlines() if line.split()[:1] == ["reference"]]
 
 
+def test_status_of_a_single_run(tmp_path, capsys):
+    """issue 34 item 5: `mfsim status` of a single run answered 'holds one
+    run, not a sweep: nothing to merge' with exit 2; it reports the run."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    run_dir = tmp_path / "runs" / "tiny"
+    assert run_cli(["run", str(path), "--quiet"], capsys, tmp_path)[0] == 0
+    code, out, err = run_cli(["status", str(run_dir)], capsys, tmp_path)
+    assert code == 0 and not err
+    assert out.strip() == f"{run_dir}: one run, complete; network: success at t = 1"
+
+
 def test_keys_prints_one_section_or_kind(tmp_path, capsys):
     """issue 34 item 7: `mfsim keys` printed all 550 lines; `mfsim keys
     solver` prints that section, `mfsim keys two_layer` that kind, a typo
