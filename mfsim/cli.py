@@ -562,11 +562,18 @@ def main(argv: list[str] | None = None) -> int:
     # every message of the command
     show = warnings.showwarning
 
+    noted = set()
+
     def note(message, category, *rest, **kw):
-        if issubclass(category, MfsimWarning):
-            print(f"mfsim: note: {clean(str(message))}", file=sys.stderr)
-        else:
-            show(message, category, *rest, **kw)
+        # every warning is one line of the command's (a library's too: numpy's
+        # "overflow encountered in cast" printed its source line above the
+        # message that says what to change), each said once
+        text = clean(str(message))
+        if not issubclass(category, MfsimWarning):
+            text = f"{category.__name__}: {text}"
+        if text not in noted:
+            noted.add(text)
+            print(f"mfsim: note: {text}", file=sys.stderr)
 
     warnings.showwarning = note
     try:

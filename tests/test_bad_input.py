@@ -215,3 +215,36 @@ def test_gradient_descent_takes_whole_steps_only():
     with pytest.raises(ValueError, match="not a whole number of steps"):
         mfsim.SolveSettings.of("euler", t1=10.0, dt=0.3)
     assert mfsim.SolveSettings.of("euler", t1=10.0, dt=0.1).ts[-1] == pytest.approx(10.0)
+
+
+def test_a_library_warning_is_one_mfsim_line(tmp_path, capsys, monkeypatch):
+    """issue 34 item 10: labels that overflow float32 (task.noise = 1e39)
+    are refused cleanly, but numpy's 'RuntimeWarning: overflow encountered
+    in cast' leaked above the message with its source line; every line on
+    the terminal is mfsim's now."""
+    path = tmp_path / "ok.toml"
+    path.write_text('name = "ok"\n[task]\nd = 3\nn_train = 8\nn_test = 8\n[system]\n'
+                    'width = 8\n[solver]\nt1 = 1.0\n[save]\nn = 3\n')
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(path), "--set", "task.noise=1e39"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "are not finite in float32" in lines[0], err
+
+
+def test_any_other_library_warning_is_one_note_line(tmp_path, capsys, monkeypatch):
+    """A warning mfsim does not report itself is one `mfsim: note:` line,
+    said once, not Python's two lines with the source."""
+    import warnings
+
+    from mfsim import cli
+
+    def noisy(args):
+        for _ in range(2):
+            warnings.warn("something odd", RuntimeWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setitem(cli.__dict__, "_cmd_list", noisy)
+    assert main(["list"]) == 0
+    assert capsys.readouterr().err == "mfsim: note: RuntimeWarning: something odd\n"

@@ -14,6 +14,7 @@ knows a particular system, task or monitor.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -154,9 +155,13 @@ def build(scenario: Scenario) -> Built:
     if scenario.task.seed is not None:  # the data of a run with seed = task.seed
         task_key = jax.random.split(jax.random.key(scenario.task.seed))[0]
     context = TaskContext(init_key, lambda data: build_system(scenario.system, data))
-    data = registry.TASKS[scenario.task.kind].build(scenario.task, task_key, dtype, context)
-    system = build_system(scenario.system, data)
-    state0 = system.init(init_key)
+    with warnings.catch_warnings():
+        # a value too large for the dtype (task.noise = 1e39 in float32) becomes
+        # inf: non_finite() says so in one line, naming the table to change
+        warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+        data = registry.TASKS[scenario.task.kind].build(scenario.task, task_key, dtype, context)
+        system = build_system(scenario.system, data)
+        state0 = system.init(init_key)
     ctx = BuildContext(scenario, data, system, state0)
     entries = [registry.MONITORS[cfg.name] for cfg in scenario.monitors]
     monitors = tuple(e.build(cfg, ctx) for e, cfg in zip(entries, scenario.monitors))
