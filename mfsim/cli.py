@@ -318,19 +318,13 @@ def _single_run_status(run_dir: Path) -> str | None:
     it ended, or interrupted with its checkpoints kept, or not started."""
     import xarray as xr
 
-    from ._errors import MfsimError
     from ._results import RESULTS_FILE
-    from ._runner.merge import load_plan
+    from ._runner.merge import run_plan
     from ._runner.plan import solve_label
     from ._runner.store import CHECKPOINT_GLOB
 
-    try:
-        load_plan(run_dir)
-    except MfsimError as e:
-        if "holds one run" not in str(e):
-            raise
-    else:
-        return None  # a sweep
+    if run_plan(run_dir).sweep:
+        return None
     head = f"{clean(str(run_dir))}: one run"
     results = run_dir / RESULTS_FILE
     if results.is_file():

@@ -48,6 +48,15 @@ MISSING = "missing"
 def load_plan(run_dir: str | os.PathLike) -> RunPlan:
     """The plan of the sweep whose run directory is ``run_dir`` (from its
     resolved ``scenario.toml``)."""
+    plan = run_plan(run_dir)
+    if not plan.sweep:
+        raise MfsimError(f"{run_dir}: holds one run, not a sweep: nothing to merge")
+    return plan
+
+
+def run_plan(run_dir: str | os.PathLike) -> RunPlan:
+    """The plan of the run (one run or a sweep) whose run directory is
+    ``run_dir``, from its resolved ``scenario.toml``."""
     run_dir = Path(run_dir)
     path = run_dir / SCENARIO_FILE
     if not path.is_file():
@@ -56,10 +65,7 @@ def load_plan(run_dir: str | os.PathLike) -> RunPlan:
         scenario = load_scenario(path)
     except ScenarioError as e:
         raise MfsimError(f"{run_dir}: its {SCENARIO_FILE} does not load: {e}") from None
-    plan = make_plan(scenario, str(path), out=run_dir, force=False, memory_check=False)
-    if not plan.sweep:
-        raise MfsimError(f"{run_dir}: holds one run, not a sweep: nothing to merge")
-    return plan
+    return make_plan(scenario, str(path), out=run_dir, force=False, memory_check=False)
 
 
 def _placeholder(template: xr.Dataset, flat: int) -> xr.Dataset:
