@@ -328,12 +328,38 @@ def squared_loss(pred: Array, target: Array) -> Float[Array, ""]:
 
 
 def requirement_message(cls: type, missing: tuple[type, ...] | list[type]) -> str:
-    """What a system class lacks for a monitor or twin that requires the
-    capability types ``missing``: the types to subclass and the methods to
-    write (those the class does not implement yet)."""
+    """Why a system class cannot serve a monitor or twin that requires the
+    capability types ``missing``, and what the user can do: use one of
+    mfsim's systems that has them (named), or, for their own class, derive
+    it from the types and write the methods it lacks."""
+    names = " and ".join(t.__name__ for t in missing)
+    kinds = "types" if len(missing) > 1 else "type"
+    examples = ", ".join(_systems_with(missing)[:3])
+    such_as = f" (such as {examples})" if examples else ""
+    said = f"it needs a system of {kinds} {names}{such_as}"
+    if cls.__module__.split(".")[0] == "mfsim":  # not the user's to change
+        return f"{said}, which {cls.__name__} is not"
     lacking = sorted({name for t in missing for name in getattr(t, "__abstractmethods__", ())
                       if name in getattr(cls, "__abstractmethods__", ())
                       or getattr(cls, name, None) is None})
-    names = " and ".join(t.__name__ for t in missing)
     how = f" and implement {', '.join(lacking)}" if lacking else ""
-    return f"it requires {names}: subclass {'it' if len(missing) == 1 else 'them'}{how}"
+    return f"{said}; for your own class, derive it from {'them' if len(missing) > 1 else 'it'}{how}"
+
+
+def _systems_with(capabilities) -> list[str]:
+    """The public, concrete systems of mfsim that have every capability in
+    ``capabilities``, by name."""
+    import inspect
+
+    import mfsim
+    from mfsim._systems.taylor import AbstractTaylorTwin
+
+    found, todo = set(), [AbstractSystem]
+    while todo:
+        c = todo.pop()
+        todo.extend(c.__subclasses__())
+        if (not inspect.isabstract(c) and getattr(mfsim, c.__name__, None) is c
+                and not issubclass(c, AbstractTaylorTwin)
+                and all(issubclass(c, t) for t in capabilities)):
+            found.add(c.__name__)
+    return sorted(found, key=lambda name: (not name.endswith("Network"), name))

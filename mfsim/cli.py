@@ -532,11 +532,9 @@ def _cmd_keys(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    import jax
-
-    # the command's own process: float32 and float64 runs share it (every array
-    # of a run is created in the run's dtype)
-    jax.config.update("jax_enable_x64", True)
+    # JAX's 64-bit mode stays as a Python script finds it: each command switches
+    # it on, scoped, for a scenario that needs float64 (as mfsim.run does), so a
+    # float32 run here equals the same run from the API, bit for bit
     from ._compile_cache import disable_compile_cache, enable_compile_cache
     from ._errors import MfsimError, MfsimWarning
 

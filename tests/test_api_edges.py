@@ -2,6 +2,7 @@
 against it, each with the behaviour a researcher expects."""
 
 import inspect
+import re
 
 import jax
 import jax.numpy as jnp
@@ -37,18 +38,54 @@ class Mine(mfsim.AbstractGradientFlowSystem):
 
 
 def test_a_monitor_that_does_not_fit_says_what_to_implement():
-    with pytest.raises(ValueError, match="KernelMonitor cannot monitor Mine: it requires "
-                       "AbstractSupervisedSystem and AbstractScalarOutputSystem: subclass "
-                       "them and implement loss_weight, ntk, predict, train_outputs"):
+    with pytest.raises(ValueError, match=re.escape(
+            "KernelMonitor cannot monitor Mine: it needs a system of types "
+            "AbstractSupervisedSystem and AbstractScalarOutputSystem (such as "
+            "DiagonalLinearNetwork, ScalarNetwork, TwoLayerNetwork); for your own class, derive it from "
+            "them and implement loss_weight, ntk, predict, train_outputs")):
         mfsim.simulate(Mine(jnp.ones(3)), jnp.zeros(3), t1=1.0,
                        monitors=[mfsim.KernelMonitor(subsample=2)])
 
 
+def test_a_monitor_refusing_one_of_mfsims_systems_names_systems_it_takes():
+    """Issue 34 item 4: mfsim's own class is not the user's to change."""
+    data = mfsim.linear_teacher_task(jax.random.key(0), d=3, d_out=2, n_train=8, n_test=4,
+                                     singular_values=[1.0, 0.5])
+    net = mfsim.DeepLinearNetwork(data.x_train, data.y_train, widths=(4,))
+    with pytest.raises(ValueError) as err:
+        mfsim.simulate(net, 0, t1=1.0, monitors=[mfsim.KernelMonitor(subsample=2)])
+    assert str(err.value) == (
+        "KernelMonitor cannot monitor DeepLinearNetwork: it needs a system of type "
+        "AbstractScalarOutputSystem (such as DiagonalLinearNetwork, ScalarNetwork, "
+        "TwoLayerNetwork), which DeepLinearNetwork is not")
+    assert "subclass" not in str(err.value)
+
+
 def test_linearizing_a_system_without_an_ntk_says_what_to_implement():
-    with pytest.raises(TypeError, match="Linearized cannot expand Mine: it requires "
-                       "AbstractSupervisedSystem: subclass it and implement loss_weight, ntk, "
-                       "predict, train_outputs"):
+    with pytest.raises(TypeError, match=re.escape(
+            "Linearized cannot expand Mine: it needs a system of type AbstractSupervisedSystem "
+            "(such as ")):
         mfsim.Linearized(Mine(jnp.ones(3)), jnp.zeros(3))
+
+
+@pytest.mark.parametrize("cls, builder", [("Linearized", "linearize"),
+                                          ("Quadratic", "quadratize")])
+def test_a_taylor_twin_has_one_way_in(cls, builder):
+    """Issue 34 item 4: the class of a scalar-output system's twin is refused
+    with the function to use; the function's twin takes a kernel monitor."""
+    data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=8, n_test=4)
+    net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=4)
+    s0 = net.init(jax.random.key(1))
+    with pytest.raises(TypeError) as err:
+        getattr(mfsim, cls)(net, s0)
+    assert str(err.value) == (
+        f"mfsim.{cls}(TwoLayerNetwork, ...) would lose TwoLayerNetwork's scalar outputs "
+        f"(kernel monitors and twins need them): build the twin with "
+        f"mfsim.{builder}(system, state0)")
+    twin = getattr(mfsim, builder)(net, s0)
+    assert isinstance(twin, getattr(mfsim, cls))
+    traj = mfsim.simulate(twin, 0, t1=0.1, n_save=2, monitors=[mfsim.KernelMonitor()])
+    assert traj.status == "success"
 
 
 def test_invariant_drift_can_be_relative():

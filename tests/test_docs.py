@@ -8,10 +8,14 @@ out."""
 
 import itertools
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import equinox as eqx
+import numpy as np
 import pytest
+import xarray as xr
 
 import mfsim
 from mfsim._scenario.build import build
@@ -70,9 +74,7 @@ def test_the_readme_python_example_is_the_quickstart(monkeypatch):
     instead of solving (the quickstart's solve is tested elsewhere): the
     system, initial state, solver and save times are the scenario's."""
 
-    text = (ROOT / "README.md").read_text()
-    start = text.index("```python\nimport jax, mfsim\n") + len("```python\n")
-    code = text[start:text.index("\n```", start)]
+    code = _readme_example()
     calls = []
 
     class Recorded:
@@ -96,4 +98,33 @@ def test_the_readme_python_example_is_the_quickstart(monkeypatch):
     assert settings.key() == built.settings.key()
     monitors = kwargs.pop("monitors")
     assert [type(m) for m in monitors] == [type(m) for m in built.monitors]
-    assert bool(eqx.tree_equal(tuple(monitors), built.monitors)) and kwargs == {}
+    assert bool(eqx.tree_equal(tuple(monitors), built.monitors))
+    # the command's segments (the solve's steps depend on them)
+    scenario = mfsim.load_scenario(ROOT / "scenarios" / "quickstart.toml")
+    assert kwargs == {"checkpoint_every": scenario.output.checkpoint_every}
+
+
+def _readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python\nimport jax, mfsim\n") + len("```python\n")
+    return text[start:text.index("\n```", start)]
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_equals_the_command_bitwise(tmp_path):
+    """Issue 34 U6: the README's example, run as written in a fresh Python,
+    and ``mfsim run scenarios/quickstart.toml`` in a fresh process give the
+    same train loss at every save time, bit for bit, in as many steps."""
+    script = tmp_path / "example.py"
+    script.write_text(_readme_example() + "\nimport numpy as np\nnp.save(%r, np.asarray("
+                      "traj.values['train_loss']))\nprint('steps', int(traj.stats['num_steps']))\n"
+                      % str(tmp_path / "loss.npy"))
+    example = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                             cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "mfsim_entry", "run",
+                    str(ROOT / "scenarios" / "quickstart.toml"), "--out",
+                    str(tmp_path / "run"), "--quiet"], check=True, cwd=ROOT)
+    with xr.open_dataset(tmp_path / "run" / "results.nc") as ds:
+        loss, steps = ds["train_loss"].values.ravel(), int(ds.attrs["num_steps"])
+    assert f"steps {steps}\n" in example.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "loss.npy"), loss)

@@ -62,7 +62,7 @@ def test_linearized_twin_is_the_empirical_kernel_flow(setup):
     # B5: the linearized network's function-space trajectory == constant-kernel
     # flow with the empirical NTK at init, to 1e-8
     data, net, s0 = setup
-    lin = mfsim.Linearized(net, s0)
+    lin = mfsim.linearize(net, s0)
     ck = mfsim.ConstantKernelFlow.empirical_twin(net, s0, data.x_test)
     ts = np.linspace(0.0, 8.0, 9)
     traj = mfsim.simulate(lin, 0, t1=8.0, save_times=ts, **TIGHT,
@@ -90,7 +90,7 @@ def lazy_runs():
         s0 = net.init(jax.random.key(3))
         kw = dict(t1=10.0, save_times=ts, monitors=mons, solver="tsit5", rtol=1e-10, atol=1e-13)
         out[alpha] = (mfsim.simulate(net, s0, **kw),
-                      mfsim.simulate(mfsim.Linearized(net, s0), 0, **kw))
+                      mfsim.simulate(mfsim.linearize(net, s0), 0, **kw))
     return out
 
 

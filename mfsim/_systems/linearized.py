@@ -20,13 +20,16 @@ from .taylor import AbstractTaylorTwin, delta
 class Linearized(AbstractTaylorTwin):
     """First-order Taylor expansion of ``system`` at ``state0``.
 
-    The twin of a system with scalar outputs has scalar outputs too: build it
-    with :func:`linearize`, which returns a :class:`ScalarLinearized` then
-    (so that scalar-kernel monitors accept it).
+    Build it with :func:`mfsim.linearize`: the twin of a system with scalar
+    outputs is then a :class:`ScalarLinearized` (so that scalar-kernel
+    monitors accept it); ``Linearized(system, state0)`` of such a system is
+    refused, saying so.
 
     ``init(key)`` returns ``state0`` whatever the key: the twin starts where
     the linearization is taken.
     """
+
+    builder = "linearize"
 
     def expand(self, fn, state):
         f0, df = jax.jvp(fn, (self.state0,), (delta(state, self.state0),))

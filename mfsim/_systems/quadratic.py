@@ -42,6 +42,8 @@ class Quadratic(AbstractTaylorTwin):
     twin starts where the expansion is taken.
     """
 
+    builder = "quadratize"
+
     def expand(self, fn, state):
         return second_order(fn, self.state0, delta(state, self.state0))
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from typing import ClassVar
 
 import jax
 from jaxtyping import Array, Float, PyTree
 
-from .._system import AbstractSupervisedSystem, requirement_message
+from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, requirement_message
 
 
 def delta(state, state0):
@@ -26,6 +27,8 @@ class AbstractTaylorTwin(AbstractSupervisedSystem):
 
     system: AbstractSupervisedSystem
     state0: PyTree
+    # the public function that builds this twin with the system's capabilities
+    builder: ClassVar[str]
     x_train: Float[Array, "n d"]
     y_train: Float[Array, " n"]
 
@@ -33,6 +36,13 @@ class AbstractTaylorTwin(AbstractSupervisedSystem):
         if not isinstance(system, AbstractSupervisedSystem):
             raise TypeError(f"{type(self).__name__} cannot expand {type(system).__name__}: "
                             + requirement_message(type(system), [AbstractSupervisedSystem]))
+        if (isinstance(system, AbstractScalarOutputSystem)
+                and not isinstance(self, AbstractScalarOutputSystem)):
+            # one way in: the builder keeps the system's capabilities
+            raise TypeError(
+                f"mfsim.{type(self).__name__}({type(system).__name__}, ...) would lose "
+                f"{type(system).__name__}'s scalar outputs (kernel monitors and twins need "
+                f"them): build the twin with mfsim.{self.builder}(system, state0)")
         self.system, self.state0 = system, state0
         self.x_train, self.y_train = system.x_train, system.y_train
 
