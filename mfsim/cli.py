@@ -2,10 +2,12 @@
 ``mfsim keys``; for sweeps spread over processes and machines ``mfsim merge``,
 ``mfsim status`` and ``mfsim submit``.
 
-Exit status: 0 success; 2 bad input (one line on stderr, no traceback, no
-output directory created); 3 the solve failed numerically (partial results
-kept); 4 a merge found points still missing (combined as NaN, named on
-stderr); 130 interrupted.
+Exit status: 0 success (a twin that diverges is a result about the twin,
+said on stdout, not a failure); 2 bad input (one line on stderr, no
+traceback, no output directory created); 3 a network's solve failed
+numerically, at the run or at some point of a sweep (partial results kept);
+4 a merge found points still missing (combined as NaN, named on stderr); 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -248,33 +250,67 @@ def _cmd_run(args) -> int:
     if isinstance(result, ShardResult):
         return _shard_summary(args, result, time.perf_counter() - start)
     traj, ds = result.trajectory, result.dataset
-    if len(result.labels) > 1:
+    if result.sweep:
         return _sweep_summary(args, result, time.perf_counter() - start)
     status, t_final = result.statuses[0][""], result.t_finals[0]
-    if not result.succeeded:  # the network's solve, or a twin's
-        if status != "success":
-            print(f"mfsim: {clean(args.scenario)}: the solve stopped at t={t_final:.6g} "
-                  f"({status}); partial results kept in {clean(str(result.out_dir))}",
-                  file=sys.stderr)
-        for prefix, status in result.statuses[0].items():
-            if prefix and status != "success":
-                print(f"mfsim: {clean(args.scenario)}: twin {prefix.rstrip('_')}: {status}; partial "
-                      f"results kept in {clean(str(result.out_dir))}", file=sys.stderr)
+    where = clean(str(result.out_dir))
+    twins = _twin_report(result)
+    if not result.succeeded:  # the network's solve: the run failed
+        end = result.ends[0].get("", f"t = {t_final:.6g}")
+        print(f"mfsim: {clean(args.scenario)}: the network's solve stopped at {end} "
+              f"({status}); partial results kept in {where}", file=sys.stderr)
+        if twins and not args.quiet:
+            print(f"{clean(args.scenario)}: {twins}")
         return EXIT_FAILED
     if not args.quiet:
         last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
         total = time.perf_counter() - start
-        if traj is not None:  # the whole command: imports, twins and figures included
+        if result.complete:
+            how = (f"already complete in {where}/: read back in {total:.1f} s, nothing solved "
+                   "(mfsim plot redraws the figures, --force solves again)")
+        elif traj is not None:  # the whole command: imports, twins and figures included
             stats = traj.stats
             how = (f"done in {total:.1f} s (the network's solve {stats['wall_time']:.2f} s, "
                    f"compile {stats['compile_time']:.2f} s, {stats['num_steps']} steps)")
         else:
-            how = (f"done in {total:.1f} s (the network's solve read back from an interrupted "
-                   "run)")
-        print(f"{clean(args.scenario)}: {how}; at t={t_final:.4g}: {summary}\n"
-              f"results in {clean(str(result.out_dir))}/")
+            how = (f"resumed and done in {total:.1f} s (the network's solve read back from an "
+                   "interrupted run)")
+        print(f"{clean(args.scenario)}: {how}; at t={t_final:.4g}: {summary}"
+              + (f"; {twins}" if twins else "")
+              + ("" if result.complete else f"\nresults in {where}/"))
     return EXIT_OK
+
+
+def _twin_report(result) -> str:
+    """The twins that did not succeed, each with the points and where it
+    stopped ("linearized twin: diverged at [lr=3] step 106, ..."); "" if none."""
+    return _solve_report(result, [s for s in result.failures if s != "network"])
+
+
+def _solve_report(result, solves) -> str:
+    """What became of the ``solves`` (``network``, ``linearized twin``...)
+    that did not succeed, by reason, with the points and where each stopped."""
+    sweep = result.sweep
+    said = []
+    for solve in solves:
+        failures = result.failures.get(solve, [])
+        if not failures:
+            continue
+        by_reason: dict[str, list] = {}
+        for f in failures:
+            by_reason.setdefault(f.reason, []).append(f)
+        parts = []
+        for reason, found in by_reason.items():
+            if sweep:
+                at = ", ".join(f"[{clean(f.point)}] {f.where}".rstrip() for f in found[:6])
+                more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+                parts.append(f"{clean(reason)} at {len(found)} of {len(result.labels)} points "
+                             f"({at}{more})")
+            else:
+                parts.append(f"{clean(reason)} at {found[0].where}")
+        said.append(f"{solve}: " + "; ".join(parts))
+    return "; ".join(said)
 
 
 def _shard_summary(args, result, total: float) -> int:
@@ -300,15 +336,17 @@ def _cmd_merge(args) -> int:
     merged = merge(args.run_dir)
     where, n = clean(str(merged.result.out_dir)), len(merged.result.labels)
     if merged.failed:
-        print(f"mfsim: {where}: {len(merged.failed)} points failed: {_listing(merged.failed)}",
-              file=sys.stderr)
+        print(f"mfsim: {where}: the network failed at {len(merged.failed)} points: "
+              f"{_listing(merged.failed)}", file=sys.stderr)
     if merged.missing:
         print(f"mfsim: {where}: {len(merged.missing)} of {n} points missing (NaN, status "
               f"missing, in the results): {_listing(merged.missing)}; rerun their shards, "
               "then merge again", file=sys.stderr)
         return EXIT_INCOMPLETE
     if not args.quiet:
-        print(f"{where}: merged {n} points into results.nc, summary.csv and figures")
+        twins = _twin_report(merged.result)
+        print(f"{where}: merged {n} points into results.nc, summary.csv and figures"
+              + (f"; {twins}" if twins else ""))
     return EXIT_FAILED if merged.failed else EXIT_OK
 
 
@@ -356,10 +394,12 @@ def _cmd_status(args) -> int:
     st = run_status(args.run_dir)
     n = len(st.done) + len(st.failed) + len(st.missing)
     print(f"{clean(str(st.out_dir))}: {n} points: {len(st.done)} done, {len(st.failed)} "
-          f"failed, {len(st.missing)} missing")
+          f"failed (the network's solve), {len(st.missing)} missing")
     for what, labels in (("failed", st.failed), ("missing", st.missing)):
         if labels:
             print(f"  {what}: {_listing(labels)}")
+    for twin, labels in st.twins_failed.items():  # results about the twin, not failures
+        print(f"  {twin} failed at {len(labels)} of the points written: {_listing(labels)}")
     return EXIT_OK
 
 
@@ -403,26 +443,34 @@ def _cmd_submit(args) -> int:
 
 
 def _sweep_summary(args, result, total: float) -> int:
-    failed = result.failed
-    for label, statuses, t_final in zip(result.labels, result.statuses, result.t_finals):
-        if label not in failed:
-            continue
-        if statuses[""] != "success":
-            print(f"mfsim: {clean(args.scenario)}: point {clean(label)}: the solve stopped at "
-                  f"t={t_final:.6g} ({statuses['']})", file=sys.stderr)
-        for prefix, status in statuses.items():
-            if prefix and status != "success":
-                print(f"mfsim: {clean(args.scenario)}: point {clean(label)}: twin {prefix.rstrip('_')}: "
-                      f"{status}", file=sys.stderr)
-    if failed:
-        print(f"mfsim: {clean(args.scenario)}: {len(failed)} of {len(result.labels)} points failed; "
-              f"all results kept in {clean(str(result.out_dir))}", file=sys.stderr)
-        return EXIT_FAILED
+    """A sweep's outcome: a point fails when its network's solve does (one
+    line each on stderr, exit 3); the twins' failures are results, said
+    with the rest on stdout."""
+    where = clean(str(result.out_dir))
+    network = result.failures.get("network", [])
+    for f in network:
+        print(f"mfsim: {clean(args.scenario)}: point {clean(f.point)}: the network's solve "
+              f"stopped at {f.where} ({clean(f.status)})", file=sys.stderr)
+    n = len(result.labels)
+    twins = _twin_report(result)
     if not args.quiet:
-        again = f" ({len(result.resumed)} read back from an interrupted run)" \
-            if result.resumed else ""
-        print(f"{clean(args.scenario)}: {len(result.labels)} points done in {total:.1f} s{again}\n"
-              f"results in {clean(str(result.out_dir))}/ (summary.csv: final values per point)")
+        if result.complete:
+            head = (f"already complete in {where}/: {n} points read back in {total:.1f} s, "
+                    "nothing solved (mfsim plot redraws the figures, --force solves again)")
+        else:
+            again = (f", {len(result.resumed)} of them read back from an interrupted run "
+                     "(resumed)") if result.resumed else ""
+            head = f"{n} points done in {total:.1f} s{again}"
+        nets = f"network: success at {n - len(network)} of {n} points" + (
+            ", " + _solve_report(result, ["network"]).removeprefix("network: ")
+            if network else "")
+        print(f"{clean(args.scenario)}: {head}; {nets}" + (f"; {twins}" if twins else "")
+              + ("" if result.complete else
+                 f"\nresults in {where}/ (summary.csv: final values per point)"))
+    if network:
+        print(f"mfsim: {clean(args.scenario)}: the network failed at {len(network)} of {n} "
+              f"points; all results kept in {where}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

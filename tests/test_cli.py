@@ -172,7 +172,7 @@ def test_failed_solve_keeps_partial_results_exit_3(tmp_path, capsys):
     path = write(tmp_path, "fails", body.replace('name = "tiny"', ""))
     code, _, err = run_cli(["run", str(path), "--quiet"], capsys, tmp_path)
     assert code == 3
-    assert "stopped at t=" in err and "maximum number of solver steps" in err
+    assert "the network's solve stopped at t = " in err and "maximum number of solver steps" in err
     ds = mfsim.open_results(tmp_path / "runs" / "fails")
     assert ds.attrs["status"] != "success"
     assert 0 < ds.attrs["t_final"] < 1.0

@@ -147,9 +147,10 @@ def test_a_diverging_point_does_not_stop_the_sweep(batch, tmp_path, capsys, monk
     code = main(["run", str(path), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 3
-    assert err[0] == (f"mfsim: {path}: point solver.dt=50.0: the solve stopped at t=150 "
-                      f"({STATUS_DIVERGED})")
-    assert err[-1].startswith(f"mfsim: {path}: 1 of 3 points failed; all results kept in")
+    assert err[0] == (f"mfsim: {path}: point solver.dt=50.0: the network's solve stopped at "
+                      f"step 3 ({STATUS_DIVERGED})")
+    assert err[-1].startswith(f"mfsim: {path}: the network failed at 1 of 3 points; all "
+                              "results kept in")
     ds = mfsim.open_results(tmp_path / "runs" / "lr_sweep")
     assert list(ds["status"].values) == ["success", STATUS_DIVERGED, "success"]
     np.testing.assert_allclose(ds["t_final"].values, [400.0, 150.0, 400.0])

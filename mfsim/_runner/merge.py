@@ -17,6 +17,7 @@ longer needs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,12 @@ from .._results import SCENARIO_FILE
 from .._scenario.load import load_scenario
 from .lock import run_lock
 from .manifest import Manifest
-from .plan import RunPlan, make_plan, needs_float64
+from .plan import RunPlan, make_plan, needs_float64, solve_label
 from .progress import Mode, Reporter
 from .store import (
     Outcome,
     RunResult,
+    point_statuses,
     point_text,
     read_saved,
     saved_results,
@@ -139,25 +141,32 @@ def _merge(plan: RunPlan, manifest: Manifest, *, figures: bool, progress: Mode,
 
 @dataclass(frozen=True)
 class RunStatus:
-    """Points of a sweep's run directory: done (all solves succeeded),
-    failed (written, a solve did not succeed) and missing, by label."""
+    """Points of a sweep's run directory: done (the network's solve
+    succeeded), failed (written, the network's solve did not succeed) and
+    missing, by label; ``twins_failed``: per twin (``linearized twin``...),
+    the points written where its solve did not succeed."""
 
     out_dir: Path
     done: tuple[str, ...]
     failed: tuple[str, ...]
     missing: tuple[str, ...]
+    twins_failed: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def run_status(run_dir: str | os.PathLike) -> RunStatus:
     """What ``run_dir`` holds (points read and checksummed, nothing written)."""
     plan = load_plan(run_dir)
     done, failed, missing = [], [], []
+    twins: dict[str, list[str]] = {}
     for point in plan.points:
         ds = read_saved(plan.point_path(point), point_text(point))
         if ds is None:
             missing.append(point.label())
-        elif all(str(v) == "success" for k, v in ds.attrs.items() if k.endswith("status")):
-            done.append(point.label())
-        else:
-            failed.append(point.label())
-    return RunStatus(plan.out_dir, tuple(done), tuple(failed), tuple(missing))
+            continue
+        statuses = point_statuses(ds)
+        (done if statuses[""] == "success" else failed).append(point.label())
+        for prefix, status in statuses.items():
+            if prefix and status != "success":
+                twins.setdefault(solve_label(prefix), []).append(point.label())
+    return RunStatus(plan.out_dir, tuple(done), tuple(failed), tuple(missing),
+                     {twin: tuple(labels) for twin, labels in twins.items()})

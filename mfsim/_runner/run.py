@@ -19,7 +19,7 @@ from .manifest import Manifest
 from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_key
 from .progress import Mode
 from .shards import Shard, ShardResult, partition, reference_writers, require_sweep
-from .store import RunResult, point_statuses, store, write_error
+from .store import RunResult, point_statuses, read_complete, store, write_error
 from .workers import run_workers
 
 
@@ -60,10 +60,13 @@ def run_scenario(
     solve still writes everything, with its status and failure time in the
     results.
 
-    Interrupted (SIGINT, SIGTERM: :class:`mfsim.Interrupted`; or killed),
-    the same call resumes: the points already written are read back, not
-    solved again, and a single run continues from its last checkpoint
-    (``output.checkpoint_every``); the results are bitwise those of an
+    Run again once complete, the same call reads the results back and
+    solves, builds and draws nothing (``RunResult.complete``; ``force``
+    solves again, ``mfsim plot`` redraws). Interrupted (SIGINT, SIGTERM:
+    :class:`mfsim.Interrupted`; or killed), the same call resumes: the
+    points already written are read back, not solved again, and a single
+    run continues from its last checkpoint (``output.checkpoint_every``);
+    the results are bitwise those of an
     uninterrupted run. ``force`` discards what the directory holds (another
     scenario's results are never overwritten without it) and solves
     everything again.
@@ -93,6 +96,10 @@ def run_scenario(
         with x64():
             plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check,
                              overrides=overrides)
+            # a rerun of a finished run reads it back: nothing built, solved or drawn
+            done = read_complete(plan) if not force and shard is None else None
+            if done is not None:
+                return done
             # before anything is written (worker processes build their own)
             jobs = build_jobs(plan.points, plan.where) if not (workers and workers > 1) else []
             if shard is not None:

@@ -118,5 +118,6 @@ class ShardResult:
 
     @property
     def failed(self) -> list[str]:
+        """Its points whose network solve failed (as :attr:`RunResult.failed`)."""
         return [label for label, statuses in zip(self.labels, self.statuses)
-                if any(s != "success" for s in statuses.values())]
+                if statuses[""] != "success"]

@@ -41,7 +41,7 @@ from .._scenario.sweep import SweepPoint, axes
 from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
 from .._solve.core import Trajectory
 from .manifest import Manifest
-from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_name
+from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_label, solve_name
 from .progress import Reporter
 
 SUMMARY_FILE = "summary.csv"
@@ -79,7 +79,10 @@ class RunResult:
     ``dataset``: the combined results (sweep axes as dimensions).
     ``reused``: (point label, solve) for each solve of a point left
     unfinished by an interrupted run that was read back, not solved again
-    (``network`` or a twin's name).
+    (``network`` or a twin's name). ``ends``: per point, where each solve
+    stopped. ``complete``: the directory held this run, finished, and it was
+    read back (nothing solved). ``sweep``: the scenario has a sweep (of one
+    point, perhaps).
     """
 
     dataset: xr.Dataset
@@ -91,6 +94,9 @@ class RunResult:
     t_finals: tuple[float, ...]
     resumed: tuple[str, ...] = ()
     reused: tuple[tuple[str, str], ...] = ()
+    ends: tuple[dict[str, str], ...] = ()
+    complete: bool = False
+    sweep: bool = False
 
     @property
     def trajectory(self) -> Trajectory | None:
@@ -99,13 +105,55 @@ class RunResult:
 
     @property
     def failed(self) -> list[str]:
-        """Labels of the points whose network or twin solve failed."""
+        """Labels of the points whose network solve failed (a twin's failure
+        is a result about the twin: :attr:`failures` names it)."""
         return [label for label, statuses in zip(self.labels, self.statuses)
-                if any(s != "success" for s in statuses.values())]
+                if statuses[""] != "success"]
 
     @property
     def succeeded(self) -> bool:
+        """Every point's network solve succeeded."""
         return not self.failed
+
+    @property
+    def failures(self) -> dict[str, list[SolveFailure]]:
+        """The solves that did not succeed, by solve (``network``, then each
+        twin in the order solved): which point, why and where it stopped."""
+        found: dict[str, list[SolveFailure]] = {}
+        for k, (label, statuses) in enumerate(zip(self.labels, self.statuses)):
+            for prefix, status in statuses.items():
+                if status != "success":
+                    where = self.ends[k].get(prefix, "") if self.ends else ""
+                    found.setdefault(prefix, []).append(SolveFailure(label, status, where))
+        return {solve_label(p): found[p] for p in sorted(found, key=lambda p: (p != "", p))}
+
+
+@dataclass(frozen=True)
+class SolveFailure:
+    """One solve that did not succeed: its point's label, its status and
+    where it stopped (``step k`` for gradient descent, ``t = x`` for a flow)."""
+
+    point: str
+    status: str
+    where: str
+
+    @property
+    def reason(self) -> str:
+        """The status without its explanation: ``diverged``, ``non-finite``..."""
+        return self.status.split(" (")[0]
+
+
+def solve_ends(ds: xr.Dataset, fixed: bool) -> dict[str, str]:
+    """Where each solve of a point (``""`` the network, a twin's prefix)
+    stopped: at ``step k`` for a fixed-step solver, else at ``t = x``."""
+    ends = {}
+    for prefix in point_statuses(ds):
+        steps, t = ds.attrs.get(f"{prefix}num_steps"), ds.attrs.get(f"{prefix}t_final")
+        if fixed and steps is not None:
+            ends[prefix] = f"step {int(steps)}"
+        elif t is not None:
+            ends[prefix] = f"t = {float(t):.6g}"
+    return ends
 
 
 def point_statuses(ds: xr.Dataset) -> dict[str, str]:
@@ -382,8 +430,12 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
                        figures=(), statuses=statuses, t_finals=t_finals,
                        resumed=tuple(labels[i] for i in sorted(resumed)),
                        reused=tuple((labels[flat], solve_name(prefix))
-                                    for flat, prefix in sorted(outcome.reused)))
+                                    for flat, prefix in sorted(outcome.reused)),
+                       ends=tuple(solve_ends(d, p.scenario.solver.fixed)
+                                  for d, p in zip(ordered, points)), sweep=plan.sweep)
     failed = result.failed
+    twins_failed = {solve: [f.point for f in found]
+                    for solve, found in result.failures.items() if solve != "network"}
     if plan.sweep:
         status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
         stats = {"points": len(points), "failed_points": failed, "resumed_points": len(resumed),
@@ -394,15 +446,18 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
         stats = network.stats if network is not None else {
             "read_back": "the network's solve, from an interrupted run"}
         status, t_final = statuses[0][""], t_finals[0]
+    if twins_failed:  # the network's status is the run's; a twin's is a result about it
+        stats = {**stats, "failed_twins": twins_failed}
+    if figures:
+        outcome.reporter.set_phase("drawing the figures")
+        result = dataclasses.replace(
+            result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
+    # last: its presence says the directory is complete (a rerun reads it back)
     write_json(
         out_dir / PROVENANCE_FILE,
         provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
                    stats=stats, scenario_text=plan.resolved_text, source=plan.source),
     )
-    if figures:
-        outcome.reporter.set_phase("drawing the figures")
-        result = dataclasses.replace(
-            result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
     if not cleanup:  # shards are still writing here
         return result
     # the results are complete: drop the checkpoints and the parts
@@ -411,6 +466,44 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     for path in (out_dir / PARTS_DIR).glob("*.nc"):
         manifest.remove(path)
     return result
+
+
+def read_complete(plan: RunPlan) -> RunResult | None:
+    """The run ``plan`` as its directory holds it, when complete: the
+    provenance (written last) and results of this very scenario and, for a
+    sweep, every point's file; else ``None`` (nothing there, another
+    scenario's, interrupted, or merged with points missing). Nothing is
+    solved, built or drawn."""
+    import json
+
+    out_dir, sha = plan.out_dir, scenario_sha256(plan.resolved_text)
+    try:
+        written = json.loads((out_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
+        if not isinstance(written, dict) or written.get("scenario_sha256") != sha:
+            return None
+        with xr.open_dataset(out_dir / RESULTS_FILE, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except Exception:  # noqa: BLE001 (absent, unreadable or half-written: not complete)
+        return None
+    if ds.attrs.get("scenario_sha256") != sha:
+        return None
+    points = plan.points
+    if plan.sweep:
+        saved = saved_results({p.flat_index: plan.point_path(p) for p in points}, points)
+        if len(saved) < len(points):
+            return None
+        ordered = [saved[p.flat_index] for p in points]
+    else:
+        ordered = [ds]
+    labels = tuple(p.label() for p in points)
+    return RunResult(dataset=ds, trajectories=tuple(None for _ in points), labels=labels,
+                     out_dir=out_dir, figures=(),
+                     statuses=tuple(point_statuses(d) for d in ordered),
+                     t_finals=tuple(float(d.attrs["t_final"]) for d in ordered),
+                     resumed=labels,
+                     ends=tuple(solve_ends(d, p.scenario.solver.fixed)
+                                for d, p in zip(ordered, points)),
+                     complete=True, sweep=plan.sweep)
 
 
 def inside(out_dir: Path, name: str) -> Path:
