@@ -352,14 +352,14 @@ def _systems_with(capabilities) -> list[str]:
     import inspect
 
     import mfsim
-    from mfsim._systems.taylor import AbstractTaylorTwin
 
     found, todo = set(), [AbstractSystem]
     while todo:
         c = todo.pop()
         todo.extend(c.__subclasses__())
-        if (not inspect.isabstract(c) and getattr(mfsim, c.__name__, None) is c
-                and not issubclass(c, AbstractTaylorTwin)
+        if (not inspect.isabstract(c) and c.__name__ in mfsim.__all__
+                and getattr(mfsim, c.__name__) is c
                 and all(issubclass(c, t) for t in capabilities)):
             found.add(c.__name__)
+    # the networks first (a twin, such as ScalarLinearized, is built from one)
     return sorted(found, key=lambda name: (not name.endswith("Network"), name))

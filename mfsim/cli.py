@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="as for run")
     submit.add_argument("--force", action="store_true", help="as for run")
+    submit.add_argument("--quiet", action="store_true",
+                        help="as for run: no summary line (the job ids are in "
+                             "<run dir>/submitit)")
+    submit.add_argument("--no-compile-cache", action="store_true",
+                        help="as for run: each task compiles without the persistent cache")
     submit.add_argument("--partition")
     submit.add_argument("--account")
     submit.add_argument("--qos")
@@ -223,9 +228,56 @@ def _cmd_check(args) -> int:
             build_jobs(plan.refs, plan.where, twins=False)
             build_jobs(plan.points, plan.where)
     points = plan.points
-    sweep = f", {len(points)} sweep points" if len(points) > 1 else ""
-    print(f"{clean(args.scenario)}: ok (scenario {scenario.name!r}{sweep})")
+    sweep = f", {len(points)} sweep points" if plan.sweep else ""
+    print(f"{clean(args.scenario)}: ok (scenario {scenario.name!r}{sweep}); "
+          f"{_solve_count(plan)}")
+    for line in _memory_lines(plan):
+        print(f"  {line}")
     return EXIT_OK
+
+
+def _solve_count(plan) -> str:
+    """How many solves a run of ``plan`` makes: each point's network and
+    twins, and the reference runs."""
+    from ._scenario.twins import TWIN_LEGENDS, selected
+
+    per = [[TWIN_LEGENDS[t.prefix] for t in selected(p.scenario.compare)] for p in plan.points]
+    n = sum(1 + len(t) for t in per) + len(plan.refs)
+    names = ["the network", *(f"its {t}" for t in per[0])]
+    what = (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]) if len(
+        {tuple(t) for t in per}) == 1 else "the network and its twins"
+    at = " at each point" if plan.sweep else ""
+    refs = f", and {len(plan.refs)} reference run{'s' * (len(plan.refs) > 1)}" if plan.refs else ""
+    return f"{n} solve{'s' * (n > 1)}: {what}{at}{refs}"
+
+
+def _memory_lines(plan, shown: int = 8) -> list[str]:
+    """The memory estimate of each point (and reference run), largest first,
+    against the device's memory."""
+    from ._scenario.memory import available_bytes, default_platform, format_bytes, point_estimates
+
+    platform = default_platform()
+    found = point_estimates(plan.points + plan.refs, batch=plan.scenario.sweep.batch,
+                            platform=platform)
+    head = (f"memory estimate (this {platform} device has "
+            f"{format_bytes(available_bytes(platform))})")
+    refs = {id(r) for r in plan.refs}
+
+    def line(point, est) -> str:
+        big = est.largest
+        what = f"{format_bytes(est.total)} (largest: {big.what}, {format_bytes(big.bytes)})"
+        if id(point) in refs:
+            return f"reference run {clean(point.label())}: {what}"
+        return f"{clean(point.label())}: {what}" if plan.sweep else what
+
+    if not plan.sweep and len(found) == 1:
+        return [f"{head}: {line(*found[0])}"]
+    lines = [f"{head}, per point, largest first:"]
+    lines += [f"  {line(p, e)}" for p, e in found[:shown]]
+    if len(found) > shown:
+        lines.append(f"  ... and {len(found) - shown} more, down to "
+                     f"{format_bytes(found[-1][1].total)}")
+    return lines
 
 
 def _cmd_run(args) -> int:
@@ -424,21 +476,26 @@ def _cmd_submit(args) -> int:
                       cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb,
                       array_parallelism=args.array_parallelism, folder=args.folder,
                       setup=tuple(args.setup), plugins=tuple(_plugin_paths(args.plugin)),
-                      cwd=os.getcwd())
+                      cwd=os.getcwd(), compile_cache=not args.no_compile_cache)
     sub = submit(plan, cluster, force=args.force)
     where = clean(str(sub.out_dir))
     if sub.merged is None:
-        print(f"{clean(args.scenario)}: submitted job array {sub.task_ids[0].split('_')[0]} "
-              f"({len(sub.task_ids)} shards) and merge job {sub.merge_id} (after the array); "
-              f"results in {where}/, logs in {clean(str(sub.folder))}/; mfsim status {where}")
+        if not args.quiet:
+            print(f"{clean(args.scenario)}: submitted job array "
+                  f"{sub.task_ids[0].split('_')[0]} ({len(sub.task_ids)} shards) and merge job "
+                  f"{sub.merge_id} (after the array); results in {where}/, logs in "
+                  f"{clean(str(sub.folder))}/; mfsim status {where}")
         return EXIT_OK
     merged = sub.merged
     if merged.missing or merged.failed:
-        print(f"mfsim: {where}: {len(merged.failed)} failed, {len(merged.missing)} missing "
-              f"of {len(merged.result.labels)} points", file=sys.stderr)
+        print(f"mfsim: {where}: the network failed at {len(merged.failed)}, "
+              f"{len(merged.missing)} missing of {len(merged.result.labels)} points",
+              file=sys.stderr)
         return EXIT_INCOMPLETE if merged.missing else EXIT_FAILED
-    print(f"{clean(args.scenario)}: {len(sub.task_ids)} local shards done and merged; results "
-          f"in {where}/")
+    if not args.quiet:
+        twins = _twin_report(merged.result)
+        print(f"{clean(args.scenario)}: {len(sub.task_ids)} local shards done and merged; "
+              f"results in {where}/" + (f"; {twins}" if twins else ""))
     return EXIT_OK
 
 
@@ -619,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("run", "check", "submit"):
             args.scenario = _shipped_or_path(args.scenario)
-        if args.command == "run" and args.no_compile_cache:
+        if args.command in ("run", "submit") and args.no_compile_cache:
             disable_compile_cache()
         elif args.command in ("run", "submit"):
             enable_compile_cache()  # before anything compiles

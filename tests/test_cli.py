@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,32 @@ def test_non_utf8_file(tmp_path, capsys):
 
 def test_check_accepts_shipped_quickstart(capsys):
     code, out, err = run_cli(["check", str(QUICKSTART)], capsys, REPO)
-    assert code == 0 and "ok" in out and err == ""
+    assert code == 0 and err == ""
+    first, memory = out.splitlines()
+    assert first == f"{QUICKSTART}: ok (scenario 'quickstart'); 1 solve: the network"
+    # issue 34 item 7: the estimate, against the device's memory
+    assert re.fullmatch(r"  memory estimate \(this cpu device has [\d.]+ [KMGT]B\): "
+                        r"[\d.]+ MB \(largest: the vector field's intermediates, [\d.]+ MB\)",
+                        memory), memory
+
+
+def test_check_counts_solves_and_lists_points_by_memory(capsys):
+    """Issue 34 item 7: a sweep's solve count (networks, twins) and each
+    point's estimate, the largest first."""
+    code, out, _ = run_cli(["check", "catapult", "--set", "solver.learning_rate=[1,2]",
+                            "--set", "system.width=[64,512]", "--no-memory-check"], capsys, REPO)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].endswith(
+        "ok (scenario 'catapult', 4 sweep points); 12 solves: the network, its linearized "
+        "twin and its quadratic twin at each point")
+    assert lines[1].startswith("  memory estimate (this cpu device has ")
+    assert lines[1].endswith("), per point, largest first:")
+    widths = [int(re.search(r"system.width=(\d+)", line)[1]) for line in lines[2:]]
+    assert widths == [512, 512, 64, 64]
+    unit = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+    sizes = [float(m[1]) * unit[m[2]] for m in
+             (re.search(r": ([\d.]+) ([KMG]?B) \(", line) for line in lines[2:])]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
 
 
 def test_console_script_bad_input_no_traceback(tmp_path):

@@ -233,6 +233,16 @@ def test_submit_to_slurm_writes_submitits_job_array_and_a_dependent_merge(tmp_pa
     assert [(t.index, t.count, t.run_dir) for t in tasks] == [
         (i, 4, str((tmp_path / "run").resolve())) for i in range(4)]
     assert tasks[0].checkpoint().function is tasks[0]
+    assert all(t.compile_cache for t in tasks)
+    # issue 34 item 7: the run options mean what they mean for mfsim run
+    proc = subprocess.run(
+        [MFSIM, "submit", "sweep.toml", "--executor", "slurm", "--shards", "2", "--out", "run2",
+         "--quiet", "--no-compile-cache"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc.stderr
+    tasks = [pickle.loads(p.read_bytes()).function
+             for p in (tmp_path / "run2" / "submitit").glob("*_submitted.pkl")]
+    assert len(tasks) == 3 and not any(t.compile_cache for t in tasks)  # 2 shards, the merge
 
 
 def test_shards_balance_points_and_keep_batch_groups_whole():

@@ -86,6 +86,25 @@ def test_default_output_directory_cannot_leave_the_working_directory(tmp_path, c
     assert main(["run", "tiny.toml", "--quiet", "--out", str(elsewhere / "chosen")]) == 0
 
 
+def test_an_output_dir_set_on_the_command_line_is_blamed_on_set(tmp_path, capsys,
+                                                                  monkeypatch):
+    """Issue 34 item 10: the refusal names --set and the key, and says
+    when other --set values were applied to a fault elsewhere."""
+    (tmp_path / "tiny.toml").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "tiny.toml", "--set", "output.dir=../escaped"]) == 2
+    assert capsys.readouterr().err == (
+        "mfsim: tiny.toml: --set output.dir: must be a relative path without '..' (inside the "
+        "working directory); got '../escaped'; use mfsim run --out for other places\n")
+    (tmp_path / "odd.toml").write_text(TINY.replace("width = 8", "width = 7"))
+    assert main(["check", "odd.toml", "--set", "system.init=symmetric", "--set",
+                 "seed=2"]) == 2
+    assert capsys.readouterr().err == (
+        "mfsim: odd.toml (with --set system.init='symmetric', seed=2): system.width: "
+        "symmetric init needs an even width; got 7\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.toml", "tiny.toml"]
+
+
 def test_a_directory_that_is_not_a_run_directory_needs_force(tmp_path, capsys):
     (tmp_path / "tiny.toml").write_text(TINY)
     target = tmp_path / "notes"

@@ -47,16 +47,18 @@ def _submitit():
     return submitit
 
 
-def _load(plugins: tuple[str, ...], cwd: str | None) -> None:
+def _load(plugins: tuple[str, ...], cwd: str | None, compile_cache: bool = True) -> None:
     """In a task's process: what the ``mfsim`` command sets up in its own
-    (64-bit mode on, so that a task computes the bits ``mfsim run`` computes),
-    the submitting directory, the compilation cache and its ``--plugin`` modules."""
-    import jax
+    (JAX's 64-bit mode as ``mfsim run`` leaves it, so that a task computes
+    the bits ``mfsim run`` computes), the submitting directory, the
+    compilation cache (unless ``--no-compile-cache``) and its ``--plugin``
+    modules."""
+    from .._compile_cache import disable_compile_cache, enable_compile_cache
 
-    from .._compile_cache import enable_compile_cache
-
-    jax.config.update("jax_enable_x64", True)
-    enable_compile_cache()
+    if compile_cache:
+        enable_compile_cache()
+    else:
+        disable_compile_cache()
     if cwd is not None:
         os.chdir(cwd)
     if plugins:
@@ -73,14 +75,14 @@ class ShardTask:
     is: it resumes from what is written."""
 
     def __init__(self, run_dir: str, index: int, count: int, plugins: tuple[str, ...] = (),
-                 cwd: str | None = None):
+                 cwd: str | None = None, compile_cache: bool = True):
         self.run_dir, self.index, self.count = str(run_dir), index, count
-        self.plugins, self.cwd = tuple(plugins), cwd
+        self.plugins, self.cwd, self.compile_cache = tuple(plugins), cwd, compile_cache
 
     def __call__(self) -> ShardResult:
         from .run import run_scenario
 
-        _load(self.plugins, self.cwd)
+        _load(self.plugins, self.cwd, self.compile_cache)
         return run_scenario(Path(self.run_dir) / SCENARIO_FILE, out=self.run_dir,
                             progress="lines", shard=Shard(self.index, self.count),
                             memory_check=False)
@@ -92,11 +94,13 @@ class ShardTask:
 class MergeTask:
     """The job after the array: :func:`mfsim.merge` of ``run_dir``."""
 
-    def __init__(self, run_dir: str, plugins: tuple[str, ...] = (), cwd: str | None = None):
+    def __init__(self, run_dir: str, plugins: tuple[str, ...] = (), cwd: str | None = None,
+                 compile_cache: bool = True):
         self.run_dir, self.plugins, self.cwd = str(run_dir), tuple(plugins), cwd
+        self.compile_cache = compile_cache
 
     def __call__(self) -> MergeResult:
-        _load(self.plugins, self.cwd)
+        _load(self.plugins, self.cwd, self.compile_cache)
         return merge(self.run_dir, progress="lines")
 
 
@@ -108,7 +112,9 @@ class Cluster:
     has them (``None``: the cluster's default); ``folder``: submitit's files;
     ``setup``: shell lines run before each task (modules, a virtual
     environment); ``extra``: more sbatch options (``{"constraint": "a100"}``);
-    ``plugins``: modules each task imports first (``--plugin``), from ``cwd``."""
+    ``plugins``: modules each task imports first (``--plugin``), from ``cwd``;
+    ``compile_cache``: JAX's persistent compilation cache in each task (the
+    command's ``--no-compile-cache`` turns it off, as for ``mfsim run``)."""
 
     executor: str = "local"
     shards: int = 2
@@ -125,6 +131,7 @@ class Cluster:
     extra: dict = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
     cwd: str | None = None
+    compile_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,8 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
         executor = submitit.SlurmExecutor(folder=folder)
     with prepared(plan, force):  # the directory is this scenario's before any task starts
         pass
-    tasks = [ShardTask(str(out_dir), i, count, cluster.plugins, cluster.cwd)
+    tasks = [ShardTask(str(out_dir), i, count, cluster.plugins, cluster.cwd,
+                       cluster.compile_cache)
              for i in range(count)]
     if cluster.executor == "local":
         executor = submitit.LocalExecutor(folder=folder)
@@ -213,7 +221,8 @@ def submit(plan: RunPlan, cluster: Cluster, *, force: bool = False) -> Submissio
         merge_params = slurm_parameters(plan, cluster, merge_job=True)
         merge_params["dependency"] = f"afterany:{array_id}"
         merger.update_parameters(**merge_params)
-        merge_job = merger.submit(MergeTask(str(out_dir), cluster.plugins, cluster.cwd))
+        merge_job = merger.submit(MergeTask(str(out_dir), cluster.plugins, cluster.cwd,
+                                                   cluster.compile_cache))
     except (subprocess.CalledProcessError, submitit.core.utils.FailedSubmissionError) as e:
         detail = getattr(e, "stderr", None) or str(e)
         if isinstance(detail, bytes):

@@ -50,20 +50,15 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
 MAX_NESTING = 100
 
 
-def parse_toml(text: str, where: str) -> dict[str, Any]:
+def parse_toml(text: str, where: str, *, located: bool = True) -> dict[str, Any]:
     """Parse TOML text; every way of failing (syntax, integers beyond Python's
     4300-digit limit, nesting deep enough to exhaust the stack) becomes a
     one-line ScenarioError naming ``where``."""
-    depth = deepest = 0
-    for ch in text:  # brackets inside strings count too: an over-estimate, and cheap
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    if deepest > MAX_NESTING:
-        raise ScenarioError(f"{where}: TOML: arrays or tables nested more than {MAX_NESTING} "
-                            "deep; a scenario needs a few levels")
+    too_deep = _too_deep(text)  # ``located``: say the line and key (not for one value)
+    if too_deep is not None:
+        too_deep = too_deep if located else ""
+        raise ScenarioError(f"{where}: {too_deep}TOML: arrays or tables nested more than "
+                            f"{MAX_NESTING} deep; a scenario needs a few levels")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -73,6 +68,34 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
                             "in a scenario are far smaller") from None
     except RecursionError:
         raise ScenarioError(f"{where}: TOML: nested too deeply") from None
+
+
+def _too_deep(text: str) -> str | None:
+    """``None`` if no array or inline table of ``text`` nests more than
+    MAX_NESTING deep, else where the deepest one starts: ``line N (key):``
+    (its key path, under the last ``[table]`` header; brackets inside strings
+    count too: an over-estimate, and cheap)."""
+    depth, table, start = 0, "", None
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line) if depth == 0 else None
+        if header:
+            table = header[1].strip()
+            continue
+        for ch in line:
+            if ch in "[{":
+                if depth == 0:
+                    key = line.split("=", 1)[0].strip() if "=" in line else ""
+                    start = (number, f"{table}.{key}" if table and key else key or table)
+                depth += 1
+                if depth > MAX_NESTING:
+                    number, key = start
+                    return f"line {number}" + (f" ({clean(key)})" if key else "") + ": "
+            elif ch in "]}":
+                depth = max(depth - 1, 0)
+    return None
+
+
+_HEADER = re.compile(r"^\s*\[\[?([^\[\]]+)\]\]?\s*(#.*)?$")
 
 
 def format_location(loc: tuple) -> str:
@@ -290,19 +313,30 @@ def _union_error(errors: list[dict]) -> str | None:
     return None
 
 
-def validate_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
+def validate_scenario(data: dict[str, Any], source: str = "<scenario>", *,
+                      overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate a parsed TOML document (a dict) into a :class:`Scenario`.
+    ``overrides``: the keys the command line set (``--set``), to blame the
+    one at fault (``--set output.dir: ...``) or, when the fault lies
+    elsewhere, to say they were applied."""
     data = _renamed_keys(data, source) if isinstance(data, dict) else data
     data = _swept_keys_in_base(data)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
         errors = e.errors()
-        union = _union_error(errors)
-        if union is not None:
-            raise ScenarioError(f"{source}: {union}") from None
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ScenarioError(f"{source}: {format_error(errors[0])}{more}") from None
+        said = _union_error(errors)
+        more = ""
+        if said is None:
+            said = format_error(errors[0])
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        if overrides:
+            key = said.split(": ", 1)[0]
+            if key in overrides or key.removeprefix("sweep.grid.") in overrides:
+                raise ScenarioError(f"{source}: --set {said}{more}") from None
+            applied = ", ".join(f"{k}={show(v)}" for k, v in overrides.items())
+            source = f"{source} (with --set {applied})"
+        raise ScenarioError(f"{source}: {said}{more}") from None
 
 
 def load_scenario(path: str | os.PathLike) -> Scenario:

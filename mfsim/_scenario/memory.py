@@ -87,22 +87,32 @@ def available_bytes(platform: str) -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
+def default_platform() -> str:
+    """The platform runs use: JAX's default backend (``cpu``, ``gpu``...)."""
+    import jax
+
+    return jax.default_backend()
+
+
+def point_estimates(points, *, batch: int | str, platform: str) -> list[tuple]:
+    """(point, :class:`MemoryEstimate`) for each of ``points`` (a sweep's
+    points and reference runs), the largest first: each with all of them
+    built and ``batch`` solved at once."""
+    count = len(points)
+    at_once = min(batch, count) if isinstance(batch, int) else 1
+    found = [(p, estimate(p.scenario, platform=platform, points=count, batch=at_once))
+             for p in points]
+    return sorted(found, key=lambda pe: -pe[1].total)
+
+
 def preflight(points, *, batch: int | str, source: str, platform: str | None = None,
               available: float | None = None) -> None:
     """Raise a :class:`ScenarioError` naming the key that dominates when the
     largest point of a sweep needs more memory than there is."""
-    if platform is None:
-        import jax
-
-        platform = jax.default_backend()
+    platform = platform or default_platform()
     limit = available_bytes(platform) if available is None else available
-    count = len(points)
-    at_once = min(batch, count) if isinstance(batch, int) else 1
-    worst, where = None, ""
-    for point in points:
-        est = estimate(point.scenario, platform=platform, points=count, batch=at_once)
-        if worst is None or est.total > worst.total:
-            worst, where = est, (f"sweep point {point.label()}: " if point.overrides else "")
+    (point, worst), *_ = point_estimates(points, batch=batch, platform=platform)
+    where = f"sweep point {point.label()}: " if point.overrides else ""
     if worst.total > limit:
         big = worst.largest
         raise ScenarioError(

@@ -171,7 +171,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     bare = value.strip()
     where = f"--set {show(text)}"
     try:
-        return key, parse_toml(f"v = {bare}", where)["v"]
+        return key, parse_toml(f"v = {bare}", where, located=False)["v"]
     except ScenarioError as e:
         if "syntax error" not in str(e):
             raise  # too long a number, too deep a nesting
@@ -182,7 +182,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
             items = []
             for item in (part.strip() for part in inner.split(",")):
                 try:
-                    items.append(parse_toml(f"v = {item}", where)["v"])
+                    items.append(parse_toml(f"v = {item}", where, located=False)["v"])
                 except ScenarioError:
                     if not _bare_word(item):
                         break
@@ -230,5 +230,4 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any],
                     raise ScenarioError(
                         f"{source}: --set {key}: is a sweep axis; give a list of values")
             set_key(raw, key, value)
-    where = ", ".join(f"{k}={show(v)}" for k, v in overrides.items())
-    return validate_scenario(raw, f"{source} (with {where})")
+    return validate_scenario(raw, source, overrides=overrides)
