@@ -7,188 +7,123 @@ for a float64 scenario themselves (scoped: the caller's setting is restored);
 for :func:`mfsim.simulate` on float64 data, switch it on yourself first, e.g.
 ``jax.config.update("jax_enable_x64", True)`` at the top of the script (or
 ``with jax.enable_x64(True):`` around the run), as with diffrax.
+
+The public names are imported on first use (PEP 562): ``import mfsim`` is
+immediate, and the ``mfsim`` command answers ``--help``, ``--version`` and
+argument errors without importing JAX; ``mfsim.X`` and ``from mfsim import
+X`` work as plain imports do.
 """
 
-from ._activations import ACTIVATIONS as ACTIVATIONS
-from ._analysis import final_value as final_value
-from ._analysis import first_passage_time as first_passage_time
-from ._analysis import learning_times as learning_times
-from ._analysis import oracle_stopping as oracle_stopping
-from ._analysis import power_law_fit as power_law_fit
-from ._analysis import training_regimes as training_regimes
-from ._analysis import w2_to_stationary as w2_to_stationary
-from ._checkpoint import CheckpointFile as CheckpointFile
-from ._errors import DeprecatedKeyWarning as DeprecatedKeyWarning
-from ._errors import Interrupted as Interrupted
-from ._errors import MfsimError as MfsimError
-from ._errors import MfsimWarning as MfsimWarning
-from ._errors import RecomputedWarning as RecomputedWarning
-from ._errors import RedirectedOutputWarning as RedirectedOutputWarning
-from ._errors import ScenarioError as ScenarioError
-from ._kernels.analytic import TwoLayerKernel as TwoLayerKernel
-from ._kernels.analytic import fc_kernels as fc_kernels
-from ._kernels.analytic import two_layer_kernels as two_layer_kernels
-from ._kernels.empirical import empirical_ntk as empirical_ntk
-from ._kernels.empirical import ntk_vector_product as ntk_vector_product
-from ._kernels.gaussian import gaussian_expectations as gaussian_expectations
-from ._kernels.layerwise import layerwise_ntk as layerwise_ntk
-from ._kernels.nystrom import NystromEigenfunctions as NystromEigenfunctions
-from ._kernels.sphere import gegenbauer as gegenbauer
-from ._kernels.sphere import harmonic_multiplicity as harmonic_multiplicity
-from ._kernels.sphere import predicted_learning_times as predicted_learning_times
-from ._kernels.sphere import sphere_eigenvalues as sphere_eigenvalues
-from ._losses import AbstractLoss as AbstractLoss
-from ._losses import CrossEntropyLoss as CrossEntropyLoss
-from ._losses import LogisticLoss as LogisticLoss
-from ._losses import SquaredLoss as SquaredLoss
-from ._monitors.base import AbstractMonitor as AbstractMonitor
-from ._monitors.base import MonitorContext as MonitorContext
-from ._monitors.density_modes import DensityModes as DensityModes
-from ._monitors.features import FeatureMovement as FeatureMovement
-from ._monitors.harmonics import HarmonicEnergy as HarmonicEnergy
-from ._monitors.invariants import InvariantDrift as InvariantDrift
-from ._monitors.kernel import KERNEL_QUANTITIES as KERNEL_QUANTITIES
-from ._monitors.kernel import KernelMonitor as KernelMonitor
-from ._monitors.kernel_regression import KernelRegression as KernelRegression
-from ._monitors.kernel_regression import kernel_regression as kernel_regression
-from ._monitors.linear import LinearPredictor as LinearPredictor
-from ._monitors.losses import TestAccuracy as TestAccuracy
-from ._monitors.losses import TestLoss as TestLoss
-from ._monitors.losses import TrainLoss as TrainLoss
-from ._monitors.margin import Margin as Margin
-from ._monitors.movement import ParameterDistance as ParameterDistance
-from ._monitors.movement import Predictions as Predictions
-from ._monitors.movement import SingularValues as SingularValues
-from ._monitors.movement import TrainOutputs as TrainOutputs
-from ._monitors.order_parameters import OrderParametersMonitor as OrderParametersMonitor
-from ._monitors.particles import ParticleMoments as ParticleMoments
-from ._monitors.particles import ParticleSnapshots as ParticleSnapshots
-from ._monitors.sequence import LearnedKernel as LearnedKernel
-from ._monitors.sequence import Risk as Risk
-from ._monitors.sharpness import Sharpness as Sharpness
-from ._monitors.sharpness import hessian_eigenvalues as hessian_eigenvalues
-from ._monitors.spectral import FourierCoefficients as FourierCoefficients
-from ._monitors.spectral import ResidualModes as ResidualModes
-from ._monitors.spectral import fourier_coefficients as fourier_coefficients
-from ._monitors.variable import Variable as Variable
-from ._monitors.wasserstein import Wasserstein as Wasserstein
-from ._monitors.wasserstein import exact_w2_squared as exact_w2_squared
-from ._results import open_results as open_results
-from ._runner.merge import MergeResult as MergeResult
-from ._runner.merge import RunStatus as RunStatus
-from ._runner.merge import merge as merge
-from ._runner.merge import run_status as run_status
-from ._runner.run import run as run
-from ._runner.run import run_scenario as run_scenario
-from ._runner.shards import Shard as Shard
-from ._runner.shards import ShardResult as ShardResult
-from ._runner.store import RunResult as RunResult
-from ._scenario.entry import DataSizes as DataSizes
-from ._scenario.entry import MemoryTerm as MemoryTerm
-from ._scenario.entry import MonitorEntry as MonitorEntry
-from ._scenario.entry import MonitorMemory as MonitorMemory
-from ._scenario.entry import SystemEntry as SystemEntry
-from ._scenario.entry import SystemSizes as SystemSizes
-from ._scenario.entry import TaskEntry as TaskEntry
-from ._scenario.load import load_scenario as load_scenario
-from ._scenario.load import validate_scenario as validate_scenario
-from ._scenario.registry import register_entries as register_entries
-from ._scenario.registry import unregister_entries as unregister_entries
-from ._scenario.schema import Scenario as Scenario
-from ._scenario.table import ScenarioTable as ScenarioTable
-from ._solve.core import SolveSettings as SolveSettings
-from ._solve.core import Trajectory as Trajectory
-from ._solve.langevin import DiagonalNoise as DiagonalNoise
-from ._solve.langevin import Langevin as Langevin
-from ._solve.langevin import SampleNoise as SampleNoise
-from ._solve.langevin import SGDNoise as SGDNoise
-from ._solve.optimizers import AbstractBatches as AbstractBatches
-from ._solve.optimizers import Minibatch as Minibatch
-from ._solve.optimizers import Online as Online
-from ._solve.optimizers import OptaxSolver as OptaxSolver
-from ._solve.optimizers import adam as adam
-from ._solve.optimizers import sgd as sgd
-from ._solve.polish import CriticalPoint as CriticalPoint
-from ._solve.polish import polish as polish
-from ._solve.save_times import save_times as save_times
-from ._solve.segments import AbstractCheckpointStore as AbstractCheckpointStore
-from ._solve.simulate import batch_signature as batch_signature
-from ._solve.simulate import simulate as simulate
-from ._solve.simulate import simulate_batch as simulate_batch
-from ._solve.solvers import SOLVERS as SOLVERS
-from ._solve.solvers import make_solver as make_solver
-from ._system import AbstractDiagonalSequenceModel as AbstractDiagonalSequenceModel
-from ._system import AbstractFeatureSystem as AbstractFeatureSystem
-from ._system import AbstractGradientFlowSystem as AbstractGradientFlowSystem
-from ._system import AbstractInfiniteWidthSystem as AbstractInfiniteWidthSystem
-from ._system import AbstractInvariantSystem as AbstractInvariantSystem
-from ._system import AbstractLinearMapSystem as AbstractLinearMapSystem
-from ._system import AbstractLinearPredictorSystem as AbstractLinearPredictorSystem
-from ._system import AbstractLossSystem as AbstractLossSystem
-from ._system import AbstractOrderParameterSystem as AbstractOrderParameterSystem
-from ._system import AbstractParticleSystem as AbstractParticleSystem
-from ._system import AbstractRegressionSystem as AbstractRegressionSystem
-from ._system import AbstractScalarOutputSystem as AbstractScalarOutputSystem
-from ._system import AbstractSequenceModel as AbstractSequenceModel
-from ._system import AbstractSupervisedSystem as AbstractSupervisedSystem
-from ._system import AbstractSystem as AbstractSystem
-from ._system import OrderParameters as OrderParameters
-from ._system import squared_loss as squared_loss
-from ._systems.committee import CommitteeState as CommitteeState
-from ._systems.committee import SoftCommittee as SoftCommittee
-from ._systems.constant_kernel import ConstantKernelFlow as ConstantKernelFlow
-from ._systems.constant_kernel import EmpiricalKernel as EmpiricalKernel
-from ._systems.constant_kernel import InitialFunction as InitialFunction
-from ._systems.constant_kernel import KernelFlowState as KernelFlowState
-from ._systems.conv_net import ConvNet as ConvNet
-from ._systems.conv_net import ConvNetInit as ConvNetInit
-from ._systems.deep_linear import DeepLinearNetwork as DeepLinearNetwork
-from ._systems.deep_linear import whiten as whiten
-from ._systems.diagonal_linear import DiagonalLinearNetwork as DiagonalLinearNetwork
-from ._systems.diagonal_linear import DiagonalLinearState as DiagonalLinearState
-from ._systems.diagonal_linear import implicit_bias as implicit_bias
-from ._systems.linearized import Linearized as Linearized
-from ._systems.linearized import ScalarLinearized as ScalarLinearized
-from ._systems.linearized import linearize as linearize
-from ._systems.mlp import MLP as MLP
-from ._systems.mlp import DenseParams as DenseParams
-from ._systems.mlp import FCKernel as FCKernel
-from ._systems.network import Network as Network
-from ._systems.network import NetworkState as NetworkState
-from ._systems.network import ScalarNetwork as ScalarNetwork
-from ._systems.order_parameters import OrderParameterODE as OrderParameterODE
-from ._systems.order_parameters import OverlapState as OverlapState
-from ._systems.quadratic import Quadratic as Quadratic
-from ._systems.quadratic import ScalarQuadratic as ScalarQuadratic
-from ._systems.quadratic import quadratize as quadratize
-from ._systems.sequence_models import AdaptiveSequenceModel as AdaptiveSequenceModel
-from ._systems.sequence_models import AdaptiveState as AdaptiveState
-from ._systems.sequence_models import DiagonalSequenceModel as DiagonalSequenceModel
-from ._systems.sequence_models import DiagonalState as DiagonalState
-from ._systems.sequence_models import VanillaSequenceModel as VanillaSequenceModel
-from ._systems.taylor import AbstractTaylorTwin as AbstractTaylorTwin
-from ._systems.two_layer import TwoLayerNetwork as TwoLayerNetwork
-from ._systems.two_layer import TwoLayerParams as TwoLayerParams
-from ._systems.two_layer import TwoLayerState as TwoLayerState
-from ._tasks.arrays import array_task as array_task
-from ._tasks.arrays import file_task as file_task
-from ._tasks.committee_teacher import committee_teacher_task as committee_teacher_task
-from ._tasks.conv_teacher import conv_teacher_task as conv_teacher_task
-from ._tasks.dataset import AbstractSampler as AbstractSampler
-from ._tasks.dataset import CommitteeDataset as CommitteeDataset
-from ._tasks.dataset import Dataset as Dataset
-from ._tasks.dataset import ImageDataset as ImageDataset
-from ._tasks.densities import sample_sphere as sample_sphere
-from ._tasks.densities import vmf_mean_resultant as vmf_mean_resultant
-from ._tasks.digits import digits_task as digits_task
-from ._tasks.eigenfunction import eigenfunction_labels as eigenfunction_labels
-from ._tasks.eigenfunction import ntk_eigenfunction_task as ntk_eigenfunction_task
-from ._tasks.gegenbauer import gegenbauer_task as gegenbauer_task
-from ._tasks.linear_teacher import linear_teacher_task as linear_teacher_task
-from ._tasks.sequence import SequenceData as SequenceData
-from ._tasks.sequence import sequence_model_task as sequence_model_task
-from ._tasks.sinusoids import sinusoid_task as sinusoid_task
-from ._tasks.sparse import sparse_regression_task as sparse_regression_task
-from ._tasks.teacher import teacher_task as teacher_task
+import importlib
 
 __version__ = "0.1.0"
+
+# the public API: each name, by the module that defines it
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "._activations": ("ACTIVATIONS",),
+    "._analysis": ("final_value", "first_passage_time", "learning_times", "oracle_stopping",
+        "power_law_fit", "training_regimes", "w2_to_stationary"),
+    "._checkpoint": ("CheckpointFile",),
+    "._errors": ("DeprecatedKeyWarning", "Interrupted", "MfsimError", "MfsimWarning",
+        "RecomputedWarning", "RedirectedOutputWarning", "ScenarioError"),
+    "._kernels.analytic": ("TwoLayerKernel", "fc_kernels", "two_layer_kernels"),
+    "._kernels.empirical": ("empirical_ntk", "ntk_vector_product"),
+    "._kernels.gaussian": ("gaussian_expectations",),
+    "._kernels.layerwise": ("layerwise_ntk",),
+    "._kernels.nystrom": ("NystromEigenfunctions",),
+    "._kernels.sphere": ("gegenbauer", "harmonic_multiplicity", "predicted_learning_times",
+        "sphere_eigenvalues"),
+    "._losses": ("AbstractLoss", "CrossEntropyLoss", "LogisticLoss", "SquaredLoss"),
+    "._monitors.base": ("AbstractMonitor", "MonitorContext"),
+    "._monitors.density_modes": ("DensityModes",),
+    "._monitors.features": ("FeatureMovement",),
+    "._monitors.harmonics": ("HarmonicEnergy",),
+    "._monitors.invariants": ("InvariantDrift",),
+    "._monitors.kernel": ("KERNEL_QUANTITIES", "KernelMonitor"),
+    "._monitors.kernel_regression": ("KernelRegression", "kernel_regression"),
+    "._monitors.linear": ("LinearPredictor",),
+    "._monitors.losses": ("TestAccuracy", "TestLoss", "TrainLoss"),
+    "._monitors.margin": ("Margin",),
+    "._monitors.movement": ("ParameterDistance", "Predictions", "SingularValues", "TrainOutputs"),
+    "._monitors.order_parameters": ("OrderParametersMonitor",),
+    "._monitors.particles": ("ParticleMoments", "ParticleSnapshots"),
+    "._monitors.sequence": ("LearnedKernel", "Risk"),
+    "._monitors.sharpness": ("Sharpness", "hessian_eigenvalues"),
+    "._monitors.spectral": ("FourierCoefficients", "ResidualModes", "fourier_coefficients"),
+    "._monitors.variable": ("Variable",),
+    "._monitors.wasserstein": ("Wasserstein", "exact_w2_squared"),
+    "._results": ("open_results",),
+    "._runner.merge": ("MergeResult", "RunStatus", "merge", "run_status"),
+    "._runner.run": ("run", "run_scenario"),
+    "._runner.shards": ("Shard", "ShardResult"),
+    "._runner.store": ("RunResult",),
+    "._scenario.entry": ("DataSizes", "MemoryTerm", "MonitorEntry", "MonitorMemory",
+        "SystemEntry", "SystemSizes", "TaskEntry"),
+    "._scenario.load": ("load_scenario", "validate_scenario"),
+    "._scenario.registry": ("register_entries", "unregister_entries"),
+    "._scenario.schema": ("Scenario",),
+    "._scenario.table": ("ScenarioTable",),
+    "._solve.core": ("SolveSettings", "Trajectory"),
+    "._solve.langevin": ("DiagonalNoise", "Langevin", "SampleNoise", "SGDNoise"),
+    "._solve.optimizers": ("AbstractBatches", "Minibatch", "Online", "OptaxSolver", "adam", "sgd"),
+    "._solve.polish": ("CriticalPoint", "polish"),
+    "._solve.save_times": ("save_times",),
+    "._solve.segments": ("AbstractCheckpointStore",),
+    "._solve.simulate": ("batch_signature", "simulate", "simulate_batch"),
+    "._solve.solvers": ("SOLVERS", "make_solver"),
+    "._system": ("AbstractDiagonalSequenceModel", "AbstractFeatureSystem",
+        "AbstractGradientFlowSystem", "AbstractInfiniteWidthSystem", "AbstractInvariantSystem",
+        "AbstractLinearMapSystem", "AbstractLinearPredictorSystem", "AbstractLossSystem",
+        "AbstractOrderParameterSystem", "AbstractParticleSystem", "AbstractRegressionSystem",
+        "AbstractScalarOutputSystem", "AbstractSequenceModel", "AbstractSupervisedSystem",
+        "AbstractSystem", "OrderParameters", "squared_loss"),
+    "._systems.committee": ("CommitteeState", "SoftCommittee"),
+    "._systems.constant_kernel": ("ConstantKernelFlow", "EmpiricalKernel", "InitialFunction",
+        "KernelFlowState"),
+    "._systems.conv_net": ("ConvNet", "ConvNetInit"),
+    "._systems.deep_linear": ("DeepLinearNetwork", "whiten"),
+    "._systems.diagonal_linear": ("DiagonalLinearNetwork", "DiagonalLinearState", "implicit_bias"),
+    "._systems.linearized": ("Linearized", "ScalarLinearized", "linearize"),
+    "._systems.mlp": ("MLP", "DenseParams", "FCKernel"),
+    "._systems.network": ("Network", "NetworkState", "ScalarNetwork"),
+    "._systems.order_parameters": ("OrderParameterODE", "OverlapState"),
+    "._systems.quadratic": ("Quadratic", "ScalarQuadratic", "quadratize"),
+    "._systems.sequence_models": ("AdaptiveSequenceModel", "AdaptiveState",
+        "DiagonalSequenceModel", "DiagonalState", "VanillaSequenceModel"),
+    "._systems.taylor": ("AbstractTaylorTwin",),
+    "._systems.two_layer": ("TwoLayerNetwork", "TwoLayerParams", "TwoLayerState"),
+    "._tasks.arrays": ("array_task", "file_task"),
+    "._tasks.committee_teacher": ("committee_teacher_task",),
+    "._tasks.conv_teacher": ("conv_teacher_task",),
+    "._tasks.dataset": ("AbstractSampler", "CommitteeDataset", "Dataset", "ImageDataset"),
+    "._tasks.densities": ("sample_sphere", "vmf_mean_resultant"),
+    "._tasks.digits": ("digits_task",),
+    "._tasks.eigenfunction": ("eigenfunction_labels", "ntk_eigenfunction_task"),
+    "._tasks.gegenbauer": ("gegenbauer_task",),
+    "._tasks.linear_teacher": ("linear_teacher_task",),
+    "._tasks.sequence": ("SequenceData", "sequence_model_task"),
+    "._tasks.sinusoids": ("sinusoid_task",),
+    "._tasks.sparse": ("sparse_regression_task",),
+    "._tasks.teacher": ("teacher_task",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+# public subpackages, imported on first use too (``mfsim.plotting.figure(...)``)
+_SUBPACKAGES = ("plotting", "cli")
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mfsim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # once: the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

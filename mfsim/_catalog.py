@@ -10,9 +10,6 @@ import tomllib
 import typing
 from pathlib import Path
 
-from ._scenario import registry
-from ._solve.solvers import SOLVERS
-
 CATEGORIES = ("systems", "tasks", "monitors", "solvers", "twins", "scenarios")
 # where the shipped scenarios live (a source checkout, or an editable install)
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -24,6 +21,8 @@ def _one_line(doc: str | None) -> str:
 
 def _monitor_note(entry) -> str:
     """The systems a monitor fits, when it does not fit every system."""
+    from ._scenario import registry
+
     fit = [s.name for s in registry.SYSTEMS.values() if entry.fits(s.system)]
     return "" if len(fit) == len(registry.SYSTEMS) else f" ({', '.join(fit)})"
 
@@ -54,6 +53,10 @@ def twins() -> list[tuple[str, str]]:
 
 def catalog() -> dict[str, list[tuple[str, str]]]:
     """Category -> [(name, one-line description)]."""
+    # imported here: the command's parser and scenario names need none of it
+    from ._scenario import registry
+    from ._solve.solvers import SOLVERS
+
     return {
         "systems": [(e.name, _one_line(e.config.__doc__)) for e in registry.SYSTEMS.values()],
         "tasks": [(e.name, _one_line(e.config.__doc__)) for e in registry.TASKS.values()],

@@ -283,13 +283,15 @@ def _memory_lines(plan, shown: int = 8) -> list[str]:
 def _cmd_run(args) -> int:
     import time
 
-    from ._runner.run import run_scenario
-    from ._runner.shards import Shard, ShardResult
-
     start = time.perf_counter()
     # a bar redraws in place: only on a terminal; into a log file (a batch
     # job), one line per phase and a status line at least every 30 s
     progress = "none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines")
+    from ._runner.run import run_scenario
+    from ._runner.shards import Shard, ShardResult
+
+    _loaded()
+
     shard = Shard.parse(args.shard) if args.shard is not None else None
     if shard is not None:  # a worker of `mfsim run --workers`: stop with its parent
         from ._runner.workers import follow_parent
@@ -635,6 +637,26 @@ def _cmd_keys(args) -> int:
     return EXIT_OK
 
 
+_SHOWN: list[str] = []  # the transient line on the terminal, if one is shown
+
+
+def _loading(line: str) -> None:
+    """Say at once, on a terminal, what the command waits for (JAX takes
+    seconds to import); :func:`_loaded` erases it."""
+    sys.stderr.write(line)
+    sys.stderr.flush()
+    _SHOWN.append(line)
+
+
+def _loaded() -> None:
+    """Erase :func:`_loading`'s line: what follows (a refusal, the bar)
+    starts on a clean line."""
+    if _SHOWN:
+        _SHOWN.clear()
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # JAX's 64-bit mode stays as a Python script finds it: each command switches
@@ -676,6 +698,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("run", "check", "submit"):
             args.scenario = _shipped_or_path(args.scenario)
+        if args.command == "run" and not args.quiet and sys.stderr.isatty():
+            _loading(f"mfsim: {clean(args.scenario)}: loading mfsim and JAX ...")
         if args.command in ("run", "submit") and args.no_compile_cache:
             disable_compile_cache()
         elif args.command in ("run", "submit"):
@@ -686,14 +710,17 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except MfsimError as e:
         _interrupt.finish()
+        _loaded()
         print(f"mfsim: {clean(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:
         _interrupt.finish()
+        _loaded()
         print(f"mfsim: {clean(str(e))}" if str(e) else
               "mfsim: interrupted (what was already written is kept)", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
+        _loaded()  # whatever ended the command, the line goes
         warnings.showwarning = show
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -71,7 +71,7 @@ def test_run_api_overrides_with_double_underscores(tmp_path):
     ds = mfsim.run(TINY, system__width=[8, 16], seed=1)
     assert ds.sizes["width"] == 2 and list(ds["width"].values) == [8, 16]
     assert ds.attrs["seed"] == 1
-    single = mfsim.run_scenario(mfsim._scenario.load.validate_scenario(TINY), out=tmp_path / "a",
+    single = mfsim.run_scenario(mfsim.validate_scenario(TINY), out=tmp_path / "a",
                                 overrides={"system.width": 16, "seed": 1}).dataset
     np.testing.assert_allclose(ds["train_loss"].sel(width=16), single["train_loss"], rtol=1e-6)
     # with out=, the run directory is written like the CLI's

@@ -486,3 +486,56 @@ def test_wasserstein_flags_read_as_method_with_a_note(tmp_path, capsys, flags, m
     assert f"replaced by method = {method!r}; the old keys are read for now" in err
     with pytest.warns(mfsim.DeprecatedKeyWarning):
         assert mfsim.load_scenario(path).monitors[0].method == method
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["-V"], ["frobnicate"],
+                                  ["run", "--no-such-option", "x.toml"], ["run", "--help"]])
+def test_quick_answers_import_no_jax(argv):
+    """Issue 34 item 6: help, the version and argument errors come before any
+    import of JAX (``import mfsim`` imports its public names on first use)."""
+    code = ("import sys\nfrom mfsim.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n"
+            "    pass\nprint('JAX IMPORTED' if 'jax' in sys.modules else 'no jax', "
+            "file=sys.stderr)\n" % argv)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert proc.stderr.strip().splitlines()[-1] == "no jax", proc.stderr
+
+
+def test_import_mfsim_is_lazy_and_complete():
+    """``import mfsim`` imports no JAX; every public name then resolves, and
+    ``dir(mfsim)`` lists them."""
+    code = ("import sys, mfsim\nassert 'jax' not in sys.modules\n"
+            "missing = [n for n in mfsim.__all__ if getattr(mfsim, n, None) is None]\n"
+            "assert not missing, missing\nassert set(mfsim.__all__) <= set(dir(mfsim))\n"
+            "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=REPO)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_run_on_a_terminal_says_at_once_that_it_loads_then_erases_it(tmp_path):
+    """Issue 34 item 6: on a terminal, mfsim run shows a line while JAX
+    loads; a refusal then replaces it (the terminal shows one line)."""
+    import pty
+
+    path = write(tmp_path, "bad", "[system]\nwidth = -1\n")
+    leader, follower = pty.openpty()
+    exe = Path(sys.executable).with_name("mfsim")
+    proc = subprocess.Popen([str(exe), "run", str(path)], cwd=tmp_path, stderr=follower,
+                            stdout=subprocess.DEVNULL)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the command exited
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.wait(timeout=120) == 2
+    assert shown == (f"mfsim: {path}: loading mfsim and JAX ...\r\x1b[K"
+                     f"mfsim: {path}: system.width: must be greater than 0; got -1 (int)\r\n"
+                     ).encode()
+    assert not (tmp_path / "runs").exists()

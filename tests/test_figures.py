@@ -340,7 +340,7 @@ def test_each_dynamics_names_its_time_axis():
 def test_no_loss_figure_without_losses():
     """online_sgd_committee: loss.png was written with no data (no loss
     monitor); now the planner draws no loss figure there."""
-    committee = mfsim._monitors.order_parameters.OrderParametersMonitor()
+    committee = mfsim.OrderParametersMonitor()
     ds = _single({"generalization_error": (lambda t: np.exp(-t), False)})
     ds["generalization_error"].attrs = committee.variables()["generalization_error"].attrs()
     stems = [p.stem for p in plan(ds)]

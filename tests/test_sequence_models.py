@@ -8,6 +8,7 @@ import pytest
 from scipy.optimize import brentq
 
 import mfsim
+from mfsim._tasks.sequence import misaligned_signal
 
 TIGHT = dict(solver="tsit5", rtol=1e-12, atol=1e-14)
 
@@ -44,7 +45,7 @@ def data():
 
 
 def test_misaligned_signal_layout():
-    theta = mfsim._tasks.sequence.misaligned_signal(20, p=1.0, q=2.0)
+    theta = misaligned_signal(20, p=1.0, q=2.0)
     nz = np.flatnonzero(theta) + 1
     np.testing.assert_array_equal(nz, [1, 4, 9, 16])  # l(j) = j^2
     np.testing.assert_allclose(theta[nz - 1], np.arange(1, 5) ** -1.0)  # j^-(p+1)/2

@@ -96,6 +96,9 @@ def test_a_tolerance_the_dtype_cannot_meet_is_refused(flow):
     assert str(e.value) == (
         "rtol = 1e-12 is below what float32 resolves (4 eps = 4.8e-07): use a float64 state "
         "(jax.config.update('jax_enable_x64', True), dtype=jnp.float64), or rtol >= 4.8e-07")
+    with pytest.raises(ValueError, match="rtol = 1e-12 is below what float32 resolves"):
+        mfsim.simulate_batch([flow32, flow32], [jnp.ones(3, jnp.float32)] * 2, t1=1.0,
+                             rtol=1e-12, n_save=2)
     mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=0.1, rtol=1e-6, n_save=2)  # default ok
     mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=0.1, rtol=1e-12, solver="euler",
                    dt=0.05, n_save=2)  # fixed steps: no tolerance to meet

@@ -232,6 +232,7 @@ def simulate_batch(
     monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
         systems)
     states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
+    settings.check_precision(states[0])  # one dtype for the batch (the signatures agree)
     if noise_keys is not None and len(noise_keys) != len(systems):
         raise ValueError("simulate_batch needs one noise key per system")
     noise = [_noise_key(settings, k, None if noise_keys is None else noise_keys[i])
