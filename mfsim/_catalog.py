@@ -51,8 +51,23 @@ def twins() -> list[tuple[str, str]]:
             for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW)]
 
 
-def catalog() -> dict[str, list[tuple[str, str]]]:
-    """Category -> [(name, one-line description)]."""
+def catalog(*, cached: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """Category -> [(name, one-line description)]. ``cached``: what the
+    registry gives read from mfsim's derived-text cache when this very code
+    made it before (:mod:`mfsim._derived_cache`: no registry, no JAX);
+    never with plugins, whose entries the cache does not know."""
+    if cached:
+        import json
+
+        from ._derived_cache import cached_text
+
+        made = json.loads(cached_text("catalog", lambda: json.dumps(_registered())))
+    else:
+        made = _registered()
+    return {**made, "scenarios": shipped_scenarios()}
+
+
+def _registered() -> dict[str, list[tuple[str, str]]]:
     # imported here: the command's parser and scenario names need none of it
     from ._scenario import registry
     from ._solve.solvers import SOLVERS
@@ -64,12 +79,12 @@ def catalog() -> dict[str, list[tuple[str, str]]]:
                      for e in registry.MONITORS.values()],
         "solvers": [(name, spec.description) for name, spec in SOLVERS.items()],
         "twins": twins(),
-        "scenarios": shipped_scenarios(),
     }
 
 
-def format_catalog(categories: typing.Sequence[str] = CATEGORIES) -> str:
-    entries = catalog()
+def format_catalog(categories: typing.Sequence[str] = CATEGORIES, *,
+                   cached: bool = False) -> str:
+    entries = catalog(cached=cached)
     lines = []
     for category in categories:
         items = entries[category]

@@ -21,17 +21,18 @@ import os
 import platform
 import subprocess
 import sys
+import typing
 from importlib import metadata
 from pathlib import Path
 
-import jax
 import numpy as np
 import tomli_w
 import xarray as xr
 
 from ._io import atomic_write, atomic_write_text
-from ._monitors.variable import Variable
-from ._solve.core import Trajectory
+
+if typing.TYPE_CHECKING:  # imported where used: reading a run needs no JAX
+    from ._solve.core import Trajectory
 
 RESULTS_FILE = "results.nc"
 # the time coordinate of gradient flow (gradient descent adds ``step``)
@@ -51,6 +52,12 @@ POINT_DIMS = {
     "kernel_eigenvalues": ("eigen_index",),
     "kernel_top_share": ("eigen_index",),
 }
+
+
+def _variable(name: str):
+    from ._monitors.variable import Variable
+
+    return Variable(name, name)
 
 
 def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
@@ -79,7 +86,7 @@ def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
             tdim, value = "t", value[reached]
         known = (traj.dims.get(name) or POINT_DIMS.get(name, ()))[: value.ndim - 1]
         extra = known + tuple(f"{prefix}{name}_dim{i}" for i in range(1 + len(known), value.ndim))
-        var = traj.variables.get(name) or Variable(name, name)
+        var = traj.variables.get(name) or _variable(name)
         if prefix:
             var = var.renamed(prefix, label.rstrip(": "))
         var_attrs = var.attrs()
@@ -131,6 +138,8 @@ PROVENANCE_PACKAGES = ("mfsim", "jax", "jaxlib", "diffrax", "equinox", "ott-jax"
 @functools.lru_cache(maxsize=1)
 def _environment() -> dict:
     """What the results were computed with (computed once per process)."""
+    import jax
+
     device = jax.devices()[0]
     return {
         "versions": {name: _version(name) for name in PROVENANCE_PACKAGES},

@@ -16,12 +16,15 @@ import argparse
 import os
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 
 # every piece of a user's input that is printed goes through clean (no terminal injection)
 from ._errors import clean
 from ._plugins import load_plugins
+
+_STARTED = time.perf_counter()  # (the launcher imports this module first)
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 
@@ -181,7 +184,7 @@ def _positive(text: str) -> int:
 
 
 def _overrides(args) -> dict:
-    from ._scenario.sweep import parse_assignment
+    from ._scenario.assignment import parse_assignment
 
     return dict(parse_assignment(text) for text in args.set)
 
@@ -280,29 +283,61 @@ def _memory_lines(plan, shown: int = 8) -> list[str]:
     return lines
 
 
-def _cmd_run(args) -> int:
-    import time
+def _finished_already(args):
+    """The quick path of a rerun: the finished run of exactly this input
+    (the scenario file's bytes, the --set values, mfsim's code) read back
+    from the directory it would write, before anything is validated or JAX
+    imported (:func:`mfsim._runner.finished.finished_run`); ``None``
+    otherwise (then the run path decides, and reads a finished run back
+    too). Not with --force, --plugin (a plugin may change what the input
+    means), --shard or --workers."""
+    if args.force or args.plugin or args.shard is not None or args.workers:
+        return None
+    import tomllib
 
-    start = time.perf_counter()
+    from ._runner.finished import finished_run, input_digest
+
+    overrides = _overrides(args)
+    if args.out is not None:
+        out = Path(args.out)
+    else:
+        try:
+            raw = tomllib.loads(Path(args.scenario).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError,
+                ValueError):
+            return None  # the run path says what is wrong
+        output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
+        out = overrides.get("output.dir", output.get("dir"))
+        out = Path(out) if isinstance(out, str) else Path("runs") / str(
+            overrides.get("name", raw.get("name", "")))
+        if not out.resolve().is_relative_to(Path.cwd().resolve()):
+            return None
+    asked = input_digest(args.scenario, overrides)
+    return None if asked is None else finished_run(out, input_sha256=asked)
+
+
+def _cmd_run(args) -> int:
+    start = _STARTED  # the whole command's time: imports included
     # a bar redraws in place: only on a terminal; into a log file (a batch
     # job), one line per phase and a status line at least every 30 s
     progress = "none" if args.quiet else ("bar" if sys.stderr.isatty() else "lines")
-    from ._runner.run import run_scenario
-    from ._runner.shards import Shard, ShardResult
+    result = args.finished
+    if result is None:
+        from ._runner.run import run_scenario
+        from ._runner.shards import Shard, ShardResult
 
-    _loaded()
+        _loaded()
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+        if shard is not None:  # a worker of `mfsim run --workers`: stop with its parent
+            from ._runner.workers import follow_parent
 
-    shard = Shard.parse(args.shard) if args.shard is not None else None
-    if shard is not None:  # a worker of `mfsim run --workers`: stop with its parent
-        from ._runner.workers import follow_parent
-
-        follow_parent()
-    result = run_scenario(args.scenario, out=args.out, progress=progress, force=args.force,
-                          overrides=_overrides(args), memory_check=not args.no_memory_check,
-                          shard=shard, workers=args.workers,
-                          plugins=tuple(_plugin_paths(args.plugin)))
-    if isinstance(result, ShardResult):
-        return _shard_summary(args, result, time.perf_counter() - start)
+            follow_parent()
+        result = run_scenario(args.scenario, out=args.out, progress=progress,
+                              force=args.force, overrides=_overrides(args),
+                              memory_check=not args.no_memory_check, shard=shard,
+                              workers=args.workers, plugins=tuple(_plugin_paths(args.plugin)))
+        if isinstance(result, ShardResult):
+            return _shard_summary(args, result, time.perf_counter() - start)
     traj, ds = result.trajectory, result.dataset
     if result.sweep:
         return _sweep_summary(args, result, time.perf_counter() - start)
@@ -615,23 +650,47 @@ def _cmd_list(args) -> int:
         if category not in CATEGORIES:
             raise MfsimError(f"list: unknown category {category!r}; allowed: "
                              f"{', '.join(CATEGORIES)}")
-    print(format_catalog(args.category or CATEGORIES), end="")
+    # as this very code listed it before (no JAX import), unless entries were added
+    print(format_catalog(args.category or CATEGORIES, cached=_shipped_entries(args)), end="")
     return EXIT_OK
+
+
+def _shipped_entries(args) -> bool:
+    """Whether the registry can hold only mfsim's own entries: no --plugin,
+    and nothing registered in this process (a script calling main)."""
+    registry = sys.modules.get("mfsim._scenario.registry")
+    return not args.plugin and (registry is None or registry.built_in_only())
+
+
+def _reference_page(args) -> str:
+    """The scenario-key reference page; without plugins, as this very code
+    made it before (:mod:`mfsim._derived_cache`: no registry, no JAX)."""
+    def make() -> str:
+        from ._scenario.keys import keys_markdown
+
+        return keys_markdown()
+
+    if not _shipped_entries(args):
+        return make()
+    from ._derived_cache import cached_text
+
+    return cached_text("keys", make)
 
 
 def _cmd_keys(args) -> int:
     from ._errors import MfsimError
-    from ._scenario.keys import keys_markdown, keys_section
+    from ._scenario.reference_page import section_of
 
+    page = _reference_page(args)
     if args.command == "reference":
         print("mfsim: 'mfsim reference' is now 'mfsim keys'", file=sys.stderr)
-        print(keys_markdown(), end="")
+        print(page, end="")
         return EXIT_OK
     if args.section is None:
-        print(keys_markdown(), end="")
+        print(page, end="")
         return EXIT_OK
     try:
-        print(keys_section(args.section), end="")
+        print(section_of(page, args.section), end="")
     except ValueError as err:
         raise MfsimError(f"keys: {clean(str(err))}") from None
     return EXIT_OK
@@ -698,11 +757,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("run", "check", "submit"):
             args.scenario = _shipped_or_path(args.scenario)
-        if args.command == "run" and not args.quiet and sys.stderr.isatty():
+        if args.command == "run":  # a rerun of a finished run: read back, no JAX
+            args.finished = _finished_already(args)
+        quick = args.command == "run" and args.finished is not None
+        if args.command == "run" and not (quick or args.quiet) and sys.stderr.isatty():
             _loading(f"mfsim: {clean(args.scenario)}: loading mfsim and JAX ...")
-        if args.command in ("run", "submit") and args.no_compile_cache:
+        if args.command in ("run", "submit") and args.no_compile_cache and not quick:
             disable_compile_cache()
-        elif args.command in ("run", "submit"):
+        elif args.command in ("run", "submit") and not quick:
             enable_compile_cache()  # before anything compiles
         load_plugins(args.plugin)
         code = commands[args.command](args)

@@ -454,6 +454,17 @@ def test_status_of_a_single_run(tmp_path, capsys):
     code, out, err = run_cli(["status", str(run_dir)], capsys, tmp_path)
     assert code == 0 and not err
     assert out.strip() == f"{run_dir}: one run, complete; network: success at t = 1"
+    # interrupted: no results yet, a checkpoint kept (as a kill mid-solve leaves it)
+    (run_dir / "results.nc").unlink()
+    (run_dir / "provenance.json").unlink()
+    (run_dir / "checkpoint-network.npz").write_bytes(b"")
+    code, out, err = run_cli(["status", str(run_dir)], capsys, tmp_path)
+    assert code == 0 and not err
+    assert out.strip() == (f"{run_dir}: one run, interrupted (1 checkpoint file(s) kept): "
+                           f"mfsim run {run_dir / 'scenario.toml'} --out {run_dir} resumes it")
+    (run_dir / "checkpoint-network.npz").unlink()
+    code, out, _ = run_cli(["status", str(run_dir)], capsys, tmp_path)
+    assert out.strip() == f"{run_dir}: one run, not finished: no results and no checkpoint yet"
 
 
 def test_keys_prints_one_section_or_kind(tmp_path, capsys):
@@ -539,3 +550,44 @@ def test_run_on_a_terminal_says_at_once_that_it_loads_then_erases_it(tmp_path):
                      f"mfsim: {path}: system.width: must be greater than 0; got -1 (int)\r\n"
                      ).encode()
     assert not (tmp_path / "runs").exists()
+
+
+def _in_fresh_process(argv, cwd, env=None):
+    """``main(argv)`` in a fresh Python: (exit code, stdout, whether jax was imported)."""
+    code = ("import sys\nfrom mfsim.cli import main\ntry:\n    code = main(%r)\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print('EXIT', code, 'JAX' if 'jax' in sys.modules else 'NOJAX')\n" % argv)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=cwd, env={**os.environ, **(env or {})})
+    *out, last = proc.stdout.splitlines()
+    _, exit_code, jax = last.split()
+    return int(exit_code), "\n".join(out), jax == "JAX"
+
+
+def test_a_rerun_of_a_finished_run_reads_back_without_jax(tmp_path):
+    """Issue 34 U1: the finished run of the same input (file, --set values,
+    mfsim's code) is read back before anything is validated: no JAX import.
+    Another input (a --set value) takes the run path, which reads the run
+    back too when the resolved scenario is the same."""
+    path = write(tmp_path, "tiny", TINY_PROBLEM + "[solver]\nt1 = 1.0\n[save]\nn = 3\n"
+                 "[output]\nfigures = []\n")
+    code, out, jax = _in_fresh_process(["run", str(path), "--out", "done", "--quiet"], tmp_path)
+    assert code == 0 and jax  # the first run solves
+    code, out, jax = _in_fresh_process(["run", str(path), "--out", "done"], tmp_path)
+    assert code == 0 and not jax
+    assert out.startswith(f"{path}: already complete in done/: read back in ")
+    code, out, jax = _in_fresh_process(["run", str(path), "--out", "done", "--set",
+                                        "solver.t1=1.0"], tmp_path)
+    assert code == 0 and jax and "already complete in done/" in out
+
+
+def test_list_and_keys_answer_from_the_derived_cache_without_jax(tmp_path):
+    """Issue 34 U4: once derived for this code, the catalog and the key
+    reference are read back (no JAX import), the same text as derived live."""
+    env = {"MFSIM_CACHE": str(tmp_path / "cache")}
+    first = [_in_fresh_process(argv, REPO, env) for argv in (["list"], ["keys", "solver"])]
+    assert all(code == 0 and jax for code, _, jax in first)  # derived, then kept
+    again = [_in_fresh_process(argv, REPO, env) for argv in (["list"], ["keys", "solver"])]
+    assert all(code == 0 and not jax for code, _, jax in again)
+    assert [out for _, out, _ in again] == [out for _, out, _ in first]
+    assert len(list((tmp_path / "cache").iterdir())) == 2

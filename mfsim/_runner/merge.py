@@ -29,22 +29,19 @@ from .._errors import MfsimError, ScenarioError
 from .._io import recording
 from .._results import SCENARIO_FILE
 from .._scenario.load import load_scenario
+from .finished import MISSING, RunResult, point_statuses
 from .lock import run_lock
 from .manifest import Manifest
 from .plan import RunPlan, make_plan, needs_float64, solve_label
 from .progress import Mode, Reporter
 from .store import (
     Outcome,
-    RunResult,
-    point_statuses,
     point_text,
     read_saved,
     saved_results,
     store,
     write_error,
 )
-
-MISSING = "missing"
 
 
 def load_plan(run_dir: str | os.PathLike) -> RunPlan:

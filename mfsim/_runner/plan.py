@@ -11,9 +11,11 @@ import jax
 
 from .._errors import MfsimError, RedirectedOutputWarning, show
 from .._results import SCENARIO_FILE, scenario_toml
+from .._scenario import registry
 from .._scenario.memory import preflight
 from .._scenario.schema import Scenario
 from .._scenario.sweep import SweepPoint, expand, reference_points
+from .finished import input_digest
 from .manifest import MANIFEST_FILE
 
 POINTS_DIR = "points"
@@ -36,6 +38,9 @@ class RunPlan:
     ref_of: list[int]
     resolved_text: str
     out_dir: Path
+    # what the run was asked for (its file, --set values, mfsim's code): a rerun
+    # finds the finished run by it before validating anything (.finished)
+    input_sha256: str | None = None
 
     @property
     def sweep(self) -> bool:
@@ -172,7 +177,9 @@ def make_plan(scenario: Scenario, source: str | None, *, out, force: bool,
             out_dir = derived
     except MfsimError as e:  # one path for every output-directory refusal
         raise MfsimError(f"{where}: {output_key(scenario, out)}: {e}") from None
-    return RunPlan(scenario, source, points, refs, ref_of, resolved_text, out_dir)
+    # only mfsim's own entries: a plugin's could change what the same input means
+    asked = input_digest(source, overrides) if source and registry.built_in_only() else None
+    return RunPlan(scenario, source, points, refs, ref_of, resolved_text, out_dir, asked)
 
 
 def needs_float64(scenario: Scenario) -> bool:

@@ -40,6 +40,14 @@ from .._scenario.keys import key_shown
 from .._scenario.sweep import SweepPoint, axes
 from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
 from .._solve.core import Trajectory
+from .finished import (
+    RunResult,
+    file_digests,
+    finished_run,
+    point_statuses,
+    points_record,
+    solve_ends,
+)
 from .manifest import Manifest
 from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_label, solve_name
 from .progress import Reporter
@@ -64,101 +72,6 @@ class Outcome:
     solve_time: float
     compile_time: float
     reporter: Reporter
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What :func:`run_scenario` produced.
-
-    ``labels``: the points (``key=value, ...``; one for a run without a
-    sweep). ``statuses``: per point, the status of each solve (``""`` the
-    network, a twin's variable prefix for the twin); ``t_finals``: the last
-    time the network reached. ``trajectories``: the network's trajectory at
-    each point solved by this call (``None`` for a point whose results an
-    interrupted run had already written and this one reused: ``resumed``).
-    ``dataset``: the combined results (sweep axes as dimensions).
-    ``reused``: (point label, solve) for each solve of a point left
-    unfinished by an interrupted run that was read back, not solved again
-    (``network`` or a twin's name). ``ends``: per point, where each solve
-    stopped. ``complete``: the directory held this run, finished, and it was
-    read back (nothing solved). ``sweep``: the scenario has a sweep (of one
-    point, perhaps).
-    """
-
-    dataset: xr.Dataset
-    trajectories: tuple[Trajectory | None, ...]
-    labels: tuple[str, ...]
-    out_dir: Path
-    figures: tuple[Path, ...]
-    statuses: tuple[dict[str, str], ...]
-    t_finals: tuple[float, ...]
-    resumed: tuple[str, ...] = ()
-    reused: tuple[tuple[str, str], ...] = ()
-    ends: tuple[dict[str, str], ...] = ()
-    complete: bool = False
-    sweep: bool = False
-
-    @property
-    def trajectory(self) -> Trajectory | None:
-        """The trajectory of a single run (the first point of a sweep)."""
-        return self.trajectories[0]
-
-    @property
-    def failed(self) -> list[str]:
-        """Labels of the points whose network solve failed (a twin's failure
-        is a result about the twin: :attr:`failures` names it)."""
-        return [label for label, statuses in zip(self.labels, self.statuses)
-                if statuses[""] != "success"]
-
-    @property
-    def succeeded(self) -> bool:
-        """Every point's network solve succeeded."""
-        return not self.failed
-
-    @property
-    def failures(self) -> dict[str, list[SolveFailure]]:
-        """The solves that did not succeed, by solve (``network``, then each
-        twin in the order solved): which point, why and where it stopped."""
-        found: dict[str, list[SolveFailure]] = {}
-        for k, (label, statuses) in enumerate(zip(self.labels, self.statuses)):
-            for prefix, status in statuses.items():
-                if status != "success":
-                    where = self.ends[k].get(prefix, "") if self.ends else ""
-                    found.setdefault(prefix, []).append(SolveFailure(label, status, where))
-        return {solve_label(p): found[p] for p in sorted(found, key=lambda p: (p != "", p))}
-
-
-@dataclass(frozen=True)
-class SolveFailure:
-    """One solve that did not succeed: its point's label, its status and
-    where it stopped (``step k`` for gradient descent, ``t = x`` for a flow)."""
-
-    point: str
-    status: str
-    where: str
-
-    @property
-    def reason(self) -> str:
-        """The status without its explanation: ``diverged``, ``non-finite``..."""
-        return self.status.split(" (")[0]
-
-
-def solve_ends(ds: xr.Dataset, fixed: bool) -> dict[str, str]:
-    """Where each solve of a point (``""`` the network, a twin's prefix)
-    stopped: at ``step k`` for a fixed-step solver, else at ``t = x``."""
-    ends = {}
-    for prefix in point_statuses(ds):
-        steps, t = ds.attrs.get(f"{prefix}num_steps"), ds.attrs.get(f"{prefix}t_final")
-        if fixed and steps is not None:
-            ends[prefix] = f"step {int(steps)}"
-        elif t is not None:
-            ends[prefix] = f"t = {float(t):.6g}"
-    return ends
-
-
-def point_statuses(ds: xr.Dataset) -> dict[str, str]:
-    """A point's status per solve: ``""`` the network, a twin's variable prefix."""
-    return {k.removesuffix("status"): str(v) for k, v in ds.attrs.items() if k.endswith("status")}
 
 
 def write_error(e: OSError, out_dir: Path) -> MfsimError:
@@ -432,7 +345,9 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
                        reused=tuple((labels[flat], solve_name(prefix))
                                     for flat, prefix in sorted(outcome.reused)),
                        ends=tuple(solve_ends(d, p.scenario.solver.fixed)
-                                  for d, p in zip(ordered, points)), sweep=plan.sweep)
+                                  for d, p in zip(ordered, points)), sweep=plan.sweep,
+                       solve_labels={prefix: solve_label(prefix)
+                                     for statuses_ in statuses for prefix in statuses_})
     failed = result.failed
     twins_failed = {solve: [f.point for f in found]
                     for solve, found in result.failures.items() if solve != "network"}
@@ -452,12 +367,17 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
         outcome.reporter.set_phase("drawing the figures")
         result = dataclasses.replace(
             result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
-    # last: its presence says the directory is complete (a rerun reads it back)
-    write_json(
-        out_dir / PROVENANCE_FILE,
-        provenance(seed=scenario.seed, dtype=scenario.dtype, status=status, t_final=t_final,
-                   stats=stats, scenario_text=plan.resolved_text, source=plan.source),
-    )
+    # last: its presence says the directory is complete, and what a rerun
+    # reads back and reports (.finished)
+    record = provenance(seed=scenario.seed, dtype=scenario.dtype, status=status,
+                        t_final=t_final, stats=stats, scenario_text=plan.resolved_text,
+                        source=plan.source)
+    files = [RESULTS_FILE] + ([str(plan.point_path(p).relative_to(out_dir)) for p in points
+                               if plan.point_path(p).is_file()] if plan.sweep else [])
+    record.update(points=points_record(result), sweep=plan.sweep,
+                  solve_labels=result.solve_labels, input_sha256=plan.input_sha256,
+                  files=file_digests(out_dir, files))
+    write_json(out_dir / PROVENANCE_FILE, record)
     if not cleanup:  # shards are still writing here
         return result
     # the results are complete: drop the checkpoints and the parts
@@ -469,41 +389,9 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
 
 
 def read_complete(plan: RunPlan) -> RunResult | None:
-    """The run ``plan`` as its directory holds it, when complete: the
-    provenance (written last) and results of this very scenario and, for a
-    sweep, every point's file; else ``None`` (nothing there, another
-    scenario's, interrupted, or merged with points missing). Nothing is
-    solved, built or drawn."""
-    import json
-
-    out_dir, sha = plan.out_dir, scenario_sha256(plan.resolved_text)
-    try:
-        written = json.loads((out_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
-        if not isinstance(written, dict) or written.get("scenario_sha256") != sha:
-            return None
-        with xr.open_dataset(out_dir / RESULTS_FILE, engine="h5netcdf") as ds:
-            ds = ds.load()
-    except Exception:  # noqa: BLE001 (absent, unreadable or half-written: not complete)
-        return None
-    if ds.attrs.get("scenario_sha256") != sha:
-        return None
-    points = plan.points
-    if plan.sweep:
-        saved = saved_results({p.flat_index: plan.point_path(p) for p in points}, points)
-        if len(saved) < len(points):
-            return None
-        ordered = [saved[p.flat_index] for p in points]
-    else:
-        ordered = [ds]
-    labels = tuple(p.label() for p in points)
-    return RunResult(dataset=ds, trajectories=tuple(None for _ in points), labels=labels,
-                     out_dir=out_dir, figures=(),
-                     statuses=tuple(point_statuses(d) for d in ordered),
-                     t_finals=tuple(float(d.attrs["t_final"]) for d in ordered),
-                     resumed=labels,
-                     ends=tuple(solve_ends(d, p.scenario.solver.fixed)
-                                for d, p in zip(ordered, points)),
-                     complete=True, sweep=plan.sweep)
+    """The run ``plan`` as its directory holds it, finished (nothing solved,
+    built or drawn), else ``None``: :func:`.finished.finished_run`."""
+    return finished_run(plan.out_dir, scenario_sha256=scenario_sha256(plan.resolved_text))
 
 
 def inside(out_dir: Path, name: str) -> Path:

@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from . import registry
+from .reference_page import section_of
 from .schema import Scenario
 
 _CONSTRAINTS = (
@@ -223,41 +224,7 @@ def keys_markdown() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _section_name(heading: str) -> str:
-    """``## `[task]`: the data`` -> ``task``; ``## Top level`` -> ``top``."""
-    if "`[" in heading:
-        return heading.split("`[", 1)[1].split("]", 1)[0].strip("[]")
-    return heading.lstrip("# ").split()[0].lower()
-
-
 def keys_section(what: str) -> str:
-    """The part of :func:`keys_markdown` for one section (``solver``,
-    ``monitors``, ``top``) or one kind (``two_layer``, ``teacher``, a
-    monitor's name ``kernel``): ``mfsim keys WHAT``. A ValueError names what
-    there is."""
-    import difflib
-
-    lines = keys_markdown().splitlines()
-    sections: dict[str, list[str]] = {}
-    kinds: dict[str, list[str]] = {}
-    section = kind = None
-    for line in lines:
-        if line.startswith("## "):
-            section, kind = _section_name(line), None
-            sections[section] = [line]
-        elif line.startswith("### ") and section is not None:
-            kind = line.split('"')[1] if line.count('"') >= 2 else None
-            sections[section].append(line)
-            if kind is not None:
-                kinds[kind] = [sections[section][0], "", line]
-        elif section is not None:
-            sections[section].append(line)
-            if kind is not None:
-                kinds[kind].append(line)
-    found = sections.get(what) or kinds.get(what)
-    if found is None:
-        close = difflib.get_close_matches(what, list(sections) + list(kinds), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise ValueError(f"no section or kind {what!r}{hint}; sections: "
-                         f"{', '.join(sections)}; or a kind (mfsim list)")
-    return "\n".join(found).rstrip("\n") + "\n"
+    """The part of :func:`keys_markdown` for one section or kind
+    (:func:`.reference_page.section_of`): ``mfsim keys WHAT``."""
+    return section_of(keys_markdown(), what)

@@ -125,3 +125,14 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY, sharpness.ENTRY,
                margin.ENTRY, order_parameters.ENTRY):
     MONITORS[_entry.name] = _entry
+
+# mfsim's own entries, as shipped (built_in_only)
+_BUILT_IN = tuple(dict(table) for table in (SYSTEMS, TASKS, MONITORS))
+
+
+def built_in_only() -> bool:
+    """Whether the registry holds mfsim's own entries, none added, replaced
+    or removed (then a scenario file means the same in every process)."""
+    return all(table.keys() == shipped.keys() and all(
+        table[name] is entry for name, entry in shipped.items())
+        for table, shipped in zip((SYSTEMS, TASKS, MONITORS), _BUILT_IN))
