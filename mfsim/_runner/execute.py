@@ -18,7 +18,7 @@ from .._interrupt import check as check_interrupt
 from .._scenario.build import build, label_problem, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
-from .._solve.core import CompileTimer, SolveSettings, Trajectory
+from .._solve.core import CompileClock, SolveSettings, Trajectory
 from .._solve.polish import polish
 from .._solve.simulate import simulate
 from .._system import AbstractParticleSystem
@@ -202,8 +202,7 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
             what += f" (and {partial} finished solve{'s' * (partial > 1)} of unfinished points)"
         return what
 
-    CompileTimer.listen()
-    compile_before, start = CompileTimer.total, time.perf_counter()
+    compiling, start = CompileClock(), time.perf_counter()
     every = plan.scenario.output.checkpoint_every
     skip = frozenset(job.key for job in jobs if job.key[0] in resumed
                      or (only is not None and job.key[0] not in only)) | reused
@@ -247,5 +246,5 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
     else:
         ordered = [point_ds[p.flat_index] for p in mine]
     return Outcome(ordered, tuple(trajectories.get(p.flat_index) for p in mine), resumed,
-                   reused, time.perf_counter() - start, CompileTimer.total - compile_before,
+                   reused, time.perf_counter() - start, compiling.seconds,
                    reporter)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import weakref
 from typing import NamedTuple
 
 import diffrax
@@ -301,22 +302,30 @@ def member_solution(sol, i: int, stacked: bool) -> SolvedPart:
     return jax.tree.map(lambda x: x[i], SolvedPart(sol.ts, sol.ys, sol.stats, sol.result))
 
 
-class CompileTimer:
-    """Sums JAX's compile-event durations (trace, lower, backend compile)."""
+class CompileClock:
+    """Seconds JAX spends compiling (tracing, lowering, backend compile)
+    from the clock's creation on: ``clock = CompileClock()``, then
+    ``clock.seconds``. Each clock counts for itself; one listener on JAX's
+    compile events, registered once, feeds the clocks alive (held weakly:
+    a clock no longer used stops counting)."""
 
-    total = 0.0
-    _registered = False
+    def __init__(self):
+        self.seconds = 0.0
+        _listen()
+        _CLOCKS.add(self)
 
-    @classmethod
-    def listen(cls):
-        if not cls._registered:
-            jax.monitoring.register_event_duration_secs_listener(cls._on_event)
-            cls._registered = True
 
-    @classmethod
-    def _on_event(cls, name, duration, **kwargs):
+_CLOCKS: weakref.WeakSet[CompileClock] = weakref.WeakSet()
+
+
+@functools.cache
+def _listen() -> None:
+    def on_event(name, duration, **kwargs):
         if name.startswith("/jax/core/compile/"):
-            cls.total += duration
+            for clock in list(_CLOCKS):
+                clock.seconds += duration
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
 
 
 class SolveSettings(eqx.Module):

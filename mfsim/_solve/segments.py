@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 from .._interrupt import check as check_interrupt
-from .core import CompileTimer, Trajectory, solve
+from .core import CompileClock, Trajectory, solve
 from .core import status as solve_status
 from .optimizers import OptaxSolver
 
@@ -188,8 +188,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
                                     ) if carries else None
     solver_state = None if not (carries and state.segment) else jax.tree.unflatten(
         solver_def, [jax.numpy.asarray(x) for x in state.solver_leaves])
-    CompileTimer.listen()
-    compile_before, start_time = CompileTimer.total, time.perf_counter()
+    compiling, start_time = CompileClock(), time.perf_counter()
     bar = None
     t0, t1 = float(setup.t0), float(setup.t1)
     reached = float(starts[state.segment]) if state.segment < len(ends) else t1
@@ -249,7 +248,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
         if bar is not None:
             bar.close()
     timing = {"wall_time": time.perf_counter() - start_time,
-              "compile_time": CompileTimer.total - compile_before,
+              "compile_time": compiling.seconds,
               "segments": len(ends)}
     return _assemble(state, monitors, ts.size, n_own, treedef, timing)
 

@@ -17,7 +17,7 @@ from jaxtyping import Array
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem, requirement_message
 from . import core
-from .core import DIVERGENCE, CompileTimer, SolveSettings, Trajectory, trajectory
+from .core import DIVERGENCE, CompileClock, SolveSettings, Trajectory, trajectory
 from .langevin import Langevin
 from .segments import AbstractCheckpointStore, solve_segmented
 from .sharding import Shard, shard_batch, shard_particles, sweep_multiple
@@ -131,8 +131,7 @@ def simulate(
     if settings.shard == "particles":
         system, y0 = shard_particles(system, y0)
     cast = settings.caster(y0)
-    CompileTimer.listen()
-    compile_before = CompileTimer.total
+    compiling = CompileClock()
     start = time.perf_counter()
     _check_monitors(system, monitors)
     monitors = tuple(m.specialize(system, y0) for m in monitors)
@@ -154,7 +153,7 @@ def simulate(
         progress(float(sol.ts[1][0]), float(settings.t1))
     wall = time.perf_counter() - start
     return trajectory(sol, monitors, wall_time=wall,
-                      compile_time=CompileTimer.total - compile_before)
+                      compile_time=compiling.seconds)
 
 
 def _settings(settings: SolveSettings | None, t1, **keywords) -> SolveSettings:
@@ -258,8 +257,7 @@ def simulate_batch(
                              f"over {sweep_multiple()} devices")
         stacked = shard_batch(stacked)
     cast = settings.caster(states[0])
-    CompileTimer.listen()
-    compile_before = CompileTimer.total
+    compiling = CompileClock()
     start = time.perf_counter()
     common = (cast(settings.ts), settings.own_times(monitor_sets[0], cast), cast(settings.t0),
               cast(settings.t1), cast(settings.dt0), settings.solver,
@@ -275,7 +273,7 @@ def simulate_batch(
         sol = core.solve_batch(stacked, static, *common, settings.noise)
         jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
-    compile_time = CompileTimer.total - compile_before
+    compile_time = compiling.seconds
     # split on the host (one transfer; slicing device arrays leaf by leaf and
     # problem by problem costs more than a tiny batch's solve), put back at once
     host = jax.device_get(core.SolvedPart(sol.ts, sol.ys, sol.stats, sol.result))
