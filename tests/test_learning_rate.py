@@ -126,9 +126,9 @@ def test_old_spelling_of_the_linear_time_scale_is_read_with_a_note():
                       "system.time_scale"):
         scenario = validate_scenario(raw)
     assert scenario.system.time_scale == 3.0
-    with pytest.warns(DeprecationWarning, match="time_scale="):
-        net = mfsim.DiagonalLinearNetwork(jnp.ones((2, 3)), jnp.ones(2), learning_rate=2.0)
-    assert float(net.time_scale()) == 2.0
+    # the classes take time_scale= only (issue 35 item 7: no shims in the core)
+    with pytest.raises(TypeError, match="learning_rate"):
+        mfsim.DiagonalLinearNetwork(jnp.ones((2, 3)), jnp.ones(2), learning_rate=2.0)
 
 
 def test_a_swept_key_needs_no_value_in_the_base(tmp_path, capsys):

@@ -39,7 +39,6 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
-from .time_scale import renamed_time_scale
 
 INITS = ("gaussian", "orthogonal", "balanced", "aligned", "lambda_balanced")
 
@@ -83,14 +82,14 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
     init_kind: str = eqx.field(static=True)
 
     def __init__(self, x_train, y_train, *, widths=(), init="gaussian", scale=1.0, lam=0.0,
-                 time_scale=1.0, learning_rate=None):
+                 time_scale=1.0):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         y_train = jnp.asarray(y_train, dtype)
         self.y_train = y_train[:, None] if y_train.ndim == 1 else y_train
         self.scale = jnp.asarray(scale, dtype)
         self.lam = jnp.asarray(lam, dtype)
-        self.tau = jnp.asarray(renamed_time_scale(time_scale, learning_rate), dtype)
+        self.tau = jnp.asarray(time_scale, dtype)
         self.widths = tuple(int(w) for w in widths)
         self.init_kind = init
 

@@ -26,7 +26,6 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
-from .time_scale import renamed_time_scale
 
 
 def q_potential(z):
@@ -55,13 +54,12 @@ class DiagonalLinearNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem
     tau: Float[Array, ""]
     depth: int = eqx.field(static=True)
 
-    def __init__(self, x_train, y_train, *, alpha=1.0, depth=2, time_scale=1.0,
-                 learning_rate=None):
+    def __init__(self, x_train, y_train, *, alpha=1.0, depth=2, time_scale=1.0):
         self.x_train = as_float_array(x_train)
         dtype = self.x_train.dtype
         self.y_train = jnp.asarray(y_train, dtype)
         self.alpha = jnp.asarray(alpha, dtype)
-        self.tau = jnp.asarray(renamed_time_scale(time_scale, learning_rate), dtype)
+        self.tau = jnp.asarray(time_scale, dtype)
         self.depth = int(depth)
 
     def __check_init__(self):
