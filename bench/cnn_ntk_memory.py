@@ -43,7 +43,7 @@ def run(n: int | None = None, size: int = 16, channels=(64, 64), budget: int | N
         data = mfsim.conv_teacher_task(jax.random.key(0), channels=3, size=size, n_train=n,
                                        n_test=1)
         recipe = mfsim.ConvNetInit(3, tuple(channels))
-        net = mfsim.Network(recipe(jax.random.key(1)), data.x_train, data.y_train,
+        net = mfsim.network(recipe(jax.random.key(1)), data.x_train, data.y_train,
                             memory_budget=budget)
     net = jax.device_put(net, jax.devices()[0])
     state = net.init()
@@ -77,7 +77,7 @@ def run(n: int | None = None, size: int = 16, channels=(64, 64), budget: int | N
 
 def main():
     r = run()
-    print(f"Generic NTK of mfsim.Network(ConvNet 64-64, 3x16x16 images), n={r['n']}, "
+    print(f"Generic NTK of mfsim.network(ConvNet 64-64, 3x16x16 images), n={r['n']}, "
           f"P={r['params']}, float32 ({machine()})")
     print(f"  memory budget {r['budget_MiB']:.0f} MiB -> block {r['block']} images "
           f"(Jacobians {r['chunk']} at a time); "

@@ -48,9 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="mfsim", description="Simulate lazy and active training of networks.")
     p.add_argument("-V", "--version", action="version", version=f"mfsim {__version__}")
-    # the commands as listed (the old name `reference` of `keys` still runs, unlisted)
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                           metavar="{run,merge,status,submit,check,plot,list,keys}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run a scenario file and write its run directory")
     run.add_argument("scenario", help="a scenario .toml file, or the name of a shipped one "
                      "(mfsim list scenarios)")
@@ -163,7 +161,6 @@ def _parser() -> argparse.ArgumentParser:
                            "sweep, output) or one kind (two_layer, teacher, kernel, ...)")
     _plugin_option(keys)
     # the old name of `keys` (runs it, with a deprecation note); not listed
-    _plugin_option(sub.add_parser("reference"))
     _plugin_option(plot)
     return p
 
@@ -682,10 +679,6 @@ def _cmd_keys(args) -> int:
     from ._scenario.reference_page import section_of
 
     page = _reference_page(args)
-    if args.command == "reference":
-        print("mfsim: 'mfsim reference' is now 'mfsim keys'", file=sys.stderr)
-        print(page, end="")
-        return EXIT_OK
     if args.section is None:
         print(page, end="")
         return EXIT_OK
@@ -725,7 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     from ._errors import MfsimError, MfsimWarning
 
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
-                "keys": _cmd_keys, "reference": _cmd_keys, "merge": _cmd_merge,
+                "keys": _cmd_keys, "merge": _cmd_merge,
                 "status": _cmd_status, "submit": _cmd_submit}
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed
     # points and checkpoints are on disk, and the message says how to resume

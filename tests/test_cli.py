@@ -410,9 +410,9 @@ def test_incompatible_combinations(case, tmp_path, capsys):
 
 
 def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
-    """Issue 16 renames: the Wasserstein key `reference` is now `target` and
-    `mfsim reference` is `mfsim keys`; the old spellings still work and say so
-    in one line."""
+    """Issue 16 renames: the Wasserstein key `reference` is now `target`; the
+    old spelling still works and says so in one line. The command's old name
+    `mfsim reference` is gone (issue 35 item 7): an unknown command."""
     path = write(tmp_path, "old", '[[monitors]]\nname = "wasserstein"\nreference = "teacher"\n')
     code, out, err = run_cli(["check", str(path)], capsys, tmp_path)
     assert code == 0 and "ok" in out
@@ -421,11 +421,10 @@ def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
     with pytest.warns(mfsim.DeprecatedKeyWarning, match=r"monitors\[0\]\.reference"):
         scenario = mfsim.load_scenario(path)
     assert scenario.monitors[0].target == "teacher"
-    code, out, err = run_cli(["reference"], capsys, tmp_path)
-    assert code == 0 and out.startswith("# Scenario file reference")
-    assert err.strip() == "mfsim: 'mfsim reference' is now 'mfsim keys'"
-    code, keys_out, err = run_cli(["keys"], capsys, tmp_path)
-    assert code == 0 and keys_out == out and not err
+    with pytest.raises(SystemExit) as e:
+        main(["reference"])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and out == "" and "invalid choice: 'reference'" in err
 
 
 def test_version_short_flag_and_no_hidden_alias_in_help(capsys):
@@ -564,6 +563,7 @@ def _in_fresh_process(argv, cwd, env=None):
     return int(exit_code), "\n".join(out), jax == "JAX"
 
 
+@pytest.mark.slow  # ~15 s of fresh processes: run by CI after the README's command
 def test_a_rerun_of_a_finished_run_reads_back_without_jax(tmp_path):
     """Issue 34 U1: the finished run of the same input (file, --set values,
     mfsim's code) is read back before anything is validated: no JAX import.

@@ -75,7 +75,7 @@ def test_init_fn_redraws_the_network_per_seed():
     data = mfsim.conv_teacher_task(jax.random.key(0), channels=1, size=4, n_train=6, n_test=2,
                                    dtype=jnp.float64)
     recipe = mfsim.ConvNetInit(1, (2,), dtype="float32")  # cast to the data's float64
-    net = mfsim.Network(recipe(jax.random.key(0)), data.x_train, data.y_train, init_fn=recipe)
+    net = mfsim.network(recipe(jax.random.key(0)), data.x_train, data.y_train, init_fn=recipe)
     a, b, a2 = (net.init(jax.random.key(k)) for k in (1, 2, 1))
     leaves = [jax.tree.leaves(s.params) for s in (a, b, a2)]
     assert all(x.dtype == jnp.float64 for x in leaves[0])

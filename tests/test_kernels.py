@@ -347,7 +347,7 @@ def test_activations_count_in_the_blocking_and_chunks_agree():
     from mfsim._kernels.empirical import choose_blocking, forward_elements
     recipe = mfsim.ConvNetInit(1, (4, 4), kernel_size=3, dtype="float64", sigma_b=0.3)
     x = jax.random.normal(jax.random.key(0), (10, 1, 6, 6), jnp.float64)
-    net = mfsim.Network(recipe(jax.random.key(1)), x, jnp.zeros(10))
+    net = mfsim.network(recipe(jax.random.key(1)), x, jnp.zeros(10))
     p = net.init().params
     acts = forward_elements(net.raw_output, p, x)
     assert acts >= 2 * 4 * 36  # at least both layers' feature maps

@@ -50,7 +50,7 @@ def test_a_mean_field_module_trains_like_the_two_layer_network(data):
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=m)
     s0 = net.init(jax.random.key(1))
     model = MeanFieldTwoLayer(v=s0.params.v, w=s0.params.w)
-    sys = mfsim.Network(model, data.x_train, data.y_train, time_scale=m)
+    sys = mfsim.network(model, data.x_train, data.y_train, time_scale=m)
     assert isinstance(sys, mfsim.ScalarNetwork)
     monitors = [mfsim.TestLoss(data.x_test, data.y_test), mfsim.TrainOutputs()]
     ref = mfsim.simulate(net, s0, monitors=monitors, **TIGHT)
@@ -71,7 +71,7 @@ def test_an_ntk_parameterized_module_trains_like_the_mlp(data):
     s0 = mlp.init(jax.random.key(2))
     model = NTKDense(layers=tuple((layer.w, layer.b) for layer in s0), sigma_w=1.4,
                      sigma_b=0.3)
-    sys = mfsim.Network(model, data.x_train, data.y_train)
+    sys = mfsim.network(model, data.x_train, data.y_train)
     ref = mfsim.simulate(mlp, s0, monitors=[mfsim.TrainOutputs()], **TIGHT)
     got = mfsim.simulate(sys, sys.init(), monitors=[mfsim.TrainOutputs()], **TIGHT)
     np.testing.assert_allclose(got.values["train_outputs"], ref.values["train_outputs"],
@@ -100,7 +100,7 @@ def test_an_eqx_nn_mlp_trains_like_the_standard_mlp(data):
             model = eqx.tree_at(lambda m, i=i: m.layers[i].weight, model, scale * layer.w)
             model = eqx.tree_at(lambda m, i=i: m.layers[i].bias, model,
                                 0.3 * layer.b.reshape(model.layers[i].bias.shape))
-        sys = mfsim.Network(model, data.x_train, data.y_train, gamma0=gamma0, center=center)
+        sys = mfsim.network(model, data.x_train, data.y_train, gamma0=gamma0, center=center)
         ref = mfsim.simulate(mlp, s0, monitors=[mfsim.TrainOutputs()], **TIGHT)
         got = mfsim.simulate(sys, sys.init(), monitors=[mfsim.TrainOutputs()], **TIGHT)
         # atol for the centred outputs near zero (the solves' own error is ~1e-11)
@@ -116,7 +116,7 @@ def test_richness_and_centring(data):
                          model)
     fields = []
     for gamma0 in (0.1, 1.0):
-        sys = mfsim.Network(model, data.x_train, data.y_train, gamma0=gamma0, center=True)
+        sys = mfsim.network(model, data.x_train, data.y_train, gamma0=gamma0, center=True)
         state = sys.init()
         np.testing.assert_array_equal(sys.train_outputs(state), 0.0)
         flow = sys.vector_field(0.0, state, None)
@@ -124,7 +124,24 @@ def test_richness_and_centring(data):
         fields.append(np.asarray(df))
     np.testing.assert_allclose(fields[0], fields[1], rtol=1e-10)
     with pytest.raises(ValueError, match="per-example shape"):
-        mfsim.Network(model, data.x_train, data.y_train[:, None] * jnp.ones(2))
+        mfsim.network(model, data.x_train, data.y_train[:, None] * jnp.ones(2))
+
+
+def test_a_network_has_one_way_in(data):
+    """Issue 35 item 5: the class was chosen in ``Network.__new__``; now
+    ``mfsim.network`` chooses it (scalar outputs: ScalarNetwork), and the
+    class of a scalar model is refused, naming the function."""
+    scalar = eqx.nn.MLP(data.x_train.shape[1], "scalar", 4, 1, key=jax.random.key(0))
+    vector = eqx.nn.MLP(data.x_train.shape[1], 2, 4, 1, key=jax.random.key(0))
+    assert type(mfsim.network(scalar, data.x_train, data.y_train)) is mfsim.ScalarNetwork
+    y2 = data.y_train[:, None] * jnp.ones(2)
+    assert type(mfsim.network(vector, data.x_train, y2)) is mfsim.Network
+    assert type(mfsim.Network(vector, data.x_train, y2)) is mfsim.Network
+    with pytest.raises(TypeError) as err:
+        mfsim.Network(scalar, data.x_train, data.y_train)
+    assert str(err.value) == (
+        "mfsim.Network(MLP, ...) would lose the model's scalar outputs (kernel monitors and "
+        "twins need them): build it with mfsim.network(model, x_train, y_train, ...)")
 
 
 @pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
@@ -146,7 +163,7 @@ def test_images_vector_outputs_twins_and_kernel_drift():
     k1, k2 = jax.random.split(key[2])
     cnn = CNN(eqx.nn.Conv2d(1, 2, 3, key=k1, dtype=jnp.float64),
               eqx.nn.Linear(2 * 3 * 3, 2, key=k2, dtype=jnp.float64))
-    sys = mfsim.Network(cnn, x, y, gamma0=0.5)
+    sys = mfsim.network(cnn, x, y, gamma0=0.5)
     assert not isinstance(sys, mfsim.ScalarNetwork)
     assert sys.ntk(sys.init(), x[:3], x[:4]).shape == (3, 4, 2, 2)
     kw = dict(t1=0.3, n_save=2, rtol=1e-6, atol=1e-9, monitors=[mfsim.TrainLoss()])

@@ -33,7 +33,7 @@ def reference_for(net, state, data):
     if net.center:
         h0 = np.asarray(net.raw_output(state.anchor, data.x_train))
     return NumpyTwoLayer(data.x_train, data.y_train, activation=net.activation,
-                         parameterization=net.parameterization, alpha=float(net.alpha), h0=h0)
+                         parameterization=net.parameterization.name, alpha=float(net.alpha), h0=h0)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)

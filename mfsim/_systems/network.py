@@ -1,4 +1,4 @@
-r"""Any Equinox model as a system: ``mfsim.Network(model, x_train, y_train)``.
+r"""Any Equinox model as a system: ``mfsim.network(model, x_train, y_train)``.
 
 The model maps one example (any shape: a vector, an image ``(c, h, w)``) to a
 scalar or a vector; it is applied to a batch with ``jax.vmap``. Every floating
@@ -24,9 +24,10 @@ network's output scale is $\alpha = 1/\gamma_0$). ``time_scale`` is $\tau$
 The NTK is the generic empirical kernel (:func:`mfsim.empirical_ntk`,
 blocked to a memory budget; Jacobian contraction, or NTK-vector products when
 the parameters outnumber the entries of a block's Jacobian contraction).
-:class:`ScalarNetwork` (chosen automatically for models with scalar outputs)
-is an :class:`mfsim.AbstractScalarOutputSystem`, so scalar-kernel monitors and
-the constant-kernel twins accept it.
+:func:`network` builds a :class:`ScalarNetwork` for a model with scalar
+outputs (an :class:`mfsim.AbstractScalarOutputSystem`, so scalar-kernel
+monitors and the constant-kernel twins accept it), else a :class:`Network`;
+``Network(model, ...)`` of a scalar-output model is refused, naming it.
 """
 
 from __future__ import annotations
@@ -76,16 +77,6 @@ class Network(AbstractSupervisedSystem):
     loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
     memory_budget: int = eqx.field(static=True, default=DEFAULT_MEMORY_BUDGET)
 
-    def __new__(cls, model=None, x_train=None, y_train=None, **kwargs):
-        if cls is Network and model is not None and x_train is not None:
-            params, frozen = eqx.partition(model, kwargs.get("filter_spec", eqx.is_inexact_array))
-            x0 = as_float_array(x_train)[0]
-            params = jax.tree.map(lambda a: jnp.asarray(a, x0.dtype), params)
-            out = jax.eval_shape(eqx.combine(params, frozen), x0)
-            if out.shape == ():
-                return super().__new__(ScalarNetwork)
-        return super().__new__(cls)
-
     def __init__(self, model: eqx.Module, x_train, y_train, *, gamma0: float = 1.0,
                  center: bool = False, time_scale: float = 1.0,
                  filter_spec: Callable | PyTree = eqx.is_inexact_array,
@@ -105,6 +96,13 @@ class Network(AbstractSupervisedSystem):
         self.init_fn = init_fn
         self.memory_budget = int(memory_budget)
         self.loss_fn = get_loss(loss)
+        if (not isinstance(self, AbstractScalarOutputSystem)
+                and _scalar_outputs(model, filter_spec, self.x_train)):
+            # one way in: the builder keeps the model's capabilities
+            raise TypeError(
+                f"mfsim.{type(self).__name__}({type(model).__name__}, ...) would lose the "
+                "model's scalar outputs (kernel monitors and twins need them): build it with "
+                "mfsim.network(model, x_train, y_train, ...)")
 
     def loss_function(self) -> AbstractLoss:
         return self.loss_fn
@@ -178,3 +176,21 @@ class Network(AbstractSupervisedSystem):
 
 class ScalarNetwork(Network, AbstractScalarOutputSystem):
     """A :class:`Network` whose model has scalar outputs."""
+
+
+def _scalar_outputs(model, filter_spec, x_train) -> bool:
+    """Whether ``model`` maps one input to a scalar (traced, not run)."""
+    params, frozen = eqx.partition(model, filter_spec)
+    x0 = x_train[0]
+    params = jax.tree.map(lambda a: jnp.asarray(a, x0.dtype), params)
+    return jax.eval_shape(eqx.combine(params, frozen), x0).shape == ()
+
+
+def network(model: eqx.Module, x_train, y_train, **kwargs) -> Network:
+    """``model`` as a system trained on ``(x_train, y_train)``: a
+    :class:`ScalarNetwork` when it maps an input to a scalar (scalar-kernel
+    monitors and twins accept it), else a :class:`Network`; keyword
+    arguments as :class:`Network`'s."""
+    x = as_float_array(x_train)
+    scalar = _scalar_outputs(model, kwargs.get("filter_spec", eqx.is_inexact_array), x)
+    return (ScalarNetwork if scalar else Network)(model, x, y_train, **kwargs)

@@ -25,9 +25,6 @@ output at initialization, $f(x) = \alpha\,(h(x;\theta) - h(x;\theta_0))$.
 
 from __future__ import annotations
 
-import math
-from typing import Literal
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -44,9 +41,10 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
+from .parameterization import AbstractNeuronInit, AbstractParameterization
+from .parameterization import neuron_init as to_neuron_init
+from .parameterization import parameterization as to_parameterization
 
-Parameterization = Literal["mean_field", "ntk", "mup"]
-PARAMETERIZATIONS = ("mean_field", "ntk", "mup")
 LAYERS = ("hidden", "output")
 
 # Particle blocking: the output is summed over blocks of neurons in a
@@ -110,13 +108,15 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     - ``width``: number of neurons $m$.
     - ``activation``: one of ``relu`` (derivative 0 at 0), ``tanh``, ``erf``,
       ``gelu`` (exact), ``identity``.
-    - ``parameterization``: ``"mean_field"``, ``"ntk"`` or ``"mup"`` (module
-      docstring).
+    - ``parameterization``: :class:`mfsim.MeanField` (``"mean_field"``),
+      :class:`mfsim.NTK` (``"ntk"``) or :class:`mfsim.MuP` (``"mup"``)
+      (module docstring); a name becomes its object.
     - ``scale``: output scale $\alpha > 0$.
     - ``bias``: whether neurons have a bias $b_j$.
     - ``train``: the layers that train, a subset of ``("hidden", "output")``;
       ``hidden`` is $(w, b)$, ``output`` is $v$.
-    - ``init``: ``"gaussian"`` or ``"symmetric"`` (mirrored pairs; even width).
+    - ``init``: :class:`mfsim.Gaussian` (``"gaussian"``) or
+      :class:`mfsim.Symmetric` (``"symmetric"``: mirrored pairs; even width).
     - ``center``: subtract the output at initialization.
     - ``sigma_v``, ``sigma_w``, ``sigma_b``: init stds,
       $v\sim N(0,\sigma_v^2)$, $w\sim N(0,\sigma_w^2 I/d)$ ($N(0,\sigma_w^2 I)$
@@ -136,10 +136,10 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     sigma_b: Float[Array, ""]
     width: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)
-    parameterization: str = eqx.field(static=True)
+    parameterization: AbstractParameterization = eqx.field(static=True)
     bias: bool = eqx.field(static=True)
     train: tuple[str, ...] = eqx.field(static=True)
-    init_kind: str = eqx.field(static=True)
+    neuron_init: AbstractNeuronInit = eqx.field(static=True)
     center: bool = eqx.field(static=True)
     block: int = eqx.field(static=True, default=0)
     loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
@@ -151,11 +151,11 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         *,
         width: int,
         activation: str = "relu",
-        parameterization: Parameterization = "mean_field",
+        parameterization: str | AbstractParameterization = "mean_field",
         scale: float = 1.0,
         bias: bool = False,
         train: tuple[str, ...] = LAYERS,
-        init: Literal["gaussian", "symmetric"] = "gaussian",
+        init: str | AbstractNeuronInit = "gaussian",
         center: bool = False,
         sigma_v: float = 1.0,
         sigma_w: float = 1.0,
@@ -173,10 +173,10 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         self.loss_fn = get_loss(loss)
         self.width = int(width)
         self.activation = activation
-        self.parameterization = parameterization
+        self.parameterization = to_parameterization(parameterization)
         self.bias = bool(bias)
         self.train = tuple(train)
-        self.init_kind = init
+        self.neuron_init = to_neuron_init(init)
         self.center = bool(center)
         self.block = auto_block(x_train.shape[0], int(width)) if block is None else int(block)
 
@@ -190,17 +190,11 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         if self.width < 1:
             raise ValueError(f"width must be a positive integer; got {self.width}")
         get_activation(self.activation)
-        if self.parameterization not in PARAMETERIZATIONS:
-            raise ValueError(f"unknown parameterization {self.parameterization!r}; allowed: "
-                             + ", ".join(PARAMETERIZATIONS))
         if not set(self.train) <= set(LAYERS):
             raise ValueError(f"train must be a subset of {LAYERS}; got {self.train}")
-        if self.init_kind not in ("gaussian", "symmetric"):
-            raise ValueError(f"unknown init {self.init_kind!r}; allowed: gaussian, symmetric")
         if self.block < 0:
             raise ValueError(f"block must be >= 0 (0: no blocking); got {self.block}")
-        if self.init_kind == "symmetric" and self.width % 2:
-            raise ValueError(f"symmetric init needs an even width; got {self.width}")
+        self.neuron_init.check(self.width)
 
     # ------------------------------------------------------------------ model
     @property
@@ -209,24 +203,21 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
 
     def output_factor(self) -> float:
         r"""$c_m$: $1/m$ (mean field, μP) or $1/\\sqrt m$ (NTK)."""
-        if self.parameterization == "ntk":
-            return 1.0 / math.sqrt(self.width)
-        return 1.0 / self.width
+        return self.parameterization.output_factor(self.width)
 
     def input_multiplier(self) -> float:
         r"""The input layer's multiplier: $1/\\sqrt d$ in μP, 1 otherwise."""
-        return 1.0 / math.sqrt(self.dim) if self.parameterization == "mup" else 1.0
+        return self.parameterization.input_multiplier(self.dim)
 
     def time_scale(self):
         r"""$\\tau = m$ (mean field, μP) or $1$ (NTK)."""
-        tau = 1 if self.parameterization == "ntk" else self.width
-        return jnp.asarray(tau, self.x_train.dtype)
+        return jnp.asarray(self.parameterization.time_scale(self.width), self.x_train.dtype)
 
     def features(self, params: TwoLayerParams, x: Float[Array, "k d"]) -> Float[Array, "k m"]:
         r"""Hidden-layer activations $\\phi(a\\,x\\cdot w_j + b_j)$ ($a$ the input
         multiplier)."""
         pre = x @ params.w.T
-        if self.parameterization == "mup":
+        if self.input_multiplier() != 1.0:
             pre = pre * self.input_multiplier()
         if params.b is not None:
             pre = pre + params.b
@@ -326,16 +317,13 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     # ------------------------------------------------------------------- init
     def init(self, key: PRNGKeyArray) -> TwoLayerState:
         dtype = self.x_train.dtype
-        m = self.width // 2 if self.init_kind == "symmetric" else self.width
+        m = self.neuron_init.drawn(self.width)
         kv, kw, kb = jax.random.split(key, 3)
         v = self.sigma_v * jax.random.normal(kv, (m,), dtype)
-        w_std = self.sigma_w if self.parameterization == "mup" else self.sigma_w / math.sqrt(self.dim)
+        w_std = self.parameterization.input_std(self.sigma_w, self.dim)
         w = w_std * jax.random.normal(kw, (m, self.dim), dtype)
         b = self.sigma_b * jax.random.normal(kb, (m,), dtype) if self.bias else None
-        if self.init_kind == "symmetric":
-            v = jnp.concatenate([v, -v])
-            w = jnp.concatenate([w, w])
-            b = None if b is None else jnp.concatenate([b, b])
+        v, w, b = self.neuron_init.arrange(v, w, b)
         params = TwoLayerParams(v=v, w=w, b=b)
         if not self.center:
             return TwoLayerState(params=params, anchor=None, anchor_train=None)

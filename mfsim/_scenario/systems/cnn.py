@@ -8,7 +8,7 @@ import jax
 from pydantic import Field
 
 from ..._systems.conv_net import ConvNetInit
-from ..._systems.network import Network, ScalarNetwork
+from ..._systems.network import ScalarNetwork, network
 from ..._tasks.dataset import ImageDataset
 from ..entry import DataSizes, SystemEntry, SystemSizes
 from ..table import (
@@ -53,9 +53,9 @@ def recipe(cfg: CNNConfig, data) -> ConvNetInit:
                        sigma_b=cfg.sigma_b, bias=cfg.bias, dtype=str(data.x_train.dtype))
 
 
-def build(cfg: CNNConfig, data) -> Network:
+def build(cfg: CNNConfig, data) -> ScalarNetwork:
     make = recipe(cfg, data)
-    return Network(make(jax.random.key(0)), data.x_train, data.y_train, gamma0=cfg.gamma0,
+    return network(make(jax.random.key(0)), data.x_train, data.y_train, gamma0=cfg.gamma0,
                    center=cfg.center, time_scale=cfg.time_scale, init_fn=make, loss=cfg.loss)
 
 

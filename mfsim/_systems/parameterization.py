@@ -1,0 +1,147 @@
+r"""How a two-layer network of width $m$ on inputs of dimension $d$ is scaled
+and initialized, as objects (the network holds them; strings become them
+once, in :func:`parameterization` and :func:`neuron_init`).
+
+$$f(x) = \alpha\, c_m \sum_{j=1}^m v_j\, \phi(a\, w_j \cdot x + b_j),
+\qquad \dot\theta = -\tau\, \nabla_\theta J$$
+
+A parameterization gives the output factor $c_m$, the time scale $\tau$,
+the input multiplier $a$ and the law of the input weights $w_j$;
+an initialization says how the neurons are drawn (independently, or in
+mirrored pairs).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+
+
+class AbstractParameterization(eqx.Module):
+    """The scaling of a two-layer network (module docstring)."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def output_factor(self, width: int) -> float:
+        """$c_m$."""
+
+    @abc.abstractmethod
+    def time_scale(self, width: int) -> float:
+        r"""$\tau$."""
+
+    def input_multiplier(self, dim: int) -> float:
+        """$a$: 1 unless the parameterization scales the input layer."""
+        return 1.0
+
+    def input_std(self, sigma_w, dim: int):
+        r"""The standard deviation of each entry of $w_j$: $\sigma_w/\sqrt d$."""
+        return sigma_w / math.sqrt(dim)
+
+
+class MeanField(AbstractParameterization):
+    r"""$c_m = 1/m$, $\tau = m$: each neuron moves $O(1)$ and the empirical
+    measure of the neurons follows the mean-field continuity equation."""
+
+    name = "mean_field"
+
+    def output_factor(self, width: int) -> float:
+        return 1.0 / width
+
+    def time_scale(self, width: int) -> float:
+        return width
+
+
+class NTK(AbstractParameterization):
+    r"""$c_m = 1/\sqrt m$, $\tau = 1$: the kernel stays put as $m$ grows."""
+
+    name = "ntk"
+
+    def output_factor(self, width: int) -> float:
+        return 1.0 / math.sqrt(width)
+
+    def time_scale(self, width: int) -> float:
+        return 1
+
+
+class MuP(MeanField):
+    r"""Yang and Hu's μP for two layers: as :class:`MeanField`, with the
+    input multiplier $1/\sqrt d$ and $w_j \sim N(0, \sigma_w^2 I)$ (the
+    effective input weights move $d$ times slower than in mean field)."""
+
+    name = "mup"
+
+    def input_multiplier(self, dim: int) -> float:
+        return 1.0 / math.sqrt(dim)
+
+    def input_std(self, sigma_w, dim: int):
+        return sigma_w
+
+
+class AbstractNeuronInit(eqx.Module):
+    """How the neurons of a two-layer network are drawn."""
+
+    name: ClassVar[str]
+
+    def drawn(self, width: int) -> int:
+        """How many neurons are drawn independently."""
+        return width
+
+    def arrange(self, v, w, b):
+        """The width's neurons from those drawn."""
+        return v, w, b
+
+    def check(self, width: int) -> None:
+        """Refuse a width this initialization cannot make."""
+
+
+class Gaussian(AbstractNeuronInit):
+    """Every neuron drawn independently."""
+
+    name = "gaussian"
+
+
+class Symmetric(AbstractNeuronInit):
+    """$m/2$ neurons drawn, each mirrored as $(-v_j, w_j, b_j)$: the output
+    is zero at initialization."""
+
+    name = "symmetric"
+
+    def drawn(self, width: int) -> int:
+        return width // 2
+
+    def arrange(self, v, w, b):
+        return (jnp.concatenate([v, -v]), jnp.concatenate([w, w]),
+                None if b is None else jnp.concatenate([b, b]))
+
+    def check(self, width: int) -> None:
+        if width % 2:
+            raise ValueError(f"symmetric init needs an even width; got {width}")
+
+
+PARAMETERIZATIONS: dict[str, AbstractParameterization] = {
+    p.name: p for p in (MeanField(), NTK(), MuP())}
+NEURON_INITS: dict[str, AbstractNeuronInit] = {i.name: i for i in (Gaussian(), Symmetric())}
+
+
+def parameterization(spec: str | AbstractParameterization) -> AbstractParameterization:
+    """An object, or its name (``"mean_field"``, ``"ntk"``, ``"mup"``)."""
+    return _named(spec, AbstractParameterization, PARAMETERIZATIONS, "parameterization")
+
+
+def neuron_init(spec: str | AbstractNeuronInit) -> AbstractNeuronInit:
+    """An object, or its name (``"gaussian"``, ``"symmetric"``)."""
+    return _named(spec, AbstractNeuronInit, NEURON_INITS, "init")
+
+
+def _named(spec, kind: type, table: dict, what: str):
+    if isinstance(spec, kind):
+        return spec
+    if isinstance(spec, str) and spec in table:
+        return table[spec]
+    raise ValueError(f"unknown {what} {spec!r}; allowed: {', '.join(table)} "
+                     f"(or an {kind.__name__})")
