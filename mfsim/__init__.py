@@ -86,7 +86,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._systems.linearized": ("Linearized", "ScalarLinearized", "linearize"),
     "._systems.mlp": ("MLP", "DenseParams", "FCKernel"),
     "._systems.parameterization": ("AbstractNeuronInit", "AbstractParameterization", "Gaussian",
-        "MeanField", "MuP", "NTK", "Symmetric"),
+        "MeanField", "MuP", "NTK", "Standard", "Symmetric"),
     "._systems.network": ("Network", "NetworkState", "ScalarNetwork", "network"),
     "._systems.order_parameters": ("OrderParameterODE", "OverlapState"),
     "._systems.quadratic": ("Quadratic", "ScalarQuadratic", "quadratize"),

@@ -57,8 +57,14 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
-
-PARAMETERIZATIONS = ("ntk", "mup", "mean_field", "standard")
+from .parameterization import (
+    DEEP_PARAMETERIZATIONS,
+    NTK,
+    AbstractParameterization,
+    MeanField,
+    Standard,
+)
+from .parameterization import parameterization as to_parameterization
 
 
 class CenteredLayers(eqx.Module):
@@ -110,7 +116,7 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
     widths: tuple[int, ...] = eqx.field(static=True)
     activation: str = eqx.field(static=True)
     bias: bool = eqx.field(static=True)
-    parameterization: str = eqx.field(static=True, default="ntk")
+    parameterization: AbstractParameterization = eqx.field(static=True, default=NTK())
     center: bool = eqx.field(static=True, default=False)
     loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
 
@@ -126,7 +132,7 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         self.widths = tuple(int(w) for w in widths)
         self.activation = activation
         self.bias = bool(bias)
-        self.parameterization = parameterization
+        self.parameterization = to_parameterization(parameterization, DEEP_PARAMETERIZATIONS)
         self.center = bool(center)
         self.loss_fn = get_loss(loss)
 
@@ -137,27 +143,21 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         get_activation(self.activation)
         if any(w < 1 for w in self.widths):
             raise ValueError(f"widths must be positive; got {self.widths}")
-        if self.parameterization not in PARAMETERIZATIONS:
-            raise ValueError(f"parameterization {self.parameterization!r}: allowed "
-                             f"{', '.join(PARAMETERIZATIONS)}")
-        if self.parameterization in ("mup", "mean_field") and not self.widths:
-            raise ValueError(f"parameterization {self.parameterization} needs a hidden layer")
+        if isinstance(self.parameterization, MeanField) and not self.widths:
+            raise ValueError(f"parameterization {self.parameterization.name} needs a hidden "
+                             "layer")
 
     # ---------------------------------------------------- abc parameterization
-    def _readout_mean_field(self) -> bool:
-        return self.parameterization in ("mup", "mean_field")
-
     def weight_scales(self) -> list[float]:
-        """The multipliers $s^l$ of the layers' weights."""
+        """The multipliers $s^l$ of the layers' weights: $\\sigma_w/\\sqrt{n_l}$,
+        the readout's divided by the parameterization's width divisor."""
         fan_in = self.sizes[:-1]
-        scales = [self.sigma_w / math.sqrt(n) for n in fan_in]
-        if self._readout_mean_field():
-            scales[-1] = self.sigma_w / fan_in[-1]
-        return scales
+        scales = [self.sigma_w / math.sqrt(n) for n in fan_in[:-1]]
+        return scales + [self.sigma_w / self.parameterization.width_divisor(fan_in[-1])]
 
     def rates(self) -> list[tuple[float, float]]:
         """Per layer, the (weight, bias) rates $r$ multiplying $\tau$."""
-        if self.parameterization != "standard":
+        if not isinstance(self.parameterization, Standard):
             return [(1.0, 1.0)] * (len(self.sizes) - 1)
         positive = self.sigma_b > 0  # a bias of multiplier 0 has no gradient: any rate
         bias_rate = jnp.where(positive, 1.0 / jnp.where(positive, self.sigma_b**2, 1.0), 1.0)
@@ -222,8 +222,8 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         return self.predict(state, self.x_train)
 
     def time_scale(self):
-        tau = float(self.widths[-1]) if self._readout_mean_field() else 1.0
-        return jnp.asarray(tau, self.x_train.dtype)
+        readout = self.widths[-1] if self.widths else self.x_train.shape[1]
+        return jnp.asarray(float(self.parameterization.time_scale(readout)), self.x_train.dtype)
 
     def loss_weight(self):
         return self.gamma0**2
@@ -231,7 +231,7 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
     def step_rates(self, state):
         r"""The rates of :meth:`rates` as a tree shaped like ``state`` (``None``
         outside the standard parameterization: all 1)."""
-        if self.parameterization != "standard":
+        if not isinstance(self.parameterization, Standard):
             return None
         layers = tuple(DenseParams(w=rw, b=None if layer.b is None else rb)
                        for layer, (rw, rb) in zip(self.layers(state), self.rates()))
@@ -284,9 +284,9 @@ class MLP(AbstractSupervisedSystem, AbstractScalarOutputSystem, AbstractInvarian
         """The infinite-width NTK (:func:`mfsim.fc_kernels`, ``depth = len(widths)``)
         of the ``ntk`` parameterization (the others have no finite limit kernel
         of $h$: it vanishes under ``mup`` and grows under ``standard``)."""
-        if self.parameterization != "ntk":
+        if not isinstance(self.parameterization, NTK):
             raise ValueError(f"no infinite-width kernel for parameterization "
-                             f"{self.parameterization} (only ntk)")
+                             f"{self.parameterization.name} (only ntk)")
         return FCKernel(sigma_w=self.sigma_w, sigma_b=self.sigma_b if self.bias else
                         jnp.zeros_like(self.sigma_b), depth=len(self.widths),
                         activation=self.activation)

@@ -27,8 +27,12 @@ class AbstractParameterization(eqx.Module):
     name: ClassVar[str]
 
     @abc.abstractmethod
+    def width_divisor(self, width: int) -> float:
+        r"""What the readout divides by: $m$ (mean field) or $\sqrt m$."""
+
     def output_factor(self, width: int) -> float:
-        """$c_m$."""
+        """$c_m$, one over :meth:`width_divisor`."""
+        return 1.0 / self.width_divisor(width)
 
     @abc.abstractmethod
     def time_scale(self, width: int) -> float:
@@ -49,8 +53,8 @@ class MeanField(AbstractParameterization):
 
     name = "mean_field"
 
-    def output_factor(self, width: int) -> float:
-        return 1.0 / width
+    def width_divisor(self, width: int) -> float:
+        return width
 
     def time_scale(self, width: int) -> float:
         return width
@@ -61,8 +65,8 @@ class NTK(AbstractParameterization):
 
     name = "ntk"
 
-    def output_factor(self, width: int) -> float:
-        return 1.0 / math.sqrt(width)
+    def width_divisor(self, width: int) -> float:
+        return math.sqrt(width)
 
     def time_scale(self, width: int) -> float:
         return 1
@@ -80,6 +84,21 @@ class MuP(MeanField):
 
     def input_std(self, sigma_w, dim: int):
         return sigma_w
+
+
+class Standard(AbstractParameterization):
+    r"""The deep network's standard parameterization (:class:`mfsim.MLP`):
+    the NTK scaling trained at per-layer rates, $n_l/\sigma_w^2$ for the
+    weights and $1/\sigma_b^2$ for the biases (one learning rate for the
+    weights $s W$ themselves). Not a two-layer network's."""
+
+    name = "standard"
+
+    def width_divisor(self, width: int) -> float:
+        return math.sqrt(width)
+
+    def time_scale(self, width: int) -> float:
+        return 1
 
 
 class AbstractNeuronInit(eqx.Module):
@@ -123,14 +142,20 @@ class Symmetric(AbstractNeuronInit):
             raise ValueError(f"symmetric init needs an even width; got {width}")
 
 
+# the two-layer network's; the deep network's (mup and mean_field coincide there)
 PARAMETERIZATIONS: dict[str, AbstractParameterization] = {
     p.name: p for p in (MeanField(), NTK(), MuP())}
+DEEP_PARAMETERIZATIONS: dict[str, AbstractParameterization] = {
+    p.name: p for p in (NTK(), MuP(), MeanField(), Standard())}
 NEURON_INITS: dict[str, AbstractNeuronInit] = {i.name: i for i in (Gaussian(), Symmetric())}
 
 
-def parameterization(spec: str | AbstractParameterization) -> AbstractParameterization:
-    """An object, or its name (``"mean_field"``, ``"ntk"``, ``"mup"``)."""
-    return _named(spec, AbstractParameterization, PARAMETERIZATIONS, "parameterization")
+def parameterization(spec: str | AbstractParameterization,
+                     table: dict[str, AbstractParameterization] = PARAMETERIZATIONS
+                     ) -> AbstractParameterization:
+    """One of ``table``'s parameterizations (the two-layer network's by
+    default), given as an object or by its name."""
+    return _named(spec, AbstractParameterization, table, "parameterization")
 
 
 def neuron_init(spec: str | AbstractNeuronInit) -> AbstractNeuronInit:
@@ -139,9 +164,9 @@ def neuron_init(spec: str | AbstractNeuronInit) -> AbstractNeuronInit:
 
 
 def _named(spec, kind: type, table: dict, what: str):
-    if isinstance(spec, kind):
+    if isinstance(spec, kind) and isinstance(spec, tuple(type(t) for t in table.values())):
         return spec
     if isinstance(spec, str) and spec in table:
         return table[spec]
-    raise ValueError(f"unknown {what} {spec!r}; allowed: {', '.join(table)} "
-                     f"(or an {kind.__name__})")
+    objects = ", ".join(f"{type(t).__name__}()" for t in table.values())
+    raise ValueError(f"unknown {what} {spec!r}; allowed: {', '.join(table)} (or {objects})")
