@@ -64,10 +64,9 @@ def exact_w2_squared(x, y) -> float:
     # matrix is sparse (2 m k nonzeros; dense it would be (m + k) x m k)
     rows = kron(eye_array(m), csr_array(np.ones((1, k))))
     cols = kron(csr_array(np.ones((1, m))), eye_array(k))
-    # HiGHS's interior point (with its crossover to a vertex) was 1.0-9x faster
-    # than its simplex when one side has at most 32 points (16384 x 4: 1.5 s vs
-    # 13 s), and slower for balanced sizes (300 x 200: 0.6 s vs 0.24 s); equal
-    # values (within 7e-16)
+    # HiGHS's interior point (with its crossover to a vertex) beats its simplex
+    # when one side has at most 32 points and loses for balanced sizes; both
+    # give the same value (bench/RESULTS.md, "w2_method")
     res = linprog(cost.ravel(), A_eq=vstack([rows, cols]).tocsr(),
                   b_eq=np.concatenate([np.full(m, 1 / m), np.full(k, 1 / k)]),
                   bounds=(0, None), method="highs-ipm" if min(m, k) <= 32 else "highs")
@@ -106,20 +105,14 @@ METHODS = ("auto", "sinkhorn", "exact", "both")
 
 # method="auto": the exact W2 where it was measured cheaper than one save
 # point's Sinkhorn divergence at the requested accuracy (bench/w2_method.py;
-# bench/RESULTS.md, "w2_method"). CPU (this project's 2-core machine, d = 11,
-# Sinkhorn at its defaults in float32):
-# - equal sizes: scipy's assignment solver was 1.6-37x cheaper at every size
-#   measured, 256 to 8192 particles, for particles near their start (what
-#   W2(mu_t, mu_0) sees) and for two independent clouds (its hard case: 39 s
-#   against 314 s at 8192). Past EXACT_MAX_PARTICLES the float64 cost matrix
-#   alone passes 512 MiB and the assignment's worst case grows as m^3.
-# - unequal sizes (a teacher's neurons): the transport LP was 1.1-6x cheaper
-#   or within 10% up to 65536 pairs, except at 1024 x 16 (1.2x slower than a
-#   Sinkhorn that missed its threshold, as it did in most of these cases).
-# On a GPU Sinkhorn runs on the device and the exact solve on the host; not
-# measured there, so accelerators take exact only for small problems (at most
-# EXACT_ACCELERATOR_MAX_PAIRS pairs: under 0.15 s on the host, worst case
-# measured on CPU).
+# the figures in bench/RESULTS.md, "w2_method"). On CPU: for equal sizes,
+# scipy's assignment solver, up to EXACT_MAX_PARTICLES (past it the float64
+# cost matrix alone passes 512 MiB and the assignment's worst case grows as
+# m^3); for unequal sizes (a teacher's neurons), the transport LP up to
+# EXACT_LP_MAX_PAIRS pairs. On a GPU Sinkhorn runs on the device and the
+# exact solve on the host, not measured there: accelerators take exact only
+# for problems of at most EXACT_ACCELERATOR_MAX_PAIRS pairs (a fraction of a
+# second on the host in the CPU worst case).
 EXACT_MAX_PARTICLES = 8192
 EXACT_LP_MAX_PAIRS = 2**16
 EXACT_ACCELERATOR_MAX_PAIRS = 2**20

@@ -23,18 +23,14 @@ from .core import SolveSettings, Trajectory
 from .sharding import sweep_multiple
 from .simulate import batch_signature, simulate, simulate_batch
 
-# On CPU (measured on the project's 2-core machine, bench/sweep_batching.py,
-# figures in bench/RESULTS.md) a vmapped adaptive solve costs about as much
-# per problem and per step as separate solves (XLA:CPU's batched small
-# matmuls are no faster than a loop of them: the quickstart field vmapped
-# over 8-16 seeds is 1.1-1.7x cheaper per seed) and runs every problem for
-# as many steps as the slowest: 16 quickstart seeds ran 0.76-0.77x of
-# sequential. A fixed-step batch (one stacked solve, no masking) pays while
-# the state is small (16 seeds, two runs): width 16..128 1.6-1.9x, width 256
-# (9 KiB) 1.09-1.24x, width 512 (18 KiB) 0.80-1.01x, width 1024 0.82-0.89x.
-# So on CPU only fixed-step solves of states up to CPU_BATCH_MAX_STATE_BYTES
-# are batched. On a GPU (H200) both pay: 16 seeds 9.6x (quickstart) and 11x
-# (fixed-step), 64 seeds 17x and 22x.
+# On CPU a vmapped adaptive solve costs about as much per problem and per
+# step as separate solves (XLA:CPU's batched small matmuls are no faster than
+# a loop of them) and runs every problem for as many steps as the slowest,
+# so it never pays; a fixed-step batch (one stacked solve, no masking) pays
+# while the state is small. So on CPU only fixed-step solves of states up to
+# CPU_BATCH_MAX_STATE_BYTES are batched; on an accelerator every batch that
+# fits in ACCELERATOR_BATCH_BYTES is. The figures behind these limits:
+# bench/sweep_batching.py, bench/RESULTS.md "sweep_batching" and "GPU record".
 CPU_BATCH_MAX_STATE_BYTES = 12 * 1024
 CPU_MAX_BATCH = 64
 ACCELERATOR_BATCH_BYTES = 2 * 1024**3  # states x ~30 (solver stages, monitors, saves)

@@ -49,17 +49,14 @@ LAYERS = ("hidden", "output")
 
 # Particle blocking: the output is summed over blocks of neurons in a
 # checkpointed scan, so that the (n, m) pre-activations never exist at once
-# (memory O(n * block)) and, on CPU, stay in cache (measured 2.2x faster for
-# the vector field at m = 8192, n = 4096, d = 32; bench/flops.py). The
-# gradient recomputes each block's activations instead of storing them.
-# On a GPU small blocks starve the device: at m = 65536, n = 8192, d = 128
-# (H200, bench/RESULTS.md "GPU record") the field took 19.3 ms in blocks of
-# 128 neurons, 6.9 ms in blocks of 1024, 5.8 ms in blocks of 16384 and
-# 4.2 ms unblocked; so accelerators block only past 1 GiB of pre-activations,
-# in blocks of ACCELERATOR_BLOCK_ELEMENTS / n neurons (256 MiB per block of
-# float32 pre-activations; 8192 neurons there: 6.1 ms).
+# (memory O(n * block)) and, on CPU, stay in cache; the gradient recomputes
+# each block's activations instead of storing them. On a GPU small blocks
+# starve the device, so accelerators block only past 1 GiB of
+# pre-activations, in blocks of ACCELERATOR_BLOCK_ELEMENTS / n neurons (256
+# MiB of float32 pre-activations each). The thresholds are measured:
+# bench/flops.py on CPU, bench/RESULTS.md "GPU record" on an H200.
 PARTICLE_BLOCK = 128
-CPU_BLOCK_MIN_ELEMENTS = 2**24  # n * m from which CPU runs block (2**22: 1.26x slower)
+CPU_BLOCK_MIN_ELEMENTS = 2**24  # n * m from which CPU runs block (below it, blocking costs)
 ACCELERATOR_BLOCK_MIN_ELEMENTS = 2**28  # 1 GiB of float32 pre-activations
 ACCELERATOR_BLOCK_ELEMENTS = 2**26  # n * block on accelerators (a power of two of neurons)
 
