@@ -4,7 +4,9 @@ Gradient flow $\dot W_l = -\tau\nabla_{W_l} L$ on
 $L = \frac{1}{2n}\sum_i \|f(x_i) - y_i\|^2$ conserves the balancedness
 matrices $W_{l+1}^\top W_{l+1} - W_l W_l^\top$ (Arora et al.; Saxe et al.).
 
-Initializations (``init``):
+Initializations (``init``, a name or its object: :class:`GaussianLayers`,
+:class:`OrthogonalLayers`, :class:`BalancedLayers`, :class:`AlignedLayers`,
+:class:`LambdaBalancedLayers`; the network holds the object):
 
 - ``"gaussian"``: entries $N(0, \sigma^2/n_{in})$;
 - ``"orthogonal"``: $\sigma$ times a (semi-)orthogonal matrix per layer;
@@ -26,7 +28,9 @@ Initializations (``init``):
 
 from __future__ import annotations
 
+import abc
 import math
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -39,8 +43,6 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
-
-INITS = ("gaussian", "orthogonal", "balanced", "aligned", "lambda_balanced")
 
 
 def _psd_sqrt(m):
@@ -79,7 +81,7 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
     lam: Float[Array, ""]
     tau: Float[Array, ""]
     widths: tuple[int, ...] = eqx.field(static=True)
-    init_kind: str = eqx.field(static=True)
+    layer_init: AbstractLayerInit = eqx.field(static=True)
 
     def __init__(self, x_train, y_train, *, widths=(), init="gaussian", scale=1.0, lam=0.0,
                  time_scale=1.0):
@@ -91,13 +93,10 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
         self.lam = jnp.asarray(lam, dtype)
         self.tau = jnp.asarray(time_scale, dtype)
         self.widths = tuple(int(w) for w in widths)
-        self.init_kind = init
+        self.layer_init = layer_init(init)
 
     def __check_init__(self):
-        if self.init_kind not in INITS:
-            raise ValueError(f"unknown init {self.init_kind!r}; allowed: {', '.join(INITS)}")
-        if self.init_kind == "lambda_balanced" and len(self.widths) != 1:
-            raise ValueError("lambda_balanced init is for two layers (one hidden width)")
+        self.layer_init.check(self)
         if any(w < 1 for w in self.widths):
             raise ValueError(f"widths must be positive; got {self.widths}")
 
@@ -107,72 +106,8 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
 
     # ------------------------------------------------------------------- init
     def init(self, key: PRNGKeyArray) -> tuple[Array, ...]:
-        dtype, sizes = self.x_train.dtype, self.sizes
-        keys = jax.random.split(key, len(sizes))
-        shapes = list(zip(sizes[1:], sizes[:-1]))  # (n_out, n_in) per layer
-        if self.init_kind == "gaussian":
-            return tuple(self.scale / math.sqrt(i) * jax.random.normal(k, (o, i), dtype)
-                         for k, (o, i) in zip(keys, shapes))
-        if self.init_kind == "orthogonal":
-            return tuple(self.scale * _semi_orthogonal(k, o, i, dtype)
-                         for k, (o, i) in zip(keys, shapes))
-        if self.init_kind == "balanced":
-            d, o = self.sizes[0], self.sizes[-1]
-            return self._balanced(self.scale / math.sqrt(d) * jax.random.normal(
-                keys[0], (o, d), dtype), dtype)
-        if self.init_kind == "aligned":
-            return self._balanced(self.scale * self._correlation_directions(), dtype)
-        return self._lambda_balanced(keys, dtype)
-
-    def _correlation_directions(self):
-        r"""$U V^\top$ from the SVD $U S V^\top$ of the input-output correlation
-        $\frac1n Y^\top X$ (modes of singular value 0 left out): the map whose
-        every mode has strength 1 along the data's own modes."""
-        cyx = self.y_train.T @ self.x_train / self.x_train.shape[0]
-        u, s, vt = jnp.linalg.svd(cyx, full_matrices=False)
-        keep = (s > s[0] * 1e3 * jnp.finfo(s.dtype).eps).astype(s.dtype)
-        return (u * keep) @ vt
-
-    def _balanced(self, a, dtype):
-        """Layers whose product is ``a`` and whose balancedness matrices are 0."""
-        depth = len(self.sizes) - 1
-        if depth == 1:
-            return (a,)
-        u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-        root, r = s ** (1.0 / depth), s.shape[0]
-        if min(self.widths) < r:
-            raise ValueError(f"balanced init needs hidden widths >= rank {r}")
-        diag = jnp.arange(r)
-        layers = []
-        for l, (n_out, n_in) in enumerate(zip(self.sizes[1:], self.sizes[:-1])):
-            w = jnp.zeros((n_out, n_in), dtype)
-            if l == 0:
-                w = w.at[:r].set(root[:, None] * vt)
-            elif l == depth - 1:
-                w = w.at[:, :r].set(u * root)
-            else:
-                w = w.at[diag, diag].set(root)
-            layers.append(w)
-        return tuple(layers)
-
-    def _lambda_balanced(self, keys, dtype):
-        # W2^T W2 = lam I + W1 W1^T has full rank h when lam > 0, so W2 needs
-        # d_out >= h; W1 W1^T = W2^T W2 - lam I likewise needs d >= h when lam < 0.
-        d, h, o = self.sizes
-        eye = jnp.eye(h, dtype=dtype)
-        if float(self.lam) >= 0:
-            if o < h:
-                raise ValueError(f"lambda_balanced with lambda >= 0 needs d_out >= hidden width;"
-                                 f" got d_out={o}, hidden={h}")
-            w1 = self.scale / math.sqrt(d) * jax.random.normal(keys[0], (h, d), dtype)
-            w2 = _semi_orthogonal(keys[1], o, h, dtype) @ _psd_sqrt(self.lam * eye + w1 @ w1.T)
-        else:
-            if d < h:
-                raise ValueError(f"lambda_balanced with lambda < 0 needs input dim >= hidden "
-                                 f"width; got d={d}, hidden={h}")
-            w2 = self.scale / math.sqrt(h) * jax.random.normal(keys[1], (o, h), dtype)
-            w1 = _psd_sqrt(w2.T @ w2 - self.lam * eye) @ _semi_orthogonal(keys[0], h, d, dtype)
-        return (w1, w2)
+        keys = jax.random.split(key, len(self.sizes))
+        return self.layer_init.layers(self, keys, self.x_train.dtype)
 
     # ------------------------------------------------------- Saxe's closed form
     def saxe_singular_values(self, state0, t) -> Float[Array, " r"]:
@@ -203,8 +138,8 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
         when it is: one hidden layer, whitened inputs, the aligned init)."""
         if len(self.widths) != 1:
             return f"needs one hidden layer (widths has {len(self.widths)})"
-        if self.init_kind != "aligned":
-            return f'needs init = "aligned" (not "{self.init_kind}")'
+        if not isinstance(self.layer_init, AlignedLayers):
+            return f'needs init = "aligned" (not "{self.layer_init.name}")'
         x = jnp.asarray(self.x_train)
         gram = x.T @ x / x.shape[0]
         if not bool(jnp.allclose(gram, jnp.eye(gram.shape[0], dtype=gram.dtype),
@@ -254,3 +189,139 @@ class DeepLinearNetwork(AbstractSupervisedSystem, AbstractLinearMapSystem, Abstr
     def invariant_labels(self) -> dict[str, str]:
         return {f"balance_{l}": f"balancedness $W_{{{l + 1}}}^\\top W_{{{l + 1}}} - W_{l} W_{l}^\\top$"
                 for l in range(1, len(self.widths) + 1)}
+
+
+def correlation_directions(x, y):
+    r"""$U V^\top$ from the SVD $U S V^\top$ of the input-output correlation
+    $\frac1n Y^\top X$ (modes of singular value 0 left out): the map whose
+    every mode has strength 1 along the data's own modes."""
+    cyx = y.T @ x / x.shape[0]
+    u, s, vt = jnp.linalg.svd(cyx, full_matrices=False)
+    keep = (s > s[0] * 1e3 * jnp.finfo(s.dtype).eps).astype(s.dtype)
+    return (u * keep) @ vt
+
+
+def balanced_layers(sizes: tuple[int, ...], a, dtype) -> tuple[Array, ...]:
+    """Layers of ``sizes`` whose product is ``a`` and whose balancedness
+    matrices are 0."""
+    depth = len(sizes) - 1
+    if depth == 1:
+        return (a,)
+    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+    root, r = s ** (1.0 / depth), s.shape[0]
+    if min(sizes[1:-1]) < r:
+        raise ValueError(f"balanced init needs hidden widths >= rank {r}")
+    diag = jnp.arange(r)
+    layers = []
+    for l, (n_out, n_in) in enumerate(zip(sizes[1:], sizes[:-1])):
+        w = jnp.zeros((n_out, n_in), dtype)
+        if l == 0:
+            w = w.at[:r].set(root[:, None] * vt)
+        elif l == depth - 1:
+            w = w.at[:, :r].set(u * root)
+        else:
+            w = w.at[diag, diag].set(root)
+        layers.append(w)
+    return tuple(layers)
+
+
+class AbstractLayerInit(eqx.Module):
+    """How a deep linear network's layers are drawn (module docstring)."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def layers(self, net: DeepLinearNetwork, keys, dtype) -> tuple[Array, ...]:
+        """The layers of ``net``, drawn with ``keys`` (one per layer and more)."""
+
+    def check(self, net: DeepLinearNetwork) -> None:
+        """Refuse a network this initialization cannot draw."""
+
+
+class GaussianLayers(AbstractLayerInit):
+    r"""Entries $N(0, \sigma^2/n_{in})$."""
+
+    name = "gaussian"
+
+    def layers(self, net, keys, dtype):
+        shapes = list(zip(net.sizes[1:], net.sizes[:-1]))  # (n_out, n_in) per layer
+        return tuple(net.scale / math.sqrt(i) * jax.random.normal(k, (o, i), dtype)
+                     for k, (o, i) in zip(keys, shapes))
+
+
+class OrthogonalLayers(AbstractLayerInit):
+    r"""$\sigma$ times a (semi-)orthogonal matrix per layer."""
+
+    name = "orthogonal"
+
+    def layers(self, net, keys, dtype):
+        shapes = list(zip(net.sizes[1:], net.sizes[:-1]))
+        return tuple(net.scale * _semi_orthogonal(k, o, i, dtype)
+                     for k, (o, i) in zip(keys, shapes))
+
+
+class BalancedLayers(AbstractLayerInit):
+    """The balanced layers of a Gaussian end-to-end map (module docstring)."""
+
+    name = "balanced"
+
+    def layers(self, net, keys, dtype):
+        d, o = net.sizes[0], net.sizes[-1]
+        a = net.scale / math.sqrt(d) * jax.random.normal(keys[0], (o, d), dtype)
+        return balanced_layers(net.sizes, a, dtype)
+
+
+class AlignedLayers(AbstractLayerInit):
+    r"""Saxe et al.'s: the balanced layers of the data's own modes, each at
+    strength $\sigma$ (module docstring)."""
+
+    name = "aligned"
+
+    def layers(self, net, keys, dtype):
+        return balanced_layers(
+            net.sizes, net.scale * correlation_directions(net.x_train, net.y_train), dtype)
+
+
+class LambdaBalancedLayers(AbstractLayerInit):
+    r"""Two layers with $W_2^\top W_2 - W_1 W_1^\top = \lambda I$ (module docstring)."""
+
+    name = "lambda_balanced"
+
+    def check(self, net):
+        if len(net.widths) != 1:
+            raise ValueError("lambda_balanced init is for two layers (one hidden width)")
+
+    def layers(self, net, keys, dtype):
+        # W2^T W2 = lam I + W1 W1^T has full rank h when lam > 0, so W2 needs
+        # d_out >= h; W1 W1^T = W2^T W2 - lam I likewise needs d >= h when lam < 0.
+        d, h, o = net.sizes
+        eye = jnp.eye(h, dtype=dtype)
+        if float(net.lam) >= 0:
+            if o < h:
+                raise ValueError(f"lambda_balanced with lambda >= 0 needs d_out >= hidden width;"
+                                 f" got d_out={o}, hidden={h}")
+            w1 = net.scale / math.sqrt(d) * jax.random.normal(keys[0], (h, d), dtype)
+            w2 = _semi_orthogonal(keys[1], o, h, dtype) @ _psd_sqrt(net.lam * eye + w1 @ w1.T)
+        else:
+            if d < h:
+                raise ValueError(f"lambda_balanced with lambda < 0 needs input dim >= hidden "
+                                 f"width; got d={d}, hidden={h}")
+            w2 = net.scale / math.sqrt(h) * jax.random.normal(keys[1], (o, h), dtype)
+            w1 = _psd_sqrt(w2.T @ w2 - net.lam * eye) @ _semi_orthogonal(keys[0], h, d, dtype)
+        return (w1, w2)
+
+
+LAYER_INITS: dict[str, AbstractLayerInit] = {i.name: i for i in (
+    GaussianLayers(), OrthogonalLayers(), BalancedLayers(), AlignedLayers(),
+    LambdaBalancedLayers())}
+
+
+def layer_init(spec: str | AbstractLayerInit) -> AbstractLayerInit:
+    """An object, or its name (``"gaussian"``, ``"orthogonal"``, ``"balanced"``,
+    ``"aligned"``, ``"lambda_balanced"``)."""
+    if isinstance(spec, AbstractLayerInit):
+        return spec
+    if isinstance(spec, str) and spec in LAYER_INITS:
+        return LAYER_INITS[spec]
+    raise ValueError(f"unknown init {spec!r}; allowed: {', '.join(LAYER_INITS)} (or an "
+                     "AbstractLayerInit)")
