@@ -29,9 +29,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PRNGKeyArray
 
-from .._activations import get_activation
+from .activations import get_activation
+from .parameterization import NTK, AbstractParameterization, Standard
+from .parameterization import parameterization as to_parameterization
 
-CONV_PARAMETERIZATIONS = ("ntk", "standard")
+CONV_PARAMETERIZATIONS: dict[str, AbstractParameterization] = {
+    p.name: p for p in (NTK(), Standard())}
 
 
 class ConvNet(eqx.Module):
@@ -44,12 +47,11 @@ class ConvNet(eqx.Module):
     activation: str = eqx.field(static=True)
 
     def __init__(self, in_channels: int, channels=(16, 16), *, kernel_size: int = 3,
-                 activation: str = "relu", parameterization: str = "ntk",
+                 activation: str = "relu",
+                 parameterization: str | AbstractParameterization = "ntk",
                  sigma_w: float = 1.0, sigma_b: float = 0.0, bias: bool = True,
                  dtype=jnp.float32, key: PRNGKeyArray):
-        if parameterization not in CONV_PARAMETERIZATIONS:
-            raise ValueError(f"unknown parameterization {parameterization!r}; allowed: "
-                             + ", ".join(CONV_PARAMETERIZATIONS))
+        parameterization = to_parameterization(parameterization, CONV_PARAMETERIZATIONS)
         get_activation(activation)
         channels = tuple(int(c) for c in channels)
         if not channels or min(channels) < 1:
@@ -57,7 +59,7 @@ class ConvNet(eqx.Module):
         keys = jax.random.split(key, 2 * len(channels) + 2)
         fan_ins = [c * kernel_size**2 for c in (in_channels, *channels[:-1])] + [channels[-1]]
         scales = [sigma_w / math.sqrt(f) for f in fan_ins]
-        ntk = parameterization == "ntk"
+        ntk = isinstance(parameterization, NTK)  # else Standard: multipliers in the weights
         convs = []
         c_in = in_channels
         for i, c_out in enumerate(channels):
@@ -109,7 +111,7 @@ class ConvNetInit:
     channels: tuple[int, ...] = (16, 16)
     kernel_size: int = 3
     activation: str = "relu"
-    parameterization: str = "ntk"
+    parameterization: AbstractParameterization = NTK()
     sigma_w: float = 1.0
     sigma_b: float = 0.0
     bias: bool = True

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import jax
 from pydantic import Field
 
-from ..._systems.conv_net import ConvNetInit
+from ..._systems.conv_net import CONV_PARAMETERIZATIONS, ConvNetInit
 from ..._systems.network import ScalarNetwork, network
 from ..._tasks.dataset import ImageDataset
 from ..entry import DataSizes, SystemEntry, SystemSizes
@@ -49,7 +49,7 @@ class CNNConfig(Table):
 def recipe(cfg: CNNConfig, data) -> ConvNetInit:
     return ConvNetInit(in_channels=int(data.x_train.shape[1]), channels=tuple(cfg.channels),
                        kernel_size=cfg.kernel_size, activation=cfg.activation,
-                       parameterization=cfg.parameterization, sigma_w=cfg.sigma_w,
+                       parameterization=CONV_PARAMETERIZATIONS[cfg.parameterization], sigma_w=cfg.sigma_w,
                        sigma_b=cfg.sigma_b, bias=cfg.bias, dtype=str(data.x_train.dtype))
 
 
