@@ -9,7 +9,7 @@ and the table gives the minimum and the median of the rounds.
 - ``--help``, ``--version``, an unknown command: answered without importing
   JAX (``import mfsim`` imports its public names on first use);
 - ``list``, ``keys solver``: the text derived from the registry, read back
-  from mfsim's derived-text cache (``mfsim._derived_cache``; the cache is
+  from mfsim's derived-text cache (``mfsim._store.derived_cache``; the cache is
   filled before the rounds, as a user's first call fills it: that first
   call, which imports JAX, is timed apart as ``list, first call``);
 - ``check quickstart --no-memory-check``: loads and validates the scenario

@@ -43,7 +43,7 @@ def _results(name: str, tmp: Path) -> tuple[Path, str]:
 
 
 def _draw_all(run_dir: Path, out: Path) -> tuple[float, int]:
-    from mfsim._results import open_results
+    from mfsim._store.results import open_results
     from mfsim.plotting import plan, save_figure
 
     start = time.perf_counter()

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from ._losses import AbstractLoss, SquaredLoss
+from ._systems.losses import AbstractLoss, SquaredLoss
 
 
 class AbstractSystem(eqx.Module):
@@ -104,7 +104,7 @@ class AbstractRegressionSystem(AbstractLossSystem):
 
     The reported training loss is the loss of the predictions (:meth:`loss_function`:
     by default the squared loss $L = \frac{1}{2n}\sum_i (f(x_i) - y_i)^2$;
-    :mod:`mfsim._losses`), whatever scaling a training objective applies (e.g.
+    :mod:`mfsim._systems.losses`), whatever scaling a training objective applies (e.g.
     the $1/\alpha^2$ of the output-scale parameterization).
     """
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 # every piece of a user's input that is printed goes through clean (no terminal injection)
 from ._errors import clean
-from ._plugins import load_plugins
+from ._scenario.plugins import load_plugins
 
 _STARTED = time.perf_counter()  # (the launcher imports this module first)
 
@@ -147,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("--yscale", default="auto", choices=["auto", "linear", "log"])
     plot.add_argument("--out", metavar="FILE", help="with --var: write the one figure here "
                                                     "(format from the suffix)")
-    from ._catalog import CATEGORIES
+    from ._scenario.catalog import CATEGORIES
 
     listing = sub.add_parser("list", help="systems, tasks, monitors, solvers, twins and "
                                           "shipped scenarios, with one-line descriptions")
@@ -191,8 +191,8 @@ def _shipped_or_path(name: str) -> str:
     shows it) stands for its file, unless a file of that name exists here."""
     import difflib
 
-    from ._catalog import SCENARIO_DIR, shipped_scenarios
     from ._errors import MfsimError
+    from ._scenario.catalog import SCENARIO_DIR, shipped_scenarios
 
     stem = name.removesuffix(".toml")
     if Path(name).exists() or "/" in name or not stem.replace("_", "").isalnum():
@@ -284,7 +284,7 @@ def _finished_already(args):
     """The quick path of a rerun: the finished run of exactly this input
     (the scenario file's bytes, the --set values, mfsim's code) read back
     from the directory it would write, before anything is validated or JAX
-    imported (:func:`mfsim._runner.finished.finished_run`); ``None``
+    imported (:func:`mfsim._store.finished.finished_run`); ``None``
     otherwise (then the run path decides, and reads a finished run back
     too). Not with --force, --plugin (a plugin may change what the input
     means), --shard or --workers."""
@@ -292,7 +292,7 @@ def _finished_already(args):
         return None
     import tomllib
 
-    from ._runner.finished import finished_run, input_digest
+    from ._store.finished import finished_run, input_digest
 
     overrides = _overrides(args)
     if args.out is not None:
@@ -417,7 +417,7 @@ def _listing(labels, limit: int = 10) -> str:
 
 
 def _cmd_merge(args) -> int:
-    from ._runner.merge import merge
+    from ._store.merge import merge
 
     merged = merge(args.run_dir)
     where, n = clean(str(merged.result.out_dir)), len(merged.result.labels)
@@ -442,10 +442,10 @@ def _single_run_status(run_dir: Path) -> str | None:
     it ended, or interrupted with its checkpoints kept, or not started."""
     import xarray as xr
 
-    from ._results import RESULTS_FILE
-    from ._runner.merge import run_plan
     from ._runner.plan import solve_label
-    from ._runner.store import CHECKPOINT_GLOB
+    from ._store.merge import run_plan
+    from ._store.points import CHECKPOINT_GLOB
+    from ._store.results import RESULTS_FILE
 
     if run_plan(run_dir).sweep:
         return None
@@ -471,7 +471,7 @@ def _single_run_status(run_dir: Path) -> str | None:
 
 
 def _cmd_status(args) -> int:
-    from ._runner.merge import run_status
+    from ._store.merge import run_status
 
     single = _single_run_status(Path(args.run_dir))
     if single is not None:
@@ -567,11 +567,11 @@ def _sweep_summary(args, result, total: float) -> int:
 
 def _cmd_plot(args) -> int:
     from ._errors import MfsimError
-    from ._io import recording
-    from ._results import RESULTS_FILE, open_results
     from ._runner.lock import run_lock
     from ._runner.manifest import Manifest
-    from ._runner.store import draw_figures
+    from ._store.io import recording
+    from ._store.points import draw_figures
+    from ._store.results import RESULTS_FILE, open_results
 
     run_dir = Path(args.run_dir)
     if not (run_dir / RESULTS_FILE).is_file():
@@ -606,10 +606,10 @@ def _plot_chosen(args, ds, run_dir: Path) -> int:
     """``mfsim plot --var ...``: the chosen figures, into the run directory
     (or ``--out``)."""
     from ._errors import MfsimError
-    from ._io import recording
     from ._runner.lock import run_lock
     from ._runner.manifest import Manifest
-    from ._runner.store import inside
+    from ._store.io import recording
+    from ._store.points import inside
     from .plotting import chosen_figures, save_figure
 
     if not args.var:
@@ -640,8 +640,8 @@ def _plot_chosen(args, ds, run_dir: Path) -> int:
 
 
 def _cmd_list(args) -> int:
-    from ._catalog import CATEGORIES, format_catalog
     from ._errors import MfsimError
+    from ._scenario.catalog import CATEGORIES, format_catalog
 
     for category in args.category:
         if category not in CATEGORIES:
@@ -661,7 +661,7 @@ def _shipped_entries(args) -> bool:
 
 def _reference_page(args) -> str:
     """The scenario-key reference page; without plugins, as this very code
-    made it before (:mod:`mfsim._derived_cache`: no registry, no JAX)."""
+    made it before (:mod:`mfsim._store.derived_cache`: no registry, no JAX)."""
     def make() -> str:
         from ._scenario.keys import keys_markdown
 
@@ -669,7 +669,7 @@ def _reference_page(args) -> str:
 
     if not _shipped_entries(args):
         return make()
-    from ._derived_cache import cached_text
+    from ._store.derived_cache import cached_text
 
     return cached_text("keys", make)
 
@@ -714,19 +714,19 @@ def main(argv: list[str] | None = None) -> int:
     # JAX's 64-bit mode stays as a Python script finds it: each command switches
     # it on, scoped, for a scenario that needs float64 (as mfsim.run does), so a
     # float32 run here equals the same run from the API, bit for bit
-    from ._compile_cache import disable_compile_cache, enable_compile_cache
     from ._errors import MfsimError, MfsimWarning
+    from ._store.compile_cache import disable_compile_cache, enable_compile_cache
 
     commands = {"run": _cmd_run, "check": _cmd_check, "plot": _cmd_plot, "list": _cmd_list,
                 "keys": _cmd_keys, "merge": _cmd_merge,
                 "status": _cmd_status, "submit": _cmd_submit}
     # SIGTERM (a batch scheduler's stop) ends a run like Ctrl-C: completed
     # points and checkpoints are on disk, and the message says how to resume
-    from . import _interrupt
+    from ._runner import interrupt
 
-    _interrupt.begin()
+    interrupt.begin()
     try:
-        previous = signal.signal(signal.SIGTERM, _interrupt.on_signal)
+        previous = signal.signal(signal.SIGTERM, interrupt.on_signal)
     except ValueError:  # not the main thread: leave signals alone
         previous = None
     # notes (a renamed key, a corrupt file solved again): one line each, like
@@ -761,15 +761,15 @@ def main(argv: list[str] | None = None) -> int:
             enable_compile_cache()  # before anything compiles
         load_plugins(args.plugin)
         code = commands[args.command](args)
-        _interrupt.finish()  # a signal from here on cannot raise
+        interrupt.finish()  # a signal from here on cannot raise
         return code
     except MfsimError as e:
-        _interrupt.finish()
+        interrupt.finish()
         _loaded()
         print(f"mfsim: {clean(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:
-        _interrupt.finish()
+        interrupt.finish()
         _loaded()
         print(f"mfsim: {clean(str(e))}" if str(e) else
               "mfsim: interrupted (what was already written is kept)", file=sys.stderr)
@@ -793,7 +793,7 @@ def _watch_signals() -> None:
     nothing half-written is left)."""
     import threading
 
-    from ._interrupt import request, take_redelivered
+    from ._runner.interrupt import request, take_redelivered
 
     read, write = os.pipe()
     os.set_blocking(write, False)
@@ -820,16 +820,16 @@ def entry() -> None:
     interrupt left running on XLA's threads must not meet the interpreter's
     teardown (that ended in a segmentation fault)."""
 
-    from . import _interrupt
+    from ._runner import interrupt
 
     _watch_signals()
-    sys.unraisablehook = _interrupt.unraisable_hook
-    signal.signal(signal.SIGINT, _interrupt.on_signal)
-    signal.signal(signal.SIGTERM, _interrupt.on_signal)
+    sys.unraisablehook = interrupt.unraisable_hook
+    signal.signal(signal.SIGINT, interrupt.on_signal)
+    signal.signal(signal.SIGTERM, interrupt.on_signal)
     try:
         code = main()
     except KeyboardInterrupt:  # before the command started (parsing its arguments)
-        _interrupt.finish()
+        interrupt.finish()
         print("mfsim: interrupted before the command started; nothing was written",
               file=sys.stderr)
         code = EXIT_INTERRUPTED

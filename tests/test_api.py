@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mfsim
-from mfsim._catalog import catalog, shipped_scenarios
+from mfsim._scenario.catalog import catalog, shipped_scenarios
 from mfsim._scenario.keys import keys_markdown, missing_descriptions
 from mfsim._scenario.schema import Scenario
 from mfsim.cli import main

@@ -89,7 +89,7 @@ def test_cli_writes_the_solve_to_its_compilation_cache(tmp_path):
 
 
 def test_cache_directory_follows_the_environment(monkeypatch, tmp_path):
-    from mfsim._compile_cache import cache_directory
+    from mfsim._store.compile_cache import cache_directory
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     monkeypatch.delenv("MFSIM_COMPILE_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))

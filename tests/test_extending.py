@@ -108,7 +108,7 @@ def test_a_system_defined_outside_the_package_runs_from_a_scenario(registered):
 
 
 def test_a_registered_system_is_listed_and_checked(registered):
-    from mfsim._catalog import format_catalog
+    from mfsim._scenario.catalog import format_catalog
     from mfsim._scenario.keys import keys_markdown
 
     assert "quadratic_particles" in format_catalog(["systems"])

@@ -17,9 +17,9 @@ from scenario_texts import TINY_PROBLEM
 from test_resume import assert_same_results
 
 import mfsim
-from mfsim._io import atomic_write_text, recording
 from mfsim._runner.lock import run_lock
 from mfsim._runner.manifest import MANIFEST_FILE, Manifest
+from mfsim._store.io import atomic_write_text, recording
 from mfsim.cli import main
 
 SWEEP = 'name = "faults"\n' + TINY_PROBLEM + """[solver]
@@ -352,7 +352,7 @@ def test_a_real_full_disk_then_a_read_only_one(small_disk, reference, tmp_path, 
 
 def assert_only_whole_points(out):
     """Every point file present opens and passes its checksum."""
-    from mfsim._runner.store import content_sha256
+    from mfsim._store.points import content_sha256
 
     for path in sorted((out / "points").glob("*")):
         assert not path.name.startswith("."), f"a temporary file was left: {path.name}"

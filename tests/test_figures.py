@@ -320,7 +320,7 @@ def test_results_variables_describe_themselves(tmp_path):
 def test_each_dynamics_names_its_time_axis():
     """sgd_vs_flow was drawn against 'gradient-descent step k': SGD's
     steps say SGD; flows t; online SGD t = eta alpha."""
-    from mfsim._runner.store import time_axis
+    from mfsim._store.points import time_axis
     from mfsim.plotting.meta import time_axis as drawn_axis
 
     base = {"name": "x", "task": {"kind": "teacher", "d": 3, "n_train": 8, "n_test": 8},

@@ -154,7 +154,7 @@ def test_a_ctrl_c_where_python_cannot_raise_it_is_sent_again(capsys):
     import signal
     import time
 
-    from mfsim import _interrupt
+    from mfsim._runner import interrupt as _interrupt
 
     def callback(phase, info):
         if phase == "start":

@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 import mfsim
-from mfsim._results import scenario_sha256
+from mfsim._store.results import scenario_sha256
 
 MFSIM = str(Path(sys.executable).with_name("mfsim"))
 

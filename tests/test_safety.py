@@ -10,7 +10,7 @@ import pytest
 from scenario_texts import TINY_PROBLEM
 
 import mfsim
-from mfsim._runner.store import inside
+from mfsim._store.points import inside
 from mfsim.cli import main
 
 PACKAGE = Path(mfsim.__file__).parent

@@ -12,13 +12,13 @@ import pytest
 import xarray as xr
 
 import mfsim
-from mfsim._analysis import final_value, oracle_stopping, power_law_fit
-from mfsim._combine import combine_points
-from mfsim._results import trajectory_to_dataset
 from mfsim._scenario.assignment import parse_assignment
 from mfsim._scenario.load import validate_scenario
 from mfsim._scenario.sweep import apply_overrides, expand
 from mfsim._solve.simulate import simulate_batch
+from mfsim._store.analysis import final_value, oracle_stopping, power_law_fit
+from mfsim._store.combine import combine_points
+from mfsim._store.results import trajectory_to_dataset
 from mfsim.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._activations import activation_derivative, get_activation
+from .._systems.activations import activation_derivative, get_activation
 
 # rounding can push a correlation past +-1: clip (arccos(1) = 0 exactly)
 _CLIP = 1.0

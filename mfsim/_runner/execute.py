@@ -11,21 +11,16 @@ import jax
 import numpy as np
 import xarray as xr
 
-from .._analysis import reference_distance
-from .._checkpoint import CheckpointFile
 from .._errors import Interrupted, ScenarioError
-from .._interrupt import check as check_interrupt
 from .._scenario.build import build, label_problem, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileClock, SolveSettings, Trajectory
 from .._solve.polish import polish
 from .._solve.simulate import simulate
-from .._system import AbstractParticleSystem
-from .manifest import Manifest
-from .plan import RunPlan, solve_label, solve_name
-from .progress import Mode, Reporter
-from .store import (
+from .._store.analysis import reference_distance
+from .._store.checkpoints import CheckpointFile
+from .._store.points import (
     Outcome,
     merge_twins,
     point_text,
@@ -40,6 +35,11 @@ from .store import (
     write_point,
     write_reference,
 )
+from .._system import AbstractParticleSystem
+from .interrupt import check as check_interrupt
+from .manifest import Manifest
+from .plan import RunPlan, solve_label, solve_name
+from .progress import Mode, Reporter
 
 
 def _finite(state) -> bool:

@@ -1,6 +1,6 @@
 """The files mfsim wrote in a run directory: ``.mfsim-manifest``, one path
 (relative to the directory) per line, appended before each file is written
-(:func:`mfsim._io.recording`). A rerun, ``--force`` or a finished run removes
+(:func:`mfsim._store.io.recording`). A rerun, ``--force`` or a finished run removes
 files only through it, so a user's file is never removed, whatever its name.
 
 A crash can leave a line naming a file that was never written (harmless) or
@@ -18,11 +18,11 @@ import os
 import re
 from pathlib import Path
 
-from .._io import atomic_write_text
+from .._store.io import atomic_write_text
 
 MANIFEST_FILE = ".mfsim-manifest"
 WRITER_GLOB = ".mfsim-manifest-*"
-# a temporary file of mfsim._io.atomic_write: ".NAME.<8 random characters>.tmp"
+# a temporary file of mfsim._store.io.atomic_write: ".NAME.<8 random characters>.tmp"
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 

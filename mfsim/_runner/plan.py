@@ -10,12 +10,12 @@ from pathlib import Path
 import jax
 
 from .._errors import MfsimError, RedirectedOutputWarning, show
-from .._results import SCENARIO_FILE, scenario_toml
 from .._scenario import registry
 from .._scenario.memory import preflight
 from .._scenario.schema import Scenario
 from .._scenario.sweep import SweepPoint, expand, reference_points
-from .finished import input_digest
+from .._store.finished import input_digest
+from .._store.results import SCENARIO_FILE, scenario_toml
 from .manifest import MANIFEST_FILE
 
 POINTS_DIR = "points"

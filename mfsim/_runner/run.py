@@ -9,18 +9,18 @@ import jax
 import xarray as xr
 
 from .._errors import Interrupted, MfsimError
-from .._io import recording
 from .._scenario.load import load_scenario
 from .._scenario.schema import Scenario
 from .._scenario.sweep import apply_overrides
+from .._store.finished import RunResult, point_statuses
+from .._store.io import recording
+from .._store.points import read_complete, store, write_error
 from .execute import build_jobs, execute
-from .finished import RunResult, point_statuses
 from .lock import run_lock
 from .manifest import Manifest
 from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_key
 from .progress import Mode
 from .shards import Shard, ShardResult, partition, reference_writers, require_sweep
-from .store import read_complete, store, write_error
 from .workers import run_workers
 
 

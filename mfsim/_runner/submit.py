@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import MfsimError, clean
-from .._results import SCENARIO_FILE
-from .merge import MergeResult, merge
+from .._store.merge import MergeResult, merge
+from .._store.results import SCENARIO_FILE
 from .plan import RunPlan
 from .shards import Shard, ShardResult, require_sweep
 from .workers import prepared
@@ -53,7 +53,7 @@ def _load(plugins: tuple[str, ...], cwd: str | None, compile_cache: bool = True)
     the bits ``mfsim run`` computes), the submitting directory, the
     compilation cache (unless ``--no-compile-cache``) and its ``--plugin``
     modules."""
-    from .._compile_cache import disable_compile_cache, enable_compile_cache
+    from .._store.compile_cache import disable_compile_cache, enable_compile_cache
 
     if compile_cache:
         enable_compile_cache()
@@ -62,7 +62,7 @@ def _load(plugins: tuple[str, ...], cwd: str | None, compile_cache: bool = True)
     if cwd is not None:
         os.chdir(cwd)
     if plugins:
-        from .._plugins import load_plugins
+        from .._scenario.plugins import load_plugins
 
         load_plugins(list(plugins))
 

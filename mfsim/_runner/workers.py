@@ -28,15 +28,15 @@ import sys
 import time
 
 from .._errors import Interrupted, MfsimError
-from .._io import recording
-from .._results import SCENARIO_FILE
+from .._store.io import recording
+from .._store.merge import MergeResult, merge
+from .._store.points import prepare_dir
+from .._store.results import SCENARIO_FILE
 from .lock import run_lock
 from .manifest import Manifest
-from .merge import MergeResult, merge
 from .plan import RunPlan, check_output_dir
 from .progress import Mode, Reporter
 from .shards import require_sweep
-from .store import prepare_dir
 
 POLL = 0.25  # seconds between looks at the workers and the point files
 STOP_WAIT = 120.0  # seconds the workers get to stop cleanly before SIGKILL

@@ -22,7 +22,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .._losses import LogisticLoss
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
 from .._solve.core import SolveSettings
@@ -31,6 +30,7 @@ from .._solve.optimizers import Minibatch, Online, OptaxSolver
 from .._solve.save_times import save_times
 from .._solve.solvers import OPTIMIZERS, SOLVERS
 from .._system import AbstractRegressionSystem, AbstractSystem
+from .._systems.losses import LogisticLoss
 from .._tasks.dataset import Dataset
 from . import registry, twins
 from .entry import BuildContext, TaskContext

@@ -12,7 +12,7 @@ from pathlib import Path
 
 CATEGORIES = ("systems", "tasks", "monitors", "solvers", "twins", "scenarios")
 # where the shipped scenarios live (a source checkout, or an editable install)
-SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def _one_line(doc: str | None) -> str:
@@ -21,7 +21,7 @@ def _one_line(doc: str | None) -> str:
 
 def _monitor_note(entry) -> str:
     """The systems a monitor fits, when it does not fit every system."""
-    from ._scenario import registry
+    from . import registry
 
     fit = [s.name for s in registry.SYSTEMS.values() if entry.fits(s.system)]
     return "" if len(fit) == len(registry.SYSTEMS) else f" ({', '.join(fit)})"
@@ -42,7 +42,7 @@ def shipped_scenarios(directory: Path = SCENARIO_DIR) -> list[tuple[str, str]]:
 def twins() -> list[tuple[str, str]]:
     """(the [compare] setting that asks for it, what it is, its variables'
     prefix) of every twin."""
-    from ._scenario.twins import FLOW, KERNELS, LINEARIZED, QUADRATIC, THEORY
+    from .twins import FLOW, KERNELS, LINEARIZED, QUADRATIC, THEORY
 
     setting = {LINEARIZED: "linearized = true", QUADRATIC: "quadratic = true",
                THEORY: "theory = true", FLOW: "flow = true"}
@@ -54,12 +54,12 @@ def twins() -> list[tuple[str, str]]:
 def catalog(*, cached: bool = False) -> dict[str, list[tuple[str, str]]]:
     """Category -> [(name, one-line description)]. ``cached``: what the
     registry gives read from mfsim's derived-text cache when this very code
-    made it before (:mod:`mfsim._derived_cache`: no registry, no JAX);
+    made it before (:mod:`mfsim._store.derived_cache`: no registry, no JAX);
     never with plugins, whose entries the cache does not know."""
     if cached:
         import json
 
-        from ._derived_cache import cached_text
+        from .._store.derived_cache import cached_text
 
         made = json.loads(cached_text("catalog", lambda: json.dumps(_registered())))
     else:
@@ -69,8 +69,8 @@ def catalog(*, cached: bool = False) -> dict[str, list[tuple[str, str]]]:
 
 def _registered() -> dict[str, list[tuple[str, str]]]:
     # imported here: the command's parser and scenario names need none of it
-    from ._scenario import registry
-    from ._solve.solvers import SOLVERS
+    from .._solve.solvers import SOLVERS
+    from . import registry
 
     return {
         "systems": [(e.name, _one_line(e.config.__doc__)) for e in registry.SYSTEMS.values()],

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._errors import clean
+from .._errors import clean
 
 
 def load_plugins(names: list[str]) -> None:
@@ -18,7 +18,7 @@ def load_plugins(names: list[str]) -> None:
     import importlib
     import importlib.util
 
-    from ._errors import MfsimError
+    from .._errors import MfsimError
 
     for name in names:
         where = f"--plugin {clean(name)}"

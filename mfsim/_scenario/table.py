@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from .._activations import ACTIVATIONS
+from .._systems.activations import ACTIVATIONS
 
 Activation = Literal[tuple(ACTIVATIONS)]  # type: ignore[valid-type]
-# the training losses of scalar-output networks (mfsim._losses); logistic needs +-1 labels
+# the training losses of scalar-output networks (mfsim._systems.losses); logistic needs +-1 labels
 Loss = Literal["squared", "logistic"]
 LOSS_DESCRIPTION = ("training loss: squared (1/2n) sum (f - y)^2, or logistic (1/n) sum "
                     "log(1 + exp(-y f)) on labels y = +-1 (the task's targets must be +-1)")

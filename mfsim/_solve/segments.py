@@ -29,7 +29,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._interrupt import check as check_interrupt
+from .._runner.interrupt import check as check_interrupt
 from .core import CompileClock, Trajectory, solve
 from .core import status as solve_status
 from .optimizers import OptaxSolver

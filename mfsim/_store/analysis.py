@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ._monitors.variable import Variable
+from .._monitors.variable import Variable
 
 
 def time_dim(ds: xr.Dataset) -> str:
@@ -181,7 +181,7 @@ def w2_to_stationary(ds: xr.Dataset, name: str = "particles") -> xr.DataArray:
     the particle measure to its stationary law. Needs a ``seed`` sweep axis
     of at least two seeds and particle snapshots (monitor
     ``particle_snapshots``); exact OT (Hungarian assignment) on the host."""
-    from ._monitors.wasserstein import exact_w2_squared
+    from .._monitors.wasserstein import exact_w2_squared
 
     if "seed" not in sweep_dims(ds) or ds.sizes["seed"] < 2:
         raise ValueError("w2_to_stationary needs a sweep over at least two seeds")

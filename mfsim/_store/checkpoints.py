@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import RecomputedWarning
-from ._io import atomic_write
-from ._solve.segments import AbstractCheckpointStore
+from .._errors import RecomputedWarning
+from .._solve.segments import AbstractCheckpointStore
+from .io import atomic_write
 
 
 class CheckpointFile(AbstractCheckpointStore):

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from ._analysis import scalar_series
-from ._results import STEP_ATTRS, TIME_ATTRS
+from .analysis import scalar_series
+from .results import STEP_ATTRS, TIME_ATTRS
 
 
 def _time_grid(datasets: Sequence[xr.Dataset]) -> tuple[np.ndarray | None, int]:

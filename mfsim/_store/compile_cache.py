@@ -23,7 +23,7 @@ import os
 import warnings
 from pathlib import Path
 
-from ._errors import MfsimWarning
+from .._errors import MfsimWarning
 
 ENV = "MFSIM_COMPILE_CACHE"
 MIN_COMPILE_SECONDS = 0.2

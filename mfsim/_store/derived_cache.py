@@ -19,9 +19,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ._io import atomic_write_text
+from .io import atomic_write_text
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # mfsim/
 
 
 @functools.cache

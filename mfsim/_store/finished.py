@@ -22,7 +22,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._results import PROVENANCE_FILE, RESULTS_FILE
+from .results import PROVENANCE_FILE, RESULTS_FILE
 
 if typing.TYPE_CHECKING:
     import xarray as xr
@@ -136,9 +136,9 @@ def point_statuses(ds: xr.Dataset) -> dict[str, str]:
 
 def input_digest(source: str | Path, overrides: dict | None) -> str | None:
     """SHA-256 of what a run was asked for: the scenario file's bytes, the
-    ``--set`` values and mfsim's code (:func:`mfsim._derived_cache.package_digest`);
+    ``--set`` values and mfsim's code (:func:`mfsim._store.derived_cache.package_digest`);
     ``None`` when ``source`` is not a readable file."""
-    from .._derived_cache import package_digest
+    from .derived_cache import package_digest
 
     try:
         data = Path(source).read_bytes()

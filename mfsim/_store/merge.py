@@ -26,15 +26,14 @@ import jax
 import xarray as xr
 
 from .._errors import MfsimError, ScenarioError
-from .._io import recording
-from .._results import SCENARIO_FILE
+from .._runner.lock import run_lock
+from .._runner.manifest import Manifest
+from .._runner.plan import RunPlan, make_plan, needs_float64, solve_label
+from .._runner.progress import Mode, Reporter
 from .._scenario.load import load_scenario
 from .finished import MISSING, RunResult, point_statuses
-from .lock import run_lock
-from .manifest import Manifest
-from .plan import RunPlan, make_plan, needs_float64, solve_label
-from .progress import Mode, Reporter
-from .store import (
+from .io import recording
+from .points import (
     Outcome,
     point_text,
     read_saved,
@@ -42,6 +41,7 @@ from .store import (
     store,
     write_error,
 )
+from .results import SCENARIO_FILE
 
 
 def load_plan(run_dir: str | os.PathLike) -> RunPlan:

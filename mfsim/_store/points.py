@@ -1,6 +1,6 @@
 """Store a run: point files, combined results, summary, provenance, figures.
 
-Every file is written atomically (:mod:`mfsim._io`); a point's file carries
+Every file is written atomically (:mod:`mfsim._store.io`); a point's file carries
 its scenario's SHA-256, so a rerun reads back exactly the points of this
 scenario that an interrupted run completed.
 """
@@ -18,10 +18,25 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._combine import combine_points, summary_rows
 from .._errors import MfsimError, RecomputedWarning
 from .._monitors.variable import Variable, hidden
-from .._results import (
+from .._runner.manifest import Manifest
+from .._runner.plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_label, solve_name
+from .._runner.progress import Reporter
+from .._scenario.keys import key_shown
+from .._scenario.sweep import SweepPoint, axes
+from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
+from .._solve.core import Trajectory
+from .combine import combine_points, summary_rows
+from .finished import (
+    RunResult,
+    file_digests,
+    finished_run,
+    point_statuses,
+    points_record,
+    solve_ends,
+)
+from .results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
     SCENARIO_FILE,
@@ -36,21 +51,6 @@ from .._results import (
     write_dataset,
     write_json,
 )
-from .._scenario.keys import key_shown
-from .._scenario.sweep import SweepPoint, axes
-from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
-from .._solve.core import Trajectory
-from .finished import (
-    RunResult,
-    file_digests,
-    finished_run,
-    point_statuses,
-    points_record,
-    solve_ends,
-)
-from .manifest import Manifest
-from .plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_label, solve_name
-from .progress import Reporter
 
 SUMMARY_FILE = "summary.csv"
 CHECKPOINT_GLOB = "checkpoint-*.npz"

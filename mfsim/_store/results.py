@@ -29,10 +29,10 @@ import numpy as np
 import tomli_w
 import xarray as xr
 
-from ._io import atomic_write, atomic_write_text
+from .io import atomic_write, atomic_write_text
 
 if typing.TYPE_CHECKING:  # imported where used: reading a run needs no JAX
-    from ._solve.core import Trajectory
+    from .._solve.core import Trajectory
 
 RESULTS_FILE = "results.nc"
 # the time coordinate of gradient flow (gradient descent adds ``step``)
@@ -55,7 +55,7 @@ POINT_DIMS = {
 
 
 def _variable(name: str):
-    from ._monitors.variable import Variable
+    from .._monitors.variable import Variable
 
     return Variable(name, name)
 

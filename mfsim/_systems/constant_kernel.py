@@ -22,8 +22,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
-from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem
+from .losses import AbstractLoss, SquaredLoss, get_loss
 
 
 class KernelFlowState(eqx.Module):

@@ -45,10 +45,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import fc_kernels
 from .._kernels.layerwise import layerwise_ntk
-from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import (
     AbstractFeatureSystem,
     AbstractInfiniteWidthSystem,
@@ -57,6 +55,8 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
+from .activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
+from .losses import AbstractLoss, SquaredLoss, get_loss
 from .parameterization import (
     DEEP_PARAMETERIZATIONS,
     NTK,

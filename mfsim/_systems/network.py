@@ -40,8 +40,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
 from .._kernels.empirical import DEFAULT_MEMORY_BUDGET, empirical_ntk
-from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, as_float_array
+from .losses import AbstractLoss, SquaredLoss, get_loss
 
 
 class NetworkState(eqx.Module):

@@ -30,9 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
 from .._kernels.analytic import TwoLayerKernel
-from .._losses import AbstractLoss, SquaredLoss, get_loss
 from .._system import (
     AbstractInfiniteWidthSystem,
     AbstractInvariantSystem,
@@ -41,6 +39,8 @@ from .._system import (
     AbstractSupervisedSystem,
     as_float_array,
 )
+from .activations import ACTIVATIONS, HOMOGENEOUS, activation_derivative, get_activation
+from .losses import AbstractLoss, SquaredLoss, get_loss
 from .parameterization import AbstractNeuronInit, AbstractParameterization
 from .parameterization import neuron_init as to_neuron_init
 from .parameterization import parameterization as to_parameterization
@@ -122,7 +122,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
       $O(n\cdot\text{block})$ instead of $O(nm)$; 0: no blocking; ``None``:
       :func:`auto_block`, by device and $n m$). Results agree to rounding.
     - ``loss``: the training loss, ``"squared"`` (default), ``"logistic"`` (labels
-      +-1) or ``"cross_entropy"`` (:mod:`mfsim._losses`); an :class:`mfsim.AbstractLoss`.
+      +-1) or ``"cross_entropy"`` (:mod:`mfsim._systems.losses`); an :class:`mfsim.AbstractLoss`.
     """
 
     x_train: Float[Array, "n d"]

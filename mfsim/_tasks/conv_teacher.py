@@ -19,7 +19,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .._activations import get_activation
+from .._systems.activations import get_activation
 from .dataset import ImageDataset
 
 

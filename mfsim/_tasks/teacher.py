@@ -21,7 +21,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._activations import get_activation
+from .._systems.activations import get_activation
 from .dataset import AbstractSampler, Dataset
 
 

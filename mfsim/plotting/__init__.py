@@ -17,7 +17,7 @@ from pathlib import Path
 
 import mfsim.plotting.meta as meta
 
-from .._analysis import scalar_series, sweep_dims
+from .._store.analysis import scalar_series, sweep_dims
 from .lint import lint
 from .particles import particles_figure, w2_stationary_figure
 from .phase import phase_axes, phase_diagram_figure, phase_grid

@@ -12,7 +12,7 @@ import numpy as np
 
 import mfsim.plotting.meta as meta
 
-from .._analysis import sweep_dims
+from .._store.analysis import sweep_dims
 from .style import LINE_STYLES, MARKERS, PALETTE, categorical, ordered_colors
 
 MAX_LINES = 16  # 5 sample sizes x 3 models: every line, colour x line style

@@ -13,8 +13,8 @@ import weakref
 
 import numpy as np
 
-from .._analysis import scalar_series, sweep_dims, time_dim
 from .._monitors.variable import Variable
+from .._store.analysis import scalar_series, sweep_dims, time_dim
 from .style import fmt
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
-from .._analysis import sweep_dims
+from .._store.analysis import sweep_dims
 from .style import SINGLE, figure, fmt, grid, legend_outside, ordered_colors, paper, title
 
 
@@ -113,7 +113,7 @@ def w2_stationary_figure(ds, *, title_text: str | None = None):
     two independent stationary samples."""
     from matplotlib.lines import Line2D
 
-    from .._analysis import w2_to_stationary
+    from .._store.analysis import w2_to_stationary
 
     w2 = w2_to_stationary(ds)
     tdim = next(d for d in w2.dims if d != "seed" and d not in sweep_dims(ds))

@@ -7,7 +7,7 @@ import numpy as np
 
 import mfsim.plotting.meta as meta
 
-from .._analysis import final_value, oracle_stopping, sweep_dims
+from .._store.analysis import final_value, oracle_stopping, sweep_dims
 from .style import CELL_GID, SEQUENTIAL, display_len, fmt, grid, paper, set_labels, title
 from .summary import phase_metrics
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import mfsim.plotting.meta as meta
 
-from .._analysis import sweep_dims
+from .._store.analysis import sweep_dims
 from .particles import particle_variables, particles_figure, w2_stationary_figure
 from .phase import phase_axes, phase_diagram_figure
 from .series import family_figure, loss_figure, loss_variables, series_figure

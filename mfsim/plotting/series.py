@@ -12,7 +12,7 @@ import numpy as np
 import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
-from .._analysis import sweep_dims
+from .._store.analysis import sweep_dims
 from .style import (
     REFERENCE_COLOR,
     REFERENCE_DASHES,

@@ -9,8 +9,8 @@ import numpy as np
 
 import mfsim.plotting.meta as meta
 
-from .._analysis import learning_times as energy_learning_times
-from .._analysis import time_dim
+from .._store.analysis import learning_times as energy_learning_times
+from .._store.analysis import time_dim
 from .particles import first_point
 from .style import (
     PANEL,

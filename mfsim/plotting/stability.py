@@ -8,7 +8,7 @@ import numpy as np
 import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
-from .._analysis import sweep_dims, time_dim
+from .._store.analysis import sweep_dims, time_dim
 from .series import _systems
 from .style import PANEL, categorical, figure, figure_legend, paper, title
 
@@ -53,7 +53,7 @@ def stability_figure(ds, *, name: str = "sharpness", loss: str = "train_loss",
     log axis where the action is early (a catapult's spike)."""
     from matplotlib.lines import Line2D
 
-    from .._analysis import REGIMES, training_regimes
+    from .._store.analysis import REGIMES, training_regimes
 
     tdim = time_dim(ds)
     dims = sweep_dims(ds)

@@ -437,7 +437,7 @@ def save_figure(fig, path: str | Path, *, title: str | None = None) -> Path:
     goes into the file's metadata."""
     import matplotlib
 
-    from .._io import atomic_write
+    from .._store.io import atomic_write
 
     path = Path(path)
     fmt_ = path.suffix.lstrip(".")

@@ -12,7 +12,7 @@ import numpy as np
 import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
-from .._analysis import final_value, oracle_stopping, sweep_dims
+from .._store.analysis import final_value, oracle_stopping, sweep_dims
 from .series import loss_variables
 from .style import (
     REFERENCE_COLOR,
