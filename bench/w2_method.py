@@ -58,7 +58,7 @@ def _case(x, y, rounds: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from mfsim._monitors.wasserstein import auto_method
+    from mfsim._monitors.w2_methods import auto_method
 
     sides = {"exact": _side(x, y, "exact", jnp.float64),
              "sinkhorn": _side(x, y, "sinkhorn", jnp.float32)}
@@ -70,7 +70,7 @@ def _case(x, y, rounds: int) -> dict:
             values[k] = fn()
             times[k].append(time.perf_counter() - t)
     best = {k: min(v) for k, v in times.items()}
-    choice = auto_method(len(x), len(y), jax.default_backend())
+    choice = auto_method(len(x), len(y), jax.default_backend()).name
     converged = bool(values["sinkhorn"]["sinkhorn_converged_init"])
     # at the requested accuracy: a Sinkhorn solve that missed its threshold
     # did not deliver it, so exact is then right whatever its time; otherwise

@@ -244,10 +244,13 @@ def test_vector_output_ntk_and_ntk_vector_product():
     jm = np.concatenate([np.asarray(jac["w"]).reshape(6, 3, -1),
                          np.asarray(jac["v"]).reshape(6, 3, -1)], axis=2)
     want = np.einsum("iap,jbp->ijab", jm, jm)
-    for method in ("jacobian", "ntvp"):
+    for method in ("jacobian", "ntvp", mfsim.JacobianContraction(), mfsim.NTKVectorProducts()):
         got = mfsim.empirical_ntk(f, p, x, method=method, block_size=4)
         assert got.shape == (6, 6, 3, 3)
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="unknown NTK method 'dense'; allowed: jacobian, ntvp "
+                       r"\(or JacobianContraction\(\), NTKVectorProducts\(\)\)"):
+        mfsim.empirical_ntk(f, p, x, method="dense")
     g = lambda p, x: f(p, x)[:, 0]  # noqa: E731
     v = jnp.arange(6.0)
     np.testing.assert_allclose(mfsim.ntk_vector_product(g, p, x, v),

@@ -194,36 +194,37 @@ def test_wasserstein_auto_method_rule_and_where_it_is_recorded():
     """method="auto" resolves once per solve, by sizes and device
     (auto_method's measured thresholds), to exact or Sinkhorn, and the
     descriptions stored with the results say which and why."""
-    from mfsim._monitors import wasserstein as w2
+    from mfsim._monitors import w2_methods as w2
 
-    assert w2.auto_method(4096, 4096, "cpu") == "exact"
-    assert w2.auto_method(w2.EXACT_MAX_PARTICLES, w2.EXACT_MAX_PARTICLES, "cpu") == "exact"
+    assert w2.auto_method(4096, 4096, "cpu").name == "exact"
+    assert w2.auto_method(w2.EXACT_MAX_PARTICLES, w2.EXACT_MAX_PARTICLES, "cpu") == mfsim.W2Exact()
     assert w2.auto_method(w2.EXACT_MAX_PARTICLES + 1, w2.EXACT_MAX_PARTICLES + 1,
-                          "cpu") == "sinkhorn"
-    assert w2.auto_method(16384, 4, "cpu") == "exact"  # the LP: 65536 pairs
-    assert w2.auto_method(16384, 8, "cpu") == "sinkhorn"
-    assert w2.auto_method(1024, 1024, "gpu") == "exact"
-    assert w2.auto_method(2048, 2048, "gpu") == "sinkhorn"
+                          "cpu") == mfsim.W2Sinkhorn()
+    assert w2.auto_method(16384, 4, "cpu").name == "exact"  # the LP: 65536 pairs
+    assert w2.auto_method(16384, 8, "cpu").name == "sinkhorn"
+    assert w2.auto_method(1024, 1024, "gpu").name == "exact"
+    assert w2.auto_method(2048, 2048, "gpu").name == "sinkhorn"
 
     auto = mfsim.Wasserstein()
     with pytest.raises(ValueError, match="specialize"):
         auto.descriptions()
     x0 = jnp.asarray(np.random.default_rng(3).normal(size=(40, 3)))
     exact = auto.specialize(_Cloud(), x0)
-    assert (exact.method, exact.exact, exact.sinkhorn) == ("exact", True, False)
+    assert (exact.method, exact.exact, exact.sinkhorn) == (mfsim.W2Exact(), True, False)
     assert set(exact.descriptions()) == {"w2_init"}
     assert ("method auto chose exact: exact up to 8192 particles against as many on cpu"
             in exact.descriptions()["w2_init"])
     # abstract shapes suffice; a large target makes it Sinkhorn
     big = mfsim.Wasserstein(target=jnp.zeros((w2.EXACT_LP_MAX_PAIRS, 3)), name="ref")
     sink = big.specialize(_Cloud(), jax.ShapeDtypeStruct((40, 3), jnp.float64))
-    assert sink.method == "sinkhorn"
+    assert sink.method == mfsim.W2Sinkhorn()
     assert set(sink.descriptions()) == {"w2_ref", "sinkhorn_ref", "entropic_ot_ref",
                                         "sinkhorn_converged_ref"}
     assert "method auto chose sinkhorn: exact up to 65536 particle pairs" in sink.descriptions()[
         "w2_ref"]
     # an explicit method is kept as it is
-    assert mfsim.Wasserstein(method="both").specialize(_Cloud(), x0).method == "both"
+    assert mfsim.Wasserstein(method="both").specialize(_Cloud(), x0).method == mfsim.W2Both()
+    assert mfsim.Wasserstein(method=mfsim.W2Both()) == mfsim.Wasserstein(method="both")
 
     # in a solve: the cloud's flow x' = x scales it, x(t) = e^t x0, and a
     # scaling is the optimal map: W2(mu_t, mu_0) = (e^t - 1) sqrt(mean |x0|^2)

@@ -20,9 +20,10 @@ Parts of ``params`` cut from the gradient by ``jax.lax.stop_gradient`` inside
 
 from __future__ import annotations
 
+import abc
 import os
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -281,13 +282,62 @@ def _ntk_ntvp(f, params, x1, x2, block):
     return k[: x1.shape[0], : x2.shape[0]]
 
 
+class AbstractNTKMethod(eqx.Module):
+    """How :func:`empirical_ntk` forms the Gram matrix of a blocking plan."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def gram(self, f, params, x1, x2, plan: Blocking, symmetric: bool):
+        """The ``(n1, n2, o, o)`` kernel of ``f`` (outputs as vectors)."""
+
+
+class JacobianContraction(AbstractNTKMethod):
+    r"""Each input's Jacobian, computed once per panel of rows, contracted
+    block by block: $J(x_1) J(x_2)^\top$ (for a symmetric Gram, only the
+    blocks on and above the diagonal). Fast while the Jacobians fit."""
+
+    name = "jacobian"
+
+    def gram(self, f, params, x1, x2, plan, symmetric):
+        return _ntk_jacobian(f, params, x1, x2, plan.panel, plan.block,
+                             None if plan.chunk >= plan.panel else plan.chunk, symmetric)
+
+
+class NTKVectorProducts(AbstractNTKMethod):
+    r"""Columns as NTK-vector products $J(J^\top e_j)$, a block of inputs
+    at a time, never a Jacobian: memory of one backward pass per block,
+    for networks with many parameters per input."""
+
+    name = "ntvp"
+
+    def gram(self, f, params, x1, x2, plan, symmetric):
+        # a block's backward pass holds its activations: at most a chunk's
+        return _ntk_ntvp(f, params, x1, x2, min(plan.block, plan.chunk))
+
+
+NTK_METHODS: dict[str, AbstractNTKMethod] = {
+    m.name: m for m in (JacobianContraction(), NTKVectorProducts())}
+
+
+def ntk_method(spec: str | AbstractNTKMethod) -> AbstractNTKMethod:
+    """A method object, or its name (``"jacobian"``, ``"ntvp"``)."""
+    if isinstance(spec, AbstractNTKMethod):
+        return spec
+    if isinstance(spec, str) and spec in NTK_METHODS:
+        return NTK_METHODS[spec]
+    raise ValueError(f"unknown NTK method {spec!r}; allowed: " + ", ".join(NTK_METHODS)
+                     + " (or " + ", ".join(f"{type(m).__name__}()" for m in NTK_METHODS.values())
+                     + ")")
+
+
 def empirical_ntk(
     f: Callable,
     params,
     x1,
     x2=None,
     *,
-    method: str = "jacobian",
+    method: str | AbstractNTKMethod = "jacobian",
     block_size: int | None = None,
     memory_budget: int | None = None,
 ):
@@ -301,12 +351,13 @@ def empirical_ntk(
       reuse the compilation across calls.
     - ``params``: a PyTree of arrays.
     - ``x1``, ``x2``: inputs ``(n1, d)``, ``(n2, d)`` (``x2`` defaults to ``x1``).
-    - ``method``: ``"jacobian"`` or ``"ntvp"``.
+    - ``method``: :class:`JacobianContraction` (``"jacobian"``) or
+      :class:`NTKVectorProducts` (``"ntvp"``).
     - ``block_size``: inputs per block of rows and of columns (default:
       :func:`plan_blocking`'s panels and blocks, which fit the whole
       computation, result included, into ``memory_budget`` bytes).
     - ``memory_budget``: bytes (default: :func:`default_memory_budget`, a
-      quarter of the device's memory). Within it the ``"jacobian"`` method
+      quarter of the device's memory). Within it :class:`JacobianContraction`
       computes each input's Jacobian once when the rows fit (and, for a
       symmetric Gram, ``x2`` omitted or the same array, only the blocks on
       and above the diagonal).
@@ -318,8 +369,7 @@ def empirical_ntk(
     x2 = x1 if symmetric else jnp.asarray(x2)
     out_shape = jax.eval_shape(f, params, x1[:1]).shape
     o = 1 if len(out_shape) == 1 else out_shape[1]
-    if method not in ("jacobian", "ntvp"):
-        raise ValueError(f"unknown NTK method {method!r}; allowed: jacobian, ntvp")
+    method = ntk_method(method)
     if block_size is None:
         budget = default_memory_budget() if memory_budget is None else int(memory_budget)
         plan = plan_blocking(
@@ -329,11 +379,7 @@ def empirical_ntk(
     else:
         b = int(block_size)
         plan = Blocking(b, b, b)
-    if method == "jacobian":
-        k = _ntk_jacobian(f, params, x1, x2, plan.panel, plan.block,
-                          None if plan.chunk >= plan.panel else plan.chunk, symmetric)
-    else:  # a block's backward pass holds its activations: at most a chunk's
-        k = _ntk_ntvp(f, params, x1, x2, min(plan.block, plan.chunk))
+    k = method.gram(f, params, x1, x2, plan, symmetric)
     return k[..., 0, 0] if len(out_shape) == 1 else k
 
 

@@ -14,12 +14,12 @@ at the start. The exact $W_2$ is an assignment problem for equal sizes and a
 transport linear program otherwise, solved by scipy on the host through
 ``jax.pure_callback`` in float64.
 
-``method="auto"`` (the default) takes the exact $W_2$ where it was measured
-cheaper than Sinkhorn (:func:`auto_method`): exact OT has no entropic bias,
-so it meets any accuracy the Sinkhorn divergence could be asked for, and
-where it is also cheaper it is the better answer. The choice is made once per
-solve, from the particle counts and the device, and named in the outputs'
-descriptions (stored with the results).
+The method is an object (:mod:`.w2_methods`). :class:`W2Auto` (the default)
+takes the exact $W_2$ where it was measured cheaper than Sinkhorn
+(:func:`auto_method`): exact OT has no entropic bias, so it meets any
+accuracy the Sinkhorn divergence could be asked for, and where it is also
+cheaper it is the better answer. The choice is made once per solve, from the
+particle counts and the device, and named in the outputs' descriptions (stored with the results).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 from .._system import AbstractParticleSystem
 from .base import AbstractMonitor, MonitorContext
 from .variable import Variable, hidden, reference
+from .w2_methods import AbstractW2Method, W2Auto, auto_method, auto_rule, w2_method
 
 
 def squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -101,44 +102,6 @@ def _exact_w2_squared_jax(x, y):
 
 # defaults shared with the scenario schema
 EPSILON, THRESHOLD, MAX_ITERATIONS = 1e-2, 1e-3, 2000
-METHODS = ("auto", "sinkhorn", "exact", "both")
-
-# method="auto": the exact W2 where it was measured cheaper than one save
-# point's Sinkhorn divergence at the requested accuracy (bench/w2_method.py;
-# the figures in bench/RESULTS.md, "w2_method"). On CPU: for equal sizes,
-# scipy's assignment solver, up to EXACT_MAX_PARTICLES (past it the float64
-# cost matrix alone passes 512 MiB and the assignment's worst case grows as
-# m^3); for unequal sizes (a teacher's neurons), the transport LP up to
-# EXACT_LP_MAX_PAIRS pairs. On a GPU Sinkhorn runs on the device and the
-# exact solve on the host, not measured there: accelerators take exact only
-# for problems of at most EXACT_ACCELERATOR_MAX_PAIRS pairs (a fraction of a
-# second on the host in the CPU worst case).
-EXACT_MAX_PARTICLES = 8192
-EXACT_LP_MAX_PAIRS = 2**16
-EXACT_ACCELERATOR_MAX_PAIRS = 2**20
-
-
-def auto_method(n: int, k: int, platform: str | None = None) -> str:
-    """``"exact"`` or ``"sinkhorn"``: what ``method="auto"`` runs for ``n``
-    particles against ``k`` target particles on ``platform`` (default: JAX's
-    default backend)."""
-    platform = platform or jax.default_backend()
-    if platform != "cpu":
-        return "exact" if n * k <= EXACT_ACCELERATOR_MAX_PAIRS else "sinkhorn"
-    if n == k:
-        return "exact" if n <= EXACT_MAX_PARTICLES else "sinkhorn"
-    return "exact" if n * k <= EXACT_LP_MAX_PAIRS else "sinkhorn"
-
-
-def auto_rule(n: int, k: int, platform: str | None = None) -> str:
-    """The rule :func:`auto_method` applied, in words (the same for every size
-    it covers, so that the points of a sweep that chose alike say alike)."""
-    platform = platform or jax.default_backend()
-    if platform != "cpu":
-        return f"exact up to {EXACT_ACCELERATOR_MAX_PAIRS} particle pairs on an accelerator"
-    if n == k:
-        return f"exact up to {EXACT_MAX_PARTICLES} particles against as many on cpu"
-    return f"exact up to {EXACT_LP_MAX_PAIRS} particle pairs for unequal sizes on cpu"
 
 
 class Wasserstein(AbstractMonitor):
@@ -151,13 +114,15 @@ class Wasserstein(AbstractMonitor):
       final particles of another run), with the row layout of
       ``system.particles``.
     - ``name``: the suffix of the output variables (``init``, ``teacher``, ...).
-    - ``method``: ``"sinkhorn"`` (the debiased Sinkhorn divergence, on the
-      device), ``"exact"`` (the exact $W_2$, on the host in float64: scipy's
-      assignment solver for equal sizes, whose time depends on the data:
-      0.2-0.6 s for 4,096 particles near their start, 5 s for two independent
-      clouds on CPU; the transport LP otherwise), ``"both"``, or ``"auto"``:
-      ``"exact"`` where :func:`auto_method` finds it cheaper, else
-      ``"sinkhorn"``, decided once per solve by :meth:`specialize`.
+    - ``method``: an :class:`AbstractW2Method`, or its name:
+      ``W2Sinkhorn()`` (``"sinkhorn"``: the debiased Sinkhorn divergence, on
+      the device), ``W2Exact()`` (``"exact"``: the exact $W_2$, on the host in
+      float64: scipy's assignment solver for equal sizes, whose time depends
+      on the data: 0.2-0.6 s for 4,096 particles near their start, 5 s for
+      two independent clouds on CPU; the transport LP otherwise),
+      ``W2Both()`` (``"both"``), or ``W2Auto()`` (``"auto"``): exact where
+      :func:`auto_method` finds it cheaper, else Sinkhorn, decided once per
+      solve by :meth:`specialize`.
     - ``epsilon``: the absolute entropic regularization (in units of squared
       distance).
     - ``threshold``, ``max_iterations``: Sinkhorn's stopping rule (marginal
@@ -180,7 +145,7 @@ class Wasserstein(AbstractMonitor):
     epsilon: float = eqx.field(static=True, default=EPSILON)
     threshold: float = eqx.field(static=True, default=THRESHOLD)
     max_iterations: int = eqx.field(static=True, default=MAX_ITERATIONS)
-    method: str = eqx.field(static=True, default="auto")
+    method: AbstractW2Method = eqx.field(static=True, default=W2Auto(), converter=w2_method)
     subsample: int | None = eqx.field(static=True, default=None)
     chosen: str = eqx.field(static=True, default="")  # why "auto" ran this method
 
@@ -189,33 +154,31 @@ class Wasserstein(AbstractMonitor):
     def __check_init__(self):
         if self.subsample is not None and self.subsample < 2:
             raise ValueError(f"subsample must be >= 2 particles; got {self.subsample}")
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; allowed: " + ", ".join(METHODS))
 
     @property
     def sinkhorn(self) -> bool:
-        """Whether the Sinkhorn divergence is computed (``"auto"``: not decided yet)."""
-        return self.method in ("sinkhorn", "both")
+        """Whether the Sinkhorn divergence is computed (:class:`W2Auto`: not decided yet)."""
+        return self.method.sinkhorn
 
     @property
     def exact(self) -> bool:
-        """Whether the exact $W_2$ is computed (``"auto"``: not decided yet)."""
-        return self.method in ("exact", "both")
+        """Whether the exact $W_2$ is computed (:class:`W2Auto`: not decided yet)."""
+        return self.method.exact
 
     def _particles(self, system, state):
         x = system.particles(state)
         return x if self.subsample is None else x[: self.subsample]
 
     def specialize(self, system, state0) -> Wasserstein:
-        """``method="auto"`` resolved for this system's particle count, the
+        """:class:`W2Auto` resolved for this system's particle count, the
         target's size and the default device (:func:`auto_method`)."""
-        if self.method != "auto":
+        if not isinstance(self.method, W2Auto):
             return self
         n = jax.eval_shape(lambda s: self._particles(system, s), state0).shape[0]
         k = n if self.target is None else int(jnp.shape(self.target)[0])
         method = auto_method(n, k)
         return dataclasses.replace(self, method=method, chosen=(
-            f"method auto chose {method}: {auto_rule(n, k)}"))
+            f"method auto chose {method.name}: {auto_rule(n, k)}"))
 
     def _ot(self, x, y, *, symmetric: bool = False):
         """ott-jax's Sinkhorn between the uniform measures on the rows of x and y."""
@@ -238,7 +201,7 @@ class Wasserstein(AbstractMonitor):
     def _resolved(self) -> Wasserstein:
         # simulate() specializes its monitors; a monitor called directly must be
         # specialized first, so that its outputs are known before it runs
-        if self.method == "auto":
+        if isinstance(self.method, W2Auto):
             raise ValueError("Wasserstein(method='auto') decides per system: call "
                              "monitor.specialize(system, state0) first (simulate does)")
         return self

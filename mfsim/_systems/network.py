@@ -39,7 +39,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
-from .._kernels.empirical import DEFAULT_MEMORY_BUDGET, empirical_ntk
+from .._kernels.empirical import (
+    DEFAULT_MEMORY_BUDGET,
+    JacobianContraction,
+    NTKVectorProducts,
+    empirical_ntk,
+)
 from .._system import AbstractScalarOutputSystem, AbstractSupervisedSystem, as_float_array
 from .losses import AbstractLoss, SquaredLoss, get_loss
 
@@ -160,7 +165,8 @@ class Network(AbstractSupervisedSystem):
         r"""$\gamma_0^2\langle\nabla f(x_1), \nabla f(x_2)\rangle = \langle\nabla h, \nabla
         h\rangle$, the generic empirical kernel of the trainable arrays."""
         n_params = sum(a.size for a in jax.tree.leaves(state.params))
-        method = "ntvp" if n_params > 64 * (x1.shape[0] + x2.shape[0]) else "jacobian"
+        method = (NTKVectorProducts() if n_params > 64 * (x1.shape[0] + x2.shape[0])
+                  else JacobianContraction())
         params = state.params
 
         def h(p, x):
