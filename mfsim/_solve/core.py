@@ -4,7 +4,6 @@ the monitors evaluated at the save times, its failure guards, and the
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import weakref
@@ -12,7 +11,6 @@ from typing import NamedTuple
 
 import diffrax
 import equinox as eqx
-import equinox._errors as _eqx_errors
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -153,38 +151,6 @@ def _keep_start(sol, y0, t0, saves):
     return eqx.tree_at(lambda s: (s.ts, s.ys), sol, (ts_all, ys_all))
 
 
-@contextlib.contextmanager
-def _runtime_checks_as_nan():
-    """While a solve is traced: Equinox's runtime checks (``error_if``, which
-    diffrax uses to check ``dt0`` and the save times) return NaN instead of
-    raising through a host callback. A computation with a host callback is
-    never written to JAX's persistent compilation cache, so every process
-    would compile the solve again. mfsim validates those inputs before the
-    solve (:meth:`SolveSettings.checked`), and a NaN is reported as a
-    non-finite state with its time. (Equinox reads this module global when
-    it traces a check; ``tests/test_compile_cache.py`` fails if that
-    changes.)"""
-    before = _eqx_errors.EQX_ON_ERROR
-    _eqx_errors.EQX_ON_ERROR = "nan" if before == "raise" else before
-    try:
-        yield
-    finally:
-        _eqx_errors.EQX_ON_ERROR = before
-
-
-def _compiled(fn):
-    """``fn`` compiled by ``eqx.filter_jit``, traced (and run) with Equinox's
-    runtime checks as NaN (:func:`_runtime_checks_as_nan`)."""
-    jitted = eqx.filter_jit(fn)
-
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        with _runtime_checks_as_nan():
-            return jitted(*args, **kwargs)
-
-    return run
-
-
 def _batch_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
                        divergence, noise=None):
     def one(dyn):
@@ -253,19 +219,19 @@ def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, contr
     return _keep_start(sol, y0s, t0, saves)
 
 
-@_compiled
+@eqx.filter_jit
 def solve(*args):
     """The compiled solve (:func:`_diffeqsolve`'s arguments)."""
     return _diffeqsolve(*args)
 
 
-@_compiled
+@eqx.filter_jit
 def solve_batch(*args, **kwargs):
     """The compiled vmapped solve of a batch (dynamic leaves stacked)."""
     return _batch_diffeqsolve(*args, **kwargs)
 
 
-@_compiled
+@eqx.filter_jit
 def solve_stacked(*args):
     """The compiled stacked solve of a fixed-step batch (:func:`stackable`)."""
     return _stacked_diffeqsolve(*args)

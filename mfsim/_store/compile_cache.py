@@ -12,6 +12,15 @@ instead. The command turns it on before anything compiles:
 - compilations shorter than 0.2 s are not written (JAX's
   ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` overrides).
 
+JAX writes no entry for a computation with a host callback, and Equinox's
+runtime checks (``eqx.error_if``: diffrax's checks of ``dt0`` and the save
+times, on traced times) are host callbacks in their default mode. The
+command therefore sets Equinox's documented ``EQX_ON_ERROR=nan`` (read when
+Equinox is imported, so before anything imports it; a value the user set is
+kept): a failed check then gives NaN, which a solve reports as a non-finite
+state with its time. mfsim validates those inputs before the solve
+(:meth:`mfsim.SolveSettings.checked`), so no check fails in practice.
+
 JAX keys each entry by the computation, the JAX and XLA versions and the
 device, so a stale entry is never used; deleting the directory is always safe.
 A directory that cannot be created leaves the cache off with a note.
@@ -44,6 +53,7 @@ def enable_compile_cache() -> Path | None:
     """Turn JAX's persistent compilation cache on at :func:`cache_directory`
     (unless this process already set one and ``$MFSIM_COMPILE_CACHE`` is
     unset); returns the directory in use."""
+    os.environ.setdefault("EQX_ON_ERROR", "nan")  # before equinox is imported (module doc)
     import jax
 
     current = jax.config.jax_compilation_cache_dir
