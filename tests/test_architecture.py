@@ -38,6 +38,30 @@ def test_no_name_if_chains_outside_the_registry_entries():
     assert not found, found
 
 
+def test_entries_never_check_another_entrys_name():
+    """What a task or system offers a monitor is a capability type
+    (:mod:`mfsim._scenario.tasks.capabilities`, :mod:`mfsim._system`),
+    never a comparison with its name."""
+    pattern = re.compile(r"\b(task|system)\.kind\s*(==|!=|in\b|not in\b)")
+    found = [f"{p}:{i + 1}" for p, text in _sources()
+             for i, line in enumerate(text.splitlines()) if pattern.search(line)]
+    assert not found, found
+
+
+def test_no_string_switches_in_the_numerical_core():
+    """Issue 35, A2: parameterizations, initializations, the Wasserstein and
+    NTK methods and the solvers are objects in the core."""
+    pattern = re.compile(r'parameterization ==|init_kind ==|method ==|== "euler"|== "tsit5"')
+    found = [f"{p}:{i + 1}" for p, text in _sources()
+             if p.relative_to(PACKAGE).parts[0] in ("_systems", "_solve", "_monitors", "_kernels")
+             for i, line in enumerate(text.splitlines()) if pattern.search(line)]
+    assert not found, found
+
+
+def test_the_package_root_holds_at_most_five_modules():
+    assert len(list(PACKAGE.glob("*.py"))) <= 5, sorted(p.name for p in PACKAGE.glob("*.py"))
+
+
 def test_no_import_cycles():
     script = Path(__file__).parent / "scripts" / "import_cycles.py"
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)

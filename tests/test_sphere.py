@@ -175,8 +175,20 @@ def test_harmonics_in_a_scenario(tmp_path):
         mfsim.validate_scenario({"name": "x", "task": {"kind": "gegenbauer", "d": 3,
                                                        "n_test": 40},
                                  "monitors": [{"name": "harmonics", "max_degree": 6}]})
-    with pytest.raises(mfsim.ScenarioError, match="harmonics needs inputs on a sphere"):
+    # what a task offers is its table's capability type, never its name
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[0\]\.name: harmonics needs inputs "
+                       r"on a sphere: task teacher as set draws them elsewhere \(task\.inputs = "
+                       r'"sphere" puts them there\)$'):
         mfsim.validate_scenario({"name": "x", "monitors": [{"name": "harmonics"}]})
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[0\]\.name: harmonics needs a task "
+                       r"with inputs on a sphere, not sinusoids; tasks with it: teacher, "
+                       r"gegenbauer$"):
+        mfsim.validate_scenario({"name": "x", "task": {"kind": "sinusoids"},
+                                 "monitors": [{"name": "harmonics"}]})
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[0\]\.name: harmonics needs uniform"):
+        mfsim.validate_scenario({"name": "x", "task": {"kind": "gegenbauer", "density": "vmf",
+                                                       "kappa": 2.0},
+                                 "monitors": [{"name": "harmonics"}]})
 
 
 def test_first_passage_and_predicted_learning_times():

@@ -225,6 +225,10 @@ class MonitorEntry:
     - ``needs(cfg)``: option key -> the capability types a system needs for
       the option as set (``kernels`` with ``"analytic"``: an infinite-width
       system); checked with the monitor's own ``requires``.
+    - ``task_needs(cfg)``: option key (``"name"``: the monitor itself) ->
+      the task capability types (:mod:`.tasks.capabilities`) the task's
+      table must have for the option as set; a refusal names the tasks that
+      have them.
     - ``twin``: kernel twins record it too (function-space monitors).
     - ``renamed``: old key -> new key; a table with the old spelling is read,
       with a :class:`mfsim.DeprecatedKeyWarning` naming the file and key.
@@ -240,6 +244,7 @@ class MonitorEntry:
         lambda cfg, m, key: MonitorMemory())
     check: Check = _no_check
     needs: Callable[[Any], dict[str, tuple[type, ...]]] = lambda cfg: {}  # noqa: E731
+    task_needs: Callable[[Any], dict[str, tuple[type, ...]]] = lambda cfg: {}  # noqa: E731
     twin: bool = False
     requires: tuple[type, ...] | None = None
     renamed: dict[str, str] = field(default_factory=dict)

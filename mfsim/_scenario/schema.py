@@ -486,6 +486,28 @@ def check_compatibility(scenario: Scenario) -> None:
         raise problem
     _check_optimizer(scenario, system_e, task_e)
     _check_noise(scenario, system_e)
+    _check_monitors(scenario, system_e)
+    lacks = system_e.lacks(scenario.system)
+    if scenario.sweep.reference:
+        if not issubclass(stype, AbstractRegressionSystem):
+            raise error("reference", "a reference run needs a network system, not {s}",
+                        "sweep.reference", s=system)
+        if not {"test_outputs", "train_outputs"} & {m.name for m in scenario.monitors}:
+            raise error("reference", "a reference run needs monitor test_outputs or "
+                        "train_outputs (the outputs compared)", "sweep.reference")
+    for twin in twins.selected(scenario.compare):
+        why = twins.refusal(twin, stype, system) or "; ".join(
+            lacks[t] for t in twin.requires if t in lacks) or twin.check(scenario) or None
+        if why is not None:
+            raise error("compare", why, twin.key if twin.key != "compare.linearized"
+                        else "compare")
+
+
+def _check_monitors(scenario: Scenario, system_e) -> None:
+    """Each monitor fits the system's class, the capability types its options
+    as set need from the system (``needs``) and from the task's table
+    (``task_needs``: :mod:`.tasks.capabilities`), then its own checks."""
+    system, stype = system_e.name, system_e.system
     allowed = [m for m in registry.MONITORS.values() if m.fits(stype)]
     lacks = system_e.lacks(scenario.system)
     for i, cfg in enumerate(scenario.monitors):
@@ -506,23 +528,19 @@ def check_compatibility(scenario: Scenario) -> None:
                 raise error("monitor", "as set, this needs a system that is {missing}, not "
                             "{system}; systems that are: {allowed}", f"monitors.{i}.{key}",
                             missing=", ".join(lacking), system=system, allowed=_names(fit))
-    for i, cfg in enumerate(scenario.monitors):
-        problem = registry.MONITORS[cfg.name].check(cfg, scenario, f"monitors.{i}")
+        for key, types in entry.task_needs(cfg).items():
+            lacking = [t for t in types if not isinstance(scenario.task, t)]
+            if lacking:
+                fit = [e for e in registry.TASKS.values()
+                       if all(issubclass(e.config, t) for t in types)]
+                what = "this" if key != "name" else cfg.name
+                raise error("monitor", "{what} needs a task with {needed}, not {task}; tasks "
+                            "with it: {allowed}", f"monitors.{i}.{key}", what=what,
+                            needed=", ".join(t.what for t in lacking),
+                            task=scenario.task.kind, allowed=_names(fit) or "none registered")
+        problem = entry.check(cfg, scenario, f"monitors.{i}")
         if problem is not None:
             raise problem
-    if scenario.sweep.reference:
-        if not issubclass(stype, AbstractRegressionSystem):
-            raise error("reference", "a reference run needs a network system, not {s}",
-                        "sweep.reference", s=system)
-        if not {"test_outputs", "train_outputs"} & {m.name for m in scenario.monitors}:
-            raise error("reference", "a reference run needs monitor test_outputs or "
-                        "train_outputs (the outputs compared)", "sweep.reference")
-    for twin in twins.selected(scenario.compare):
-        why = twins.refusal(twin, stype, system) or "; ".join(
-            lacks[t] for t in twin.requires if t in lacks) or twin.check(scenario) or None
-        if why is not None:
-            raise error("compare", why, twin.key if twin.key != "compare.linearized"
-                        else "compare")
 
 
 def _check_optimizer(scenario: Scenario, system_e, task_e) -> None:

@@ -16,6 +16,7 @@ from ..._system import AbstractInfiniteWidthSystem
 from ..._tasks.densities import sample_sphere
 from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory, error
 from ..table import Table
+from ..tasks.capabilities import SphereDensity
 
 
 class DensityModesMonitor(Table):
@@ -33,9 +34,6 @@ class DensityModesMonitor(Table):
 
 
 def check(cfg: DensityModesMonitor, scenario, where: str):
-    if scenario.task.kind != "gegenbauer":
-        return error("monitor", "density_modes draws its Nystrom sample from the input "
-                     "density of task gegenbauer (uniform or vmf)", f"{where}.name")
     if cfg.modes > cfg.sample:
         return error("monitor", "modes must be at most sample ({n})", f"{where}.modes",
                      n=cfg.sample)
@@ -44,8 +42,9 @@ def check(cfg: DensityModesMonitor, scenario, where: str):
 
 def build(cfg: DensityModesMonitor, ctx) -> DensityModes:
     task = ctx.scenario.task
+    density, kappa = task.input_density()
     sample = sample_sphere(jax.random.key(cfg.sample_seed), cfg.sample, task.d,
-                           density=task.density, kappa=task.kappa, radius=math.sqrt(task.d),
+                           density=density, kappa=kappa, radius=math.sqrt(task.d),
                            dtype=np.float64)
     eig = NystromEigenfunctions(ctx.system.analytic_ntk(), np.asarray(sample), cfg.modes)
     phi = np.asarray(eig(np.asarray(ctx.data.x_test, np.float64)))
@@ -61,4 +60,5 @@ def memory(cfg: DensityModesMonitor, m: MemoryContext, key: str) -> MonitorMemor
 
 
 ENTRY = MonitorEntry(DensityModesMonitor, DensityModes, build, memory=memory, check=check,
-                     twin=True, requires=(AbstractInfiniteWidthSystem,))
+                     twin=True, requires=(AbstractInfiniteWidthSystem,),
+                     task_needs=lambda cfg: {"name": (SphereDensity,)})

@@ -12,6 +12,7 @@ from ..._monitors.harmonics import HarmonicEnergy
 from ..._system import AbstractInfiniteWidthSystem
 from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory, error
 from ..table import Table
+from ..tasks.capabilities import SphereInputs
 
 
 class HarmonicsMonitor(Table):
@@ -28,21 +29,24 @@ class HarmonicsMonitor(Table):
 
 
 def check(cfg: HarmonicsMonitor, scenario, where: str):
-    task = scenario.task
-    on_sphere = task.kind == "gegenbauer" or task.model_dump().get("inputs") == "sphere"
-    if not on_sphere:
-        return error("monitor", "harmonics needs inputs on a sphere: task gegenbauer, or "
-                     "task teacher with inputs = \"sphere\"", f"{where}.name")
-    if task.model_dump().get("density", "uniform") != "uniform" and task.kappa > 0:
+    task = scenario.task  # SphereInputs (task_needs)
+    if not task.on_sphere():
+        setting = f" (task.{task.sphere_setting} puts them there)" if task.sphere_setting else ""
+        return error("monitor", "harmonics needs inputs on a sphere: task {kind} as set draws "
+                     "them elsewhere{setting}", f"{where}.name", kind=task.kind, setting=setting)
+    if not task.uniform_on_sphere():
         return error("monitor", "harmonics needs uniform inputs (on a concentrated sample the "
-                     "degrees are not separable); with task.density = vmf use monitor "
-                     "density_modes", f"{where}.name")
+                     "degrees are not separable); use monitor density_modes", f"{where}.name")
     need = sum(harmonic_multiplicity(task.d, k) for k in range(cfg.max_degree + 1))
     if task.n_test < need:
         return error("monitor", "degrees up to {k} in d = {d} have {need} harmonics: "
                      "task.n_test must be at least that", f"{where}.max_degree",
                      k=cfg.max_degree, d=task.d, need=need)
     return None
+
+
+def task_needs(cfg: HarmonicsMonitor) -> dict[str, tuple[type, ...]]:
+    return {"name": (SphereInputs,)}
 
 
 def needs(cfg: HarmonicsMonitor) -> dict[str, tuple[type, ...]]:
@@ -67,4 +71,4 @@ def memory(cfg: HarmonicsMonitor, m: MemoryContext, key: str) -> MonitorMemory:
 
 ENTRY = MonitorEntry(
     HarmonicsMonitor, HarmonicEnergy,
-    build, memory=memory, check=check, needs=needs, twin=True)
+    build, memory=memory, check=check, needs=needs, task_needs=task_needs, twin=True)

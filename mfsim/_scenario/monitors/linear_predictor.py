@@ -11,6 +11,7 @@ from ..._monitors.linear import LinearPredictor
 from ..._systems.interpolants import min_l1_interpolant, min_l2_interpolant
 from ..entry import MonitorEntry, error
 from ..table import Table
+from ..tasks.capabilities import LinearRegression
 
 
 class LinearPredictorMonitor(Table):
@@ -39,11 +40,12 @@ def _build(cfg, ctx) -> LinearPredictor:
 def check(cfg: LinearPredictorMonitor, scenario, where: str):
     if not cfg.interpolants:
         return None
-    task = scenario.task
-    if task.kind != "sparse_regression" or task.n_train >= task.d:
-        return error("monitor", "interpolants need task sparse_regression with n_train < d "
-                     "(an under-determined regression)", f"{where}.interpolants")
+    if not scenario.task.underdetermined():  # LinearRegression (task_needs)
+        return error("monitor", "interpolants need an under-determined regression: task.n_train "
+                     "< task.d", f"{where}.interpolants")
     return None
 
 
-ENTRY = MonitorEntry(LinearPredictorMonitor, LinearPredictor, _build, check=check)
+ENTRY = MonitorEntry(LinearPredictorMonitor, LinearPredictor, _build, check=check,
+                     task_needs=lambda cfg: {"interpolants": (LinearRegression,)}
+                     if cfg.interpolants else {})

@@ -7,8 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from ..._monitors.movement import SingularValues
+from ..._systems.deep_linear import DeepLinearNetwork
 from ..entry import MonitorEntry, error
 from ..table import Table
+from ..tasks.capabilities import WhitenedInputs
 
 
 class SingularValuesMonitor(Table):
@@ -24,21 +26,20 @@ class SingularValuesMonitor(Table):
 def check(cfg: SingularValuesMonitor, scenario, where: str):
     if not cfg.theory:
         return None
-    system, task = scenario.system, scenario.task
-    if system.kind != "deep_linear":
-        return error("monitor", "Saxe's closed form is for system deep_linear",
-                     f"{where}.theory")
+    system, task = scenario.system, scenario.task  # DeepLinearNetwork, WhitenedInputs
     if len(system.widths) != 1:
         return error("monitor", "Saxe's closed form needs one hidden layer "
                      "(system.widths with one entry)", f"{where}.theory")
     if system.init != "aligned":
         return error("monitor", "Saxe's closed form is exact from system.init = \"aligned\"",
                      f"{where}.theory")
-    if task.kind != "linear_teacher" or not task.whiten:
-        return error("monitor", "Saxe's closed form needs whitened inputs "
-                     "(task linear_teacher with whiten = true)", f"{where}.theory")
+    if not task.whitened():
+        return error("monitor", "Saxe's closed form needs whitened inputs (task.whiten = "
+                     "true)", f"{where}.theory")
     return None
 
 
 ENTRY = MonitorEntry(SingularValuesMonitor, SingularValues,
-                     lambda cfg, ctx: SingularValues(theory=cfg.theory), check=check)
+                     lambda cfg, ctx: SingularValues(theory=cfg.theory), check=check,
+                     needs=lambda cfg: {"theory": (DeepLinearNetwork,)} if cfg.theory else {},
+                     task_needs=lambda cfg: {"theory": (WhitenedInputs,)} if cfg.theory else {})

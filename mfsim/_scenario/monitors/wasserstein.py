@@ -11,6 +11,7 @@ from ..._monitors.w2_methods import EXACT_MAX_PARTICLES, W2_METHODS, W2Auto, aut
 from ..._monitors.wasserstein import Wasserstein
 from ..entry import MemoryContext, MemoryTerm, MonitorEntry, MonitorMemory, error
 from ..table import PosFloat, Table
+from ..tasks.capabilities import TeacherNeurons
 
 
 class WassersteinMonitor(Table):
@@ -55,13 +56,15 @@ def _old_flags(table: dict) -> dict:
 
 
 def check(cfg: WassersteinMonitor, scenario, where: str):
-    if cfg.target == "teacher":
-        if scenario.task.kind != "teacher":
-            return error("monitor", "target teacher needs task teacher", f"{where}.target")
+    if cfg.target == "teacher":  # TeacherNeurons (task_needs)
         if scenario.system.model_dump().get("bias", False):
             return error("monitor", "target teacher needs a system without bias (the "
                          "teacher's neurons have none)", f"{where}.target")
     return None
+
+
+def task_needs(cfg: WassersteinMonitor) -> dict[str, tuple[type, ...]]:
+    return {"target": (TeacherNeurons,)} if cfg.target == "teacher" else {}
 
 
 def memory(cfg: WassersteinMonitor, m: MemoryContext, key: str) -> MonitorMemory:
@@ -81,4 +84,5 @@ def memory(cfg: WassersteinMonitor, m: MemoryContext, key: str) -> MonitorMemory
 
 
 ENTRY = MonitorEntry(WassersteinMonitor, Wasserstein, build, memory=memory, check=check,
+                     task_needs=task_needs,
                      renamed={"reference": "target"}, replaced={("exact", "sinkhorn"): _old_flags})

@@ -9,9 +9,10 @@ from pydantic import Field, model_validator
 from ..._tasks.gegenbauer import gegenbauer_task
 from ..entry import DataSizes, TaskEntry, error
 from ..table import NonNegFloat, PosInt, TaskTable, fields, shown
+from .capabilities import SphereDensity
 
 
-class GegenbauerTaskConfig(TaskTable):
+class GegenbauerTaskConfig(TaskTable, SphereDensity):
     """Inputs uniform on the sphere, targets sum_k c_k Q_k(beta . x) (Gegenbauer degrees)."""
 
     kind: Literal["gegenbauer"] = "gegenbauer"
@@ -42,6 +43,15 @@ class GegenbauerTaskConfig(TaskTable):
             raise error("amplitudes", "needs one amplitude per degree ({n})", "amplitudes",
                         n=len(self.degrees))
         return self
+
+    def on_sphere(self) -> bool:
+        return True
+
+    def uniform_on_sphere(self) -> bool:
+        return self.density == "uniform" or self.kappa == 0
+
+    def input_density(self) -> tuple[str, float]:
+        return self.density, self.kappa
 
 
 ENTRY = TaskEntry(

@@ -9,9 +9,10 @@ from pydantic import Field, model_validator
 from ..._tasks.linear_teacher import linear_teacher_task
 from ..entry import DataSizes, TaskEntry, error
 from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields, shown
+from .capabilities import WhitenedInputs
 
 
-class LinearTeacherTaskConfig(TaskTable):
+class LinearTeacherTaskConfig(TaskTable, WhitenedInputs):
     """Vector regression y = M x with M = U diag(s) V^T (random orthogonal U, V)."""
 
     kind: Literal["linear_teacher"] = "linear_teacher"
@@ -34,6 +35,9 @@ class LinearTeacherTaskConfig(TaskTable):
         if self.whiten and self.n_train < self.d:
             raise error("whiten", "whitening needs n_train >= d", "whiten")
         return self
+
+    def whitened(self) -> bool:
+        return self.whiten
 
 
 ENTRY = TaskEntry(

@@ -9,9 +9,10 @@ from pydantic import Field, model_validator
 from ..._tasks.sinusoids import sinusoid_task
 from ..entry import DataSizes, TaskEntry, error
 from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields, shown
+from .capabilities import PeriodicGrid
 
 
-class SinusoidTaskConfig(TaskTable):
+class SinusoidTaskConfig(TaskTable, PeriodicGrid):
     """A 1-D sum of sinusoids on [0, 1) or the circle."""
 
     kind: Literal["sinusoids"] = "sinusoids"
@@ -37,6 +38,12 @@ class SinusoidTaskConfig(TaskTable):
                 raise error("length_mismatch", "must have one entry per frequency ({n})", key,
                             n=len(self.frequencies))
         return self
+
+    def target_frequencies(self) -> list[float]:
+        return list(self.frequencies)
+
+    def grid_points(self) -> int:
+        return self.n_test
 
 
 ENTRY = TaskEntry(

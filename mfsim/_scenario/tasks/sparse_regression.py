@@ -9,9 +9,10 @@ from pydantic import Field, model_validator
 from ..._tasks.sparse import sparse_regression_task
 from ..entry import DataSizes, TaskEntry, error
 from ..table import NonNegFloat, PosFloat, PosInt, TaskTable, fields, shown
+from .capabilities import LinearRegression
 
 
-class SparseRegressionTaskConfig(TaskTable):
+class SparseRegressionTaskConfig(TaskTable, LinearRegression):
     """Sparse linear regression, n < d: the implicit-bias testbed."""
 
     kind: Literal["sparse_regression"] = "sparse_regression"
@@ -30,6 +31,9 @@ class SparseRegressionTaskConfig(TaskTable):
         if self.sparsity > self.d:
             raise error("sparsity", "must not exceed d ({d})", "sparsity", d=self.d)
         return self
+
+    def underdetermined(self) -> bool:
+        return self.n_train < self.d
 
 
 ENTRY = TaskEntry(

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from ..._tasks.teacher import teacher_task
 from ..entry import DataSizes, TaskEntry
 from ..table import Activation, NonNegFloat, PosInt, TaskTable, fields, shown
+from .capabilities import SphereInputs, TeacherNeurons
 
 
-class TeacherTaskConfig(TaskTable):
+class TeacherTaskConfig(TaskTable, SphereInputs, TeacherNeurons):
     """Targets from a two-layer teacher network ``(1/k) sum_i a_i phi(u_i . x)``."""
 
     kind: Literal["teacher"] = "teacher"
@@ -25,6 +26,11 @@ class TeacherTaskConfig(TaskTable):
     inputs: Literal["gaussian", "sphere"] = Field("gaussian", description="input distribution")
     noise: NonNegFloat = Field(0.0, description="std of label noise on training targets",
         json_schema_extra=shown("label noise", r"$\sigma$"))
+
+    sphere_setting: ClassVar[str] = 'inputs = "sphere"'
+
+    def on_sphere(self) -> bool:
+        return self.inputs == "sphere"
 
 
 ENTRY = TaskEntry(
