@@ -1,8 +1,14 @@
 import os
 from pathlib import Path
 
-import jax
-import pytest
+# as the mfsim command does (mfsim/_store/compile_cache.py): Equinox's runtime
+# checks give NaN rather than a host callback, which would keep every solve
+# out of the persistent compilation cache below. Read when Equinox is
+# imported, so set before anything imports it.
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 # JAX's persistent compilation cache for the test session: the two xdist
 # workers, the CLI subprocesses and the notebook kernels compile many of the

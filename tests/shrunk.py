@@ -24,7 +24,7 @@ SHRUNK = {
     "edge_of_stability": {"solver/steps": 200, "save/n": 21, "task/n_train": 16},
     "langevin_mean_field": {"system/width": 16, "task/n_train": 16, "task/n_test": 16,
                             "save/n": 5, "sweep/grid/seed": [0, 1],
-                            "sweep/grid/solver.temperature": [0.01, 0.1]},
+                            "sweep/grid/noise.temperature": [0.01, 0.1]},
     "lazy_vs_active": {"system/width": 32, "task/n_train": 16, "task/n_test": 32,
                        "solver/t1": 5.0, "save/n": 6,
                        "sweep/grid/system.scale": [0.5, 4.0, 32.0]},

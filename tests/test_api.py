@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import mfsim
+from mfsim._scenario import registry
 from mfsim._scenario.catalog import catalog, shipped_scenarios
 from mfsim._scenario.keys import keys_markdown, missing_descriptions
 from mfsim._scenario.schema import Scenario
@@ -32,9 +33,13 @@ def test_reference_page_is_generated_from_the_schema():
     for key in ("`system.width`", "`solver.rtol`", "`sweep.zip`", "`output.figures`",
                 "`task.n_train`", '`name = "wasserstein"`', "`epsilon`"):
         assert key in committed
-    # every field of every solver/save table is listed with its default
-    for name, field in Scenario.model_fields["solver"].annotation.model_fields.items():
-        assert f"| `solver.{name}` | {field.description} |" in committed
+    # every field of every solver table, and of the noise table, is listed with its meaning
+    for entry in registry.SOLVERS.values():
+        for name, field in entry.config.model_fields.items():
+            if name != "name":
+                assert f"| `solver.{name}` | {field.description} |" in committed
+    for name, field in Scenario.model_fields["noise"].annotation.model_fields.items():
+        assert f"| `noise.{name}` | {field.description} |" in committed
 
 
 def test_list_names_everything_a_scenario_accepts(capsys):

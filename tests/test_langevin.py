@@ -186,8 +186,8 @@ def test_scenario_temperature_is_langevin_with_the_seeds_noise_key():
         "name": "noisy", "dtype": "float64", "seed": 5,
         "task": {"kind": "teacher", "d": 2, "n_train": 8, "n_test": 8},
         "system": {"kind": "two_layer", "width": 6, "activation": "tanh"},
-        "solver": {"name": "euler", "dt": 0.05, "t1": 1.0, "temperature": 0.02,
-                   "weight_decay": 0.1, "per_particle": True},
+        "solver": {"name": "euler", "dt": 0.05, "t1": 1.0},
+        "noise": {"temperature": 0.02, "weight_decay": 0.1, "per_particle": True},
         "save": {"n": 3}, "compare": {"linearized": True},
     }
     ds = mfsim.run(scenario)
@@ -199,7 +199,7 @@ def test_scenario_temperature_is_langevin_with_the_seeds_noise_key():
     traj = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors,
                           noise_key=jax.random.fold_in(jax.random.key(5), 1))
     assert np.array_equal(ds["train_loss"].values, np.asarray(traj.values["train_loss"]))
-    quiet = mfsim.run(scenario, solver__temperature=0.0)
+    quiet = mfsim.run(scenario, noise__temperature=0.0)
     assert not np.allclose(ds["train_loss"].values[-1], quiet["train_loss"].values[-1])
     # the twin took the same Brownian path: network and twin stay close at small scale
     assert np.all(np.isfinite(ds["lin_train_loss"].values))
@@ -368,8 +368,8 @@ def test_scenario_sgd_noise_is_the_api_with_the_seeds_noise_key():
         "name": "sgd_noise", "dtype": "float64", "seed": 5,
         "task": {"kind": "teacher", "d": 2, "n_train": 8, "n_test": 8},
         "system": {"kind": "two_layer", "width": 6, "activation": "tanh"},
-        "solver": {"name": "euler", "dt": 0.05, "t1": 1.0, "sgd_noise_learning_rate": 3.0,
-                   "sgd_noise_batch_size": 2},
+        "solver": {"name": "euler", "dt": 0.05, "t1": 1.0},
+        "noise": {"sgd_learning_rate": 3.0, "sgd_batch_size": 2},
         "save": {"n": 3}, "compare": {"flow": True},
     }
     ds = mfsim.run(scenario)
@@ -383,3 +383,32 @@ def test_scenario_sgd_noise_is_the_api_with_the_seeds_noise_key():
     assert np.array_equal(ds["train_loss"].values, np.asarray(traj.values["train_loss"]))
     # the noise moved it off the flow, which ran beside it
     assert not np.allclose(ds["train_loss"].values[-1], ds["flow_train_loss"].values[-1])
+
+
+def test_the_noise_keys_formerly_in_the_solver_table_are_read_with_a_note():
+    """The noise keys moved from [solver] to [noise] (registry.MOVED_KEYS):
+    the old spelling, also as a sweep axis, means the same scenario."""
+    new = mfsim.validate_scenario({
+        "name": "x", "solver": {"name": "euler", "dt": 0.1, "t1": 1.0},
+        "noise": {"temperature": 0.1, "per_particle": True, "sgd_learning_rate": 0.5,
+                  "sgd_batch_size": 2},
+        "sweep": {"grid": {"noise.weight_decay": [0.1, 0.2]}}})
+    with pytest.warns(mfsim.DeprecatedKeyWarning) as notes:
+        old = mfsim.validate_scenario({
+            "name": "x", "solver": {"name": "euler", "dt": 0.1, "t1": 1.0, "temperature": 0.1,
+                                    "per_particle": True, "sgd_noise_learning_rate": 0.5,
+                                    "sgd_noise_batch_size": 2},
+            "sweep": {"grid": {"solver": {"weight_decay": [0.1, 0.2]}}}})
+    assert old == new
+    said = sorted(str(n.message) for n in notes)
+    assert said == [
+        "<scenario>: solver.per_particle: renamed noise.per_particle; the old spelling is "
+        "read for now",
+        "<scenario>: solver.sgd_noise_batch_size: renamed noise.sgd_batch_size; the old "
+        "spelling is read for now",
+        "<scenario>: solver.sgd_noise_learning_rate: renamed noise.sgd_learning_rate; the old "
+        "spelling is read for now",
+        "<scenario>: solver.temperature: renamed noise.temperature; the old spelling is read "
+        "for now",
+        "<scenario>: sweep.grid.solver.weight_decay: renamed noise.weight_decay; the old "
+        "spelling is read for now"]

@@ -20,21 +20,18 @@ from dataclasses import dataclass
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
 
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
 from .._solve.core import SolveSettings
-from .._solve.langevin import Langevin, SGDNoise
-from .._solve.optimizers import Minibatch, Online, OptaxSolver
 from .._solve.save_times import save_times
-from .._solve.solvers import OPTIMIZERS, SOLVERS
 from .._system import AbstractRegressionSystem, AbstractSystem
 from .._systems.losses import LogisticLoss
 from .._tasks.dataset import Dataset
 from . import registry, twins
-from .entry import BuildContext, TaskContext
+from .entry import BuildContext, SolverContext, TaskContext
 from .schema import Scenario
+from .solvers.noise import build_noise
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
@@ -76,48 +73,12 @@ def build_system(cfg, data) -> AbstractSystem:
     return registry.SYSTEMS[cfg.kind].build(cfg, data)
 
 
-def build_optimizer(s, data: Dataset) -> OptaxSolver:
-    """An optimizer's table (``[solver]`` with name sgd or adam) as its object:
-    batches (mini-batches, or online samples of the task's sampler) and the
-    schedule over the run's ``t1 / dt`` steps."""
-    batches = None
-    if s.online:
-        batches = Online(data.sampler, s.batch_size or 1)
-    elif s.batch_size is not None:
-        batches = Minibatch(s.batch_size, bool(s.replacement))
-    steps = round(s.t1 / s.dt)
-    schedule = {"constant": None, "cosine": optax.cosine_decay_schedule(1.0, steps),
-                "linear": optax.linear_schedule(1.0, 0.0, steps)}[s.schedule]
-    spec = SOLVERS[s.name]
-    options = {key: getattr(s, key) for key in spec.options if getattr(s, key) is not None}
-    return spec.solver(batches=batches, schedule=schedule, **options)
-
-
-def build_noise(s, system: AbstractSystem) -> Langevin | None:
-    """Langevin noise, weight decay and SGD noise from ``[solver]``; a
-    per-particle temperature divides by the network's width (its twins take
-    the same); the SGD noise's learning rate becomes a flow-time step."""
-    if s.temperature is None and s.weight_decay is None and s.sgd_noise_learning_rate is None:
-        return None
-    particles = system.width if s.per_particle else 1
-    sgd = None
-    if s.sgd_noise_learning_rate is not None:  # flow time per SGD step: eta / tau
-        sgd = SGDNoise(s.sgd_noise_learning_rate / float(system.time_scale()),
-                       s.sgd_noise_batch_size)
-    return Langevin(s.temperature or 0.0, s.weight_decay or 0.0, particles, sgd=sgd)
-
-
 def build_settings(scenario: Scenario, data: Dataset, system: AbstractSystem) -> SolveSettings:
-    """The solver name becomes diffrax objects here, once."""
-    s, sv = scenario.solver, scenario.save
-    # gradient descent takes all its steps: max_steps is at least their number
-    max_steps = max(s.max_steps, round(s.t1 / s.dt) + 1) if s.fixed else s.max_steps
-    return SolveSettings.of(
-        build_optimizer(s, data) if s.name in OPTIMIZERS else s.name, t1=s.t1, dt=s.dt,
-        rtol=s.rtol, atol=s.atol, adaptive=s.adaptive,
-        max_steps=max_steps, divergence=s.divergence, shard=s.shard,
-        noise=build_noise(s, system),
-        save_times=save_times(s.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first))
+    """The solver's entry builds the settings (diffrax objects), once."""
+    sv = scenario.save
+    ts = save_times(scenario.solver.t1, sv.n, spacing=sv.spacing, t_first=sv.t_first)
+    ctx = SolverContext(data, system, ts, build_noise(scenario.noise, system))
+    return registry.SOLVERS[scenario.solver.name].settings(scenario.solver, ctx)
 
 
 def non_finite(built: Built, dtype: str) -> str | None:

@@ -69,7 +69,6 @@ def catalog(*, cached: bool = False) -> dict[str, list[tuple[str, str]]]:
 
 def _registered() -> dict[str, list[tuple[str, str]]]:
     # imported here: the command's parser and scenario names need none of it
-    from .._solve.solvers import SOLVERS
     from . import registry
 
     return {
@@ -77,7 +76,7 @@ def _registered() -> dict[str, list[tuple[str, str]]]:
         "tasks": [(e.name, _one_line(e.config.__doc__)) for e in registry.TASKS.values()],
         "monitors": [(e.name, _one_line(e.config.__doc__) + _monitor_note(e))
                      for e in registry.MONITORS.values()],
-        "solvers": [(name, spec.description) for name, spec in SOLVERS.items()],
+        "solvers": [(name, e.descriptions[name]) for name, e in registry.SOLVERS.items()],
         "twins": twins(),
     }
 

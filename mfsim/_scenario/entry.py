@@ -260,6 +260,57 @@ class MonitorEntry:
         return all(issubclass(system_type, t) for t in self.requires)
 
 
+@dataclass(frozen=True)
+class SolverContext:
+    """What a solver entry builds its settings from: the data, the system
+    (its time scale, its task's sampler), the save times and the noise of
+    the ``[noise]`` table (:class:`mfsim.Langevin`, or None)."""
+
+    data: Any
+    system: AbstractSystem
+    save_times: Any
+    noise: Any = None
+
+
+@dataclass(frozen=True)
+class SolverEntry:
+    """A ``[solver]`` table, selected by ``solver.name``.
+
+    - ``config``: its table (a :class:`mfsim.SolverTable`, whose ``name``
+      literal lists the solver names it serves).
+    - ``settings(cfg, ctx)``: the :class:`mfsim.SolveSettings` of the solve
+      (solver and controller objects; :class:`SolverContext`).
+    - ``descriptions``: each name's one line (``mfsim list solvers``).
+    - ``copies``: each name's copies of the state a solve holds (initial,
+      current, next and final state, stages, error estimate, an optimizer's
+      moments): the memory estimate's multiplier.
+    - ``implicit``: its stages solve linear systems (a Jacobian in memory).
+    - ``noise``: ``"optional"`` (the flow's solvers: with ``[noise]`` an
+      SDE), ``"state"`` (SGD noise, which depends on the state, too: Euler-
+      Maruyama), ``"required"`` (solvers of noisy dynamics only) or
+      ``"none"``.
+    - ``check(cfg, scenario, registry)``: checks against the rest of the
+      scenario (``registry``: :mod:`mfsim._scenario.registry`, whose entries
+      a refusal names).
+    """
+
+    config: type[Table]
+    settings: Callable[[Any, SolverContext], Any]
+    descriptions: dict[str, str]
+    copies: dict[str, int]
+    implicit: bool = False
+    noise: str = "optional"
+    check: Callable[[Any, Any, Any], PydanticCustomError | None] = _no_check
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return typing.get_args(self.config.model_fields["name"].annotation)
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
 def error(kind: str, message: str, key: str, **ctx) -> PydanticCustomError:
     """A validation error naming ``key`` (a dotted path below the table checked)."""
     return PydanticCustomError(kind, message, {**ctx, "key": key})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import types
+import typing
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
@@ -20,6 +21,7 @@ from pydantic_core import PydanticUndefined
 from . import registry
 from .reference_page import section_of
 from .schema import Scenario
+from .solvers.base import SolverTable
 
 _CONSTRAINTS = (
     (at.Gt, "gt", "> {}"),
@@ -151,19 +153,41 @@ def key_shown(scenario: Scenario, key: str) -> dict:
 def missing_descriptions() -> list[str]:
     """Dotted keys of the schema that have no description (a test keeps this empty)."""
     missing = []
-    tables = ("task", "system", "solver", "save", "monitors", "compare", "output", "sweep")
+    tables = ("task", "system", "solver", "noise", "save", "monitors", "compare", "output",
+              "sweep")
     models = [(Scenario, "", tables)]  # the tables are documented by their sections
     # selectors: likewise
     models += [(e.config, "task.", ("kind",)) for e in registry.TASKS.values()]
     models += [(e.config, "system.", ("kind",)) for e in registry.SYSTEMS.values()]
     models += [(e.config, "monitors[].", ("name",)) for e in registry.MONITORS.values()]
-    for name in tables[2:4] + tables[5:]:
+    models += [(c, "solver.", ()) for c in _solver_tables()]
+    for name in ("noise", "save", "compare", "output", "sweep"):
         models.append((Scenario.model_fields[name].annotation, f"{name}.", ()))
     for model, prefix, skip in models:
         for key, field in model.model_fields.items():
             if key not in skip and not field.description:
                 missing.append(f"{prefix}{key}")
     return missing
+
+
+def _solver_tables() -> list[type[BaseModel]]:
+    """The solver entries' tables, once each, in the registry's order."""
+    return list(dict.fromkeys(e.config for e in registry.SOLVERS.values()))
+
+
+def _solver_section() -> list[str]:
+    out = ["## `[solver]`: how the flow is integrated", "",
+           f"`solver.name` selects the table (default `\"{registry.DEFAULT_SOLVER}\"`); each "
+           "solver has its own keys beside the shared ones (`mfsim list solvers`).", "",
+           "### Every solver", "", *table_rows(SolverTable, "solver.", skip=("name",)), ""]
+    for model in _solver_tables():
+        names = typing.get_args(model.model_fields["name"].annotation)
+        spelled = " or ".join(f'"{n}"' for n in names)
+        own = [k for k in model.model_fields if k not in SolverTable.model_fields]
+        out += [f"### `solver.name = {spelled}`", "", _doc(model), ""]
+        if own:
+            out += [*table_rows(model, "solver.", skip=tuple(SolverTable.model_fields)), ""]
+    return out
 
 
 def keys_markdown() -> str:
@@ -183,8 +207,8 @@ def keys_markdown() -> str:
         "",
         "## Top level",
         "",
-        *table_rows(Scenario, "", skip=("task", "system", "solver", "save", "monitors",
-                                          "compare", "output", "sweep")),
+        *table_rows(Scenario, "", skip=("task", "system", "solver", "noise", "save",
+                                          "monitors", "compare", "output", "sweep")),
         "",
     ]
     sections = [
@@ -199,7 +223,8 @@ def keys_markdown() -> str:
             model, kind = entry.config, entry.name
             out += [f"### `{key}.{tag} = \"{kind}\"`", "", _doc(model), "",
                     *table_rows(model, f"{key}.", skip=(tag,)), ""]
-    for name, title in (("solver", "`[solver]`: how the flow is integrated"),
+    out += _solver_section()
+    for name, title in (("noise", "`[noise]`: Langevin noise, weight decay, SGD noise"),
                         ("save", "`[save]`: when monitors are evaluated")):
         model = Scenario.model_fields[name].annotation
         out += [f"## {title}", "", _doc(model), "", *table_rows(model, f"{name}."), ""]

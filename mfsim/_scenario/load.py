@@ -23,7 +23,7 @@ from .toml_text import read_toml
 
 # Tags of the discriminated unions: pydantic puts them in error locations
 # (system.two_layer.width, monitors.0.kernel.k); users wrote system.width.
-_UNION_KEYS = {"task": registry.TASKS, "system": registry.SYSTEMS}
+_UNION_KEYS = {"task": registry.TASKS, "system": registry.SYSTEMS, "solver": registry.SOLVERS}
 
 
 def format_location(loc: tuple) -> str:
@@ -99,11 +99,13 @@ def _known_key(data: dict, key: str) -> bool:
         return table in Scenario.model_fields and table != "sweep"
     if "." in name:
         return False
-    if table in ("system", "task"):
-        entries, default = ((registry.SYSTEMS, registry.DEFAULT_SYSTEM) if table == "system"
-                            else (registry.TASKS, registry.DEFAULT_TASK))
+    selected = {"system": (registry.SYSTEMS, registry.DEFAULT_SYSTEM, "kind"),
+                "task": (registry.TASKS, registry.DEFAULT_TASK, "kind"),
+                "solver": (registry.SOLVERS, registry.DEFAULT_SOLVER, "name")}
+    if table in selected:
+        entries, default, tag = selected[table]
         own = data.get(table)
-        kind = own.get("kind", default) if isinstance(own, dict) else default
+        kind = own.get(tag, default) if isinstance(own, dict) else default
         entry = entries.get(kind) if isinstance(kind, str) else None
         return entry is not None and name in entry.config.model_fields
     field = Scenario.model_fields.get(table)
@@ -179,9 +181,54 @@ def _replaced(table: dict, replaced: dict, where: str, source: str) -> dict:
     return table
 
 
+def _moved(old: str, new: str, source: str) -> None:
+    warnings.warn(DeprecatedKeyWarning(
+        f"{source}: {old}: renamed {new}; the old spelling is read for now"), stacklevel=5)
+
+
+def _moved_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """``data`` with the keys of :data:`registry.MOVED_KEYS` in their new
+    tables, and sweep axes named by them renamed (a note each)."""
+    data = dict(data)
+    for old, new in registry.MOVED_KEYS.items():
+        (table, key), (new_table, new_key) = old.split("."), new.split(".")
+        if isinstance(data.get(table), dict) and key in data[table]:
+            value = data[table][key]
+            data[table] = {k: v for k, v in data[table].items() if k != key}
+            target = data.get(new_table, {})
+            if isinstance(target, dict) and new_key not in target:
+                data[new_table] = {**target, new_key: value}
+            _moved(old, new, source)
+    sweep = data.get("sweep")
+    if isinstance(sweep, dict):
+        sweep = dict(sweep)
+        for mode in ("grid", "zip", "reference"):
+            axes = sweep.get(mode)
+            if isinstance(axes, dict):
+                flat = _flat(axes)
+                for old, new in registry.MOVED_KEYS.items():
+                    if old in flat and new not in flat:
+                        flat[new] = flat.pop(old)
+                        _moved(f"sweep.{mode}.{old}", new, source)
+                sweep[mode] = flat
+        data["sweep"] = sweep
+    return data
+
+
+def _flat(table: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
     """``data`` with the old spellings of renamed system and monitor keys
     replaced by the new ones (each with a :class:`DeprecatedKeyWarning`)."""
+    data = _moved_keys(data, source)
     system = data.get("system")
     if isinstance(system, dict) and isinstance(kind := system.get("kind",
                                                                    registry.DEFAULT_SYSTEM), str):

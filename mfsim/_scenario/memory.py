@@ -17,7 +17,6 @@ import os
 from dataclasses import dataclass
 
 from .._errors import ScenarioError
-from .._solve.solvers import SOLVERS
 from . import registry, twins
 from .entry import MemoryContext, MemoryTerm
 from .schema import Scenario
@@ -52,16 +51,17 @@ def estimate(scenario: Scenario, *, platform: str = "cpu", points: int = 1,
     task_e = registry.TASKS[scenario.task.kind]
     data = task_e.sizes(scenario.task)
     sizes = registry.SYSTEMS[scenario.system.kind].sizes(scenario.system, data, platform)
-    spec = SOLVERS[scenario.solver.name]
+    solver_e = registry.SOLVERS[scenario.solver.name]
+    copies = solver_e.copies[scenario.solver.name]
     m = MemoryContext(8 if scenario.dtype == "float64" else 4, data, sizes, scenario.save.n,
-                      points, batch, spec.copies, platform)
+                      points, batch, copies, platform)
     b, p, skey = m.bytes_per_element, sizes.params, sizes.key
     terms = list(task_e.memory(scenario.task, m))
-    terms.append(MemoryTerm(skey, f"the state ({p:,} parameters) and the solver's {spec.copies} "
-                      "copies", b * p * (spec.copies * batch + max(points - batch, 0))))
+    terms.append(MemoryTerm(skey, f"the state ({p:,} parameters) and the solver's {copies} "
+                      "copies", b * p * (copies * batch + max(points - batch, 0))))
     terms.append(MemoryTerm(sizes.field_key or skey, "the vector field's intermediates",
                             b * sizes.field * batch))
-    if spec.implicit:  # the implicit stages' Jacobian and its LU
+    if solver_e.implicit:  # the implicit stages' Jacobian and its LU
         terms.append(MemoryTerm(skey, "the implicit solver's Jacobian", 2 * b * p * p * batch))
     saved = 8  # losses and other scalars, per save time
     for i, cfg in enumerate(scenario.monitors):

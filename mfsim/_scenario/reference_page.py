@@ -29,14 +29,15 @@ def section_of(page: str, what: str) -> str:
             section, kind = _section_name(line), None
             sections[section] = [line]
         elif line.startswith("### ") and section is not None:
-            kind = line.split('"')[1] if line.count('"') >= 2 else None
+            # a heading names one kind, or several that share a table ("heun" or "tsit5")
+            kind = line.split('"')[1::2] or None
             sections[section].append(line)
-            if kind is not None:
-                kinds[kind] = [sections[section][0], "", line]
+            for name in kind or ():
+                kinds[name] = [sections[section][0], "", line]
         elif section is not None:
             sections[section].append(line)
-            if kind is not None:
-                kinds[kind].append(line)
+            for name in kind or ():
+                kinds[name].append(line)
     found = sections.get(what) or kinds.get(what)
     if found is None:
         close = difflib.get_close_matches(what, list(sections) + list(kinds), n=1)

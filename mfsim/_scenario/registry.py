@@ -1,5 +1,5 @@
 """The one place where scenario names become objects: name -> entry for every
-system, task and monitor (each entry in its own file, see :mod:`.entry`).
+system, task, monitor and solver (each entry in its own file, see :mod:`.entry`).
 
 Adding a system to scenario files: its class in ``mfsim/_systems/``, its
 entry file in ``systems/``, one line below, its export in ``mfsim/__init__``,
@@ -10,7 +10,7 @@ scenario files and ``mfsim.run`` accept it at once.
 
 from __future__ import annotations
 
-from .entry import MonitorEntry, SystemEntry, TaskEntry
+from .entry import MonitorEntry, SolverEntry, SystemEntry, TaskEntry
 from .monitors import (
     density_modes,
     feature_movement,
@@ -37,6 +37,7 @@ from .monitors import (
     train_outputs,
     wasserstein,
 )
+from .solvers import euler, langevin, ode, optax
 from .systems import (
     adaptive_sequence,
     cnn,
@@ -65,19 +66,24 @@ from .tasks import (
 SYSTEMS: dict[str, SystemEntry] = {}
 TASKS: dict[str, TaskEntry] = {}
 MONITORS: dict[str, MonitorEntry] = {}
+SOLVERS: dict[str, SolverEntry] = {}  # each name a solver entry serves -> the entry
 
-# a [system] / [task] table without `kind` is one of these
-DEFAULT_SYSTEM, DEFAULT_TASK = "two_layer", "teacher"
+# a [system] / [task] table without `kind`, a [solver] table without `name`, is one of these
+DEFAULT_SYSTEM, DEFAULT_TASK, DEFAULT_SOLVER = "two_layer", "teacher", "tsit5"
 
 
 def _add(table: dict, entry, replace: bool) -> None:
-    if entry.name in table and not replace:
-        raise ValueError(f"a scenario entry named {entry.name!r} is already registered "
-                         "(pass replace=True to replace it)")
-    table[entry.name] = entry
+    names = entry.names if isinstance(entry, SolverEntry) else (entry.name,)
+    for name in names:
+        if name in table and not replace:
+            raise ValueError(f"a scenario entry named {name!r} is already registered "
+                             "(pass replace=True to replace it)")
+    for name in names:
+        table[name] = entry
 
 
-def register_entries(*entries: SystemEntry | TaskEntry | MonitorEntry, replace: bool = False) -> None:
+def register_entries(*entries: SystemEntry | TaskEntry | MonitorEntry | SolverEntry,
+                     replace: bool = False) -> None:
     """Make entries available to scenario files, ``mfsim.run``, ``mfsim list`` and
     the reference page (the schema is rebuilt once for all of them)."""
     for entry in entries:
@@ -87,17 +93,30 @@ def register_entries(*entries: SystemEntry | TaskEntry | MonitorEntry, replace: 
             _add(TASKS, entry, replace)
         elif isinstance(entry, MonitorEntry):
             _add(MONITORS, entry, replace)
+        elif isinstance(entry, SolverEntry):
+            _add(SOLVERS, entry, replace)
         else:
             raise TypeError(f"not a scenario entry: {entry!r}")
     _changed()
 
 
 def unregister_entries(*names: str) -> None:
-    """Remove entries by name (systems, tasks or monitors), e.g. after a test."""
+    """Remove entries by name (systems, tasks, monitors or solvers), e.g. after a test."""
     for name in names:
-        for table in (SYSTEMS, TASKS, MONITORS):
+        for table in (SYSTEMS, TASKS, MONITORS, SOLVERS):
             table.pop(name, None)
     _changed()
+
+
+# keys that moved to another table: old dotted key -> new one. A file (or a
+# --set, or a sweep axis) with the old spelling is read, with one note.
+MOVED_KEYS: dict[str, str] = {
+    "solver.temperature": "noise.temperature",
+    "solver.weight_decay": "noise.weight_decay",
+    "solver.per_particle": "noise.per_particle",
+    "solver.sgd_noise_learning_rate": "noise.sgd_learning_rate",
+    "solver.sgd_noise_batch_size": "noise.sgd_batch_size",
+}
 
 
 # called after every change (the schema rebuilds its unions of tables)
@@ -125,9 +144,13 @@ for _entry in (train_loss.ENTRY, test_loss.ENTRY, test_accuracy.ENTRY, train_out
                harmonics.ENTRY, feature_movement.ENTRY, density_modes.ENTRY, sharpness.ENTRY,
                margin.ENTRY, order_parameters.ENTRY):
     MONITORS[_entry.name] = _entry
+for _entry in (euler.ENTRY, ode.ENTRY, ode.IMPLICIT, langevin.SRA1, langevin.SHARK,
+               optax.SGD, optax.ADAM):
+    for _name in _entry.names:
+        SOLVERS[_name] = _entry
 
 # mfsim's own entries, as shipped (built_in_only)
-_BUILT_IN = tuple(dict(table) for table in (SYSTEMS, TASKS, MONITORS))
+_BUILT_IN = tuple(dict(table) for table in (SYSTEMS, TASKS, MONITORS, SOLVERS))
 
 
 def built_in_only() -> bool:
@@ -135,4 +158,4 @@ def built_in_only() -> bool:
     or removed (then a scenario file means the same in every process)."""
     return all(table.keys() == shipped.keys() and all(
         table[name] is entry for name, entry in shipped.items())
-        for table, shipped in zip((SYSTEMS, TASKS, MONITORS), _BUILT_IN))
+        for table, shipped in zip((SYSTEMS, TASKS, MONITORS, SOLVERS), _BUILT_IN))

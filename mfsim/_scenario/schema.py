@@ -16,192 +16,36 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from .._solve.sharding import Shard
-from .._solve.solvers import FIXED_STEP_ONLY, OPTIMIZERS, SDE_ONLY, SOLVERS, whole_steps
+from .._solve.solvers import whole_steps
 from .._system import (
-    AbstractGradientFlowSystem,
-    AbstractParticleSystem,
     AbstractRegressionSystem,
     AbstractScalarOutputSystem,
-    AbstractSupervisedSystem,
 )
 from . import registry, twins
 from .entry import error
-from .table import NonNegFloat, PosFloat, PosInt, Table, shown
-
-SolverName = Literal[tuple(SOLVERS)]  # type: ignore[valid-type]
+from .solvers.base import FixedStepTable
+from .solvers.noise import NoiseConfig, check_noise
+from .table import PosFloat, PosInt, Table, shown
 
 
 def _union(entries):
-    configs = tuple(e.config for e in entries)
+    configs = tuple(dict.fromkeys(e.config for e in entries))  # a solver entry serves names
     return configs[0] if len(configs) == 1 else Union[configs]  # type: ignore[valid-type]
 
 
 def _unions() -> tuple:
     return (_union(registry.TASKS.values()), _union(registry.SYSTEMS.values()),
-            _union(registry.MONITORS.values()))
+            _union(registry.MONITORS.values()), _union(registry.SOLVERS.values()))
 
 
-_TASK, _SYSTEM, _MONITOR = _unions()
+_TASK, _SYSTEM, _MONITOR, _SOLVER = _unions()
 TaskConfig = Annotated[_TASK, Field(discriminator="kind")]
 SystemConfig = Annotated[_SYSTEM, Field(discriminator="kind")]
 MonitorConfig = Annotated[_MONITOR, Field(discriminator="name")]
+SolverConfig = Annotated[_SOLVER, Field(discriminator="name")]
 
 
-# ------------------------------------------------------------- solve and save
-class SolverConfig(Table):
-    """How the flow is integrated."""
-
-    name: SolverName = Field("tsit5", description="the ODE solver (mfsim list solvers)")
-    t1: PosFloat = Field(10.0, description="final time (replaced by steps * dt when steps is set)",
-        json_schema_extra=shown("training time", r"$t_1$"))
-    dt: PosFloat | None = Field(
-        None, description="fixed step (euler: gradient descent with learning rate tau dt; "
-        "replaced by learning_rate / tau when learning_rate is set)")
-    learning_rate: PosFloat | None = Field(
-        None, description="gradient descent's learning rate eta, fixed-step solves only: sets "
-        "dt = eta / tau, tau the system's time scale (m for a mean-field two-layer network)",
-            json_schema_extra=shown("learning rate", r"$\eta$"))
-    steps: PosInt | None = Field(
-        None, description="number of fixed steps, fixed-step solves only: sets t1 = steps * dt")
-    rtol: PosFloat = Field(1e-6, description="relative tolerance of adaptive steps")
-    atol: PosFloat = Field(1e-9, description="absolute tolerance of adaptive steps")
-    adaptive: bool | None = Field(None, description="default: all solvers but euler")
-    max_steps: PosInt = Field(
-        100_000, description="an adaptive solve stops (status max_steps) here; a fixed-step "
-        "one takes all its t1 / dt steps")
-    divergence: Annotated[float, Field(gt=1)] = Field(
-        1e8, description="the solve stops (status diverged) when a state entry exceeds this "
-        "times the largest entry of the initial state (at least 1); NaN or Inf stop it too "
-        "(status non-finite state)")
-    shard: Shard = Field(
-        "none", description="spread over every JAX device: particles (the neurons of each "
-        "solve) or sweep (the points of a batched sweep); none: one device")
-    # the optimizers (sgd, adam): docs/theory.md, "Discrete optimizers"
-    batch_size: PosInt | None = Field(
-        None, description="sgd, adam: training rows per step, drawn by the seed (default: "
-        "every row, full batch; online: 1)", json_schema_extra=shown("batch size", r"$B$"))
-    replacement: bool | None = Field(
-        None, description="sgd, adam: draw each batch with replacement (default false: "
-        "epochs of fresh permutations)")
-    online: bool | None = Field(
-        None, description="sgd, adam: a fresh sample of the task's distribution at every "
-        "step (online SGD; tasks that sample: teacher)")
-    momentum: Annotated[float, Field(ge=0, lt=1)] | None = Field(
-        None, description="sgd: heavy-ball momentum (optax.trace; default 0)",
-            json_schema_extra=shown("momentum", r"$\beta$"))
-    nesterov: bool | None = Field(None, description="sgd: Nesterov momentum (default false)")
-    b1: Annotated[float, Field(ge=0, lt=1)] | None = Field(
-        None, description="adam: first-moment decay (default 0.9)")
-    b2: Annotated[float, Field(ge=0, lt=1)] | None = Field(
-        None, description="adam: second-moment decay (default 0.999)")
-    eps: PosFloat | None = Field(None, description="adam: epsilon (default 1e-8)")
-    # noisy dynamics: docs/theory.md, "Noisy dynamics"
-    temperature: NonNegFloat | None = Field(
-        None, description="Langevin temperature T = 1/beta: the flow gets the noise "
-        "sqrt(2 tau T) dW (an SDE; euler is then Euler-Maruyama; sra1, shark need it)",
-            json_schema_extra=shown("temperature", r"$T$"))
-    weight_decay: NonNegFloat | None = Field(
-        None, description="lambda: the drift gets -lambda theta (with or without temperature)",
-            json_schema_extra=shown("weight decay", r"$\lambda$"))
-    per_particle: bool | None = Field(
-        None, description="mean-field Langevin: the temperature is per particle (noise "
-        "sqrt(2 tau T / m) dW; for the mean-field network sqrt(2 T) per neuron)")
-    sgd_noise_learning_rate: PosFloat | None = Field(
-        None, description="the diffusion of mini-batch SGD with this learning rate (SGD's "
-        "step on the objective, flow time learning_rate / tau): the flow gets the noise "
-        "sqrt(h/(B n)) sum_i (v_i - v) dW^i (an SDE of SGD; needs sgd_noise_batch_size and "
-        "solver euler, Euler-Maruyama)")
-    sgd_noise_batch_size: PosInt | None = Field(
-        None, description="B, the batch size whose noise sgd_noise_learning_rate models "
-        "(rows drawn with replacement)")
-    polish: bool = Field(
-        False, description="after the solve, polish the network's final state to a critical "
-        "point (Newton, optimistix) and record its gradient norm, Hessian spectrum and kind "
-        "(minimum, saddle): critical_* variables and attributes")
-    schedule: Literal["constant", "cosine", "linear"] = Field(
-        "constant", description="sgd, adam: the step's factor over the run: constant 1, or "
-        "decaying to 0 at t1 (cosine or linear)")
-
-    @property
-    def fixed(self) -> bool:
-        return self.name in FIXED_STEP_ONLY or self.adaptive is False
-
-    @model_validator(mode="after")
-    def _check(self):
-        fixed = self.fixed
-        own = [((n,), spec.options) for n, spec in SOLVERS.items() if spec.optimizer]
-        for names, keys in [(OPTIMIZERS, ("batch_size", "replacement", "online")), *own]:
-            for key in keys:
-                if getattr(self, key) is not None and self.name not in names:
-                    raise PydanticCustomError(
-                        "optimizer_only", "only for solver name = {names}, not {name}",
-                        {"names": " or ".join(f'"{n}"' for n in sorted(names)),
-                         "name": self.name, "key": key})
-        if self.schedule != "constant" and self.name not in OPTIMIZERS:
-            raise PydanticCustomError(
-                "optimizer_only", "only for solver name = \"adam\" or \"sgd\", not {name}",
-                {"name": self.name, "key": "schedule"})
-        if self.online and self.replacement is not None:
-            raise PydanticCustomError(
-                "online", "online steps draw fresh samples: remove replacement",
-                {"key": "replacement"})
-        if self.name in SDE_ONLY and self.temperature is None:
-            raise PydanticCustomError(
-                "sde_only", "solver {name} integrates noisy dynamics only: set temperature",
-                {"name": self.name, "key": "name"})
-        sgd_noise = (self.sgd_noise_learning_rate, self.sgd_noise_batch_size)
-        if sgd_noise.count(None) == 1:
-            key, other = (("sgd_noise_learning_rate", "sgd_noise_batch_size")
-                          if sgd_noise[0] is None else
-                          ("sgd_noise_batch_size", "sgd_noise_learning_rate"))
-            raise PydanticCustomError("sgd_noise", "{other} needs {key} too",
-                                      {"key": key, "other": other})
-        if sgd_noise[0] is not None and self.name != "euler":
-            raise PydanticCustomError(
-                "sgd_noise", "SGD noise depends on the state: integrate it with solver name "
-                "= \"euler\" (Euler-Maruyama), not {name}",
-                {"name": self.name, "key": "sgd_noise_learning_rate"})
-        noisy = self.temperature is not None or self.weight_decay is not None
-        if noisy and self.name in OPTIMIZERS:
-            raise PydanticCustomError(
-                "noise_optimizer", "Langevin noise and weight decay are for the flow's solvers "
-                "(euler, heun, sra1, shark, ...), not {name}",
-                {"name": self.name, "key": "temperature" if self.temperature is not None
-                 else "weight_decay"})
-        if self.per_particle is not None and self.temperature is None:
-            raise PydanticCustomError("per_particle", "needs a temperature",
-                                      {"key": "per_particle"})
-        if self.nesterov and not self.momentum:
-            raise PydanticCustomError("nesterov", "Nesterov momentum needs momentum > 0",
-                                      {"key": "nesterov"})
-        if self.name in FIXED_STEP_ONLY and self.adaptive:
-            raise PydanticCustomError(
-                "fixed_step", "solver {name} is fixed-step only; remove adaptive = true",
-                {"name": self.name, "key": "adaptive"},
-            )
-        for key, value in (("learning_rate", self.learning_rate), ("steps", self.steps)):
-            if value is not None and not fixed:
-                raise PydanticCustomError(
-                    "fixed_only", "only for a fixed-step solve (gradient descent: name = "
-                    "\"euler\", or adaptive = false); gradient flow has no {key}",
-                    {"key": key})
-        if fixed and self.dt is None and self.learning_rate is None:
-            raise PydanticCustomError(
-                "missing_dt", "a fixed-step solve needs dt or learning_rate (a positive step)",
-                {"key": "dt"})
-        if self.learning_rate is not None or self.steps is not None:
-            return self  # dt and t1 are derived, and checked, by the scenario (it knows tau)
-        if self.dt is not None and self.dt > self.t1:
-            raise PydanticCustomError("dt_too_large", "must not exceed t1", {"key": "dt"})
-        if fixed and not whole_steps(self.t1, self.dt):
-            raise PydanticCustomError(
-                "whole_steps", "must be a whole number of steps dt = {dt} (t1 / dt = {n:.6g}): "
-                "gradient descent takes full steps only", {"dt": self.dt, "n": self.t1 / self.dt,
-                                                           "key": "t1"})
-        return self
-
-
+# ------------------------------------------------------------- save
 class SaveConfig(Table):
     """Where monitors are evaluated."""
 
@@ -360,7 +204,9 @@ class Scenario(Table):
         default_factory=lambda: registry.TASKS[registry.DEFAULT_TASK].config())
     system: SystemConfig = Field(
         default_factory=lambda: registry.SYSTEMS[registry.DEFAULT_SYSTEM].config())
-    solver: SolverConfig = Field(default_factory=SolverConfig)
+    solver: SolverConfig = Field(
+        default_factory=lambda: registry.SOLVERS[registry.DEFAULT_SOLVER].config())
+    noise: NoiseConfig = Field(default_factory=NoiseConfig)
     save: SaveConfig = Field(default_factory=SaveConfig)
     monitors: list[MonitorConfig] = Field(default_factory=list)
     compare: CompareConfig = Field(default_factory=CompareConfig)
@@ -373,10 +219,11 @@ class Scenario(Table):
         # `kind` may be left out of [task] and [system]: it defaults per table.
         if isinstance(data, dict):
             data = dict(data)
-            for key, kind in (("task", registry.DEFAULT_TASK),
-                              ("system", registry.DEFAULT_SYSTEM)):
-                if isinstance(data.get(key), dict) and "kind" not in data[key]:
-                    data[key] = {"kind": kind, **data[key]}
+            for key, tag, kind in (("task", "kind", registry.DEFAULT_TASK),
+                                   ("system", "kind", registry.DEFAULT_SYSTEM),
+                                   ("solver", "name", registry.DEFAULT_SOLVER)):
+                if isinstance(data.get(key), dict) and tag not in data[key]:
+                    data[key] = {tag: kind, **data[key]}
             # monitors default per system
             system = data.get("system", {})
             kind = system.get("kind", registry.DEFAULT_SYSTEM) if isinstance(
@@ -424,7 +271,7 @@ class Scenario(Table):
         (tau from the system's table), t1 = steps * dt; then t1 must be whole
         steps of dt."""
         s = self.solver
-        if s.learning_rate is None and s.steps is None:
+        if not isinstance(s, FixedStepTable) or (s.learning_rate is None and s.steps is None):
             return
         dt = s.dt
         if s.learning_rate is not None:
@@ -484,8 +331,11 @@ def check_compatibility(scenario: Scenario) -> None:
     problem = task_e.check(scenario.task, scenario, "task")
     if problem is not None:
         raise problem
-    _check_optimizer(scenario, system_e, task_e)
-    _check_noise(scenario, system_e)
+    solver_e = registry.SOLVERS[scenario.solver.name]
+    for problem in (solver_e.check(scenario.solver, scenario, registry),
+                    check_noise(scenario, solver_e, system_e, registry)):
+        if problem is not None:
+            raise problem
     _check_monitors(scenario, system_e)
     lacks = system_e.lacks(scenario.system)
     if scenario.sweep.reference:
@@ -543,84 +393,19 @@ def _check_monitors(scenario: Scenario, system_e) -> None:
             raise problem
 
 
-def _check_optimizer(scenario: Scenario, system_e, task_e) -> None:
-    """Mini-batches and online samples need a supervised system (inputs and
-    targets), a task that samples (online), batches no larger than the data,
-    and twins that are supervised systems too (not kernel flows)."""
-    s = scenario.solver
-    if s.batch_size is None and not s.online:
-        return
-    key = "solver.online" if s.online else "solver.batch_size"
-    if not issubclass(system_e.system, AbstractSupervisedSystem):
-        fit = [e for e in registry.SYSTEMS.values()
-               if issubclass(e.system, AbstractSupervisedSystem)]
-        raise error("optimizer", "mini-batch and online steps need a system trained on inputs "
-                    "and targets, not {system}; systems that are: {allowed}", key,
-                    system=system_e.name, allowed=_names(fit))
-    if s.online and not task_e.samples:
-        fit = [t for t in registry.TASKS.values() if t.samples]
-        raise error("optimizer", "online steps need a task that draws fresh samples, not "
-                    "{task}; tasks that do: {allowed}", key, task=task_e.name,
-                    allowed=_names(fit))
-    n = task_e.sizes(scenario.task).n_train
-    if not s.online and s.batch_size is not None and s.batch_size > n:
-        raise error("optimizer", "batch_size {b} exceeds the task's {n} training rows",
-                    "solver.batch_size", b=s.batch_size, n=n)
-    if scenario.compare.kernels:
-        raise error("optimizer", "constant-kernel twins are flows in function space: they "
-                    "have no mini-batch or online steps (compare linearized or quadratic)",
-                    "compare.kernels")
-
-
-def _check_noise(scenario: Scenario, system_e) -> None:
-    """Langevin dynamics and polishing need gradient-flow systems (twins
-    too); a per-particle temperature, a particle system."""
-    s = scenario.solver
-    if s.polish and not issubclass(system_e.system, AbstractGradientFlowSystem):
-        raise error("polish", "polishing needs a system trained by gradient flow, not {system}",
-                    "solver.polish", system=system_e.name)
-    if s.sgd_noise_learning_rate is not None:
-        if not issubclass(system_e.system, AbstractSupervisedSystem):
-            fit = [e for e in registry.SYSTEMS.values()
-                   if issubclass(e.system, AbstractSupervisedSystem)]
-            raise error("noise", "SGD noise needs a system trained on inputs and targets, not "
-                        "{system}; systems that are: {allowed}", "solver.sgd_noise_learning_rate",
-                        system=system_e.name, allowed=_names(fit))
-        n = registry.TASKS[scenario.task.kind].sizes(scenario.task).n_train
-        if s.sgd_noise_batch_size > n:
-            raise error("noise", "the batch size {b} exceeds the {n} training rows",
-                        "solver.sgd_noise_batch_size", b=s.sgd_noise_batch_size, n=n)
-        if scenario.compare.theory:
-            raise error("noise", "the order-parameter theory twin takes no SGD noise",
-                        "compare.theory")
-    if s.temperature is None and s.weight_decay is None and s.sgd_noise_learning_rate is None:
-        return
-    key = "solver.temperature" if s.temperature is not None else "solver.weight_decay"
-    if not issubclass(system_e.system, AbstractGradientFlowSystem):
-        raise error("noise", "Langevin dynamics need a system trained by gradient flow, not "
-                    "{system}", key, system=system_e.name)
-    if s.per_particle and not issubclass(system_e.system, AbstractParticleSystem):
-        fit = [e for e in registry.SYSTEMS.values()
-               if issubclass(e.system, AbstractParticleSystem)]
-        raise error("noise", "a per-particle temperature needs a particle system, not "
-                    "{system}; systems that are: {allowed}", "solver.per_particle",
-                    system=system_e.name, allowed=_names(fit))
-    if scenario.compare.kernels:
-        raise error("noise", "constant-kernel twins are flows in function space: they take "
-                    "no Langevin noise (compare linearized or quadratic)", "compare.kernels")
-
-
 def rebuild() -> None:
     """Rebuild the unions of tables from the registry (after :func:`registry.register_entries`)."""
-    global TaskConfig, SystemConfig, MonitorConfig
-    task, system, monitor = _unions()
+    global TaskConfig, SystemConfig, MonitorConfig, SolverConfig
+    task, system, monitor, solver = _unions()
     TaskConfig = Annotated[task, Field(discriminator="kind")]
     SystemConfig = Annotated[system, Field(discriminator="kind")]
     MonitorConfig = Annotated[monitor, Field(discriminator="name")]
+    SolverConfig = Annotated[solver, Field(discriminator="name")]
     fields = Scenario.__pydantic_fields__
     fields["task"].annotation = task
     fields["system"].annotation = system
     fields["monitors"].annotation = list[MonitorConfig]
+    fields["solver"].annotation = solver
     Scenario.model_rebuild(force=True)
 
 

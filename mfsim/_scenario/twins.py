@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import diffrax
+
 from .._solve.core import SolveSettings
-from .._solve.optimizers import Online, OptaxSolver, sgd
-from .._solve.solvers import SOLVERS, make_solver
+from .._solve.optimizers import Online, OptaxSolver
 from .._system import (
     AbstractGradientFlowSystem,
     AbstractInfiniteWidthSystem,
@@ -26,6 +27,7 @@ from .._systems.linearized import linearize
 from .._systems.order_parameters import OrderParameterODE
 from .._systems.quadratic import quadratize
 from .entry import MemoryContext, MemoryTerm
+from .solvers.optax import OptaxTable, SGDTable
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,13 @@ def _same_system(system, state0, data, settings):
 def _flow_settings(settings: SolveSettings, scenario) -> SolveSettings:
     """The network's times and guards under gradient flow (tsit5, adaptive at
     the scenario's ``solver.rtol`` and ``atol``): no batches, no noise."""
-    solver, controller, _ = make_solver("tsit5", rtol=scenario.solver.rtol,
-                                        atol=scenario.solver.atol)
-    return dataclasses.replace(settings, solver=solver, controller=controller, dt0=None,
-                               noise=None)
+    controller = diffrax.PIDController(rtol=scenario.solver.rtol, atol=scenario.solver.atol)
+    return dataclasses.replace(settings, solver=diffrax.Tsit5(), controller=controller,
+                               dt0=None, noise=None)
 
 
 def _flow_check(scenario) -> str | None:
-    s = scenario.solver
-    if (SOLVERS[s.name].optimizer or s.temperature is not None or s.weight_decay is not None
-            or s.sgd_noise_learning_rate is not None):
+    if isinstance(scenario.solver, OptaxTable) or scenario.noise.active:
         return None
     return ("the flow twin is gradient flow beside an optimizer (solver sgd or adam), "
             "Langevin dynamics or SGD noise; this run is already a flow")
@@ -96,8 +95,8 @@ def _flow_check(scenario) -> str | None:
 def _ode_settings(settings: SolveSettings, scenario) -> SolveSettings:
     """The network's times and guards, integrated by an adaptive Runge-Kutta
     solver at tight tolerances (the ODE is smooth and small)."""
-    solver, controller, _ = make_solver("tsit5", rtol=1e-8, atol=1e-10)
-    return dataclasses.replace(settings, solver=solver, controller=controller, dt0=None,
+    controller = diffrax.PIDController(rtol=1e-8, atol=1e-10)
+    return dataclasses.replace(settings, solver=diffrax.Tsit5(), controller=controller, dt0=None,
                                max_steps=max(settings.max_steps, 100_000), noise=None)
 
 
@@ -146,11 +145,10 @@ KERNELS = {
 def _theory_check(scenario) -> str | None:
     """The ODE describes plain online SGD, or the population loss's flow."""
     s = scenario.solver
-    spec = SOLVERS[s.name]
-    if spec.solver is sgd and s.online and not s.momentum and s.schedule == "constant":
+    if isinstance(s, SGDTable) and s.online and not s.momentum and s.schedule == "constant":
         return None
     population = bool(scenario.system.model_dump().get("population"))
-    if population and not spec.optimizer and s.temperature is None:
+    if population and not isinstance(s, OptaxTable) and scenario.noise.temperature is None:
         return None
     return ("the order-parameter ODE describes online SGD (solver.name = \"sgd\", online = "
             "true, no momentum, constant schedule) or the gradient flow of the population loss "

@@ -63,9 +63,6 @@ SOLVERS: dict[str, SolverSpec] = {
                        "online or full batch", 8, fixed_step_only=True, optimizer=True,
                        options=("b1", "b2", "eps")),
 }
-FIXED_STEP_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.fixed_step_only)
-OPTIMIZERS = frozenset(name for name, spec in SOLVERS.items() if spec.optimizer)
-SDE_ONLY = frozenset(name for name, spec in SOLVERS.items() if spec.sde_only)
 
 
 def whole_steps(span: float, dt: float) -> bool:
@@ -92,9 +89,10 @@ def make_solver(
         solver = SOLVERS[name].solver()
     except KeyError:
         raise ValueError(f"unknown solver {name!r}; allowed: {', '.join(SOLVERS)}") from None
+    fixed_only = SOLVERS[name].fixed_step_only
     if adaptive is None:
-        adaptive = name not in FIXED_STEP_ONLY
-    if adaptive and name in FIXED_STEP_ONLY:
+        adaptive = not fixed_only
+    if adaptive and fixed_only:
         raise ValueError(f"solver {name!r} is fixed-step only; set adaptive=False and give dt")
     if adaptive:
         if not (rtol > 0 and atol > 0):

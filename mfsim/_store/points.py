@@ -24,6 +24,7 @@ from .._runner.manifest import Manifest
 from .._runner.plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_label, solve_name
 from .._runner.progress import Reporter
 from .._scenario.keys import key_shown
+from .._scenario.solvers.optax import OptaxTable
 from .._scenario.sweep import SweepPoint, axes
 from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
 from .._solve.core import Trajectory
@@ -112,12 +113,13 @@ def time_axis(scenario) -> str:
     ``"eta_alpha"`` for online SGD (``t = eta alpha``, alpha = examples /
     input dimension). A noisy flow (Langevin, the SDE of SGD) is drawn against
     t whatever its solver's steps: its time is the SDE's."""
-    solver = scenario.solver
-    if solver.online:
+    solver, noise = scenario.solver, scenario.noise
+    batched = isinstance(solver, OptaxTable)  # the optimizers' batches
+    if batched and solver.online:
         return "eta_alpha"
-    noisy = bool(solver.temperature) or solver.sgd_noise_learning_rate is not None
+    noisy = bool(noise.temperature) or noise.sgd_learning_rate is not None
     if solver.fixed and not noisy:
-        return "sgd_step" if solver.batch_size is not None else "step"
+        return "sgd_step" if batched and solver.batch_size is not None else "step"
     return "t"
 
 
