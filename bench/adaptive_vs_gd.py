@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -52,7 +53,8 @@ def run() -> dict:
         system = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=256,
                                        activation="tanh")
         state = system.init(jax.random.key(1))
-        ref = _flat(mfsim.simulate(system, state, t1=T1, rtol=1e-12, atol=1e-14,
+        ref = _flat(mfsim.simulate(system, state,
+                                   mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T1, rtol=1e-12, atol=1e-14),
                                    n_save=2).final_state)
         scale = np.linalg.norm(ref)
 
@@ -61,27 +63,38 @@ def run() -> dict:
 
         rtol = 1e-3
         while True:
-            kw = dict(t1=T1, rtol=rtol, atol=rtol * 1e-3, n_save=2)
-            traj = mfsim.simulate(system, state, **kw)
+            kw = dict(n_save=2)
+            traj = mfsim.simulate(system, state,
+                                  mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T1, rtol=rtol,
+                                                         atol=rtol * 1e-3), **kw)
             if error(traj) <= TOL:
                 break
             rtol /= 10
-        t_adaptive, traj = _timed(lambda: mfsim.simulate(system, state, **kw))
+        t_adaptive, traj = _timed(lambda: mfsim.simulate(system, state,
+                                                         mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T1,
+                                                                                rtol=rtol,
+                                                                                atol=rtol * 1e-3), **kw))
         adaptive = {"rtol": rtol, "steps": traj.stats["num_steps"], "error": error(traj),
                     "s": t_adaptive}
 
         steps = 500
         while True:
-            gd = dict(t1=T1, solver="euler", dt=T1 / steps, n_save=2, max_steps=steps + 10)
-            traj = mfsim.simulate(system, state, **gd)
+            gd = dict(n_save=2)
+            traj = mfsim.simulate(system, state,
+                                  mfsim.SolveSettings.of(diffrax.Euler(), t1=T1, dt=T1 / steps,
+                                                         max_steps=steps + 10), **gd)
             if error(traj) <= TOL:
                 break
             steps *= 2
-        t_gd, traj = _timed(lambda: mfsim.simulate(system, state, **gd))
+        t_gd, traj = _timed(lambda: mfsim.simulate(system, state,
+                                                   mfsim.SolveSettings.of(diffrax.Euler(), t1=T1,
+                                                                          dt=T1 / steps,
+                                                                          max_steps=steps + 10), **gd))
         descent = {"steps": steps, "lr": float(system.time_scale()) * T1 / steps,
                    "error": error(traj), "s": t_gd}
-        peer = _solve_ivp_peer(system, state, error, lambda: mfsim.simulate(system, state,
-                                                                             **kw))
+        flow = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T1, rtol=rtol, atol=rtol * 1e-3)
+        peer = _solve_ivp_peer(system, state, error,
+                               lambda: mfsim.simulate(system, state, flow, **kw))
     return {"adaptive": adaptive, "gd": descent, "speedup": t_gd / t_adaptive, "scipy": peer}
 
 

@@ -19,6 +19,7 @@ import statistics
 import time
 from importlib.metadata import PackageNotFoundError, version
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,19 +110,22 @@ def run(repeat: int = 2, m=M, n=N, d=D, steps=STEPS) -> dict:
     n_save = 11
     t1 = steps * DT
     save = np.linspace(0.0, t1, n_save)
-    kw = dict(t1=t1, solver="euler", dt=DT, save_times=save, monitors=[mfsim.TrainLoss()],
-              max_steps=steps + 10)
+    kw = dict(save_times=save, monitors=[mfsim.TrainLoss()])
     lr = float(system.time_scale()) * DT  # euler on the flow = GD with lr tau * dt
     loop = hand_written(system.x_train, system.y_train, m, lr, steps, n_save)
     v, w = state.params.v, state.params.w
 
-    first = mfsim.simulate(system, state, **kw)  # compiles
+    first = mfsim.simulate(system, state,
+                           mfsim.SolveSettings.of(diffrax.Euler(), t1=t1, dt=DT, max_steps=steps + 10),
+                           **kw)  # compiles
     compile_s = first.stats["compile_time"]
     (_, _), losses = jax.block_until_ready(loop(v, w))
     np.testing.assert_allclose(np.asarray(first.values["train_loss"]), np.asarray(losses),
                                rtol=2e-3)
     assert first.stats["num_steps"] == steps, first.stats
-    sides = {"mfsim": lambda: mfsim.simulate(system, state, **kw),
+    sides = {"mfsim": lambda: mfsim.simulate(system, state,
+                                             mfsim.SolveSettings.of(diffrax.Euler(), t1=t1, dt=DT,
+                                                                    max_steps=steps + 10), **kw),
              "scan": lambda: jax.block_until_ready(loop(v, w))}
     peers = torch_loops(system.x_train, system.y_train, v, w, m, lr, steps, n_save)
     skipped = {}

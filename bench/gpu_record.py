@@ -25,6 +25,7 @@ import json
 import sys
 import time
 
+import diffrax
 import jax
 import jax.numpy as jnp
 
@@ -55,7 +56,7 @@ def fit_once(m: int, n: int = 1000, d: int = 100, block: int | None = None) -> N
                                 parameterization="mean_field", block=block)
     t0 = time.perf_counter()
     try:
-        traj = mfsim.simulate(net, 0, t1=2.0, solver="euler", dt=1.0, n_save=2)
+        traj = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=1.0), n_save=2)
         jax.block_until_ready(traj.final_state)
         stats = jax.devices()[0].memory_stats() or {}
         out = {"m": m, "block": net.block, "ok": traj.succeeded,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import time
 
+import diffrax
+
 from ._util import run_child
 
 M, D, N = 10**6, 100, 1000
@@ -34,7 +36,7 @@ def child() -> None:
     state = net.init(jax.random.key(1))
     monitors = [mfsim.TrainLoss(), mfsim.KernelMonitor(subsample=64, quantities=("drift",)),
                 mfsim.Wasserstein(subsample=1024)]
-    traj = mfsim.simulate(net, state, t1=2.0, solver="euler", dt=1.0, n_save=3,
+    traj = mfsim.simulate(net, state, mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=1.0), n_save=3,
                           monitors=monitors)
     print(json.dumps({
         "peak_rss_gb": peak_rss_bytes() / 1e9, "rss_before_gb": rss_start / 1e9,

@@ -32,6 +32,7 @@ import sys
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 
+import diffrax
 import numpy as np
 
 from ._util import interleaved, machine, reset_peak_rss, rss_high_water
@@ -52,7 +53,8 @@ def near_start(width: int):
                               teacher_width=4, activation="relu", dtype=jnp.float64)
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=width, activation="relu")
     s0 = net.init(jax.random.key(1))
-    traj = mfsim.simulate(net, s0, t1=20.0, n_save=2, solver="tsit5", rtol=1e-6, atol=1e-8)
+    traj = mfsim.simulate(net, s0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=20.0, rtol=1e-6, atol=1e-8),
+                          n_save=2)
     return np.asarray(net.particles(traj.final_state)), np.asarray(net.particles(s0))
 
 

@@ -74,7 +74,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._solve.save_times": ("save_times",),
     "._solve.segments": ("AbstractCheckpointStore",),
     "._solve.simulate": ("batch_signature", "simulate", "simulate_batch"),
-    "._solve.solvers": ("SOLVERS", "make_solver"),
     "._system": ("AbstractDiagonalSequenceModel", "AbstractFeatureSystem",
         "AbstractGradientFlowSystem", "AbstractInfiniteWidthSystem", "AbstractInvariantSystem",
         "AbstractLinearMapSystem", "AbstractLinearPredictorSystem", "AbstractLossSystem",

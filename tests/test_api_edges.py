@@ -4,6 +4,7 @@ against it, each with the behaviour a researcher expects."""
 import inspect
 import re
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import pytest
@@ -43,7 +44,7 @@ def test_a_monitor_that_does_not_fit_says_what_to_implement():
             "AbstractSupervisedSystem and AbstractScalarOutputSystem (such as "
             "DiagonalLinearNetwork, ScalarNetwork, TwoLayerNetwork); for your own class, derive it from "
             "them and implement loss_weight, ntk, predict, train_outputs")):
-        mfsim.simulate(Mine(jnp.ones(3)), jnp.zeros(3), t1=1.0,
+        mfsim.simulate(Mine(jnp.ones(3)), jnp.zeros(3), mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0),
                        monitors=[mfsim.KernelMonitor(subsample=2)])
 
 
@@ -53,7 +54,8 @@ def test_a_monitor_refusing_one_of_mfsims_systems_names_systems_it_takes():
                                      singular_values=[1.0, 0.5])
     net = mfsim.DeepLinearNetwork(data.x_train, data.y_train, widths=(4,))
     with pytest.raises(ValueError) as err:
-        mfsim.simulate(net, 0, t1=1.0, monitors=[mfsim.KernelMonitor(subsample=2)])
+        mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0),
+                       monitors=[mfsim.KernelMonitor(subsample=2)])
     assert str(err.value) == (
         "KernelMonitor cannot monitor DeepLinearNetwork: it needs a system of type "
         "AbstractScalarOutputSystem (such as DiagonalLinearNetwork, ScalarNetwork, "
@@ -84,7 +86,8 @@ def test_a_taylor_twin_has_one_way_in(cls, builder):
         f"mfsim.{builder}(system, state0)")
     twin = getattr(mfsim, builder)(net, s0)
     assert isinstance(twin, getattr(mfsim, cls))
-    traj = mfsim.simulate(twin, 0, t1=0.1, n_save=2, monitors=[mfsim.KernelMonitor()])
+    traj = mfsim.simulate(twin, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.1), n_save=2,
+                          monitors=[mfsim.KernelMonitor()])
     assert traj.status == "success"
 
 
@@ -98,8 +101,8 @@ def test_invariant_drift_can_be_relative():
         net = mfsim.DeepLinearNetwork(data.x_train, data.y_train, widths=(4,), scale=3.0)
         state0 = net.init(jax.random.key(2))
         monitor = mfsim.InvariantDrift.of(net, state0, relative=True)
-        traj = mfsim.simulate(net, state0, t1=1.0, solver="euler", dt=0.05, n_save=3,
-                              monitors=[monitor])
+        traj = mfsim.simulate(net, state0, mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.05),
+                              n_save=3, monitors=[monitor])
         (name,) = monitor.names
         size = max(float(jnp.max(jnp.abs(q))) for q in [net.invariants(state0)[name]])
         absolute = traj.values[f"drift_{name}"]

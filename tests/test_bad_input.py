@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import diffrax
 import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
@@ -213,8 +214,8 @@ def test_gradient_descent_takes_whole_steps_only():
     import mfsim
 
     with pytest.raises(ValueError, match="not a whole number of steps"):
-        mfsim.SolveSettings.of("euler", t1=10.0, dt=0.3)
-    assert mfsim.SolveSettings.of("euler", t1=10.0, dt=0.1).ts[-1] == pytest.approx(10.0)
+        mfsim.SolveSettings.of(diffrax.Euler(), t1=10.0, dt=0.3)
+    assert mfsim.SolveSettings.of(diffrax.Euler(), t1=10.0, dt=0.1).ts[-1] == pytest.approx(10.0)
 
 
 def test_a_library_warning_is_one_mfsim_line(tmp_path, capsys, monkeypatch):

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import diffrax
 import pytest
 
 import mfsim
@@ -275,7 +276,7 @@ def _job(flat, width, prefix=""):
     system = mfsim.TwoLayerNetwork(x, y, width=width)
     import jax
 
-    settings = mfsim.SolveSettings.of("euler", t1=1.0, dt=0.1, n_save=2)
+    settings = mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.1, n_save=2)
     return Job((flat, prefix), system, system.init(jax.random.key(0)), (), settings)
 
 

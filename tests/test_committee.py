@@ -6,6 +6,7 @@ SGD at growing N for the whole ODE."""
 
 from pathlib import Path
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,8 +84,10 @@ def test_population_flow_follows_the_first_order_odes(train_output):
                               output_rate=0.5, noise=0.3)
     state0 = net.init(jax.random.key(2))
     twin = mfsim.OrderParameterODE.twin_of(net, state0)
-    kw = dict(t1=5.0, n_save=6, monitors=[_Overlaps()], rtol=1e-10, atol=1e-12)
-    a, b = mfsim.simulate(net, state0, **kw), mfsim.simulate(twin, twin.init(), **kw)
+    kw = dict(n_save=6, monitors=[_Overlaps()])
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0, rtol=1e-10, atol=1e-12)
+    a, b = (mfsim.simulate(net, state0, settings, **kw),
+            mfsim.simulate(twin, twin.init(), settings, **kw))
     for name in ("Q", "R", "v", "eg"):
         np.testing.assert_allclose(a.values[name], b.values[name], rtol=0, atol=1e-10)
     assert float(a.values["eg"][-1]) < 0.5 * float(a.values["eg"][0])
@@ -173,13 +176,14 @@ def test_online_sgd_approaches_the_odes_as_n_grows():
         dt = eta / N
         solver = mfsim.sgd(batches=mfsim.Online(data.sampler))
         seeds = range(8)
-        trajs = mfsim.simulate_batch([net] * 8, list(seeds), t1=t1, solver=solver, dt=dt,
+        trajs = mfsim.simulate_batch([net] * 8, list(seeds), mfsim.SolveSettings.of(solver, t1=t1, dt=dt),
                                      n_save=17, monitors=[_Overlaps()])
         err = []
         for seed, traj in zip(seeds, trajs):
             twin = mfsim.OrderParameterODE.twin_of(net, net.init(jax.random.key(seed)), eta=eta)
-            ode = mfsim.simulate(twin, twin.init(), t1=t1, n_save=17, monitors=[_Overlaps()],
-                                 rtol=1e-10, atol=1e-12)
+            ode = mfsim.simulate(twin, twin.init(),
+                                 mfsim.SolveSettings.of(diffrax.Tsit5(), t1=t1, rtol=1e-10, atol=1e-12),
+                                 n_save=17, monitors=[_Overlaps()])
             err.append(np.mean([np.mean(np.abs(np.asarray(traj.values[k])[1:]
                                                - np.asarray(ode.values[k])[1:]))
                                 for k in ("Q", "R")]))

@@ -1,6 +1,7 @@
 """Deep linear networks (C1): Saxe's mode dynamics, conserved balancedness,
 lambda-balanced init, minimum-norm limit; structured NTK vs generic."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 import mfsim
 
-TIGHT = dict(solver="tsit5", rtol=1e-12, atol=1e-14)
+TIGHT = dict()
 
 
 class Modes(mfsim.AbstractMonitor):
@@ -40,8 +41,9 @@ def test_saxe_mode_dynamics():
     state = (np.sqrt(u0) * v.T, np.sqrt(u0) * u)  # W1 = sqrt(u0) V^T, W2 = U sqrt(u0)
     net = mfsim.DeepLinearNetwork(x, y, widths=(3,), time_scale=tau)
     ts = np.linspace(0.0, 10.0, 25)
-    traj = mfsim.simulate(net, tuple(map(jnp.asarray, state)), t1=10.0, save_times=ts,
-                          monitors=[Modes(jnp.asarray(u), jnp.asarray(v))], **TIGHT)
+    traj = mfsim.simulate(net, tuple(map(jnp.asarray, state)),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=10.0, rtol=1e-12, atol=1e-14),
+                          save_times=ts, monitors=[Modes(jnp.asarray(u), jnp.asarray(v))], **TIGHT)
     assert traj.succeeded
     e = np.exp(2 * s[None] * tau * ts[:, None])
     want = s * e / (e - 1 + s / u0)
@@ -57,7 +59,9 @@ def test_balancedness_conserved(widths, init):
     x, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
     net = mfsim.DeepLinearNetwork(x, y, widths=widths, init=init, scale=0.8)
     s0 = net.init(jax.random.key(0))
-    traj = mfsim.simulate(net, s0, t1=5.0, n_save=2, **TIGHT)
+    traj = mfsim.simulate(net, s0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0, rtol=1e-12, atol=1e-14),
+                          n_save=2, **TIGHT)
     assert traj.succeeded
     before, after = net.invariants(s0), net.invariants(traj.final_state)
     assert len(before) == len(widths)
@@ -76,7 +80,9 @@ def test_lambda_balanced_init_keeps_lambda(dims, lam):
     s0 = net.init(jax.random.key(3))
     eye = np.eye(h)
     np.testing.assert_allclose(net.invariants(s0)["balance_1"], lam * eye, atol=1e-12)
-    traj = mfsim.simulate(net, s0, t1=5.0, n_save=2, **TIGHT)
+    traj = mfsim.simulate(net, s0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0, rtol=1e-12, atol=1e-14),
+                          n_save=2, **TIGHT)
     assert np.max(np.abs(net.invariants(traj.final_state)["balance_1"] - lam * eye)) < 1e-9
     assert np.abs(traj.final_state[0] - s0[0]).max() > 0.05
 
@@ -110,7 +116,8 @@ def test_one_layer_from_zero_reaches_minimum_norm_solution():
     assert np.all(np.asarray(s0[0]) == 0)
     lam_min = np.linalg.eigvalsh(x @ x.T / 8).min()
     t1 = 40.0 / lam_min  # residual decays at least as exp(-lam_min t)
-    traj = mfsim.simulate(net, s0, t1=t1, n_save=2, solver="tsit5", rtol=1e-10, atol=1e-13)
+    traj = mfsim.simulate(net, s0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=t1, rtol=1e-10, atol=1e-13),
+                          n_save=2)
     want = (np.linalg.pinv(x) @ y).T
     np.testing.assert_allclose(traj.final_state[0], want, rtol=1e-8, atol=1e-10)
 

@@ -1,6 +1,7 @@
 """Diagonal linear network (C2): the gradient-flow limit minimizes Q_alpha among
 interpolants; small alpha -> minimum l1, large alpha -> minimum l2."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,8 +38,10 @@ def q_alpha_minimizer(x, y, alpha):
 
 def flow_limit(x, y, alpha, t1):
     net = mfsim.DiagonalLinearNetwork(x, y, alpha=alpha)
-    traj = mfsim.simulate(net, net.init(), t1=t1, solver="tsit5", rtol=1e-10, atol=1e-16,
-                          n_save=2, max_steps=400_000, monitors=[mfsim.TrainLoss()])
+    traj = mfsim.simulate(net, net.init(),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=t1, rtol=1e-10, atol=1e-16,
+                                                 max_steps=400_000), n_save=2,
+                          monitors=[mfsim.TrainLoss()])
     # converged: the initial loss is O(1); at large alpha, beta = u^2 - v^2 with u, v
     # ~ alpha loses digits to cancellation, so the floor is ~1e-14
     assert traj.succeeded and traj.values["train_loss"][-1] < 1e-12
@@ -87,7 +90,9 @@ def test_invariants_and_ntk(problem, depth):
     s0 = net.init()
     # start from beta = 0 but a non-trivial point, so the invariants are not all equal
     s0 = mfsim.DiagonalLinearState(u=s0.u * (1 + 0.1 * jnp.arange(40) / 40), v=s0.v)
-    traj = mfsim.simulate(net, s0, t1=3.0, n_save=2, solver="tsit5", rtol=1e-12, atol=1e-14)
+    traj = mfsim.simulate(net, s0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=3.0, rtol=1e-12, atol=1e-14),
+                          n_save=2)
     (name, q0), = net.invariants(s0).items()
     np.testing.assert_allclose(net.invariants(traj.final_state)[name], q0, rtol=1e-9)
     assert np.abs(np.asarray(traj.final_state.u - s0.u)).max() > 1e-2

@@ -72,7 +72,8 @@ def test_documented_run_times_agree_with_the_benchmark():
 def test_the_readme_python_example_is_the_quickstart(monkeypatch):
     """Run as written, except that mfsim.simulate records what it is given
     instead of solving (the quickstart's solve is tested elsewhere): the
-    system, initial state, solver and save times are the scenario's."""
+    system, initial state, solve settings (solver, controller, save times)
+    and monitors are the scenario's."""
 
     code = _readme_example()
     calls = []
@@ -81,21 +82,18 @@ def test_the_readme_python_example_is_the_quickstart(monkeypatch):
         status, final_state, stats = "success", None, {"num_steps": 0}
         values = {"train_loss": [0.0]}
 
-    def record(system, state, **kwargs):
-        calls.append((system, state, kwargs))
+    def record(system, state, settings, **kwargs):
+        calls.append((system, state, settings, kwargs))
         return Recorded()
 
     monkeypatch.setattr(mfsim, "simulate", record)
     monkeypatch.setattr(mfsim.TwoLayerNetwork, "particles", lambda self, state: None)
     exec(compile(code, "README.md", "exec"), {})  # noqa: S102 (our own README)
-    (system, state, kwargs), = calls
+    (system, state, settings, kwargs), = calls
     built = build(mfsim.load_scenario(ROOT / "scenarios" / "quickstart.toml"))
     assert bool(eqx.tree_equal(system, built.system))
     assert bool(eqx.tree_equal(system.init(state), built.state0))  # the init key, too
-    settings = mfsim.SolveSettings.of(kwargs.pop("solver"), t1=kwargs.pop("t1"),
-                                      rtol=kwargs.pop("rtol"), atol=kwargs.pop("atol"),
-                                      save_times=kwargs.pop("save_times"))
-    assert settings.key() == built.settings.key()
+    assert settings.key() == built.settings.key()  # the scenario's solver entry built it
     monitors = kwargs.pop("monitors")
     assert [type(m) for m in monitors] == [type(m) for m in built.monitors]
     assert bool(eqx.tree_equal(tuple(monitors), built.monitors))
@@ -106,7 +104,7 @@ def test_the_readme_python_example_is_the_quickstart(monkeypatch):
 
 def _readme_example() -> str:
     text = (ROOT / "README.md").read_text()
-    start = text.index("```python\nimport jax, mfsim\n") + len("```python\n")
+    start = text.index("```python\nimport diffrax, jax, mfsim\n") + len("```python\n")
     return text[start:text.index("\n```", start)]
 
 

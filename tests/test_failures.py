@@ -2,6 +2,7 @@
 trajectory up to the failure is kept with a status and the failure time, and a
 sweep goes on with its other points (CLI exit status 3)."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,9 +42,9 @@ class Value(mfsim.AbstractMonitor):
 def test_blow_up_in_finite_time_is_caught_at_the_closed_form_time():
     # adaptive Tsit5 follows y = 1/(1 - t) until |y| > 1e8 (the default divergence
     # bound times max(1, |y0|) = 1): that is at t = 1 - 1e-8
-    traj = mfsim.simulate(Scalar(jnp.asarray(1.0)), jnp.asarray(1.0), t1=2.0,
-                          save_times=np.linspace(0, 2, 21), monitors=[Value()], rtol=1e-8,
-                          atol=1e-10)
+    traj = mfsim.simulate(Scalar(jnp.asarray(1.0)), jnp.asarray(1.0),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=2.0, rtol=1e-8, atol=1e-10),
+                          save_times=np.linspace(0, 2, 21), monitors=[Value()])
     assert traj.status == STATUS_DIVERGED
     assert float(traj.t_final) == pytest.approx(1.0, abs=1e-6)
     saved = np.asarray(traj.values["y"])[: traj.n_saved]
@@ -59,9 +60,9 @@ def test_nan_under_gradient_descent_like_iteration_stops_at_that_step():
     y, k = 1.0, 0
     while y >= 0:
         y, k = y - 0.3 * np.sqrt(y), k + 1
-    traj = mfsim.simulate(Scalar(jnp.asarray(1.0), "sqrt"), jnp.asarray(1.0), t1=30.0,
-                          solver="euler", dt=0.3, save_times=np.linspace(0, 30, 101),
-                          monitors=[Value()])
+    traj = mfsim.simulate(Scalar(jnp.asarray(1.0), "sqrt"), jnp.asarray(1.0),
+                          mfsim.SolveSettings.of(diffrax.Euler(), t1=30.0, dt=0.3),
+                          save_times=np.linspace(0, 30, 101), monitors=[Value()])
     assert traj.status == STATUS_NON_FINITE
     assert float(traj.t_final) == pytest.approx(0.3 * (k + 1))
     assert np.isnan(float(traj.final_state))
@@ -71,9 +72,9 @@ def test_nan_under_gradient_descent_like_iteration_stops_at_that_step():
 def test_step_size_collapse():
     # past t = 1/2 the field is NaN: every step across it is rejected, the step
     # shrinks to its minimum (eps t1 / 1000) and the solve stops there
-    traj = mfsim.simulate(Scalar(jnp.asarray(0.0), "wall"), jnp.asarray(0.0), t1=1.0,
-                          save_times=np.linspace(0, 1, 11), monitors=[Value()], rtol=1e-10,
-                          atol=1e-12)
+    traj = mfsim.simulate(Scalar(jnp.asarray(0.0), "wall"), jnp.asarray(0.0),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-10, atol=1e-12),
+                          save_times=np.linspace(0, 1, 11), monitors=[Value()])
     assert traj.status == STATUS_DT_MIN
     assert float(traj.t_final) == pytest.approx(0.5, abs=1e-6)
     # y(t) = (1/2^{3/2} - (1/2 - t)^{3/2}) 2/3, saved exactly up to t = 0.5
@@ -106,9 +107,10 @@ def test_a_solve_failing_at_its_first_step_keeps_t0(solver):
     interpolation y0 + 0 * NaN). Either way t0 reports the initial state, for
     the shared save times and a monitor's own."""
     t0, y0 = 0.75, jnp.asarray(2.5)
-    kw = dict(solver="euler", dt=0.25) if solver == "euler" else {}
-    traj = mfsim.simulate(Scalar(y0, "wall"), y0, t0=t0, t1=1.5, save_times=[t0, 1.0, 1.5],
-                          monitors=[Value(), OwnTimes((t0, 1.25))], **kw)
+    method = (diffrax.Euler(), dict(dt=0.25)) if solver == "euler" else (diffrax.Tsit5(), {})
+    settings = mfsim.SolveSettings.of(method[0], t1=1.5, t0=t0, **method[1])
+    traj = mfsim.simulate(Scalar(y0, "wall"), y0, settings, save_times=[t0, 1.0, 1.5],
+                          monitors=[Value(), OwnTimes((t0, 1.25))])
     ts = np.asarray(traj.ts)
     if solver == "euler":  # stopped by the guard after the step that made the NaN
         assert traj.status == STATUS_NON_FINITE and float(traj.t_final) == 1.0

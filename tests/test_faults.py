@@ -10,6 +10,7 @@ import errno
 import os
 import shutil
 
+import diffrax
 import numpy as np
 import pytest
 import xarray as xr
@@ -103,12 +104,14 @@ def test_a_corrupt_checkpoint_is_solved_from_the_start(damage, tmp_path):
 
     data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=16, n_test=8)
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=8)
-    kw = dict(t1=2.0, n_save=9, monitors=[mfsim.TrainLoss()], checkpoint_every=2)
+    kw = dict(n_save=9, monitors=[mfsim.TrainLoss()], checkpoint_every=2)
     store = mfsim.CheckpointFile(tmp_path / "c.npz")
-    first = mfsim.simulate(net, 1, checkpoint=store, **kw)
+    first = mfsim.simulate(net, 1, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=2.0), checkpoint=store,
+                           **kw)
     damage(tmp_path / "c.npz")
     with pytest.warns(mfsim.RecomputedWarning, match="unreadable checkpoint"):
-        again = mfsim.simulate(net, 1, checkpoint=store, **kw)
+        again = mfsim.simulate(net, 1, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=2.0), checkpoint=store,
+                               **kw)
     np.testing.assert_array_equal(again.values["train_loss"], first.values["train_loss"])
     assert again.stats["num_steps"] == first.stats["num_steps"]  # all of it solved again
 

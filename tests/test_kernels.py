@@ -2,6 +2,7 @@
 nets (B2), generic empirical implementations vs each other and the structured
 formulas (B3)."""
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -306,8 +307,9 @@ def test_mlp_neuron_balance_conserved(activation, bias):
     net = mfsim.MLP(x, jnp.sin(x[:, 0]), widths=(6, 5), activation=activation, bias=bias,
                     sigma_b=0.5)
     s0 = net.init(jax.random.key(2))
-    traj = mfsim.simulate(net, s0, t1=2.0, n_save=2, solver="tsit5", rtol=1e-11, atol=1e-13,
-                          monitors=[mfsim.InvariantDrift.of(net, s0)])
+    traj = mfsim.simulate(net, s0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=2.0, rtol=1e-11, atol=1e-13),
+                          n_save=2, monitors=[mfsim.InvariantDrift.of(net, s0)])
     assert traj.succeeded and set(traj.values) == {"drift_neuron_balance_1",
                                                    "drift_neuron_balance_2"}
     for v in traj.values.values():

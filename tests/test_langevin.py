@@ -3,6 +3,7 @@ Ornstein-Uhlenbeck closed forms (mean and covariance through expm), the Gibbs
 density of a double well (KS test), a fine-step solution on the same Brownian
 path (strong order), bitwise reproducibility and resumption."""
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -71,9 +72,9 @@ def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form(kind):
     seeds = 600
     noise = mfsim.Langevin(temperature=T, weight_decay=lam, tol=t / 1200)
     steps = 150 if kind == "two_layer" else 600  # the MLP's rates make M stiffer
-    trajs = mfsim.simulate_batch([twin] * seeds, [state0] * seeds, t1=t, solver="euler",
-                                 dt=t / steps, n_save=2, noise=noise,
-                                 noise_keys=[jax.random.key(100 + i) for i in range(seeds)])
+    trajs = mfsim.simulate_batch([twin] * seeds, [state0] * seeds,
+                                 mfsim.SolveSettings.of(diffrax.Euler(), t1=t, dt=t / steps, noise=noise),
+                                 n_save=2, noise_keys=[jax.random.key(100 + i) for i in range(seeds)])
     final = np.stack([np.asarray(jax.flatten_util.ravel_pytree(tr.final_state)[0])
                       for tr in trajs])
     assert all(tr.succeeded for tr in trajs)
@@ -90,8 +91,10 @@ def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form(kind):
 def test_double_well_stationary_histogram_is_the_gibbs_density():
     T, n = 0.4, 3000
     wells = Wells(n)
-    traj = mfsim.simulate(wells, 0, t1=20.0, solver="euler", dt=0.01, n_save=2,
-                          noise=mfsim.Langevin(temperature=T, tol=0.0025))
+    traj = mfsim.simulate(wells, 0,
+                          mfsim.SolveSettings.of(diffrax.Euler(), t1=20.0, dt=0.01,
+                                                 noise=mfsim.Langevin(temperature=T, tol=0.0025)),
+                          n_save=2)
     samples = np.asarray(traj.final_state)
     energy = lambda x: (x**2 - 1) ** 2 / 4  # noqa: E731
     z = scipy.integrate.quad(lambda x: np.exp(-energy(x) / T), -np.inf, np.inf)[0]
@@ -108,6 +111,10 @@ def test_double_well_stationary_histogram_is_the_gibbs_density():
     assert scipy.stats.kstest(samples, lambda x: np.interp(x, grid, other_cdf)).pvalue < 1e-3
 
 
+SDE_SOLVERS = {"euler": diffrax.Euler, "heun": diffrax.Heun, "sra1": diffrax.SRA1,
+               "shark": diffrax.ShARK}
+
+
 def _strong_errors(solver, dts, fine, n=400, t1=1.0):
     """Mean |X_dt(t1) - X_fine(t1)| over ``n`` paths of dX = -(X^3 - X) dt + dW
     (a double well at T = 1/2), every solve on the same Brownian paths."""
@@ -116,8 +123,10 @@ def _strong_errors(solver, dts, fine, n=400, t1=1.0):
     noise = mfsim.Langevin(temperature=0.5, tol=tol)
 
     def end(dt, solver):
-        tr = mfsim.simulate(wells, 0, t1=t1, solver=solver, dt=dt, n_save=2, noise=noise,
-                            adaptive=False, noise_key=11)
+        tr = mfsim.simulate(wells, 0,
+                            mfsim.SolveSettings.of(SDE_SOLVERS[solver](), t1=t1, dt=dt, adaptive=False,
+                                                   noise=noise),
+                            n_save=2, noise_key=11)
         return np.asarray(tr.final_state)
 
     ref = end(fine, solver)
@@ -136,8 +145,8 @@ def test_euler_maruyama_strong_order_on_additive_noise():
 def test_reproducible_and_resumed_on_the_same_brownian_path():
     wells = Wells(5, x0=0.5)
     noise = mfsim.Langevin(temperature=0.3, weight_decay=0.1)
-    run = lambda **kw: mfsim.simulate(wells, 3, t1=1.0, solver="euler", dt=0.01,  # noqa: E731
-                                      n_save=5, noise=noise, **kw)
+    settings = mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.01, noise=noise)
+    run = lambda **kw: mfsim.simulate(wells, 3, settings, n_save=5, **kw)  # noqa: E731
     a, b = run(), run()
     assert np.array_equal(np.asarray(a.final_state), np.asarray(b.final_state))
     c = run(noise_key=4)
@@ -150,9 +159,11 @@ def test_reproducible_and_resumed_on_the_same_brownian_path():
 def test_zero_temperature_is_the_flow_with_weight_decay():
     wells = Wells(4, a=1.0, c=0.0, x0=0.5)
     decayed = Wells(4, a=1.0, c=0.2, x0=0.5)  # weight decay 0.2 = a quadratic term c x^2 / 2
-    noisy = mfsim.simulate(wells, 0, t1=2.0, solver="euler", dt=0.01, n_save=2,
-                           noise=mfsim.Langevin(temperature=0.0, weight_decay=0.2))
-    flow = mfsim.simulate(decayed, 0, t1=2.0, solver="euler", dt=0.01, n_save=2)
+    noisy = mfsim.simulate(wells, 0,
+                           mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=0.01,
+                                                  noise=mfsim.Langevin(temperature=0.0, weight_decay=0.2)),
+                           n_save=2)
+    flow = mfsim.simulate(decayed, 0, mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=0.01), n_save=2)
     assert np.allclose(np.asarray(noisy.final_state), np.asarray(flow.final_state),
                        rtol=0, atol=1e-13)
 
@@ -162,8 +173,10 @@ def test_frozen_arrays_neither_diffuse_nor_decay():
     x = jnp.asarray([[1.0, 0.0], [0.0, 1.0]])
     net = mfsim.TwoLayerNetwork(x, jnp.asarray([0.3, -0.1]), width=4, center=True,
                                 train=("hidden",))
-    tr = mfsim.simulate(net, 0, t1=0.5, solver="euler", dt=0.05, n_save=2,
-                        noise=mfsim.Langevin(temperature=1.0, weight_decay=0.5))
+    tr = mfsim.simulate(net, 0,
+                        mfsim.SolveSettings.of(diffrax.Euler(), t1=0.5, dt=0.05,
+                                               noise=mfsim.Langevin(temperature=1.0, weight_decay=0.5)),
+                        n_save=2)
     s0 = net.init(jax.random.key(0))
     assert np.array_equal(np.asarray(tr.final_state.params.v), np.asarray(s0.params.v))
     assert np.array_equal(np.asarray(tr.final_state.anchor.w), np.asarray(s0.anchor.w))
@@ -215,7 +228,7 @@ def test_langevin_mean_field_shrunk(tmp_path):
     path = Path(__file__).resolve().parents[1] / "scenarios" / "langevin_mean_field.toml"
     r = mfsim.run_scenario(path, out=tmp_path, overrides={
         "system.width": 32, "task.n_train": 32, "save.n": 5, "seed": [0, 1],
-        "solver.temperature": [0.01]})
+        "noise.temperature": [0.01]})
     assert r.succeeded
     ds = r.dataset
     w2 = mfsim.w2_to_stationary(ds).isel(temperature=0)
@@ -269,7 +282,7 @@ def test_sgd_noise_diffusion_is_the_batch_gradient_covariance():
     for replacement, factor in [(True, 1.0), (False, (n - 2) / (n - 1))]:
         noise = mfsim.SGDNoise(0.3, 2, replacement=replacement)
         brownian = mfsim.Langevin(0.0, sgd=noise).terms(
-            problem, problem.theta0, jax.random.key(0), (0.0, 1.0), mfsim.SOLVERS["euler"].solver())
+            problem, problem.theta0, jax.random.key(0), (0.0, 1.0), diffrax.Euler())
         term = brownian.terms[1]
         sigma = np.asarray(term.vf(0.0, problem.theta0, None))  # (d, n)
         v_rows = -x * (x @ theta - y)[:, None]  # per-row velocities
@@ -310,12 +323,16 @@ def test_sgd_noise_euler_maruyama_matches_sgd_moments():
     problem, h, batch, steps, seeds = _regression(), 0.1, 2, 10, 1000
     mean, cov = _sgd_moments(problem, h, batch, steps)
     keys = [jax.random.key(500 + i) for i in range(seeds)]
-    sde = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds, t1=h * steps,
-                               solver="euler", dt=h, n_save=2, noise_keys=keys,
-                               noise=mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(h, batch)))
-    sgd = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds, t1=h * steps,
-                               solver=mfsim.sgd(batches=mfsim.Minibatch(batch, replacement=True)),
-                               dt=h, adaptive=False, n_save=2, noise_keys=keys)
+    sde = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds,
+                               mfsim.SolveSettings.of(
+                                   diffrax.Euler(), t1=h * steps, dt=h,
+                                   noise=mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(h, batch))),
+                               n_save=2, noise_keys=keys)
+    sgd = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds,
+                               mfsim.SolveSettings.of(
+                                   mfsim.sgd(batches=mfsim.Minibatch(batch, replacement=True)),
+                                   t1=h * steps, dt=h, adaptive=False), n_save=2,
+                               noise_keys=keys)
     for trajs in (sde, sgd):
         final = np.stack([np.asarray(tr.final_state) for tr in trajs])
         se_mean = final.std(axis=0) / np.sqrt(seeds)
@@ -337,9 +354,9 @@ def test_euler_maruyama_strong_order_on_sgd_noise():
     keys = [jax.random.key(100 + i) for i in range(paths)]
 
     def ends(dt):
-        trajs = mfsim.simulate_batch([problem] * paths, [problem.theta0] * paths, t1=t1,
-                                     solver="euler", dt=dt, n_save=2, noise=noise,
-                                     noise_keys=keys)
+        trajs = mfsim.simulate_batch([problem] * paths, [problem.theta0] * paths,
+                                     mfsim.SolveSettings.of(diffrax.Euler(), t1=t1, dt=dt, noise=noise),
+                                     n_save=2, noise_keys=keys)
         return np.stack([np.asarray(tr.final_state) for tr in trajs])
 
     ref = ends(fine)
@@ -354,10 +371,12 @@ def test_sgd_noise_needs_euler_maruyama_and_training_rows():
     problem = _regression()
     noise = mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(0.1, 2))
     with pytest.raises(ValueError, match="Euler-Maruyama"):
-        mfsim.simulate(problem, 0, t1=0.5, solver="heun", dt=0.1, adaptive=False, n_save=2,
-                       noise=noise)
+        mfsim.simulate(problem, 0,
+                       mfsim.SolveSettings.of(diffrax.Heun(), t1=0.5, dt=0.1, adaptive=False, noise=noise),
+                       n_save=2)
     with pytest.raises(TypeError, match="supervised"):
-        mfsim.simulate(Wells(3), 0, t1=0.5, solver="euler", dt=0.1, n_save=2, noise=noise)
+        mfsim.simulate(Wells(3), 0, mfsim.SolveSettings.of(diffrax.Euler(), t1=0.5, dt=0.1, noise=noise),
+                       n_save=2)
     with pytest.raises(ValueError, match="batch_size"):
         mfsim.SGDNoise(0.1, 0)
 

@@ -3,6 +3,7 @@ and their derivatives against closed forms; logistic gradient flow of a linear
 model on separable data against the hard-margin SVM (solved by scipy); the
 function-space (constant-kernel) flow of the logistic loss."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -71,8 +72,9 @@ def test_logistic_flow_of_a_linear_model_tends_to_the_svm_direction_like_one_ove
     d = x.shape[1]
     model = mfsim.MLP(x, y, widths=(), bias=False, loss="logistic")  # f = w . x / sqrt(d)
     ts = mfsim.save_times(1e9, 60, spacing="log", t_first=1.0)
-    traj = mfsim.simulate(model, 0, t1=1e9, save_times=ts, rtol=1e-10, atol=1e-12,
-                          monitors=[_Weights(), mfsim.Margin(), mfsim.TrainLoss()])
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1e9, rtol=1e-10, atol=1e-12),
+                          save_times=ts, monitors=[_Weights(), mfsim.Margin(), mfsim.TrainLoss()])
     assert traj.succeeded
     t = np.asarray(traj.ts)
     v = np.asarray(traj.values["w"]) / np.sqrt(d)  # the predictor: f = v . x
@@ -98,9 +100,11 @@ def test_logistic_function_space_flow_of_a_linear_model_is_its_constant_kernel_f
     model = mfsim.MLP(x, y, widths=(), bias=False, loss="logistic")
     state0 = model.init(jax.random.key(1))
     twin = mfsim.ConstantKernelFlow.empirical_twin(model, state0)  # a linear model's NTK is constant
-    a = mfsim.simulate(model, state0, t1=50.0, n_save=6, rtol=1e-11, atol=1e-12,
+    a = mfsim.simulate(model, state0,
+                       mfsim.SolveSettings.of(diffrax.Tsit5(), t1=50.0, rtol=1e-11, atol=1e-12), n_save=6,
                        monitors=[mfsim.TrainOutputs(), mfsim.TrainLoss()])
-    b = mfsim.simulate(twin, twin.init(None), t1=50.0, n_save=6, rtol=1e-11, atol=1e-12,
+    b = mfsim.simulate(twin, twin.init(None),
+                       mfsim.SolveSettings.of(diffrax.Tsit5(), t1=50.0, rtol=1e-11, atol=1e-12), n_save=6,
                        monitors=[mfsim.TrainOutputs(), mfsim.TrainLoss()])
     np.testing.assert_allclose(a.values["train_outputs"], b.values["train_outputs"],
                                rtol=1e-7, atol=1e-9)

@@ -7,6 +7,7 @@ One small mean-field run records every network monitor at t = 0 and t = T
 
 import itertools
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,8 +40,8 @@ def run():
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, scale=0.7)
     s0 = net.init(jax.random.key(1))
     monitors = every_monitor(data, net, s0)
-    traj = mfsim.simulate(net, s0, t1=T, save_times=[0.0, T], monitors=monitors,
-                          rtol=1e-10, atol=1e-12)
+    traj = mfsim.simulate(net, s0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T, rtol=1e-10, atol=1e-12),
+                          save_times=[0.0, T], monitors=monitors)
     assert traj.succeeded
     return data, net, s0, traj
 
@@ -228,8 +229,9 @@ def test_wasserstein_auto_method_rule_and_where_it_is_recorded():
 
     # in a solve: the cloud's flow x' = x scales it, x(t) = e^t x0, and a
     # scaling is the optimal map: W2(mu_t, mu_0) = (e^t - 1) sqrt(mean |x0|^2)
-    traj = mfsim.simulate(_Cloud(), x0, t1=0.5, n_save=3, solver="tsit5", rtol=1e-10,
-                          atol=1e-12, monitors=[mfsim.Wasserstein()])
+    traj = mfsim.simulate(_Cloud(), x0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.5, rtol=1e-10, atol=1e-12),
+                          n_save=3, monitors=[mfsim.Wasserstein()])
     want = np.expm1(np.asarray(traj.ts)) * np.sqrt(np.mean(np.sum(np.asarray(x0) ** 2, 1)))
     np.testing.assert_allclose(traj.values["w2_init"], want, rtol=1e-8, atol=1e-12)
     assert set(traj.descriptions) == {"w2_init"}
@@ -283,8 +285,9 @@ def test_residual_modes_decay_exponentially_under_the_constant_kernel_flow(run):
     modes = mfsim.ResidualModes.of(net, s0, k=5)
     ck = mfsim.ConstantKernelFlow.empirical_twin(net, s0)
     ts = np.linspace(0.0, 3.0, 7)
-    ck_traj = mfsim.simulate(ck, 0, t1=3.0, save_times=ts, monitors=[modes], rtol=1e-11,
-                             atol=1e-13)
+    ck_traj = mfsim.simulate(ck, 0,
+                             mfsim.SolveSettings.of(diffrax.Tsit5(), t1=3.0, rtol=1e-11, atol=1e-13),
+                             save_times=ts, monitors=[modes])
     lam, vec = np.linalg.eigh(np.asarray(net.ntk(s0, data.x_train, data.x_train)))
     lam, vec = lam[::-1][:5], vec[:, ::-1][:, :5]
     r0 = vec.T @ np.asarray(net.train_outputs(s0) - data.y_train)
@@ -335,12 +338,13 @@ def test_monitors_compile_once_across_runs_and_save_points(run):
     events = []
     jax.monitoring.register_event_duration_secs_listener(
         lambda name, *a, **k: events.append(name) if name.startswith("/jax/core/compile") else None)
-    again = mfsim.simulate(net, net.init(jax.random.key(7)), t1=T, save_times=[0.0, T],
-                           monitors=monitors, rtol=1e-10, atol=1e-12)
+    again = mfsim.simulate(net, net.init(jax.random.key(7)),
+                           mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T, rtol=1e-10, atol=1e-12),
+                           save_times=[0.0, T], monitors=monitors)
     assert again.succeeded and again.stats["compile_time"] == 0.0
     # other save times (same count): traced values, not constants
-    moved = mfsim.simulate(net, s0, t1=T, save_times=[0.0, 0.5 * T], monitors=monitors,
-                           rtol=1e-10, atol=1e-12)
+    moved = mfsim.simulate(net, s0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T, rtol=1e-10, atol=1e-12),
+                           save_times=[0.0, 0.5 * T], monitors=monitors)
     assert moved.stats["compile_time"] == 0.0
     assert not [e for e in events if "backend_compile" in e]
 
@@ -378,8 +382,9 @@ def test_kernel_regression_predictors_equal_a_direct_solve():
     for ridge in (0.1,):
         monitor = mfsim.KernelRegression(data.x_test, data.y_test, ridge=ridge,
                                          kernels=("current", "init", "analytic"))
-        traj = mfsim.simulate(net, s0, t1=3.0, n_save=3, rtol=1e-10, atol=1e-12,
-                              monitors=[monitor])
+        traj = mfsim.simulate(net, s0,
+                              mfsim.SolveSettings.of(diffrax.Tsit5(), t1=3.0, rtol=1e-10, atol=1e-12),
+                              n_save=3, monitors=[monitor])
         sf = traj.final_state
         kernel = net.analytic_ntk()
         want = {"current": direct(net.ntk(sf, x, x), net.ntk(sf, xt, x), ridge),

@@ -1,5 +1,6 @@
 """Any Equinox model as a system (issue 19, item 2): mfsim.Network."""
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -39,7 +40,7 @@ def data():
     return mfsim.teacher_task(jax.random.key(0), d=3, n_train=12, n_test=6, dtype=jnp.float64)
 
 
-TIGHT = dict(t1=1.0, n_save=3, solver="tsit5", rtol=1e-11, atol=1e-13)
+TIGHT = dict(n_save=3)
 
 
 @pytest.mark.slow  # 13 s on CI; the two-layer network's own flow tests stay fast
@@ -53,8 +54,11 @@ def test_a_mean_field_module_trains_like_the_two_layer_network(data):
     sys = mfsim.network(model, data.x_train, data.y_train, time_scale=m)
     assert isinstance(sys, mfsim.ScalarNetwork)
     monitors = [mfsim.TestLoss(data.x_test, data.y_test), mfsim.TrainOutputs()]
-    ref = mfsim.simulate(net, s0, monitors=monitors, **TIGHT)
-    got = mfsim.simulate(sys, sys.init(), monitors=monitors, **TIGHT)
+    ref = mfsim.simulate(net, s0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-11, atol=1e-13),
+                         monitors=monitors, **TIGHT)
+    got = mfsim.simulate(sys, sys.init(),
+                         mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-11, atol=1e-13),
+                         monitors=monitors, **TIGHT)
     for name in ("test_loss", "train_outputs"):
         np.testing.assert_allclose(got.values[name], ref.values[name], rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sys.ntk(sys.init(), data.x_train, data.x_test),
@@ -72,8 +76,11 @@ def test_an_ntk_parameterized_module_trains_like_the_mlp(data):
     model = NTKDense(layers=tuple((layer.w, layer.b) for layer in s0), sigma_w=1.4,
                      sigma_b=0.3)
     sys = mfsim.network(model, data.x_train, data.y_train)
-    ref = mfsim.simulate(mlp, s0, monitors=[mfsim.TrainOutputs()], **TIGHT)
-    got = mfsim.simulate(sys, sys.init(), monitors=[mfsim.TrainOutputs()], **TIGHT)
+    ref = mfsim.simulate(mlp, s0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-11, atol=1e-13),
+                         monitors=[mfsim.TrainOutputs()], **TIGHT)
+    got = mfsim.simulate(sys, sys.init(),
+                         mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-11, atol=1e-13),
+                         monitors=[mfsim.TrainOutputs()], **TIGHT)
     np.testing.assert_allclose(got.values["train_outputs"], ref.values["train_outputs"],
                                rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(sys.ntk(sys.init(), data.x_train, data.x_train),
@@ -101,8 +108,12 @@ def test_an_eqx_nn_mlp_trains_like_the_standard_mlp(data):
             model = eqx.tree_at(lambda m, i=i: m.layers[i].bias, model,
                                 0.3 * layer.b.reshape(model.layers[i].bias.shape))
         sys = mfsim.network(model, data.x_train, data.y_train, gamma0=gamma0, center=center)
-        ref = mfsim.simulate(mlp, s0, monitors=[mfsim.TrainOutputs()], **TIGHT)
-        got = mfsim.simulate(sys, sys.init(), monitors=[mfsim.TrainOutputs()], **TIGHT)
+        ref = mfsim.simulate(mlp, s0,
+                             mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-11, atol=1e-13),
+                             monitors=[mfsim.TrainOutputs()], **TIGHT)
+        got = mfsim.simulate(sys, sys.init(),
+                             mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-11, atol=1e-13),
+                             monitors=[mfsim.TrainOutputs()], **TIGHT)
         # atol for the centred outputs near zero (the solves' own error is ~1e-11)
         np.testing.assert_allclose(got.values["train_outputs"], ref.values["train_outputs"],
                                    rtol=1e-10, atol=1e-10)
@@ -166,11 +177,13 @@ def test_images_vector_outputs_twins_and_kernel_drift():
     sys = mfsim.network(cnn, x, y, gamma0=0.5)
     assert not isinstance(sys, mfsim.ScalarNetwork)
     assert sys.ntk(sys.init(), x[:3], x[:4]).shape == (3, 4, 2, 2)
-    kw = dict(t1=0.3, n_save=2, rtol=1e-6, atol=1e-9, monitors=[mfsim.TrainLoss()])
-    traj = mfsim.simulate(sys, sys.init(), **kw)
+    kw = dict(n_save=2, monitors=[mfsim.TrainLoss()])
+    traj = mfsim.simulate(sys, sys.init(),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.3, rtol=1e-6, atol=1e-9), **kw)
     assert traj.succeeded and traj.values["train_loss"][-1] < traj.values["train_loss"][0]
     lin = mfsim.linearize(sys, sys.init())
-    t = mfsim.simulate(lin, lin.init(None), **kw)
+    t = mfsim.simulate(lin, lin.init(None),
+                       mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.3, rtol=1e-6, atol=1e-9), **kw)
     np.testing.assert_allclose(t.values["train_loss"][0], traj.values["train_loss"][0])
     assert t.succeeded
     # the quadratic twin starts where the network does, with the same velocity
@@ -192,8 +205,8 @@ def _feature_slopes(parameterization, widths):
     for n in widths:
         net = mfsim.MLP(data.x_train, data.y_train, widths=(n, n), activation="tanh",
                         bias=False, parameterization=parameterization, center=True)
-        traj = mfsim.simulate(net, net.init(jax.random.key(1)), t1=1.0, n_save=2,
-                              solver="euler", dt=0.1,
+        traj = mfsim.simulate(net, net.init(jax.random.key(1)),
+                              mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.1), n_save=2,
                               monitors=[mfsim.FeatureMovement(subsample=8, depth=2)])
         moves.append([float(traj.values[f"feature_movement_{l}"][-1]) for l in (1, 2)])
     moves = np.array(moves)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,7 +26,7 @@ def problem():
 
 
 def _run(system, solver, **kw):
-    return mfsim.simulate(system, 1, t1=DT * STEPS, solver=solver, adaptive=False, dt=DT,
+    return mfsim.simulate(system, 1, mfsim.SolveSettings.of(solver, t1=DT * STEPS, dt=DT, adaptive=False),
                           n_save=7, monitors=[mfsim.TrainLoss()], **kw)
 
 
@@ -45,7 +46,7 @@ def _max_diff(a, b):
 def test_full_batch_sgd_is_euler_bitwise(problem, dtype):
     system = mfsim.TwoLayerNetwork(problem.x_train.astype(dtype), problem.y_train.astype(dtype),
                                    width=8, activation="tanh")
-    euler = _run(system, "euler")
+    euler = _run(system, diffrax.Euler())
     sgd = _run(system, mfsim.sgd())
     assert euler.succeeded and sgd.succeeded
     assert _bitwise(euler.final_state, sgd.final_state)
@@ -128,8 +129,9 @@ def test_minibatch_sgd_equals_a_loop_over_its_batches(problem):
 def test_stochastic_run_from_a_state_needs_a_noise_key(problem):
     state = problem.init(jax.random.key(1))
     with pytest.raises(ValueError, match="noise_key"):
-        mfsim.simulate(problem, state, t1=1.0, solver=mfsim.sgd(batches=mfsim.Minibatch(4)),
-                       adaptive=False, dt=DT)
+        mfsim.simulate(problem, state,
+                       mfsim.SolveSettings.of(mfsim.sgd(batches=mfsim.Minibatch(4)), t1=1.0, dt=DT,
+                                              adaptive=False))
 
 
 class _Store(mfsim.AbstractCheckpointStore):
@@ -171,8 +173,8 @@ SCRIPT = textwrap.dedent("""
     import mfsim
     x = jax.random.normal(jax.random.key(0), (16, 3))
     s = mfsim.TwoLayerNetwork(x, jnp.sin(x[:, 0]), width=8, activation="tanh")
-    t = mfsim.simulate(s, 4, t1=2.0, solver=mfsim.sgd(momentum=0.5, batches=mfsim.Minibatch(
-        3, replacement=True)), adaptive=False, dt=0.1, n_save=3)
+    t = mfsim.simulate(s, 4, mfsim.SolveSettings.of(mfsim.sgd(momentum=0.5, batches=mfsim.Minibatch(
+        3, replacement=True)), t1=2.0, dt=0.1), n_save=3)
     h = hashlib.sha256()
     for leaf in jax.tree.leaves(t.final_state):
         h.update(np.asarray(leaf).tobytes())

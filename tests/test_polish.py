@@ -1,6 +1,7 @@
 """Exact critical points (issue 20, C5), float64: Newton polishing reaches a
 gradient norm <= 1e-10 and classifies known saddles and minima."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,7 +41,7 @@ def test_a_trained_network_polishes_to_a_minimum():
                               activation="tanh", teacher_width=2, dtype=jnp.float64)
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=3, activation="tanh",
                                 bias=True)
-    traj = mfsim.simulate(net, 0, t1=300.0, n_save=2)
+    traj = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=300.0), n_save=2)
     cp = mfsim.polish(net, traj.final_state)
     assert cp.start_grad_norm > 1e-7 and cp.converged and cp.grad_norm <= 1e-10
     assert cp.kind == "minimum", cp.eigenvalues

@@ -4,6 +4,7 @@ tasks, propagation of chaos), checked on shrunk versions."""
 
 from pathlib import Path
 
+import diffrax
 import jax
 import numpy as np
 import pytest
@@ -124,7 +125,7 @@ def test_eigenfunction_labels_are_signs_of_the_ntk_eigenvectors():
         y = np.concatenate([b.data.y_train, b.data.y_test])
         np.testing.assert_array_equal(y, np.where(v >= 0, 1.0, -1.0))
     # and the test-accuracy monitor is the sign agreement on the test inputs
-    traj = mfsim.simulate(b.system, b.state0, t1=1.0, n_save=3,
+    traj = mfsim.simulate(b.system, b.state0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0), n_save=3,
                           monitors=[mfsim.TestAccuracy(b.data.x_test, b.data.y_test),
                                     mfsim.Predictions(b.data.x_test)])
     f = np.asarray(traj.values["test_outputs"])

@@ -1,6 +1,7 @@
 """Sequence models (C3): vanilla closed form, diagonal model invariants and its
 D = 0 exact solution, conserved quantities of theta = A D beta, orthogonality."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +11,7 @@ from scipy.optimize import brentq
 import mfsim
 from mfsim._tasks.sequence import misaligned_signal
 
-TIGHT = dict(solver="tsit5", rtol=1e-12, atol=1e-14)
+TIGHT = dict()
 
 
 class Theta(mfsim.AbstractMonitor):
@@ -54,8 +55,9 @@ def test_misaligned_signal_layout():
 def test_vanilla_matches_closed_form(data):
     model = mfsim.VanillaSequenceModel(data)
     ts = np.linspace(0.0, 50.0, 11)
-    traj = mfsim.simulate(model, 0, t1=50.0, save_times=ts, monitors=[Theta(), mfsim.Risk()],
-                          **TIGHT)
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=50.0, rtol=1e-12, atol=1e-14),
+                          save_times=ts, monitors=[Theta(), mfsim.Risk()], **TIGHT)
     want = np.asarray(model.solution(ts))
     np.testing.assert_allclose(traj.values["theta"], want, rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(traj.values["risk"],
@@ -66,7 +68,9 @@ def test_vanilla_matches_closed_form(data):
 @pytest.mark.parametrize("depth", [0, 1, 2])
 def test_diagonal_model_invariants(data, depth):
     model = mfsim.DiagonalSequenceModel(data, depth=depth, b0=0.5)
-    traj = mfsim.simulate(model, 0, t1=40.0, n_save=9, monitors=[Invariants(), Theta()], **TIGHT)
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=40.0, rtol=1e-12, atol=1e-14),
+                          n_save=9, monitors=[Invariants(), Theta()], **TIGHT)
     assert traj.succeeded
     for name, values in traj.values.items():
         if name != "theta":
@@ -95,7 +99,9 @@ def _exact_d0(z, lam, t):
 def test_diagonal_d0_matches_exact_solution(data):
     model = mfsim.DiagonalSequenceModel(data, depth=0)
     ts = np.linspace(0.0, 30.0, 7)
-    traj = mfsim.simulate(model, 0, t1=30.0, save_times=ts, monitors=[Theta()], **TIGHT)
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=30.0, rtol=1e-12, atol=1e-14),
+                          save_times=ts, monitors=[Theta()], **TIGHT)
     z, lam = np.asarray(data.z), np.asarray(data.lam)
     want = np.array([[_exact_d0(z[j], lam[j], t) for j in range(z.size)] for t in ts])
     np.testing.assert_allclose(traj.values["theta"], want, rtol=1e-8, atol=1e-12)
@@ -107,7 +113,9 @@ def test_adaptive_model_conserved_quantities(data, orthogonal):
     mons = [Invariants(), Theta(), mfsim.Risk(), mfsim.LearnedKernel(k=4)]
     if orthogonal:
         mons.append(Orthogonality())
-    traj = mfsim.simulate(model, 0, t1=30.0, n_save=7, monitors=mons, **TIGHT)
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=30.0, rtol=1e-12, atol=1e-14),
+                          n_save=7, monitors=mons, **TIGHT)
     assert traj.succeeded
     names = {"d_beta"} | ({"orthogonality"} if orthogonal else {"column_d"})
     for name in names:
@@ -145,8 +153,9 @@ def test_learned_kernel_matches_dense_eigendecomposition(data, kind):
     model = {"vanilla": lambda: mfsim.VanillaSequenceModel(data),
              "diagonal": lambda: mfsim.DiagonalSequenceModel(data, depth=1, b0=0.5),
              "adaptive": lambda: mfsim.AdaptiveSequenceModel(data)}[kind]()
-    traj = mfsim.simulate(model, 0, t1=20.0, n_save=3, monitors=[mfsim.LearnedKernel(k=5)],
-                          **TIGHT)
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=20.0, rtol=1e-12, atol=1e-14),
+                          n_save=3, monitors=[mfsim.LearnedKernel(k=5)], **TIGHT)
     s = traj.final_state
     dense = (np.asarray(model.kernel(s)) if kind == "adaptive"
              else np.diag(np.asarray(model.kernel_diagonal(s))))
@@ -174,7 +183,9 @@ def test_orthogonal_model_is_the_riemannian_gradient_flow(data):
     basis, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(n, n)))
     model = mfsim.AdaptiveSequenceModel(data, orthogonal=True, basis=basis)
     ts = np.array([0.0, 0.5, 2.0, 8.0])
-    traj = mfsim.simulate(model, 0, t1=8.0, save_times=ts, monitors=[Theta()], **TIGHT)
+    traj = mfsim.simulate(model, 0,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=8.0, rtol=1e-12, atol=1e-14),
+                          save_times=ts, monitors=[Theta()], **TIGHT)
     z, lam = np.asarray(data.z), np.asarray(data.lam)
 
     def field(t, y):

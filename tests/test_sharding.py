@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import diffrax
 import pytest
 
 SCRIPT = Path(__file__).parent / "scripts" / "sharded_equals_single.py"
@@ -30,4 +31,4 @@ def test_unknown_shard_mode_is_refused():
 
     net = mfsim.TwoLayerNetwork(jnp.ones((2, 1)), jnp.ones(2), width=3)
     with pytest.raises(ValueError, match="allowed: none, particles, sweep"):
-        mfsim.simulate(net, 0, t1=1.0, shard="rows")
+        mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard="rows"))

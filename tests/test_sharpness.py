@@ -2,6 +2,7 @@
 against a dense Hessian's eigenvalues; gradient descent on a linear model
 diverges iff eta lambda_max > 2."""
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -38,7 +39,7 @@ def test_sharpness_equals_the_dense_hessian_spectrum(net):
     got = np.asarray(_sharpness(net, state, k=4, iterations=p)["sharpness"])
     assert np.allclose(got, dense[:4], rtol=1e-6, atol=1e-9)
     # a trained state (an indefinite Hessian), and the default iteration count
-    trained = mfsim.simulate(net, 1, t1=5.0).final_state
+    trained = mfsim.simulate(net, 1, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0)).final_state
     dense = _dense(net, trained)
     got = np.asarray(_sharpness(net, trained, k=2)["sharpness"])
     assert np.allclose(got, dense[:2], rtol=1e-6)
@@ -77,7 +78,7 @@ def test_gradient_descent_on_a_linear_model_diverges_iff_eta_lambda_above_two(ne
     steps = 400
     for factor, diverges in ((1.9, False), (2.1, True)):
         dt = factor / lam / tau  # learning rate eta = tau dt = factor / lambda
-        traj = mfsim.simulate(twin, state0, t1=steps * dt, solver="euler", dt=dt,
+        traj = mfsim.simulate(twin, state0, mfsim.SolveSettings.of(diffrax.Euler(), t1=steps * dt, dt=dt),
                               n_save=5, monitors=[mfsim.TrainLoss()])
         if diverges:
             assert traj.status.startswith("diverged"), traj.status

@@ -55,7 +55,9 @@ def test_adaptive_solvers_match_matrix_exponential(solver, flow, key):
     ts = np.array([0.0, 0.5, 2.0])
     # heun is second order: a looser tolerance keeps its step count sane
     tol, rtol = (1e-8, 1e-5) if solver == "heun" else (1e-10, 1e-8)
-    traj = mfsim.simulate(flow, y0, t1=2.0, solver=solver, rtol=tol, atol=tol * 1e-2,
+    method = {"heun": diffrax.Heun, "tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5,
+              "dopri8": diffrax.Dopri8, "kvaerno5": diffrax.Kvaerno5}[solver]()
+    traj = mfsim.simulate(flow, y0, mfsim.SolveSettings.of(method, t1=2.0, rtol=tol, atol=tol * 1e-2),
                           save_times=ts, monitors=[Energy()])
     assert traj.succeeded
     want = scipy.linalg.expm(-1.5 * 2.0 * np.asarray(flow.a)) @ np.asarray(y0)
@@ -67,7 +69,7 @@ def test_adaptive_solvers_match_matrix_exponential(solver, flow, key):
 
 def test_euler_save_times_snap_to_iterates(flow, key):
     y0 = flow.init(key)
-    traj = mfsim.simulate(flow, y0, t1=1.0, solver="euler", dt=0.1,
+    traj = mfsim.simulate(flow, y0, mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.1),
                           save_times=[0.0, 0.26, 0.5, 1.0], monitors=[Energy()])
     np.testing.assert_allclose(traj.ts, [0.0, 0.3, 0.5, 1.0], atol=1e-12)
     step = np.eye(3) - 0.1 * 1.5 * np.asarray(flow.a)
@@ -76,7 +78,8 @@ def test_euler_save_times_snap_to_iterates(flow, key):
 
 
 def test_max_steps_keeps_partial_trajectory(flow, key):
-    traj = mfsim.simulate(flow, key, t1=100.0, solver="euler", dt=0.01, max_steps=50,
+    traj = mfsim.simulate(flow, key,
+                          mfsim.SolveSettings.of(diffrax.Euler(), t1=100.0, dt=0.01, max_steps=50),
                           save_times=np.linspace(0, 100, 11), monitors=[Energy()])
     assert not traj.succeeded and "maximum number of solver steps" in traj.status
     assert float(traj.t_final) == pytest.approx(0.5)
@@ -92,16 +95,19 @@ def test_a_tolerance_the_dtype_cannot_meet_is_refused(flow):
     and so is the scenario equivalent, in mfsim check too."""
     flow32 = LinearFlow(flow.a.astype(jnp.float32), jnp.asarray(1.5, jnp.float32))
     with pytest.raises(ValueError) as e:
-        mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=1.0, rtol=1e-12, n_save=2)
+        mfsim.simulate(flow32, jnp.ones(3, jnp.float32),
+                       mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-12), n_save=2)
     assert str(e.value) == (
         "rtol = 1e-12 is below what float32 resolves (4 eps = 4.8e-07): use a float64 state "
         "(jax.config.update('jax_enable_x64', True), dtype=jnp.float64), or rtol >= 4.8e-07")
     with pytest.raises(ValueError, match="rtol = 1e-12 is below what float32 resolves"):
-        mfsim.simulate_batch([flow32, flow32], [jnp.ones(3, jnp.float32)] * 2, t1=1.0,
-                             rtol=1e-12, n_save=2)
-    mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=0.1, rtol=1e-6, n_save=2)  # default ok
-    mfsim.simulate(flow32, jnp.ones(3, jnp.float32), t1=0.1, rtol=1e-12, solver="euler",
-                   dt=0.05, n_save=2)  # fixed steps: no tolerance to meet
+        mfsim.simulate_batch([flow32, flow32], [jnp.ones(3, jnp.float32)] * 2,
+                             mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-12), n_save=2)
+    mfsim.simulate(flow32, jnp.ones(3, jnp.float32),
+                   mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.1, rtol=1e-6), n_save=2)  # default ok
+    # fixed steps: no tolerance to meet
+    mfsim.simulate(flow32, jnp.ones(3, jnp.float32),
+                   mfsim.SolveSettings.of(diffrax.Euler(), t1=0.1, dt=0.05, rtol=1e-12), n_save=2)
     base = {"name": "x", "solver": {"t1": 1.0, "rtol": 1e-12}}
     with pytest.raises(mfsim.ScenarioError) as e:
         mfsim.validate_scenario(base, "x.toml")
@@ -111,37 +117,52 @@ def test_a_tolerance_the_dtype_cannot_meet_is_refused(flow):
 
 
 def test_second_run_does_not_recompile(flow, key):
-    kw = dict(t1=1.0, solver="tsit5", save_times=np.linspace(0, 1, 4), monitors=[Energy()])
-    mfsim.simulate(flow, key, **kw)
+    kw = dict(save_times=np.linspace(0, 1, 4), monitors=[Energy()])
+    mfsim.simulate(flow, key, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0), **kw)
     other = LinearFlow(flow.a * 2, jnp.asarray(0.7))  # new values, same shapes
-    traj = mfsim.simulate(other, jax.random.key(3), **kw)
+    traj = mfsim.simulate(other, jax.random.key(3), mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0), **kw)
     assert traj.stats["compile_time"] == 0.0
 
 
 def test_integer_seed_is_a_key(flow):
-    a = mfsim.simulate(flow, 7, t1=0.1, n_save=2)
-    b = mfsim.simulate(flow, flow.init(jax.random.key(7)), t1=0.1, n_save=2)
+    a = mfsim.simulate(flow, 7, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.1), n_save=2)
+    b = mfsim.simulate(flow, flow.init(jax.random.key(7)),
+                       mfsim.SolveSettings.of(diffrax.Tsit5(), t1=0.1), n_save=2)
     np.testing.assert_array_equal(a.final_state, b.final_state)
 
 
-def test_unknown_solver_and_missing_dt():
-    with pytest.raises(ValueError, match="unknown solver 'rk4'; allowed: euler"):
-        mfsim.make_solver("rk4")
+def test_settings_take_solver_objects_and_refuse_what_cannot_run(flow):
+    with pytest.raises(TypeError, match="solver must be a diffrax solver object .*got 'tsit5': "
+                       "names are for scenario files"):
+        mfsim.SolveSettings.of("tsit5", t1=1.0)
     with pytest.raises(ValueError, match="needs a positive dt"):
-        mfsim.make_solver("euler")
-    solver, controller, _ = mfsim.make_solver("tsit5", rtol=1e-3, atol=1e-4)
-    assert isinstance(controller, diffrax.PIDController) and controller.rtol == 1e-3
+        mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0)
+    with pytest.raises(ValueError, match="Euler has no error estimate: it takes fixed steps"):
+        mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.1, adaptive=True)
+    with pytest.raises(ValueError, match="rtol and atol must be positive"):
+        mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=0.0)
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-3, atol=1e-4)
+    assert isinstance(settings.controller, diffrax.PIDController)
+    assert settings.controller.rtol == 1e-3 and settings.adaptive
+    fixed = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, dt=0.25, adaptive=False)
+    assert isinstance(fixed.controller, diffrax.ConstantStepSize) and fixed.dt0 == 0.25
+    with pytest.raises(TypeError, match="settings must be a SolveSettings"):
+        mfsim.simulate(flow, 0, None)
 
 
 def test_solver_and_controller_objects_equal_their_names(flow):
-    """Objects at the core, names at the edge: a diffrax solver and controller
-    passed as objects give bitwise the run of the same solver named, and a
-    SolveSettings built once is what the scheduler carries."""
+    """Objects at the core: a controller passed as an object gives bitwise the
+    run of the one SolveSettings.of builds from rtol/atol, and a
+    SolveSettings built once (save times included) is what the scheduler
+    carries."""
     ts = np.linspace(0.0, 2.0, 5)
-    by_name = mfsim.simulate(flow, 0, t1=2.0, solver="dopri5", rtol=1e-8, atol=1e-10,
+    by_name = mfsim.simulate(flow, 0,
+                             mfsim.SolveSettings.of(diffrax.Dopri5(), t1=2.0, rtol=1e-8, atol=1e-10),
                              save_times=ts, monitors=[Energy()])
-    by_object = mfsim.simulate(flow, 0, t1=2.0, solver=diffrax.Dopri5(),
-                               controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
+    by_object = mfsim.simulate(flow, 0,
+                               mfsim.SolveSettings.of(
+                                   diffrax.Dopri5(), t1=2.0,
+                                   controller=diffrax.PIDController(rtol=1e-8, atol=1e-10)),
                                save_times=ts, monitors=[Energy()])
     settings = mfsim.SolveSettings.of(diffrax.Dopri5(), t1=2.0, rtol=1e-8, atol=1e-10,
                                       save_times=ts)
@@ -155,5 +176,5 @@ def test_solver_and_controller_objects_equal_their_names(flow):
     assert not gd.adaptive
     with pytest.raises(ValueError, match="fixed-step solve needs a positive dt"):
         mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0)
-    with pytest.raises(TypeError, match="either settings or t1"):
-        mfsim.simulate(flow, 0, settings, t1=2.0)
+    with pytest.raises(TypeError, match="unexpected keyword argument 't1'"):
+        mfsim.simulate(flow, 0, settings, t1=2.0)  # the settings carry the interval

@@ -4,6 +4,7 @@ polynomials."""
 
 import math
 
+import diffrax
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -226,8 +227,9 @@ def test_harmonics_theory_is_the_kernel_flow_on_the_circle():
     mu = mfsim.sphere_eigenvalues(kernel, 2, range(5), radius=radius)
     monitor = mfsim.HarmonicEnergy(x, y, 4, mu=mu)
     ts = np.concatenate([[0.0], np.geomspace(1e-3, 40.0, 400)])
-    traj = mfsim.simulate(ck, ck.init(), t1=40.0, save_times=ts, rtol=1e-11, atol=1e-13,
-                          monitors=[monitor])
+    traj = mfsim.simulate(ck, ck.init(),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=40.0, rtol=1e-11, atol=1e-13),
+                          save_times=ts, monitors=[monitor])
     got, theory = (np.asarray(traj.values[k]) for k in ("harmonic_residual",
                                                         "theory_harmonic_residual"))
     np.testing.assert_allclose(got[:, [1, 2, 4]], theory[:, [1, 2, 4]], rtol=1e-7, atol=1e-14)
@@ -286,8 +288,9 @@ def test_nystrom_eigenfunctions_and_density_modes():
     ck = mfsim.ConstantKernelFlow(kernel, lambda z: jnp.zeros(z.shape[0]), x, y, x_test=x)
     monitor = mfsim.DensityModes(x, y, f, eig.eigenvalues)
     ts = np.linspace(0.0, 10.0, 6)
-    traj = mfsim.simulate(ck, ck.init(), t1=10.0, save_times=ts, rtol=1e-11, atol=1e-13,
-                          monitors=[monitor])
+    traj = mfsim.simulate(ck, ck.init(),
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=10.0, rtol=1e-11, atol=1e-13),
+                          save_times=ts, monitors=[monitor])
     got, want = (np.asarray(traj.values[k]) for k in ("mode_residual", "theory_mode_residual"))
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-14)
     assert got[0].max() > 0.1  # the target has energy in the modes

@@ -5,6 +5,7 @@ import hashlib
 import tomllib
 from pathlib import Path
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -50,17 +51,23 @@ def _problems(seeds, width=8):
 def test_batch_equals_sequential_and_compiles_once():
     systems, states, data = _problems(range(8))
     mons = [mfsim.TrainLoss(), mfsim.TestLoss(data.x_test, data.y_test)]
-    kw = dict(t1=1.0, n_save=7, rtol=1e-8, atol=1e-10)
-    batch = simulate_batch(systems, states, monitors=mons, **kw)
+    kw = dict(n_save=7)
+    batch = simulate_batch(systems, states,
+                           mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-8, atol=1e-10),
+                           monitors=mons, **kw)
     for system, state, traj in zip(systems, states, batch):
-        one = mfsim.simulate(system, state, monitors=mons, **kw)
+        one = mfsim.simulate(system, state,
+                             mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-8, atol=1e-10),
+                             monitors=mons, **kw)
         assert traj.stats["num_steps"] == one.stats["num_steps"]  # own step sizes
         for name in one.values:
             np.testing.assert_allclose(traj.values[name], one.values[name], rtol=1e-12)
     # eight more seeds of the same shapes: no compilation at all
     systems, states, _ = _problems(range(8, 16))
     before = _CompileCount.n
-    again = simulate_batch(systems, states, monitors=mons, **kw)
+    again = simulate_batch(systems, states,
+                           mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, rtol=1e-8, atol=1e-10),
+                           monitors=mons, **kw)
     assert _CompileCount.n == before and all(t.succeeded for t in again)
 
 
@@ -78,14 +85,15 @@ def test_fixed_step_batch_is_one_stacked_solve_equal_to_its_members(solver):
     systems, states, data = _problems(range(4))
     mons = [mfsim.TrainLoss(), mfsim.TestLoss(data.x_test, data.y_test),
             mfsim.ParticleSnapshots(times=(0.0, 0.4, 1.0))]
-    kw = {"euler": dict(solver="euler"), "heun-fixed": dict(solver="heun", adaptive=False),
-          "momentum": dict(solver=mfsim.sgd(momentum=0.9))}[solver]
-    kw.update(t1=1.0, dt=0.05, n_save=6)
-    batch = simulate_batch(systems, states, monitors=mons, **kw)
-    vmapped = simulate_batch(systems, states, monitors=mons, stack=False, **kw)
+    method = {"euler": diffrax.Euler(), "heun-fixed": diffrax.Heun(),
+              "momentum": mfsim.sgd(momentum=0.9)}[solver]
+    settings = mfsim.SolveSettings.of(method, t1=1.0, dt=0.05, adaptive=False)
+    kw = dict(n_save=6)
+    batch = simulate_batch(systems, states, settings, monitors=mons, **kw)
+    vmapped = simulate_batch(systems, states, settings, monitors=mons, stack=False, **kw)
     for system, state, traj, other in zip(systems, states, batch, vmapped):
         assert traj.stats["batch_stacked"] == 1 and other.stats["batch_stacked"] == 0
-        one = mfsim.simulate(system, state, monitors=mons, **kw)
+        one = mfsim.simulate(system, state, settings, monitors=mons, **kw)
         assert traj.succeeded and traj.stats["num_steps"] == one.stats["num_steps"] == 20
         for run in (one, other):
             assert _bitwise_equal((traj.values, traj.value_ts, traj.ts, traj.final_state),
@@ -99,11 +107,11 @@ def test_stacked_batch_with_a_failing_member_gives_each_its_own_status():
     # and the batch is solved again vmapped, each problem with its own status
     systems, states, _ = _problems(range(3))
     states[1] = jax.tree.map(lambda x: 1e3 * x, states[1])
-    kw = dict(t1=2.0, dt=0.5, n_save=5, solver="euler", monitors=[mfsim.TrainLoss()])
-    batch = simulate_batch(systems, states, **kw)
+    kw = dict(n_save=5, monitors=[mfsim.TrainLoss()])
+    batch = simulate_batch(systems, states, mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=0.5), **kw)
     assert [t.stats["batch_stacked"] for t in batch] == [0, 0, 0]
     for system, state, traj in zip(systems, states, batch):
-        one = mfsim.simulate(system, state, **kw)
+        one = mfsim.simulate(system, state, mfsim.SolveSettings.of(diffrax.Euler(), t1=2.0, dt=0.5), **kw)
         assert traj.status == one.status and float(traj.t_final) == float(one.t_final)
         assert _bitwise_equal(traj.values, one.values)
     assert [t.succeeded for t in batch] == [True, False, True]
@@ -123,10 +131,9 @@ def test_auto_batch_rule():
     def adaptive(solver, **kw):
         return mfsim.SolveSettings.of(solver, t1=1.0, **kw).adaptive
 
-    assert adaptive("tsit5") and not adaptive("euler", dt=0.1)
-    assert not adaptive("tsit5", adaptive=False, dt=0.1)
+    assert adaptive(diffrax.Tsit5()) and not adaptive(diffrax.Euler(), dt=0.1)
+    assert not adaptive(diffrax.Tsit5(), adaptive=False, dt=0.1)
     # solver objects at the core: a diffrax solver with an error estimate is adaptive
-    import diffrax
 
     assert adaptive(diffrax.Dopri5()) and not adaptive(diffrax.Euler(), dt=0.1)
 
@@ -135,7 +142,7 @@ def test_batch_rejects_different_structures():
     a, sa, _ = _problems([0], width=8)
     b, sb, _ = _problems([1], width=16)
     with pytest.raises(ValueError, match="differs in structure"):
-        simulate_batch(a + b, sa + sb, t1=1.0)
+        simulate_batch(a + b, sa + sb, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0))
 
 
 def test_expand_grid_and_zip_order_and_values():
@@ -233,8 +240,10 @@ def test_cli_set_width_sweep(tmp_path, capsys):
 
 def test_combine_points_with_different_save_times():
     systems, states, _ = _problems([0, 1])
-    short = mfsim.simulate(systems[0], states[0], t1=1.0, n_save=4, monitors=[mfsim.TrainLoss()])
-    long = mfsim.simulate(systems[1], states[1], t1=2.0, n_save=5, monitors=[mfsim.TrainLoss()])
+    short = mfsim.simulate(systems[0], states[0], mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0),
+                           n_save=4, monitors=[mfsim.TrainLoss()])
+    long = mfsim.simulate(systems[1], states[1], mfsim.SolveSettings.of(diffrax.Tsit5(), t1=2.0),
+                          n_save=5, monitors=[mfsim.TrainLoss()])
     ds = combine_points([trajectory_to_dataset(short), trajectory_to_dataset(long)], ["t1"],
                         [2], {"t1": ("t1", [1.0, 2.0])})
     assert ds["train_loss"].dims == ("t1", "save") and ds["t"].dims == ("t1", "save")
@@ -252,8 +261,8 @@ def test_combine_points_says_when_a_variable_is_described_differently_by_point()
     """Points whose monitor chose differently (Wasserstein's method "auto")
     keep their own descriptions in the merged results, each once."""
     systems, states, _ = _problems([0, 1])
-    a, b = (trajectory_to_dataset(mfsim.simulate(s, x, t1=1.0, n_save=3,
-                                                 monitors=[mfsim.TrainLoss()]))
+    a, b = (trajectory_to_dataset(mfsim.simulate(s, x, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0),
+                                                 n_save=3, monitors=[mfsim.TrainLoss()]))
             for s, x in zip(systems, states))
     b["train_loss"].attrs["description"] = "other"
     ds = combine_points([a, a, b], ["k"], [3], {"k": ("k", [0, 1, 2])})

@@ -1,6 +1,7 @@
 """Kernel twins: the constant-kernel flow (B4), the linearized twin (B5), the
 lazy limit of large output scale and of large width (B6)."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 import mfsim
 
-TIGHT = dict(solver="tsit5", rtol=1e-12, atol=1e-14)
+TIGHT = dict()
 
 
 class KernelFlowOutputs(mfsim.AbstractMonitor):
@@ -37,7 +38,8 @@ def test_constant_kernel_flow_matches_closed_form(setup, kind):
     make = getattr(mfsim.ConstantKernelFlow, f"{kind}_twin")
     ck = make(net, s0, data.x_test)
     ts = np.linspace(0.0, 8.0, 9)
-    traj = mfsim.simulate(ck, 0, t1=8.0, save_times=ts, monitors=[KernelFlowOutputs()], **TIGHT)
+    traj = mfsim.simulate(ck, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=8.0, rtol=1e-12, atol=1e-14),
+                          save_times=ts, monitors=[KernelFlowOutputs()], **TIGHT)
     assert traj.succeeded
     exact = ck.solution(ts)
     np.testing.assert_allclose(traj.values["train"], exact.train, rtol=1e-9, atol=1e-11)
@@ -65,14 +67,16 @@ def test_linearized_twin_is_the_empirical_kernel_flow(setup):
     lin = mfsim.linearize(net, s0)
     ck = mfsim.ConstantKernelFlow.empirical_twin(net, s0, data.x_test)
     ts = np.linspace(0.0, 8.0, 9)
-    traj = mfsim.simulate(lin, 0, t1=8.0, save_times=ts, **TIGHT,
+    traj = mfsim.simulate(lin, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=8.0, rtol=1e-12, atol=1e-14),
+                          save_times=ts, **TIGHT,
                           monitors=[mfsim.TrainOutputs(), mfsim.Predictions(data.x_test)])
     exact = ck.solution(ts)
     np.testing.assert_allclose(traj.values["train_outputs"], exact.train, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(traj.values["test_outputs"], exact.test, rtol=1e-8, atol=1e-10)
     # while the network itself (mean-field, width 24) leaves the kernel regime
-    net_traj = mfsim.simulate(net, s0, t1=8.0, save_times=ts, **TIGHT,
-                              monitors=[mfsim.TrainOutputs()])
+    net_traj = mfsim.simulate(net, s0,
+                              mfsim.SolveSettings.of(diffrax.Tsit5(), t1=8.0, rtol=1e-12, atol=1e-14),
+                              save_times=ts, **TIGHT, monitors=[mfsim.TrainOutputs()])
     gap = np.abs(net_traj.values["train_outputs"] - exact.train).max()
     assert gap > 1e-3
 
@@ -88,9 +92,13 @@ def lazy_runs():
         net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, activation="tanh",
                                     parameterization="ntk", scale=alpha, center=True)
         s0 = net.init(jax.random.key(3))
-        kw = dict(t1=10.0, save_times=ts, monitors=mons, solver="tsit5", rtol=1e-10, atol=1e-13)
-        out[alpha] = (mfsim.simulate(net, s0, **kw),
-                      mfsim.simulate(mfsim.linearize(net, s0), 0, **kw))
+        kw = dict(save_times=ts, monitors=mons)
+        out[alpha] = (mfsim.simulate(net, s0,
+                                     mfsim.SolveSettings.of(diffrax.Tsit5(), t1=10.0, rtol=1e-10,
+                                                            atol=1e-13), **kw),
+                      mfsim.simulate(mfsim.linearize(net, s0), 0,
+                                     mfsim.SolveSettings.of(diffrax.Tsit5(), t1=10.0, rtol=1e-10,
+                                                            atol=1e-13), **kw))
     return out
 
 
@@ -128,8 +136,10 @@ def test_wide_ntk_network_approaches_analytic_kernel_flow():
         net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=int(m), activation="tanh",
                                     parameterization="ntk", init="symmetric")
         states = [net.init(jax.random.key(10 + seed)) for seed in range(3)]
-        trajs = mfsim.simulate_batch([net] * len(states), states, t1=20.0, save_times=ts, solver="tsit5",
-                                     rtol=1e-9, atol=1e-12, monitors=[mfsim.TrainOutputs()])
+        trajs = mfsim.simulate_batch([net] * len(states), states,
+                                     mfsim.SolveSettings.of(diffrax.Tsit5(), t1=20.0, rtol=1e-9,
+                                                            atol=1e-12), save_times=ts,
+                                     monitors=[mfsim.TrainOutputs()])
         errs = []
         for s0, traj in zip(states, trajs):
             exact = mfsim.ConstantKernelFlow.analytic_twin(net, s0).solution(ts)

@@ -1,5 +1,6 @@
 """The two-layer network: gradient, gradient descent, gradient flow, invariants."""
 
+import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -84,7 +85,7 @@ def test_euler_is_gradient_descent(cfg, key):
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=8, **cfg)
     state = net.init(jax.random.key(3))
     dt, K = 0.05, 40
-    traj = mfsim.simulate(net, state, t1=K * dt, solver="euler", dt=dt,
+    traj = mfsim.simulate(net, state, mfsim.SolveSettings.of(diffrax.Euler(), t1=K * dt, dt=dt),
                           save_times=np.arange(K + 1) * dt, monitors=[mfsim.TrainLoss()])
     assert traj.succeeded and traj.stats["num_steps"] == K
     ref = reference_for(net, state, data)
@@ -109,7 +110,8 @@ def test_adaptive_flow_matches_solve_ivp(key):
                                 bias=True, parameterization="mean_field")
     state = net.init(jax.random.key(4))
     ts = np.linspace(0.0, 3.0, 7)
-    traj = mfsim.simulate(net, state, t1=3.0, solver="tsit5", rtol=1e-12, atol=1e-14,
+    traj = mfsim.simulate(net, state,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=3.0, rtol=1e-12, atol=1e-14),
                           save_times=ts, monitors=[mfsim.TrainLoss()])
     assert traj.succeeded
     ref = reference_for(net, state, data)
@@ -139,7 +141,8 @@ def test_relu_balance_conserved(key):
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=10, activation="relu",
                                 parameterization="mean_field")
     state = net.init(jax.random.key(5))
-    traj = mfsim.simulate(net, state, t1=5.0, solver="tsit5", rtol=1e-10, atol=1e-12,
+    traj = mfsim.simulate(net, state,
+                          mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0, rtol=1e-10, atol=1e-12),
                           n_save=2)
     assert traj.succeeded
     q0 = np.asarray(net.invariants(state)["neuron_balance"])
@@ -196,7 +199,7 @@ def test_frozen_layer_does_not_move(key):
     data = small_task(key)
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=4, train=("output",))
     s = net.init(key)
-    traj = mfsim.simulate(net, s, t1=1.0, solver="euler", dt=0.1, n_save=2)
+    traj = mfsim.simulate(net, s, mfsim.SolveSettings.of(diffrax.Euler(), t1=1.0, dt=0.1), n_save=2)
     np.testing.assert_array_equal(traj.final_state.params.w, s.params.w)
     assert not np.allclose(traj.final_state.params.v, s.params.v)
 
@@ -204,7 +207,8 @@ def test_frozen_layer_does_not_move(key):
 def test_float32_run_stays_float32(key):
     data = small_task(key, dtype=jnp.float32)
     net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=4)
-    traj = mfsim.simulate(net, key, t1=1.0, n_save=3, monitors=[mfsim.TrainLoss()])
+    traj = mfsim.simulate(net, key, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0), n_save=3,
+                          monitors=[mfsim.TrainLoss()])
     assert traj.values["train_loss"].dtype == jnp.float32
     assert traj.final_state.params.w.dtype == jnp.float32
     assert traj.ts.dtype == jnp.float32

@@ -23,7 +23,7 @@ from .optimizers import OptaxSolver, StepArgs, stochastic
 from .save_times import save_times as make_save_times
 from .save_times import snap_to_steps
 from .sharding import Shard, check_shard
-from .solvers import guarded, make_solver, whole_steps, with_dtmin
+from .solvers import guarded, whole_steps, with_dtmin
 
 
 class Trajectory(eqx.Module):
@@ -298,9 +298,9 @@ class SolveSettings(eqx.Module):
     """How a solve runs: the diffrax solver and step-size controller (objects),
     the first step ``dt0``, the interval, the save times (snapped to the step
     grid of a fixed-step solve), the step budget, the divergence bound and the
-    device layout. Build it with :meth:`of`, which translates a solver name
-    (the scenario layer's and the keyword API's) into objects once; the
-    scheduler and the solves carry this object, never a dict of options.
+    device layout. Build it with :meth:`of` from a solver object (a
+    scenario's solver entry does, from its table); the scheduler and the
+    solves carry this object, never a name or a dict of options.
     """
 
     solver: diffrax.AbstractSolver
@@ -315,29 +315,58 @@ class SolveSettings(eqx.Module):
     noise: Langevin | None = None
 
     @classmethod
-    def of(cls, solver: str | diffrax.AbstractSolver = "tsit5", *, t1: float, t0: float = 0.0,
+    def of(cls, solver: diffrax.AbstractSolver, *, t1: float, t0: float = 0.0,
            controller: diffrax.AbstractStepSizeController | None = None,
            dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
            adaptive: bool | None = None, save_times=None, n_save: int = 101,
            max_steps: int = 100_000, divergence: float = DIVERGENCE,
            shard: Shard = "none", noise: Langevin | None = None) -> SolveSettings:
-        """Settings from a solver name (``mfsim list solvers``) or a diffrax
-        solver object. Without ``controller``: a PID controller with
-        ``rtol``/``atol`` for an adaptive solve (the default for every solver
-        with an error estimate), a constant step ``dt`` otherwise (``adaptive
-        = False``, or a solver without an error estimate such as Euler).
-        ``noise``: :class:`mfsim.Langevin` noise and weight decay (an SDE:
-        ``euler`` is then Euler–Maruyama)."""
+        """Settings of a solve with ``solver``, a diffrax solver object
+        (``diffrax.Tsit5()``, ``diffrax.Euler()``: gradient descent with
+        learning rate ``tau dt``; :func:`mfsim.sgd`, :func:`mfsim.adam`).
+
+        - ``t1``, ``t0``: the interval.
+        - ``controller``: a diffrax step-size controller; default a PID
+          controller at ``rtol``/``atol`` for an adaptive solve (the default
+          for a solver with an error estimate), a constant step ``dt``
+          otherwise (``adaptive = False``, or a solver without one: Euler).
+        - ``dt``: the fixed step; for an adaptive solve the first step
+          (``None``: chosen by diffrax).
+        - ``save_times`` (default ``n_save`` even times): where monitors are
+          evaluated, snapped to the step grid of a fixed-step solve.
+        - ``max_steps``: the solve stops (its status says so) after this
+          many steps.
+        - ``divergence``: the solve stops (status ``diverged``) when an
+          entry of the state exceeds ``divergence * max(1, max |state0|)``,
+          and (status ``non-finite state``) at NaN or Inf, both checked
+          after every step inside the compiled loop; an adaptive solve whose
+          step falls below eps max(|t0|, |t1|) / 1000 stops with status
+          ``step-size collapse``.
+        - ``shard``: ``"particles"`` splits the particle axis of the state
+          over every JAX device; ``"sweep"`` splits the problems of a batch
+          (:func:`mfsim.simulate_batch`); ``"none"``: one device.
+        - ``noise``: :class:`mfsim.Langevin` noise and weight decay: an SDE
+          (``diffrax.Euler()`` is then Euler-Maruyama; ``diffrax.SRA1()``
+          and ``diffrax.ShARK()`` integrate its additive noise at order 1.5).
+
+        Names such as ``"tsit5"`` are for scenario files (their solver
+        entries build these settings)."""
         check_shard(shard)
-        if isinstance(solver, str):
-            diffrax_solver, default, dt0 = make_solver(
-                solver, dt=dt, rtol=rtol, atol=atol, adaptive=adaptive)
-        else:
-            diffrax_solver, dt0 = solver, dt
-            if adaptive is None:
-                adaptive = isinstance(solver, diffrax.AbstractAdaptiveSolver)
-            default = diffrax.PIDController(rtol=rtol, atol=atol) if adaptive else (
-                diffrax.ConstantStepSize())
+        if not isinstance(solver, diffrax.AbstractSolver):
+            raise TypeError(f"solver must be a diffrax solver object (diffrax.Tsit5(), "
+                            f"diffrax.Euler(), mfsim.sgd()); got {solver!r}: names are for "
+                            "scenario files")
+        can_adapt = isinstance(solver, diffrax.AbstractAdaptiveSolver)
+        if adaptive is None:
+            adaptive = can_adapt
+        if adaptive and not can_adapt and controller is None:
+            raise ValueError(f"{type(solver).__name__} has no error estimate: it takes fixed "
+                             "steps (give dt, leave adaptive unset)")
+        if adaptive and not (rtol > 0 and atol > 0):
+            raise ValueError(f"rtol and atol must be positive; got rtol={rtol}, atol={atol}")
+        dt0 = dt
+        default = diffrax.PIDController(rtol=rtol, atol=atol) if adaptive else (
+            diffrax.ConstantStepSize())
         controller = default if controller is None else controller
         if isinstance(controller, diffrax.ConstantStepSize):
             if not (dt0 is not None and dt0 > 0):
@@ -345,7 +374,7 @@ class SolveSettings(eqx.Module):
             if not whole_steps(t1 - t0, dt0):
                 raise ValueError(f"t1 - t0 = {t1 - t0:g} is not a whole number of steps dt = "
                                  f"{dt0:g}: a fixed-step solve takes full steps only")
-        settings = cls(diffrax_solver, controller, dt0, np.zeros(0), t0, t1, int(max_steps),
+        settings = cls(solver, controller, dt0, np.zeros(0), t0, t1, int(max_steps),
                        float(divergence), shard, noise)
         return settings.with_save_times(make_save_times(t1, n_save, t0=t0) if save_times is None
                                         else save_times)

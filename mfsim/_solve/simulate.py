@@ -17,10 +17,10 @@ from jaxtyping import Array
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem, requirement_message
 from . import core
-from .core import DIVERGENCE, CompileClock, SolveSettings, Trajectory, trajectory
-from .langevin import Langevin
+from .core import CompileClock, SolveSettings, Trajectory, trajectory
+from .save_times import save_times as make_save_times
 from .segments import AbstractCheckpointStore, solve_segmented
-from .sharding import Shard, shard_batch, shard_particles, sweep_multiple
+from .sharding import shard_batch, shard_particles, sweep_multiple
 
 
 def _is_key(x) -> bool:
@@ -34,27 +34,15 @@ def _is_key(x) -> bool:
 def simulate(
     system: AbstractSystem,
     state_or_key,
-    settings: SolveSettings | None = None,
-    *,
-    t1: float | None = None,
-    t0: float = 0.0,
-    solver: str | diffrax.AbstractSolver = "tsit5",
-    controller: diffrax.AbstractStepSizeController | None = None,
-    dt: float | None = None,
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    adaptive: bool | None = None,
-    save_times: Sequence[float] | Array | None = None,
-    n_save: int = 101,
+    settings: SolveSettings,
     monitors: Sequence[AbstractMonitor] = (),
-    max_steps: int = 100_000,
-    progress: bool | Callable[[float, float], None] = False,
-    shard: Shard = "none",
-    divergence: float = DIVERGENCE,
-    noise: Langevin | None = None,
+    *,
+    save_times: Sequence[float] | Array | None = None,
+    n_save: int | None = None,
     checkpoint_every: int = 0,
     checkpoint: AbstractCheckpointStore | None = None,
     checkpoint_tag: str = "",
+    progress: bool | Callable[[float, float], None] = False,
     noise_key=None,
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
@@ -64,38 +52,17 @@ def simulate(
     - ``system``: an :class:`AbstractSystem`.
     - ``state_or_key``: an initial state, or a PRNG key (or an integer seed)
       passed to ``system.init``.
-    - ``settings``: a :class:`SolveSettings` (then leave out ``t1`` and the
-      other solve keywords below, down to ``divergence``), or:
-    - ``t1``, ``t0``: the time interval.
-    - ``solver``: a diffrax solver object (``diffrax.Tsit5()``), or a name:
-      ``euler``, ``heun``, ``tsit5``, ``dopri5``, ``dopri8``, ``kvaerno5``.
-    - ``controller``: a diffrax step-size controller (default: a PID
-      controller with ``rtol``/``atol`` for adaptive solves, a constant step
-      ``dt`` for fixed-step ones).
-    - ``dt``: the step of fixed-step solvers (``euler``: gradient descent with
-      learning rate ``tau * dt``); the initial step of adaptive ones (``None``:
-      chosen automatically).
-    - ``rtol``, ``atol``: tolerances of the PID step-size controller.
-    - ``adaptive``: ``False`` runs an adaptive-capable solver at fixed ``dt``.
-    - ``save_times``: where monitors are evaluated (default: ``n_save`` evenly
-      spaced times; see :func:`mfsim.save_times` for log spacing). For
-      fixed-step solves they are rounded to the step grid so that saved values
-      are exact iterates.
-    - ``max_steps``: the solve stops (status says so) after this many steps.
-    - ``divergence``: the solve stops (status ``diverged``) when an entry of
-      the state exceeds ``divergence * max(1, max |state0|)`` in magnitude,
-      and (status ``non-finite state``) when one becomes NaN or Inf. Both are
-      checked after every step inside the compiled loop. An adaptive solve
-      whose step falls below eps max(|t0|, |t1|) / 1000 (it keeps shrinking
-      when the field turns NaN ahead of it) stops with status
-      ``step-size collapse``.
-    - ``noise``: :class:`mfsim.Langevin` temperature and weight decay: the
-      noisy flow, an SDE (``euler`` is then Euler–Maruyama; ``sra1`` and
-      ``shark`` are higher-order solvers for its additive noise).
-    - ``shard``: ``"particles"`` splits the particle axis of the state over
-      every JAX device (see :mod:`mfsim._solve.sharding`); ``"none"`` or
-      ``"sweep"`` (which only batched solves use): one device.
+    - ``settings``: a :class:`SolveSettings`: the diffrax solver and
+      step-size controller, the interval, the save times, the step budget,
+      the divergence guard, the device layout and the noise. Build it with
+      :meth:`SolveSettings.of` (``SolveSettings.of(diffrax.Tsit5(), t1=10.0)``,
+      ``SolveSettings.of(diffrax.Euler(), t1=10.0, dt=0.1)`` for gradient
+      descent); the same object serves :func:`simulate_batch`.
     - ``monitors``: :class:`AbstractMonitor` instances.
+    - ``save_times``, ``n_save``: where monitors are evaluated, replacing the
+      settings' own (``n_save`` evenly spaced times; see
+      :func:`mfsim.save_times` for log spacing). For fixed-step solves they
+      are rounded to the step grid so that saved values are exact iterates.
     - ``progress``: show a progress bar (tqdm) of the solver time during the
       solve; or a callable ``progress(t_reached, t1)``, called after each
       checkpointed segment (at the start and the end of an unsegmented solve).
@@ -121,10 +88,7 @@ def simulate(
     from float32 data gives a float32 run); times are cast to it. float64
     needs JAX's 64-bit mode, which importing mfsim does not switch on.
     """
-    settings = _settings(settings, t1, solver=solver, t0=t0, controller=controller, dt=dt,
-                         rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
-                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard,
-                         noise=noise)
+    settings = _settings(settings, save_times, n_save)
     y0 = _initial_state(system, state_or_key)
     settings.check_precision(y0)
     noise_key = _noise_key(settings, state_or_key, noise_key)
@@ -156,44 +120,34 @@ def simulate(
                       compile_time=compiling.seconds)
 
 
-def _settings(settings: SolveSettings | None, t1, **keywords) -> SolveSettings:
-    if settings is not None:
-        if t1 is not None:
-            raise TypeError("give either settings or t1 and the other solve keywords, not both")
-        return settings
-    if t1 is None:
-        raise TypeError("simulate needs t1 (or a SolveSettings)")
-    return SolveSettings.of(t1=t1, **keywords)
+def _settings(settings: SolveSettings, save_times, n_save) -> SolveSettings:
+    """``settings``, saving at ``save_times`` or ``n_save`` even times if given."""
+    if not isinstance(settings, SolveSettings):
+        raise TypeError("settings must be a SolveSettings (mfsim.SolveSettings.of(diffrax."
+                        f"Tsit5(), t1=...)); got {type(settings).__name__}")
+    if save_times is not None and n_save is not None:
+        raise TypeError("give save_times or n_save, not both")
+    if n_save is not None:
+        save_times = make_save_times(settings.t1, n_save, t0=settings.t0)
+    return settings if save_times is None else settings.with_save_times(save_times)
 
 
 def simulate_batch(
     systems: Sequence[AbstractSystem],
     states_or_keys: Sequence,
-    settings: SolveSettings | None = None,
-    *,
-    t1: float | None = None,
-    t0: float = 0.0,
-    solver: str | diffrax.AbstractSolver = "tsit5",
-    controller: diffrax.AbstractStepSizeController | None = None,
-    dt: float | None = None,
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    adaptive: bool | None = None,
-    save_times: Sequence[float] | Array | None = None,
-    n_save: int = 101,
+    settings: SolveSettings,
     monitors: Sequence = (),
-    max_steps: int = 100_000,
-    shard: Shard = "none",
-    divergence: float = DIVERGENCE,
-    noise: Langevin | None = None,
+    *,
+    save_times: Sequence[float] | Array | None = None,
+    n_save: int | None = None,
     noise_keys: Sequence | None = None,
     stack: bool = True,
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled solve.
 
     ``systems[i]`` starts from ``states_or_keys[i]`` (a state, key or seed as in
-    :func:`simulate`); the solve is described by ``settings`` or by the same
-    keywords as :func:`simulate`. ``monitors`` is one sequence of monitors
+    :func:`simulate`); the solve is described by ``settings`` (and
+    ``save_times`` or ``n_save``) as in :func:`simulate`. ``monitors`` is one sequence of monitors
     shared by all problems, or one sequence per problem. All problems must
     have the same structure: equal array shapes and dtypes and equal
     non-array fields (a seed or an output scale stored as an array may
@@ -222,10 +176,7 @@ def simulate_batch(
     systems = list(systems)
     if len(states_or_keys) != len(systems) or not systems:
         raise ValueError("simulate_batch needs one initial state per system (at least one)")
-    settings = _settings(settings, t1, solver=solver, t0=t0, controller=controller, dt=dt,
-                         rtol=rtol, atol=atol, adaptive=adaptive, save_times=save_times,
-                         n_save=n_save, max_steps=max_steps, divergence=divergence, shard=shard,
-                         noise=noise)
+    settings = _settings(settings, save_times, n_save)
     per_point = len(monitors) == len(systems) and all(
         isinstance(m, (list, tuple)) for m in monitors)
     monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(

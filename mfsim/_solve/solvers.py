@@ -1,68 +1,17 @@
-"""Solvers by name, with their step-size controllers.
-
-``euler`` is fixed-step: with step ``dt`` on a gradient-flow system it is
-exactly full-batch gradient descent with learning rate ``tau * dt``. The
-others are adaptive (embedded error estimates) under a PID controller with
-``rtol``/``atol``; give ``adaptive=False`` and a ``dt`` to run them fixed-step.
-``kvaerno5`` is implicit (for stiff flows, e.g. large output scales).
-``sgd`` and ``adam`` are optimizers (:mod:`.optimizers`): fixed steps of
-optax update rules on the flow time axis, full batch unless given batches.
+"""What the solves add to diffrax's step-size controllers: whole fixed
+steps (:func:`whole_steps`), the smallest adaptive step (:func:`with_dtmin`)
+and the failure guard (:func:`guarded`). Solvers are diffrax objects
+(``diffrax.Euler()`` at step ``dt`` on a gradient-flow system is exactly
+full-batch gradient descent with learning rate ``tau dt``); a scenario's
+solver names are its entries' (:mod:`mfsim._scenario.solvers`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-
-from .optimizers import adam, sgd
-
-
-@dataclass(frozen=True)
-class SolverSpec:
-    """A solver by name: what makes it (a diffrax class, or a factory of an
-    optimizer), a one-line description, whether it is fixed-step only,
-    implicit and an optimizer, and how many copies of the state a solve with
-    it holds (initial, current, next and final state, the stages and the
-    error estimate, an optimizer's moments: the memory estimate's multiplier)."""
-
-    solver: Callable[[], diffrax.AbstractSolver]
-    description: str
-    copies: int
-    fixed_step_only: bool = False
-    implicit: bool = False
-    optimizer: bool = False
-    sde_only: bool = False  # integrates noisy dynamics only (a temperature)
-    options: tuple[str, ...] = ()  # an optimizer's own keywords (scenario keys alike)
-
-
-SOLVERS: dict[str, SolverSpec] = {
-    "euler": SolverSpec(diffrax.Euler, "explicit Euler, fixed step: exactly full-batch "
-                        "gradient descent", 5, fixed_step_only=True),
-    "heun": SolverSpec(diffrax.Heun, "Heun's 2nd-order method (adaptive, embedded Euler "
-                       "error estimate)", 7),
-    "tsit5": SolverSpec(diffrax.Tsit5, "Tsitouras 5(4) Runge-Kutta: the default for "
-                        "non-stiff flows", 12),
-    "dopri5": SolverSpec(diffrax.Dopri5, "Dormand-Prince 5(4) Runge-Kutta", 12),
-    "dopri8": SolverSpec(diffrax.Dopri8, "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, "
-                         "smooth flows", 18),
-    "kvaerno5": SolverSpec(diffrax.Kvaerno5, "Kvaerno 5(4) implicit ESDIRK: stiff flows "
-                           "(large output scales)", 14, implicit=True),
-    "sra1": SolverSpec(diffrax.SRA1, "SRA1 stochastic Runge-Kutta for additive noise, fixed step (Langevin "
-                       "dynamics only): strong order 1.5", 8, fixed_step_only=True, sde_only=True),
-    "shark": SolverSpec(diffrax.ShARK, "ShARK stochastic Runge-Kutta for additive noise "
-                        "(Langevin dynamics only): strong order 1.5, adaptive", 10, sde_only=True),
-    "sgd": SolverSpec(sgd, "SGD through optax, fixed step: mini-batch, online or full batch "
-                      "(= euler); momentum", 7, fixed_step_only=True, optimizer=True,
-                      options=("momentum", "nesterov")),
-    "adam": SolverSpec(adam, "Adam through optax on the flow's velocity, fixed step: mini-batch, "
-                       "online or full batch", 8, fixed_step_only=True, optimizer=True,
-                       options=("b1", "b2", "eps")),
-}
 
 
 def whole_steps(span: float, dt: float) -> bool:
@@ -71,36 +20,6 @@ def whole_steps(span: float, dt: float) -> bool:
     one, which is then no gradient-descent step)."""
     n = span / dt
     return abs(n - round(n)) <= 1e-9 * max(1.0, n)
-
-
-def make_solver(
-    name: str,
-    *,
-    dt: float | None = None,
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    adaptive: bool | None = None,
-):
-    """Return ``(solver, stepsize_controller, dt0)`` for a solver name.
-
-    ``adaptive`` defaults to ``True`` for every solver but ``euler``.
-    """
-    try:
-        solver = SOLVERS[name].solver()
-    except KeyError:
-        raise ValueError(f"unknown solver {name!r}; allowed: {', '.join(SOLVERS)}") from None
-    fixed_only = SOLVERS[name].fixed_step_only
-    if adaptive is None:
-        adaptive = not fixed_only
-    if adaptive and fixed_only:
-        raise ValueError(f"solver {name!r} is fixed-step only; set adaptive=False and give dt")
-    if adaptive:
-        if not (rtol > 0 and atol > 0):
-            raise ValueError(f"rtol and atol must be positive; got rtol={rtol}, atol={atol}")
-        return solver, diffrax.PIDController(rtol=rtol, atol=atol), dt
-    if dt is None or not dt > 0:
-        raise ValueError(f"fixed-step solver {name!r} needs a positive dt; got {dt}")
-    return solver, diffrax.ConstantStepSize(), dt
 
 
 # the smallest adaptive step, in units of eps(dtype) * max(|t0|, |t1|) (the time

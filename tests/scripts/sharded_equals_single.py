@@ -1,6 +1,7 @@
 """Run by tests/test_sharding.py in a process with 4 forced host devices:
 sharded solves equal single-device ones (F2). Prints one line per check."""
 
+import diffrax
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -22,11 +23,13 @@ def close(a, b):
 data = mfsim.teacher_task(jax.random.key(0), d=3, n_train=12, n_test=8, dtype=jnp.float64)
 net = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=16, activation="tanh")
 mons = [mfsim.TrainLoss(), mfsim.TestLoss(data.x_test, data.y_test)]
-kw = dict(t1=2.0, n_save=5, monitors=mons, rtol=1e-8, atol=1e-10)
+kw = dict(n_save=5, monitors=mons)
 
 # particles: one solve, its neurons split over the 4 devices
-one = mfsim.simulate(net, 0, **kw)
-split = mfsim.simulate(net, 0, shard="particles", **kw)
+flow = dict(t1=2.0, rtol=1e-8, atol=1e-10)
+one = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), **flow), **kw)
+split = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), shard="particles", **flow),
+                       **kw)
 w = split.final_state.params.w
 assert len(w.sharding.device_set) == 4 and not w.sharding.is_fully_replicated, w.sharding
 close(one.values, split.values)
@@ -34,12 +37,13 @@ close(one.final_state, split.final_state)
 print("particles ok", float(one.values["train_loss"][-1]))
 odd = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=6)
 try:
-    mfsim.simulate(odd, 0, t1=1.0, shard="particles")
+    mfsim.simulate(odd, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard="particles"))
     raise AssertionError("width 6 over 4 devices was not refused")
 except ValueError as err:
     assert "not divisible by the 4 devices" in str(err), err
 try:
-    mfsim.simulate_batch([net] * 6, list(range(6)), t1=1.0, shard="sweep")
+    mfsim.simulate_batch([net] * 6, list(range(6)),
+                         mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard="sweep"))
     raise AssertionError("6 problems over 4 devices were not refused")
 except ValueError as err:
     assert "do not split evenly over 4 devices" in str(err), err
@@ -47,8 +51,9 @@ except ValueError as err:
 # sweep: 8 seeds, 2 per device
 nets = [net] * 8
 seeds = list(range(8))
-single = mfsim.simulate_batch(nets, seeds, **kw)
-spread = mfsim.simulate_batch(nets, seeds, shard="sweep", **kw)
+single = mfsim.simulate_batch(nets, seeds, mfsim.SolveSettings.of(diffrax.Tsit5(), **flow), **kw)
+spread = mfsim.simulate_batch(nets, seeds,
+                              mfsim.SolveSettings.of(diffrax.Tsit5(), shard="sweep", **flow), **kw)
 for a, b in zip(single, spread):
     close(a.values, b.values)
     close(a.final_state, b.final_state)
