@@ -32,8 +32,8 @@ def check(cfg: HarmonicsMonitor, scenario, where: str):
     task = scenario.task  # SphereInputs (task_needs)
     if not task.on_sphere():
         setting = f" (task.{task.sphere_setting} puts them there)" if task.sphere_setting else ""
-        return error("monitor", "harmonics needs inputs on a sphere: task {kind} as set draws "
-                     "them elsewhere{setting}", f"{where}.name", kind=task.kind, setting=setting)
+        return error("monitor", "harmonics needs inputs on a sphere: task {task} as set draws "
+                     "them elsewhere{setting}", f"{where}.name", task=task.kind, setting=setting)
     if not task.uniform_on_sphere():
         return error("monitor", "harmonics needs uniform inputs (on a concentrated sample the "
                      "degrees are not separable); use monitor density_modes", f"{where}.name")
