@@ -28,7 +28,18 @@ def test_unknown_shard_mode_is_refused():
     import jax.numpy as jnp
 
     import mfsim
+    from mfsim._solve.sharding import device_layout
 
     net = mfsim.TwoLayerNetwork(jnp.ones((2, 1)), jnp.ones(2), width=3)
-    with pytest.raises(ValueError, match="allowed: none, particles, sweep"):
+    with pytest.raises(TypeError, match=r"shard must be a layout object \(mfsim.OneDevice\(\)"):
         mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard="rows"))
+    # names are the scenario's ([solver] shard), turned into the objects once
+    assert device_layout("particles") == mfsim.ShardParticles()
+    with pytest.raises(ValueError, match="unknown shard 'rows'; allowed: none, particles, sweep"):
+        device_layout("rows")
+    # one device: the layout the settings default to, the same solve
+    one = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0), n_save=2)
+    assert mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0).shard == mfsim.OneDevice()
+    same = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0,
+                                                         shard=mfsim.OneDevice()), n_save=2)
+    assert (one.final_state.params.w == same.final_state.params.w).all()

@@ -15,8 +15,10 @@ from .._errors import Interrupted, ScenarioError
 from .._scenario.build import build, label_problem, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
-from .._solve.core import CompileClock, SolveSettings, Trajectory
+from .._solve.core import CompileClock, Trajectory
 from .._solve.polish import polish
+from .._solve.settings import SolveSettings
+from .._solve.sharding import OneDevice, ShardParticles
 from .._solve.simulate import simulate
 from .._store.analysis import reference_distance
 from .._store.checkpoints import CheckpointFile
@@ -49,8 +51,8 @@ def _finite(state) -> bool:
 
 def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
     # twins without particles (kernel flows) run on one device under shard=particles
-    if settings.shard == "particles" and not isinstance(twin, AbstractParticleSystem):
-        return dataclasses.replace(settings, shard="none")
+    if isinstance(settings.shard, ShardParticles) and not isinstance(twin, AbstractParticleSystem):
+        return dataclasses.replace(settings, shard=OneDevice())
     return settings
 
 

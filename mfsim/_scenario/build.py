@@ -23,8 +23,8 @@ import jax.numpy as jnp
 
 from .._monitors.base import AbstractMonitor
 from .._monitors.movement import TrainOutputs
-from .._solve.core import SolveSettings
 from .._solve.save_times import save_times
+from .._solve.settings import SolveSettings
 from .._system import AbstractRegressionSystem, AbstractSystem
 from .._systems.losses import LogisticLoss
 from .._tasks.dataset import Dataset

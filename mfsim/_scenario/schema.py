@@ -254,7 +254,7 @@ class Scenario(Table):
         4.8e-7); below it the solve shrinks its steps to max_steps."""
         import numpy as np
 
-        from .._solve.core import PRECISION_ULPS, precision_refusal
+        from .._solve.settings import PRECISION_ULPS, precision_refusal
 
         floor = PRECISION_ULPS * float(np.finfo(self.dtype).eps)
         if not self.solver.fixed and self.solver.rtol < floor:

@@ -13,8 +13,8 @@ from typing import Any
 
 import diffrax
 
-from .._solve.core import SolveSettings
 from .._solve.optimizers import Online, OptaxSolver
+from .._solve.settings import SolveSettings
 from .._system import (
     AbstractGradientFlowSystem,
     AbstractInfiniteWidthSystem,

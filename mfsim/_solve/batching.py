@@ -19,7 +19,8 @@ import jax
 
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem
-from .core import SolveSettings, Trajectory
+from .core import Trajectory
+from .settings import SolveSettings
 from .sharding import sweep_multiple
 from .simulate import batch_signature, simulate, simulate_batch
 
@@ -85,11 +86,11 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
         settings = group[0].settings
         size = (auto_batch_size(group[0].state0, len(group), adaptive=settings.adaptive)
                 if batch == "auto" else min(int(batch), len(group)))
-        shard = settings.shard
-        if shard == "sweep":  # whole batches on every device
+        layout = settings.shard
+        if layout.batch_multiple:  # whole batches on every device
             k = sweep_multiple()
             size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
-        elif shard == "particles":  # each solve spread over the devices, one at a time
+        elif layout.one_at_a_time:  # each solve spread over the devices, one at a time
             size = 1
         group = [job for job in group if job.key not in skip]
         if not group:

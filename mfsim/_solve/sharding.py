@@ -1,15 +1,18 @@
 """Spreading a solve over every JAX device with ``jax.sharding``.
 
-Two layouts, chosen by ``shard`` in :func:`mfsim.simulate` /
-:func:`mfsim.simulate_batch` (``[solver] shard`` in a scenario):
+Three layouts, objects held by :class:`mfsim.SolveSettings` (``shard=``;
+``[solver] shard`` names them in a scenario):
 
-- ``"particles"``: every state array whose leading axis is the particle axis
+- :class:`OneDevice` (``"none"``): everything on the default device.
+- :class:`ShardParticles` (``"particles"``): every state array whose leading axis is the particle axis
   (length ``system.width``) is split along it over a 1-D mesh of all devices;
   everything else (data, scalars) is replicated. The compiled solve then runs
   each device's neurons locally, and XLA inserts the all-reduce of the output
   sum over neurons.
-- ``"sweep"``: the problems of a batched solve are split over the devices
-  along the batch axis (the batch is padded to a multiple of the device count).
+- :class:`ShardSweep` (``"sweep"``): the problems of a batched solve
+  (:func:`mfsim.simulate_batch`) are split over the devices along the batch
+  axis (a sweep pads its batches to a multiple of the device count); a single
+  solve runs on one device.
 
 Sharding changes where the numbers live, not what they are: results equal
 single-device ones up to the order of floating-point reductions. On several
@@ -19,7 +22,7 @@ then spans every host's devices (``jax.devices()``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import equinox as eqx
 import jax
@@ -28,8 +31,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .._system import AbstractParticleSystem
 
-Shard = Literal["none", "particles", "sweep"]
-SHARD_MODES = ("none", "particles", "sweep")
+Shard = Literal["none", "particles", "sweep"]  # a scenario's names of the layouts below
 AXIS = "devices"
 
 
@@ -57,9 +59,66 @@ def _split_leading(tree, length: int | None, mesh: Mesh):
     return jax.tree.map(place, tree)
 
 
-def check_shard(shard: str) -> None:
-    if shard not in SHARD_MODES:
-        raise ValueError(f"unknown shard {shard!r}; allowed: {', '.join(SHARD_MODES)}")
+class AbstractLayout(eqx.Module):
+    """Where a solve's arrays live (module docstring)."""
+
+    name: ClassVar[str]
+    batch_multiple: ClassVar[bool] = False  # a sweep's batches: a multiple of the devices
+    one_at_a_time: ClassVar[bool] = False  # a sweep solves its points one by one
+
+    def place(self, system, state):
+        """A single solve's ``(system, state)``, laid out."""
+        return system, state
+
+    def place_batch(self, stacked, size: int):
+        """``size`` stacked problems (leading batch axis), laid out."""
+        return stacked
+
+
+class OneDevice(AbstractLayout):
+    """Everything on the default device."""
+
+    name = "none"
+
+
+class ShardParticles(AbstractLayout):
+    """Each solve's particle axis split over every device."""
+
+    name = "particles"
+    one_at_a_time = True
+
+    def place(self, system, state):
+        return shard_particles(system, state)
+
+    def place_batch(self, stacked, size: int):
+        raise ValueError("shard='particles' applies to single solves; batches shard 'sweep'")
+
+
+class ShardSweep(AbstractLayout):
+    """The problems of a batch split over every device."""
+
+    name = "sweep"
+    batch_multiple = True
+
+    def place_batch(self, stacked, size: int):
+        if size % sweep_multiple():
+            raise ValueError(f"shard='sweep': {size} problems do not split evenly over "
+                             f"{sweep_multiple()} devices")
+        return shard_batch(stacked)
+
+
+LAYOUTS: dict[str, AbstractLayout] = {
+    layout.name: layout for layout in (OneDevice(), ShardParticles(), ShardSweep())}
+
+
+def device_layout(spec: str | AbstractLayout) -> AbstractLayout:
+    """A layout object, or its name (``"none"``, ``"particles"``, ``"sweep"``)."""
+    if isinstance(spec, AbstractLayout):
+        return spec
+    if isinstance(spec, str) and spec in LAYOUTS:
+        return LAYOUTS[spec]
+    raise ValueError(f"unknown shard {spec!r}; allowed: {', '.join(LAYOUTS)} (or "
+                     + ", ".join(f"{type(v).__name__}()" for v in LAYOUTS.values()) + ")")
 
 
 def shard_particles(system, state):

@@ -17,10 +17,10 @@ from jaxtyping import Array
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem, requirement_message
 from . import core
-from .core import CompileClock, SolveSettings, Trajectory, trajectory
+from .core import CompileClock, Trajectory, trajectory
 from .save_times import save_times as make_save_times
 from .segments import AbstractCheckpointStore, solve_segmented
-from .sharding import shard_batch, shard_particles, sweep_multiple
+from .settings import SolveSettings
 
 
 def _is_key(x) -> bool:
@@ -92,8 +92,7 @@ def simulate(
     y0 = _initial_state(system, state_or_key)
     settings.check_precision(y0)
     noise_key = _noise_key(settings, state_or_key, noise_key)
-    if settings.shard == "particles":
-        system, y0 = shard_particles(system, y0)
+    system, y0 = settings.shard.place(system, y0)
     cast = settings.caster(y0)
     compiling = CompileClock()
     start = time.perf_counter()
@@ -167,8 +166,9 @@ def simulate_batch(
     ``noise_keys``: one noise key per problem (see :func:`simulate`; default:
     derived from each key or seed in ``states_or_keys``).
 
-    ``shard="sweep"`` splits the problems over every JAX device (their number
-    must divide the batch); ``"particles"`` is not available for batches.
+    ``shard=mfsim.ShardSweep()`` in the settings splits the problems over
+    every JAX device (their number must divide the batch);
+    :class:`mfsim.ShardParticles` is not available for batches.
 
     Returns one :class:`Trajectory` per problem (their ``stats`` give the
     batch's wall and compile time, and each problem's own step counts).
@@ -200,13 +200,7 @@ def simulate_batch(
     dynamic = [eqx.partition(problem, eqx.is_array)[0] for problem in problems]
     static = eqx.partition(problems[0], eqx.is_array)[1]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *dynamic)
-    if settings.shard == "particles":
-        raise ValueError("shard='particles' applies to single solves; batches shard 'sweep'")
-    if settings.shard == "sweep":
-        if len(systems) % sweep_multiple():
-            raise ValueError(f"shard='sweep': {len(systems)} problems do not split evenly "
-                             f"over {sweep_multiple()} devices")
-        stacked = shard_batch(stacked)
+    stacked = settings.shard.place_batch(stacked, len(systems))
     cast = settings.caster(states[0])
     compiling = CompileClock()
     start = time.perf_counter()

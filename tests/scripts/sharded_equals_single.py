@@ -28,7 +28,8 @@ kw = dict(n_save=5, monitors=mons)
 # particles: one solve, its neurons split over the 4 devices
 flow = dict(t1=2.0, rtol=1e-8, atol=1e-10)
 one = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), **flow), **kw)
-split = mfsim.simulate(net, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), shard="particles", **flow),
+split = mfsim.simulate(net, 0,
+                       mfsim.SolveSettings.of(diffrax.Tsit5(), shard=mfsim.ShardParticles(), **flow),
                        **kw)
 w = split.final_state.params.w
 assert len(w.sharding.device_set) == 4 and not w.sharding.is_fully_replicated, w.sharding
@@ -37,13 +38,14 @@ close(one.final_state, split.final_state)
 print("particles ok", float(one.values["train_loss"][-1]))
 odd = mfsim.TwoLayerNetwork(data.x_train, data.y_train, width=6)
 try:
-    mfsim.simulate(odd, 0, mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard="particles"))
+    mfsim.simulate(odd, 0,
+                   mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard=mfsim.ShardParticles()))
     raise AssertionError("width 6 over 4 devices was not refused")
 except ValueError as err:
     assert "not divisible by the 4 devices" in str(err), err
 try:
     mfsim.simulate_batch([net] * 6, list(range(6)),
-                         mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard="sweep"))
+                         mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, shard=mfsim.ShardSweep()))
     raise AssertionError("6 problems over 4 devices were not refused")
 except ValueError as err:
     assert "do not split evenly over 4 devices" in str(err), err
@@ -53,7 +55,8 @@ nets = [net] * 8
 seeds = list(range(8))
 single = mfsim.simulate_batch(nets, seeds, mfsim.SolveSettings.of(diffrax.Tsit5(), **flow), **kw)
 spread = mfsim.simulate_batch(nets, seeds,
-                              mfsim.SolveSettings.of(diffrax.Tsit5(), shard="sweep", **flow), **kw)
+                              mfsim.SolveSettings.of(diffrax.Tsit5(), shard=mfsim.ShardSweep(),
+                                                     **flow), **kw)
 for a, b in zip(single, spread):
     close(a.values, b.values)
     close(a.final_state, b.final_state)
@@ -67,7 +70,7 @@ scenario = {"name": "sharded", "dtype": "float64",
             "monitors": [{"name": "train_loss"}, {"name": "test_loss"}],
             "compare": {"linearized": True}}
 base = mfsim.run(scenario, seed=[0, 1, 2, 3])
-for mode in ("particles",):  # shard="sweep" is compared on simulate_batch above
+for mode in ("particles",):  # the sweep layout is compared on simulate_batch above
     # batch=4: particle sharding must still solve the points one by one
     other = mfsim.run(scenario, seed=[0, 1, 2, 3], solver__shard=mode, sweep__batch=4)
     for name in base.data_vars:

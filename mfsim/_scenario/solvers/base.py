@@ -18,8 +18,8 @@ import diffrax
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..._solve.core import DIVERGENCE, SolveSettings
-from ..._solve.sharding import Shard
+from ..._solve.settings import DIVERGENCE, SolveSettings
+from ..._solve.sharding import Shard, device_layout
 from ..._solve.solvers import whole_steps
 from ..table import PosFloat, PosInt, Table, shown
 
@@ -156,6 +156,7 @@ def solver_settings(cfg: SolverTable, solver: diffrax.AbstractSolver, ctx) -> So
     max_steps = max(cfg.max_steps, cfg.step_count + 1) if fixed else cfg.max_steps
     dt = cfg.dt if isinstance(cfg, FixedStepTable) else None  # adaptive: the first step
     return SolveSettings.of(solver, t1=cfg.t1, controller=controller, dt=dt,
-                            max_steps=max_steps, divergence=cfg.divergence, shard=cfg.shard,
+                            max_steps=max_steps, divergence=cfg.divergence,
+                            shard=device_layout(cfg.shard),
                             noise=ctx.noise, save_times=ctx.save_times)
 
