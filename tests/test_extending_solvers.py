@@ -52,13 +52,13 @@ def registered():
     unregister_entries("toy_midpoint")
 
 
+@pytest.mark.slow  # five solves (~15 s): run by CI after the README's command
 def test_a_solver_defined_outside_the_package_runs_from_a_scenario(registered):
     ds = mfsim.run(SCENARIO)
     scenario = mfsim.validate_scenario(SCENARIO)
     assert type(scenario.solver) is ToyMidpointTable
-    # the same problem with diffrax's midpoint rule: the same iterates
-    reference = mfsim.run({**SCENARIO, "solver": {"name": "heun", "adaptive": False,
-                                                  "dt": 0.05, "t1": 1.0}})
+    # the same problem with diffrax's midpoint rule: the same iterates (the
+    # scenario's default solver, were the name ignored, would not give them)
     from mfsim._scenario.build import build
 
     built = build(mfsim.validate_scenario({**SCENARIO, "solver": {
@@ -68,9 +68,6 @@ def test_a_solver_defined_outside_the_package_runs_from_a_scenario(registered):
     midpoint = mfsim.simulate(built.system, built.state0, settings, monitors=built.monitors)
     np.testing.assert_allclose(ds["train_loss"].values, midpoint.values["train_loss"],
                                rtol=1e-12, atol=0)
-    # and it is not Heun's method (which the entry would be, were the name ignored)
-    assert not np.allclose(ds["train_loss"].values[1:], reference["train_loss"].values[1:],
-                           rtol=1e-10, atol=0)
     # second order: halving dt divides the distance to the flow by about 4
     flow = mfsim.run({**SCENARIO, "solver": {"name": "tsit5", "t1": 1.0, "rtol": 1e-10,
                                              "atol": 1e-12}})
