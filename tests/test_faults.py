@@ -271,6 +271,7 @@ def test_a_symlink_in_the_manifest_is_not_followed(tmp_path):
 CONCURRENT = {"a": SWEEP, "b": SWEEP.replace("seed = [0, 1, 2]", "seed = [7, 8, 9]")}
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 def test_two_runs_started_together_into_one_directory(reference, tmp_path):
     """Two processes, two scenarios, one --out, started at the same moment:
     one runs (its results bitwise those of an undisturbed run), the other is

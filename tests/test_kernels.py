@@ -99,6 +99,7 @@ def _ref_fc_kernels(x, depth, activation, sw, sb):
     return sig, ntk
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize("sigma_b", [0.0, 0.3])
 def test_deep_kernels_match_quadrature(activation, sigma_b):
@@ -127,6 +128,7 @@ def test_mlp_init_is_standard_normal():
     assert abs(w.mean()) < 0.01 and abs(w.std() - 1) < 0.01
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 @pytest.mark.parametrize("activation", ["relu", "erf"])
 @pytest.mark.parametrize("bias", [False, True])
 def test_deep_kernels_match_very_wide_networks(activation, bias):

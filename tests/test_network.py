@@ -227,6 +227,7 @@ def test_coordinate_check_mup_features_move_at_every_width():
         assert abs(slope + 0.5) < 0.1, slope
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 def test_parameterizations_gamma0_centring_and_rates(data):
     """mup's readout is divided by n_L and its time scaled by n_L; gamma0
     leaves the function flow unchanged (f = h/gamma0, objective gamma0^2 L);

@@ -241,6 +241,7 @@ def test_harmonics_theory_is_the_kernel_flow_on_the_circle():
     assert np.isnan(times[0]) and np.isnan(times[3])  # no energy there (rounding only)
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 def test_vmf_sampler_matches_its_closed_forms():
     """The vMF sampler (Wood's algorithm): on the sphere, the mean resultant length
     E[x_1] equals I_{d/2}(kappa)/I_{d/2-1}(kappa) within 4 Monte Carlo standard

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import mfsim
 from mfsim.cli import main
@@ -57,6 +58,7 @@ def test_a_twin_that_diverges_is_a_result_and_a_rerun_reads_back(tmp_path, capsy
     assert "; linearized twin: diverged (" in status
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 def test_a_sweep_fails_where_its_network_fails(tmp_path, capsys):
     """Learning rates 1, 4, 8: exit 3 for the network diverging at 8 alone;
     the twin's divergence at 4 and 8 is reported apart, by the run, its rerun

@@ -157,6 +157,7 @@ def test_kernel_flow_without_test_inputs(setup):
     np.testing.assert_allclose(ck.solution(0.0).train, ck.init().train, atol=1e-14)
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 def test_quadratic_twin_is_the_second_order_taylor_model():
     """The quadratic twin's outputs against a dense Hessian of the flattened
     parameters (jax.hessian, float64): f0 + J d + d^T H d / 2, to 1e-12; its

@@ -236,6 +236,7 @@ def test_particle_blocks_equal_the_dense_sum(bias, center):
     assert auto_block(2**20, 512, "gpu") == PARTICLE_BLOCK
 
 
+@pytest.mark.slow  # 5-10 s: in CI's slow set, keeping the README's command under 10 min
 def test_mup_is_mean_field_with_a_slower_input_layer(key):
     # muP (input multiplier 1/sqrt(d), w ~ N(0, sigma_w^2 I)) and mean_field
     # (w ~ N(0, sigma_w^2 I / d)) compute the same function of w_mf = w_mup / sqrt(d);
