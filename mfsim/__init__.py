@@ -60,7 +60,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._runner.shards": ("Shard", "ShardResult"),
     "._store.finished": ("RunResult",),
     "._scenario.entry": ("DataSizes", "MemoryTerm", "MonitorEntry", "MonitorMemory",
-        "SolverContext", "SolverEntry", "SystemEntry", "SystemSizes", "TaskEntry"),
+        "SolverContext", "SolverEntry", "SystemEntry", "SystemMemory", "TaskEntry"),
     "._scenario.load": ("load_scenario", "validate_scenario"),
     "._scenario.registry": ("register_entries", "unregister_entries"),
     "._scenario.schema": ("Scenario",),

@@ -416,8 +416,8 @@ def test_renamed_names_keep_working_with_a_note(tmp_path, capsys):
     path = write(tmp_path, "old", '[[monitors]]\nname = "wasserstein"\nreference = "teacher"\n')
     code, out, err = run_cli(["check", str(path)], capsys, tmp_path)
     assert code == 0 and "ok" in out
-    assert err.strip() == (f"mfsim: note: {path}: monitors[0].reference: renamed target; the "
-                           "old spelling is read for now")
+    assert err.strip() == (f"mfsim: note: {path}: monitors[0].reference: now spelled target; "
+                           "the old spelling is read for now")
     with pytest.warns(mfsim.DeprecatedKeyWarning, match=r"monitors\[0\]\.reference"):
         scenario = mfsim.load_scenario(path)
     assert scenario.monitors[0].target == "teacher"
@@ -493,7 +493,7 @@ def test_wasserstein_flags_read_as_method_with_a_note(tmp_path, capsys, flags, m
     code, out, err = run_cli(["check", str(path)], capsys, tmp_path)
     assert code == 0 and "ok" in out
     assert err.strip().startswith(f"mfsim: note: {path}: monitors[0].")
-    assert f"replaced by method = {method!r}; the old keys are read for now" in err
+    assert f"now spelled method = {method!r}; the old spelling is read for now" in err
     with pytest.warns(mfsim.DeprecatedKeyWarning):
         assert mfsim.load_scenario(path).monitors[0].method == method
 

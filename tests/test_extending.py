@@ -14,7 +14,7 @@ import pytest
 from pydantic import Field
 
 import mfsim
-from mfsim import ScenarioTable, SystemEntry, SystemSizes, register_entries, unregister_entries
+from mfsim import ScenarioTable, SystemEntry, register_entries, unregister_entries
 
 
 class QuadraticParticles(mfsim.AbstractGradientFlowSystem, mfsim.AbstractParticleSystem,
@@ -57,13 +57,7 @@ def build(cfg: QuadraticConfig, data) -> QuadraticParticles:
                               curvature=jnp.linspace(0.5, 2.0, d, dtype=dtype))
 
 
-def sizes(cfg: QuadraticConfig, data, platform) -> SystemSizes:
-    return SystemSizes(cfg.width * data.d, 2 * cfg.width * data.d, "system.width",
-                       particles=cfg.width)
-
-
-ENTRY = SystemEntry(QuadraticConfig, QuadraticParticles, build, sizes,
-                    default_monitors=("train_loss",))
+ENTRY = SystemEntry(QuadraticConfig, QuadraticParticles, build, default_monitors=("train_loss",))
 
 
 @pytest.fixture
@@ -105,6 +99,28 @@ def test_a_system_defined_outside_the_package_runs_from_a_scenario(registered):
     np.testing.assert_allclose(ds.w2_exact_init.values, w2, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(ds.w2_init.values, w2, rtol=0.05, atol=0.01)
     assert ds.attrs["status"] == "success"
+
+
+@pytest.mark.parametrize("solver", [{"name": "tsit5"}, {"name": "dopri5"},
+                                    {"name": "euler", "dt": 0.25}], ids=lambda s: s["name"])
+def test_memory_estimate_without_sizes_within_5_percent_of_xla(registered, solver):
+    """A3 of issue 35: the entry above writes no sizes; the state's shapes come
+    from jax.eval_shape on its init, the vector field's intermediates from
+    XLA's account of the compiled field. The independent answer: XLA's memory
+    analysis of the whole compiled solve (arguments, outputs, temporaries),
+    at a width where the state is most of it."""
+    from xla_memory import compiled_solve_bytes
+
+    from mfsim._scenario.build import build
+    from mfsim._scenario.memory import estimate
+
+    scenario = mfsim.validate_scenario({
+        "name": "m", "dtype": "float64", "task": {"d": 3, "n_train": 4, "n_test": 4},
+        "system": {"kind": "quadratic_particles", "width": 50_000},
+        "solver": {**solver, "t1": 1.0}, "save": {"n": 5}})
+    with jax.enable_x64(True):
+        measured = compiled_solve_bytes(build(scenario))
+    assert estimate(scenario).total == pytest.approx(measured, rel=0.05)
 
 
 def test_a_registered_system_is_listed_and_checked(registered):
@@ -172,8 +188,8 @@ def test_a_plugin_named_on_the_command_line_registers_a_system(tmp_path, capsys,
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     (tmp_path / "myplugin.py").write_text(
         "import mfsim\nfrom test_extending import QuadraticConfig, QuadraticParticles, "
-        "build, sizes\nmfsim.register_entries(mfsim.SystemEntry(QuadraticConfig, "
-        "QuadraticParticles, build, sizes))\n")
+        "build\nmfsim.register_entries(mfsim.SystemEntry(QuadraticConfig, "
+        "QuadraticParticles, build))\n")
     (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n")
     scenario = tmp_path / "s.toml"
     scenario.write_text('name = "toy"\n[system]\nkind = "quadratic_particles"\n[solver]\n'

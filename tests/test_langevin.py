@@ -405,7 +405,7 @@ def test_scenario_sgd_noise_is_the_api_with_the_seeds_noise_key():
 
 
 def test_the_noise_keys_formerly_in_the_solver_table_are_read_with_a_note():
-    """The noise keys moved from [solver] to [noise] (registry.MOVED_KEYS):
+    """The noise keys moved from [solver] to [noise] (renames.SPELLINGS):
     the old spelling, also as a sweep axis, means the same scenario."""
     new = mfsim.validate_scenario({
         "name": "x", "solver": {"name": "euler", "dt": 0.1, "t1": 1.0},
@@ -421,13 +421,13 @@ def test_the_noise_keys_formerly_in_the_solver_table_are_read_with_a_note():
     assert old == new
     said = sorted(str(n.message) for n in notes)
     assert said == [
-        "<scenario>: solver.per_particle: renamed noise.per_particle; the old spelling is "
+        "<scenario>: solver.per_particle: now spelled noise.per_particle; the old spelling is "
         "read for now",
-        "<scenario>: solver.sgd_noise_batch_size: renamed noise.sgd_batch_size; the old "
+        "<scenario>: solver.sgd_noise_batch_size: now spelled noise.sgd_batch_size; the old "
         "spelling is read for now",
-        "<scenario>: solver.sgd_noise_learning_rate: renamed noise.sgd_learning_rate; the old "
+        "<scenario>: solver.sgd_noise_learning_rate: now spelled noise.sgd_learning_rate; the old "
         "spelling is read for now",
-        "<scenario>: solver.temperature: renamed noise.temperature; the old spelling is read "
+        "<scenario>: solver.temperature: now spelled noise.temperature; the old spelling is read "
         "for now",
-        "<scenario>: sweep.grid.solver.weight_decay: renamed noise.weight_decay; the old "
+        "<scenario>: sweep.grid.solver.weight_decay: now spelled noise.weight_decay; the old "
         "spelling is read for now"]

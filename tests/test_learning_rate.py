@@ -66,17 +66,23 @@ def test_euler_with_a_learning_rate_is_gradient_descent(case):
     assert losses[-1] < losses[0]
 
 
-def test_time_scales_of_the_tables_are_the_systems():
-    """solver.learning_rate is turned into dt before anything is built, from
-    each entry's time_scale(cfg): it must be the built system's tau."""
+def test_time_scales_read_on_data_shapes_are_the_built_systems():
+    """solver.learning_rate is turned into dt before any data exist, from the
+    system built on the data's shapes (jax.eval_shape): its tau must be the
+    tau of the system built on the drawn data."""
     from mfsim._scenario import registry
+    from mfsim._scenario.shapes import time_scale
 
-    for system_table, task, eta in CASES.values():
+    others = [({"kind": "committee", "width": 3}, {"kind": "committee_teacher", "d": 12,
+                                                   "n_train": 8, "n_test": 4}, 0.5),
+              ({"kind": "cnn", "channels": [2], "time_scale": 4.0},
+               {"kind": "conv_teacher", "size": 4, "n_train": 4, "n_test": 4}, 0.5)]
+    for system_table, task, eta in [*CASES.values(), *others]:
         scenario = validate_scenario(_scenario(system_table, task, eta))
         with jax.enable_x64(True):
             tau = float(build(scenario).system.time_scale())
         sizes = registry.TASKS[scenario.task.kind].sizes(scenario.task)
-        assert registry.SYSTEMS[scenario.system.kind].time_scale(scenario.system, sizes) == tau
+        assert time_scale(scenario.system, sizes, scenario.dtype) == tau
 
 
 def test_learning_rate_sweep_from_the_command_line(tmp_path, capsys):
@@ -122,8 +128,8 @@ def test_learning_rate_misuse_is_one_line(sets, message, tmp_path, capsys):
 def test_old_spelling_of_the_linear_time_scale_is_read_with_a_note():
     raw = _scenario({"kind": "diagonal_linear", "learning_rate": 3.0},
                     CASES["diagonal_linear"][1], 0.05)
-    with pytest.warns(mfsim.DeprecatedKeyWarning, match="system.learning_rate: renamed "
-                      "system.time_scale"):
+    with pytest.warns(mfsim.DeprecatedKeyWarning, match="system.learning_rate: now spelled "
+                      "time_scale"):
         scenario = validate_scenario(raw)
     assert scenario.system.time_scale == 3.0
     # the classes take time_scale= only (issue 35 item 7: no shims in the core)

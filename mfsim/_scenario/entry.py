@@ -54,27 +54,46 @@ class DataSizes:
     coordinates: int = 0
     shape: tuple[int, ...] = ()  # an example's input shape, where not (d,)
     teacher_width: int = 0  # the teacher's neurons (a particle target), if any
+    target_shape: tuple[int, ...] = ()  # an example's target shape (vector targets)
+
+
+@dataclass(frozen=True)
+class SystemMemory:
+    """What a system entry may say about its memory beyond its state (whose
+    shapes come from ``jax.eval_shape`` on the system's ``init``):
+    ``field``, elements of the vector field's intermediates beyond the
+    gradient and its cotangent (two state-sized arrays the estimate adds;
+    without ``field``, XLA's account of the compiled vector field stands for
+    all of them); ``key``, the scenario key that drives the state (named when
+    a run is refused); ``gram(k, params)``, elements of the working arrays
+    of a ``k x k`` NTK Gram matrix (default: per-input gradients,
+    ``k * params``); ``field_key``, the keys that drive the
+    intermediates (default ``key``; a network's grow with the width times the
+    number of training points, and a refusal names both)."""
+
+    field: int | None = None
+    key: str = "system"
+    gram: Callable[[int, int], int] | None = None
+    field_key: str | None = None
 
 
 @dataclass(frozen=True)
 class SystemSizes:
-    """A system's sizes for the memory estimate: ``params`` (elements of the
-    state), ``field`` (elements of the vector field's intermediates), the
-    scenario key that drives the state, the number of particles, ``gram``:
-    elements of the working arrays of a ``k x k`` NTK Gram matrix (default:
-    per-input gradients, ``k * params``), and ``field_key``: the keys that
-    drive the intermediates (default ``key``; a network's grow with the width
-    times the number of training points, and a refusal names both)."""
+    """A system's sizes for the memory estimate: ``params``, elements of the
+    state, and ``particles`` (rows of ``system.particles(state)``; 1 for
+    other systems), both from ``jax.eval_shape``; ``field``, elements of the
+    vector field's intermediates; and the entry's :class:`SystemMemory`
+    keys."""
 
     params: int
     field: int
     key: str
     particles: int = 1
-    gram: Callable[[int], int] | None = None
+    gram: Callable[[int, int], int] | None = None
     field_key: str | None = None
 
     def gram_work(self, k: int) -> int:
-        return self.gram(k) if self.gram is not None else k * self.params
+        return self.gram(k, self.params) if self.gram is not None else k * self.params
 
 
 @dataclass(frozen=True)
@@ -142,28 +161,28 @@ class SystemEntry:
     - ``config``: its table (``kind: Literal["<name>"]``).
     - ``system``: the class it builds; its capability types decide which
       tasks, monitors and twins fit.
-    - ``build(cfg, data)``: the system on a task's data.
-    - ``sizes(cfg, data_sizes, platform)``: its :class:`SystemSizes`.
+    - ``build(cfg, data)``: the system on a task's data. Its state's shapes
+      and its time scale $\tau$ (``system.time_scale()``; the scenario turns
+      ``solver.learning_rate`` into ``dt = learning_rate / tau`` before
+      anything is built) are read from it on data shapes
+      (:func:`jax.eval_shape`), so ``build`` must not read the data's values.
+    - ``memory(cfg, data_sizes, platform)``: its :class:`SystemMemory`
+      (optional: the vector field's intermediates, the keys a memory refusal
+      names).
     - ``data``: the type of data it trains on (:class:`mfsim.Dataset`, or
       :class:`mfsim.SequenceData` for sequence models).
     - ``default_monitors``: recorded when a scenario lists none.
-    - ``time_scale(cfg, data_sizes)``: the system's $\tau$
-      (``system.time_scale()``) from its table and the task's sizes, before
-      anything is built: ``solver.learning_rate`` becomes ``dt = learning_rate / tau``.
     - ``lacks(cfg)``: capability types its class declares that the system
       as configured does not have, each with the reason (the ``mup`` MLP has
       no infinite-width kernel); monitors and twins that need one are refused.
-    - ``renamed``: old key -> new key (read with a DeprecatedKeyWarning).
     """
 
     config: type[Table]
     system: type[AbstractSystem]
     build: Callable[[Any, Any], AbstractSystem]
-    sizes: Callable[[Any, DataSizes, str], SystemSizes]
+    memory: Callable[[Any, DataSizes, str], SystemMemory] | None = None
     data: type = Dataset
     default_monitors: tuple[str, ...] = ("train_loss", "test_loss")
-    time_scale: Callable[[Any, DataSizes], float] = lambda cfg, data: 1.0  # noqa: E731
-    renamed: dict[str, str] = field(default_factory=dict)
     lacks: Callable[[Any], dict[type, str]] = lambda cfg: {}  # noqa: E731
 
     @property
@@ -230,11 +249,6 @@ class MonitorEntry:
       table must have for the option as set; a refusal names the tasks that
       have them.
     - ``twin``: kernel twins record it too (function-space monitors).
-    - ``renamed``: old key -> new key; a table with the old spelling is read,
-      with a :class:`mfsim.DeprecatedKeyWarning` naming the file and key.
-    - ``replaced``: a tuple of old keys -> a function of the table that
-      returns the new keys they stand for (read likewise, with a warning; a
-      ``ValueError`` for a combination the new keys cannot express).
     """
 
     config: type[Table]
@@ -247,8 +261,6 @@ class MonitorEntry:
     task_needs: Callable[[Any], dict[str, tuple[type, ...]]] = lambda cfg: {}  # noqa: E731
     twin: bool = False
     requires: tuple[type, ...] | None = None
-    renamed: dict[str, str] = field(default_factory=dict)
-    replaced: dict[tuple[str, ...], Callable[[dict], dict]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -281,9 +293,11 @@ class SolverEntry:
     - ``settings(cfg, ctx)``: the :class:`mfsim.SolveSettings` of the solve
       (solver and controller objects; :class:`SolverContext`).
     - ``descriptions``: each name's one line (``mfsim list solvers``).
-    - ``copies``: each name's copies of the state a solve holds (initial,
-      current, next and final state, stages, error estimate, an optimizer's
-      moments): the memory estimate's multiplier.
+    - ``copies``: each name's state-sized working arrays beyond the initial
+      and the final state (current and next state, stages, error estimate,
+      an optimizer's moments): the memory estimate's multiplier. Measured as
+      XLA's temporaries (and extra outputs) of the compiled solve of a system
+      whose vector field fuses away (``tests/test_extending.py``).
     - ``implicit``: its stages solve linear systems (a Jacobian in memory).
     - ``noise``: ``"optional"`` (the flow's solvers: with ``[noise]`` an
       SDE), ``"state"`` (SGD noise, which depends on the state, too: Euler-

@@ -11,13 +11,13 @@ import copy
 import math
 import os
 import re
-import warnings
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .._errors import DeprecatedKeyWarning, ScenarioError, show
+from .._errors import ScenarioError, show
 from . import registry
+from .renames import respelled
 from .schema import Scenario
 from .toml_text import read_toml
 
@@ -143,113 +143,6 @@ def _swept_keys_in_base(data: Any) -> Any:
     return data
 
 
-def _renamed(table: dict, renamed: dict[str, str], where: str, new_prefix: str,
-             source: str) -> dict:
-    """``table`` with each old key of ``renamed`` under its new name, warning
-    once per key (``where``: the table's path, e.g. ``monitors[0]``)."""
-    if not any(old in table for old in renamed):
-        return table
-    table = dict(table)
-    for old, new in renamed.items():
-        if old in table and new not in table:
-            table[new] = table.pop(old)
-            warnings.warn(DeprecatedKeyWarning(
-                f"{source}: {where}.{old}: renamed {new_prefix}{new}; the old spelling is read "
-                "for now"), stacklevel=4)
-    return table
-
-
-def _replaced(table: dict, replaced: dict, where: str, source: str) -> dict:
-    """``table`` with each group of old keys in ``replaced`` turned into the
-    new keys it stands for (unless one is set already), with one warning; a
-    combination the new keys cannot express is an error."""
-    for olds, new_keys in replaced.items():
-        present = [old for old in olds if old in table]
-        if not present:
-            continue
-        try:
-            new = new_keys(table)
-        except ValueError as e:
-            raise ScenarioError(f"{source}: {where}.{present[-1]}: {e}") from None
-        table = {k: v for k, v in table.items() if k not in olds}
-        if not set(new) & set(table):
-            table.update(new)
-        spelled = ", ".join(f"{k} = {v!r}" for k, v in new.items())
-        warnings.warn(DeprecatedKeyWarning(
-            f"{source}: {where}.{'/'.join(present)}: replaced by {spelled}; the old "
-            "keys are read for now"), stacklevel=4)
-    return table
-
-
-def _moved(old: str, new: str, source: str) -> None:
-    warnings.warn(DeprecatedKeyWarning(
-        f"{source}: {old}: renamed {new}; the old spelling is read for now"), stacklevel=5)
-
-
-def _moved_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """``data`` with the keys of :data:`registry.MOVED_KEYS` in their new
-    tables, and sweep axes named by them renamed (a note each)."""
-    data = dict(data)
-    for old, new in registry.MOVED_KEYS.items():
-        (table, key), (new_table, new_key) = old.split("."), new.split(".")
-        if isinstance(data.get(table), dict) and key in data[table]:
-            value = data[table][key]
-            data[table] = {k: v for k, v in data[table].items() if k != key}
-            target = data.get(new_table, {})
-            if isinstance(target, dict) and new_key not in target:
-                data[new_table] = {**target, new_key: value}
-            _moved(old, new, source)
-    sweep = data.get("sweep")
-    if isinstance(sweep, dict):
-        sweep = dict(sweep)
-        for mode in ("grid", "zip", "reference"):
-            axes = sweep.get(mode)
-            if isinstance(axes, dict):
-                flat = _flat(axes)
-                for old, new in registry.MOVED_KEYS.items():
-                    if old in flat and new not in flat:
-                        flat[new] = flat.pop(old)
-                        _moved(f"sweep.{mode}.{old}", new, source)
-                sweep[mode] = flat
-        data["sweep"] = sweep
-    return data
-
-
-def _flat(table: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _renamed_keys(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """``data`` with the old spellings of renamed system and monitor keys
-    replaced by the new ones (each with a :class:`DeprecatedKeyWarning`)."""
-    data = _moved_keys(data, source)
-    system = data.get("system")
-    if isinstance(system, dict) and isinstance(kind := system.get("kind",
-                                                                   registry.DEFAULT_SYSTEM), str):
-        entry = registry.SYSTEMS.get(kind)
-        if entry is not None:
-            data = {**data, "system": _renamed(system, entry.renamed, "system", "system.",
-                                               source)}
-    monitors = data.get("monitors")
-    if not isinstance(monitors, list):
-        return data
-    out = []
-    for i, table in enumerate(monitors):
-        if isinstance(table, dict) and isinstance(table.get("name"), str):
-            entry = registry.MONITORS.get(table["name"])
-            if entry is not None:
-                table = _renamed(table, entry.renamed, f"monitors[{i}]", "", source)
-                table = _replaced(table, entry.replaced, f"monitors[{i}]", source)
-        out.append(table)
-    return {**data, "monitors": out}
-
-
 # the tags pydantic puts in an error's location for the members of a plain union
 # (`batch: "auto" | int`): not keys, so never shown
 _MEMBER = re.compile(r"^(literal\[.*\]|int|float|str|bool|constrained-\w+)$")
@@ -294,7 +187,7 @@ def validate_scenario(data: dict[str, Any], source: str = "<scenario>", *,
     ``overrides``: the keys the command line set (``--set``), to blame the
     one at fault (``--set output.dir: ...``) or, when the fault lies
     elsewhere, to say they were applied."""
-    data = _renamed_keys(data, source) if isinstance(data, dict) else data
+    data = respelled(data, source, registry.DEFAULT_SYSTEM) if isinstance(data, dict) else data
     data = _swept_keys_in_base(data)
     try:
         return Scenario.model_validate(data)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from .._errors import ScenarioError
 from . import registry, twins
-from .entry import MemoryContext, MemoryTerm
+from .entry import DataSizes, MemoryContext, MemoryTerm, SystemMemory, SystemSizes
 from .schema import Scenario
+from .shapes import system_shapes
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,17 @@ def estimate(scenario: Scenario, *, platform: str = "cpu", points: int = 1,
     entries (task, system, monitors), the solver table and the twins."""
     task_e = registry.TASKS[scenario.task.kind]
     data = task_e.sizes(scenario.task)
-    sizes = registry.SYSTEMS[scenario.system.kind].sizes(scenario.system, data, platform)
+    sizes = system_sizes(scenario, data, platform)
     solver_e = registry.SOLVERS[scenario.solver.name]
     copies = solver_e.copies[scenario.solver.name]
     m = MemoryContext(8 if scenario.dtype == "float64" else 4, data, sizes, scenario.save.n,
                       points, batch, copies, platform)
     b, p, skey = m.bytes_per_element, sizes.params, sizes.key
     terms = list(task_e.memory(scenario.task, m))
+    # every built point's initial state, and per point solved at once the
+    # solver's working copies and the final state
     terms.append(MemoryTerm(skey, f"the state ({p:,} parameters) and the solver's {copies} "
-                      "copies", b * p * (copies * batch + max(points - batch, 0))))
+                      "copies", b * p * (points + (copies + 1) * batch)))
     terms.append(MemoryTerm(sizes.field_key or skey, "the vector field's intermediates",
                             b * sizes.field * batch))
     if solver_e.implicit:  # the implicit stages' Jacobian and its LU
@@ -73,6 +76,21 @@ def estimate(scenario: Scenario, *, platform: str = "cpu", points: int = 1,
     terms.append(MemoryTerm("save.n", "the saved values", b * saved * m.t_save * batch * points))
     terms.extend(twin.memory(m) for twin in selected)
     return MemoryEstimate(tuple(terms))
+
+
+def system_sizes(scenario: Scenario, data: DataSizes, platform: str) -> SystemSizes:
+    """The state's elements and particles from the system's shapes
+    (:func:`.shapes.system_shapes`); the field's intermediates and the keys
+    to name from the entry's :class:`SystemMemory` where it gives them."""
+    entry = registry.SYSTEMS[scenario.system.kind]
+    shapes = system_shapes(scenario.system, data, scenario.dtype)
+    said = entry.memory(scenario.system, data, platform) if entry.memory else SystemMemory()
+    # an entry's field is its intermediates beyond the gradient and its
+    # cotangent; XLA's account of the compiled field holds everything
+    field = (said.field + 2 * shapes.params if said.field is not None
+             else shapes.field_elements())
+    return SystemSizes(shapes.params, field, said.key, shapes.particles, said.gram,
+                       said.field_key)
 
 
 def available_bytes(platform: str) -> float:

@@ -108,17 +108,6 @@ def unregister_entries(*names: str) -> None:
     _changed()
 
 
-# keys that moved to another table: old dotted key -> new one. A file (or a
-# --set, or a sweep axis) with the old spelling is read, with one note.
-MOVED_KEYS: dict[str, str] = {
-    "solver.temperature": "noise.temperature",
-    "solver.weight_decay": "noise.weight_decay",
-    "solver.per_particle": "noise.per_particle",
-    "solver.sgd_noise_learning_rate": "noise.sgd_learning_rate",
-    "solver.sgd_noise_batch_size": "noise.sgd_batch_size",
-}
-
-
 # called after every change (the schema rebuilds its unions of tables)
 LISTENERS: list = []
 

@@ -23,6 +23,7 @@ from .._system import (
 )
 from . import registry, twins
 from .entry import error
+from .shapes import time_scale as system_time_scale
 from .solvers.base import FixedStepTable
 from .solvers.noise import NoiseConfig, check_noise
 from .table import PosFloat, PosInt, Table, shown
@@ -268,15 +269,20 @@ class Scenario(Table):
     def _derive_steps(self) -> None:
         """``solver.learning_rate`` and ``solver.steps`` become ``dt`` and
         ``t1``, written into the resolved scenario: dt = learning_rate / tau
-        (tau from the system's table), t1 = steps * dt; then t1 must be whole
+        (tau: the system's time scale, built on the data's shapes), t1 = steps * dt; then t1 must be whole
         steps of dt."""
         s = self.solver
         if not isinstance(s, FixedStepTable) or (s.learning_rate is None and s.steps is None):
             return
         dt = s.dt
         if s.learning_rate is not None:
-            tau = registry.SYSTEMS[self.system.kind].time_scale(
-                self.system, registry.TASKS[self.task.kind].sizes(self.task))
+            tau = system_time_scale(self.system, registry.TASKS[self.task.kind].sizes(self.task),
+                                    self.dtype)
+            if tau is None:
+                raise PydanticCustomError(
+                    "time_scale", f"system {self.system.kind}'s time scale depends on the data's "
+                    "values, unknown before they are drawn; set solver.dt instead",
+                    {"key": "solver.learning_rate"})
             dt = s.learning_rate / tau
         t1 = s.steps * dt if s.steps is not None else s.t1
         if dt > t1:

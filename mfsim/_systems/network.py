@@ -93,6 +93,8 @@ class Network(AbstractSupervisedSystem):
         self.y_train = jnp.asarray(y_train, dtype)
         params, self.frozen = eqx.partition(model, filter_spec)
         self.params0 = jax.tree.map(lambda a: jnp.asarray(a, dtype), params)
+        if not float(gamma0) > 0:  # checked on the number: a build on data shapes traces this
+            raise ValueError(f"gamma0 must be > 0; got {float(gamma0)}")
         self.gamma0 = jnp.asarray(gamma0, dtype)
         self.tau = jnp.asarray(time_scale, dtype)
         self.center = bool(center)
@@ -120,8 +122,6 @@ class Network(AbstractSupervisedSystem):
         if out.shape != expected:
             raise ValueError(f"the model maps one example to shape {out.shape}, but y_train "
                              f"has per-example shape {expected}")
-        if float(self.gamma0) <= 0:
-            raise ValueError(f"gamma0 must be > 0; got {float(self.gamma0)}")
 
     def model(self, params) -> eqx.Module:
         """The Equinox model with ``params`` as its trainable arrays."""

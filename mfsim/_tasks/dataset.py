@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 
 import equinox as eqx
+import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 
@@ -34,6 +35,17 @@ class Dataset(eqx.Module):
     teacher_particles: Float[Array, "k p"] | None = None
     sampler: AbstractSampler | None = None
 
+    @classmethod
+    def abstract(cls, sizes, dtype) -> Dataset:
+        """The shapes of data of ``sizes`` (``n_train``, ``n_test``, an
+        example's ``shape`` or ``(d,)``, ``target_shape``) as
+        ``jax.ShapeDtypeStruct`` leaves: what a system is built on to read its
+        state's shapes and time scale (:func:`jax.eval_shape`) before any
+        data exist."""
+        x, y = tuple(sizes.shape) or (sizes.d,), tuple(sizes.target_shape)
+        return cls(*(jax.ShapeDtypeStruct((n, *shape), dtype) for n, shape in (
+            (sizes.n_train, x), (sizes.n_train, y), (sizes.n_test, x), (sizes.n_test, y))))
+
 
 class ImageDataset(Dataset):
     """A :class:`Dataset` whose inputs are images ``(n, c, h, w)``: trained on by
@@ -48,3 +60,12 @@ class CommitteeDataset(Dataset):
     teacher_w: Float[Array, "M N"] = None
     teacher_v: Float[Array, " M"] = None
     noise: Float[Array, ""] = None
+
+    @classmethod
+    def abstract(cls, sizes, dtype) -> CommitteeDataset:
+        """:meth:`Dataset.abstract`, with the teacher's ``teacher_width`` neurons."""
+        base = Dataset.abstract(sizes, dtype)
+        shape = lambda *s: jax.ShapeDtypeStruct(s, dtype)  # noqa: E731
+        return cls(base.x_train, base.y_train, base.x_test, base.y_test,
+                   teacher_w=shape(sizes.teacher_width, sizes.d),
+                   teacher_v=shape(sizes.teacher_width), noise=shape())

@@ -25,6 +25,13 @@ class SequenceData(eqx.Module):
     lam: Float[Array, " N"]
     eps: Float[Array, ""]
 
+    @classmethod
+    def abstract(cls, sizes, dtype) -> SequenceData:
+        """The shapes of ``sizes.coordinates`` coordinates as
+        ``jax.ShapeDtypeStruct`` leaves (see :meth:`mfsim.Dataset.abstract`)."""
+        big_n = jax.ShapeDtypeStruct((sizes.coordinates,), dtype)
+        return cls(big_n, big_n, big_n, jax.ShapeDtypeStruct((), dtype))
+
 
 def misaligned_signal(N: int, p: float, q: float) -> np.ndarray:
     """Magnitudes $j^{-(p+1)/2}$ at positions $\\lceil j^q\\rceil$ (positive; signs added later)."""

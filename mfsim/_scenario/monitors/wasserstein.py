@@ -42,19 +42,6 @@ def build(cfg: WassersteinMonitor, ctx) -> Wasserstein:
                        method=W2_METHODS[cfg.method], subsample=cfg.subsample)
 
 
-def _old_flags(table: dict) -> dict:
-    """``method`` for the former ``exact`` and ``sinkhorn`` flags (defaults
-    false and true)."""
-    exact, sinkhorn = table.get("exact", False), table.get("sinkhorn", True)
-    if not (isinstance(exact, bool) and isinstance(sinkhorn, bool)):
-        raise ValueError("must be true or false (better: method = \"auto\", \"sinkhorn\", "
-                         "\"exact\" or \"both\")")
-    if not (exact or sinkhorn):
-        raise ValueError("sinkhorn = false needs exact = true (nothing to compute otherwise; "
-                         "now spelled method = \"exact\")")
-    return {"method": "both" if exact and sinkhorn else "exact" if exact else "sinkhorn"}
-
-
 def check(cfg: WassersteinMonitor, scenario, where: str):
     if cfg.target == "teacher":  # TeacherNeurons (task_needs)
         if scenario.system.model_dump().get("bias", False):
@@ -84,5 +71,4 @@ def memory(cfg: WassersteinMonitor, m: MemoryContext, key: str) -> MonitorMemory
 
 
 ENTRY = MonitorEntry(WassersteinMonitor, Wasserstein, build, memory=memory, check=check,
-                     task_needs=task_needs,
-                     renamed={"reference": "target"}, replaced={("exact", "sinkhorn"): _old_flags})
+                     task_needs=task_needs)

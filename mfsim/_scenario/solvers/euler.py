@@ -22,4 +22,4 @@ class EulerTable(FixedStepTable):
 ENTRY = SolverEntry(
     EulerTable, lambda cfg, ctx: solver_settings(cfg, diffrax.Euler(), ctx),
     descriptions={"euler": "explicit Euler, fixed step: exactly full-batch gradient descent"},
-    copies={"euler": 5}, noise="state")
+    copies={"euler": 2}, noise="state")

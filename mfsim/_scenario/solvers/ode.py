@@ -14,11 +14,11 @@ from ..entry import SolverEntry
 from .base import AdaptiveTable, solver_settings
 
 SOLVERS = {
-    "heun": (diffrax.Heun, 7, "Heun's 2nd-order method (adaptive, embedded Euler error "
+    "heun": (diffrax.Heun, 9, "Heun's 2nd-order method (adaptive, embedded Euler error "
              "estimate)"),
     "tsit5": (diffrax.Tsit5, 12, "Tsitouras 5(4) Runge-Kutta: the default for non-stiff flows"),
-    "dopri5": (diffrax.Dopri5, 12, "Dormand-Prince 5(4) Runge-Kutta"),
-    "dopri8": (diffrax.Dopri8, 18, "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, smooth "
+    "dopri5": (diffrax.Dopri5, 17, "Dormand-Prince 5(4) Runge-Kutta"),
+    "dopri8": (diffrax.Dopri8, 19, "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, smooth "
                "flows"),
 }
 

@@ -132,9 +132,9 @@ SGD = SolverEntry(
     SGDTable, lambda cfg, ctx: solver_settings(cfg, optimizer(cfg, ctx), ctx),
     descriptions={"sgd": "SGD through optax, fixed step: mini-batch, online or full batch "
                   "(= euler); momentum"},
-    copies={"sgd": 7}, noise="none", check=check)
+    copies={"sgd": 3}, noise="none", check=check)
 ADAM = SolverEntry(
     AdamTable, lambda cfg, ctx: solver_settings(cfg, optimizer(cfg, ctx), ctx),
     descriptions={"adam": "Adam through optax on the flow's velocity, fixed step: mini-batch, "
                   "online or full batch"},
-    copies={"adam": 8}, noise="none", check=check)
+    copies={"adam": 4}, noise="none", check=check)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..._systems.sequence_models import AdaptiveSequenceModel
 from ..._tasks.sequence import SequenceData
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemMemory
 from ..table import Table, fields
 
 
@@ -19,11 +19,11 @@ class AdaptiveSequenceConfig(Table):
     orthogonal: bool = Field(False, description="keep A orthogonal (Riemannian flow)")
 
 
-def sizes(cfg, data: DataSizes, platform: str) -> SystemSizes:
-    big_n = data.coordinates  # A (N x N) and d; products and QR of N x N
-    return SystemSizes(big_n * big_n + big_n, 4 * big_n * big_n, "task.N")
+def memory(cfg, data: DataSizes, platform: str) -> SystemMemory:
+    big_n = data.coordinates  # products and QR of N x N
+    return SystemMemory(2 * big_n * big_n, "task.N")
 
 
 ENTRY = SystemEntry(AdaptiveSequenceConfig, AdaptiveSequenceModel,
-                    lambda cfg, data: AdaptiveSequenceModel(data, **fields(cfg)), sizes,
+                    lambda cfg, data: AdaptiveSequenceModel(data, **fields(cfg)), memory,
                     data=SequenceData, default_monitors=("train_loss", "risk"))

@@ -10,7 +10,7 @@ from pydantic import Field
 from ..._systems.conv_net import CONV_PARAMETERIZATIONS, ConvNetInit
 from ..._systems.network import ScalarNetwork, network
 from ..._tasks.dataset import ImageDataset
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemMemory
 from ..table import (
     LOSS_DESCRIPTION,
     Activation,
@@ -59,19 +59,14 @@ def build(cfg: CNNConfig, data) -> ScalarNetwork:
                    center=cfg.center, time_scale=cfg.time_scale, init_fn=make, loss=cfg.loss)
 
 
-def sizes(cfg: CNNConfig, data: DataSizes, platform: str) -> SystemSizes:
-    c, h, w = data.shape if len(data.shape) == 3 else (data.d, 1, 1)
-    chans = [c, *cfg.channels]
-    k2 = cfg.kernel_size**2
-    p = sum(a * b * k2 + b * int(cfg.bias) for a, b in zip(chans[:-1], chans[1:]))
-    p += chans[-1] + int(cfg.bias)
+def memory(cfg: CNNConfig, data: DataSizes, platform: str) -> SystemMemory:
+    _, h, w = data.shape if len(data.shape) == 3 else (data.d, 1, 1)
     activations = h * w * sum(cfg.channels)
     # pre-activations, activations, derivatives and cotangents per image; the
     # generic NTK's per-input gradients for a Gram matrix of k images
-    return SystemSizes(p, 4 * data.n_train * activations + 2 * p, "system.channels",
-                       gram=lambda k: k * (p + 4 * activations),
-                       field_key="system.channels and task.n_train")
+    return SystemMemory(4 * data.n_train * activations, "system.channels",
+                        gram=lambda k, params: k * (params + 4 * activations),
+                        field_key="system.channels and task.n_train")
 
 
-ENTRY = SystemEntry(CNNConfig, ScalarNetwork, build, sizes, data=ImageDataset,
-                    time_scale=lambda cfg, data: cfg.time_scale)
+ENTRY = SystemEntry(CNNConfig, ScalarNetwork, build, memory, data=ImageDataset)

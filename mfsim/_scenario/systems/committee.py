@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..._systems.committee import SoftCommittee
 from ..._tasks.dataset import CommitteeDataset
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemMemory
 from ..table import NonNegFloat, PosFloat, PosInt, Table, fields, shown
 
 
@@ -34,11 +34,9 @@ def build(cfg: CommitteeConfig, data: CommitteeDataset) -> SoftCommittee:
                          noise=data.noise, **fields(cfg))
 
 
-def sizes(cfg: CommitteeConfig, data: DataSizes, platform: str) -> SystemSizes:
-    p = cfg.width * (data.d + 1)
-    return SystemSizes(p, 4 * data.n_train * cfg.width + data.n_train * data.d, "task.d")
+def memory(cfg: CommitteeConfig, data: DataSizes, platform: str) -> SystemMemory:
+    return SystemMemory(4 * data.n_train * cfg.width + data.n_train * data.d, "task.d")
 
 
-ENTRY = SystemEntry(CommitteeConfig, SoftCommittee, build, sizes, data=CommitteeDataset,
-                    default_monitors=("train_loss", "test_loss", "order_parameters"),
-                    time_scale=lambda cfg, data: float(data.d))
+ENTRY = SystemEntry(CommitteeConfig, SoftCommittee, build, memory, data=CommitteeDataset,
+                    default_monitors=("train_loss", "test_loss", "order_parameters"))

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..._systems.deep_linear import DeepLinearNetwork
-from ..entry import DataSizes, SystemEntry, SystemSizes, error
+from ..entry import DataSizes, SystemEntry, SystemMemory, error
 from ..table import NonNegFloat, PosFloat, PosInt, Table, fields, shown
 
 
@@ -38,13 +38,10 @@ def build(cfg: DeepLinearConfig, data) -> DeepLinearNetwork:
     return DeepLinearNetwork(data.x_train, data.y_train, **{**f, "widths": tuple(f["widths"])})
 
 
-def sizes(cfg: DeepLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
+def memory(cfg: DeepLinearConfig, data: DataSizes, platform: str) -> SystemMemory:
     dims = [data.d, *cfg.widths, data.d_out]
-    p = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
-    return SystemSizes(p, 2 * data.n_train * sum(dims) + 2 * p, "system.widths",
-                       field_key="system.widths and task.n_train")
+    return SystemMemory(2 * data.n_train * sum(dims), "system.widths",
+                        field_key="system.widths and task.n_train")
 
 
-ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, sizes,
-                    time_scale=lambda cfg, data: cfg.time_scale,
-                    renamed={"learning_rate": "time_scale"})
+ENTRY = SystemEntry(DeepLinearConfig, DeepLinearNetwork, build, memory)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..._systems.diagonal_linear import DiagonalLinearNetwork
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemMemory
 from ..table import PosFloat, Table, fields, shown
 
 
@@ -26,11 +26,8 @@ def build(cfg: DiagonalLinearConfig, data) -> DiagonalLinearNetwork:
     return DiagonalLinearNetwork(data.x_train, data.y_train, **fields(cfg))
 
 
-def sizes(cfg: DiagonalLinearConfig, data: DataSizes, platform: str) -> SystemSizes:
-    return SystemSizes(2 * data.d, 2 * data.n_train * data.d, "task.d",
-                       field_key="task.d and task.n_train")
+def memory(cfg: DiagonalLinearConfig, data: DataSizes, platform: str) -> SystemMemory:
+    return SystemMemory(2 * data.n_train * data.d, "task.d", field_key="task.d and task.n_train")
 
 
-ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, sizes,
-                    time_scale=lambda cfg, data: cfg.time_scale,
-                    renamed={"learning_rate": "time_scale"})
+ENTRY = SystemEntry(DiagonalLinearConfig, DiagonalLinearNetwork, build, memory)

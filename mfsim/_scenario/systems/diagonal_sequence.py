@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ..._systems.sequence_models import DiagonalSequenceModel
 from ..._tasks.sequence import SequenceData
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemMemory
 from ..table import PosFloat, Table, fields, shown
 
 
@@ -21,11 +21,10 @@ class DiagonalSequenceConfig(Table):
     b0: PosFloat = Field(1.0, description="initial b_j")
 
 
-def sizes(cfg, data: DataSizes, platform: str) -> SystemSizes:
-    p = 2 * data.coordinates
-    return SystemSizes(p, 3 * p, "task.N")
+def memory(cfg, data: DataSizes, platform: str) -> SystemMemory:
+    return SystemMemory(2 * data.coordinates, "task.N")
 
 
 ENTRY = SystemEntry(DiagonalSequenceConfig, DiagonalSequenceModel,
-                    lambda cfg, data: DiagonalSequenceModel(data, **fields(cfg)), sizes,
+                    lambda cfg, data: DiagonalSequenceModel(data, **fields(cfg)), memory,
                     data=SequenceData, default_monitors=("train_loss", "risk"))

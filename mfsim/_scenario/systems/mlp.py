@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from ..._system import AbstractInfiniteWidthSystem
 from ..._systems.mlp import MLP
-from ..entry import DataSizes, SystemEntry, SystemSizes, error
+from ..entry import DataSizes, SystemEntry, SystemMemory, error
 from ..table import (
     LOSS_DESCRIPTION,
     Activation,
@@ -70,13 +70,11 @@ def build(cfg: MLPConfig, data) -> MLP:
     return MLP(data.x_train, data.y_train, **{**f, "widths": hidden_widths(cfg)})
 
 
-def sizes(cfg: MLPConfig, data: DataSizes, platform: str) -> SystemSizes:
-    widths = hidden_widths(cfg)
-    dims = [data.d, *widths, 1]
-    p = sum(a * b + b * int(cfg.bias) for a, b in zip(dims[:-1], dims[1:]))
-    hidden = sum(widths)
-    return SystemSizes(p, 4 * data.n_train * hidden + 2 * p, "system.widths",
-                       gram=lambda k: 4 * k * hidden, field_key="system.widths and task.n_train")
+def memory(cfg: MLPConfig, data: DataSizes, platform: str) -> SystemMemory:
+    hidden = sum(hidden_widths(cfg))
+    return SystemMemory(4 * data.n_train * hidden, "system.widths",
+                        gram=lambda k, params: 4 * k * hidden,
+                        field_key="system.widths and task.n_train")
 
 
 def lacks(cfg: MLPConfig) -> dict[type, str]:
@@ -87,10 +85,4 @@ def lacks(cfg: MLPConfig) -> dict[type, str]:
             "standard); use ntk"}
 
 
-def time_scale(cfg: MLPConfig, data: DataSizes) -> float:
-    """tau = the last hidden width under muP (= mean_field), 1 otherwise."""
-    widths = hidden_widths(cfg)
-    return float(widths[-1]) if cfg.parameterization in ("mup", "mean_field") and widths else 1.0
-
-
-ENTRY = SystemEntry(MLPConfig, MLP, build, sizes, lacks=lacks, time_scale=time_scale)
+ENTRY = SystemEntry(MLPConfig, MLP, build, memory, lacks=lacks)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import Field, model_validator
 
 from ..._systems.two_layer import TwoLayerNetwork, auto_block
-from ..entry import DataSizes, SystemEntry, SystemSizes, error
+from ..entry import DataSizes, SystemEntry, SystemMemory, error
 from ..table import (
     LOSS_DESCRIPTION,
     Activation,
@@ -71,20 +71,15 @@ def build(cfg: TwoLayerConfig, data) -> TwoLayerNetwork:
     return TwoLayerNetwork(data.x_train, data.y_train, **{**f, "train": tuple(f["train"])})
 
 
-def sizes(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemSizes:
+def memory(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemMemory:
     m, n = cfg.width, data.n_train
     block = cfg.block if cfg.block is not None else auto_block(n, m, platform)
-    p = m * (data.d + 1 + int(cfg.bias))
-    # pre-activations, activations, derivatives and the gradient's cotangents;
-    # an NTK Gram matrix of k inputs uses k x width features per layer
-    return SystemSizes(p, 4 * n * (min(block, m) if block else m) + 2 * p, "system.width",
-                       particles=m, gram=lambda k: 3 * k * m,
-                       field_key="system.width and task.n_train")
+    # pre-activations, activations, derivatives and the gradient's cotangents
+    # of a block of neurons; an NTK Gram matrix of k inputs uses k x width
+    # features per layer
+    return SystemMemory(4 * n * (min(block, m) if block else m), "system.width",
+                        gram=lambda k, params: 3 * k * m,
+                        field_key="system.width and task.n_train")
 
 
-def time_scale(cfg: TwoLayerConfig, data: DataSizes) -> float:
-    """tau = m in the mean-field and muP parameterizations, 1 in the NTK one."""
-    return 1.0 if cfg.parameterization == "ntk" else float(cfg.width)
-
-
-ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, sizes, time_scale=time_scale)
+ENTRY = SystemEntry(TwoLayerConfig, TwoLayerNetwork, build, memory)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from ..._systems.sequence_models import VanillaSequenceModel
 from ..._tasks.sequence import SequenceData
-from ..entry import DataSizes, SystemEntry, SystemSizes
+from ..entry import DataSizes, SystemEntry, SystemMemory
 from ..table import Table
 
 
@@ -16,10 +16,10 @@ class VanillaSequenceConfig(Table):
     kind: Literal["vanilla_sequence"] = "vanilla_sequence"
 
 
-def sizes(cfg, data: DataSizes, platform: str) -> SystemSizes:
-    return SystemSizes(data.coordinates, 3 * data.coordinates, "task.N")
+def memory(cfg, data: DataSizes, platform: str) -> SystemMemory:
+    return SystemMemory(data.coordinates, "task.N")
 
 
 ENTRY = SystemEntry(VanillaSequenceConfig, VanillaSequenceModel,
-                    lambda cfg, data: VanillaSequenceModel(data), sizes, data=SequenceData,
+                    lambda cfg, data: VanillaSequenceModel(data), memory, data=SequenceData,
                     default_monitors=("train_loss", "risk"))

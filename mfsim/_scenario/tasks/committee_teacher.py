@@ -43,5 +43,6 @@ class CommitteeTeacherTaskConfig(TaskTable):
 ENTRY = TaskEntry(
     CommitteeTeacherTaskConfig,
     build=lambda cfg, key, dtype, ctx: committee_teacher_task(key, dtype=dtype, **fields(cfg)),
-    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d), data=CommitteeDataset,
+    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d, teacher_width=cfg.teacher_width),
+    data=CommitteeDataset,
     samples=True)

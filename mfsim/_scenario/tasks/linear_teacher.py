@@ -43,5 +43,6 @@ class LinearTeacherTaskConfig(TaskTable, WhitenedInputs):
 ENTRY = TaskEntry(
     LinearTeacherTaskConfig,
     build=lambda cfg, key, dtype, ctx: linear_teacher_task(key, dtype=dtype, **fields(cfg)),
-    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d, cfg.d_out),
+    sizes=lambda cfg: DataSizes(cfg.n_train, cfg.n_test, cfg.d, cfg.d_out,
+                                target_shape=(cfg.d_out,)),
     vector_targets=True)
