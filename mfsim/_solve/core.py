@@ -19,6 +19,7 @@ from jaxtyping import Array, PyTree
 from .._monitors.base import MonitorContext
 from .._monitors.variable import Variable
 from .optimizers import OptaxSolver, StepArgs, stochastic
+from .problem import Problem
 from .sharding import OneDevice
 from .solvers import guarded
 
@@ -78,20 +79,16 @@ def _bound(y0, divergence):
     return divergence * jnp.maximum(scale, 1.0)
 
 
-def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controller,
-                 max_steps, progress, divergence=1e8, state0=None, noise_key=None,
-                 solver_state=None, noise=None, span=None):
-    # ``state0``: the run's initial state when this solve continues it from
-    # ``y0`` at ``t0`` (a segment of a checkpointed run); monitors measure from it.
-    # ``solver_state``: an optimizer's state (step count, momentum) carried over
-    # from the previous segment; the final one is returned (``sol.solver_state``).
-    # ``noise``: Langevin noise (a Brownian motion over ``span``, the run's interval)
-    state0 = y0 if state0 is None else state0
+def _diffeqsolve(p: Problem):
+    """The solve of problem ``p``: diffrax's, with the monitors recorded at
+    the save times (a ``SubSaveAt`` each: the shared times, the final state,
+    each monitor's own times) and the failure guards in the controller."""
+    state0 = p.y0 if p.state0 is None else p.state0
     # what monitors compute once (initial kernels, reference self-costs), inside the jit
-    refs = [MonitorContext(system=system, state0=state0, data=m.prepare(system, state0))
-            for m in monitors]
-    shared = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is None]
-    own = [(m, r) for m, r in zip(monitors, refs) if m.save_times() is not None]
+    refs = [MonitorContext(system=p.system, state0=state0, data=m.prepare(p.system, state0))
+            for m in p.monitors]
+    shared = [(m, r) for m, r in zip(p.monitors, refs) if m.save_times() is None]
+    own = [(m, r) for m, r in zip(p.monitors, refs) if m.save_times() is not None]
 
     def recorder(pairs):
         def record(t, y, args):
@@ -101,33 +98,31 @@ def _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver, controll
             return out
         return record
 
-    subs = [diffrax.SubSaveAt(ts=ts, fn=recorder(shared)), diffrax.SubSaveAt(t1=True)]
-    subs += [diffrax.SubSaveAt(ts=times, fn=recorder([pair]))
-             for times, pair in zip(own_ts, own)]
-    meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
-    carries = isinstance(solver, OptaxSolver)
-    if noise is not None:
-        terms = noise.terms(system, state0, noise_key, (t0, t1) if span is None else span,
-                            solver)
+    saves = [(p.ts, recorder(shared))] + [(times, recorder([pair]))
+                                          for times, pair in zip(p.own_ts, own)]
+    subs = [diffrax.SubSaveAt(ts=saves[0][0], fn=saves[0][1]), diffrax.SubSaveAt(t1=True)]
+    subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
+    carries = isinstance(p.solver, OptaxSolver)
+    if p.noise is not None:
+        terms = p.noise.terms(p.system, state0, p.noise_key, p.span, p.solver)
     else:
-        terms = diffrax.ODETerm(system.vector_field)
+        terms = diffrax.ODETerm(p.system.vector_field)
     sol = diffrax.diffeqsolve(
         terms,
-        solver,
-        t0=t0,
-        t1=t1,
-        dt0=dt0,
-        y0=y0,
-        args=StepArgs(system, noise_key) if carries else None,
+        p.solver,
+        t0=p.t0,
+        t1=p.t1,
+        dt0=p.dt0,
+        y0=p.y0,
+        args=StepArgs(p.system, p.noise_key) if carries else None,
         saveat=diffrax.SaveAt(subs=subs, solver_state=carries),
-        solver_state=solver_state if carries else None,
-        stepsize_controller=guarded(controller, _bound(state0, divergence)),
-        max_steps=max_steps,
+        solver_state=p.solver_state if carries else None,
+        stepsize_controller=guarded(p.controller, _bound(state0, p.divergence)),
+        max_steps=p.max_steps,
         throw=False,
-        progress_meter=meter,
+        progress_meter=diffrax.TqdmProgressMeter() if p.progress else diffrax.NoProgressMeter(),
     )
-    return _keep_start(sol, y0, t0, [(ts, recorder(shared))] + [
-        (times, recorder([pair])) for times, pair in zip(own_ts, own)])
+    return _keep_start(sol, p.y0, p.t0, saves)
 
 
 def _keep_start(sol, y0, t0, saves):
@@ -147,19 +142,15 @@ def _keep_start(sol, y0, t0, saves):
     return eqx.tree_at(lambda s: (s.ts, s.ys), sol, (ts_all, ys_all))
 
 
-def _batch_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller, max_steps,
-                       divergence, noise=None):
+def _batch_diffeqsolve(shared: Problem, dynamic, static):
+    # the members' (system, y0, monitors, noise_key), their arrays stacked
     def one(dyn):
-        system, y0, monitors, noise_key = eqx.combine(dyn, static)
-        return _diffeqsolve(system, y0, ts, own_ts, t0, t1, dt0, monitors, solver,
-                            controller, max_steps, False, divergence, None, noise_key, None,
-                            noise)
+        return _diffeqsolve(shared.member(*eqx.combine(dyn, static)))
 
     return jax.vmap(one)(dynamic)
 
 
-def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, controller,
-                         max_steps, divergence):
+def _stacked_diffeqsolve(shared: Problem, dynamic, static):
     # A batch of fixed-step solves as ONE solve of the stacked state (leading
     # axis: the problem): each step evaluates every problem's vector field in
     # one vmapped call, and the loop is diffrax's plain loop, unmasked. (A
@@ -170,8 +161,8 @@ def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, contr
         return eqx.combine(d, static)  # (system, y0, monitors, noise_key)
 
     _, y0s, monitors, _ = member(dynamic)
-    shared = [i for i, m in enumerate(monitors) if m.save_times() is None]
-    own = [i for i, m in enumerate(monitors) if m.save_times() is not None]
+    at_ts = [i for i, m in enumerate(monitors) if m.save_times() is None]
+    at_own = [i for i, m in enumerate(monitors) if m.save_times() is not None]
 
     def prepare(d):
         system, y0, ms, _ = member(d)
@@ -194,43 +185,46 @@ def _stacked_diffeqsolve(dynamic, static, ts, own_ts, t0, t1, dt0, solver, contr
     def field(t, ys, args):
         return jax.vmap(lambda d, y: member(d)[0].vector_field(t, y, args))(dynamic, ys)
 
-    saves = [(ts, recorder(shared))] + [(times, recorder([i])) for times, i in zip(own_ts, own)]
+    saves = [(shared.ts, recorder(at_ts))] + [
+        (times, recorder([i])) for times, i in zip(shared.own_ts, at_own)]
     subs = [diffrax.SubSaveAt(ts=saves[0][0], fn=saves[0][1]), diffrax.SubSaveAt(t1=True)]
     subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
-    bounds = jax.vmap(lambda y: _bound(y, divergence))(y0s)
+    bounds = jax.vmap(lambda y: _bound(y, shared.divergence))(y0s)
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(field),
-        solver,
-        t0=t0,
-        t1=t1,
-        dt0=dt0,
+        shared.solver,
+        t0=shared.t0,
+        t1=shared.t1,
+        dt0=shared.dt0,
         y0=y0s,
         # a full-batch optimizer's step reads only the term (its args: no system, no key)
-        args=StepArgs(None, None) if isinstance(solver, OptaxSolver) else None,
+        args=StepArgs(None, None) if isinstance(shared.solver, OptaxSolver) else None,
         saveat=diffrax.SaveAt(subs=subs),
-        stepsize_controller=guarded(controller, bounds, members=True),
-        max_steps=max_steps,
+        stepsize_controller=guarded(shared.controller, bounds, members=True),
+        max_steps=shared.max_steps,
         throw=False,
     )
-    return _keep_start(sol, y0s, t0, saves)
+    return _keep_start(sol, y0s, shared.t0, saves)
 
 
 @eqx.filter_jit
-def solve(*args):
-    """The compiled solve (:func:`_diffeqsolve`'s arguments)."""
-    return _diffeqsolve(*args)
+def solve(problem: Problem):
+    """The compiled solve of one :class:`Problem`."""
+    return _diffeqsolve(problem)
 
 
 @eqx.filter_jit
-def solve_batch(*args, **kwargs):
-    """The compiled vmapped solve of a batch (dynamic leaves stacked)."""
-    return _batch_diffeqsolve(*args, **kwargs)
+def solve_batch(shared: Problem, dynamic, static):
+    """The compiled vmapped solve of a batch: ``shared``'s times, solver and
+    guards for every member, the members' ``(system, y0, monitors,
+    noise_key)`` split into stacked arrays ``dynamic`` and ``static``."""
+    return _batch_diffeqsolve(shared, dynamic, static)
 
 
 @eqx.filter_jit
-def solve_stacked(*args):
+def solve_stacked(shared: Problem, dynamic, static):
     """The compiled stacked solve of a fixed-step batch (:func:`stackable`)."""
-    return _stacked_diffeqsolve(*args)
+    return _stacked_diffeqsolve(shared, dynamic, static)
 
 
 def stackable(solver, controller, noise, shard) -> bool:

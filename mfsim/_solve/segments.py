@@ -179,7 +179,7 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     state = None if saved is None else _Progress.from_arrays(saved, digest, len(own))
     if state is None:
         state = _Progress(len(own))
-    controller = setup.controller_for(y_init)
+    whole = setup.problem(system, y_init, monitors, noise_key=noise_key)
     y = y_init if state.segment == 0 else jax.tree.unflatten(
         treedef, [jax.numpy.asarray(x) for x in state.state_leaves])
     # an optimizer's state (step count, momentum) goes on across segments
@@ -207,11 +207,8 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
             a, b = starts[k], ends[k]
             seg_ts, n_real = _chunk(ts, a, b, k == 0, size)
             seg_own = [_chunk(o, a, b, k == 0, o.size) for o in own]
-            sol = solve(system, y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own), cast(a),
-                         cast(b), cast(setup.dt0), tuple(monitors), setup.solver,
-                         controller, int(max_steps), False, cast(divergence),
-                         y_init, noise_key, solver_state, setup.noise,
-                         (cast(setup.t0), cast(setup.t1)))
+            sol = solve(whole.segment(y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own),
+                                      cast(a), cast(b), y_init, solver_state))
             values, final, *own_ys = sol.ys
             status = solve_status(sol.result, final)
             seg_t = np.asarray(sol.ts[0])[:n_real]

@@ -104,13 +104,8 @@ def simulate(
                                noise_key=noise_key)
     if callable(progress):
         progress(float(settings.t0), float(settings.t1))
-    sol = core.solve(
-        system, y0, cast(settings.ts), settings.own_times(monitors, cast), cast(settings.t0),
-        cast(settings.t1), cast(settings.dt0), monitors, settings.solver,
-        settings.controller_for(y0), settings.max_steps, progress is True,
-        cast(settings.divergence), None, noise_key, None, settings.noise,
-        (cast(settings.t0), cast(settings.t1)),
-    )
+    sol = core.solve(settings.problem(system, y0, monitors, noise_key=noise_key,
+                                      progress=progress is True))
     jax.block_until_ready(sol.ys)
     if callable(progress):
         progress(float(sol.ts[1][0]), float(settings.t1))
@@ -201,21 +196,18 @@ def simulate_batch(
     static = eqx.partition(problems[0], eqx.is_array)[1]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *dynamic)
     stacked = settings.shard.place_batch(stacked, len(systems))
-    cast = settings.caster(states[0])
+    # the members' times, solver and guards (each member brings its own problem)
+    shared = settings.problem(systems[0], states[0], monitor_sets[0]).member(None, None, (), None)
     compiling = CompileClock()
     start = time.perf_counter()
-    common = (cast(settings.ts), settings.own_times(monitor_sets[0], cast), cast(settings.t0),
-              cast(settings.t1), cast(settings.dt0), settings.solver,
-              settings.controller_for(states[0]), settings.max_steps,
-              cast(settings.divergence))
     stacks = stack and core.stackable(settings.solver, settings.controller, settings.noise,
                                       settings.shard)
     if stacks:
-        sol = core.solve_stacked(stacked, static, *common)
+        sol = core.solve_stacked(shared, stacked, static)
         jax.block_until_ready(sol.ys)
         stacks = sol.result == diffrax.RESULTS.successful  # else: each its own status
     if not stacks:
-        sol = core.solve_batch(stacked, static, *common, settings.noise)
+        sol = core.solve_batch(shared, stacked, static)
         jax.block_until_ready(sol.ys)
     wall = time.perf_counter() - start
     compile_time = compiling.seconds
