@@ -233,6 +233,6 @@ def test_any_other_library_warning_is_one_note_line(tmp_path, capsys, monkeypatc
             warnings.warn("something odd", RuntimeWarning, stacklevel=1)
         return 0
 
-    monkeypatch.setitem(cli.__dict__, "_cmd_list", noisy)
+    monkeypatch.setitem(cli.COMMANDS, "list", noisy)
     assert main(["list"]) == 0
     assert capsys.readouterr().err == "mfsim: note: RuntimeWarning: something odd\n"

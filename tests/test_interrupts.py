@@ -54,7 +54,7 @@ def test_sigint_through_a_terminal_exits_130_and_resumes_bitwise(tmp_path):
 
 def _interrupt_after(monkeypatch, n):
     """Ctrl-C at the n-th safe point (after the n-th solve is saved)."""
-    import mfsim._runner.execute as execute
+    import mfsim._runner.assemble as assemble
 
     calls = []
 
@@ -63,7 +63,7 @@ def _interrupt_after(monkeypatch, n):
         if len(calls) == n:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(execute, "check_interrupt", check)
+    monkeypatch.setattr(assemble, "check_interrupt", check)
 
 
 SMALL = 'name = "parts"\n' + TINY_PROBLEM + """[solver]

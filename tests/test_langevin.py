@@ -72,9 +72,10 @@ def test_ornstein_uhlenbeck_mean_and_covariance_match_the_closed_form(kind):
     seeds = 600
     noise = mfsim.Langevin(temperature=T, weight_decay=lam, tol=t / 1200)
     steps = 150 if kind == "two_layer" else 600  # the MLP's rates make M stiffer
-    trajs = mfsim.simulate_batch([twin] * seeds, [state0] * seeds,
+    trajs = mfsim.simulate_batch([twin] * seeds,
+                                 [mfsim.Start(state0, jax.random.key(100 + i)) for i in range(seeds)],
                                  mfsim.SolveSettings.of(diffrax.Euler(), t1=t, dt=t / steps, noise=noise),
-                                 n_save=2, noise_keys=[jax.random.key(100 + i) for i in range(seeds)])
+                                 n_save=2)
     final = np.stack([np.asarray(jax.flatten_util.ravel_pytree(tr.final_state)[0])
                       for tr in trajs])
     assert all(tr.succeeded for tr in trajs)
@@ -123,10 +124,10 @@ def _strong_errors(solver, dts, fine, n=400, t1=1.0):
     noise = mfsim.Langevin(temperature=0.5, tol=tol)
 
     def end(dt, solver):
-        tr = mfsim.simulate(wells, 0,
+        tr = mfsim.simulate(wells, mfsim.Start(wells.init(jax.random.key(0)), 11),
                             mfsim.SolveSettings.of(SDE_SOLVERS[solver](), t1=t1, dt=dt, adaptive=False,
                                                    noise=noise),
-                            n_save=2, noise_key=11)
+                            n_save=2)
         return np.asarray(tr.final_state)
 
     ref = end(fine, solver)
@@ -149,7 +150,7 @@ def test_reproducible_and_resumed_on_the_same_brownian_path():
     run = lambda **kw: mfsim.simulate(wells, 3, settings, n_save=5, **kw)  # noqa: E731
     a, b = run(), run()
     assert np.array_equal(np.asarray(a.final_state), np.asarray(b.final_state))
-    c = run(noise_key=4)
+    c = mfsim.simulate(wells, mfsim.Start(wells.init(jax.random.key(3)), 4), settings, n_save=5)
     assert not np.allclose(np.asarray(a.final_state), np.asarray(c.final_state))
     seg = run(checkpoint_every=2)
     # segments share the run's Brownian path: they differ from one solve by rounding only
@@ -209,8 +210,8 @@ def test_scenario_temperature_is_langevin_with_the_seeds_noise_key():
 
     built = build(mfsim.validate_scenario(scenario))
     assert built.settings.noise == mfsim.Langevin(0.02, 0.1, particles=6)
-    traj = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors,
-                          noise_key=jax.random.fold_in(jax.random.key(5), 1))
+    traj = mfsim.simulate(built.system, mfsim.Start(built.state0, jax.random.fold_in(
+        jax.random.key(5), 1)), built.settings, built.monitors)
     assert np.array_equal(ds["train_loss"].values, np.asarray(traj.values["train_loss"]))
     quiet = mfsim.run(scenario, noise__temperature=0.0)
     assert not np.allclose(ds["train_loss"].values[-1], quiet["train_loss"].values[-1])
@@ -323,16 +324,16 @@ def test_sgd_noise_euler_maruyama_matches_sgd_moments():
     problem, h, batch, steps, seeds = _regression(), 0.1, 2, 10, 1000
     mean, cov = _sgd_moments(problem, h, batch, steps)
     keys = [jax.random.key(500 + i) for i in range(seeds)]
-    sde = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds,
+    starts = [mfsim.Start(problem.theta0, k) for k in keys]
+    sde = mfsim.simulate_batch([problem] * seeds, starts,
                                mfsim.SolveSettings.of(
                                    diffrax.Euler(), t1=h * steps, dt=h,
                                    noise=mfsim.Langevin(0.0, sgd=mfsim.SGDNoise(h, batch))),
-                               n_save=2, noise_keys=keys)
-    sgd = mfsim.simulate_batch([problem] * seeds, [problem.theta0] * seeds,
+                               n_save=2)
+    sgd = mfsim.simulate_batch([problem] * seeds, starts,
                                mfsim.SolveSettings.of(
                                    mfsim.sgd(batches=mfsim.Minibatch(batch, replacement=True)),
-                                   t1=h * steps, dt=h, adaptive=False), n_save=2,
-                               noise_keys=keys)
+                                   t1=h * steps, dt=h, adaptive=False), n_save=2)
     for trajs in (sde, sgd):
         final = np.stack([np.asarray(tr.final_state) for tr in trajs])
         se_mean = final.std(axis=0) / np.sqrt(seeds)
@@ -354,9 +355,10 @@ def test_euler_maruyama_strong_order_on_sgd_noise():
     keys = [jax.random.key(100 + i) for i in range(paths)]
 
     def ends(dt):
-        trajs = mfsim.simulate_batch([problem] * paths, [problem.theta0] * paths,
+        trajs = mfsim.simulate_batch([problem] * paths,
+                                     [mfsim.Start(problem.theta0, k) for k in keys],
                                      mfsim.SolveSettings.of(diffrax.Euler(), t1=t1, dt=dt, noise=noise),
-                                     n_save=2, noise_keys=keys)
+                                     n_save=2)
         return np.stack([np.asarray(tr.final_state) for tr in trajs])
 
     ref = ends(fine)
@@ -397,8 +399,8 @@ def test_scenario_sgd_noise_is_the_api_with_the_seeds_noise_key():
     built = build(mfsim.validate_scenario(scenario))
     # the learning rate is SGD's on the objective: flow time eta / tau, tau = width
     assert built.settings.noise == mfsim.Langevin(0.0, 0.0, sgd=mfsim.SGDNoise(3.0 / 6, 2))
-    traj = mfsim.simulate(built.system, built.state0, built.settings, monitors=built.monitors,
-                          noise_key=jax.random.fold_in(jax.random.key(5), 1))
+    traj = mfsim.simulate(built.system, mfsim.Start(built.state0, jax.random.fold_in(
+        jax.random.key(5), 1)), built.settings, built.monitors)
     assert np.array_equal(ds["train_loss"].values, np.asarray(traj.values["train_loss"]))
     # the noise moved it off the flow, which ran beside it
     assert not np.allclose(ds["train_loss"].values[-1], ds["flow_train_loss"].values[-1])

@@ -25,8 +25,8 @@ def problem():
     return mfsim.TwoLayerNetwork(x, y, width=8, activation="tanh")
 
 
-def _run(system, solver, **kw):
-    return mfsim.simulate(system, 1, mfsim.SolveSettings.of(solver, t1=DT * STEPS, dt=DT, adaptive=False),
+def _run(system, solver, start=1, **kw):
+    return mfsim.simulate(system, start, mfsim.SolveSettings.of(solver, t1=DT * STEPS, dt=DT, adaptive=False),
                           n_save=7, monitors=[mfsim.TrainLoss()], **kw)
 
 
@@ -107,7 +107,8 @@ def test_minibatches_without_replacement_visit_every_row_once_per_epoch(problem)
 def test_minibatch_sgd_equals_a_loop_over_its_batches(problem):
     for replacement in (False, True):
         batches = mfsim.Minibatch(4, replacement=replacement)
-        got = _run(problem, mfsim.sgd(batches=batches), noise_key=7).final_state
+        start = mfsim.Start(problem.init(jax.random.key(1)), 7)
+        got = _run(problem, mfsim.sgd(batches=batches), start).final_state
         theta = problem.init(jax.random.key(1))
         tau = float(problem.time_scale())
         tx = optax.sgd(tau * DT)

@@ -6,9 +6,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import equinox as eqx
-import jax
-import numpy as np
 import xarray as xr
 
 from .._errors import Interrupted, ScenarioError
@@ -16,37 +13,22 @@ from .._scenario.build import build, label_problem, non_finite
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileClock, Trajectory
-from .._solve.polish import polish
 from .._solve.settings import SolveSettings
 from .._solve.sharding import OneDevice, ShardParticles
-from .._solve.simulate import simulate
-from .._store.analysis import reference_distance
 from .._store.checkpoints import CheckpointFile
 from .._store.points import (
     Outcome,
-    merge_twins,
-    point_text,
     prepare_dir,
     read_again,
-    read_saved,
     reference_dataset,
     saved_results,
-    solve_dataset,
-    with_critical_point,
-    write_part,
-    write_point,
     write_reference,
 )
 from .._system import AbstractParticleSystem
-from .interrupt import check as check_interrupt
+from .assemble import PointAssembler, read_before, solves_of
 from .manifest import Manifest
 from .plan import RunPlan, solve_label, solve_name
 from .progress import Mode, Reporter
-
-
-def _finite(state) -> bool:
-    return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree.leaves(state)
-               if eqx.is_inexact_array(x))
 
 
 def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
@@ -121,132 +103,81 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
     ``ready()`` is called once the directory is prepared (a shard then
     shares it with the others).
 
-    Each solve of a point with twins is persisted as soon as it finishes
-    (``parts/``), so an interrupted run keeps every finished network and twin
-    solve; the point is assembled from its parts as read back, in an
+    One path for a sweep and a single run (a sweep of one point): the
+    references first, then every job through :func:`run_jobs` (a single
+    run's solves one at a time, checkpointed in segments, with their
+    progress), each solve persisted as it finishes and each point assembled
+    once its solves are in (:class:`.assemble.PointAssembler`), in an
     interrupted and an uninterrupted run alike."""
-    points, refs, sweep, out_dir = plan.points, plan.refs, plan.sweep, plan.out_dir
-    mine = [p for p in points if only is None or p.flat_index in only]
+    mine = [p for p in plan.points if only is None or p.flat_index in only]
     try:  # prepare the directory, read back what an interrupted run saved
         prepare_dir(plan, manifest, force=force, tidy=tidy)
         if ready is not None:
             ready()
-        point_path = {p.flat_index: plan.point_path(p) for p in points}
-        # a sweep's points written by an interrupted run of this scenario
-        saved = saved_results(point_path, mine) if sweep else {}
-        resumed = frozenset(saved)
-
-        solves: dict[int, list[str]] = {p.flat_index: [] for p in points}  # prefixes, in job order
-        for job in jobs:
-            solves[job.key[0]].append(job.key[1])
-        split = {p.flat_index for p in mine if len(solves[p.flat_index]) > 1}
-        parts: dict[int, dict[str, xr.Dataset]] = {p.flat_index: {} for p in points}
-        for flat in sorted(split - resumed):  # the finished solves of unfinished points
-            for prefix in solves[flat]:
-                ds = read_saved(plan.part_path(points[flat], prefix), point_text(points[flat]))
-                if ds is not None:
-                    parts[flat][prefix] = ds
+        before = read_before(plan, jobs, mine)
     except KeyboardInterrupt:
         raise Interrupted(f"{plan.where}: interrupted while reading what was saved in "
-                          f"{out_dir}; it is kept; run the same command again to resume") from None
-    reused = frozenset((flat, prefix) for flat, found in parts.items() for prefix in found)
-    trajectories: dict[int, Trajectory] = {}
-    point_ds: dict[int, xr.Dataset] = {}
-    ref_ds: list[xr.Dataset] = []
-    own_refs = frozenset(range(len(refs))) if only is None else frozenset(
-        plan.ref_of[flat] for flat in only) if refs else frozenset()
+                          f"{plan.out_dir}; it is kept; run the same command again to "
+                          "resume") from None
+    solves = solves_of(plan, jobs)
+    own_refs = frozenset(range(len(plan.refs))) if only is None else frozenset(
+        plan.ref_of[flat] for flat in only) if plan.refs else frozenset()
     own_jobs = [job for job in jobs if only is None or job.key[0] in only]
-    reporter = Reporter(plan.where, progress, points=len(mine),
-                        solves=len(own_jobs) + len(own_refs),
-                        points_done=len(resumed), sweep=sweep,
-                        solves_done=sum(len(solves[f]) for f in resumed) + len(reused),
-                        spin=not plan.scenario.output.checkpoint_every)
-
-    def finish(flat: int) -> None:
-        """Every solve of the point is in: assemble and persist it."""
-        point, found = points[flat], parts[flat]
-        ds = merge_twins(found[""], {prefix: found[prefix] for prefix in solves[flat][1:]})
-        if refs:
-            ref = refs[plan.ref_of[flat]]
-            ds = reference_distance(ds, ref_ds[plan.ref_of[flat]], label=ref.label())
-        point_ds[flat] = ds
-        if sweep:
-            write_point(plan, point, ds)
-            for prefix in found:  # the point holds them now
-                manifest.remove(plan.part_path(point, prefix))
-        reporter.point_done()
-
-    def on_done(job: Job, traj: Trajectory) -> None:
-        flat, prefix = job.key
-        point = points[flat]
-        if not prefix:
-            trajectories[flat] = traj
-        ds = solve_dataset(traj, prefix, point, sweep=sweep)
-        if not prefix and point.scenario.solver.polish and _finite(traj.final_state):
-            ds = with_critical_point(ds, polish(job.system, traj.final_state))
-        parts[flat][prefix] = write_part(plan, point, prefix, ds) if flat in split else ds
-        reporter.solve_done()
-        if len(parts[flat]) == len(solves[flat]):
-            finish(flat)
-        check_interrupt()  # a safe point: this solve is saved
-
-    def kept() -> str:
-        if not sweep:  # one point: its finished solves, by name, and the checkpoint
-            if point_ds:
-                return "every solve saved"
-            what = [f"{solve_label(prefix)} solve saved" for prefix in parts[0]] if split else []
-            what += ["checkpoints kept"] if every else []
-            return ", ".join(what) or "nothing saved"
-        what = f"{len(resumed) + len(point_ds)} of {len(mine)} points saved"
-        partial = sum(len(parts[flat]) for flat in split if flat not in point_ds
-                      and flat not in resumed)
-        if partial:
-            what += f" (and {partial} finished solve{'s' * (partial > 1)} of unfinished points)"
-        return what
-
-    compiling, start = CompileClock(), time.perf_counter()
     every = plan.scenario.output.checkpoint_every
-    skip = frozenset(job.key for job in jobs if job.key[0] in resumed
-                     or (only is not None and job.key[0] not in only)) | reused
+    reporter = Reporter(plan.where, progress, points=len(mine),
+                        solves=len(own_jobs) + len(own_refs), points_done=len(before.resumed),
+                        sweep=plan.sweep, solves_done=sum(len(solves[f]) for f in before.resumed)
+                        + len(before.reused), spin=not every)
+    points = PointAssembler(plan, manifest, reporter, solves, before.parts, frozenset(
+        p.flat_index for p in mine if len(solves[p.flat_index]) > 1))
+    skip = frozenset(job.key for job in jobs if job.key[0] in before.resumed
+                     or (only is not None and job.key[0] not in only)) | before.reused
+    compiling, start = CompileClock(), time.perf_counter()
     reporter.begin()
     try:
         # the reference runs first: each point's distance to its reference is then
         # part of the point's results as soon as the point finishes
-        ref_ds.extend(_run_references(plan, reporter, own_refs, ref_writes) if refs else [])
-        for flat in sorted(split - resumed):  # interrupted after its last solve
-            if len(parts[flat]) == len(solves[flat]):
-                finish(flat)
-        if sweep:
-            reporter.set_phase("solving (networks first, then twins)" if split else "solving")
-            # a shard batches its own points (a vmapped solve's results do not
-            # depend on the batch's size: tests/test_cluster.py)
-            run_jobs(own_jobs, on_done, batch=plan.scenario.sweep.batch, skip=skip)
-        else:
-            for job in jobs:  # one run: progress in solver time (a bar for the network)
-                if job.key in skip:
-                    continue
-                reporter.set_phase(f"solving the {solve_label(job.key[1])}")
-                name = solve_name(job.key[1])
-                store = CheckpointFile(out_dir / f"checkpoint-{name}.npz") if every else None
-                on_done(job, simulate(
-                    job.system, job.state0, job.settings, monitors=job.monitors,
-                    # a bar in solver time where checkpoints make segments; else the
-                    # reporter's status (never a callback inside the compiled solve)
-                    progress=(progress == "bar" and job.key[1] == "" and bool(every)) or (
-                        progress != "none" and reporter.reached), checkpoint_every=every,
-                    checkpoint=store, checkpoint_tag=plan.resolved_text,
-                    noise_key=job.noise_key))
+        points.references.extend(_run_references(plan, reporter, own_refs, ref_writes)
+                                 if plan.refs else [])
+        for flat in sorted(points.split - before.resumed):  # interrupted after its last solve
+            points.finish_if_complete(flat)
+        if plan.sweep:
+            reporter.set_phase("solving (networks first, then twins)" if points.split
+                               else "solving")
+        # a shard batches its own points (a vmapped solve's results do not
+        # depend on the batch's size: tests/test_cluster.py)
+        run_jobs(own_jobs if plan.sweep else [_alone(plan, job, progress, reporter)
+                                              for job in own_jobs],
+                 points.solved, batch=plan.scenario.sweep.batch, skip=skip,
+                 on_start=None if plan.sweep else lambda js: reporter.set_phase(
+                     f"solving the {solve_label(js[0].key[1])}"))
     except KeyboardInterrupt:
         reporter.close()
-        raise Interrupted(f"{plan.source or out_dir}: interrupted; {kept()} in {out_dir}; run "
+        raise Interrupted(f"{plan.source or plan.out_dir}: interrupted; "
+                          f"{points.kept(before, mine, bool(every))} in {plan.out_dir}; run "
                           "the same command again to resume") from None
     except BaseException:
         reporter.close()
         raise
-    if sweep:  # every point as written: resumed and uninterrupted runs combine the same bits
-        ordered = [read_again(saved, point_path, p) for p in mine]
-    else:
-        ordered = [point_ds[p.flat_index] for p in mine]
-    return Outcome(ordered, tuple(trajectories.get(p.flat_index) for p in mine), resumed,
-                   reused, time.perf_counter() - start, compiling.seconds,
-                   reporter)
+    point_path = {p.flat_index: plan.point_path(p) for p in plan.points}
+    # a sweep's points as written: resumed and uninterrupted runs combine the same bits
+    ordered = [read_again(before.saved, point_path, p) if plan.sweep
+               else points.points[p.flat_index] for p in mine]
+    return Outcome(ordered, tuple(points.trajectories.get(p.flat_index) for p in mine),
+                   before.resumed, before.reused, time.perf_counter() - start,
+                   compiling.seconds, reporter)
+
+
+def _alone(plan: RunPlan, job: Job, progress: Mode, reporter: Reporter) -> Job:
+    """A single run's solve: checkpointed in segments (``output.checkpoint_every``
+    save points) to ``checkpoint-<solve>.npz``; progress as a bar in solver
+    time where checkpoints make segments, else the reporter's status (never
+    a callback inside the compiled solve)."""
+    every = plan.scenario.output.checkpoint_every
+    shown = (progress == "bar" and job.key[1] == "" and bool(every)) or (
+        progress != "none" and reporter.reached)
+    store = CheckpointFile(plan.out_dir / f"checkpoint-{solve_name(job.key[1])}.npz") if (
+        every) else None
+    return dataclasses.replace(job, settings=dataclasses.replace(job.settings, progress=shown),
+                               checkpoint=store, checkpoint_every=every,
+                               checkpoint_tag=plan.resolved_text)

@@ -20,9 +20,11 @@ import jax
 from .._monitors.base import AbstractMonitor
 from .._system import AbstractSystem
 from .core import Trajectory
+from .segments import AbstractCheckpointStore
 from .settings import SolveSettings
 from .sharding import sweep_multiple
 from .simulate import batch_signature, simulate, simulate_batch
+from .start import Start
 
 # On CPU a vmapped adaptive solve costs about as much per problem and per
 # step as separate solves (XLA:CPU's batched small matmuls are no faster than
@@ -39,8 +41,10 @@ ACCELERATOR_BATCH_BYTES = 2 * 1024**3  # states x ~30 (solver stages, monitors, 
 
 @dataclass(frozen=True)
 class Job:
-    """One solve: ``simulate(system, state0, settings, monitors=monitors,
-    noise_key=noise_key)`` (``noise_key``: the batches of a stochastic optimizer)."""
+    """One solve: ``simulate(system, job.start, settings, monitors)``
+    (``noise_key``: the run's randomness after ``state0``: batches, noise),
+    in segments of ``checkpoint_every`` save points checkpointed to
+    ``checkpoint`` where given (such a job is solved alone)."""
 
     key: Hashable
     system: AbstractSystem
@@ -48,6 +52,14 @@ class Job:
     monitors: tuple[AbstractMonitor, ...]
     settings: SolveSettings
     noise_key: object = None
+    checkpoint: AbstractCheckpointStore | None = None
+    checkpoint_every: int = 0
+    checkpoint_tag: str = ""
+
+    @property
+    def start(self):
+        """Where the solve starts: ``state0``, with its noise key if any."""
+        return self.state0 if self.noise_key is None else Start(self.state0, self.noise_key)
 
 
 def state_bytes(state) -> int:
@@ -76,37 +88,41 @@ def group_jobs(jobs: Sequence[Job]) -> list[list[Job]]:
 
 
 def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
-             batch: int | str = "auto", skip: frozenset = frozenset()) -> None:
-    """Solve every job, calling ``on_done(job, trajectory)`` as each finishes.
+             batch: int | str = "auto", skip: frozenset = frozenset(),
+             on_start: Callable[[list[Job]], None] | None = None) -> None:
+    """Solve every job, calling ``on_start(jobs)`` before each solve (of one
+    job or a batch) and ``on_done(job, trajectory)`` as each finishes.
 
     Jobs whose key is in ``skip`` (done by an interrupted run) are not solved;
     the batch size is still chosen from every job, so that the remaining ones
     are solved by the same compiled program as in an uninterrupted run."""
+    on_start = on_start or (lambda jobs: None)
     for group in group_jobs(jobs):
         settings = group[0].settings
         size = (auto_batch_size(group[0].state0, len(group), adaptive=settings.adaptive)
                 if batch == "auto" else min(int(batch), len(group)))
         layout = settings.shard
-        if layout.batch_multiple:  # whole batches on every device
+        if group[0].checkpoint_every or layout.one_at_a_time:
+            size = 1  # in segments, or each solve spread over the devices: one at a time
+        elif layout.batch_multiple:  # whole batches on every device
             k = sweep_multiple()
             size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
-        elif layout.one_at_a_time:  # each solve spread over the devices, one at a time
-            size = 1
         group = [job for job in group if job.key not in skip]
         if not group:
             continue
         if size <= 1:
             for job in group:
-                on_done(job, simulate(job.system, job.state0, job.settings,
-                                      monitors=job.monitors, noise_key=job.noise_key))
+                on_start([job])
+                on_done(job, simulate(job.system, job.start, job.settings, job.monitors,
+                                      checkpoint_every=job.checkpoint_every,
+                                      checkpoint=job.checkpoint,
+                                      checkpoint_tag=job.checkpoint_tag))
             continue
         for start in range(0, len(group), size):
             chunk = list(group[start:start + size])
             padded = chunk + [chunk[-1]] * (size - len(chunk))
-            trajs = simulate_batch(
-                [j.system for j in padded], [j.state0 for j in padded], settings,
-                monitors=[j.monitors for j in padded],
-                noise_keys=None if padded[0].noise_key is None else [
-                    j.noise_key for j in padded])
+            on_start(chunk)
+            trajs = simulate_batch([j.system for j in padded], [j.start for j in padded],
+                                   settings, [j.monitors for j in padded])
             for job, traj in zip(chunk, trajs):
                 on_done(job, traj)

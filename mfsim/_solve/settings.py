@@ -5,6 +5,7 @@ noise), and the precision a run's dtype can meet."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import diffrax
 import equinox as eqx
@@ -42,6 +43,7 @@ class SolveSettings(eqx.Module):
     divergence: float = 1e8
     shard: AbstractLayout = OneDevice()
     noise: Langevin | None = None
+    progress: bool | Callable[[float, float], None] = eqx.field(static=True, default=False)
 
     @classmethod
     def of(cls, solver: diffrax.AbstractSolver, *, t1: float, t0: float = 0.0,
@@ -49,8 +51,8 @@ class SolveSettings(eqx.Module):
            dt: float | None = None, rtol: float = 1e-6, atol: float = 1e-9,
            adaptive: bool | None = None, save_times=None, n_save: int = 101,
            max_steps: int = 100_000, divergence: float = DIVERGENCE,
-           shard: AbstractLayout = OneDevice(), noise: Langevin | None = None
-           ) -> SolveSettings:
+           shard: AbstractLayout = OneDevice(), noise: Langevin | None = None,
+           progress: bool | Callable[[float, float], None] = False) -> SolveSettings:
         """Settings of a solve with ``solver``, a diffrax solver object
         (``diffrax.Tsit5()``, ``diffrax.Euler()``: gradient descent with
         learning rate ``tau dt``; :func:`mfsim.sgd`, :func:`mfsim.adam`).
@@ -79,6 +81,10 @@ class SolveSettings(eqx.Module):
         - ``noise``: :class:`mfsim.Langevin` noise and weight decay: an SDE
           (``diffrax.Euler()`` is then Euler-Maruyama; ``diffrax.SRA1()``
           and ``diffrax.ShARK()`` integrate its additive noise at order 1.5).
+        - ``progress``: a progress bar (tqdm) of the solver time during a
+          solve (``True``), or a callable ``progress(t_reached, t1)``, called
+          after each checkpointed segment (at the start and the end of an
+          unsegmented solve); batches show none.
 
         Names such as ``"tsit5"`` are for scenario files (their solver
         entries build these settings)."""
@@ -108,7 +114,7 @@ class SolveSettings(eqx.Module):
                 raise ValueError(f"t1 - t0 = {t1 - t0:g} is not a whole number of steps dt = "
                                  f"{dt0:g}: a fixed-step solve takes full steps only")
         settings = cls(solver, controller, dt0, np.zeros(0), t0, t1, int(max_steps),
-                       float(divergence), shard, noise)
+                       float(divergence), shard, noise, progress)
         return settings.with_save_times(make_save_times(t1, n_save, t0=t0) if save_times is None
                                         else save_times)
 

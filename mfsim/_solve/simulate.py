@@ -6,7 +6,7 @@ the store it is given (:class:`.segments.AbstractCheckpointStore`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import diffrax
 import equinox as eqx
@@ -21,6 +21,7 @@ from .core import CompileClock, Trajectory, trajectory
 from .save_times import save_times as make_save_times
 from .segments import AbstractCheckpointStore, solve_segmented
 from .settings import SolveSettings
+from .start import Start
 
 
 def _is_key(x) -> bool:
@@ -42,8 +43,6 @@ def simulate(
     checkpoint_every: int = 0,
     checkpoint: AbstractCheckpointStore | None = None,
     checkpoint_tag: str = "",
-    progress: bool | Callable[[float, float], None] = False,
-    noise_key=None,
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -51,7 +50,10 @@ def simulate(
 
     - ``system``: an :class:`AbstractSystem`.
     - ``state_or_key``: an initial state, or a PRNG key (or an integer seed)
-      passed to ``system.init``.
+      passed to ``system.init``, or a :class:`mfsim.Start` (a state and the
+      key of the run's later randomness: batches, Langevin noise). From a
+      key or seed the noise key is ``jax.random.fold_in(key, 1)``; a
+      stochastic run from a bare state is refused.
     - ``settings``: a :class:`SolveSettings`: the diffrax solver and
       step-size controller, the interval, the save times, the step budget,
       the divergence guard, the device layout and the noise. Build it with
@@ -63,9 +65,6 @@ def simulate(
       settings' own (``n_save`` evenly spaced times; see
       :func:`mfsim.save_times` for log spacing). For fixed-step solves they
       are rounded to the step grid so that saved values are exact iterates.
-    - ``progress``: show a progress bar (tqdm) of the solver time during the
-      solve; or a callable ``progress(t_reached, t1)``, called after each
-      checkpointed segment (at the start and the end of an unsegmented solve).
     - ``checkpoint_every``: solve in segments of this many save points (0:
       one solve), handing the state and the values so far to the store
       ``checkpoint`` after each segment (e.g. ``mfsim.CheckpointFile(path)``;
@@ -74,12 +73,6 @@ def simulate(
       bitwise the same trajectory as an uninterrupted call (see
       :mod:`mfsim._solve.segments`; ``checkpoint_tag`` is mixed into the
       problem's digest).
-    - ``noise_key``: the key (or integer seed) of the run's randomness beyond
-      its initial state: the batches of a stochastic optimizer
-      (:func:`mfsim.sgd` with mini-batches or online samples). Default: derived
-      from ``state_or_key`` when that is a key or a seed
-      (``jax.random.fold_in(key, 1)``); a run started from a state needs it.
-
     **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
     or diverged state, step-size collapse) does not raise: its status says
     why, ``t_final`` when, and the values saved before the failure are kept.
@@ -89,9 +82,9 @@ def simulate(
     needs JAX's 64-bit mode, which importing mfsim does not switch on.
     """
     settings = _settings(settings, save_times, n_save)
-    y0 = _initial_state(system, state_or_key)
+    y0, noise_key = _start(system, state_or_key, settings)
     settings.check_precision(y0)
-    noise_key = _noise_key(settings, state_or_key, noise_key)
+    progress = settings.progress
     system, y0 = settings.shard.place(system, y0)
     cast = settings.caster(y0)
     compiling = CompileClock()
@@ -134,7 +127,6 @@ def simulate_batch(
     *,
     save_times: Sequence[float] | Array | None = None,
     n_save: int | None = None,
-    noise_keys: Sequence | None = None,
     stack: bool = True,
 ) -> list[Trajectory]:
     """Solve several problems of the same structure in one compiled solve.
@@ -158,9 +150,6 @@ def simulate_batch(
     own step sizes and its own status (the loop runs until the slowest
     finishes, the finished ones masked).
 
-    ``noise_keys``: one noise key per problem (see :func:`simulate`; default:
-    derived from each key or seed in ``states_or_keys``).
-
     ``shard=mfsim.ShardSweep()`` in the settings splits the problems over
     every JAX device (their number must divide the batch);
     :class:`mfsim.ShardParticles` is not available for batches.
@@ -176,12 +165,8 @@ def simulate_batch(
         isinstance(m, (list, tuple)) for m in monitors)
     monitor_sets = [tuple(m) for m in monitors] if per_point else [tuple(monitors)] * len(
         systems)
-    states = [_initial_state(s, k) for s, k in zip(systems, states_or_keys)]
+    states, noise = zip(*(_start(s, k, settings) for s, k in zip(systems, states_or_keys)))
     settings.check_precision(states[0])  # one dtype for the batch (the signatures agree)
-    if noise_keys is not None and len(noise_keys) != len(systems):
-        raise ValueError("simulate_batch needs one noise key per system")
-    noise = [_noise_key(settings, k, None if noise_keys is None else noise_keys[i])
-             for i, k in enumerate(states_or_keys)]
     _check_monitors(systems[0], monitor_sets[0])  # the others share its structure
     monitor_sets = [tuple(m.specialize(system, state) for m in monitor_set)
                     for system, state, monitor_set in zip(systems, states, monitor_sets)]
@@ -254,26 +239,19 @@ def _as_key(x):
     return x if _is_key(x) else None
 
 
-def _noise_key(settings: SolveSettings, state_or_key, noise_key):
-    """The run's noise key: given, or derived from its key or seed; ``None``
-    where nothing random happens after the initial state."""
-    if noise_key is not None:
-        key = _as_key(noise_key)
+def _start(system, state_or_key, settings: SolveSettings):
+    """The run's initial state and noise key (``None`` where nothing random
+    happens after the start)."""
+    if isinstance(state_or_key, Start):
+        key = _as_key(state_or_key.noise_key)
         if key is None:
-            raise TypeError("noise_key must be a JAX key or an integer seed")
-        return key if settings.stochastic else None
-    if not settings.stochastic:
-        return None
+            raise TypeError("Start.noise_key must be a JAX key or an integer seed")
+        return state_or_key.state, key if settings.stochastic else None
     key = _as_key(state_or_key)
-    if key is not None:
-        return jax.random.fold_in(key, 1)
-    raise ValueError("a stochastic run (mini-batches, online samples or Langevin noise) "
-                     "started from a state needs noise_key (a key or a seed)")
-
-
-def _initial_state(system, state_or_key):
-    if isinstance(state_or_key, int) and not isinstance(state_or_key, bool):
-        state_or_key = jax.random.key(state_or_key)
-    return system.init(state_or_key) if _is_key(state_or_key) else state_or_key
-
-
+    if key is None:  # a state
+        if settings.stochastic:
+            raise ValueError("a stochastic run (mini-batches, online samples or Langevin noise) "
+                             "started from a state needs its noise key: mfsim.Start(state, "
+                             "noise_key)")
+        return state_or_key, None
+    return system.init(key), jax.random.fold_in(key, 1) if settings.stochastic else None
