@@ -6,6 +6,7 @@ it; the loss figure (training and test loss, a panel each).
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,8 +46,6 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
     network's solve failed. The y range is the network's: a twin that
     leaves it (diverges) is clipped and marked with a triangle at the exit.
     Returns the legend handles of systems, references and marks."""
-    from matplotlib.lines import Line2D
-
     systems = _systems(ds, name)
     refs = meta.references(ds, name)
     x0 = L.series(ds, name, lines[0].sel)[0]
@@ -55,41 +54,85 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
         log_x = L.log_time(x0) or L.early_action(x0, curves)
     if log_x:
         ax.set_xscale("log")
-    network, network_failed, twin_curves, failed, ref_curves, stops = [], [], [], set(), [], []
-    bands = []  # the seeds' ranges: one collection per axes (a fill_between each was slow)
+    drawn = _Drawn()
     for line in lines:
-        for var, _, dash in systems:
-            x, y, lo, hi = L.series(ds, var, line.sel)
-            keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
-            if not keep.any():
-                continue
-            style = line.linestyle if var == name else dash
-            few = keep.sum() <= 3  # a few saves: points marked (a line of one point is not drawn)
-            ax.plot(x[keep], y[keep], color=line.color, linestyle=style,
-                    marker=line.marker or ("o" if few else None), markersize=3,
-                    markevery=max(1, keep.sum() // 8))
-            if np.any(hi[keep] > lo[keep]):
-                bands.append((x[keep], lo[keep], hi[keep], line.color))
-            if var == name:
-                point = {d: i for d, i in line.sel.items() if d in sweep_dims(ds)}
-                status = L.failure(ds, point)
-                (network_failed if status else network).append(y[keep])
-                if status:
-                    failed.add(status)
-                    stops.append((x[keep], y[keep], line.color))
-            else:
-                twin_curves.append((var, x[keep], y[keep], line.color))
-        for k, (var, _) in enumerate(refs):
-            x, y, _, _ = L.series(ds, var, line.sel)
-            keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
-            # one line: black; several: the line's colour, darker (visible on top of
-            # a line it agrees with, still naming its index)
-            color = REFERENCE_COLOR if len(lines) == 1 else darker(line.color)
-            ax.plot(x[keep], y[keep], color=color, linestyle=REFERENCE_DASHES[k % 5],
-                    linewidth=0.9, zorder=4)
-            ref_curves.append((k, x[keep], y[keep], color))
-    basis = network or network_failed
-    scale = L.y_scale(ds, name, basis + [c for _, _, c, _ in twin_curves])
+        _draw_line(ax, ds, name, line, systems, refs, drawn, log_x=log_x,
+                   single=len(lines) == 1)
+    limits = _series_range(ax, ds, name, drawn)
+    diverged = {}
+    if limits is not None:
+        ax.set_ylim(*limits)
+        if meta.variable(ds, name).bounds is not None:
+            L.bounded_limits(ax, meta.variable(ds, name), drawn.basis)
+            limits = ax.get_ylim()
+        for var, x, y, color in drawn.twins:
+            exit_ = L.first_exit(x, y, *limits)
+            if exit_ is not None:
+                ax.plot([exit_[0]], [limits[1]], marker="^", color=color, markersize=6,
+                        linestyle="none", clip_on=False, zorder=6)
+                diverged.setdefault(var, exit_[0])
+    return _series_handles(ax, ds, systems, refs, drawn, diverged, several=len(lines) > 1)
+
+
+@dataclass
+class _Drawn:
+    """What the lines of a series panel drew: the network's curves (those
+    whose solve failed apart), the twins' and references' curves, the
+    failures' statuses and ends, and the seeds' ranges; ``basis``: the
+    curves that set the y range."""
+
+    network: list = field(default_factory=list)
+    network_failed: list = field(default_factory=list)
+    twins: list = field(default_factory=list)
+    failed: set = field(default_factory=set)
+    refs: list = field(default_factory=list)
+    stops: list = field(default_factory=list)
+    bands: list = field(default_factory=list)
+    basis: list = field(default_factory=list)
+
+
+def _draw_line(ax, ds, name: str, line: L.Line, systems, refs, drawn: _Drawn, *,
+               log_x: bool, single: bool) -> None:
+    """One line's network and twin curves (its seeds' range kept for one
+    shading of all lines) and its references."""
+    for var, _, dash in systems:
+        x, y, lo, hi = L.series(ds, var, line.sel)
+        keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
+        if not keep.any():
+            continue
+        style = line.linestyle if var == name else dash
+        few = keep.sum() <= 3  # a few saves: points marked (a line of one point is not drawn)
+        ax.plot(x[keep], y[keep], color=line.color, linestyle=style,
+                marker=line.marker or ("o" if few else None), markersize=3,
+                markevery=max(1, keep.sum() // 8))
+        if np.any(hi[keep] > lo[keep]):
+            drawn.bands.append((x[keep], lo[keep], hi[keep], line.color))
+        if var == name:
+            point = {d: i for d, i in line.sel.items() if d in sweep_dims(ds)}
+            status = L.failure(ds, point)
+            (drawn.network_failed if status else drawn.network).append(y[keep])
+            if status:
+                drawn.failed.add(status)
+                drawn.stops.append((x[keep], y[keep], line.color))
+        else:
+            drawn.twins.append((var, x[keep], y[keep], line.color))
+    for k, (var, _) in enumerate(refs):
+        x, y, _, _ = L.series(ds, var, line.sel)
+        keep = np.isfinite(x) & np.isfinite(y) & ((x > 0) if log_x else True)
+        # one line: black; several: the line's colour, darker (visible on top of
+        # a line it agrees with, still naming its index)
+        color = REFERENCE_COLOR if single else darker(line.color)
+        ax.plot(x[keep], y[keep], color=color, linestyle=REFERENCE_DASHES[k % 5],
+                linewidth=0.9, zorder=4)
+        drawn.refs.append((k, x[keep], y[keep], color))
+
+
+def _series_range(ax, ds, name: str, drawn: _Drawn):
+    """The y scale and range (the network's curves; zeros left off a log
+    scale), the seeds' ranges shaded, and a cross where each failed solve
+    ends or leaves the axes; returns the range (``None``: nothing finite)."""
+    basis = drawn.network or drawn.network_failed
+    scale = L.y_scale(ds, name, basis + [c for _, _, c, _ in drawn.twins])
     if scale == "log" and not L.positive([b[b != 0] for b in basis]):
         scale = "linear"
     if scale == "log":
@@ -97,27 +140,25 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
         basis = [b[b > 0] for b in basis]
     else:
         ax.set_yscale(scale)
-    limits = L.clip_range(basis, scale, [c for _, _, c, _ in twin_curves],
-                          [y for _, _, y, _ in ref_curves])
-    L.shade_bands(ax, bands, floor=limits[0] if limits is not None else None)
-    diverged = {}
-    for x, y, color in stops:  # where a failed solve ends, or leaves the axes
+    drawn.basis = basis
+    limits = L.clip_range(basis, scale, [c for _, _, c, _ in drawn.twins],
+                          [y for _, _, y, _ in drawn.refs])
+    L.shade_bands(ax, drawn.bands, floor=limits[0] if limits is not None else None)
+    for x, y, color in drawn.stops:  # where a failed solve ends, or leaves the axes
         exit_ = L.first_exit(x, y, *limits) if limits is not None else None
         at = (x[-1], y[-1]) if exit_ is None else (exit_[0], limits[1])
         ax.plot([at[0]], [at[1]], marker="X", markersize=7, color=color,
                 markeredgecolor="black", markeredgewidth=0.6, linestyle="none", zorder=6,
                 clip_on=False)
-    if limits is not None:
-        ax.set_ylim(*limits)
-        if meta.variable(ds, name).bounds is not None:
-            L.bounded_limits(ax, meta.variable(ds, name), basis)
-            limits = ax.get_ylim()
-        for var, x, y, color in twin_curves:
-            exit_ = L.first_exit(x, y, *limits)
-            if exit_ is not None:
-                ax.plot([exit_[0]], [limits[1]], marker="^", color=color, markersize=6,
-                        linestyle="none", clip_on=False, zorder=6)
-                diverged.setdefault(var, exit_[0])
+    return limits
+
+
+def _series_handles(ax, ds, systems, refs, drawn: _Drawn, diverged: dict, *,
+                    several: bool) -> list:
+    """The legend entries: each system (with where a twin left the axes),
+    each reference (and whether it lies off the axes), each failure."""
+    from matplotlib.lines import Line2D
+
     handles = []
     if len(systems) > 1:
         unit = meta.time_axis(ds)[0]
@@ -128,14 +169,14 @@ def draw_series(ax, ds, name: str, lines: list[L.Line], *, log_x: bool | None = 
                 at = min(diverged[v] for v in twin_vars)
                 text += f" (leaves the axes at {'step' if unit == 'step' else 't ='} {meta.fmt(at)})"
             handles.append(Line2D([], [], color="0.3", linestyle=dash, label=text))
-    off = L.mark_off_the_axes(ax, ref_curves, most=3, once=True)
-    handles += [Line2D([], [], color="0.3" if len(lines) > 1 else REFERENCE_COLOR,
+    off = L.mark_off_the_axes(ax, drawn.refs, most=3, once=True)
+    handles += [Line2D([], [], color="0.3" if several else REFERENCE_COLOR,
                        linestyle=REFERENCE_DASHES[k % 5], linewidth=0.9,
                        label=label + (f" ({off[k]} the axes)" if k in off else ""))
                 for k, (_, label) in enumerate(refs)]
     handles += [Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
                        linestyle="none", label=f"solve stopped: {status.split(' (')[0]}")
-                for status in sorted(failed)]
+                for status in sorted(drawn.failed)]
     if diverged and len(systems) == 1:
         handles.append(Line2D([], [], marker="^", color="0.4", linestyle="none",
                               label="left the axes (diverged)"))

@@ -51,10 +51,6 @@ def stability_figure(ds, *, name: str = "sharpness", loss: str = "train_loss",
     learning rates some of which start beyond the edge, each point's regime
     (:func:`mfsim.training_regimes`) against eta lambda_1(0) / 2. Steps on a
     log axis where the action is early (a catapult's spike)."""
-    from matplotlib.lines import Line2D
-
-    from .._store.analysis import REGIMES, training_regimes
-
     tdim = time_dim(ds)
     dims = sweep_dims(ds)
     eta = learning_rates(ds)
@@ -67,20 +63,40 @@ def stability_figure(ds, *, name: str = "sharpness", loss: str = "train_loss",
     fig = figure(min(PANEL[0] * panels + 0.4, 7.2), PANEL[1] + 0.8)
     axes = fig.subplots(1, panels, squeeze=False)[0]
     lines, _ = L.sweep_lines(ds, twins=bool(meta.twins(ds, loss)) if loss in ds else False)
-    handles = []
+    handles: list = []
+    log_x = _loss_panel(axes[0], ds, loss, lines, handles)
+    _ratio_panel(axes[1], ds, name, loss, lines, eta, log_x, handles)
+    if regimes_panel:
+        _regimes_panel(axes[2], ds, loss, eta * s0 / 2, handles)
+    from .series import line_handles
+
+    figure_legend(fig, line_handles(lines) + handles, ncol=3)
+    return fig
+
+
+def _loss_panel(ax, ds, loss: str, lines, handles: list) -> bool:
+    """The training loss of every point (twins dashed); returns whether time
+    is drawn on a log axis (the action is early)."""
+    log_x = False
     if loss in ds:
         from .series import draw_series
 
         x0 = L.series(ds, loss, lines[0].sel)[0]
         curves = [L.series(ds, loss, line.sel)[1] for line in lines]
         log_x = L.log_time(x0) or L.early_action(x0, curves)
-        handles += draw_series(axes[0], ds, loss, lines, log_x=log_x)
-        axes[0].set_ylabel(meta.label(ds, loss))
-    else:
-        log_x = False
-    axes[0].set_xlabel(meta.time_axis(ds)[1])
-    title(axes[0], "loss")
-    ax = axes[1]
+        handles += draw_series(ax, ds, loss, lines, log_x=log_x)
+        ax.set_ylabel(meta.label(ds, loss))
+    ax.set_xlabel(meta.time_axis(ds)[1])
+    title(ax, "loss")
+    return log_x
+
+
+def _ratio_panel(ax, ds, name: str, loss: str, lines, eta, log_x: bool, handles: list) -> None:
+    """The sharpness of every point, times eta / 2 where the learning rates
+    are known (1: the edge of stability, drawn)."""
+    from matplotlib.lines import Line2D
+
+    dims = sweep_dims(ds)
     if log_x:
         ax.set_xscale("log")
     kept = []
@@ -114,28 +130,31 @@ def stability_figure(ds, *, name: str = "sharpness", loss: str = "train_loss",
     else:
         ax.set_ylabel(meta.label(ds, name))
         title(ax, "sharpness")
-    if regimes_panel:
-        ax = axes[2]
-        ratio = eta * s0 / 2
-        systems = [(v, label) for v, label, _ in _systems(ds, loss)]
-        for k, (var, label) in enumerate(systems):
-            prefix = var[: len(var) - len(loss)]
-            regimes = training_regimes(ds, prefix=prefix)
-            regimes = regimes.stack(point=dims) if dims else regimes.expand_dims(point=[0])
-            y = [REGIMES.index(r) + 0.12 * (k - (len(systems) - 1) / 2) for r in regimes.values]
-            ax.plot(ratio, y, marker="os^dv"[k % 5], linestyle="none",
-                    color=categorical(k)["color"], markersize=4)
-            handles.append(Line2D([], [], marker="os^dv"[k % 5], linestyle="none",
-                                  color=categorical(k)["color"], markersize=4,
-                                  label=f"regime: {label}"))
-        for edge in (1.0, 2.0):
-            ax.axvline(edge, color="0.5", linestyle=":", linewidth=0.8)
-        ax.set_xscale("log")
-        ax.set_yticks(range(len(REGIMES)), REGIMES)
-        ax.set_ylim(-0.5, len(REGIMES) - 0.5)
-        ax.set_xlabel("initial ratio $\\eta\\lambda_1(0) / 2$")
-        title(ax, "regime (dotted: ratio 1 and 2)")
-    from .series import line_handles
 
-    figure_legend(fig, line_handles(lines) + handles, ncol=3)
-    return fig
+
+def _regimes_panel(ax, ds, loss: str, ratio, handles: list) -> None:
+    """Each point's regime (each system's, a marker each) against its
+    initial stability ratio ``ratio``."""
+    from matplotlib.lines import Line2D
+
+    from .._store.analysis import REGIMES, training_regimes
+
+    dims = sweep_dims(ds)
+    systems = [(v, label) for v, label, _ in _systems(ds, loss)]
+    for k, (var, label) in enumerate(systems):
+        prefix = var[: len(var) - len(loss)]
+        regimes = training_regimes(ds, prefix=prefix)
+        regimes = regimes.stack(point=dims) if dims else regimes.expand_dims(point=[0])
+        y = [REGIMES.index(r) + 0.12 * (k - (len(systems) - 1) / 2) for r in regimes.values]
+        ax.plot(ratio, y, marker="os^dv"[k % 5], linestyle="none",
+                color=categorical(k)["color"], markersize=4)
+        handles.append(Line2D([], [], marker="os^dv"[k % 5], linestyle="none",
+                              color=categorical(k)["color"], markersize=4,
+                              label=f"regime: {label}"))
+    for edge in (1.0, 2.0):
+        ax.axvline(edge, color="0.5", linestyle=":", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(REGIMES)), REGIMES)
+    ax.set_ylim(-0.5, len(REGIMES) - 0.5)
+    ax.set_xlabel("initial ratio $\\eta\\lambda_1(0) / 2$")
+    title(ax, "regime (dotted: ratio 1 and 2)")

@@ -6,6 +6,7 @@ panel per metric, with fitted power laws where they mean something.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -269,8 +270,6 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
     is fitted over the points whose solves succeeded (slope and 95% interval
     in the legend below the panel), never for a bounded quantity. Failed
     points are crossed."""
-    from matplotlib.lines import Line2D
-
     metrics = (metrics or sweep_metrics(ds))[:MAX_PANELS]
     if not metrics:
         raise ValueError("no metric varies over this sweep")
@@ -278,118 +277,193 @@ def sweep_summary_figure(ds, x_dim: str, *, metrics: list[tuple[str, str]] | Non
     others = [d for d in sweep_dims(ds) if d not in (x_dim, "seed")]
     dashed = any(meta.twins(ds, n) or meta.references(ds, n) for n, _ in metrics)
     groups, _ = L.sweep_lines(ds, others, twins=dashed)
-    failed = _failed_points(ds)
+    sweep = _Sweep(ds, x_dim, x, groups, _failed_points(ds),
+                   bool(np.all(x > 0)) and x.max() >= 4 * x.min())
     fig, axes = grid(len(metrics), height=2.3, extra_height=0.35)
-    logx = bool(np.all(x > 0)) and x.max() >= 4 * x.min()
-    shared = {}
+    shared: dict = {}
     twins_off = False
     for ax, (name, how) in zip(axes, metrics):
-        var = meta.variable(ds, name)
-        m = _reduce(ds, name, how)
-        twins = [(v, label, SYSTEM_DASHES[1 + k % 4])
-                 for k, (v, label) in enumerate(meta.twins(ds, name))]
-        refs = meta.references(ds, name)
-        means, fits, drawn_refs, beyond, twin_means, twin_points = [], [], [], [], [], []
-        bars = []  # the seeds' ranges: one collection per panel (an errorbar each was slow)
-        flat = []
-        per_group = []
-        for group in groups:  # the y range: the points whose solves succeeded
-            mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, x.size)
-            bad = None
-            if failed is not None:
-                here = failed.isel({d: i for d, i in group.sel.items() if d in failed.dims})
-                bad = np.asarray(here.transpose(x_dim, ...), bool).reshape(x.size, -1).any(1)
-            per_group.append((mean, lo, hi, arr, bad))
-            good = slice(None) if bad is None else ~bad
-            means += [mean[good], lo[good], hi[good]]
-        scale = L.y_scale(ds, name, means)
-        loglog = logx and scale == "log"
-        for group, (mean, lo, hi, arr, bad) in zip(groups, per_group):
-            finite = np.isfinite(mean)
-            spread = (np.clip(np.vstack([mean - lo, hi - mean]), 0, None)
-                      if arr.shape[1] > 1 else None)
-            fit = None
-            ok = finite if bad is None else finite & ~bad
-            if loglog and var.bounds is None:
-                fit = power_law(x[ok], mean[ok])
-            trend = fit is not None and fit[2] >= MIN_R2  # else flat: no line drawn
-            ax.plot(x, mean, marker=group.marker or "o", markersize=3, color=group.color,
-                    linestyle="none" if trend else group.linestyle, linewidth=0.8)
-            if spread is not None:
-                bars.append((x, mean, mean - spread[0], mean + spread[1], group.color))
-            if bad is not None and (bad & finite).any():
-                beyond.append((x[bad & finite], mean[bad & finite], group.color))
-            if fit is not None:
-                slope, half, _ = fit
-                who = f"{group.short}: " if group.short else ""
-                text = f"{who}{slope:.2f} ± {half:.2f}"
-                if trend:
-                    c = np.mean(np.log(mean[ok]) - slope * np.log(x[ok]))
-                    xx = np.geomspace(x[ok].min(), x[ok].max(), 50)
-                    # a broad pale band: not a dash a reference or a twin is drawn with
-                    ax.plot(xx, np.exp(c) * xx**slope, color=group.color, **FIT_LOOK)
-                    fits.append(Line2D([], [], color=group.color, label=text, **FIT_LOOK))
-                else:  # its interval holds 0: no line drawn
-                    fits.append(Line2D([], [], color=group.color, marker="o", markersize=3,
-                                       linestyle="none", label=text + " (flat)"))
-                    flat.append(slope)
-            for v, _, dash in twins:
-                tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
-                ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
-                twin_means.append(tm)
-                twin_points.append((x, tm, group.color))
-            for k, (v, _) in enumerate(refs):
-                om, *_ = _over_seeds(final_value(ds, v), x_dim, group.sel, x.size)
-                color = REFERENCE_COLOR if len(groups) == 1 else group.color
-                ax.plot(x, om, linestyle=REFERENCE_DASHES[k % 5], color=color, linewidth=0.9)
-                drawn_refs.append((k, x, om, color))
-        _spreads(ax, bars, log=scale == "log")
-        if logx:
-            ax.set_xscale("log")
-            value_ticks(ax, x)
-        ax.set_yscale(scale if (scale != "log" or L.positive(means)) else "linear")
-        limits = L.clip_range(means, ax.get_yscale(), twin_means)
-        if limits is not None and ax.get_yscale() == "log" and limits[1] < 10 * limits[0]:
-            # at least a decade: a few percent of change is not drawn as the whole axis
-            mid = np.sqrt(limits[0] * limits[1])
-            limits = (mid / np.sqrt(10), mid * np.sqrt(10))
-            ax.set_ylim(*limits)
-        elif limits is not None and (twins or refs or beyond):
-            ax.set_ylim(*limits)
-        if var.bounds is not None:
-            L.bounded_limits(ax, var, means)
-        outside = bool(L.mark_off_the_axes(ax, drawn_refs))
-        twins_off |= _mark_twins_off(ax, twin_points)
-        _mark_failed(ax, beyond)
-        what = "min over time" if how == "min" else "final"
-        set_labels(ax, meta.label(ds, x_dim), f"{var.long_name} {var.symbol}".strip()
-                   + f" ({what})")
-        ax.grid(True, which="major", alpha=0.3)
-        if len(flat) == len(fits) > 1:  # every line flat: one entry, not one per line
-            fits = [Line2D([], [], color="0.4", marker="o", markersize=3, linestyle="none",
-                           label=f"all flat ({min(flat):.2f} to {max(flat):.2f})")]
-        if fits:
-            ax.legend(handles=fits, loc="lower center", bbox_to_anchor=(0.5, 1.0),
-                      fontsize=6, frameon=False, borderaxespad=0.6, title="log-log slope",
-                      title_fontsize=6, handletextpad=0.3)
-        for _, label, dash in twins:
-            shared.setdefault(label, Line2D([], [], color="0.3", linestyle=dash, label=label))
-        for k, (_, label) in enumerate(refs):
-            shared.setdefault(label, Line2D([], [], color="0.3", linewidth=0.9,
-                                            linestyle=REFERENCE_DASHES[k % 5], label=label))
-        if outside:
-            shared.setdefault("outside", Line2D([], [], color="0.3", marker="v", linestyle="none",
-                                                markersize=4,
-                                                label="reference below (above) the axes"))
+        twins_off |= _summary_panel(ax, sweep, name, how, shared)
+    figure_legend(fig, _summary_handles(sweep, shared, twins_off))
+    return fig
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    """What every panel of a sweep summary shares: the results, the x axis
+    (its name and values), the lines (one per value of the other axes),
+    where the network failed, and whether x is drawn on a log scale."""
+
+    ds: object
+    x_dim: str
+    x: np.ndarray
+    groups: list
+    failed: object
+    logx: bool
+
+
+@dataclass
+class _Panel:
+    """What one panel gathers while its lines are drawn: the values that set
+    its y range, the fitted slopes' legend entries (and the flat ones'
+    slopes), the references and twins drawn (to mark those beyond the
+    axes), the failed points and the seeds' ranges."""
+
+    means: list = field(default_factory=list)
+    fits: list = field(default_factory=list)
+    flat: list = field(default_factory=list)
+    refs: list = field(default_factory=list)
+    beyond: list = field(default_factory=list)
+    twin_means: list = field(default_factory=list)
+    twin_points: list = field(default_factory=list)
+    bars: list = field(default_factory=list)
+
+
+def _summary_panel(ax, sweep: _Sweep, name: str, how: str, shared: dict) -> bool:
+    """Metric ``name`` (reduced by ``how``) against the sweep axis on
+    ``ax``; its twins' and references' legend entries go into ``shared``.
+    Returns whether a twin's value lies beyond the axes."""
+    from matplotlib.lines import Line2D
+
+    ds = sweep.ds
+    var = meta.variable(ds, name)
+    m = _reduce(ds, name, how)
+    twins = [(v, label, SYSTEM_DASHES[1 + k % 4])
+             for k, (v, label) in enumerate(meta.twins(ds, name))]
+    refs = meta.references(ds, name)
+    panel = _Panel()
+    per_group = [_group_values(sweep, m, group) for group in sweep.groups]
+    for mean, lo, hi, _, bad in per_group:  # the y range: the points whose solves succeeded
+        good = slice(None) if bad is None else ~bad
+        panel.means += [mean[good], lo[good], hi[good]]
+    scale = L.y_scale(ds, name, panel.means)
+    for group, values in zip(sweep.groups, per_group):
+        _draw_group(ax, sweep, group, values, panel, loglog=sweep.logx and scale == "log",
+                    bounded=var.bounds is not None, twins=twins, refs=refs, how=how)
+    _spreads(ax, panel.bars, log=scale == "log")
+    _panel_scales(ax, sweep, scale, panel, var, bool(twins or refs or panel.beyond))
+    outside = bool(L.mark_off_the_axes(ax, panel.refs))
+    twins_off = _mark_twins_off(ax, panel.twin_points)
+    _mark_failed(ax, panel.beyond)
+    what = "min over time" if how == "min" else "final"
+    set_labels(ax, meta.label(ds, sweep.x_dim), f"{var.long_name} {var.symbol}".strip()
+               + f" ({what})")
+    ax.grid(True, which="major", alpha=0.3)
+    fits = panel.fits
+    if len(panel.flat) == len(fits) > 1:  # every line flat: one entry, not one per line
+        fits = [Line2D([], [], color="0.4", marker="o", markersize=3, linestyle="none",
+                       label=f"all flat ({min(panel.flat):.2f} to {max(panel.flat):.2f})")]
+    if fits:
+        ax.legend(handles=fits, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  fontsize=6, frameon=False, borderaxespad=0.6, title="log-log slope",
+                  title_fontsize=6, handletextpad=0.3)
+    for _, label, dash in twins:
+        shared.setdefault(label, Line2D([], [], color="0.3", linestyle=dash, label=label))
+    for k, (_, label) in enumerate(refs):
+        shared.setdefault(label, Line2D([], [], color="0.3", linewidth=0.9,
+                                        linestyle=REFERENCE_DASHES[k % 5], label=label))
+    if outside:
+        shared.setdefault("outside", Line2D([], [], color="0.3", marker="v", linestyle="none",
+                                            markersize=4,
+                                            label="reference below (above) the axes"))
+    return twins_off
+
+
+def _group_values(sweep: _Sweep, m, group):
+    """One line's mean over seeds, its range, the values, and where the
+    network failed (``None``: nowhere recorded)."""
+    x_dim, n = sweep.x_dim, sweep.x.size
+    mean, lo, hi, arr = _over_seeds(m, x_dim, group.sel, n)
+    bad = None
+    if sweep.failed is not None:
+        here = sweep.failed.isel({d: i for d, i in group.sel.items()
+                                  if d in sweep.failed.dims})
+        bad = np.asarray(here.transpose(x_dim, ...), bool).reshape(n, -1).any(1)
+    return mean, lo, hi, arr, bad
+
+
+def _draw_group(ax, sweep: _Sweep, group, values, panel: _Panel, *, loglog: bool,
+                bounded: bool, twins, refs, how: str) -> None:
+    """One line of a panel: the mean over seeds (the seeds' range drawn
+    later, with the others), its failed points, its power-law fit, its
+    twins' and its references' lines."""
+    from matplotlib.lines import Line2D
+
+    ds, x, x_dim = sweep.ds, sweep.x, sweep.x_dim
+    mean, lo, hi, arr, bad = values
+    finite = np.isfinite(mean)
+    spread = (np.clip(np.vstack([mean - lo, hi - mean]), 0, None)
+              if arr.shape[1] > 1 else None)
+    fit = None
+    ok = finite if bad is None else finite & ~bad
+    if loglog and not bounded:
+        fit = power_law(x[ok], mean[ok])
+    trend = fit is not None and fit[2] >= MIN_R2  # else flat: no line drawn
+    ax.plot(x, mean, marker=group.marker or "o", markersize=3, color=group.color,
+            linestyle="none" if trend else group.linestyle, linewidth=0.8)
+    if spread is not None:
+        panel.bars.append((x, mean, mean - spread[0], mean + spread[1], group.color))
+    if bad is not None and (bad & finite).any():
+        panel.beyond.append((x[bad & finite], mean[bad & finite], group.color))
+    if fit is not None:
+        slope, half, _ = fit
+        who = f"{group.short}: " if group.short else ""
+        text = f"{who}{slope:.2f} ± {half:.2f}"
+        if trend:
+            c = np.mean(np.log(mean[ok]) - slope * np.log(x[ok]))
+            xx = np.geomspace(x[ok].min(), x[ok].max(), 50)
+            # a broad pale band: not a dash a reference or a twin is drawn with
+            ax.plot(xx, np.exp(c) * xx**slope, color=group.color, **FIT_LOOK)
+            panel.fits.append(Line2D([], [], color=group.color, label=text, **FIT_LOOK))
+        else:  # its interval holds 0: no line drawn
+            panel.fits.append(Line2D([], [], color=group.color, marker="o", markersize=3,
+                                     linestyle="none", label=text + " (flat)"))
+            panel.flat.append(slope)
+    for v, _, dash in twins:
+        tm, *_ = _over_seeds(_reduce(ds, v, how), x_dim, group.sel, x.size)
+        ax.plot(x, tm, linestyle=dash, marker=".", color=group.color, linewidth=1)
+        panel.twin_means.append(tm)
+        panel.twin_points.append((x, tm, group.color))
+    for k, (v, _) in enumerate(refs):
+        om, *_ = _over_seeds(final_value(ds, v), x_dim, group.sel, x.size)
+        color = REFERENCE_COLOR if len(sweep.groups) == 1 else group.color
+        ax.plot(x, om, linestyle=REFERENCE_DASHES[k % 5], color=color, linewidth=0.9)
+        panel.refs.append((k, x, om, color))
+
+
+def _panel_scales(ax, sweep: _Sweep, scale: str, panel: _Panel, var, others: bool) -> None:
+    """A panel's axes: log x where the sweep's is, the y scale and range
+    (at least a decade on a log scale; clipped to the network's values where
+    twins, references or failed points could stretch it)."""
+    if sweep.logx:
+        ax.set_xscale("log")
+        value_ticks(ax, sweep.x)
+    ax.set_yscale(scale if (scale != "log" or L.positive(panel.means)) else "linear")
+    limits = L.clip_range(panel.means, ax.get_yscale(), panel.twin_means)
+    if limits is not None and ax.get_yscale() == "log" and limits[1] < 10 * limits[0]:
+        # at least a decade: a few percent of change is not drawn as the whole axis
+        mid = np.sqrt(limits[0] * limits[1])
+        limits = (mid / np.sqrt(10), mid * np.sqrt(10))
+        ax.set_ylim(*limits)
+    elif limits is not None and others:
+        ax.set_ylim(*limits)
+    if var.bounds is not None:
+        L.bounded_limits(ax, var, panel.means)
+
+
+def _summary_handles(sweep: _Sweep, shared: dict, twins_off: bool) -> list:
+    """The figure's legend: the lines, the network beside its twins and
+    references, and the markers of values beyond the axes and failed points."""
+    from matplotlib.lines import Line2D
+
     handles = [Line2D([], [], color=g.color, linestyle=g.linestyle, marker=g.marker or "o",
-                      markersize=3, label=g.label) for g in groups if g.label]
+                      markersize=3, label=g.label) for g in sweep.groups if g.label]
     if shared:
         handles = handles + [Line2D([], [], color="0.3", label="network")] + list(shared.values())
     if twins_off:
         handles.append(Line2D([], [], marker="^", color="0.4", linestyle="none", markersize=4,
                               label="twin beyond the axes (diverged)"))
-    if failed is not None and bool(np.asarray(failed).any()):
+    if sweep.failed is not None and bool(np.asarray(sweep.failed).any()):
         handles.append(Line2D([], [], marker="X", color="0.5", markeredgecolor="black",
                               linestyle="none", label="network's solve failed"))
-    figure_legend(fig, handles)
-    return fig
+    return handles
