@@ -122,6 +122,46 @@ class _Progress:
         arrays.update({f"solver/{i}": v for i, v in enumerate(self.solver_leaves)})
         return arrays
 
+    def resumed(self, y_init, setup) -> tuple:
+        """The state to go on from (``y_init`` before the first segment) and
+        an optimizer's state (``None``: a fresh start, or no optimizer)."""
+        if self.segment == 0:
+            return y_init, None
+        y = jax.tree.unflatten(jax.tree.structure(y_init),
+                               [jax.numpy.asarray(x) for x in self.state_leaves])
+        if not isinstance(setup.solver, OptaxSolver):
+            return y, None
+        solver_def = jax.tree.structure(setup.solver.init(None, setup.t0, setup.t1, y_init,
+                                                          None))
+        return y, jax.tree.unflatten(solver_def, [jax.numpy.asarray(x)
+                                                  for x in self.solver_leaves])
+
+    def record(self, sol, n_real: int, n_own: list[int], *, last: bool, max_steps: int):
+        """Take in a segment's solution (its first ``n_real`` shared saves and
+        ``n_own`` of each monitor's own); returns the segment's final state."""
+        values, final, *own_ys = sol.ys
+        status = solve_status(sol.result, final)
+        self.ts.append(np.asarray(sol.ts[0])[:n_real])
+        for name, v in values.items():
+            self.values.setdefault(name, []).append(np.asarray(v)[:n_real])
+        for m, (n, own_t, ys) in enumerate(zip(n_own, sol.ts[2:], own_ys)):
+            self.own_ts[m].append(np.asarray(own_t)[:n])
+            for name, v in ys.items():
+                self.values.setdefault(f"own/{m}/{name}", []).append(np.asarray(v)[:n])
+        for key in self.steps:
+            self.steps[key] += int(sol.stats[key])
+        y = jax.tree.map(lambda x: x[0], final)
+        self.state_leaves = [np.asarray(x) for x in jax.tree.leaves(y)]
+        self.segment += 1
+        self.t_final = float(np.asarray(sol.ts[1])[0])
+        if status != "success":
+            self.status = status
+        elif last:
+            self.status = "success"
+        elif self.steps["num_steps"] >= max_steps:
+            self.status = _MAX_STEPS
+        return y
+
     @classmethod
     def from_arrays(cls, z, digest: str, n_own: int) -> _Progress | None:
         """The progress in the arrays ``z`` (a mapping), or None when they
@@ -180,26 +220,12 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     if state is None:
         state = _Progress(len(own))
     whole = setup.problem(system, y_init, monitors, noise_key=noise_key)
-    y = y_init if state.segment == 0 else jax.tree.unflatten(
-        treedef, [jax.numpy.asarray(x) for x in state.state_leaves])
-    # an optimizer's state (step count, momentum) goes on across segments
+    y, solver_state = state.resumed(y_init, setup)
     carries = isinstance(setup.solver, OptaxSolver)
-    solver_def = jax.tree.structure(setup.solver.init(None, setup.t0, setup.t1, y_init, None)
-                                    ) if carries else None
-    solver_state = None if not (carries and state.segment) else jax.tree.unflatten(
-        solver_def, [jax.numpy.asarray(x) for x in state.solver_leaves])
     compiling, start_time = CompileClock(), time.perf_counter()
-    bar = None
-    t0, t1 = float(setup.t0), float(setup.t1)
+    t1 = float(setup.t1)
     reached = float(starts[state.segment]) if state.segment < len(ends) else t1
-    if callable(progress):  # a reporter of the solver time reached
-        progress(reached, t1)
-    elif progress:  # a bar in solver time (segments of log-spaced saves are uneven)
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=t1 - t0, initial=reached - t0, desc="solve", unit="t",
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| t = {n:.4g} of {total:.4g} "
-                   "[{elapsed}<{remaining}]")
+    bar = _bar(progress, reached, float(setup.t0), t1)
     try:
         for k in range(state.segment, len(ends)):
             if state.status != "running":
@@ -209,31 +235,11 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
             seg_own = [_chunk(o, a, b, k == 0, o.size) for o in own]
             sol = solve(whole.segment(y, cast(seg_ts), tuple(cast(t) for t, _ in seg_own),
                                       cast(a), cast(b), y_init, solver_state))
-            values, final, *own_ys = sol.ys
-            status = solve_status(sol.result, final)
-            seg_t = np.asarray(sol.ts[0])[:n_real]
-            state.ts.append(seg_t)
-            for name, v in values.items():
-                state.values.setdefault(name, []).append(np.asarray(v)[:n_real])
-            for m, ((_, n), own_t, ys) in enumerate(zip(seg_own, sol.ts[2:], own_ys)):
-                state.own_ts[m].append(np.asarray(own_t)[:n])
-                for name, v in ys.items():
-                    state.values.setdefault(f"own/{m}/{name}", []).append(np.asarray(v)[:n])
-            for key in state.steps:
-                state.steps[key] += int(sol.stats[key])
-            y = jax.tree.map(lambda x: x[0], final)
-            state.state_leaves = [np.asarray(x) for x in jax.tree.leaves(y)]
-            if carries:
+            y = state.record(sol, n_real, [n for _, n in seg_own], last=k + 1 == len(ends),
+                             max_steps=max_steps)
+            if carries:  # an optimizer's state (step count, momentum) goes on
                 solver_state = sol.solver_state
                 state.solver_leaves = [np.asarray(x) for x in jax.tree.leaves(solver_state)]
-            state.segment = k + 1
-            state.t_final = float(np.asarray(sol.ts[1])[0])
-            if status != "success":
-                state.status = status
-            elif state.segment == len(ends):
-                state.status = "success"
-            elif state.steps["num_steps"] >= max_steps:
-                state.status = _MAX_STEPS
             if store is not None:
                 store.save(state.to_arrays(digest))
             if bar is not None:
@@ -251,6 +257,22 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
 
 
 _MAX_STEPS = "The maximum number of solver steps was reached. Try increasing `max_steps`."
+
+
+def _bar(progress, reached: float, t0: float, t1: float):
+    """``progress``: a callable told the solver time reached (now, at the
+    start), or ``True``: a bar in solver time (segments of log-spaced saves
+    are uneven), returned; else ``None``."""
+    if callable(progress):
+        progress(reached, t1)
+        return None
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=t1 - t0, initial=reached - t0, desc="solve", unit="t",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| t = {n:.4g} of {total:.4g} "
+                "[{elapsed}<{remaining}]")
 
 
 def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Trajectory:

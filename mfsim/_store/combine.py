@@ -49,49 +49,10 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
     for ds in datasets:
         for name, var in ds.data_vars.items():
             names.setdefault(name, var)
-    data_vars = {}
-    for name, first in names.items():
-        own = first.dims[1:] if first.dims[:1] == ("t",) else first.dims
-        timed = first.dims[:1] == ("t",)
-        sizes = [max((ds[name].sizes[d] for ds in datasets if name in ds), default=0)
-                 for d in own]
-        full = np.full(shape + ((n_t,) if timed else ()) + tuple(sizes), np.nan)
-        for flat, ds in enumerate(datasets):
-            if name not in ds:
-                continue
-            value = np.asarray(ds[name], dtype=float)
-            idx = np.unravel_index(flat, shape) + tuple(slice(0, n) for n in value.shape)
-            full[idx] = value
-        var_dims = dims + ((tdim,) if timed else ()) + tuple(own)
-        attrs = dict(first.attrs)
-        # a monitor that chose per point (Wasserstein's method "auto") may
-        # describe points differently: say so, with each description once
-        said = dict.fromkeys(ds[name].attrs.get("description", "") for ds in datasets
-                             if name in ds)
-        if len(said) > 1:
-            attrs["description"] = "differs by point: " + " | ".join(said)
-        data_vars[name] = xr.Variable(var_dims, full, attrs=attrs)
+    data_vars = {name: _stacked(datasets, name, first, dims, shape, n_t, tdim)
+                 for name, first in names.items()}
     all_coords = {name: (d, list(values), *attrs) for name, (d, values, *attrs) in coords.items()}
-    if grid is not None:
-        all_coords["t"] = ("t", grid, TIME_ATTRS)
-    else:
-        ts = np.full(shape + (n_t,), np.nan)
-        for flat, ds in enumerate(datasets):
-            t = np.asarray(ds["t"])
-            ts[np.unravel_index(flat, shape) + (slice(0, len(t)),)] = t
-        all_coords["t"] = (dims + ("save",), ts,
-                           {**TIME_ATTRS, "description": "time of the gradient flow at each save"})
-    steps = [np.asarray(ds["step"]) for ds in datasets if "step" in ds.coords]
-    if len(steps) == len(datasets):  # gradient descent: the step count at each save
-        longest = max(steps, key=len)
-        desc = STEP_ATTRS
-        if grid is not None or all(np.array_equal(s, longest[: len(s)]) for s in steps):
-            all_coords["step"] = (tdim, longest, desc)  # the same steps at every point
-        else:
-            full_steps = np.full(shape + (n_t,), -1, dtype=np.int64)
-            for flat, s in enumerate(steps):
-                full_steps[np.unravel_index(flat, shape) + (slice(0, len(s)),)] = s
-            all_coords["step"] = (dims + (tdim,), full_steps, desc)
+    all_coords.update(_time_coords(datasets, dims, shape, grid, n_t, tdim))
     # a monitor's own save times (particle snapshots): the same at every point
     # that reached them; a point stopped early has fewer (its values are NaN)
     for name in {c for ds in datasets for c in ds.coords if c != "t" and c in ds.dims}:
@@ -104,6 +65,65 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
             all_coords[name] = (name, longest, dict(first[name].attrs))
     out = xr.Dataset(data_vars, coords=all_coords)
     out.attrs["sweep_dims"] = ",".join(dims)
+    _point_attrs(out, datasets, dims, shape)
+    return out
+
+
+def _stacked(datasets, name: str, first: xr.DataArray, dims: tuple, shape: tuple, n_t: int,
+             tdim: str) -> xr.Variable:
+    """Variable ``name`` of every point in one array (NaN where a point has
+    none, or fewer saves)."""
+    own = first.dims[1:] if first.dims[:1] == ("t",) else first.dims
+    timed = first.dims[:1] == ("t",)
+    sizes = [max((ds[name].sizes[d] for ds in datasets if name in ds), default=0)
+             for d in own]
+    full = np.full(shape + ((n_t,) if timed else ()) + tuple(sizes), np.nan)
+    for flat, ds in enumerate(datasets):
+        if name not in ds:
+            continue
+        value = np.asarray(ds[name], dtype=float)
+        idx = np.unravel_index(flat, shape) + tuple(slice(0, n) for n in value.shape)
+        full[idx] = value
+    var_dims = dims + ((tdim,) if timed else ()) + tuple(own)
+    attrs = dict(first.attrs)
+    # a monitor that chose per point (Wasserstein's method "auto") may
+    # describe points differently: say so, with each description once
+    said = dict.fromkeys(ds[name].attrs.get("description", "") for ds in datasets
+                         if name in ds)
+    if len(said) > 1:
+        attrs["description"] = "differs by point: " + " | ".join(said)
+    return xr.Variable(var_dims, full, attrs=attrs)
+
+
+def _time_coords(datasets, dims: tuple, shape: tuple, grid, n_t: int, tdim: str) -> dict:
+    """The time coordinate (one grid, or each point's save times) and, for
+    gradient descent, the step count at each save."""
+    found = {}
+    if grid is not None:
+        found["t"] = ("t", grid, TIME_ATTRS)
+    else:
+        ts = np.full(shape + (n_t,), np.nan)
+        for flat, ds in enumerate(datasets):
+            t = np.asarray(ds["t"])
+            ts[np.unravel_index(flat, shape) + (slice(0, len(t)),)] = t
+        found["t"] = (dims + ("save",), ts,
+                      {**TIME_ATTRS, "description": "time of the gradient flow at each save"})
+    steps = [np.asarray(ds["step"]) for ds in datasets if "step" in ds.coords]
+    if len(steps) == len(datasets):  # gradient descent: the step count at each save
+        longest = max(steps, key=len)
+        if grid is not None or all(np.array_equal(s, longest[: len(s)]) for s in steps):
+            found["step"] = (tdim, longest, STEP_ATTRS)  # the same steps at every point
+        else:
+            full_steps = np.full(shape + (n_t,), -1, dtype=np.int64)
+            for flat, s in enumerate(steps):
+                full_steps[np.unravel_index(flat, shape) + (slice(0, len(s)),)] = s
+            found["step"] = (dims + (tdim,), full_steps, STEP_ATTRS)
+    return found
+
+
+def _point_attrs(out: xr.Dataset, datasets, dims: tuple, shape: tuple) -> None:
+    """The points' run attributes: one attribute where every point agrees,
+    else a variable over the sweep (a swept key's is its coordinate)."""
     attr_names = dict.fromkeys(k for ds in datasets for k in ds.attrs)
     for key in attr_names:
         if key in out.coords:  # a swept key (seed): the coordinate says it
@@ -120,7 +140,6 @@ def combine_points(datasets: Sequence[xr.Dataset], dims: Sequence[str],
                            dtype=object if strings else int if ints else float)
             out[key] = xr.Variable(dims, arr.reshape(shape),
                                    attrs={"description": f"per-point run attribute {key}"})
-    return out
 
 
 def _same(a, b) -> bool:

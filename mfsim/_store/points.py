@@ -320,21 +320,9 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
     ordered, trajectories, resumed = outcome.ordered, outcome.trajectories, outcome.resumed
     outcome.reporter.set_phase("writing the results")
-    solve_time, compile_time = outcome.solve_time, outcome.compile_time
     statuses = tuple(point_statuses(ds) for ds in ordered)
     t_finals = tuple(float(ds.attrs["t_final"]) for ds in ordered)
-    if plan.sweep:
-        ax = axes(scenario)
-        coords = {}
-        for a in ax:
-            for key, values in zip(a.keys, a.values):
-                name = a.dim if key == a.keys[0] else key.split(".")[-1]
-                coords[name] = (a.dim, values, key_shown(scenario, key))
-        ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
-        write_csv(out_dir / SUMMARY_FILE,
-                  summary_rows(ordered, [p.overrides for p in points]))
-    else:
-        ds = ordered[0]
+    ds = _combined(plan, ordered) if plan.sweep else ordered[0]
     seed_swept = "seed" in scenario.sweep.grid or "seed" in scenario.sweep.zip
     ds = ds.assign_attrs(provenance_attrs(
         scenario_text=plan.resolved_text, seed=None if seed_swept else scenario.seed,
@@ -350,21 +338,7 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
                                   for d, p in zip(ordered, points)), sweep=plan.sweep,
                        solve_labels={prefix: solve_label(prefix)
                                      for statuses_ in statuses for prefix in statuses_})
-    failed = result.failed
-    twins_failed = {solve: [f.point for f in found]
-                    for solve, found in result.failures.items() if solve != "network"}
-    if plan.sweep:
-        status = "success" if not failed else f"{len(failed)} of {len(points)} points failed"
-        stats = {"points": len(points), "failed_points": failed, "resumed_points": len(resumed),
-                 "wall_time": solve_time, "compile_time": compile_time}
-        t_final = min(t_finals)
-    else:
-        network = trajectories[0]
-        stats = network.stats if network is not None else {
-            "read_back": "the network's solve, from an interrupted run"}
-        status, t_final = statuses[0][""], t_finals[0]
-    if twins_failed:  # the network's status is the run's; a twin's is a result about it
-        stats = {**stats, "failed_twins": twins_failed}
+    status, t_final, stats = _run_record(plan, outcome, result)
     if figures:
         outcome.reporter.set_phase("drawing the figures")
         result = dataclasses.replace(
@@ -388,6 +362,44 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     for path in (out_dir / PARTS_DIR).glob("*.nc"):
         manifest.remove(path)
     return result
+
+
+def _combined(plan: RunPlan, ordered: list[xr.Dataset]) -> xr.Dataset:
+    """A sweep's points in one dataset over its axes; its ``summary.csv``
+    (the final values per point) written beside."""
+    scenario = plan.scenario
+    ax = axes(scenario)
+    coords = {}
+    for a in ax:
+        for key, values in zip(a.keys, a.values):
+            name = a.dim if key == a.keys[0] else key.split(".")[-1]
+            coords[name] = (a.dim, values, key_shown(scenario, key))
+    ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
+    write_csv(plan.out_dir / SUMMARY_FILE,
+              summary_rows(ordered, [p.overrides for p in plan.points]))
+    return ds
+
+
+def _run_record(plan: RunPlan, outcome: Outcome, result: RunResult) -> tuple:
+    """The run's status, final time and statistics for its provenance: a
+    sweep's counts its failed points; a single run's is its network's
+    solve's. A twin's failure is a result about the twin, listed apart."""
+    twins_failed = {solve: [f.point for f in found]
+                    for solve, found in result.failures.items() if solve != "network"}
+    if plan.sweep:
+        failed, n = result.failed, len(plan.points)
+        status = "success" if not failed else f"{len(failed)} of {n} points failed"
+        stats = {"points": n, "failed_points": failed, "resumed_points": len(outcome.resumed),
+                 "wall_time": outcome.solve_time, "compile_time": outcome.compile_time}
+        t_final = min(result.t_finals)
+    else:
+        network = outcome.trajectories[0]
+        stats = network.stats if network is not None else {
+            "read_back": "the network's solve, from an interrupted run"}
+        status, t_final = result.statuses[0][""], result.t_finals[0]
+    if twins_failed:  # the network's status is the run's; a twin's is a result about it
+        stats = {**stats, "failed_twins": twins_failed}
+    return status, t_final, stats
 
 
 def read_complete(plan: RunPlan) -> RunResult | None:
