@@ -31,6 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend import core as jax_core
 
+from .._named import named
+
 DEFAULT_MEMORY_BUDGET = 1 << 30  # 1 GiB
 
 
@@ -322,13 +324,7 @@ NTK_METHODS: dict[str, AbstractNTKMethod] = {
 
 def ntk_method(spec: str | AbstractNTKMethod) -> AbstractNTKMethod:
     """A method object, or its name (``"jacobian"``, ``"ntvp"``)."""
-    if isinstance(spec, AbstractNTKMethod):
-        return spec
-    if isinstance(spec, str) and spec in NTK_METHODS:
-        return NTK_METHODS[spec]
-    raise ValueError(f"unknown NTK method {spec!r}; allowed: " + ", ".join(NTK_METHODS)
-                     + " (or " + ", ".join(f"{type(m).__name__}()" for m in NTK_METHODS.values())
-                     + ")")
+    return named(spec, AbstractNTKMethod, NTK_METHODS, "NTK method")
 
 
 def empirical_ntk(

@@ -13,6 +13,8 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 
+from .._named import named
+
 
 class AbstractW2Method(eqx.Module):
     """What a Wasserstein monitor computes: the Sinkhorn divergence, the
@@ -60,13 +62,7 @@ W2_METHODS: dict[str, AbstractW2Method] = {
 
 def w2_method(spec: str | AbstractW2Method) -> AbstractW2Method:
     """A method object, or its name (``"auto"``, ``"sinkhorn"``, ``"exact"``, ``"both"``)."""
-    if isinstance(spec, AbstractW2Method):
-        return spec
-    if isinstance(spec, str) and spec in W2_METHODS:
-        return W2_METHODS[spec]
-    raise ValueError(f"unknown method {spec!r}; allowed: " + ", ".join(W2_METHODS)
-                     + " (or " + ", ".join(f"{type(m).__name__}()" for m in W2_METHODS.values())
-                     + ")")
+    return named(spec, AbstractW2Method, W2_METHODS, "method")
 
 
 # W2Auto: the exact W2 where it was measured cheaper than one save point's

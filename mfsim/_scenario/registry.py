@@ -100,6 +100,12 @@ def register_entries(*entries: SystemEntry | TaskEntry | MonitorEntry | SolverEn
     _changed()
 
 
+def systems_with(*types: type) -> list[str]:
+    """The names of the registered systems whose class has every one of
+    ``types`` (capability types): what a refusal lists as allowed."""
+    return [e.name for e in SYSTEMS.values() if all(issubclass(e.system, t) for t in types)]
+
+
 def unregister_entries(*names: str) -> None:
     """Remove entries by name (systems, tasks, monitors or solvers), e.g. after a test."""
     for name in names:

@@ -232,6 +232,7 @@ class Scenario(Table):
             entry = registry.SYSTEMS.get(kind) if isinstance(kind, str) else None
             if "monitors" not in data and entry is not None:
                 data["monitors"] = [{"name": name} for name in entry.default_monitors]
+            _other_solvers_keys(data.get("solver"))
         return data
 
     @model_validator(mode="after")
@@ -295,6 +296,25 @@ class Scenario(Table):
                 "or set solver.steps", {"key": "solver.t1"})
         # the table is frozen: the scenario holds a copy with dt and t1 filled in
         object.__setattr__(self, "solver", s.model_copy(update={"dt": dt, "t1": t1}))
+
+
+def _other_solvers_keys(table) -> None:
+    """Refuse a key of the ``[solver]`` table that its solver lacks and other
+    solvers have, naming them (``solver.momentum: only for solver name =
+    "sgd"``)."""
+    entry = registry.SOLVERS.get(table.get("name")) if isinstance(table, dict) and isinstance(
+        table.get("name"), str) else None
+    if entry is None:
+        return
+    for key in table:
+        if key in entry.config.model_fields:
+            continue
+        owners = sorted(n for n, e in registry.SOLVERS.items() if key in e.config.model_fields)
+        if owners:
+            raise PydanticCustomError(
+                "solver_key", "only for solver name = {names}, not {name}",
+                {"names": " or ".join(f'"{n}"' for n in owners), "name": table["name"],
+                 "key": f"solver.{key}"})
 
 
 def _names(entries) -> str:

@@ -29,6 +29,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .._named import named
 from .._system import AbstractParticleSystem
 
 Shard = Literal["none", "particles", "sweep"]  # a scenario's names of the layouts below
@@ -113,12 +114,7 @@ LAYOUTS: dict[str, AbstractLayout] = {
 
 def device_layout(spec: str | AbstractLayout) -> AbstractLayout:
     """A layout object, or its name (``"none"``, ``"particles"``, ``"sweep"``)."""
-    if isinstance(spec, AbstractLayout):
-        return spec
-    if isinstance(spec, str) and spec in LAYOUTS:
-        return LAYOUTS[spec]
-    raise ValueError(f"unknown shard {spec!r}; allowed: {', '.join(LAYOUTS)} (or "
-                     + ", ".join(f"{type(v).__name__}()" for v in LAYOUTS.values()) + ")")
+    return named(spec, AbstractLayout, LAYOUTS, "shard")
 
 
 def shard_particles(system, state):

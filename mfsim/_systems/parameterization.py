@@ -20,6 +20,8 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 
+from .._named import named
+
 
 class AbstractParameterization(eqx.Module):
     """The scaling of a two-layer network (module docstring)."""
@@ -155,18 +157,9 @@ def parameterization(spec: str | AbstractParameterization,
                      ) -> AbstractParameterization:
     """One of ``table``'s parameterizations (the two-layer network's by
     default), given as an object or by its name."""
-    return _named(spec, AbstractParameterization, table, "parameterization")
+    return named(spec, tuple(type(t) for t in table.values()), table, "parameterization")
 
 
 def neuron_init(spec: str | AbstractNeuronInit) -> AbstractNeuronInit:
     """An object, or its name (``"gaussian"``, ``"symmetric"``)."""
-    return _named(spec, AbstractNeuronInit, NEURON_INITS, "init")
-
-
-def _named(spec, kind: type, table: dict, what: str):
-    if isinstance(spec, kind) and isinstance(spec, tuple(type(t) for t in table.values())):
-        return spec
-    if isinstance(spec, str) and spec in table:
-        return table[spec]
-    objects = ", ".join(f"{type(t).__name__}()" for t in table.values())
-    raise ValueError(f"unknown {what} {spec!r}; allowed: {', '.join(table)} (or {objects})")
+    return named(spec, tuple(type(t) for t in NEURON_INITS.values()), NEURON_INITS, "init")

@@ -11,8 +11,7 @@ that solver.
 
 from __future__ import annotations
 
-import typing
-from typing import Annotated, Any, ClassVar
+from typing import Annotated
 
 import diffrax
 from pydantic import Field, model_validator
@@ -26,9 +25,6 @@ from ..table import PosFloat, PosInt, Table, shown
 
 class SolverTable(Table):
     """Keys every solver has."""
-
-    # every solver table, by class (an unknown key names the solvers that have it)
-    _tables: ClassVar[list[type[SolverTable]]] = []
 
     name: str = Field(description="the solver (mfsim list solvers)")
     t1: PosFloat = Field(10.0, description="final time (replaced by steps * dt when steps is set)",
@@ -52,10 +48,6 @@ class SolverTable(Table):
         "point (Newton, optimistix) and record its gradient norm, Hessian spectrum and kind "
         "(minimum, saddle): critical_* variables and attributes")
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        SolverTable._tables.append(cls)
-
     @property
     def fixed(self) -> bool:
         """Whether the solve takes fixed steps ``dt``."""
@@ -66,27 +58,7 @@ class SolverTable(Table):
         """The fixed steps from 0 to ``t1`` (0 for an adaptive solve)."""
         return 0
 
-    @model_validator(mode="before")
-    @classmethod
-    def _reject_unknown_keys(cls, data: Any) -> Any:
-        """An unknown key that another solver's table has is refused naming
-        that solver; others as in every table."""
-        if isinstance(data, dict):
-            for key in data:
-                if key in cls.model_fields:
-                    continue
-                owners = sorted({n for t in SolverTable._tables if key in t.model_fields
-                                 and "name" in t.model_fields for n in _names(t)})
-                if owners:
-                    raise PydanticCustomError(
-                        "solver_key", "only for solver name = {names}, not {name}",
-                        {"names": " or ".join(f'"{n}"' for n in owners),
-                         "name": str(data.get("name")), "key": str(key)})
-        return super()._reject_unknown_keys(data)
 
-
-def _names(table: type[Table]) -> tuple[str, ...]:
-    return typing.get_args(table.model_fields["name"].annotation)
 
 
 class FixedStepTable(SolverTable):

@@ -100,8 +100,7 @@ def check_noise(scenario, solver_e, system_e, registry):
         return error("noise", "Langevin dynamics need a system trained by gradient flow, not "
                      "{system}", key, system=system_e.name)
     if n.per_particle and not issubclass(system_e.system, AbstractParticleSystem):
-        fit = [e.name for e in registry.SYSTEMS.values()
-               if issubclass(e.system, AbstractParticleSystem)]
+        fit = registry.systems_with(AbstractParticleSystem)
         return error("noise", "a per-particle temperature needs a particle system, not "
                      "{system}; systems that are: {allowed}", "noise.per_particle",
                      system=system_e.name, allowed=", ".join(fit))
@@ -119,8 +118,7 @@ def _check_sgd_noise(scenario, solver_e, system_e, registry):
                      "name = {fit} (Euler-Maruyama), not {name}", "noise.sgd_learning_rate",
                      fit=" or ".join(f'"{f}"' for f in fit), name=scenario.solver.name)
     if not issubclass(system_e.system, AbstractSupervisedSystem):
-        fit = [e.name for e in registry.SYSTEMS.values()
-               if issubclass(e.system, AbstractSupervisedSystem)]
+        fit = registry.systems_with(AbstractSupervisedSystem)
         return error("noise", "SGD noise needs a system trained on inputs and targets, not "
                      "{system}; systems that are: {allowed}", "noise.sgd_learning_rate",
                      system=system_e.name, allowed=", ".join(fit))

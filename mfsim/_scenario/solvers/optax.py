@@ -107,8 +107,7 @@ def check(cfg: OptaxTable, scenario, registry):
     key = f"{where}.online" if cfg.online else f"{where}.batch_size"
     system_e, task_e = registry.SYSTEMS[scenario.system.kind], registry.TASKS[scenario.task.kind]
     if not issubclass(system_e.system, AbstractSupervisedSystem):
-        fit = [e.name for e in registry.SYSTEMS.values()
-               if issubclass(e.system, AbstractSupervisedSystem)]
+        fit = registry.systems_with(AbstractSupervisedSystem)
         return error("optimizer", "mini-batch and online steps need a system trained on "
                      "inputs and targets, not {system}; systems that are: {allowed}", key,
                      system=system_e.name, allowed=", ".join(fit))
