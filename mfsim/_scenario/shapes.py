@@ -54,7 +54,8 @@ class SystemShapes:
             system = eqx.combine(arrays, static)
             return system.vector_field(jnp.zeros((), dtype), state, None)
 
-        stats = jax.jit(field).lower(arrays, self.state).compile().memory_analysis()
+        with jax.enable_x64(dtype == jnp.float64):
+            stats = jax.jit(field).lower(arrays, self.state).compile().memory_analysis()
         return 0 if stats is None else int(stats.temp_size_in_bytes) // dtype.itemsize
 
 

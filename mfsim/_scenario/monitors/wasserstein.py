@@ -19,8 +19,7 @@ class WassersteinMonitor(Table):
 
     name: Literal["wasserstein"]
     target: Literal["init", "teacher"] = Field(
-        "init", description="the target measure: mu_0, or the teacher's neurons (task teacher); "
-        "formerly `reference`")
+        "init", description="the target measure: mu_0, or the teacher's neurons (task teacher)")
     epsilon: PosFloat = Field(w2.EPSILON, description="absolute entropic regularization")
     threshold: PosFloat = Field(w2.THRESHOLD, description="Sinkhorn's marginal-error threshold")
     max_iterations: Annotated[int, Field(ge=10, le=1_000_000)] = Field(
