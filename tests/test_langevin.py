@@ -157,6 +157,47 @@ def test_reproducible_and_resumed_on_the_same_brownian_path():
     assert np.max(np.abs(np.asarray(seg.final_state) - np.asarray(a.final_state))) < 1e-12
 
 
+def test_fixed_steps_draw_each_increment_once_from_the_step_index():
+    """A fixed-step Langevin solve (no tol) draws step k's increment from
+    fold_in(noise key, k): the run equals a hand-written Euler-Maruyama loop
+    on those draws to rounding, in float64."""
+    with jax.enable_x64(True):
+        wells, dt, steps, temperature, decay = Wells(6, x0=0.4), 0.01, 50, 0.3, 0.1
+        key = jax.random.key(7)
+        noise = mfsim.Langevin(temperature=temperature, weight_decay=decay)
+        got = mfsim.simulate(wells, mfsim.Start(wells.init(key), key), mfsim.SolveSettings.of(
+            diffrax.Euler(), t1=dt * steps, dt=dt, noise=noise), n_save=2).final_state
+        x = wells.init(key)
+        sigma = np.sqrt(2 * temperature)  # sqrt(2 tau T / N), tau = N = 1
+        for k in range(steps):
+            w = jax.random.normal(jax.random.split(jax.random.fold_in(key, k), 2)[0],
+                                  x.shape, x.dtype)
+            x = x + dt * (-jax.grad(wells.objective)(x) - decay * x) + sigma * np.sqrt(dt) * w
+        np.testing.assert_allclose(np.asarray(got), np.asarray(x), rtol=1e-12, atol=1e-14)
+
+
+def test_step_increments_have_the_brownian_law_and_follow_the_index():
+    """StepIncrements: W ~ N(0, h) and the space-time Levy area H ~ N(0, h/12),
+    uncorrelated, over 200,000 steps; a step's draw depends on its index, not
+    on the rounding of its time."""
+    from mfsim._solve.brownian import StepIncrements
+
+    h, n = 0.25, 200_000
+    path = StepIncrements(jax.ShapeDtypeStruct((n,), jnp.float32), diffrax.SpaceTimeLevyArea,
+                          jax.random.key(3), jnp.asarray(1.0), jnp.asarray(h))
+    t = jnp.asarray(1.0 + 5 * h)
+    levy = path.evaluate(t, t + h, use_levy=True)
+    w, hh = np.asarray(levy.W, float), np.asarray(levy.H, float)
+    se = 4 / np.sqrt(n)  # 4 standard errors of a normalized moment
+    assert abs(w.mean() / np.sqrt(h)) < se and abs(w.var() / h - 1) < 4 * np.sqrt(2 / n)
+    assert abs(hh.var() / (h / 12) - 1) < 4 * np.sqrt(2 / n)
+    assert abs(np.corrcoef(w, hh)[0, 1]) < se
+    shifted = np.asarray(path.evaluate(t + 1e-7, t + h), float)  # the same index, 5
+    np.testing.assert_allclose(shifted / np.sqrt(h - 1e-7), w / np.sqrt(h), rtol=1e-5)
+    other = np.asarray(path.evaluate(t + h, t + 2 * h), float)  # the next step: independent
+    assert abs(np.corrcoef(w, other)[0, 1]) < se
+
+
 def test_zero_temperature_is_the_flow_with_weight_decay():
     wells = Wells(4, a=1.0, c=0.0, x0=0.5)
     decayed = Wells(4, a=1.0, c=0.2, x0=0.5)  # weight decay 0.2 = a quadratic term c x^2 / 2

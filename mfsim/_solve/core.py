@@ -104,7 +104,9 @@ def _diffeqsolve(p: Problem):
     subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
     carries = isinstance(p.solver, OptaxSolver)
     if p.noise is not None:
-        terms = p.noise.terms(p.system, state0, p.noise_key, p.span, p.solver)
+        fixed = isinstance(p.controller, diffrax.ConstantStepSize)
+        terms = p.noise.terms(p.system, state0, p.noise_key, p.span, p.solver,
+                              p.dt0 if fixed else None)
     else:
         terms = diffrax.ODETerm(p.system.vector_field)
     sol = diffrax.diffeqsolve(

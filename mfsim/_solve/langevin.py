@@ -21,9 +21,12 @@ then moves as $d\theta_i = -(\nabla\tfrac{\delta R}{\delta\mu}(\theta_i) +
 Wasserstein gradient flow of $R(\mu) + \tfrac\lambda2\int|\theta|^2d\mu +
 T\int\mu\log\mu$ (Mei–Montanari–Nguyen 2018; Chizat 2022).
 
-The Brownian motion is a ``diffrax.VirtualBrownianTree`` over the run's whole
-interval, keyed by the run's noise key: a run is bitwise reproducible, and a
-checkpointed run resumes on the same path. Solvers: ``diffrax.Euler``
+The Brownian motion is keyed by the run's noise key, so a run is bitwise
+reproducible and a checkpointed run resumes on the same path: a fixed-step
+solve draws each step's increment afresh (:class:`StepIncrements`: exact in
+law on its grid, one draw per step); an adaptive solve, or one given ``tol``
+(to compare step sizes on one path, as a strong-order study does), takes a
+``diffrax.VirtualBrownianTree`` over the run's whole interval. Solvers: ``diffrax.Euler``
 (Euler–Maruyama; strong order 1 for this additive noise), ``Heun``, and the
 additive-noise stochastic Runge–Kutta methods (``SRA1``, ``ShARK``: strong
 order 1.5, with the space-time Lévy area they need).
@@ -61,6 +64,7 @@ import jax.numpy as jnp
 from jaxtyping import PRNGKeyArray, PyTree
 
 from .._system import AbstractGradientFlowSystem, AbstractSupervisedSystem
+from .brownian import StepIncrements
 
 
 class DiagonalNoise(diffrax.AbstractTerm):
@@ -151,7 +155,9 @@ class Langevin(eqx.Module):
     - ``weight_decay``: $\\lambda \\ge 0$.
     - ``particles``: $N$, dividing $T$: the width $m$ of a particle system for
       mean-field Langevin (its twins take the same noise), 1 otherwise.
-    - ``tol``: the Brownian tree's resolution (default: the run's span / 2^20).
+    - ``tol``: the Brownian tree's resolution (default: the run's span /
+      2^20); set, a fixed-step solve takes the tree too (one path for every
+      step size) instead of drawing per step.
     - ``sgd``: :class:`SGDNoise`, the diffusion of mini-batch SGD (supervised
       systems; Euler–Maruyama), added to the temperature's noise.
     """
@@ -174,10 +180,14 @@ class Langevin(eqx.Module):
         """The noise's scale, $\\sqrt{2\\tau T/N}$."""
         return jnp.sqrt(2 * system.time_scale() * self.temperature / self.particles)
 
-    def terms(self, system, y0, key: PRNGKeyArray, span: tuple, solver) -> diffrax.AbstractTerm:
+    def terms(self, system, y0, key: PRNGKeyArray, span: tuple, solver,
+              step=None) -> diffrax.AbstractTerm:
         """Drift and noise terms for ``system`` from ``y0``; the Brownian
         motion spans ``span`` (the run's ``(t0, t1)``) and carries the Lévy
-        area ``solver`` needs. At zero temperature, the drift alone (an ODE)."""
+        area ``solver`` needs: drawn per step of a fixed-step solve (``step``:
+        its size; :class:`StepIncrements`) unless ``tol`` asks for the tree,
+        a ``diffrax.VirtualBrownianTree`` otherwise. At zero temperature, the
+        drift alone (an ODE)."""
         if not isinstance(system, AbstractGradientFlowSystem):
             raise TypeError(f"Langevin dynamics need a gradient-flow system, not "
                             f"{type(system).__name__}")
@@ -197,17 +207,14 @@ class Langevin(eqx.Module):
                                 v, y, rates, mask)
 
         terms = [diffrax.ODETerm(drift)]
-        t0, t1 = span
-        tol = self.tol if self.tol is not None else (t1 - t0) / 2**20
+        path = self._path(span, step, solver)
         if self.temperature:
             sigma = self.sigma(system)
             scale = jax.tree.map(
                 lambda y, r, m: jnp.full_like(y, sigma) * jnp.sqrt(r) if m
                 else jnp.zeros_like(y), y0, rates, mask)
             shape = jax.tree.map(lambda y: jax.ShapeDtypeStruct(y.shape, y.dtype), y0)
-            brownian = diffrax.VirtualBrownianTree(t0, t1, tol=tol, shape=shape, key=key,
-                                                   levy_area=_levy_area(solver))
-            terms.append(DiagonalNoise(scale, brownian))
+            terms.append(DiagonalNoise(scale, path(shape, key)))
         if self.sgd is not None:
             if not isinstance(system, AbstractSupervisedSystem):
                 raise TypeError(f"SGD noise needs a supervised system (training rows), not "
@@ -219,13 +226,24 @@ class Langevin(eqx.Module):
                 raise ValueError("SGD noise needs the run's noise key")
             n = system.y_train.shape[0]
             dtype = jax.tree.leaves(y0)[0].dtype
-            brownian = diffrax.VirtualBrownianTree(
-                t0, t1, tol=tol, shape=jax.ShapeDtypeStruct((n,), dtype),
-                key=jax.random.fold_in(key, 1))
+            brownian = path(jax.ShapeDtypeStruct((n,), dtype), jax.random.fold_in(key, 1))
             terms.append(SampleNoise(system, self.sgd.variance(n), brownian))
         if len(terms) == 1:  # weight decay alone: an ODE
             return terms[0]
         return diffrax.MultiTerm(*terms)
+
+
+    def _path(self, span: tuple, step, solver):
+        """``path(shape, key)``: the Brownian motion over ``span``, one draw per
+        step of size ``step`` (``None``: adaptive steps, or ``tol`` set: the
+        virtual tree)."""
+        t0, t1 = span
+        levy = _levy_area(solver)
+        if step is not None and self.tol is None:
+            return lambda shape, key: StepIncrements(shape, levy, key, t0, step)
+        tol = self.tol if self.tol is not None else (t1 - t0) / 2**20
+        return lambda shape, key: diffrax.VirtualBrownianTree(t0, t1, tol=tol, shape=shape,
+                                                              key=key, levy_area=levy)
 
 
 def _levy_area(solver):
