@@ -39,11 +39,24 @@ from .w2_methods import AbstractW2Method, W2Auto, auto_method, auto_rule, w2_met
 
 
 def squared_distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """$|x_i - y_j|^2$ as $|x_i|^2 + |y_j|^2 - 2 x_i\\cdot y_j$ (one matmul, an
-    ``(m, k)`` array: never the ``(m, k, d)`` differences), clipped at 0
-    against cancellation."""
-    cost = np.sum(x**2, axis=1)[:, None] + np.sum(y**2, axis=1)[None, :] - 2.0 * (x @ y.T)
+    """$|x_i - y_j|^2$ as $|x_i|^2 + |y_j|^2 - 2 x_i\\cdot y_j$, clipped at 0
+    against cancellation: one matmul into one ``(m, k)`` array, every other
+    step in place (never the ``(m, k, d)`` differences, nor a second
+    ``(m, k)`` temporary)."""
+    cost = x @ y.T
+    cost *= -2.0
+    cost += np.sum(x**2, axis=1)[:, None]
+    cost += np.sum(y**2, axis=1)[None, :]
     return np.maximum(cost, 0.0, out=cost)
+
+
+def _load_exact(method: AbstractW2Method) -> None:
+    """Import scipy's assignment and LP solvers now, before the solve, where
+    the exact W2 will run: inside the solve their import (about a second)
+    would land on the first save point."""
+    if method.exact:
+        import scipy.optimize  # noqa: F401
+        import scipy.sparse  # noqa: F401
 
 
 def exact_w2_squared(x, y) -> float:
@@ -173,10 +186,12 @@ class Wasserstein(AbstractMonitor):
         """:class:`W2Auto` resolved for this system's particle count, the
         target's size and the default device (:func:`auto_method`)."""
         if not isinstance(self.method, W2Auto):
+            _load_exact(self.method)
             return self
         n = jax.eval_shape(lambda s: self._particles(system, s), state0).shape[0]
         k = n if self.target is None else int(jnp.shape(self.target)[0])
         method = auto_method(n, k)
+        _load_exact(method)
         return dataclasses.replace(self, method=method, chosen=(
             f"method auto chose {method.name}: {auto_rule(n, k)}"))
 
