@@ -152,3 +152,58 @@ def test_per_layer_rates_precondition_the_hessian():
     for a, b in zip(jax.tree.leaves(mlp.vector_field(0.0, state, None)),
                     jax.tree.leaves(twin.vector_field(0.0, state, None))):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+
+
+def _lanczos(A, iterations, **kw):
+    from mfsim._monitors.sharpness import lanczos_eigenvalues
+
+    A = jnp.asarray(A)
+    v0 = jax.random.normal(jax.random.key(7), (A.shape[0],), A.dtype)
+    values, steps = jax.jit(lambda v: lanczos_eigenvalues(lambda u: A @ u, v, iterations, **kw))(v0)
+    return np.asarray(values), int(steps)
+
+
+def test_lanczos_stops_early_within_its_residual_bound():
+    """A 400 x 400 symmetric matrix with separated top eigenvalues: Lanczos
+    stops before its 60 iterations, and each top value is within rtol
+    (relative) of numpy's eigh; with rtol = 0 it runs every iteration."""
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((400, 400)))[0]
+    spectrum = np.concatenate([[10.0, 7.0, 5.0], rng.uniform(-1.0, 1.0, 397)])
+    A = (Q * spectrum) @ Q.T
+    exact = np.sort(np.linalg.eigvalsh(A))[::-1][:3]
+    for rtol in (1e-6, 1e-10):
+        values, steps = _lanczos(A, 60, k=3, rtol=rtol)
+        assert steps < 60, steps
+        assert np.all(np.abs(values - exact) <= rtol * exact[0]), (rtol, values - exact)
+    values, steps = _lanczos(A, 60, k=3, rtol=0.0)
+    assert steps == 60 and np.allclose(values, exact, rtol=1e-12)
+
+
+def test_lanczos_finds_a_repeated_top_eigenvalue_by_restarting():
+    """A triple top eigenvalue: one Krylov space holds it once; after the
+    space is exhausted the restarts find its multiplicity (rtol never stops
+    a run that has restarted)."""
+    A = np.diag([5.0, 5.0, 5.0, 2.0, 1.0, 0.5, -1.0, -3.0])
+    values, steps = _lanczos(A, 8, k=4, rtol=1e-8)
+    assert steps == 8
+    np.testing.assert_allclose(values, [5.0, 5.0, 5.0, 2.0], rtol=1e-12)
+
+
+def test_an_rtol_float32_cannot_meet_is_refused():
+    x = jax.random.normal(jax.random.key(0), (10, 2), jnp.float32)
+    net32 = mfsim.TwoLayerNetwork(x, jnp.tanh(x[:, 0]), width=3, activation="tanh")
+    state = net32.init(jax.random.key(1))
+    with pytest.raises(ValueError, match="below what float32 can meet"):
+        mfsim.Sharpness(rtol=1e-9).specialize(net32, state)
+    assert mfsim.Sharpness().specialize(net32, state) == mfsim.Sharpness()
+    got = _sharpness(net32, state)["sharpness"]  # the float32 default (1e-5) runs
+    assert got.dtype == jnp.float32 and np.isfinite(got).all()
+    # a scenario's monitor key likewise, named, before anything runs
+    base = {"name": "x", "system": {"kind": "mlp", "widths": [4]},
+            "monitors": [{"name": "train_loss"}, {"name": "sharpness", "rtol": 1e-9}]}
+    with pytest.raises(mfsim.ScenarioError) as e:
+        mfsim.validate_scenario(base, "x.toml")
+    assert str(e.value) == ('x.toml: monitors[1].rtol: 1e-09 is below what float32 resolves (4 '
+                            'eps = 4.8e-07): use dtype = "float64", or monitors.1.rtol >= 4.8e-07')
+    assert mfsim.validate_scenario({**base, "dtype": "float64"}).monitors[1].rtol == 1e-9

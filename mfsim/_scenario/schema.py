@@ -253,16 +253,22 @@ class Scenario(Table):
 
     def _check_precision(self) -> None:
         """An adaptive solve's rtol the run's dtype can meet (4 eps: float32
-        4.8e-7); below it the solve shrinks its steps to max_steps."""
+        4.8e-7; below it the solve shrinks its steps to max_steps), and a
+        monitor's rtol likewise (0 turns a monitor's early stop off)."""
         import numpy as np
 
         from .._solve.settings import PRECISION_ULPS, precision_refusal
 
         floor = PRECISION_ULPS * float(np.finfo(self.dtype).eps)
-        if not self.solver.fixed and self.solver.rtol < floor:
-            raise PydanticCustomError(
-                "precision", precision_refusal("solver.rtol", self.solver.rtol, self.dtype,
-                                               floor, named=False), {"key": "solver.rtol"})
+        asked = [("solver.rtol", self.solver.rtol)] if not self.solver.fixed else []
+        # a monitor's rtol is a relative tolerance too (the sharpness monitor's Lanczos stop)
+        asked += [(f"monitors.{i}.rtol", m.model_dump().get("rtol"))
+                  for i, m in enumerate(self.monitors)]
+        for key, rtol in asked:
+            if rtol is not None and 0 < rtol < floor:
+                raise PydanticCustomError(
+                    "precision", precision_refusal(key, rtol, self.dtype, floor, named=False),
+                    {"key": key})
 
     def _check_compatibility(self):
         check_compatibility(self)

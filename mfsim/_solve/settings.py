@@ -199,7 +199,8 @@ def precision_refusal(key: str, rtol: float, dtype: str, floor: float, *,
                       named: bool = True) -> str:
     """The one line refusing a tolerance ``dtype`` cannot meet (``named``:
     it starts with the key)."""
-    way = ('dtype = "float64"' if key.startswith("solver.") else
+    # a scenario's refusal names its key in the error's context (not named)
+    way = ('dtype = "float64"' if not named else
            "a float64 state (jax.config.update('jax_enable_x64', True), dtype=jnp.float64)")
     return ((f"{key} = " if named else "") + f"{rtol:g} is below what {dtype} resolves "
             f"({PRECISION_ULPS} eps = {floor:.1e}): use {way}, or {key} >= {floor:.1e}")

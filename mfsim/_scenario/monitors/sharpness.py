@@ -18,8 +18,12 @@ class SharpnessMonitor(Table):
     name: Literal["sharpness"]
     k: Annotated[int, Field(ge=1, le=100)] = Field(1, description="eigenvalues kept")
     iterations: PosInt | None = Field(
-        None, description="Lanczos iterations (Hessian-vector products) per save (default "
-        "max(2k + 20, 32), at most the parameter count: then exact)")
+        None, description="the most Lanczos iterations (Hessian-vector products) per save "
+        "(default max(2k + 20, 32), at most the parameter count: then exact)")
+    rtol: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="stop Lanczos once each top-k Ritz residual is at most rtol x the "
+        "largest of the k values: their relative error bound (default 1e-8 in float64, 1e-5 "
+        "in float32; at least 4 eps of the dtype; 0: every iteration)")
     ntk: bool = Field(False, description="also ntk_sharpness = lambda_max(Theta_t(X, X)) / n, "
                       "the Gauss-Newton part's top eigenvalue (supervised systems)")
 
@@ -43,5 +47,6 @@ def memory(cfg: SharpnessMonitor, m: MemoryContext, key: str) -> MonitorMemory:
 
 ENTRY = MonitorEntry(
     SharpnessMonitor, Sharpness,
-    lambda cfg, ctx: Sharpness(k=cfg.k, iterations=cfg.iterations, ntk=cfg.ntk),
+    lambda cfg, ctx: Sharpness(k=cfg.k, iterations=cfg.iterations, ntk=cfg.ntk,
+                                  rtol=cfg.rtol),
     memory=memory, needs=needs)
