@@ -35,6 +35,9 @@ def _run(sub) -> None:
                           "strings (system.activation=[relu,tanh]); repeatable")
     run.add_argument("--no-memory-check", action="store_true",
                      help="run even when the memory estimate exceeds the device's memory")
+    run.add_argument("--timings", action="store_true",
+                     help="print where the time went: import, plan, build, compile, solve, "
+                          "store, figures, exit (provenance.json records it either way)")
     run.add_argument("--no-compile-cache", action="store_true",
                      help="compile without JAX's persistent compilation cache (on by default: "
                           "$MFSIM_COMPILE_CACHE, else ~/.cache/mfsim/jax; README)")

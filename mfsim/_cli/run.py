@@ -124,6 +124,20 @@ def finished_already(args):
 
 
 def cmd_run(args) -> int:
+    from .._runner.timings import Timings
+
+    timings = Timings.since_process_start()  # a finished run's: nothing else imported
+    code, ended = _run_and_report(args, timings)
+    if args.timings:  # after the summary: the last line waited for
+        timings.add("exit", time.perf_counter() - ended)
+        print("timings (wall clock, this process; mfsim run --help):")
+        print("\n".join(timings.lines()))
+    return code
+
+
+def _run_and_report(args, timings) -> tuple[int, float]:
+    """Run (or read back) the scenario and print its summary: the exit code
+    and when the run itself ended."""
     start = STARTED  # the whole command's time: imports included
     # a bar redraws in place: only on a terminal; into a log file (a batch
     # job), one line per phase and a status line at least every 30 s
@@ -134,6 +148,7 @@ def cmd_run(args) -> int:
         from .._runner.shards import Shard, ShardResult
 
         loaded()
+        timings.imports_done()
         shard = Shard.parse(args.shard) if args.shard is not None else None
         if shard is not None:  # a worker of `mfsim run --workers`: stop with its parent
             from .._runner.workers import follow_parent
@@ -142,12 +157,20 @@ def cmd_run(args) -> int:
         result = run_scenario(args.scenario, out=args.out, progress=progress,
                               force=args.force, overrides=set_values(args),
                               memory_check=not args.no_memory_check, shard=shard,
-                              workers=args.workers, plugins=tuple(plugin_paths(args.plugin)))
+                              workers=args.workers, plugins=tuple(plugin_paths(args.plugin)),
+                              timings=timings)
         if isinstance(result, ShardResult):
-            return _shard_summary(args, result, time.perf_counter() - start)
-    traj, ds = result.trajectory, result.dataset
+            ended = time.perf_counter()
+            return _shard_summary(args, result, ended - start), ended
+    ended = time.perf_counter()
     if result.sweep:
-        return _sweep_summary(args, result, time.perf_counter() - start)
+        return _sweep_summary(args, result, ended - start), ended
+    return _single_summary(args, result, ended - start), ended
+
+
+def _single_summary(args, result, total: float) -> int:
+    """A single run's outcome: one line, or the failure on stderr (exit 3)."""
+    traj, ds = result.trajectory, result.dataset
     status, t_final = result.statuses[0][""], result.t_finals[0]
     where = clean(str(result.out_dir))
     twins = twin_report(result)
@@ -161,7 +184,6 @@ def cmd_run(args) -> int:
     if not args.quiet:
         last = {k: float(ds[k][-1]) for k in ("train_loss", "test_loss") if k in ds}
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.items())
-        total = time.perf_counter() - start
         if result.complete:
             how = (f"already complete in {where}/: read back in {total:.1f} s, nothing solved "
                    "(mfsim plot redraws the figures, --force solves again)")

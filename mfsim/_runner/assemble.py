@@ -3,6 +3,7 @@ trajectories become the point's results as they finish, persisted at once."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import equinox as eqx
@@ -96,20 +97,29 @@ class PointAssembler:
     references: list[xr.Dataset] = field(default_factory=list)
     points: dict[int, xr.Dataset] = field(default_factory=dict)
     trajectories: dict[int, Trajectory] = field(default_factory=dict)
+    # seconds spent turning solves into datasets and writing them (the run's "store")
+    store_seconds: float = 0.0
+    # write each point's file (a run in a directory it may resume from); else
+    # the points stay in memory only (mfsim.run without a directory)
+    persist: bool = True
 
     def solved(self, job: Job, traj: Trajectory) -> None:
         """One solve finished: persist it; assemble its point once complete."""
+        begin = time.perf_counter()
         flat, prefix = job.key
         point = self.plan.points[flat]
         if not prefix:
             self.trajectories[flat] = traj
         ds = solve_dataset(traj, prefix, point, sweep=self.plan.sweep)
         if not prefix and point.scenario.solver.polish and _finite(traj.final_state):
+            polishing = time.perf_counter()
             ds = with_critical_point(ds, polish(job.system, traj.final_state))
+            begin += time.perf_counter() - polishing  # a solve, not storing
         self.parts[flat][prefix] = (write_part(self.plan, point, prefix, ds)
                                     if flat in self.split else ds)
         self.reporter.solve_done()
         self.finish_if_complete(flat)
+        self.store_seconds += time.perf_counter() - begin
         check_interrupt()  # a safe point: this solve is saved
 
     def finish_if_complete(self, flat: int) -> None:
@@ -124,7 +134,7 @@ class PointAssembler:
             ref = plan.refs[plan.ref_of[flat]]
             ds = reference_distance(ds, self.references[plan.ref_of[flat]], label=ref.label())
         self.points[flat] = ds
-        if plan.sweep:
+        if plan.sweep and self.persist:
             write_point(plan, point, ds)
             for prefix in found:  # the point holds them now
                 self.manifest.remove(plan.part_path(point, prefix))

@@ -92,7 +92,7 @@ def _run_references(plan: RunPlan, reporter: Reporter, needed: frozenset[int] | 
 def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mode,
             force: bool, only: frozenset[int] | None = None,
             ref_writes: frozenset[int] | None = None, tidy: bool = True,
-            ready=None) -> Outcome:
+            ready=None, persist: bool = True) -> Outcome:
     """Solve every job of ``plan``; raises :class:`mfsim.Interrupted` (saying
     what was kept) on Ctrl-C or SIGTERM.
 
@@ -101,7 +101,8 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
     and, without ``tidy`` (other shards are writing here), leaves the
     directory's other files alone; its :class:`Outcome` holds its points.
     ``ready()`` is called once the directory is prepared (a shard then
-    shares it with the others).
+    shares it with the others). Without ``persist`` no point or part file
+    is written (a run whose directory is discarded: nothing resumes there).
 
     One path for a sweep and a single run (a sweep of one point): the
     references first, then every job through :func:`run_jobs` (a single
@@ -129,7 +130,8 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
                         sweep=plan.sweep, solves_done=sum(len(solves[f]) for f in before.resumed)
                         + len(before.reused), spin=not every)
     points = PointAssembler(plan, manifest, reporter, solves, before.parts, frozenset(
-        p.flat_index for p in mine if len(solves[p.flat_index]) > 1))
+        p.flat_index for p in mine if persist and len(solves[p.flat_index]) > 1),
+                            persist=persist)
     skip = frozenset(job.key for job in jobs if job.key[0] in before.resumed
                      or (only is not None and job.key[0] not in only)) | before.reused
     compiling, start = CompileClock(), time.perf_counter()
@@ -161,11 +163,13 @@ def execute(plan: RunPlan, jobs: list[Job], manifest: Manifest, *, progress: Mod
         raise
     point_path = {p.flat_index: plan.point_path(p) for p in plan.points}
     # a sweep's points as written: resumed and uninterrupted runs combine the same bits
-    ordered = [read_again(before.saved, point_path, p) if plan.sweep
-               else points.points[p.flat_index] for p in mine]
+    # a point solved now is combined as it is in memory (equal to its file
+    # read back: tests/test_resume.py), one resumed as read from its file
+    ordered = [points.points[p.flat_index] if p.flat_index in points.points
+               else read_again(before.saved, point_path, p) for p in mine]
     return Outcome(ordered, tuple(points.trajectories.get(p.flat_index) for p in mine),
                    before.resumed, before.reused, time.perf_counter() - start,
-                   compiling.seconds, reporter)
+                   compiling.seconds, reporter, points.store_seconds)
 
 
 def _alone(plan: RunPlan, job: Job, progress: Mode, reporter: Reporter) -> Job:

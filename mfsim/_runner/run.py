@@ -19,8 +19,10 @@ from .execute import build_jobs, execute
 from .lock import run_lock
 from .manifest import Manifest
 from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_key
+from .preload import FIGURE_MODULES, preload_during_solve
 from .progress import Mode
 from .shards import Shard, ShardResult, partition, reference_writers, require_sweep
+from .timings import Timings
 from .workers import run_workers
 
 
@@ -46,6 +48,8 @@ def run_scenario(
     shard: Shard | None = None,
     workers: int | None = None,
     plugins: tuple[str, ...] = (),
+    timings: Timings | None = None,
+    resumable: bool = True,
 ) -> RunResult | ShardResult:
     """Run a scenario (object or file path) and write its run directory.
 
@@ -83,26 +87,37 @@ def run_scenario(
     solve it in that many worker processes, then merge
     (:mod:`mfsim._runner.workers`): the same results, bit for bit; each
     worker imports ``plugins`` (the command's ``--plugin`` modules) first.
+
+    ``timings`` (:class:`mfsim._runner.timings.Timings`; default a clock
+    started now) collects where the run's time went, by phase; the
+    provenance records it. Without ``resumable`` a sweep writes no file per
+    point (a directory that is discarded afterwards: :func:`run` without
+    ``out``); the results are the same.
     """
-    source = None
+    source, timings = None, Timings() if timings is None else timings
     try:
-        if not isinstance(scenario, Scenario):
-            source = str(scenario)
-            scenario = load_scenario(scenario)
-        scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
+        with timings.phase("plan"):
+            if not isinstance(scenario, Scenario):
+                source = str(scenario)
+                scenario = load_scenario(scenario)
+            scenario = apply_overrides(scenario, overrides or {}, source or "<scenario>")
+
         # a float64 run needs JAX's 64-bit mode: switched on for this call only
         def x64():
             return jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext()
 
         with x64():
-            plan = make_plan(scenario, source, out=out, force=force, memory_check=memory_check,
-                             overrides=overrides)
-            # a rerun of a finished run reads it back: nothing built, solved or drawn
-            done = read_complete(plan) if not force and shard is None else None
+            with timings.phase("plan"):
+                plan = make_plan(scenario, source, out=out, force=force,
+                                 memory_check=memory_check, overrides=overrides)
+                # a rerun of a finished run reads it back: nothing built, solved or drawn
+                done = read_complete(plan) if not force and shard is None else None
             if done is not None:
                 return done
             # before anything is written (worker processes build their own)
-            jobs = build_jobs(plan.points, plan.where) if not (workers and workers > 1) else []
+            with timings.phase("build"):
+                jobs = build_jobs(plan.points, plan.where) if not (
+                    workers and workers > 1) else []
             if shard is not None:
                 require_sweep(plan, "--shard")
     except Interrupted:
@@ -120,29 +135,40 @@ def run_scenario(
                                    figures=figures, plugins=tuple(plugins)).result
             except OSError as e:
                 raise write_error(e, plan.out_dir) from None
-        try:
-            with run_lock(plan.out_dir):
-                manifest = Manifest(plan.out_dir)
-                # again, under the lock: a run that finished meanwhile may have
-                # made this directory another scenario's
+        return _run_here(plan, jobs, progress=_mode(progress), force=force, out=out,
+                         figures=figures, timings=timings, resumable=resumable)
+
+
+def _run_here(plan: RunPlan, jobs, *, progress: Mode, force: bool, out, figures: bool,
+              timings: Timings, resumable: bool) -> RunResult:
+    """The run in this process (:func:`run_scenario` without shard or workers)."""
+    try:
+        with run_lock(plan.out_dir):
+            manifest = Manifest(plan.out_dir)
+            # again, under the lock: a run that finished meanwhile may have
+            # made this directory another scenario's
+            try:
+                check_output_dir(plan.out_dir, plan.resolved_text, force=force)
+            except MfsimError as e:
+                raise MfsimError(f"{plan.where}: {output_key(plan.scenario, out)}: "
+                                 f"{e}") from None
+            if figures:  # matplotlib's imports overlap a solve (mfsim._runner.preload)
+                preload_during_solve(FIGURE_MODULES)
+            with recording(manifest.record):  # every file written is named first
+                outcome = execute(plan, jobs, manifest, progress=progress, force=force,
+                                  persist=resumable)
+                timings.solves(outcome.solve_time, outcome.compile_time, outcome.store_time)
                 try:
-                    check_output_dir(plan.out_dir, plan.resolved_text, force=force)
-                except MfsimError as e:
-                    raise MfsimError(f"{plan.where}: {output_key(scenario, out)}: {e}") from None
-                with recording(manifest.record):  # every file written is named first
-                    outcome = execute(plan, jobs, manifest, progress=_mode(progress),
-                                      force=force)
-                    try:
-                        return store(plan, manifest, outcome, figures=figures)
-                    except KeyboardInterrupt:
-                        raise Interrupted(
-                            f"{plan.where}: interrupted while writing the results; every "
-                            f"solve is saved in {plan.out_dir}; run the same command again "
-                            "to finish") from None
-                    finally:
-                        outcome.reporter.close()
-        except OSError as e:  # a full disk, a read-only directory: one line, files kept
-            raise write_error(e, plan.out_dir) from None
+                    return store(plan, manifest, outcome, figures=figures, timings=timings)
+                except KeyboardInterrupt:
+                    raise Interrupted(
+                        f"{plan.where}: interrupted while writing the results; every "
+                        f"solve is saved in {plan.out_dir}; run the same command again "
+                        "to finish") from None
+                finally:
+                    outcome.reporter.close()
+    except OSError as e:  # a full disk, a read-only directory: one line, files kept
+        raise write_error(e, plan.out_dir) from None
 
 
 def _run_shard(plan: RunPlan, jobs, shard: Shard, *, progress: Mode, force: bool,
@@ -200,4 +226,4 @@ def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike
 
     with tempfile.TemporaryDirectory(prefix="mfsim-run-") as tmp:
         return run_scenario(scenario, out=tmp, progress=progress, overrides=dotted,
-                            figures=False).dataset
+                            figures=False, resumable=False).dataset

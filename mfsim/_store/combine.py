@@ -128,7 +128,9 @@ def _point_attrs(out: xr.Dataset, datasets, dims: tuple, shape: tuple) -> None:
     for key in attr_names:
         if key in out.coords:  # a swept key (seed): the coordinate says it
             continue
-        values = [ds.attrs.get(key) for ds in datasets]
+        # numpy scalars as Python's: a point read back from its file and one
+        # still in memory combine alike
+        values = [_plain(ds.attrs.get(key)) for ds in datasets]
         if all(_same(v, values[0]) for v in values):
             out.attrs[key] = values[0]
         else:
@@ -140,6 +142,10 @@ def _point_attrs(out: xr.Dataset, datasets, dims: tuple, shape: tuple) -> None:
                            dtype=object if strings else int if ints else float)
             out[key] = xr.Variable(dims, arr.reshape(shape),
                                    attrs={"description": f"per-point run attribute {key}"})
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _same(a, b) -> bool:

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import hashlib
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from .._monitors.variable import Variable, hidden
 from .._runner.manifest import Manifest
 from .._runner.plan import PARTS_DIR, POINTS_DIR, REFERENCE_DIR, RunPlan, solve_label, solve_name
 from .._runner.progress import Reporter
+from .._runner.timings import Timings
 from .._scenario.keys import key_shown
 from .._scenario.solvers.optax import OptaxTable
 from .._scenario.sweep import SweepPoint, axes
@@ -73,6 +75,7 @@ class Outcome:
     solve_time: float
     compile_time: float
     reporter: Reporter
+    store_time: float = 0.0  # of solve_time: turning solves into datasets and writing them
 
 
 def write_error(e: OSError, out_dir: Path) -> MfsimError:
@@ -312,11 +315,16 @@ def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool, tidy: bool = 
 
 
 def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
-          cleanup: bool = True) -> RunResult:
+          cleanup: bool = True, timings: Timings | None = None) -> RunResult:
     """Combine the points (each as written to disk for a sweep: resumed and
     uninterrupted runs combine the same bits), write ``results.nc``,
     ``summary.csv``, ``provenance.json`` and the figures, and (``cleanup``)
-    drop the checkpoints and the parts of solves (the results are complete)."""
+    drop the checkpoints and the parts of solves (the results are complete).
+    ``timings``: the run's clock (:mod:`mfsim._runner.timings`), its
+    ``store`` and ``figures`` phases added here and recorded in the
+    provenance."""
+    timings = Timings() if timings is None else timings
+    begin = time.perf_counter()
     scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
     ordered, trajectories, resumed = outcome.ordered, outcome.trajectories, outcome.resumed
     outcome.reporter.set_phase("writing the results")
@@ -341,8 +349,11 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     status, t_final, stats = _run_record(plan, outcome, result)
     if figures:
         outcome.reporter.set_phase("drawing the figures")
-        result = dataclasses.replace(
-            result, figures=draw_figures(ds, out_dir, scenario.name, scenario.output.figures))
+        timings.add("store", time.perf_counter() - begin)
+        with timings.phase("figures"):
+            result = dataclasses.replace(result, figures=draw_figures(
+                ds, out_dir, scenario.name, scenario.output.figures))
+        begin = time.perf_counter()
     # last: its presence says the directory is complete, and what a rerun
     # reads back and reports (.finished)
     record = provenance(seed=scenario.seed, dtype=scenario.dtype, status=status,
@@ -353,6 +364,8 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     record.update(points=points_record(result), sweep=plan.sweep,
                   solve_labels=result.solve_labels, input_sha256=plan.input_sha256,
                   files=file_digests(out_dir, files))
+    timings.add("store", time.perf_counter() - begin)
+    record.update(timings=timings.record())
     write_json(out_dir / PROVENANCE_FILE, record)
     if not cleanup:  # shards are still writing here
         return result
