@@ -151,6 +151,8 @@ def merge_twins(ds: xr.Dataset, twins: dict[str, xr.Dataset]) -> xr.Dataset:
     at different times (a diverged network or twin) are joined over the
     union of their save times; the ``step`` coordinate of gradient descent
     is the union of theirs."""
+    if not twins:
+        return ds
     steps = [d["step"] for d in (ds, *twins.values()) if "step" in d.coords]
     ds = ds.drop_vars("step", errors="ignore")
     for prefix, twin in twins.items():
