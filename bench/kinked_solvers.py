@@ -57,8 +57,15 @@ def _timed(system, state, settings):
 
 
 def reference(activation: str) -> np.ndarray:
+    """The float32 problem's data and initial state in float64 (a float64
+    draw would be another problem), solved tightly."""
+    system32, state32 = problem(activation, jnp.float32)
     with jax.enable_x64(True):
-        system, state = problem(activation, jnp.float64)
+        system = mfsim.TwoLayerNetwork(jnp.asarray(system32.x_train, jnp.float64),
+                                       jnp.asarray(system32.y_train, jnp.float64),
+                                       width=WIDTH, activation=activation)
+        state = jax.tree.map(lambda a: jnp.asarray(a, jnp.float64)
+                             if jnp.issubdtype(a.dtype, jnp.floating) else a, state32)
         settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=T1, rtol=1e-7, atol=1e-9,
                                           max_steps=2_000_000)
         traj = _solve(system, state, settings)
