@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cli import TINY, run_cli, write
 
 import mfsim
 from mfsim._runner.timings import PHASES, Timings, process_age
-
-from test_cli import TINY, run_cli, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
