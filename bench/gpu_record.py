@@ -17,6 +17,10 @@ measured (a run cut short keeps what it measured).
    batch), against sequential solves (compiled once), interleaved.
 5. The vector field of 1. at particle blocks 0 (none), 128 ... 16384: the
    accelerator's blocking rule.
+6. The vector field of 1. through the fused Pallas kernels
+   (``TwoLayerNetwork(fused=True)``, issue 36 P6) against the plain field and
+   the matmul, with the largest difference from the plain field. Skipped
+   off a GPU (interpret mode measures nothing).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import time
 
 import diffrax
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 
 import mfsim
@@ -152,8 +157,37 @@ def vf_blocks(m=65536, n=8192, d=128, blocks=(None, 0, 128, 1024, 4096, 16384),
             "mm_gflops": 2.0 * size**3 / t_mm / 1e9, "rows": rows}
 
 
+def fused_field(m=65536, n=8192, d=128, size=8192) -> dict:
+    """The fused field's FLOP/s (the same count as the plain field's) and its
+    fraction of the matmul's; issue 36's target is >= 0.5."""
+    if jax.default_backend() != "gpu":
+        return {"figure": "fused_field", "skipped": "no GPU: Pallas runs in interpret mode"}
+    x = jax.random.normal(jax.random.key(0), (n, d), jnp.float32)
+    y = jax.random.normal(jax.random.key(1), (n,), jnp.float32)
+    a = jax.random.normal(jax.random.key(3), (size, size), jnp.float32)
+    mm = jax.jit(jnp.matmul).lower(a, a).compile()
+    flops = 4.0 * m * n * d + 4.0 * m * n
+    out = {"figure": "fused_field", "m": m, "n": n, "d": d}
+    fields = {}
+    for name, fused in (("plain", False), ("fused", True)):
+        net = mfsim.TwoLayerNetwork(x, y, width=m, activation="tanh", fused=fused)
+        state = net.init(jax.random.key(2))
+        fields[name] = jax.jit(lambda s, net=net: net.vector_field(0.0, s, None)
+                               ).lower(state).compile()
+    got = {k: jax.flatten_util.ravel_pytree(f(state))[0] for k, f in fields.items()}
+    out["max_rel_diff"] = float(jnp.max(jnp.abs(got["fused"] - got["plain"]))
+                                / jnp.max(jnp.abs(got["plain"])))
+    t_mm = best_of(lambda: mm(a, a), 10)
+    for k, f in fields.items():
+        t = best_of(lambda f=f: f(state), 10)
+        out[f"{k}_s"], out[f"{k}_fraction_of_matmul"] = t, (flops / t) / (2.0 * size**3 / t_mm)
+    out["mm_gflops"] = 2.0 * size**3 / t_mm / 1e9
+    return out
+
+
 FIGURES = {"flops": flops, "vf_blocks": vf_blocks, "ntk_gram": ntk_gram,
-           "batching": batching, "largest_particles": largest_particles}
+           "batching": batching, "largest_particles": largest_particles,
+           "fused_field": fused_field}
 
 
 def main(argv=()) -> None:

@@ -52,9 +52,9 @@ class AbstractGradientFlowSystem(AbstractSystem):
     Subclasses implement :meth:`objective` (which must block the gradient of
     any part of the state that does not train, e.g. with
     ``jax.lax.stop_gradient``) and :meth:`time_scale`; the vector field is
-    derived by ``jax.grad`` and is not overridden (:meth:`velocity` turns a
-    gradient into the flow's velocity: what optimizers, Langevin noise and
-    the sharpness monitor use too).
+    :meth:`velocity` of :meth:`gradient` and is not overridden (``velocity``
+    turns a gradient into the flow's velocity: what optimizers, Langevin noise
+    and the sharpness monitor use too).
     """
 
     @abc.abstractmethod
@@ -87,8 +87,16 @@ class AbstractGradientFlowSystem(AbstractSystem):
             return jax.tree.map(lambda g: -tau * g, grad)
         return jax.tree.map(lambda g, r: (-tau * g) * r, grad, rates)
 
+    def gradient(self, state: PyTree) -> PyTree:
+        """$\\nabla_\\theta\\mathcal{J}$ at ``state``, what the vector field
+        moves along: ``jax.grad`` of :meth:`objective`. A system with a faster
+        way to the same gradient (a fused kernel) overrides this; second-order
+        quantities (the sharpness monitor's Hessian products) differentiate
+        :meth:`objective` itself."""
+        return jax.grad(self.objective)(state)
+
     def vector_field(self, t, state: PyTree, args) -> PyTree:
-        return self.velocity(jax.grad(self.objective)(state), state)
+        return self.velocity(self.gradient(state), state)
 
 
 class AbstractLossSystem(AbstractSystem):

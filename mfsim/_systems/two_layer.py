@@ -121,6 +121,13 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     - ``block``: neurons per block when summing the output (memory
       $O(n\cdot\text{block})$ instead of $O(nm)$; 0: no blocking; ``None``:
       :func:`auto_block`, by device and $n m$). Results agree to rounding.
+    - ``fused``: take the gradient of the objective (what the flow, gradient
+      descent and :meth:`gradient` use) through the fused Pallas kernels of
+      :mod:`mfsim._systems.fused_two_layer`, which never hold the $n\times m$
+      pre-activations. They compile for GPUs (Triton) and run in Pallas'
+      interpret mode elsewhere: exact but slow, so the default is ``False``.
+      Losses, predictions, stochastic batches and Hessian products take the
+      plain path either way.
     - ``loss``: the training loss, ``"squared"`` (default), ``"logistic"`` (labels
       +-1) or ``"cross_entropy"`` (:mod:`mfsim._systems.losses`); an :class:`mfsim.AbstractLoss`.
     """
@@ -139,6 +146,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
     neuron_init: AbstractNeuronInit = eqx.field(static=True)
     center: bool = eqx.field(static=True)
     block: int = eqx.field(static=True, default=0)
+    fused: bool = eqx.field(static=True, default=False)
     loss_fn: AbstractLoss = eqx.field(default_factory=SquaredLoss)
 
     def __init__(
@@ -159,6 +167,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         sigma_b: float = 1.0,
         block: int | None = None,
         loss: str | AbstractLoss = "squared",
+        fused: bool = False,
     ):
         self.x_train = x_train = as_float_array(x_train)
         dtype = x_train.dtype
@@ -176,6 +185,7 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         self.neuron_init = to_neuron_init(init)
         self.center = bool(center)
         self.block = auto_block(x_train.shape[0], int(width)) if block is None else int(block)
+        self.fused = bool(fused)
 
     def __check_init__(self):
         if self.x_train.ndim != 2:
@@ -242,6 +252,15 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
             out = out + self.features(tail, x) @ tail.v
         return self.output_factor() * out
 
+    def fused_raw_output(self, params: TwoLayerParams, x: Float[Array, "k d"]
+                         ) -> Float[Array, " k"]:
+        r"""$h(x;\\theta)$ as :meth:`raw_output`, by the fused kernels (reverse-mode
+        differentiable only)."""
+        from .fused_two_layer import fused_output  # Pallas (40 ms) only when asked for
+
+        return self.output_factor() * fused_output(x, params.w, params.v, params.b,
+                                                   self.activation, self.input_multiplier())
+
     def _trainable(self, params: TwoLayerParams) -> TwoLayerParams:
         """``params`` with the frozen layers cut from the gradient."""
         hidden, output = "hidden" in self.train, "output" in self.train
@@ -275,6 +294,20 @@ class TwoLayerNetwork(AbstractSupervisedSystem, AbstractScalarOutputSystem, Abst
         if self.center:
             h = h - jax.lax.stop_gradient(state.anchor_train)
         return self.alpha * h
+
+    def gradient(self, state: TwoLayerState) -> TwoLayerState:
+        """The objective's gradient; with ``fused``, through the fused kernels
+        (the same objective as :meth:`objective`, the same frozen layers)."""
+        if not self.fused:
+            return super().gradient(state)
+
+        def objective(s: TwoLayerState):
+            h = self.fused_raw_output(self._trainable(s.params), self.x_train)
+            if self.center:
+                h = h - jax.lax.stop_gradient(s.anchor_train)
+            return self.loss_weight() * self.loss_fn(self.alpha * h, self.y_train)
+
+        return jax.grad(objective)(state)
 
     def loss_weight(self):
         r"""$1/\alpha^2$: the objective is $\frac{1}{\alpha^2} L(\alpha h)$."""

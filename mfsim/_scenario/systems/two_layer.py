@@ -51,6 +51,9 @@ class TwoLayerConfig(Table):
     block: Optional[Annotated[int, Field(ge=0)]] = Field(
         None, description="neurons per block when summing the output (memory O(n block) "
         "instead of O(n m); 0: no blocking; unset: automatic, by device and n m)")
+    fused: bool = Field(False, description="the gradient by fused Pallas kernels that never "
+                        "hold the n x m pre-activations (GPUs; interpret mode elsewhere: "
+                        "exact but slow)")
 
     @model_validator(mode="after")
     def _check(self):
@@ -74,6 +77,8 @@ def build(cfg: TwoLayerConfig, data) -> TwoLayerNetwork:
 def memory(cfg: TwoLayerConfig, data: DataSizes, platform: str) -> SystemMemory:
     m, n = cfg.width, data.n_train
     block = cfg.block if cfg.block is not None else auto_block(n, m, platform)
+    if cfg.fused:  # a tile of inputs by a tile of neurons at a time
+        block = min(m, 64)
     # pre-activations, activations, derivatives and the gradient's cotangents
     # of a block of neurons; an NTK Gram matrix of k inputs uses k x width
     # features per layer
