@@ -1,6 +1,6 @@
 """Where a run's time goes (issue 36, P2): ``mfsim run --timings``, the
 provenance's record of it, and what changes nothing but time: a run without
-an output directory writes no point files, and the command leaves without
+an output directory writes no files, and the command leaves without
 the interpreter's teardown yet with its exit status."""
 
 import json
@@ -52,12 +52,15 @@ SWEEP = {"name": "seeds", "task": {"kind": "teacher", "d": 3, "n_train": 8, "n_t
          "monitors": [{"name": "train_loss"}], "sweep": {"grid": {"seed": [0, 1, 2]}}}
 
 
-def test_a_run_without_a_directory_writes_no_point_files_and_equals_one_with(tmp_path,
-                                                                              monkeypatch):
+def test_a_run_without_a_directory_writes_no_files_and_equals_one_with(tmp_path,
+                                                                        monkeypatch):
     import mfsim._runner.assemble as assemble
+    import mfsim._store.points as points
 
     written = []
     monkeypatch.setattr(assemble, "write_point", lambda *a: written.append(a))
+    for name in ("write_dataset", "write_csv", "write_json"):  # results, summary, provenance
+        monkeypatch.setattr(points, name, lambda *a, name=name: written.append(name))
     kept = mfsim.run(SWEEP)
     assert written == []
     monkeypatch.undo()

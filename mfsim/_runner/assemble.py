@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 import equinox as eqx
 import jax
 import numpy as np
-import xarray as xr
 
 from .._solve.batching import Job
 from .._solve.core import Trajectory
 from .._solve.polish import polish
 from .._store.analysis import reference_distance
+from .._store.lazy_xarray import xr
 from .._store.points import (
     merge_twins,
     point_text,

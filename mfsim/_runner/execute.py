@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import xarray as xr
-
 from .._errors import Interrupted, ScenarioError
 from .._scenario.build import build, label_problem, non_finite
 from .._scenario.sweep import SweepPoint
@@ -16,6 +14,7 @@ from .._solve.core import CompileClock, Trajectory
 from .._solve.settings import SolveSettings
 from .._solve.sharding import OneDevice, ShardParticles
 from .._store.checkpoints import CheckpointFile
+from .._store.lazy_xarray import xr
 from .._store.points import (
     Outcome,
     prepare_dir,

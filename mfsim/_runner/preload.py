@@ -23,39 +23,38 @@ import jax
 #: what drawing the figures imports
 FIGURE_MODULES = ("mfsim.plotting", "matplotlib.figure", "matplotlib.backends.backend_agg",
                   "matplotlib.collections", "matplotlib.ticker", "matplotlib.font_manager")
+#: what storing the results imports (mfsim._store.lazy_xarray)
+STORE_MODULES = ("xarray",)
 #: seconds of tracing that mark a solve's compile (the quickstart's: ~1 s)
 LONG_TRACE = 0.25
-
-_SOLVE_COMPILED = threading.Event()
-_TRACED = {"long": False}
-
-
-def _traced(duration: float) -> None:
-    if duration >= LONG_TRACE:
-        _TRACED["long"] = True
+TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
-def _compiled(duration: float) -> None:
-    if _TRACED["long"]:
-        _SOLVE_COMPILED.set()  # the solve runs now
+class _SolveWatch:
+    """A listener of JAX's compile events (jax.monitoring): ``compiled`` is set
+    once a trace of at least :data:`LONG_TRACE` seconds has been compiled."""
 
+    def __init__(self):
+        self.long_trace = False
+        self.compiled = threading.Event()
 
-# JAX's compile events (jax.monitoring) this module follows
-_EVENTS = {"/jax/core/compile/jaxpr_trace_duration": _traced,
-           "/jax/core/compile/backend_compile_duration": _compiled}
+    def __call__(self, event: str, duration: float, **kwargs) -> None:
+        if event == TRACE_EVENT and duration >= LONG_TRACE:
+            self.long_trace = True
+        elif event == COMPILE_EVENT and self.long_trace:
+            self.compiled.set()  # the solve runs now
 
 
 @functools.cache
-def _listen() -> None:
-    def on_event(event, duration, **kwargs):
-        if event in _EVENTS:
-            _EVENTS[event](duration)
-
-    jax.monitoring.register_event_duration_secs_listener(on_event)
+def _watch() -> _SolveWatch:
+    watch = _SolveWatch()
+    jax.monitoring.register_event_duration_secs_listener(watch)
+    return watch
 
 
-def _import_all(modules: tuple[str, ...]) -> None:
-    _SOLVE_COMPILED.wait()
+def _import_all(compiled: threading.Event, modules: tuple[str, ...]) -> None:
+    compiled.wait()
     try:
         for name in modules:
             importlib.import_module(name)
@@ -66,6 +65,5 @@ def _import_all(modules: tuple[str, ...]) -> None:
 def preload_during_solve(modules: tuple[str, ...]) -> None:
     """Import ``modules`` on a daemon thread once a solve has compiled
     (module docstring)."""
-    _listen()
-    threading.Thread(target=_import_all, args=(modules,), name="mfsim-preload",
-                     daemon=True).start()
+    threading.Thread(target=_import_all, args=(_watch().compiled, modules),
+                     name="mfsim-preload", daemon=True).start()

@@ -6,7 +6,6 @@ import contextlib
 import os
 
 import jax
-import xarray as xr
 
 from .._errors import Interrupted, MfsimError
 from .._scenario.load import load_scenario
@@ -14,12 +13,13 @@ from .._scenario.schema import Scenario
 from .._scenario.sweep import apply_overrides
 from .._store.finished import RunResult, point_statuses
 from .._store.io import recording
+from .._store.lazy_xarray import xr
 from .._store.points import read_complete, store, write_error
 from .execute import build_jobs, execute
 from .lock import run_lock
 from .manifest import Manifest
 from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_key
-from .preload import FIGURE_MODULES, preload_during_solve
+from .preload import FIGURE_MODULES, STORE_MODULES, preload_during_solve
 from .progress import Mode
 from .shards import Shard, ShardResult, partition, reference_writers, require_sweep
 from .timings import Timings
@@ -49,7 +49,7 @@ def run_scenario(
     workers: int | None = None,
     plugins: tuple[str, ...] = (),
     timings: Timings | None = None,
-    resumable: bool = True,
+    keep: bool = True,
 ) -> RunResult | ShardResult:
     """Run a scenario (object or file path) and write its run directory.
 
@@ -90,9 +90,9 @@ def run_scenario(
 
     ``timings`` (:class:`mfsim._runner.timings.Timings`; default a clock
     started now) collects where the run's time went, by phase; the
-    provenance records it. Without ``resumable`` a sweep writes no file per
-    point (a directory that is discarded afterwards: :func:`run` without
-    ``out``); the results are the same.
+    provenance records it. Without ``keep`` the run writes no point files,
+    no results, summary or provenance (its directory is discarded afterwards:
+    :func:`run` without ``out``); the dataset returned is the same.
     """
     source, timings = None, Timings() if timings is None else timings
     try:
@@ -136,11 +136,11 @@ def run_scenario(
             except OSError as e:
                 raise write_error(e, plan.out_dir) from None
         return _run_here(plan, jobs, progress=_mode(progress), force=force, out=out,
-                         figures=figures, timings=timings, resumable=resumable)
+                         figures=figures, timings=timings, keep=keep)
 
 
 def _run_here(plan: RunPlan, jobs, *, progress: Mode, force: bool, out, figures: bool,
-              timings: Timings, resumable: bool) -> RunResult:
+              timings: Timings, keep: bool) -> RunResult:
     """The run in this process (:func:`run_scenario` without shard or workers)."""
     try:
         with run_lock(plan.out_dir):
@@ -152,14 +152,15 @@ def _run_here(plan: RunPlan, jobs, *, progress: Mode, force: bool, out, figures:
             except MfsimError as e:
                 raise MfsimError(f"{plan.where}: {output_key(plan.scenario, out)}: "
                                  f"{e}") from None
-            if figures:  # matplotlib's imports overlap a solve (mfsim._runner.preload)
-                preload_during_solve(FIGURE_MODULES)
+            # xarray's and matplotlib's imports overlap a solve (mfsim._runner.preload)
+            preload_during_solve(STORE_MODULES + (FIGURE_MODULES if figures else ()))
             with recording(manifest.record):  # every file written is named first
                 outcome = execute(plan, jobs, manifest, progress=progress, force=force,
-                                  persist=resumable)
+                                  persist=keep)
                 timings.solves(outcome.solve_time, outcome.compile_time, outcome.store_time)
                 try:
-                    return store(plan, manifest, outcome, figures=figures, timings=timings)
+                    return store(plan, manifest, outcome, figures=figures, timings=timings,
+                                 persist=keep)
                 except KeyboardInterrupt:
                     raise Interrupted(
                         f"{plan.where}: interrupted while writing the results; every "
@@ -226,4 +227,4 @@ def run(scenario: Scenario | dict | str | os.PathLike, *, out: str | os.PathLike
 
     with tempfile.TemporaryDirectory(prefix="mfsim-run-") as tmp:
         return run_scenario(scenario, out=tmp, progress=progress, overrides=dotted,
-                            figures=False, resumable=False).dataset
+                            figures=False, keep=False).dataset

@@ -8,9 +8,9 @@ times, with ``t`` a coordinate over the sweep and ``save``).
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from .._monitors.variable import Variable
+from .lazy_xarray import xr
 
 
 def time_dim(ds: xr.Dataset) -> str:

@@ -20,9 +20,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-import xarray as xr
 
 from .analysis import scalar_series
+from .lazy_xarray import xr
 from .results import STEP_ATTRS, TIME_ATTRS
 
 

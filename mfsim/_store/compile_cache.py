@@ -9,8 +9,8 @@ instead. The command turns it on before anything compiles:
   default ``~/.cache/mfsim/jax``);
 - ``MFSIM_COMPILE_CACHE=off`` (what ``mfsim run --no-compile-cache`` sets,
   for its worker processes too) leaves it off;
-- compilations shorter than 0.2 s are not written (JAX's
-  ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` overrides).
+- every compilation is written, the small ones too (:data:`MIN_COMPILE_SECONDS`;
+  JAX's ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` overrides).
 
 JAX writes no entry for a computation with a host callback, and Equinox's
 runtime checks (``eqx.error_if``: diffrax's checks of ``dt0`` and the save
@@ -35,7 +35,11 @@ from pathlib import Path
 from .._errors import MfsimWarning
 
 ENV = "MFSIM_COMPILE_CACHE"
-MIN_COMPILE_SECONDS = 0.2
+#: cache every compiled program, the small ones too: the ~40 eager operations
+#: that draw a run's data and initial state compile in 10-20 ms each, 0.5 s in
+#: all, and load from the cache in a fraction of that (bench/NOTES.md,
+#: "Around the solves")
+MIN_COMPILE_SECONDS = 0.0
 
 
 def cache_directory() -> Path | None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jax
-import xarray as xr
 
 from .._errors import MfsimError, ScenarioError
 from .._runner.lock import run_lock
@@ -33,6 +32,7 @@ from .._runner.progress import Mode, Reporter
 from .._scenario.load import load_scenario
 from .finished import MISSING, RunResult, point_statuses
 from .io import recording
+from .lazy_xarray import xr
 from .points import (
     Outcome,
     point_text,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from .._errors import MfsimError, RecomputedWarning
 from .._monitors.variable import Variable, hidden
@@ -39,6 +38,7 @@ from .finished import (
     points_record,
     solve_ends,
 )
+from .lazy_xarray import xr
 from .results import (
     PROVENANCE_FILE,
     RESULTS_FILE,
@@ -317,14 +317,16 @@ def prepare_dir(plan: RunPlan, manifest: Manifest, *, force: bool, tidy: bool = 
 
 
 def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
-          cleanup: bool = True, timings: Timings | None = None) -> RunResult:
+          cleanup: bool = True, timings: Timings | None = None, persist: bool = True
+          ) -> RunResult:
     """Combine the points (each as written to disk for a sweep: resumed and
     uninterrupted runs combine the same bits), write ``results.nc``,
     ``summary.csv``, ``provenance.json`` and the figures, and (``cleanup``)
     drop the checkpoints and the parts of solves (the results are complete).
     ``timings``: the run's clock (:mod:`mfsim._runner.timings`), its
     ``store`` and ``figures`` phases added here and recorded in the
-    provenance."""
+    provenance. Without ``persist`` (a directory discarded afterwards) the
+    result is only returned: no file is written."""
     timings = Timings() if timings is None else timings
     begin = time.perf_counter()
     scenario, out_dir, points = plan.scenario, plan.out_dir, plan.points
@@ -332,12 +334,13 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     outcome.reporter.set_phase("writing the results")
     statuses = tuple(point_statuses(ds) for ds in ordered)
     t_finals = tuple(float(ds.attrs["t_final"]) for ds in ordered)
-    ds = _combined(plan, ordered) if plan.sweep else ordered[0]
+    ds = _combined(plan, ordered, persist) if plan.sweep else ordered[0]
     seed_swept = "seed" in scenario.sweep.grid or "seed" in scenario.sweep.zip
     ds = ds.assign_attrs(provenance_attrs(
         scenario_text=plan.resolved_text, seed=None if seed_swept else scenario.seed,
         dtype=scenario.dtype), time_axis=time_axis(scenario))
-    write_dataset(out_dir / RESULTS_FILE, ds)
+    if persist:
+        write_dataset(out_dir / RESULTS_FILE, ds)
     labels = tuple(p.label() for p in points)
     result = RunResult(dataset=ds, trajectories=trajectories, labels=labels, out_dir=out_dir,
                        figures=(), statuses=statuses, t_finals=t_finals,
@@ -348,6 +351,8 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
                                   for d, p in zip(ordered, points)), sweep=plan.sweep,
                        solve_labels={prefix: solve_label(prefix)
                                      for statuses_ in statuses for prefix in statuses_})
+    if not persist:
+        return result
     status, t_final, stats = _run_record(plan, outcome, result)
     if figures:
         outcome.reporter.set_phase("drawing the figures")
@@ -379,9 +384,9 @@ def store(plan: RunPlan, manifest: Manifest, outcome: Outcome, *, figures: bool,
     return result
 
 
-def _combined(plan: RunPlan, ordered: list[xr.Dataset]) -> xr.Dataset:
+def _combined(plan: RunPlan, ordered: list[xr.Dataset], persist: bool) -> xr.Dataset:
     """A sweep's points in one dataset over its axes; its ``summary.csv``
-    (the final values per point) written beside."""
+    (the final values per point) written beside (``persist``)."""
     scenario = plan.scenario
     ax = axes(scenario)
     coords = {}
@@ -390,8 +395,9 @@ def _combined(plan: RunPlan, ordered: list[xr.Dataset]) -> xr.Dataset:
             name = a.dim if key == a.keys[0] else key.split(".")[-1]
             coords[name] = (a.dim, values, key_shown(scenario, key))
     ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
-    write_csv(plan.out_dir / SUMMARY_FILE,
-              summary_rows(ordered, [p.overrides for p in plan.points]))
+    if persist:
+        write_csv(plan.out_dir / SUMMARY_FILE,
+                  summary_rows(ordered, [p.overrides for p in plan.points]))
     return ds
 
 

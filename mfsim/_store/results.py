@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import tomli_w
-import xarray as xr
 
 from .io import atomic_write, atomic_write_text
+from .lazy_xarray import xr
 
 if typing.TYPE_CHECKING:  # imported where used: reading a run needs no JAX
     from .._solve.core import Trajectory
