@@ -31,7 +31,7 @@ BENCHMARKS = {
                     "mfsim.run batched vs sequential, end to end; `mfsim run` of the "
                     "quickstart in fresh processes (--timings)",
     "kinked_solvers": "Tsit5, Bosh3, Heun and GD on ReLU and tanh flows (width 1,024) at "
-                      "equal endpoint error vs a float64 reference (~15 min, not default)",
+                      "equal endpoint error vs a float64 reference (~35 min, not default)",
     "monitor_overhead": "loss + kernel drift + Sinkhorn W2 at 50 saves vs loss only (quickstart)",
     "sweep_batching": "8 and 16 seeds (quickstart; tiny GD): one batch (stacked or vmapped) vs "
                       "sequential; the auto rule's width scan",
@@ -49,6 +49,16 @@ BENCHMARKS = {
                       "256 MiB; GPU: n=8000, 1 GiB; ~6 min on CPU, not default)",
     "cli": "the mfsim command in fresh processes: --help, --version, list, keys, check, the "
            "first line of run, a rerun of a finished run (interleaved, min of 5)",
+}
+# each summary row's clock: warm (compiled, in a process that ran it before),
+# cold (a fresh process or a first call), or not a time; a list gives one per row
+CLOCKS = {
+    "cli": "cold: fresh process (run: compilation cached)",
+    "compile_time": ["cold: fresh process, empty cache", "cold: fresh process, cached"],
+    "run_overhead": ["warm", "cold: fresh process, compilation cached"],
+    "memory": "peak memory", "ntk_memory": "peak memory", "cnn_ntk_memory": "peak memory",
+    "kinked_solvers": "warm: one call less its compile",
+    "cluster": "cold: fresh processes",
 }
 NOT_DEFAULT = {"ntk_memory", "cnn_ntk_memory", "cluster", "w2_method", "kinked_solvers"}
 
@@ -235,11 +245,18 @@ def _versions() -> str:
             + f"; device: {dev.platform} ({dev.device_kind}), {len(jax.devices())} device(s)")
 
 
+def _clocked(name: str, rows: list) -> list:
+    """``rows`` with their clock (:data:`CLOCKS`; default warm) appended."""
+    clock = CLOCKS.get(name, "warm")
+    clocks = clock if isinstance(clock, list) else [clock] * len(rows)
+    return [(*row, c) for row, c in zip(rows, clocks)]
+
+
 def _table(rows) -> list[str]:
-    out = ["| figure | measured | target | met |", "|---|---|---|---|"]
-    for figure, value, target, met in rows:
+    out = ["| figure | measured | clock | target | met |", "|---|---|---|---|---|"]
+    for figure, value, target, met, clock in rows:
         mark = "" if met is None else ("yes" if met else "**no**")
-        out.append(f"| {figure} | {value} | {target} | {mark} |")
+        out.append(f"| {figure} | {value} | {clock} | {target} | {mark} |")
     return out
 
 
@@ -259,7 +276,7 @@ def main(argv: list[str]) -> int:
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(_Tee(sys.stdout, buf)):
             result = importlib.import_module(f"bench.{name}").main()
-        rows += _rows(name, result)
+        rows += _clocked(name, _rows(name, result))
         logs[name] = (buf.getvalue(), time.perf_counter() - t0)
     total = time.perf_counter() - start
     table = _table(rows)

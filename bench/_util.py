@@ -27,14 +27,25 @@ def best_of(fn, repeat: int = 3) -> float:
 def interleaved(sides: dict, rounds: int = 3) -> dict:
     """Time each side once per round, in turn (A, B, A, B ...), each call
     blocked until its result is ready: ``{name: {"min": s, "median": s}}``.
-    Interleaving spreads the machine's load over the sides alike."""
+    Interleaving spreads the machine's load over the sides alike. A side
+    that is a :class:`bench._peer.PeerProcess` is timed in its own process."""
+    from ._peer import PeerProcess
+
     times = {name: [] for name in sides}
     for _ in range(rounds):
         for name, fn in sides.items():
+            if isinstance(fn, PeerProcess):
+                times[name].append(fn.timed())
+                continue
             start = time.perf_counter()
             jax.block_until_ready(fn())
             times[name].append(time.perf_counter() - start)
     return {name: {"min": min(t), "median": statistics.median(t)} for name, t in times.items()}
+
+
+def min_median(t: dict, digits: int = 2) -> str:
+    """``"min s (median)"`` of an :func:`interleaved` entry, for the printed rows."""
+    return f"{t['min']:7.{digits}f} s ({t['median']:.{digits}f})"
 
 
 def peak_rss_bytes() -> int:

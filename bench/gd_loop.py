@@ -7,16 +7,15 @@ solver (the train loss recorded at 11 save points) vs a hand-written
 iterates; and, where PyTorch is installed (``pip install -e '.[bench]'``), the
 same loop in PyTorch, eager and under ``torch.compile``. PyTorch gets as many
 intra-op threads as XLA uses (the machine's cores). Every side is compiled
-(where it compiles) before timing; ``repeat`` interleaved rounds, min and
-median. Targets (issue 22, P5): mfsim / scan <= 1.0 (measurement noise:
+(where it compiles) before timing; PyTorch runs in processes of its own
+(:mod:`bench._peer`), alternated with mfsim's calls here over ``rounds``
+rounds; min and median. Targets (issue 22, P5): mfsim / scan <= 1.0 (measurement noise:
 1.05), PyTorch eager / mfsim >= 2.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from importlib.metadata import PackageNotFoundError, version
 
 import diffrax
@@ -26,7 +25,8 @@ import numpy as np
 
 import mfsim
 
-from ._util import machine
+from ._peer import PeerProcess
+from ._util import interleaved, machine
 
 M, N, D, STEPS, DT = 8192, 512, 32, 1000, 0.05
 TARGET = 1.05
@@ -63,14 +63,13 @@ def hand_written(x, y, m, lr, steps, n_save):
     return run
 
 
-def torch_loops(x, y, v, w, m, lr, steps, n_save):
-    """The same GD loop in PyTorch: ``{"eager": fn, "compile": fn or reason}``,
-    each returning the 11 losses; ``None`` without PyTorch."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(os.cpu_count() or 1)
+def torch_loops(x, y, v, w, m, lr, steps, n_save, compile_too: bool = True):
+    """The same GD loop in PyTorch: ``{"eager": fn, "compile": fn or reason}``
+    (``compile`` only with ``compile_too``), each returning the 11 losses
+    (PyTorch must be installed)."""
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)  # as many as XLA's (every core)
     xt, yt = torch.from_numpy(np.array(x)), torch.from_numpy(np.array(y))
     v0, w0 = torch.from_numpy(np.array(v)), torch.from_numpy(np.array(w))
 
@@ -96,6 +95,8 @@ def torch_loops(x, y, v, w, m, lr, steps, n_save):
         return loop
 
     loops = {"eager": make(step)}
+    if not compile_too:
+        return loops
     try:
         compiled = torch.compile(step)
         compiled(v0, w0)  # compiles (inductor, C++ on CPU)
@@ -105,7 +106,16 @@ def torch_loops(x, y, v, w, m, lr, steps, n_save):
     return loops
 
 
-def run(repeat: int = 2, m=M, n=N, d=D, steps=STEPS) -> dict:
+def torch_peer(arrays: dict, *, m, lr, steps, n_save, kind):
+    """One of :func:`torch_loops` in a peer process (:mod:`bench._peer`)."""
+    fn = torch_loops(arrays["x"], arrays["y"], arrays["v"], arrays["w"], m, lr, steps,
+                     n_save, compile_too=kind == "compile")[kind]
+    if isinstance(fn, str):
+        raise RuntimeError(fn)
+    return fn
+
+
+def run(rounds: int = 3, m=M, n=N, d=D, steps=STEPS) -> dict:
     system, state = problem(m, n, d)
     n_save = 11
     t1 = steps * DT
@@ -127,24 +137,23 @@ def run(repeat: int = 2, m=M, n=N, d=D, steps=STEPS) -> dict:
                                              mfsim.SolveSettings.of(diffrax.Euler(), t1=t1, dt=DT,
                                                                     max_steps=steps + 10), **kw),
              "scan": lambda: jax.block_until_ready(loop(v, w))}
-    peers = torch_loops(system.x_train, system.y_train, v, w, m, lr, steps, n_save)
     skipped = {}
-    if peers is None:
-        skipped["torch"] = "PyTorch not installed (pip install -e '.[bench]')"
-    else:
-        for name, fn in peers.items():
-            if isinstance(fn, str):
-                skipped[f"torch {name}"] = fn
+    arrays = {"x": system.x_train, "y": system.y_train, "v": v, "w": w}
+    peers = {f"torch {kind}": PeerProcess("bench.gd_loop:torch_peer", arrays, m=m, lr=lr,
+                                          steps=steps, n_save=n_save, kind=kind)
+             for kind in ("eager", "compile")}
+    try:
+        for name, peer in peers.items():
+            if peer.error:
+                skipped[name] = peer.error
                 continue
-            np.testing.assert_allclose(fn(), np.asarray(losses), rtol=2e-3)
-            sides[f"torch {name}"] = fn
-    times = {k: [] for k in sides}
-    for _ in range(repeat):  # interleaved rounds
-        for name, fn in sides.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    best = {k: min(t) for k, t in times.items()}
+            np.testing.assert_allclose(peer.result, np.asarray(losses), rtol=2e-3)
+            sides[name] = peer
+        timed = interleaved(sides, rounds)
+    finally:
+        for peer in peers.values():
+            peer.close()
+    best = {k: t["min"] for k, t in timed.items()}
     versions = {}
     for pkg in ("torch",):
         try:
@@ -152,8 +161,7 @@ def run(repeat: int = 2, m=M, n=N, d=D, steps=STEPS) -> dict:
         except PackageNotFoundError:
             pass
     return {"mfsim_s": best["mfsim"], "scan_s": best["scan"],
-            "ratio": best["mfsim"] / best["scan"], "times": {
-                k: {"min": min(t), "median": statistics.median(t)} for k, t in times.items()},
+            "ratio": best["mfsim"] / best["scan"], "times": timed,
             "torch_eager_over_mfsim": best.get("torch eager", float("nan")) / best["mfsim"],
             "torch_compile_over_mfsim": best.get("torch compile", float("nan")) / best["mfsim"],
             "skipped": skipped, "versions": versions, "threads": os.cpu_count(),

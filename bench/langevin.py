@@ -23,7 +23,7 @@ import numpy as np
 
 import mfsim
 
-from ._util import interleaved, machine
+from ._util import interleaved, machine, min_median
 
 M, N, D, STEPS, DT, T, DECAY = 4000, 256, 5, 2000, 0.01, 0.01, 0.01
 TARGET = 1.5
@@ -105,8 +105,7 @@ def main():
           f"T={T}, weight decay {DECAY}; cold = the first call (trace, compile, run), warm = "
           "min (median) of 3 interleaved rounds")
     for name, t in r["times"].items():
-        print(f"  {name:20s} cold {r['cold_s'][name]:7.2f} s, warm {t['min']:7.2f} s "
-              f"({t['median']:.2f})")
+        print(f"  {name:20s} cold {r['cold_s'][name]:7.2f} s, warm {min_median(t)}")
     print(f"final train loss: mfsim {r['final_loss']['mfsim']:.4g}, scan "
           f"{r['final_loss']['scan']:.4g} (the same law, other draws)")
     print(f"Langevin / lax.scan {r['over_scan']:.2f}, Langevin / without noise "

@@ -7,7 +7,9 @@ then ``J J^T``.
 Where PyTorch is installed (``pip install -e '.[bench]'``), the same Gram with
 ``torch.func`` (``vmap(jacrev)`` of the network as a function of its
 parameters, then the contraction: the recipe of PyTorch's NTK tutorial) on
-the same weights, as many threads as XLA uses, checked against mfsim's.
+the same weights, as many threads as XLA uses, checked against mfsim's; it
+runs in a process of its own, alternated with mfsim's calls
+(:mod:`bench._peer`).
 
 Targets (issue 22, P2): generic <= 1.0x the plain peer; structured >= 2x faster
 than the generic path's best.
@@ -16,6 +18,7 @@ than the generic path's best.
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 
 import equinox as eqx
 import jax
@@ -25,6 +28,7 @@ import numpy as np
 import mfsim
 from mfsim._kernels.empirical import default_memory_budget, plan_blocking
 
+from ._peer import PeerProcess
 from ._util import interleaved, machine
 
 
@@ -46,14 +50,22 @@ def run(n: int = 1000, d: int = 64, width: int = 512, rounds: int = 3) -> dict:
              "generic": lambda: mfsim.empirical_ntk(net.predict, state, x),
              "plain vmap(jacrev) + matmul": lambda: plain(state, x)}
     k_s, k_g, k_p = (jax.block_until_ready(f()) for f in sides.values())  # compile
-    torch_fn, torch_version = _torch_peer(net, state, x)
-    rel_t = None
-    if torch_fn is not None:
-        rel_t = float(np.linalg.norm(torch_fn() - np.asarray(k_g)) / jnp.linalg.norm(k_g))
-        sides["torch.func vmap(jacrev) + contraction"] = torch_fn
-    rel = float(jnp.linalg.norm(k_s - k_g) / jnp.linalg.norm(k_g))
-    rel_p = float(jnp.linalg.norm(k_p - k_g) / jnp.linalg.norm(k_g))
-    times = interleaved(sides, rounds)
+    arrays = {"x": x} | {f"{i}.{k}": getattr(layer, k) for i, layer in enumerate(state)
+                         for k in ("w", "b")}
+    peer = PeerProcess("bench.ntk_gram:torch_gram", arrays,
+                       scales=[float(s) for s in net.weight_scales()],
+                       sigma_b=float(net.sigma_b), n_layers=len(state))
+    rel_t, torch_version = None, None
+    try:
+        if peer.error is None:
+            torch_version = version("torch")
+            rel_t = float(np.linalg.norm(peer.result - np.asarray(k_g)) / jnp.linalg.norm(k_g))
+            sides["torch.func vmap(jacrev) + contraction"] = peer
+        rel = float(jnp.linalg.norm(k_s - k_g) / jnp.linalg.norm(k_g))
+        rel_p = float(jnp.linalg.norm(k_p - k_g) / jnp.linalg.norm(k_g))
+        times = interleaved(sides, rounds)
+    finally:
+        peer.close()
     budget = default_memory_budget()
     plan = plan_blocking(state, 1, n, n, budget, result_elements=n * n, symmetric=True)
     s, g, p = (times[k]["min"] for k in list(sides)[:3])
@@ -65,20 +77,15 @@ def run(n: int = 1000, d: int = 64, width: int = 512, rounds: int = 3) -> dict:
             "torch_s": times.get("torch.func vmap(jacrev) + contraction", {}).get("min")}
 
 
-def _torch_peer(net, state, x):
-    """The Gram through torch.func on mfsim's weights: (callable -> numpy, version)."""
-    try:
-        import torch
-        from torch.func import jacrev, vmap
-    except ImportError:
-        return None, None
-    torch.set_num_threads(os.cpu_count() or 1)
-    scales = [float(s) for s in net.weight_scales()]
-    sigma_b, n_layers = float(net.sigma_b), len(state)
-    params = {}
-    for i, layer in enumerate(state):
-        params[f"{i}.w"] = torch.from_numpy(np.array(layer.w))
-        params[f"{i}.b"] = torch.from_numpy(np.array(layer.b))
+def torch_gram(arrays: dict, *, scales, sigma_b, n_layers):
+    """The Gram through torch.func on mfsim's weights (``arrays``: ``x`` and
+    each layer's ``i.w``, ``i.b``), in a peer process (:mod:`bench._peer`)."""
+    import torch
+    from torch.func import jacrev, vmap
+
+    torch.set_num_threads(os.cpu_count() or 1)  # as many as XLA's (every core)
+    params = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k != "x"}
+    x = arrays["x"]
 
     def f(p, xi):  # one input: the network's scalar output
         a = xi[None]
@@ -95,7 +102,7 @@ def _torch_peer(net, state, x):
             flat = torch.cat([j.reshape(xt.shape[0], -1) for j in jac.values()], dim=1)
             return (flat @ flat.T).numpy()
 
-    return gram, torch.__version__
+    return gram
 
 
 def main():

@@ -22,7 +22,7 @@ from jax.flatten_util import ravel_pytree
 
 import mfsim
 
-from ._util import interleaved, machine
+from ._util import interleaved, machine, min_median
 
 D, WIDTHS, N, STEPS, LR, SAVES = 12, (81, 86), 64, 400, 0.2, 41
 TARGET_MS, TARGET_ERR = 20.0, 1e-6
@@ -84,7 +84,7 @@ def main():
           "interleaved rounds")
     for name, t in r["times"].items():
         extra = f", {r['per_save_ms'][name]:.1f} ms per save" if name in r["per_save_ms"] else ""
-        print(f"  {name:40s} {t['min']:.3f} s ({t['median']:.3f}){extra}")
+        print(f"  {name:40s} {min_median(t, 3)}{extra}")
     print(f"top eigenvalue at the first / last save: {r['sharpness'][0]:.12g} / "
           f"{r['sharpness'][1]:.12g}; eigh {r['eigh'][0]:.12g} / {r['eigh'][1]:.12g}; "
           f"max relative error {r['max_rel_error']:.1e} (eta lambda_1 / 2 at the end "

@@ -14,6 +14,8 @@ the same epsilon, on the same particles:
 
 Times: one call of each side per round, sides in turn, 5 rounds, min and
 median (the monitor is compiled first; its time is one save point's cost).
+POT's sides run in processes of their own, alternated with the others
+(:mod:`bench._peer`).
 Memory (the exact sides, trained case): each once more in a fresh process
 that loads the clouds and sets the side up (the monitor compiled ahead of time,
 not run): the call's RSS high-water mark above the resident size before it
@@ -37,6 +39,7 @@ from importlib.metadata import PackageNotFoundError, version
 import diffrax
 import numpy as np
 
+from ._peer import PeerProcess
 from ._util import interleaved, machine, reset_peak_rss, rss_high_water
 
 M, D_IN = 4000, 10
@@ -118,18 +121,38 @@ def sides(x, y, sinkhorn: bool = True):
         return float(cost[rows, cols].mean())
 
     out[SCIPY] = plain
-    try:
-        import ot
-    except ImportError:
-        return out
-    a = np.full(M, 1.0 / M)
-    out["POT emd2 (+ ot.dist)"] = lambda: float(ot.emd2(a, a, ot.dist(x, y), numItermax=10**8))
-    if not sinkhorn:
-        return out
-    out["POT sinkhorn2 log (+ ot.dist)"] = lambda: float(  # log domain: exp(-C/eps) underflows
-        ot.sinkhorn2(a, a, ot.dist(x, y), EPSILON, method="sinkhorn_log", numItermax=2000,
-                     stopThr=1e-3))
     return out
+
+
+POT_SIDES = {"POT emd2 (+ ot.dist)": "emd2", "POT sinkhorn2 log (+ ot.dist)": "sinkhorn2"}
+
+
+def pot_side(arrays: dict, *, method: str):
+    """POT's exact or Sinkhorn (log domain: exp(-C/eps) underflows) squared
+    distance between the clouds ``x`` and ``y``, in a peer process
+    (:mod:`bench._peer`) or here (for the memory probe)."""
+    import ot
+
+    x, y = arrays["x"], arrays["y"]
+    a = np.full(len(x), 1.0 / len(x))
+    if method == "emd2":
+        return lambda: float(ot.emd2(a, a, ot.dist(x, y), numItermax=10**8))
+    return lambda: float(ot.sinkhorn2(a, a, ot.dist(x, y), EPSILON, method="sinkhorn_log",
+                                      numItermax=2000, stopThr=1e-3))
+
+
+def pot_peers(x, y, sinkhorn: bool) -> dict:
+    """POT's sides as peer processes (none where POT is absent)."""
+    peers = {}
+    for name, method in POT_SIDES.items():
+        if method == "sinkhorn2" and not sinkhorn:
+            continue
+        peer = PeerProcess("bench.w2:pot_side", {"x": x, "y": y}, method=method)
+        if peer.error:
+            peer.close()
+            return {}
+        peers[name] = peer
+    return peers
 
 
 def child(path: str, side: str) -> None:
@@ -140,7 +163,8 @@ def child(path: str, side: str) -> None:
     jax.config.update("jax_enable_x64", True)
     with np.load(path) as f:
         x, y = f["x"], f["y"]
-    fn = sides(x, y, sinkhorn=False)[side]
+    fn = (pot_side({"x": x, "y": y}, method=POT_SIDES[side]) if side in POT_SIDES
+          else sides(x, y, sinkhorn=False)[side])
     before = reset_peak_rss()  # ru_maxrss would start at the parent's size (fork + exec)
     fn()
     print(json.dumps({"peak_MiB": (rss_high_water() - before) / 2**20}))
@@ -166,7 +190,14 @@ def run(rounds: int = 5) -> dict:
         x, y = clouds(case)
         fns = sides(x, y, sinkhorn=case == "trained")
         values = {k: f() for k, f in fns.items()}  # compiles
-        times = interleaved(fns, rounds)
+        peers = pot_peers(x, y, sinkhorn=case == "trained")
+        try:
+            values |= {k: float(p.result) for k, p in peers.items()}
+            times = interleaved(fns | peers, rounds)
+        finally:
+            for p in peers.values():
+                p.close()
+        fns |= peers
         memory = {k: _memory(x, y, k) for k in fns if k in EXACT and case == "trained"}
         out[case] = {"values": values, "times": times, "memory_MiB": memory}
         print(f"  ({case}: done)", flush=True)
