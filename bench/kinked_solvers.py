@@ -13,7 +13,7 @@ solver rejected steps (the error estimate assumes smoothness), so a
 lower-order method may reach the same error in less time.
 
 Target: on the ReLU case, the chosen default reaches the endpoint error of
-today's default (Tsit5, rtol 1e-5, atol 1e-7: the quickstart's) in <= 0.5x
+the default before issue 36 (Tsit5, rtol 1e-5, atol 1e-7: the quickstart's then) in <= 0.5x
 its time.
 """
 

@@ -110,3 +110,31 @@ def test_phase_diagram_over_two_sweep_axes(tmp_path):
     best = phase_grid(ds, "test_loss", "width", "scale", how="min")
     assert np.all(best <= grid + 1e-15)
     assert (out / "phase_width_scale.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("system", "solver"), [
+    ({}, "bosh3"),  # two_layer's default activation is relu
+    ({"activation": "relu"}, "bosh3"),
+    ({"activation": "tanh"}, "tsit5"),
+    ({"kind": "mlp", "widths": [8]}, "bosh3"),
+    ({"kind": "mlp", "widths": [8], "activation": "gelu"}, "tsit5"),
+    ({"kind": "deep_linear"}, "tsit5"),
+], ids=["two_layer", "relu", "tanh", "mlp", "mlp-gelu", "deep_linear"])
+def test_the_default_solver_follows_the_activation_and_rtol(system, solver):
+    """Issue 36, P5: a [solver] table without a name selects bosh3 for a
+    kinked activation at rtol >= 1e-5, tsit5 otherwise (bench/kinked_solvers.py)."""
+    loose = {"name": "s", "system": system, "solver": {"t1": 1.0, "rtol": 1e-4}}
+    assert mfsim.validate_scenario(loose).solver.name == solver
+    for tight in ({"t1": 1.0}, {"t1": 1.0, "rtol": 1e-6}, None):  # the default rtol is 1e-6
+        raw = {"name": "s", "system": system} | ({"solver": tight} if tight else {})
+        assert mfsim.validate_scenario(raw).solver.name == "tsit5"
+    named = mfsim.validate_scenario({"name": "s", "system": system,
+                                     "solver": {"name": "dopri5", "t1": 1.0, "rtol": 1e-4}})
+    assert named.solver.name == "dopri5"
+    # a point that changes the activation or rtol gets its own default
+    from mfsim._scenario.sweep import apply_overrides
+
+    base = mfsim.validate_scenario(loose)
+    assert apply_overrides(base, {"solver.rtol": 1e-6}).solver.name == "tsit5"
+    if "activation" in registry.SYSTEMS[base.system.kind].config.model_fields:
+        assert apply_overrides(base, {"system.activation": "tanh"}).solver.name == "tsit5"

@@ -35,7 +35,7 @@ BAD = {
     "unknown_activation": ("[system]\nactivation = \"rleu\"\n",
                            "system.activation: got 'rleu'; allowed: relu, tanh, erf, gelu or identity"),
     "unknown_solver": ("[solver]\nname = \"rk4\"\n",
-                       "solver.name: unknown name 'rk4'; allowed: euler, heun, tsit5, dopri5, "
+                       "solver.name: unknown name 'rk4'; allowed: euler, heun, bosh3, tsit5, dopri5, "
                        "dopri8, kvaerno5, sra1, shark, sgd, adam"),
     "syntax_error": ("[system\nwidth = 3\n", "TOML syntax error: "),
     "nan": ("[solver]\nt1 = nan\n", "solver.t1: must be a finite number"),

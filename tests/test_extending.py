@@ -101,8 +101,13 @@ def test_a_system_defined_outside_the_package_runs_from_a_scenario(registered):
     assert ds.attrs["status"] == "success"
 
 
-@pytest.mark.parametrize("solver", [{"name": "tsit5"}, {"name": "dopri5"},
-                                    {"name": "euler", "dt": 0.25}], ids=lambda s: s["name"])
+@pytest.mark.parametrize("solver", [
+    {"name": "tsit5"}, {"name": "dopri5"}, {"name": "euler", "dt": 0.25},
+    *[pytest.param({"name": n}, marks=pytest.mark.slow) for n in ("heun", "bosh3", "dopri8")],
+    # sgd's 3 copies are with momentum (without it: 2, and the estimate errs high)
+    pytest.param({"name": "sgd", "dt": 0.25, "momentum": 0.9}, marks=pytest.mark.slow),
+    pytest.param({"name": "adam", "dt": 0.25}, marks=pytest.mark.slow),
+], ids=lambda s: s["name"])
 def test_memory_estimate_without_sizes_within_5_percent_of_xla(registered, solver):
     """A3 of issue 35: the entry above writes no sizes; the state's shapes come
     from jax.eval_shape on its init, the vector field's intermediates from

@@ -295,9 +295,12 @@ class SolverEntry:
     - ``descriptions``: each name's one line (``mfsim list solvers``).
     - ``copies``: each name's state-sized working arrays beyond the initial
       and the final state (current and next state, stages, error estimate,
-      an optimizer's moments): the memory estimate's multiplier. Measured as
+      an optimizer's moments): the memory estimate's multiplier, measured as
       XLA's temporaries (and extra outputs) of the compiled solve of a system
-      whose vector field fuses away (``tests/test_extending.py``).
+      whose vector field fuses away. ``tests/test_extending.py`` checks it
+      for tsit5, dopri5, dopri8, heun, bosh3, euler, sgd (with momentum;
+      without, it holds one copy fewer) and adam; kvaerno5, sra1 and shark
+      (implicit, and stochastic with Lévy areas) are not checked there.
     - ``implicit``: its stages solve linear systems (a Jacobian in memory).
     - ``noise``: ``"optional"`` (the flow's solvers: with ``[noise]`` an
       SDE), ``"state"`` (SGD noise, which depends on the state, too: Euler-

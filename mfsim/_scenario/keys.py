@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from .._systems.activations import KINKED
 from . import registry
 from .reference_page import section_of
 from .schema import Scenario
@@ -177,7 +178,9 @@ def _solver_tables() -> list[type[BaseModel]]:
 
 def _solver_section() -> list[str]:
     out = ["## `[solver]`: how the flow is integrated", "",
-           f"`solver.name` selects the table (default `\"{registry.DEFAULT_SOLVER}\"`); each "
+           f"`solver.name` selects the table (default `\"{registry.DEFAULT_SOLVER}\"`, and "
+           f"`\"{registry.KINKED_SOLVER}\"` for a system with a kinked activation, "
+           f"{', '.join(sorted(KINKED))}, at `rtol` >= {registry.KINKED_FROM_RTOL:g}); each "
            "solver has its own keys beside the shared ones (`mfsim list solvers`).", "",
            "### Every solver", "", *table_rows(SolverTable, "solver.", skip=("name",)), ""]
     for model in _solver_tables():

@@ -70,6 +70,36 @@ SOLVERS: dict[str, SolverEntry] = {}  # each name a solver entry serves -> the e
 
 # a [system] / [task] table without `kind`, a [solver] table without `name`, is one of these
 DEFAULT_SYSTEM, DEFAULT_TASK, DEFAULT_SOLVER = "two_layer", "teacher", "tsit5"
+# ... except that a system with a kinked activation (relu), solved at rtol >=
+# KINKED_FROM_RTOL, defaults to KINKED_SOLVER. Measured on the quickstart's ReLU
+# network (bench/kinked_solvers.py; bench/NOTES.md "Solvers on kinked fields"):
+# Bosh3 takes 0.66x of Tsit5's time at rtol 1e-4 and 0.70x at 1e-5 (and
+# at 1e-4 ends nearer a float64 reference than Tsit5 at 1e-5), but 1.34x at
+# rtol 1e-6; on a smooth (tanh) flow Tsit5 is the faster at every rtol.
+KINKED_SOLVER = "bosh3"
+KINKED_FROM_RTOL = 1e-5
+
+
+def default_solver(system: object, solver: object) -> str:
+    """The solver a scenario's ``[solver]`` table without ``name`` selects,
+    from its ``[system]`` and ``[solver]`` tables (dicts, as read):
+    :data:`KINKED_SOLVER` when the system's ``activation`` (given, or its
+    table's default) is kinked (:data:`mfsim._systems.activations.KINKED`)
+    and ``rtol`` (given, or the adaptive solvers' default) is at least
+    :data:`KINKED_FROM_RTOL`; else :data:`DEFAULT_SOLVER`."""
+    from .._systems.activations import KINKED
+
+    system = system if isinstance(system, dict) else {}
+    kind = system.get("kind", DEFAULT_SYSTEM)
+    entry = SYSTEMS.get(kind) if isinstance(kind, str) else None
+    field = entry.config.model_fields.get("activation") if entry is not None else None
+    activation = system.get("activation", field.default if field is not None else None)
+    default_entry = SOLVERS.get(DEFAULT_SOLVER)
+    rtol = (solver if isinstance(solver, dict) else {}).get(
+        "rtol", default_entry.config.model_fields["rtol"].default if default_entry else 0.0)
+    kinked = isinstance(activation, str) and activation in KINKED
+    loose = isinstance(rtol, (int, float)) and rtol >= KINKED_FROM_RTOL
+    return KINKED_SOLVER if kinked and loose else DEFAULT_SOLVER
 
 
 def _add(table: dict, entry, replace: bool) -> None:

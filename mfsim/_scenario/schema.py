@@ -214,15 +214,33 @@ class Scenario(Table):
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _solver_named(cls, data: Any, handler):
+        # a solver chosen by default (registry.default_solver) is not a key the
+        # user set: left out of the scenario as written (sweep.user_keys), a
+        # point that changes the system's activation gets its own default
+        solver = data.get("solver") if isinstance(data, dict) else None
+        named = isinstance(solver, dict) and "name" in solver
+        scenario = handler(data)
+        if isinstance(data, dict) and not named:
+            scenario.solver.model_fields_set.discard("name")
+        return scenario
+
     @model_validator(mode="before")
     @classmethod
     def _default_kinds(cls, data: Any) -> Any:
         # `kind` may be left out of [task] and [system]: it defaults per table.
         if isinstance(data, dict):
             data = dict(data)
+            # the solver's default depends on the system (registry.default_solver)
+            if "solver" not in data:
+                data["solver"] = {}
             for key, tag, kind in (("task", "kind", registry.DEFAULT_TASK),
                                    ("system", "kind", registry.DEFAULT_SYSTEM),
-                                   ("solver", "name", registry.DEFAULT_SOLVER)):
+                                   ("solver", "name",
+                                    registry.default_solver(data.get("system"),
+                                                            data.get("solver")))):
                 if isinstance(data.get(key), dict) and tag not in data[key]:
                     data[key] = {tag: kind, **data[key]}
             # monitors default per system

@@ -38,6 +38,13 @@ ACTIVATIONS: dict[str, Callable] = {
 # without bias, v_j^2 - |w_j|^2 is conserved by the two-layer gradient flow.
 HOMOGENEOUS = frozenset({"relu", "identity"})
 
+# Kinked: the derivative jumps (relu at 0), so a network's gradient flow is
+# only Lipschitz where a neuron's pre-activation crosses 0 on a training
+# input. A high-order adaptive solver's error estimate assumes smoothness and
+# rejects steps at every crossing; scenarios default to a lower-order solver
+# for these (mfsim._scenario.registry.default_solver; bench/kinked_solvers.py).
+KINKED = frozenset({"relu"})
+
 
 def activation_derivative(phi: Callable, z):
     r"""$\phi'(z)$ elementwise, by forward-mode autodiff (the same derivative

@@ -1,4 +1,4 @@
-"""``[solver] name = "tsit5"`` (and ``heun``, ``dopri5``, ``dopri8``,
+"""``[solver] name = "tsit5"`` (and ``heun``, ``bosh3``, ``dopri5``, ``dopri8``,
 ``kvaerno5``): diffrax's Runge-Kutta solvers with an error estimate,
 adaptive under a PID controller by default, or fixed-step with
 ``adaptive = false``."""
@@ -16,6 +16,8 @@ from .base import AdaptiveTable, solver_settings
 SOLVERS = {
     "heun": (diffrax.Heun, 9, "Heun's 2nd-order method (adaptive, embedded Euler error "
              "estimate)"),
+    "bosh3": (diffrax.Bosh3, 12, "Bogacki-Shampine 3(2) Runge-Kutta: the default for kinked "
+              "(ReLU) flows at rtol >= 1e-5, where higher orders reject steps at the kinks"),
     "tsit5": (diffrax.Tsit5, 12, "Tsitouras 5(4) Runge-Kutta: the default for non-stiff flows"),
     "dopri5": (diffrax.Dopri5, 17, "Dormand-Prince 5(4) Runge-Kutta"),
     "dopri8": (diffrax.Dopri8, 19, "Dormand-Prince 8(7) Runge-Kutta: tight tolerances, smooth "
