@@ -307,12 +307,15 @@ def status(result, final) -> str:
 
 def _unsaved_nan(value, ts):
     """A monitor's values at the save times a failed solve did not reach
-    (diffrax leaves them, and the times, at inf): NaN, not a loss of inf."""
-    value = jnp.asarray(value)
-    if not jnp.issubdtype(value.dtype, jnp.inexact):
+    (diffrax leaves them, and the times, at inf): NaN, not a loss of inf. A
+    batch's members arrive on the host (numpy) and stay there: each jnp
+    operation would be a device dispatch per member and variable."""
+    xp = np if isinstance(value, np.ndarray) and isinstance(ts, np.ndarray) else jnp
+    value = xp.asarray(value)
+    if not xp.issubdtype(value.dtype, xp.inexact):
         return value
-    reached = jnp.isfinite(jnp.asarray(ts)).reshape((-1,) + (1,) * (value.ndim - 1))
-    return jnp.where(reached, value, jnp.nan)
+    reached = xp.isfinite(xp.asarray(ts)).reshape((-1,) + (1,) * (value.ndim - 1))
+    return xp.where(reached, value, xp.nan)
 
 
 def trajectory(sol, monitors, **timing) -> Trajectory:
