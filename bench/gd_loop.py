@@ -26,7 +26,7 @@ import numpy as np
 import mfsim
 
 from ._peer import PeerProcess
-from ._util import interleaved, machine
+from ._util import interleaved, machine, min_median
 
 M, N, D, STEPS, DT = 8192, 512, 32, 1000, 0.05
 TARGET = 1.05
@@ -164,7 +164,8 @@ def run(rounds: int = 3, m=M, n=N, d=D, steps=STEPS) -> dict:
             "ratio": best["mfsim"] / best["scan"], "times": timed,
             "torch_eager_over_mfsim": best.get("torch eager", float("nan")) / best["mfsim"],
             "torch_compile_over_mfsim": best.get("torch compile", float("nan")) / best["mfsim"],
-            "skipped": skipped, "versions": versions, "threads": os.cpu_count(),
+            "skipped": skipped, "versions": versions, "rounds": rounds,
+            "threads": os.cpu_count(),
             "compile_s": compile_s, "loss_first": float(losses[0]),
             "loss_last": float(losses[-1])}
 
@@ -173,10 +174,11 @@ def main():
     print(f"machine: {machine()}")
     r = run()
     print(f"m={M} n={N} d={D} tanh, {STEPS} GD steps, float32, loss {r['loss_first']:.4f} -> "
-          f"{r['loss_last']:.4f}; min (median) of 2 interleaved rounds, {r['threads']} threads "
-          f"each; {', '.join(f'{k} {v}' for k, v in r['versions'].items()) or 'no peers'}")
+          f"{r['loss_last']:.4f}; min (median) of {r['rounds']} alternated rounds, "
+          f"{r['threads']} threads each (PyTorch in processes of its own); "
+          f"{', '.join(f'{k} {v}' for k, v in r['versions'].items()) or 'no peers'}")
     for name, t in r["times"].items():
-        print(f"  {name:14s} {t['min']:7.2f} s ({t['median']:.2f})")
+        print(f"  {name:14s} {min_median(t)}")
     for name, why in r["skipped"].items():
         print(f"  {name:14s} skipped: {why}")
     print(f"mfsim / lax.scan {r['ratio']:.3f} (target <= {TARGET}); PyTorch eager / mfsim "

@@ -4,6 +4,9 @@
 Both solves take the same steps (monitors do not change the step sizes); the
 difference is the cost of evaluating the monitors inside the compiled solve.
 Times are the best of 5 runs after compilation, the two kinds interleaved.
+The solve is the quickstart's as it was when the target was set (Tsit5,
+rtol 1e-5, atol 1e-7: 2,975 steps); the quickstart now takes Bosh3 at rtol
+1e-4 (466 steps), against which the same monitors weigh six times more.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 
 import mfsim
 from mfsim._scenario.build import build
+from mfsim._scenario.sweep import apply_overrides
 
 from ._util import machine
 
@@ -31,7 +35,9 @@ def _best_solves(system, state0, monitor_sets, settings, repeat=5):
 
 
 def run(n_save: int = 50) -> dict:
-    built = build(mfsim.load_scenario("scenarios/quickstart.toml"))
+    scenario = mfsim.load_scenario("scenarios/quickstart.toml")
+    built = build(apply_overrides(scenario, {"solver.name": "tsit5", "solver.rtol": 1e-5,
+                                             "solver.atol": 1e-7}))
     settings = built.settings.with_save_times(mfsim.save_times(
         built.settings.t1, n_save, spacing="log", t_first=0.01))
     loss = [mfsim.TrainLoss()]
