@@ -113,6 +113,19 @@ def test_exact_w2_two_algorithms_and_brute_force():
     assert twice == pytest.approx(assignment, rel=1e-10)
 
 
+def test_assignment_costs_are_the_squared_distances_shifted_per_column():
+    from mfsim._monitors.wasserstein import assignment_costs
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(50, 4)) + 3.0, rng.normal(size=(50, 4))
+    direct = ((x[:, None] - y[None]) ** 2).sum(-1)
+    reduced = assignment_costs(x, y)
+    # a constant per column (so every assignment ranks the same), each column's minimum 0
+    np.testing.assert_allclose(direct - reduced, np.broadcast_to(direct.min(axis=0), direct.shape),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(reduced.min(axis=0), 0.0)
+
+
 def test_exact_w2_memory_is_one_cost_matrix_and_its_value_the_pairs():
     import tracemalloc
 

@@ -59,21 +59,37 @@ def _load_exact(method: AbstractW2Method) -> None:
         import scipy.sparse  # noqa: F401
 
 
+def assignment_costs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The costs an equal-size assignment is solved on: $|x_i - y_j|^2$ less
+    its column minima, as $|x_i|^2 - 2 x_i\cdot y_j - \min_l(|x_l|^2 - 2
+    x_l\cdot y_j)$ ($|y_j|^2$ cancels). Shifting a column by a constant
+    changes no assignment's ranking; starting every column at a zero is the
+    column reduction that precedes the augmenting paths in Jonker-Volgenant,
+    and makes scipy's solver 3-4x faster on independent clouds
+    (``bench/w2.py``). One matmul into one ``(m, k)`` array, every other step
+    in place."""
+    cost = x @ (-2.0 * y).T
+    cost += np.sum(x**2, axis=1)[:, None]
+    cost -= cost.min(axis=0)
+    return cost
+
+
 def exact_w2_squared(x, y) -> float:
     """Exact $W_2^2$ between the uniform measures on the rows of ``x`` and ``y``
     (numpy, on the host, float64): Hungarian assignment when the sizes are
-    equal (its cost then summed from the matched pairs' differences, free of
-    the cost matrix's cancellation), the transport linear program (HiGHS)
-    otherwise. Memory: the ``(m, k)`` cost matrix (:func:`squared_distances`)."""
+    equal (on :func:`assignment_costs`; the value summed from the matched
+    pairs' differences, free of the cost matrix's cancellation), the transport
+    linear program (HiGHS) otherwise (on :func:`squared_distances`). Memory:
+    one ``(m, k)`` cost matrix."""
     from scipy.optimize import linear_sum_assignment, linprog
     from scipy.sparse import csr_array, eye_array, kron, vstack
 
     x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) == len(y):
+        rows, cols = linear_sum_assignment(assignment_costs(x, y))
+        return float(np.mean(np.sum((x[rows] - y[cols]) ** 2, axis=1)))
     cost = squared_distances(x, y)
     m, k = cost.shape
-    if m == k:
-        rows, cols = linear_sum_assignment(cost)
-        return float(np.mean(np.sum((x[rows] - y[cols]) ** 2, axis=1)))
     # couplings P (m x k) with row sums 1/m and column sums 1/k; the constraint
     # matrix is sparse (2 m k nonzeros; dense it would be (m + k) x m k)
     rows = kron(eye_array(m), csr_array(np.ones((1, k))))
