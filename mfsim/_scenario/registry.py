@@ -80,23 +80,20 @@ KINKED_SOLVER = "bosh3"
 KINKED_FROM_RTOL = 1e-5
 
 
-def default_solver(system: object, solver: object) -> str:
+def default_solver(entry: SystemEntry | None, system: dict, solver: dict) -> str:
     """The solver a scenario's ``[solver]`` table without ``name`` selects,
-    from its ``[system]`` and ``[solver]`` tables (dicts, as read):
-    :data:`KINKED_SOLVER` when the system's ``activation`` (given, or its
-    table's default) is kinked (:data:`mfsim._systems.activations.KINKED`)
-    and ``rtol`` (given, or the adaptive solvers' default) is at least
-    :data:`KINKED_FROM_RTOL`; else :data:`DEFAULT_SOLVER`."""
+    from the system's entry and its ``[system]`` and ``[solver]`` tables
+    (dicts, as read): :data:`KINKED_SOLVER` when the system's ``activation``
+    (given, or its table's default) is kinked
+    (:data:`mfsim._systems.activations.KINKED`) and ``rtol`` (given, or the
+    solver tables' default) is at least :data:`KINKED_FROM_RTOL`; else
+    :data:`DEFAULT_SOLVER`."""
     from .._systems.activations import KINKED
+    from .solvers.base import SolverTable
 
-    system = system if isinstance(system, dict) else {}
-    kind = system.get("kind", DEFAULT_SYSTEM)
-    entry = SYSTEMS.get(kind) if isinstance(kind, str) else None
     field = entry.config.model_fields.get("activation") if entry is not None else None
     activation = system.get("activation", field.default if field is not None else None)
-    default_entry = SOLVERS.get(DEFAULT_SOLVER)
-    rtol = (solver if isinstance(solver, dict) else {}).get(
-        "rtol", default_entry.config.model_fields["rtol"].default if default_entry else 0.0)
+    rtol = solver.get("rtol", SolverTable.model_fields["rtol"].default)
     kinked = isinstance(activation, str) and activation in KINKED
     loose = isinstance(rtol, (int, float)) and rtol >= KINKED_FROM_RTOL
     return KINKED_SOLVER if kinked and loose else DEFAULT_SOLVER

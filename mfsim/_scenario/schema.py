@@ -216,42 +216,32 @@ class Scenario(Table):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _solver_named(cls, data: Any, handler):
-        # a solver chosen by default (registry.default_solver) is not a key the
-        # user set: left out of the scenario as written (sweep.user_keys), a
-        # point that changes the system's activation gets its own default
-        solver = data.get("solver") if isinstance(data, dict) else None
-        named = isinstance(solver, dict) and "name" in solver
+    def _defaults(cls, data: Any, handler):
+        # `kind` may be left out of [task] and [system], `name` out of [solver]
+        # and the monitors list: each defaults, the solver and the monitors per system
+        if not isinstance(data, dict):
+            return handler(data)
+        data = dict(data)
+        for key, kind in (("task", registry.DEFAULT_TASK), ("system", registry.DEFAULT_SYSTEM)):
+            if isinstance(data.get(key), dict) and "kind" not in data[key]:
+                data[key] = {"kind": kind, **data[key]}
+        system = data["system"] if isinstance(data.get("system"), dict) else {}
+        kind = system.get("kind", registry.DEFAULT_SYSTEM)
+        entry = registry.SYSTEMS.get(kind) if isinstance(kind, str) else None
+        solver = data.setdefault("solver", {})
+        named = not isinstance(solver, dict) or "name" in solver
+        if not named:
+            data["solver"] = {"name": registry.default_solver(entry, system, solver), **solver}
+        if "monitors" not in data and entry is not None:
+            data["monitors"] = [{"name": name} for name in entry.default_monitors]
+        _other_solvers_keys(data.get("solver"))
         scenario = handler(data)
-        if isinstance(data, dict) and not named:
+        if not named:
+            # a default is not a key the user set: left out of the scenario as
+            # written (sweep.user_keys), a sweep point that changes the
+            # activation or rtol gets its own
             scenario.solver.model_fields_set.discard("name")
         return scenario
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_kinds(cls, data: Any) -> Any:
-        # `kind` may be left out of [task] and [system]: it defaults per table.
-        if isinstance(data, dict):
-            data = dict(data)
-            # the solver's default depends on the system (registry.default_solver)
-            if "solver" not in data:
-                data["solver"] = {}
-            for key, tag, kind in (("task", "kind", registry.DEFAULT_TASK),
-                                   ("system", "kind", registry.DEFAULT_SYSTEM),
-                                   ("solver", "name",
-                                    registry.default_solver(data.get("system"),
-                                                            data.get("solver")))):
-                if isinstance(data.get(key), dict) and tag not in data[key]:
-                    data[key] = {tag: kind, **data[key]}
-            # monitors default per system
-            system = data.get("system", {})
-            kind = system.get("kind", registry.DEFAULT_SYSTEM) if isinstance(
-                system, dict) else registry.DEFAULT_SYSTEM
-            entry = registry.SYSTEMS.get(kind) if isinstance(kind, str) else None
-            if "monitors" not in data and entry is not None:
-                data["monitors"] = [{"name": name} for name in entry.default_monitors]
-            _other_solvers_keys(data.get("solver"))
-        return data
 
     @model_validator(mode="after")
     def _check(self):

@@ -46,6 +46,7 @@ class StepIncrements(diffrax.AbstractBrownianPath):
         h = jnp.asarray(t1 - t0)
         k = jnp.round((t0 - self.start) / self.step).astype(jnp.int32)
         leaves, treedef = jax.tree.flatten(self.shape)
+        # two keys per leaf whether or not the Lévy area is asked for: W is the same draw either way
         keys = jax.random.split(jax.random.fold_in(self.key, k), 2 * len(leaves))
         w = [jnp.sqrt(h).astype(s.dtype) * jax.random.normal(keys[i], s.shape, s.dtype)
              for i, s in enumerate(leaves)]
