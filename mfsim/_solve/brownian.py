@@ -22,8 +22,10 @@ class StepIncrements(diffrax.AbstractBrownianPath):
     The step index, not the floating-point time, picks the draw: a
     checkpointed segment, whose times are rounded differently, meets the
     same increments. Only increments over one step of the grid are
-    meaningful: a different step size sees a different path (strong-order
-    studies across step sizes use the tree)."""
+    meaningful, and they are drawn for the step ``step`` itself, not for the
+    difference of the rounded times (:mod:`.step_clock`): a different step
+    size sees a different path (strong-order studies across step sizes use
+    the tree)."""
 
     shape: PyTree[jax.ShapeDtypeStruct] = eqx.field(static=True)
     levy_area: type[diffrax.BrownianIncrement | diffrax.SpaceTimeLevyArea] = eqx.field(
@@ -43,7 +45,7 @@ class StepIncrements(diffrax.AbstractBrownianPath):
     def evaluate(self, t0, t1=None, left: bool = True, use_levy: bool = False):
         if t1 is None:
             raise ValueError("StepIncrements gives increments over a step only (t0 and t1)")
-        h = jnp.asarray(t1 - t0)
+        h = jnp.asarray(self.step, jnp.result_type(t0, t1))  # the step itself, not t1 - t0 rounded
         k = jnp.round((t0 - self.start) / self.step).astype(jnp.int32)
         leaves, treedef = jax.tree.flatten(self.shape)
         # two keys per leaf whether or not the Lévy area is asked for: W is the same draw either way

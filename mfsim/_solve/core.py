@@ -22,6 +22,7 @@ from .optimizers import OptaxSolver, StepArgs, stochastic
 from .problem import Problem
 from .sharding import OneDevice
 from .solvers import guarded
+from .step_clock import StepClock
 
 
 class Trajectory(eqx.Module):
@@ -100,31 +101,56 @@ def _diffeqsolve(p: Problem):
 
     saves = [(p.ts, recorder(shared))] + [(times, recorder([pair]))
                                           for times, pair in zip(p.own_ts, own)]
-    subs = [diffrax.SubSaveAt(ts=saves[0][0], fn=saves[0][1]), diffrax.SubSaveAt(t1=True)]
-    subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
+    clock = _clock(p)
     carries = isinstance(p.solver, OptaxSolver)
     if p.noise is not None:
-        fixed = isinstance(p.controller, diffrax.ConstantStepSize)
-        terms = p.noise.terms(p.system, state0, p.noise_key, p.span, p.solver,
-                              p.dt0 if fixed else None)
+        span = p.span if clock is None else tuple(clock.shift(t) for t in p.span)
+        terms = p.noise.terms(p.system, state0, p.noise_key, span, p.solver,
+                              None if clock is None else p.dt0)
     else:
         terms = diffrax.ODETerm(p.system.vector_field)
-    sol = diffrax.diffeqsolve(
+    sol = _clocked_diffeqsolve(
+        clock,
         terms,
-        p.solver,
+        saves,
+        solver=p.solver,
+        carries=carries,
         t0=p.t0,
         t1=p.t1,
         dt0=p.dt0,
         y0=p.y0,
         args=StepArgs(p.system, p.noise_key) if carries else None,
-        saveat=diffrax.SaveAt(subs=subs, solver_state=carries),
         solver_state=p.solver_state if carries else None,
         stepsize_controller=guarded(p.controller, _bound(state0, p.divergence)),
         max_steps=p.max_steps,
-        throw=False,
         progress_meter=diffrax.TqdmProgressMeter() if p.progress else diffrax.NoProgressMeter(),
     )
     return _keep_start(sol, p.y0, p.t0, saves)
+
+
+def _clock(p: Problem) -> StepClock | None:
+    """The clock of a fixed-step solve (:mod:`.step_clock`); ``None``: diffrax's own."""
+    if isinstance(p.controller, diffrax.ConstantStepSize):
+        return StepClock(p.t0, p.t1, p.dt0)
+    return None
+
+
+def _clocked_diffeqsolve(clock, terms, saves, *, t0, t1, carries: bool, **kwargs):
+    """``diffrax.diffeqsolve`` of ``terms`` saving ``saves`` (``(ts, fn)`` pairs:
+    the first, then the final state, then the others) and, where ``carries``,
+    the solver's state; on ``clock`` (``None``: diffrax's own), its save times
+    reported on the run's clock."""
+    if clock is not None:
+        terms, (t0, t1) = clock.terms(terms), clock.span
+    save = clock.save if clock is not None else (lambda ts, fn: diffrax.SubSaveAt(ts=ts, fn=fn))
+    subs = [save(ts, fn) for ts, fn in saves]
+    sol = diffrax.diffeqsolve(
+        terms, t0=t0, t1=t1, throw=False,
+        saveat=diffrax.SaveAt(subs=[subs[0], diffrax.SubSaveAt(t1=True), *subs[1:]],
+                              solver_state=carries), **kwargs)
+    if clock is None:
+        return sol
+    return clock.restore(sol, [saves[0][0], None, *(ts for ts, _ in saves[1:])])
 
 
 def _keep_start(sol, y0, t0, saves):
@@ -189,22 +215,21 @@ def _stacked_diffeqsolve(shared: Problem, dynamic, static):
 
     saves = [(shared.ts, recorder(at_ts))] + [
         (times, recorder([i])) for times, i in zip(shared.own_ts, at_own)]
-    subs = [diffrax.SubSaveAt(ts=saves[0][0], fn=saves[0][1]), diffrax.SubSaveAt(t1=True)]
-    subs += [diffrax.SubSaveAt(ts=times, fn=record) for times, record in saves[1:]]
     bounds = jax.vmap(lambda y: _bound(y, shared.divergence))(y0s)
-    sol = diffrax.diffeqsolve(
+    sol = _clocked_diffeqsolve(
+        _clock(shared),
         diffrax.ODETerm(field),
-        shared.solver,
+        saves,
+        solver=shared.solver,
+        carries=False,
         t0=shared.t0,
         t1=shared.t1,
         dt0=shared.dt0,
         y0=y0s,
         # a full-batch optimizer's step reads only the term (its args: no system, no key)
         args=StepArgs(None, None) if isinstance(shared.solver, OptaxSolver) else None,
-        saveat=diffrax.SaveAt(subs=subs),
         stepsize_controller=guarded(shared.controller, bounds, members=True),
         max_steps=shared.max_steps,
-        throw=False,
     )
     return _keep_start(sol, y0s, shared.t0, saves)
 
