@@ -60,7 +60,7 @@ def _load_exact(method: AbstractW2Method) -> None:
 
 
 def assignment_costs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The costs an equal-size assignment is solved on: $|x_i - y_j|^2$ less
+    r"""The costs an equal-size assignment is solved on: $|x_i - y_j|^2$ less
     its column minima, as $|x_i|^2 - 2 x_i\cdot y_j - \min_l(|x_l|^2 - 2
     x_l\cdot y_j)$ ($|y_j|^2$ cancels). Shifting a column by a constant
     changes no assignment's ranking; starting every column at a zero is the
