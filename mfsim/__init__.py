@@ -31,7 +31,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "empirical_ntk", "ntk_vector_product"),
     "._kernels.gaussian": ("gaussian_expectations",),
     "._kernels.layerwise": ("layerwise_ntk",),
-    "._kernels.learning_curve": ("LearningCurve", "learning_curve"),
+    "._kernels.learning_curve": ("LearningCurve", "learning_curve", "sphere_learning_curve"),
     "._kernels.nystrom": ("NystromEigenfunctions",),
     "._kernels.sphere": ("gegenbauer", "harmonic_multiplicity", "predicted_learning_times",
         "sphere_eigenvalues"),

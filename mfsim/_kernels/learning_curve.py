@@ -119,9 +119,12 @@ def learning_curve(eigenvalues, target_power, n, ridge=0.0, noise: float = 0.0,
     if lam.ndim != 1 or power.shape != lam.shape or g.shape != lam.shape:
         raise ValueError(f"eigenvalues, target_power and multiplicities must be 1-d of one "
                          f"length; got {lam.shape}, {power.shape}, {g.shape}")
-    if np.any(lam < 0) or np.any(power < 0) or np.any(g <= 0) or noise < 0:
+    # a quadrature's zero eigenvalue comes out as +-1e-16: rounding, taken as 0
+    floor = -1e-12 * max(float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+    if np.any(lam < floor) or np.any(power < 0) or np.any(g <= 0) or noise < 0:
         raise ValueError("eigenvalues, target powers and noise must be non-negative, "
                          "multiplicities positive")
+    lam = np.maximum(lam, 0.0)
     n_b, ridge_b = np.broadcast_arrays(np.asarray(n, float), np.asarray(ridge, float))
     kappa = np.vectorize(lambda a, b: effective_regularization(lam, g, a, b))(n_b, ridge_b)
     kappa = np.asarray(kappa, float)
@@ -135,3 +138,35 @@ def learning_curve(eigenvalues, target_power, n, ridge=0.0, noise: float = 0.0,
         shrink = np.where(kappa > 0, ridge_b / (n_b * kappa), 0.0)
         train = shrink**2 * overfit * (bias + noise)
     return LearningCurve(n_b, ridge_b, kappa, learn, overfit, test, train)
+
+
+def sphere_learning_curve(kernel, d: int, n, ridge=0.0, *, degrees, amplitudes=None,
+                          noise: float = 0.0, radius: float | None = None,
+                          max_degree: int = 64) -> LearningCurve:
+    r""":func:`learning_curve` of a rotation-invariant ``kernel`` (a callable
+    ``(x1, x2) -> K``, as for :func:`mfsim.sphere_eigenvalues`) for inputs
+    uniform on the sphere of ``radius`` (default $\sqrt d$, as
+    :func:`mfsim.gegenbauer_task`) in ``R^d`` and a target of Gegenbauer
+    ``degrees`` with energies ``amplitudes**2`` (default 1 each): the
+    eigenvalues of degrees ``0..max_degree`` by Funk-Hecke, each with its
+    multiplicity $N(d, k)$. The degrees beyond ``max_degree`` enter as the
+    ridge their trace adds, $K(x, x) - \sum_{k \le k_{max}} N(d,k)\mu_k$
+    (valid while their eigenvalues lie far below $\kappa$)."""
+    from .sphere import harmonic_multiplicity, profile, sphere_eigenvalues
+
+    radius = float(np.sqrt(d)) if radius is None else float(radius)
+    degrees = [int(k) for k in degrees]
+    amplitudes = np.ones(len(degrees)) if amplitudes is None else np.asarray(amplitudes, float)
+    if len(amplitudes) != len(degrees) or not degrees or min(degrees) < 0:
+        raise ValueError(f"need one amplitude per non-negative degree; got degrees {degrees}, "
+                         f"{len(amplitudes)} amplitudes")
+    if max(degrees) > max_degree:
+        raise ValueError(f"the target's degree {max(degrees)} is above max_degree {max_degree}")
+    all_degrees = np.arange(max_degree + 1)
+    mu = sphere_eigenvalues(kernel, d, all_degrees, radius=radius, nodes=max(512, 8 * max_degree))
+    g = np.array([harmonic_multiplicity(d, int(k)) for k in all_degrees], float)
+    power = np.zeros(max_degree + 1)
+    power[degrees] = amplitudes**2
+    tail = max(float(profile(kernel, d, np.array([1.0]), radius)[0]) - float(np.sum(g * mu)), 0.0)
+    curve = learning_curve(mu, power, n, np.asarray(ridge, float) + tail, noise, g)
+    return curve._replace(ridge=curve.ridge - tail)
