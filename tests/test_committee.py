@@ -207,6 +207,13 @@ def test_online_sgd_committee_shrunk(tmp_path):
     mid = len(eg) // 10  # on the plateau (t = 20)
     assert eg[mid] == pytest.approx(ode[mid], rel=0.1)
     assert eg[-1] < 1e-3 and ode[-1] < 1e-3 < eg[mid]
+    # the dashed plateau: the ODE's identical-students fixed point at eta = 0.5
+    plateau = ds["plateau_error"].values
+    twin = mfsim.OrderParameterODE(mfsim.OverlapState(jnp.eye(2) / 3, jnp.eye(2) / 3, jnp.ones(2)),
+                                   jnp.eye(2), jnp.ones(2), eta=0.5)
+    expected = float(twin.generalization_error(twin.plateau().state))
+    np.testing.assert_allclose(plateau, expected, rtol=1e-10)
+    assert ode[mid] == pytest.approx(expected, rel=0.02)
     R = ds["overlap_R"].values[-1]  # each student unit on one teacher unit
     assert np.sort(np.abs(R).max(axis=1)).min() > 0.8 and np.abs(R).min() < 0.2
     assert (tmp_path / "generalization_error.png").stat().st_size > 0

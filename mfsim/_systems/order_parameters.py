@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._kernels.erf_integrals import covariance, generalization_error, i2, i3, i4, j2
+from .._solve.fixed_points import AbstractCoordinates, FixedPoint, fixed_point, solve_fixed_point
 from .._system import AbstractOrderParameterSystem, OrderParameters
 
 
@@ -41,6 +42,31 @@ class OverlapState(eqx.Module):
     Q: Float[Array, "K K"]
     R: Float[Array, "K M"]
     v: Float[Array, " K"]
+
+
+class IdenticalStudents(AbstractCoordinates):
+    r"""The states where every student unit is the same vector: $Q_{ik} = q$,
+    $R_{in} = r_n$, $v_i = \bar v$, coordinates $z = (q, r_1..r_M)$ and
+    $\bar v$ as the last one when the second layer trains (``v`` None), else
+    $\bar v$ = ``v`` held fixed.
+    The flow leaves this set invariant when the students' $v_i$ are equal (a
+    permutation of the students is a symmetry); the symmetric plateau lies on
+    it (at the edge of the realizable overlaps, where the students' covariance
+    is singular, so it is not an isolated zero of the field over every entry
+    of $Q$)."""
+
+    students: int = eqx.field(static=True)
+    v: Float[Array, ""] | None = None
+
+    def embed(self, z):
+        K = self.students
+        ones = jnp.ones((K,), z.dtype)
+        v, r = (z[-1], z[1:-1]) if self.v is None else (self.v, z[1:])
+        return OverlapState(Q=jnp.full((K, K), z[0]), R=jnp.outer(ones, r), v=ones * v)
+
+    def of(self, state: OverlapState):
+        z = [jnp.mean(state.Q)[None], jnp.mean(state.R, axis=0)]
+        return jnp.concatenate(z + ([jnp.mean(state.v)[None]] if self.v is None else []))
 
 
 class OrderParameterODE(AbstractOrderParameterSystem):
@@ -79,6 +105,45 @@ class OrderParameterODE(AbstractOrderParameterSystem):
 
     def init(self, key=None) -> OverlapState:
         return self.initial
+
+    # ------------------------------------------------------------ the plateau
+    def plateau_guess(self) -> OverlapState:
+        r"""The symmetric plateau of $K$ students on an orthonormal teacher
+        ($T = I$, unit second layers) as $\eta \to 0$ (Saad & Solla 1995):
+        $Q_{ik} = 1/(2K-1)$, $R_{in} = 1/\sqrt{K(2K-1)}$, with this twin's
+        mean student $v$; the start of :meth:`plateau`'s Newton iteration."""
+        K, M = self.initial.R.shape
+        dtype = self.initial.Q.dtype
+        q = 1.0 / (2 * K - 1)
+        return OverlapState(Q=jnp.full((K, K), q, dtype),
+                            R=jnp.full((K, M), (q / K) ** 0.5, dtype),
+                            v=jnp.full((K,), jnp.mean(self.initial.v), dtype))
+
+    def _plateau_coordinates(self) -> IdenticalStudents:
+        v = self.initial.v
+        if v.shape[0] > 1 and not bool(jnp.all(v == v[0])):
+            raise ValueError("the symmetric plateau needs equal second-layer weights v_i "
+                             f"(students interchangeable); got v = {v}")
+        return IdenticalStudents(v.shape[0], None if self.train_output else v[0])
+
+    def plateau(self, guess: OverlapState | None = None, **kw) -> FixedPoint:
+        r"""The symmetric plateau: the fixed point with every student unit
+        identical (:class:`IdenticalStudents`), from ``guess`` (default
+        :meth:`plateau_guess`), at this twin's $\eta$; its stability over all
+        the overlaps (a saddle: the unstable directions break the students'
+        symmetry). ``kw``: :func:`mfsim.fixed_point`'s options.
+        ``generalization_error(plateau().state)`` is the plateau's height:
+        $\epsilon^* = \frac{K}{\pi}(\frac{\pi}{6} - K\arcsin\frac{1}{2K})$ at
+        $T = I$, $v = v^* = 1$, $\eta \to 0$."""
+        guess = self.plateau_guess() if guess is None else guess
+        return fixed_point(self, guess, coordinates=self._plateau_coordinates(), **kw)
+
+    def plateau_state(self) -> OverlapState:
+        """:meth:`plateau`'s point alone, traceable (for a monitor inside the
+        compiled solve; students' equal ``v`` is the caller's to check)."""
+        v = self.initial.v
+        coordinates = IdenticalStudents(v.shape[0], None if self.train_output else jnp.mean(v))
+        return solve_fixed_point(self, self.plateau_guess(), coordinates=coordinates)[0]
 
     def order_parameters(self, state: OverlapState) -> OrderParameters:
         return OrderParameters(state.Q, state.R, self.T, state.v, self.v_teacher)
