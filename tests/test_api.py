@@ -64,7 +64,8 @@ def test_list_names_everything_a_scenario_accepts(capsys):
     twins = capsys.readouterr().out
     assert twins.startswith("twins (the [compare] table):")
     for setting in ("linearized = true", "quadratic = true", 'kernels = ["empirical"]',
-                    'kernels = ["analytic"]', "theory = true", "flow = true"):
+                    'kernels = ["analytic"]', "theory = true", "flow = true",
+                    "central_flow = true"):
         assert f"  {setting} " in twins
     assert main(["list", "colours"]) == 2
     assert "unknown category 'colours'" in capsys.readouterr().err

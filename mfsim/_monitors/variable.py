@@ -47,7 +47,9 @@ class Variable:
       black), ``"hidden"`` (recorded, not drawn: constants, solver
       diagnostics, near-duplicates of a drawn variable).
     - ``over``: for a reference, the variable it is drawn over; ``legend``
-      its legend entry there ("closed form").
+      its legend entry there ("closed form"). ``predicts``: a twin's
+      prediction of the network's ``over`` (the central flow's time-averaged
+      loss): recorded by a twin, it stays over the network's variable.
     - ``oracle``: its minimum over time is meaningful (early stopping: test
       loss, risk) and is summarized beside its final value.
     - ``index``: whether the entries of its non-time axes are ``"ordered"``
@@ -77,6 +79,7 @@ class Variable:
     rank: int = 50
     figure: str = ""
     family: str = ""
+    predicts: bool = False
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -108,8 +111,8 @@ class Variable:
     def renamed(self, prefix: str, system: str) -> Variable:
         """The same variable recorded by a twin (``prefix`` before its name,
         ``system`` before its description)."""
-        return dataclasses.replace(self, description=f"{system}: {self.description}",
-                                   over=prefix + self.over if self.over else "")
+        over = self.over if self.predicts or not self.over else prefix + self.over
+        return dataclasses.replace(self, description=f"{system}: {self.description}", over=over)
 
     @classmethod
     def plain(cls, descriptions: dict[str, str]) -> dict[str, Variable]:

@@ -135,10 +135,10 @@ def build(scenario: Scenario) -> Built:
         shared = shared + (TrainOutputs(),)
     built_twins = {}
     for t in selected:
-        twin, twin_state0 = t.build(system, state0, data, settings)
+        twin, twin_state0 = t.build(system, state0, data, settings, scenario)
         built_twins[t.prefix] = BuiltTwin(
             twin, twin_state0, t.settings(settings, scenario),
-            tuple(m for m in shared if not m.missing(type(twin))))
+            tuple(m for m in shared if not m.missing(type(twin))) + t.monitors(twin))
     # the batches of a stochastic optimizer, the Brownian motion of Langevin
     # dynamics: their own stream of the seed
     noise_key = jax.random.fold_in(jax.random.key(scenario.seed), 1)

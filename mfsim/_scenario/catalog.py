@@ -42,13 +42,11 @@ def shipped_scenarios(directory: Path = SCENARIO_DIR) -> list[tuple[str, str]]:
 def twins() -> list[tuple[str, str]]:
     """(the [compare] setting that asks for it, what it is, its variables'
     prefix) of every twin."""
-    from .twins import FLOW, KERNELS, LINEARIZED, QUADRATIC, THEORY
+    from .twins import ALL_TWINS, KERNELS
 
-    setting = {LINEARIZED: "linearized = true", QUADRATIC: "quadratic = true",
-               THEORY: "theory = true", FLOW: "flow = true"}
+    setting = {t: f"{t.key.removeprefix('compare.')} = true" for t in ALL_TWINS}
     setting.update({twin: f'kernels = ["{name}"]' for name, twin in KERNELS.items()})
-    return [(setting[t], f"{t.label}; its variables {t.prefix}*")
-            for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW)]
+    return [(setting[t], f"{t.label}; its variables {t.prefix}*") for t in ALL_TWINS]
 
 
 def catalog(*, cached: bool = False) -> dict[str, list[tuple[str, str]]]:

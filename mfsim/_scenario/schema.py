@@ -72,6 +72,12 @@ class CompareConfig(Table):
         default_factory=list,
         description="constant-kernel flows: NTK frozen at init, and/or infinite width",
     )
+    central_flow: bool = Field(
+        False, description="the central flow of full-batch gradient descent (Cohen, Damian et "
+        "al. 2024): gradient flow below the edge of stability, and GD's time average at it; "
+        "records the predicted time-averaged loss (Heun at GD's step)")
+    central_flow_k: PosInt = Field(
+        1, description="top Hessian eigenvalues the central flow holds at the edge 2/eta")
 
     @model_validator(mode="after")
     def _check(self):

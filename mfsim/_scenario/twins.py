@@ -13,20 +13,24 @@ from typing import Any
 
 import diffrax
 
+from .._monitors.central_flow import CentralFlowMonitor
 from .._solve.optimizers import Online, OptaxSolver
 from .._solve.settings import SolveSettings
 from .._system import (
     AbstractGradientFlowSystem,
     AbstractInfiniteWidthSystem,
+    AbstractLossSystem,
     AbstractOrderParameterSystem,
     AbstractScalarOutputSystem,
     AbstractSupervisedSystem,
 )
+from .._systems.central_flow import central_flow
 from .._systems.constant_kernel import ConstantKernelFlow
 from .._systems.linearized import linearize
 from .._systems.order_parameters import OrderParameterODE
 from .._systems.quadratic import quadratize
 from .entry import MemoryContext, MemoryTerm
+from .solvers.euler import EulerTable
 from .solvers.optax import OptaxTable, SGDTable
 
 
@@ -35,10 +39,11 @@ class Twin:
     """``prefix`` of its variables, ``label`` in descriptions, the compare
     ``key`` that asks for it, what it ``requires`` of the system (and the
     ``refusal`` saying so, formatted with the system's name ``s``), how it is
-    built from ``(system, state0, data, settings)`` (returning the twin and
-    its initial state), its memory, the settings it is solved with, from the
-    network's and the scenario (default: the network's), and ``check``: why
-    the scenario cannot have it (None: it can)."""
+    built from ``(system, state0, data, settings, scenario)`` (returning the
+    twin and its initial state), its memory, the settings it is solved with,
+    from the network's and the scenario (default: the network's), ``check``:
+    why the scenario cannot have it (None: it can), and ``monitors``: what
+    the built twin records beyond the scenario's shared monitors."""
 
     prefix: str
     label: str
@@ -50,19 +55,20 @@ class Twin:
     settings: Callable[[SolveSettings, Any], SolveSettings] = (
         lambda settings, scenario: settings)
     check: Callable[[Any], str | None] = lambda scenario: None  # noqa: E731
+    monitors: Callable[[Any], tuple] = lambda twin: ()  # noqa: E731
 
 
-def _linearized(system, state0, data, settings):
+def _linearized(system, state0, data, settings, scenario):
     lin = linearize(system, state0)
     return lin, lin.state0
 
 
-def _quadratic(system, state0, data, settings):
+def _quadratic(system, state0, data, settings, scenario):
     quad = quadratize(system, state0)
     return quad, quad.state0
 
 
-def _theory(system, state0, data, settings):
+def _theory(system, state0, data, settings, scenario):
     """The order-parameter ODE from the network's initial overlaps; with the
     learning rate and batch of its online SGD (0: the population flow)."""
     solver = settings.solver
@@ -73,7 +79,38 @@ def _theory(system, state0, data, settings):
     return twin, twin.init()
 
 
-def _same_system(system, state0, data, settings):
+def _central_flow(system, state0, data, settings, scenario):
+    """The central flow of the network's gradient descent (its step ``dt``)."""
+    twin = central_flow(system, settings.dt0, k=scenario.compare.central_flow_k)
+    return twin, state0
+
+
+def _central_settings(settings: SolveSettings, scenario) -> SolveSettings:
+    """Heun's method at half of gradient descent's step (four evaluations a
+    step). The flow's sharpest directions decay at the edge's rate 2/dt: at a
+    step h, Heun's factor is 1 - h lambda + (h lambda)^2 / 2, marginal (1) at
+    h = dt, where the flow would not settle; at dt / 2 it is 1/2."""
+    return dataclasses.replace(settings, solver=diffrax.Heun(),
+                               controller=diffrax.ConstantStepSize(), dt0=settings.dt0 / 2,
+                               noise=None)
+
+
+def _central_check(scenario) -> str | None:
+    s = scenario.solver
+    if isinstance(s, EulerTable) and not scenario.noise.active:
+        return None
+    if (isinstance(s, SGDTable) and not s.online and s.batch_size is None and not s.momentum
+            and s.schedule == "constant" and not scenario.noise.active):
+        return None
+    return ("the central flow describes full-batch gradient descent (solver.name = \"euler\", "
+            "or \"sgd\" on every row with no momentum and a constant schedule), without noise")
+
+
+def _central_monitors(twin) -> tuple:
+    return (CentralFlowMonitor(loss=isinstance(twin, AbstractLossSystem)),)
+
+
+def _same_system(system, state0, data, settings, scenario):
     return system, state0
 
 
@@ -102,7 +139,7 @@ def _ode_settings(settings: SolveSettings, scenario) -> SolveSettings:
 
 def _kernel_flow(make):
     """``make``: ``ConstantKernelFlow.empirical_twin`` or ``.analytic_twin``."""
-    def build(system, state0, data, settings):
+    def build(system, state0, data, settings, scenario):
         ck = make(system, state0, data.x_test)
         return ck, ck.init()
     return build
@@ -169,21 +206,32 @@ FLOW = Twin(
     lambda m: MemoryTerm("compare.flow", "the gradient-flow twin",
                          m.bytes_per_element * m.system.params * 12 * m.points),
     _flow_settings, _flow_check)
+# Lanczos holds its basis (iterations x params), the k^2 third derivatives
+# about three gradients each
+CENTRAL = Twin(
+    "cf_", "central flow (gradient descent's time average at the edge of stability)",
+    "compare.central_flow", (AbstractGradientFlowSystem,),
+    "the central flow needs a gradient-flow system, not {s}", _central_flow,
+    lambda m: MemoryTerm("compare.central_flow", "the central-flow twin",
+                         m.bytes_per_element * m.system.params * (48 + 12) * m.points),
+    _central_settings, _central_check, _central_monitors)
+#: every twin, in the order a scenario solves them
+ALL_TWINS = (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW, CENTRAL)
 # variable prefix -> label, for every twin
-TWIN_LABELS = {t.prefix: t.label
-               for t in (LINEARIZED, QUADRATIC, *KERNELS.values(), THEORY, FLOW)}
+TWIN_LABELS = {t.prefix: t.label for t in ALL_TWINS}
 # the same, short enough for the legend of a figure's panel
 TWIN_LEGENDS = {"lin_": "linearized twin", "quad_": "quadratic twin",
                 "ck_empirical_": "kernel-at-init twin",
                 "ck_analytic_": "infinite-width-kernel twin", "ode_": "order-parameter ODE",
-                "flow_": "gradient flow"}
+                "flow_": "gradient flow", "cf_": "central flow"}
 
 
 def selected(compare) -> list[Twin]:
     """The twins a ``[compare]`` table asks for, in the order they are solved."""
     return ([LINEARIZED] if compare.linearized else []) + (
         [QUADRATIC] if compare.quadratic else []) + [KERNELS[k] for k in compare.kernels] + (
-        [THEORY] if compare.theory else []) + ([FLOW] if compare.flow else [])
+        [THEORY] if compare.theory else []) + ([FLOW] if compare.flow else []) + (
+        [CENTRAL] if compare.central_flow else [])
 
 
 def refusal(twin: Twin, system_type: type, system_name: str) -> str | None:

@@ -69,13 +69,10 @@ class FlatCoordinates(AbstractCoordinates):
     like: PyTree
     mask: PyTree = None
 
-    def _split(self):
-        if self.mask is None:
-            return self.like, None
-        return eqx.partition(self.like, self.mask)
-
     def embed(self, z):
-        free, frozen = self._split()
+        if self.mask is None:
+            return ravel_pytree(self.like)[1](z)
+        free, frozen = eqx.partition(self.like, self.mask)
         return eqx.combine(ravel_pytree(free)[1](z), frozen)
 
     def of(self, state):
