@@ -80,6 +80,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._solve.sharding": ("AbstractLayout", "OneDevice", "ShardParticles", "ShardSweep"),
     "._solve.simulate": ("batch_signature", "simulate", "simulate_batch"),
     "._solve.start": ("Start",),
+    "._solve.stopping": ("StopWhen",),
     "._system": ("AbstractDiagonalSequenceModel", "AbstractFeatureSystem",
         "AbstractGradientFlowSystem", "AbstractInfiniteWidthSystem", "AbstractInvariantSystem",
         "AbstractLinearMapSystem", "AbstractLinearPredictorSystem", "AbstractLossSystem",

@@ -120,7 +120,8 @@ def test_below_the_edge_it_is_gradient_flow():
     np.testing.assert_allclose(sol.ys[-1], ref.y[:, -1], rtol=0, atol=1e-8)
 
 
-@pytest.mark.parametrize("eta", [0.1, pytest.param(0.05, marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~6 s each
+@pytest.mark.parametrize("eta", [0.1, 0.05])
 def test_at_the_edge_it_holds_sharpness_and_predicts_the_mean_loss(eta):
     """The flow's fixed point (Newton on the central flow itself, from where
     Heun at eta/2 leaves it at t = 60): x = 0, e^y = 2/eta, sigma^2 = eta, mean

@@ -39,7 +39,8 @@ class Trajectory(eqx.Module):
       (particle snapshots), variable name -> those times (``inf`` if not reached).
     - ``final_state``: the state at ``t_final``.
     - ``t_final``: the last time reached (``t1`` on success).
-    - ``status``: ``"success"``, or the solver's reason for stopping.
+    - ``status``: ``"success"``, ``"stopped"`` (its stopping rule was met:
+      :attr:`t_stop`), or the solver's reason for stopping.
     - ``stats``: ``num_steps``, ``num_accepted_steps``, ``num_rejected_steps``,
       ``wall_time`` and ``compile_time`` (seconds; compile time includes tracing).
     """
@@ -61,7 +62,13 @@ class Trajectory(eqx.Module):
 
     @property
     def succeeded(self) -> bool:
-        return self.status == "success"
+        """Reached ``t1``, or stopped by its rule."""
+        return self.status in ("success", STATUS_STOPPED)
+
+    @property
+    def t_stop(self) -> float | None:
+        """When the stopping rule was met (``None``: it was not)."""
+        return float(self.t_final) if self.status == STATUS_STOPPED else None
 
     @property
     def n_saved(self) -> int:
@@ -109,10 +116,15 @@ def _diffeqsolve(p: Problem):
                               None if clock is None else p.dt0)
     else:
         terms = diffrax.ODETerm(p.system.vector_field)
+    event = None
+    if p.stop is not None:
+        event = p.stop.event(p.system, state0, fixed=clock is not None,
+                             offset=p.t1 if clock is not None else jnp.zeros_like(p.t1))
     sol = _clocked_diffeqsolve(
         clock,
         terms,
         saves,
+        event=event,
         solver=p.solver,
         carries=carries,
         t0=p.t0,
@@ -318,9 +330,15 @@ STATUS_DIVERGED = "diverged (|state| above divergence x its initial scale)"
 STATUS_DT_MIN = "step-size collapse (the adaptive step fell below its minimum)"
 
 
-def status(result, final) -> str:
+STATUS_STOPPED = "stopped"
+
+
+def status(result, final, stopped=None) -> str:
+    """What ended a solve (``stopped``: its stopping rule's event mask)."""
     if result == diffrax.RESULTS.successful:
         return "success"
+    if result == diffrax.RESULTS.event_occurred and stopped is not None and bool(stopped):
+        return STATUS_STOPPED
     if result == diffrax.RESULTS.event_occurred:
         finite = all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(final)
                      if eqx.is_inexact_array(x))
@@ -361,7 +379,7 @@ def trajectory(sol, monitors, **timing) -> Trajectory:
         values=values,
         final_state=jax.tree.map(lambda x: x[0], final),
         t_final=sol.ts[1][0],
-        status=status(sol.result, final),
+        status=status(sol.result, final, sol.event_mask),
         variables=variables,
         stats=stats,
         dims=dims,

@@ -30,6 +30,8 @@ class Problem(eqx.Module):
     - ``solver_state``: an optimizer's state carried over from the previous
       segment (the final one is returned).
     - ``progress``: a tqdm bar of the solver time.
+    - ``stop``: a :class:`~mfsim._solve.stopping.StopRule` ending the solve
+      early (``None``: none).
     """
 
     system: Any
@@ -50,6 +52,7 @@ class Problem(eqx.Module):
     noise_key: Any = None
     solver_state: Any = None
     noise: Any = None
+    stop: Any = None
 
     def member(self, system, y0, monitors, noise_key) -> Problem:
         """This solve for another member of a batch (the same times,

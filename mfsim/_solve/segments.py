@@ -140,7 +140,7 @@ class _Progress:
         """Take in a segment's solution (its first ``n_real`` shared saves and
         ``n_own`` of each monitor's own); returns the segment's final state."""
         values, final, *own_ys = sol.ys
-        status = solve_status(sol.result, final)
+        status = solve_status(sol.result, final, sol.event_mask)
         self.ts.append(np.asarray(sol.ts[0])[:n_real])
         for name, v in values.items():
             self.values.setdefault(name, []).append(np.asarray(v)[:n_real])
@@ -195,9 +195,10 @@ class _Progress:
 def solve_segmented(system, y_init, setup, cast, monitors, *,
                     progress: bool | Callable[[float, float], None],
                     store: AbstractCheckpointStore | None, every: int,
-                    tag: str = "", noise_key=None) -> Trajectory:
+                    tag: str = "", noise_key=None, stop=None) -> Trajectory:
     """Solve in segments of ``every`` save points (see the module docstring),
-    saving the progress to ``store`` after each and resuming from it.
+    saving the progress to ``store`` after each and resuming from it; a
+    segment stopped by ``stop`` (a stopping rule) ends the run.
     ``progress``: True for a bar in solver time, or a callable
     ``progress(t_reached, t1)`` called at the start and after each segment."""
     max_steps, divergence = setup.max_steps, setup.divergence
@@ -213,13 +214,13 @@ def solve_segmented(system, y_init, setup, cast, monitors, *,
     digest = problem_digest(system, y_init, monitors, (
         setup.t0, setup.t1, ts.tolist(), [o.tolist() for o in own], repr(setup.solver),
         repr(setup.controller), setup.dt0, max_steps, divergence, every, repr(setup.noise),
-        _key_bits(noise_key)), tag)
+        _key_bits(noise_key), None if stop is None else stop.when.describe()), tag)
     n_own = [o.size for o in own]
     saved = None if store is None else store.load()
     state = None if saved is None else _Progress.from_arrays(saved, digest, len(own))
     if state is None:
         state = _Progress(len(own))
-    whole = setup.problem(system, y_init, monitors, noise_key=noise_key)
+    whole = setup.problem(system, y_init, monitors, noise_key=noise_key, stop=stop)
     y, solver_state = state.resumed(y_init, setup)
     carries = isinstance(setup.solver, OptaxSolver)
     compiling, start_time = CompileClock(), time.perf_counter()

@@ -168,16 +168,17 @@ class SolveSettings(eqx.Module):
             raise ValueError(precision_refusal("rtol", float(rtol), jnp.dtype(dtype).name,
                                                floor))
 
-    def problem(self, system, y0, monitors, *, noise_key=None, progress: bool = False
-                ) -> Problem:
+    def problem(self, system, y0, monitors, *, noise_key=None, progress: bool = False,
+                stop=None) -> Problem:
         """The :class:`Problem` of a solve of ``system`` from ``y0`` with
-        these settings (times cast to the run's dtype)."""
+        these settings (times cast to the run's dtype); ``stop``: a stopping
+        rule (:class:`~mfsim._solve.stopping.StopRule`)."""
         cast = self.caster(y0)
         t0, t1 = cast(self.t0), cast(self.t1)
         return Problem(system, y0, tuple(monitors), cast(self.ts), self.own_times(monitors, cast),
                        t0, t1, cast(self.dt0), self.solver, self.controller_for(y0),
                        cast(self.divergence), (t0, t1), self.max_steps, progress,
-                       noise_key=noise_key, noise=self.noise)
+                       noise_key=noise_key, noise=self.noise, stop=stop)
 
     def controller_for(self, y0):
         """The step-size controller, with its minimum step for the run's dtype."""

@@ -22,6 +22,7 @@ from .save_times import save_times as make_save_times
 from .segments import AbstractCheckpointStore, solve_segmented
 from .settings import SolveSettings
 from .start import Start
+from .stopping import StopWhen
 
 
 def _is_key(x) -> bool:
@@ -43,6 +44,7 @@ def simulate(
     checkpoint_every: int = 0,
     checkpoint: AbstractCheckpointStore | None = None,
     checkpoint_tag: str = "",
+    stop: StopWhen | None = None,
 ) -> Trajectory:
     """Integrate ``system`` from ``t0`` to ``t1`` in one compiled diffrax solve.
 
@@ -73,6 +75,10 @@ def simulate(
       bitwise the same trajectory as an uninterrupted call (see
       :mod:`mfsim._solve.segments`; ``checkpoint_tag`` is mixed into the
       problem's digest).
+    - ``stop``: a :class:`mfsim.StopWhen` ending the solve once a variable
+      one of ``monitors`` records crosses a level (:mod:`mfsim._solve.stopping`:
+      the crossing time of a flow, the first step of a fixed-step solve);
+      the trajectory's status is then ``"stopped"`` and ``t_stop`` its time.
     **Returns:** a :class:`Trajectory`. A failed solve (max steps, non-finite
     or diverged state, step-size collapse) does not raise: its status says
     why, ``t_final`` when, and the values saved before the failure are kept.
@@ -91,14 +97,15 @@ def simulate(
     start = time.perf_counter()
     _check_monitors(system, monitors)
     monitors = tuple(m.specialize(system, y0) for m in monitors)
+    rule = None if stop is None else stop.rule(monitors)
     if checkpoint_every:
         return solve_segmented(system, y0, settings, cast, monitors, progress=progress,
                                store=checkpoint, every=int(checkpoint_every), tag=checkpoint_tag,
-                               noise_key=noise_key)
+                               noise_key=noise_key, stop=rule)
     if callable(progress):
         progress(float(settings.t0), float(settings.t1))
     sol = core.solve(settings.problem(system, y0, monitors, noise_key=noise_key,
-                                      progress=progress is True))
+                                      progress=progress is True, stop=rule))
     jax.block_until_ready(sol.ys)
     if callable(progress):
         progress(float(sol.ts[1][0]), float(settings.t1))

@@ -1,0 +1,99 @@
+r"""Stopping rules: end a solve when a monitored quantity crosses a level.
+
+``simulate(..., stop=mfsim.StopWhen("train_loss", below=1e-3))`` ends the
+solve once the scalar variable ``train_loss`` (recorded by one of the
+monitors passed to :func:`mfsim.simulate`) is at most ``1e-3`` (``above``:
+at least). The rule is a ``diffrax.Event`` checked at the end of every step:
+
+- an adaptive solve (a flow) finds the crossing time by Newton's method on
+  the step's dense interpolation (``optimistix.Newton``, tolerance
+  $10^{-2}\sqrt{\epsilon}$ of the time): ``t_stop`` is the time the
+  variable equals the level, and the final state is the state then;
+- a fixed-step solve (gradient descent, SGD) stops after the first step
+  whose state meets the rule: ``step_stop`` is that step's number, the
+  state after it the final state, as a loop testing the rule after each
+  step would find.
+
+A rule met at the start does not stop the solve (a flow looks for a
+crossing; a fixed-step solve first tests after one step). The saves after
+the stop are not reached (their values are NaN, their times ``inf``, as
+for a failed solve); the trajectory's status is ``"stopped"`` and
+:attr:`mfsim.Trajectory.t_stop` its time.
+"""
+
+from __future__ import annotations
+
+import diffrax
+import equinox as eqx
+import jax.numpy as jnp
+import optimistix as optx
+
+from .._monitors.base import AbstractMonitor, MonitorContext
+
+
+class StopWhen(eqx.Module):
+    """Stop once ``variable`` is at most ``below`` (or at least ``above``):
+    exactly one of them (module docstring)."""
+
+    variable: str = eqx.field(static=True)
+    below: float | None = eqx.field(static=True, default=None)
+    above: float | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if (self.below is None) == (self.above is None):
+            raise ValueError(f"StopWhen({self.variable!r}): give exactly one of below= "
+                             "and above=")
+
+    @property
+    def level(self) -> float:
+        return float(self.below if self.below is not None else self.above)
+
+    def describe(self) -> str:
+        """``"train_loss below 0.001"``."""
+        side = "below" if self.below is not None else "above"
+        return f"{self.variable} {side} {self.level:g}"
+
+    def rule(self, monitors) -> StopRule:
+        """This rule on the monitor among ``monitors`` that records ``variable``."""
+        for monitor in monitors:
+            if self.variable in monitor.variables():
+                return StopRule(self, monitor)
+        recorded = sorted(v for m in monitors for v in m.variables())
+        raise ValueError(f"StopWhen: no monitor records {self.variable!r}; recorded: "
+                         f"{', '.join(recorded) or 'none (pass the monitor to simulate)'}")
+
+
+class StopRule(eqx.Module):
+    """A :class:`StopWhen` bound to its monitor: its signed distance to the
+    level, positive until the rule is met."""
+
+    when: StopWhen
+    monitor: AbstractMonitor
+
+    def distance(self, t, y, ctx: MonitorContext):
+        value = self.monitor(t, y, ctx)[self.when.variable]
+        if jnp.ndim(value) != 0:
+            raise ValueError(f"StopWhen: {self.when.variable!r} is not a scalar (shape "
+                             f"{jnp.shape(value)})")
+        gap = value - self.when.level
+        return gap if self.when.below is not None else -gap
+
+    def event(self, system, state0, *, fixed: bool, offset) -> diffrax.Event:
+        """The event on diffrax's clock (``t = s + offset``): boolean after
+        each step of a fixed-step solve, a root-found crossing otherwise."""
+        ctx = MonitorContext(system=system, state0=state0,
+                             data=self.monitor.prepare(system, state0))
+
+        # diffrax calls the condition with t, y, args by position and, in its
+        # root find, by keyword
+        def distance(t, y, args, **kwargs):
+            return self.distance(t + offset, y, ctx)
+
+        def met(t, y, args, **kwargs):
+            return distance(t, y, args) <= 0
+
+        if fixed:
+            return diffrax.Event(met)
+        tol = 1e-2 * float(jnp.finfo(jnp.result_type(offset)).eps) ** 0.5
+        return diffrax.Event(distance, root_finder=optx.Newton(rtol=tol, atol=tol),
+                             direction=False)

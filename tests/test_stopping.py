@@ -1,0 +1,113 @@
+"""mfsim.StopWhen: a flow stops at the crossing time (against the closed form
+of the constant-kernel flow, root by scipy's brentq), gradient descent after
+the first step a hand-written loop finds."""
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import mfsim
+
+
+def rbf(x1, x2):
+    return jnp.exp(-jnp.sum((x1[:, None] - x2[None]) ** 2, -1))
+
+
+@pytest.fixture(scope="module")
+def kernel_flow():
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(6, 2)))
+    y = jnp.asarray(rng.normal(size=6))
+    return mfsim.ConstantKernelFlow(rbf, lambda z: jnp.zeros(z.shape[0]), x, y, time_scale=2.0)
+
+
+def closed_form_loss(ck):
+    """L(t) = (1/2n) sum_i c_i^2 exp(-2 tau lambda_i t / n), c = V^T (f0 - y) (numpy eigh)."""
+    K = np.asarray(rbf(ck.x_train, ck.x_train))
+    lam, V = np.linalg.eigh(0.5 * (K + K.T))
+    c = V.T @ (0.0 - np.asarray(ck.y_train))
+    n = K.shape[0]
+    return lambda t: float(np.sum(c**2 * np.exp(-2 * 2.0 * lam * t / n)) / (2 * n))
+
+
+def test_a_flow_stops_at_the_crossing_time(kernel_flow):
+    """train_loss below L(0)/100: t_stop equals the closed form's crossing to
+    1e-8 (relative), the final loss is the level, later saves unreached."""
+    L = closed_form_loss(kernel_flow)
+    level = L(0.0) / 100
+    t_star = brentq(lambda t: L(t) - level, 0.0, 1e3, xtol=1e-15, rtol=1e-15)
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1e3, rtol=1e-12, atol=1e-14,
+                                      n_save=11)
+    traj = mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
+                          stop=mfsim.StopWhen("train_loss", below=level))
+    assert traj.status == "stopped" and traj.succeeded
+    assert traj.t_stop == pytest.approx(t_star, rel=1e-8)
+    final = float(kernel_flow.loss(traj.final_state))
+    assert final == pytest.approx(level, rel=1e-8)
+    reached = np.isfinite(np.asarray(traj.ts))
+    assert reached[0] and not reached[-1]
+    assert np.all(np.isnan(np.asarray(traj.values["train_loss"])[~reached]))
+
+
+@pytest.mark.slow  # ~3 s
+def test_a_rule_never_met_runs_to_the_end(kernel_flow):
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0, n_save=3)
+    traj = mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
+                          stop=mfsim.StopWhen("train_loss", above=1e9))
+    assert traj.status == "success" and traj.t_stop is None
+
+
+def test_gradient_descent_stops_after_the_first_step_meeting_the_rule():
+    """A two-layer network by GD (Euler, dt 0.05): the stop step and the
+    state after it equal a hand loop's w <- w + dt F(w), tested after each step."""
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.normal(size=(8, 3)))
+    y = jnp.asarray(np.sin(np.asarray(x[:, 0])))
+    net = mfsim.TwoLayerNetwork(x, y, width=16, activation="tanh")
+    state0 = net.init(jax.random.key(0))
+    level = float(net.loss(state0)) / 20
+    dt = 0.05
+    field = jax.jit(lambda s: net.vector_field(0.0, s, None))
+    w, k = state0, 0
+    while float(net.loss(w)) > level:
+        w = jax.tree.map(lambda a, b: a + dt * b, w, field(w))
+        k += 1
+    settings = mfsim.SolveSettings.of(diffrax.Euler(), t1=dt * 4000, dt=dt, n_save=5)
+    traj = mfsim.simulate(net, state0, settings, [mfsim.TrainLoss()],
+                          stop=mfsim.StopWhen("train_loss", below=level))
+    assert traj.status == "stopped"
+    assert round(traj.t_stop / dt) == k and 1 < k < 4000
+    for a, b in zip(jax.tree.leaves(traj.final_state), jax.tree.leaves(w)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_bad_rules_are_refused(kernel_flow):
+    with pytest.raises(ValueError, match="exactly one of below= and above="):
+        mfsim.StopWhen("train_loss")
+    with pytest.raises(ValueError, match="exactly one"):
+        mfsim.StopWhen("train_loss", below=1.0, above=2.0)
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, n_save=3)
+    with pytest.raises(ValueError, match="no monitor records 'test_loss'; recorded: train_loss"):
+        mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
+                       stop=mfsim.StopWhen("test_loss", below=1.0))
+
+
+@pytest.mark.slow  # ~8 s
+def test_a_segmented_solve_stops_where_one_solve_does(kernel_flow):
+    """checkpoint_every = 2 save points: the segment holding the crossing
+    stops, the later ones are not run; t_stop as unsegmented to 1e-10."""
+    level = float(kernel_flow.loss(kernel_flow.init())) / 100
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1e3, rtol=1e-12, atol=1e-14,
+                                      n_save=51)
+    rule = mfsim.StopWhen("train_loss", below=level)
+    one = mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
+                         stop=rule)
+    parts = mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
+                           stop=rule, checkpoint_every=2)
+    assert parts.status == "stopped" and parts.stats["segments"] == 25
+    assert parts.t_stop == pytest.approx(one.t_stop, rel=1e-10)
+    reached = np.isfinite(np.asarray(parts.ts))
+    np.testing.assert_array_equal(reached, np.isfinite(np.asarray(one.ts)))
