@@ -111,3 +111,46 @@ def test_a_segmented_solve_stops_where_one_solve_does(kernel_flow):
     assert parts.t_stop == pytest.approx(one.t_stop, rel=1e-10)
     reached = np.isfinite(np.asarray(parts.ts))
     np.testing.assert_array_equal(reached, np.isfinite(np.asarray(one.ts)))
+
+
+STOPPED = {"name": "stop", "dtype": "float64", "seed": 0,
+           "task": {"kind": "teacher", "d": 3, "n_train": 16, "n_test": 16},
+           "system": {"kind": "two_layer", "width": 16, "activation": "tanh"},
+           "solver": {"name": "euler", "learning_rate": 0.5, "steps": 4000,
+                      "stop": {"train_loss": {"below": 2e-3}}},
+           "save": {"n": 41}, "monitors": [{"name": "train_loss"}, {"name": "sharpness"}]}
+
+
+@pytest.mark.slow  # ~20 s
+def test_scenario_stop_records_when(tmp_path):
+    """[solver.stop] in a sweep: each point stops (status stopped, a
+    success), records t_stop and step_stop (also in summary.csv), and the
+    network's GD stopped at the step simulate() finds for the same system."""
+    scenario = {**STOPPED, "sweep": {"grid": {"system.width": [16, 64]}}}
+    r = mfsim.run_scenario(mfsim.validate_scenario(scenario), out=tmp_path)
+    assert r.succeeded and not r.failed
+    ds = r.dataset
+    status = ds["status"].values.tolist() if "status" in ds else [ds.attrs["status"]] * 2
+    assert status == ["stopped", "stopped"]
+    steps = np.asarray(ds["step_stop"].values)
+    np.testing.assert_allclose(ds["t_stop"].values, steps * 0.5 / np.array([16, 64]))
+    summary = (tmp_path / "summary.csv").read_text()
+    assert "t_stop" in summary.splitlines()[0] and "step_stop" in summary.splitlines()[0]
+    from mfsim._scenario.build import build
+
+    built = build(mfsim.validate_scenario({**STOPPED}))
+    traj = mfsim.simulate(built.system, built.state0, built.settings, built.monitors,
+                          stop=built.stop)
+    assert traj.t_stop == pytest.approx(float(ds["t_stop"].values[0]), rel=1e-12)
+
+
+@pytest.mark.parametrize("stop, message", [
+    ({"test_loss": {"below": 1.0}}, "solver.stop.test_loss: no monitor records 'test_loss'"),
+    ({"sharpness": {"above": 1.0}}, "solver.stop.sharpness: a stopping rule needs a scalar"),
+    ({"train_loss": {"below": 1.0, "above": 2.0}}, "exactly one of below and above"),
+    ({"train_loss": {"below": 1.0}, "sharpness": {"above": 1.0}}, "one stopping rule"),
+])
+def test_scenario_stop_refusals(stop, message, tmp_path):
+    scenario = {**STOPPED, "solver": {**STOPPED["solver"], "stop": stop}}
+    with pytest.raises(mfsim.ScenarioError, match=message):
+        mfsim.run_scenario(mfsim.validate_scenario(scenario), out=tmp_path)

@@ -7,7 +7,7 @@ import dataclasses
 import time
 
 from .._errors import Interrupted, ScenarioError
-from .._scenario.build import build, label_problem, non_finite
+from .._scenario.build import build, label_problem, non_finite, stop_problem
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileClock, Trajectory
@@ -44,12 +44,12 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> l
     jobs = []
     for point in points:
         b = build(point.scenario)
-        problem = non_finite(b, point.scenario.dtype) or label_problem(b)
+        problem = non_finite(b, point.scenario.dtype) or label_problem(b) or stop_problem(b)
         if problem is not None:
             label = f"point {point.label()}: " if len(points) > 1 else ""
             raise ScenarioError(f"{where}: {label}{problem}")
         jobs.append(Job((point.flat_index, ""), b.system, b.state0, b.monitors, b.settings,
-                        b.noise_key))
+                        b.noise_key, stop=b.stop))
         if twins:  # twins see the network's batches
             jobs.extend(Job((point.flat_index, prefix), t.system, t.state0, t.monitors,
                             _twin_settings(t.system, t.settings), b.noise_key)

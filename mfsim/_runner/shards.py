@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .._errors import MfsimError, show
 from .._solve.batching import Job, group_jobs
+from .._solve.statuses import completed
 
 _SHARD = re.compile(r"(?P<i>\d{1,6})/(?P<n>\d{1,6})")
 
@@ -120,4 +121,4 @@ class ShardResult:
     def failed(self) -> list[str]:
         """Its points whose network solve failed (as :attr:`RunResult.failed`)."""
         return [label for label, statuses in zip(self.labels, self.statuses)
-                if statuses[""] != "success"]
+                if not completed(statuses[""])]

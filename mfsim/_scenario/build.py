@@ -21,10 +21,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._monitors.base import AbstractMonitor
+from .._monitors.base import AbstractMonitor, MonitorContext
 from .._monitors.movement import TrainOutputs
 from .._solve.save_times import save_times
 from .._solve.settings import SolveSettings
+from .._solve.stopping import StopWhen
 from .._system import AbstractRegressionSystem, AbstractSystem
 from .._systems.losses import LogisticLoss
 from .._tasks.dataset import Dataset
@@ -55,6 +56,7 @@ class Built:
     settings: SolveSettings
     twins: dict[str, BuiltTwin]
     noise_key: object = None
+    stop: StopWhen | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,25 @@ def label_problem(built: Built) -> str | None:
     return None
 
 
+def stop_problem(built: Built) -> str | None:
+    """Why the stopping rule cannot run: no monitor records its variable, or
+    it is not a scalar (None: it can)."""
+    stop = built.stop
+    if stop is None:
+        return None
+    try:
+        rule = stop.rule(built.monitors)
+        value = jax.eval_shape(lambda s: rule.monitor(0.0, s, MonitorContext(
+            built.system, built.state0, rule.monitor.prepare(built.system, built.state0))),
+            built.state0)[stop.variable]
+    except ValueError as e:
+        return f"solver.stop.{stop.variable}: {str(e).removeprefix('StopWhen: ')}"
+    if value.shape != ():
+        return (f"solver.stop.{stop.variable}: a stopping rule needs a scalar variable; "
+                f"{stop.variable} has shape {value.shape}")
+    return None
+
+
 def build(scenario: Scenario) -> Built:
     dtype = DTYPES[scenario.dtype]
     task_key, init_key = jax.random.split(jax.random.key(scenario.seed))
@@ -142,4 +163,5 @@ def build(scenario: Scenario) -> Built:
     # the batches of a stochastic optimizer, the Brownian motion of Langevin
     # dynamics: their own stream of the seed
     noise_key = jax.random.fold_in(jax.random.key(scenario.seed), 1)
-    return Built(data, system, state0, monitors, settings, built_twins, noise_key)
+    return Built(data, system, state0, monitors, settings, built_twins, noise_key,
+                 scenario.solver.stop_when())

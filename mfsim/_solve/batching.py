@@ -25,6 +25,7 @@ from .settings import SolveSettings
 from .sharding import sweep_multiple
 from .simulate import batch_signature, simulate, simulate_batch
 from .start import Start
+from .stopping import StopWhen
 
 # On CPU a vmapped adaptive solve costs about as much per problem and per
 # step as separate solves (XLA:CPU's batched small matmuls are no faster than
@@ -44,7 +45,8 @@ class Job:
     """One solve: ``simulate(system, job.start, settings, monitors)``
     (``noise_key``: the run's randomness after ``state0``: batches, noise),
     in segments of ``checkpoint_every`` save points checkpointed to
-    ``checkpoint`` where given (such a job is solved alone)."""
+    ``checkpoint`` where given, ended by its stopping rule ``stop`` where
+    given (such jobs are solved alone)."""
 
     key: Hashable
     system: AbstractSystem
@@ -55,6 +57,7 @@ class Job:
     checkpoint: AbstractCheckpointStore | None = None
     checkpoint_every: int = 0
     checkpoint_tag: str = ""
+    stop: StopWhen | None = None
 
     @property
     def start(self):
@@ -82,7 +85,8 @@ def group_jobs(jobs: Sequence[Job]) -> list[list[Job]]:
     """Jobs grouped by structure and solver settings, in order of first appearance."""
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
-        sig = (batch_signature(job.system, job.state0, job.monitors), job.settings.key())
+        sig = (batch_signature(job.system, job.state0, job.monitors), job.settings.key(),
+               None if job.stop is None else job.stop.describe())
         groups.setdefault(sig, []).append(job)
     return list(groups.values())
 
@@ -102,8 +106,10 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
         size = (auto_batch_size(group[0].state0, len(group), adaptive=settings.adaptive)
                 if batch == "auto" else min(int(batch), len(group)))
         layout = settings.shard
-        if group[0].checkpoint_every or layout.one_at_a_time:
-            size = 1  # in segments, or each solve spread over the devices: one at a time
+        if group[0].checkpoint_every or group[0].stop is not None or layout.one_at_a_time:
+            # in segments, stopped by a rule (a batched solve has no events yet), or
+            # each solve spread over the devices: one at a time
+            size = 1
         elif layout.batch_multiple:  # whole batches on every device
             k = sweep_multiple()
             size = k * -(-min(len(group), max(size, CPU_MAX_BATCH)) // k)
@@ -116,7 +122,7 @@ def run_jobs(jobs: Sequence[Job], on_done: Callable[[Job, Trajectory], None], *,
                 on_done(job, simulate(job.system, job.start, job.settings, job.monitors,
                                       checkpoint_every=job.checkpoint_every,
                                       checkpoint=job.checkpoint,
-                                      checkpoint_tag=job.checkpoint_tag))
+                                      checkpoint_tag=job.checkpoint_tag, stop=job.stop))
             continue
         for start in range(0, len(group), size):
             chunk = list(group[start:start + size])

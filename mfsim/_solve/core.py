@@ -22,6 +22,7 @@ from .optimizers import OptaxSolver, StepArgs, stochastic
 from .problem import Problem
 from .sharding import OneDevice
 from .solvers import guarded
+from .statuses import COMPLETED, STATUS_STOPPED
 from .step_clock import StepClock
 
 
@@ -63,7 +64,7 @@ class Trajectory(eqx.Module):
     @property
     def succeeded(self) -> bool:
         """Reached ``t1``, or stopped by its rule."""
-        return self.status in ("success", STATUS_STOPPED)
+        return self.status in COMPLETED
 
     @property
     def t_stop(self) -> float | None:
@@ -279,12 +280,14 @@ def stackable(solver, controller, noise, shard) -> bool:
 
 class SolvedPart(NamedTuple):
     """What :func:`trajectory` reads of a solution: save times, saved values,
-    step statistics and diffrax's result."""
+    step statistics, diffrax's result and its event mask (a batch's solves
+    have no stopping rule: None)."""
 
     ts: list
     ys: list
     stats: dict
     result: object
+    event_mask: object = None
 
 
 def member_solution(sol, i: int, stacked: bool) -> SolvedPart:
@@ -328,9 +331,6 @@ def _listen() -> None:
 STATUS_NON_FINITE = "non-finite state (NaN or Inf)"
 STATUS_DIVERGED = "diverged (|state| above divergence x its initial scale)"
 STATUS_DT_MIN = "step-size collapse (the adaptive step fell below its minimum)"
-
-
-STATUS_STOPPED = "stopped"
 
 
 def status(result, final, stopped=None) -> str:

@@ -163,7 +163,7 @@ def summary_rows(point_datasets: Sequence[xr.Dataset], overrides: Sequence[dict]
     for flat, (ds, keys) in enumerate(zip(point_datasets, overrides)):
         row = {"point": flat, **keys}
         row.update({k: v for k, v in ds.attrs.items()
-                    if k.endswith(("status", "t_final", "num_steps"))})
+                    if k.endswith(("status", "t_final", "num_steps", "t_stop", "step_stop"))})
         t = np.asarray(ds["t"]) if "t" in ds.variables else None
         for name in scalar_series(ds):
             final, best, t_best = _point_summary(np.asarray(ds[name]), t)

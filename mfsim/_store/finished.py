@@ -22,6 +22,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._solve.statuses import completed
 from .results import PROVENANCE_FILE, RESULTS_FILE
 
 if typing.TYPE_CHECKING:
@@ -76,7 +77,7 @@ class RunResult:
         """Labels of the points whose network solve failed (a twin's failure
         is a result about the twin: :attr:`failures` names it)."""
         return [label for label, statuses in zip(self.labels, self.statuses)
-                if statuses[""] != "success"]
+                if not completed(statuses[""])]
 
     @property
     def succeeded(self) -> bool:
@@ -90,7 +91,7 @@ class RunResult:
         found: dict[str, list[SolveFailure]] = {}
         for k, (label, statuses) in enumerate(zip(self.labels, self.statuses)):
             for prefix, status in statuses.items():
-                if status != "success":
+                if not completed(status):
                     where = self.ends[k].get(prefix, "") if self.ends else ""
                     found.setdefault(prefix, []).append(SolveFailure(label, status, where))
         return {self.solve_label(p): found[p]

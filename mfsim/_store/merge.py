@@ -30,6 +30,7 @@ from .._runner.manifest import Manifest
 from .._runner.plan import RunPlan, make_plan, needs_float64, solve_label
 from .._runner.progress import Mode, Reporter
 from .._scenario.load import load_scenario
+from .._solve.statuses import completed
 from .finished import MISSING, RunResult, point_statuses
 from .io import recording
 from .lazy_xarray import xr
@@ -73,7 +74,7 @@ def _placeholder(template: xr.Dataset, flat: int) -> xr.Dataset:
     for key, value in template.attrs.items():
         if key.endswith("status"):
             attrs[key] = MISSING
-        elif key.endswith(("t_final", "num_steps")) or key == "point":
+        elif key.endswith(("t_final", "num_steps", "t_stop", "step_stop")) or key == "point":
             continue
         else:
             attrs[key] = value
@@ -161,9 +162,9 @@ def run_status(run_dir: str | os.PathLike) -> RunStatus:
             missing.append(point.label())
             continue
         statuses = point_statuses(ds)
-        (done if statuses[""] == "success" else failed).append(point.label())
+        (done if completed(statuses[""]) else failed).append(point.label())
         for prefix, status in statuses.items():
-            if prefix and status != "success":
+            if prefix and not completed(status):
                 twins.setdefault(solve_label(prefix), []).append(point.label())
     return RunStatus(plan.out_dir, tuple(done), tuple(failed), tuple(missing),
                      {twin: tuple(labels) for twin, labels in twins.items()})

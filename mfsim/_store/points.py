@@ -106,6 +106,9 @@ def solve_dataset(traj: Trajectory, prefix: str, point: SweepPoint, *,
         step = np.where(reached, np.rint(np.where(reached, t, 0) / scenario.solver.dt),
                         -1).astype(np.int64)
         ds = ds.assign_coords(step=("t", step, STEP_ATTRS))
+        for key in [k for k in ds.attrs if k.endswith("t_stop")]:  # the step it stopped after
+            ds.attrs[key.removesuffix("t_stop") + "step_stop"] = int(
+                np.rint(ds.attrs[key] / scenario.solver.dt))
     return ds
 
 

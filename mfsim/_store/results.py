@@ -102,6 +102,8 @@ def trajectory_to_dataset(traj: Trajectory, attrs: dict | None = None, *,
         f"{prefix}t_final": float(traj.t_final),
         f"{prefix}num_steps": int(traj.stats.get("num_steps", -1)),
     })
+    if traj.t_stop is not None:  # ended by its stopping rule: when
+        ds.attrs[f"{prefix}t_stop"] = traj.t_stop
     ds.attrs.update(attrs or {})
     return ds
 

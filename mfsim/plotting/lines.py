@@ -12,6 +12,7 @@ import numpy as np
 
 import mfsim.plotting.meta as meta
 
+from .._solve.statuses import completed
 from .._store.analysis import sweep_dims
 from .style import LINE_STYLES, MARKERS, PALETTE, categorical, ordered_colors
 
@@ -147,10 +148,10 @@ def failure(ds, sel: dict, prefix: str = "") -> str | None:
     if status is not None and status.dims:
         here = status.isel({k: v for k, v in sel.items() if k in status.dims})
         bad = [str(v) for v in np.asarray(here.values, dtype=object).ravel()
-               if str(v) not in ("success", "", "nan")]
+               if not completed(v) and str(v) not in ("", "nan")]
         return bad[0] if bad else None
     value = ds.attrs.get(f"{prefix}status", "success")
-    return value if isinstance(value, str) and value != "success" else None
+    return value if isinstance(value, str) and not completed(value) else None
 
 
 def log_time(t) -> bool:

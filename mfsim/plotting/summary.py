@@ -13,6 +13,7 @@ import numpy as np
 import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
+from .._solve.statuses import COMPLETED
 from .._store.analysis import final_value, oracle_stopping, sweep_dims
 from .series import loss_variables
 from .style import (
@@ -256,7 +257,7 @@ def _failed_points(ds):
     status = ds.get("status")
     if status is None or not status.dims:
         return None
-    return status != "success"
+    return ~status.isin(list(COMPLETED))
 
 
 @paper

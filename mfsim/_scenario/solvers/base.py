@@ -20,7 +20,22 @@ from pydantic_core import PydanticCustomError
 from ..._solve.settings import DIVERGENCE, SolveSettings
 from ..._solve.sharding import Shard, device_layout
 from ..._solve.solvers import whole_steps
+from ..._solve.stopping import StopWhen
 from ..table import PosFloat, PosInt, Table, shown
+
+
+class StopLevel(Table):
+    """A stopping rule's level: ``below`` or ``above`` (exactly one)."""
+
+    below: float | None = Field(None, description="stop once the variable is at most this")
+    above: float | None = Field(None, description="stop once the variable is at least this")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.below is None) == (self.above is None):
+            raise PydanticCustomError("stop_level", "give exactly one of below and above",
+                                      {"key": "below"})
+        return self
 
 
 class SolverTable(Table):
@@ -43,10 +58,30 @@ class SolverTable(Table):
     shard: Shard = Field(
         "none", description="spread over every JAX device: particles (the neurons of each "
         "solve) or sweep (the points of a batched sweep); none: one device")
+    stop: dict[str, StopLevel] | None = Field(
+        None, description="a stopping rule, one variable a monitor records and its level: "
+        "train_loss = { below = 1e-3 } ends the solve at the crossing time (flows: root "
+        "found) or after the first step meeting it (fixed steps); the network's solve only, "
+        "solved one point at a time (status stopped, t_stop)")
     polish: bool = Field(
         False, description="after the solve, polish the network's final state to a critical "
         "point (Newton, optimistix) and record its gradient norm, Hessian spectrum and kind "
         "(minimum, saddle): critical_* variables and attributes")
+
+    @model_validator(mode="after")
+    def _one_stop(self):
+        if self.stop is not None and len(self.stop) != 1:
+            raise PydanticCustomError(
+                "stop", "one stopping rule (a variable and its level); got {n}",
+                {"key": "stop", "n": len(self.stop)})
+        return self
+
+    def stop_when(self) -> StopWhen | None:
+        """The stopping rule (:class:`mfsim.StopWhen`), or None."""
+        if not self.stop:
+            return None
+        (variable, level), = self.stop.items()
+        return StopWhen(variable, below=level.below, above=level.above)
 
     @property
     def fixed(self) -> bool:
