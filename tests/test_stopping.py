@@ -125,15 +125,23 @@ STOPPED = {"name": "stop", "dtype": "float64", "seed": 0,
 def test_scenario_stop_records_when(tmp_path):
     """[solver.stop] in a sweep: each point stops (status stopped, a
     success), records t_stop and step_stop (also in summary.csv), and the
-    network's GD stopped at the step simulate() finds for the same system."""
-    scenario = {**STOPPED, "sweep": {"grid": {"system.width": [16, 64]}}}
+    network's GD stopped at the step simulate() finds for the same system; the
+    sweep summary draws the time to target against the width (lint-clean)."""
+    scenario = {**STOPPED, "sweep": {"grid": {"system.width": [16, 32, 64]}}}
     r = mfsim.run_scenario(mfsim.validate_scenario(scenario), out=tmp_path)
     assert r.succeeded and not r.failed
     ds = r.dataset
-    status = ds["status"].values.tolist() if "status" in ds else [ds.attrs["status"]] * 2
-    assert status == ["stopped", "stopped"]
+    status = ds["status"].values.tolist() if "status" in ds else [ds.attrs["status"]] * 3
+    assert status == ["stopped"] * 3
     steps = np.asarray(ds["step_stop"].values)
-    np.testing.assert_allclose(ds["t_stop"].values, steps * 0.5 / np.array([16, 64]))
+    np.testing.assert_allclose(ds["t_stop"].values, steps * 0.5 / np.array([16, 32, 64]))
+    from mfsim.plotting import lint
+    from mfsim.plotting.summary import sweep_metrics, sweep_summary_figure
+
+    assert sweep_metrics(ds)[0] == ("t_stop", "point")
+    assert ds["t_stop"].attrs["long_name"] == "time to target"
+    assert (tmp_path / "vs_width.png").stat().st_size > 0
+    assert lint(sweep_summary_figure(ds, "width")) == []
     summary = (tmp_path / "summary.csv").read_text()
     assert "t_stop" in summary.splitlines()[0] and "step_stop" in summary.splitlines()[0]
     from mfsim._scenario.build import build

@@ -58,6 +58,15 @@ def final_value(ds: xr.Dataset, name: str) -> xr.DataArray:
                           input_core_dims=[[tdim]])
 
 
+def point_value(ds: xr.Dataset, name: str, how: str) -> xr.DataArray:
+    """A sweep point's one value of ``name``: its minimum over time
+    (``how = "min"``), its last finite value (``"final"``), or the value
+    itself of a per-point variable (``"point"``: the time to a stopping rule)."""
+    if how == "point":
+        return ds[name]
+    return oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+
+
 def power_law_fit(x, y) -> tuple[float, float]:
     """Least-squares fit of ``log y = slope * log x + c`` over the finite,
     positive pairs; returns ``(slope, c)`` (NaN with fewer than two pairs)."""

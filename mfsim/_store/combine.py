@@ -21,9 +21,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._monitors.variable import Variable, hidden
 from .analysis import scalar_series
 from .lazy_xarray import xr
 from .results import STEP_ATTRS, TIME_ATTRS
+
+#: run attributes that become variables over a sweep with what they are
+#: (the others: "per-point run attribute <name>")
+RUN_ATTRIBUTES = {
+    "t_stop": Variable("time at which the stopping rule ([solver.stop]) was met (NaN: not "
+                       "met by t1)", "time to target", "$t_{stop}$", scale="log",
+                       role="metric", rank=1),
+    "step_stop": hidden("gradient-descent step after which the stopping rule was met",
+                        "steps to target", symbol="$k_{stop}$"),
+}
 
 
 def _time_grid(datasets: Sequence[xr.Dataset]) -> tuple[np.ndarray | None, int]:
@@ -140,8 +151,9 @@ def _point_attrs(out: xr.Dataset, datasets, dims: tuple, shape: tuple) -> None:
                            values if ints else
                            [np.nan if v is None else float(v) for v in values],
                            dtype=object if strings else int if ints else float)
-            out[key] = xr.Variable(dims, arr.reshape(shape),
-                                   attrs={"description": f"per-point run attribute {key}"})
+            known = RUN_ATTRIBUTES.get(key)
+            out[key] = xr.Variable(dims, arr.reshape(shape), attrs=known.attrs() if known else
+                                   {"description": f"per-point run attribute {key}"})
 
 
 def _plain(value):

@@ -7,7 +7,7 @@ import numpy as np
 
 import mfsim.plotting.meta as meta
 
-from .._store.analysis import final_value, oracle_stopping, sweep_dims
+from .._store.analysis import point_value, sweep_dims
 from .style import CELL_GID, SEQUENTIAL, display_len, fmt, grid, paper, set_labels, title
 from .summary import phase_metrics
 
@@ -24,7 +24,7 @@ def phase_grid(ds, name: str, x_dim: str, y_dim: str, *, how: str = "final") -> 
     """The cells of a panel, rows along ``y_dim``: the final value (or,
     ``how="min"``, the minimum over time) of ``name``, averaged over seeds,
     at the first value of any other sweep axis."""
-    m = oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+    m = point_value(ds, name, how)
     m = m.isel({d: 0 for d in sweep_dims(ds) if d not in (x_dim, y_dim, "seed")})
     if "seed" in m.dims:
         m = m.mean("seed")
@@ -95,7 +95,7 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
                 lo, hi = mid / np.sqrt(10), mid * np.sqrt(10)
             norm = LogNorm(lo, hi)
         image = ax.imshow(values, origin="lower", aspect="auto", norm=norm, cmap=SEQUENTIAL)
-        what = "min over time" if how == "min" else "final"
+        what = {"min": " (min over time)", "final": " (final)", "point": ""}[how]
         bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
         bar.ax.tick_params(labelsize=6)
         cells.append((ax, values.shape, [
@@ -107,8 +107,8 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
         ax.set_yticks(range(ys.size), [fmt(v) for v in ys])
         set_labels(ax, meta.label(ds, x_dim), meta.label(ds, y_dim))
         where = f"; {fixed}" if fixed else ""
-        title(ax, f"{var.long_name} {var.symbol} ({what})".replace("  ", " ") + where,
-              f"{var.long_name} ({what})" + where, f"{var.symbol} ({what})" + where
-              if var.symbol else f"{var.long_name} ({what})")
+        title(ax, f"{var.long_name} {var.symbol}{what}".replace("  ", " ") + where,
+              f"{var.long_name}{what}" + where, f"{var.symbol}{what}" + where
+              if var.symbol else f"{var.long_name}{what}")
     drop_cell_texts_that_do_not_fit(fig, cells)
     return fig

@@ -14,7 +14,7 @@ import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
 from .._solve.statuses import COMPLETED
-from .._store.analysis import final_value, oracle_stopping, sweep_dims
+from .._store.analysis import final_value, point_value, sweep_dims, time_dim
 from .series import loss_variables
 from .style import (
     REFERENCE_COLOR,
@@ -66,7 +66,7 @@ def numeric_sweep_axes(ds) -> list[str]:
 
 
 def _reduce(ds, name: str, how: str):
-    return oracle_stopping(ds, name)[name] if how == "min" else final_value(ds, name)
+    return point_value(ds, name, how)
 
 
 FIT_LOOK = {"linestyle": "-", "linewidth": 3.0, "alpha": 0.35, "solid_capstyle": "butt"}
@@ -136,7 +136,15 @@ def sweep_metrics(ds) -> list[tuple[str, str]]:
                                                      _seed_mean(final)):
             out.append((n, "min"))
         out.append((n, "final"))
-    return out
+    return _stop_metrics(ds) + out
+
+
+def _stop_metrics(ds) -> list[tuple[str, str]]:
+    """The time to a stopping rule, where some point met it and it varies."""
+    if "t_stop" not in ds.data_vars or time_dim(ds) in ds["t_stop"].dims:
+        return []
+    values = np.asarray(ds["t_stop"].values, float)
+    return [] if _constant(values) else [("t_stop", "point")]
 
 
 def constant_metrics(ds) -> dict[str, float]:
@@ -346,9 +354,8 @@ def _summary_panel(ax, sweep: _Sweep, name: str, how: str, shared: dict) -> bool
     outside = bool(L.mark_off_the_axes(ax, panel.refs))
     twins_off = _mark_twins_off(ax, panel.twin_points)
     _mark_failed(ax, panel.beyond)
-    what = "min over time" if how == "min" else "final"
-    set_labels(ax, meta.label(ds, sweep.x_dim), f"{var.long_name} {var.symbol}".strip()
-               + f" ({what})")
+    what = {"min": " (min over time)", "final": " (final)", "point": ""}[how]
+    set_labels(ax, meta.label(ds, sweep.x_dim), f"{var.long_name} {var.symbol}".strip() + what)
     ax.grid(True, which="major", alpha=0.3)
     fits = panel.fits
     if len(panel.flat) == len(fits) > 1:  # every line flat: one entry, not one per line
