@@ -168,6 +168,18 @@ def start_vector(state, key=None) -> jax.Array:
     return jax.random.normal(key, flat.shape, flat.dtype)
 
 
+def rate_scale(state, mask, rates=None, tau=1.0) -> jax.Array:
+    r"""$\sqrt{\tau r}$ per entry of ``state`` (flattened) where ``mask`` is
+    True, 0 elsewhere: the scaling $S$ with $S^2 = \tau R$ that makes the
+    step's $R\nabla^2\mathcal J$ the symmetric $S\nabla^2\mathcal J S$
+    (``rates``: per-array rates like ``state``, default all 1)."""
+    if rates is None:
+        rates = jax.tree.map(lambda _: 1.0, state)
+    return ravel_pytree(jax.tree.map(
+        lambda x, m, r: jnp.full(jnp.shape(x), bool(m), x.dtype) * jnp.sqrt(tau * r),
+        state, mask, rates))[0]
+
+
 def hessian_eigenvalues(objective, state, *, k: int = 1, iterations: int | None = None,
                         mask=None, rates=None, key=None, rtol: float | None = None,
                         start: jax.Array | None = None) -> jax.Array:
@@ -182,11 +194,7 @@ def hessian_eigenvalues(objective, state, *, k: int = 1, iterations: int | None 
     flat, unravel = ravel_pytree(state)
     if mask is None:
         mask = jax.tree.map(eqx.is_inexact_array, state)
-    if rates is None:
-        rates = jax.tree.map(lambda _: 1.0, state)
-    weights = ravel_pytree(jax.tree.map(
-        lambda x, m, r: jnp.full(jnp.shape(x), bool(m), x.dtype) * jnp.sqrt(r),
-        state, mask, rates))[0]
+    weights = rate_scale(state, mask, rates)
     p = flat.size
     iterations = min(p, max(2 * k + 20, 32)) if iterations is None else min(int(iterations), p)
     if k > iterations:

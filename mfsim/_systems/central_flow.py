@@ -55,7 +55,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
-from .._monitors.sharpness import block_krylov_pairs
+from .._monitors.sharpness import block_krylov_pairs, rate_scale
 from .._system import (
     AbstractGradientFlowSystem,
     AbstractLossSystem,
@@ -155,13 +155,8 @@ class CentralFlow(AbstractSystem):
 
     def _scale(self, state) -> Array:
         """$S$: $\\sqrt{\\tau r}$ on the trainable entries, 0 elsewhere (flattened)."""
-        tau = self.system.time_scale()
-        rates = self.system.step_rates(state)
-        rates = jax.tree.map(lambda _: 1.0, state) if rates is None else rates
-        mask = self.system.trainable(state)
-        return ravel_pytree(jax.tree.map(
-            lambda x, m, r: jnp.full(jnp.shape(x), bool(m), x.dtype) * jnp.sqrt(tau * r),
-            state, mask, rates))[0]
+        return rate_scale(state, self.system.trainable(state), self.system.step_rates(state),
+                          self.system.time_scale())
 
     def _top_pairs(self, state, flat, s, hvp) -> tuple[Array, Array]:
         r"""The top ``k`` eigenpairs of $A = S\nabla^2\mathcal J S$: by a dense
@@ -178,8 +173,10 @@ class CentralFlow(AbstractSystem):
         V0 = jax.random.normal(jax.random.key(0), (p, b), flat.dtype) * s[:, None]
         return block_krylov_pairs(lambda v: s * hvp(flat, s * v), V0, self.blocks, k=self.k)
 
-    def oscillation(self, state) -> Oscillation:
-        """$X$, the eigenpairs and the velocity at ``state`` (module docstring)."""
+    def oscillation(self, state, *, residual: bool = True) -> Oscillation:
+        """$X$, the eigenpairs and the velocity at ``state`` (module docstring);
+        ``residual=False`` skips the eigenpairs' residual (NaN; ``k`` more
+        Hessian-vector products, which the vector field does not need)."""
         flat, unravel = ravel_pytree(state)
         s = self._scale(state)
         objective = lambda f: self.system.objective(unravel(f))  # noqa: E731
@@ -189,9 +186,11 @@ class CentralFlow(AbstractSystem):
             return jax.jvp(grad, (w,), (v,))[1]
 
         values, vectors = self._top_pairs(state, flat, s, hvp)
-        Au = jax.vmap(lambda v: s * hvp(flat, s * v), in_axes=1, out_axes=1)(vectors)
-        residual = (jnp.max(jnp.linalg.norm(Au - vectors * values, axis=0))
-                    / jnp.maximum(jnp.abs(values[0]), jnp.finfo(flat.dtype).tiny))
+        gap = jnp.asarray(jnp.nan, flat.dtype)
+        if residual:
+            Au = jax.vmap(lambda v: s * hvp(flat, s * v), in_axes=1, out_axes=1)(vectors)
+            gap = (jnp.max(jnp.linalg.norm(Au - vectors * values, axis=0))
+                   / jnp.maximum(jnp.abs(values[0]), jnp.finfo(flat.dtype).tiny))
         directions = s[:, None] * vectors  # S u_i
         k = self.k
         pairs_i, pairs_j = jnp.divmod(jnp.arange(k * k), k)
@@ -209,10 +208,10 @@ class CentralFlow(AbstractSystem):
         X = solve_psd_qp(alpha, beta, steps=self.qp_steps)
         flow = ravel_pytree(self.system.vector_field(0.0, state, None))[0]
         velocity = flow - 0.5 * s * (X.reshape(-1) @ G)
-        return Oscillation(X, values, directions, velocity, value, residual)
+        return Oscillation(X, values, directions, velocity, value, gap)
 
     def vector_field(self, t, state, args) -> PyTree:
-        return ravel_pytree(state)[1](self.oscillation(state).velocity)
+        return ravel_pytree(state)[1](self.oscillation(state, residual=False).velocity)
 
     def mean_loss(self, state, oscillation: Oscillation) -> Float[Array, ""]:
         r"""$L(\bar\theta) + \frac12\sum_{ij}X_{ij}(Su_i)^\top\nabla^2L\,(Su_j)$: the
