@@ -47,9 +47,14 @@ def test_a_flow_stops_at_the_crossing_time(kernel_flow):
     assert traj.t_stop == pytest.approx(t_star, rel=1e-8)
     final = float(kernel_flow.loss(traj.final_state))
     assert final == pytest.approx(level, rel=1e-8)
-    reached = np.isfinite(np.asarray(traj.ts))
+    ts, loss = np.asarray(traj.ts), np.asarray(traj.values["train_loss"])
+    reached = np.isfinite(ts)
     assert reached[0] and not reached[-1]
-    assert np.all(np.isnan(np.asarray(traj.values["train_loss"])[~reached]))
+    assert np.all(np.isnan(loss[~reached]))
+    # the stop is the last save, its monitors evaluated at the stopped state
+    last = int(np.sum(reached)) - 1
+    assert ts[last] == traj.t_stop and np.all(np.diff(ts[reached]) > 0)
+    assert loss[last] == pytest.approx(level, rel=1e-8)
 
 
 @pytest.mark.slow  # ~3 s
@@ -80,6 +85,10 @@ def test_gradient_descent_stops_after_the_first_step_meeting_the_rule():
                           stop=mfsim.StopWhen("train_loss", below=level))
     assert traj.status == "stopped"
     assert round(traj.t_stop / dt) == k and 1 < k < 4000
+    ts, loss = np.asarray(traj.ts), np.asarray(traj.values["train_loss"])
+    last = int(np.sum(np.isfinite(ts))) - 1
+    assert ts[last] == traj.t_stop
+    np.testing.assert_allclose(loss[last], float(net.loss(w)), rtol=1e-12)
     for a, b in zip(jax.tree.leaves(traj.final_state), jax.tree.leaves(w)):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 

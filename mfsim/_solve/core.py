@@ -117,6 +117,7 @@ def _diffeqsolve(p: Problem):
                               None if clock is None else p.dt0)
     else:
         terms = diffrax.ODETerm(p.system.vector_field)
+    final = _final_save(recorder(shared) if p.stop is not None else None)
     event = None
     if p.stop is not None:
         event = p.stop.event(p.system, state0, fixed=clock is not None,
@@ -125,6 +126,7 @@ def _diffeqsolve(p: Problem):
         clock,
         terms,
         saves,
+        final=final,
         event=event,
         solver=p.solver,
         carries=carries,
@@ -148,18 +150,30 @@ def _clock(p: Problem) -> StepClock | None:
     return None
 
 
-def _clocked_diffeqsolve(clock, terms, saves, *, t0, t1, carries: bool, **kwargs):
+def _final_save(record):
+    """The save at the end of a solve: the state and, where ``record`` is
+    given (a solve with a stopping rule), the shared monitors' values there:
+    the values at the stop (:func:`trajectory` adds them as the last save)."""
+    def fn(t, y, args):
+        return y, ({} if record is None else record(t, y, args))
+    return fn
+
+
+def _clocked_diffeqsolve(clock, terms, saves, *, t0, t1, carries: bool, final=None,
+                         **kwargs):
     """``diffrax.diffeqsolve`` of ``terms`` saving ``saves`` (``(ts, fn)`` pairs:
-    the first, then the final state, then the others) and, where ``carries``,
-    the solver's state; on ``clock`` (``None``: diffrax's own), its save times
-    reported on the run's clock."""
+    the first, then ``final`` at the end (:func:`_final_save`), then the
+    others) and, where ``carries``, the solver's state; on ``clock``
+    (``None``: diffrax's own), its save times reported on the run's clock."""
+    final = _final_save(None) if final is None else final
     if clock is not None:
-        terms, (t0, t1) = clock.terms(terms), clock.span
+        terms, (t0, t1), final = clock.terms(terms), clock.span, clock.shifted(final)
     save = clock.save if clock is not None else (lambda ts, fn: diffrax.SubSaveAt(ts=ts, fn=fn))
     subs = [save(ts, fn) for ts, fn in saves]
+    end = diffrax.SubSaveAt(t1=True, fn=final)
     sol = diffrax.diffeqsolve(
         terms, t0=t0, t1=t1, throw=False,
-        saveat=diffrax.SaveAt(subs=[subs[0], diffrax.SubSaveAt(t1=True), *subs[1:]],
+        saveat=diffrax.SaveAt(subs=[subs[0], end, *subs[1:]],
                               solver_state=carries), **kwargs)
     if clock is None:
         return sol
@@ -361,8 +375,30 @@ def _unsaved_nan(value, ts):
     return xp.where(reached, value, xp.nan)
 
 
+def stop_saved(ts, values: dict, t_stop, at_stop: dict) -> tuple:
+    """A stopped solve's save times and values with the stop itself saved:
+    ``at_stop`` (the monitors at ``t_stop``, leading axis 1) in the first
+    save not reached, or appended when every save was reached; unchanged
+    when the last save reached is the stop (a gradient-descent step that is
+    also a save). On the host: numpy."""
+    ts, t_stop = np.asarray(ts), float(np.asarray(t_stop).reshape(-1)[0])
+    n = int(np.sum(np.isfinite(ts)))
+    if n and ts[n - 1] == t_stop:
+        return ts, values
+    grow = n == ts.shape[0]
+
+    def put(v, new):
+        v = np.asarray(v)
+        v = np.concatenate([v, v[-1:]]) if grow else v.copy()
+        v[n] = new
+        return v
+
+    return put(ts, t_stop), {name: put(v, np.asarray(at_stop[name])[0]) if name in at_stop
+                             else v for name, v in values.items()}
+
+
 def trajectory(sol, monitors, **timing) -> Trajectory:
-    values, final, *own = sol.ys
+    values, (final, at_end), *own = sol.ys
     variables, dims, coords, value_ts = {}, {}, {}, {}
     for monitor in monitors:
         variables.update(monitor.variables())
@@ -374,12 +410,15 @@ def trajectory(sol, monitors, **timing) -> Trajectory:
             values[name], value_ts[name] = _unsaved_nan(value, ts), ts
     stats = {k: int(v) for k, v in sol.stats.items() if k != "max_steps"}
     stats.update(timing)
+    ts, ended = sol.ts[0], status(sol.result, final, sol.event_mask)
+    if ended == STATUS_STOPPED:
+        ts, values = stop_saved(ts, values, sol.ts[1], at_end)
     return Trajectory(
-        ts=sol.ts[0],
+        ts=ts,
         values=values,
         final_state=jax.tree.map(lambda x: x[0], final),
         t_final=sol.ts[1][0],
-        status=status(sol.result, final, sol.event_mask),
+        status=ended,
         variables=variables,
         stats=stats,
         dims=dims,

@@ -30,9 +30,10 @@ import jax
 import numpy as np
 
 from .._runner.interrupt import check as check_interrupt
-from .core import CompileClock, Trajectory, solve
+from .core import CompileClock, Trajectory, solve, stop_saved
 from .core import status as solve_status
 from .optimizers import OptaxSolver
+from .statuses import STATUS_STOPPED
 
 CHECKPOINT_FORMAT = 1
 
@@ -139,11 +140,15 @@ class _Progress:
     def record(self, sol, n_real: int, n_own: list[int], *, last: bool, max_steps: int):
         """Take in a segment's solution (its first ``n_real`` shared saves and
         ``n_own`` of each monitor's own); returns the segment's final state."""
-        values, final, *own_ys = sol.ys
+        values, (final, at_end), *own_ys = sol.ys
         status = solve_status(sol.result, final, sol.event_mask)
-        self.ts.append(np.asarray(sol.ts[0])[:n_real])
+        ts = np.asarray(sol.ts[0])[:n_real]
+        values = {name: np.asarray(v)[:n_real] for name, v in values.items()}
+        if status == STATUS_STOPPED:
+            ts, values = stop_saved(ts, values, sol.ts[1], at_end)
+        self.ts.append(ts)
         for name, v in values.items():
-            self.values.setdefault(name, []).append(np.asarray(v)[:n_real])
+            self.values.setdefault(name, []).append(v)
         for m, (n, own_t, ys) in enumerate(zip(n_own, sol.ts[2:], own_ys)):
             self.own_ts[m].append(np.asarray(own_t)[:n])
             for name, v in ys.items():
@@ -285,7 +290,8 @@ def _assemble(state: _Progress, monitors, n_ts, n_own, treedef, timing) -> Traje
             got = np.concatenate(chunks)
         else:
             got = np.zeros((0,) + like.shape[1:], like.dtype)
-        pad = np.full((n - got.shape[0],) + got.shape[1:], np.inf, got.dtype)
+        # (a stop saved after every save: one more)
+        pad = np.full((max(n - got.shape[0], 0),) + got.shape[1:], np.inf, got.dtype)
         return np.concatenate([got, pad])
 
     values, value_ts = {}, {}

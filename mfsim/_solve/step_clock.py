@@ -88,6 +88,10 @@ class StepClock(eqx.Module):
             return StepTerm(_Shifted(terms.vector_field, self.t1), self.dt)
         return terms
 
+    def shifted(self, fn):
+        """``fn(t, y, args)`` called on diffrax's clock."""
+        return _Shifted(fn, self.t1)
+
     def save(self, ts, fn) -> diffrax.SubSaveAt:
         """Save ``fn``'s values at ``ts`` (requested times)."""
         shifted = self.shift(ts)

@@ -6,18 +6,27 @@ monitors passed to :func:`mfsim.simulate`) is at most ``1e-3`` (``above``:
 at least). The rule is a ``diffrax.Event`` checked at the end of every step:
 
 - an adaptive solve (a flow) finds the crossing time by Newton's method on
-  the step's dense interpolation (``optimistix.Newton``, tolerance
-  $10^{-2}\sqrt{\epsilon}$ of the time): ``t_stop`` is the time the
-  variable equals the level, and the final state is the state then;
+  the step's dense interpolation (``optimistix.Bisection`` on the
+  relative gap ``(value - level) / |level|`` within the step, tolerance
+  $\epsilon^{0.6}$ relative in time and gap: 4e-10 in float64, 7e-5 in
+  float32, where the monitor's rounding noise would stall a tighter one;
+  Newton's method cycled on the interpolant of a long float32 step):
+  ``t_stop`` is the time the variable equals the level, and the final
+  state is the state then;
 - a fixed-step solve (gradient descent, SGD) stops after the first step
   whose state meets the rule: ``step_stop`` is that step's number, the
   state after it the final state, as a loop testing the rule after each
   step would find.
 
 A rule met at the start does not stop the solve (a flow looks for a
-crossing; a fixed-step solve first tests after one step). The saves after
-the stop are not reached (their values are NaN, their times ``inf``, as
-for a failed solve); the trajectory's status is ``"stopped"`` and
+crossing; a fixed-step solve first tests after one step). The stop itself
+is saved: every monitor at the save times is evaluated on the stopped state
+inside the compiled solve, and its values become the save after the last
+one reached, at time ``t_stop`` (one more save where every save was
+reached): a series' final value is its value at the stop (the kernel
+change when the loss reached its target). The saves after it are not
+reached (their values NaN, their times ``inf``, as for a failed solve).
+The trajectory's status is ``"stopped"`` and
 :attr:`mfsim.Trajectory.t_stop` its time.
 """
 
@@ -75,7 +84,10 @@ class StopRule(eqx.Module):
         if jnp.ndim(value) != 0:
             raise ValueError(f"StopWhen: {self.when.variable!r} is not a scalar (shape "
                              f"{jnp.shape(value)})")
-        gap = value - self.when.level
+        # relative to the level (where not 0): the root finder's tolerance on
+        # it is then a relative one, whatever the variable's scale
+        level = self.when.level
+        gap = (value - level) / (abs(level) if level else 1.0)
         return gap if self.when.below is not None else -gap
 
     def event(self, system, state0, *, fixed: bool, offset) -> diffrax.Event:
@@ -94,6 +106,6 @@ class StopRule(eqx.Module):
 
         if fixed:
             return diffrax.Event(met)
-        tol = 1e-2 * float(jnp.finfo(jnp.result_type(offset)).eps) ** 0.5
-        return diffrax.Event(distance, root_finder=optx.Newton(rtol=tol, atol=tol),
+        tol = float(jnp.finfo(jnp.result_type(offset)).eps) ** 0.6
+        return diffrax.Event(distance, root_finder=optx.Bisection(rtol=tol, atol=tol),
                              direction=False)
