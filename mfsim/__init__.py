@@ -24,6 +24,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "._store.analysis": ("final_value", "first_passage_time", "learning_times", "oracle_stopping",
         "power_law_fit", "training_regimes", "w2_to_stationary"),
     "._store.checkpoints": ("CheckpointFile",),
+    "._store.crossover": ("CrossoverSpec", "crossing_point", "crossover"),
     "._errors": ("DeprecatedKeyWarning", "Interrupted", "MfsimError", "MfsimWarning",
         "RecomputedWarning", "RedirectedOutputWarning", "ScenarioError"),
     "._kernels.analytic": ("TwoLayerKernel", "fc_kernels", "two_layer_kernels"),

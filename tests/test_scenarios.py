@@ -39,6 +39,7 @@ SMOKE_TESTS = {
     "online_sgd_committee.toml": "test_committee.test_online_sgd_committee_shrunk",
     "sgd_vs_flow.toml": "test_optimizers.test_sgd_vs_flow_shrunk",
     "langevin_mean_field.toml": "test_langevin.test_langevin_mean_field_shrunk",
+    "lazy_feature_crossover.toml": "test_crossover.test_lazy_feature_crossover_shrunk",
 }
 
 

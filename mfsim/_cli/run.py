@@ -36,7 +36,7 @@ def cmd_check(args) -> int:
                          memory_check=not args.no_memory_check)
         if not args.no_memory_check:
             build_jobs(plan.refs, plan.where, twins=False)
-            build_jobs(plan.points, plan.where)
+            build_jobs(plan.points, plan.where, crossover=plan.scenario.crossover)
     points = plan.points
     sweep = f", {len(points)} sweep points" if plan.sweep else ""
     print(f"{clean(args.scenario)}: ok (scenario {scenario.name!r}{sweep}); "

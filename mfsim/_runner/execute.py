@@ -7,7 +7,14 @@ import dataclasses
 import time
 
 from .._errors import Interrupted, ScenarioError
-from .._scenario.build import build, label_problem, non_finite, stop_problem
+from .._scenario.build import (
+    build,
+    crossover_problem,
+    label_problem,
+    non_finite,
+    stop_problem,
+)
+from .._scenario.crossover import CrossoverConfig
 from .._scenario.sweep import SweepPoint
 from .._solve.batching import Job, run_jobs
 from .._solve.core import CompileClock, Trajectory
@@ -37,14 +44,17 @@ def _twin_settings(twin, settings: SolveSettings) -> SolveSettings:
     return settings
 
 
-def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True) -> list[Job]:
+def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True,
+               crossover: CrossoverConfig | None = None) -> list[Job]:
     """Each point's network solve and its twins' (``key``: flat index and
     variable prefix), refusing a point whose data or initial state is not
-    finite (``where``: the scenario file, for the message)."""
+    finite, or that does not record what the sweep's ``crossover`` reads
+    (``where``: the scenario file, for the message)."""
     jobs = []
     for point in points:
         b = build(point.scenario)
-        problem = non_finite(b, point.scenario.dtype) or label_problem(b) or stop_problem(b)
+        problem = (non_finite(b, point.scenario.dtype) or label_problem(b) or stop_problem(b)
+                   or (crossover_problem(b, crossover) if crossover is not None else None))
         if problem is not None:
             label = f"point {point.label()}: " if len(points) > 1 else ""
             raise ScenarioError(f"{where}: {label}{problem}")

@@ -116,7 +116,8 @@ def run_scenario(
                 return done
             # before anything is written (worker processes build their own)
             with timings.phase("build"):
-                jobs = build_jobs(plan.points, plan.where) if not (
+                jobs = build_jobs(plan.points, plan.where,
+                                  crossover=plan.scenario.crossover) if not (
                     workers and workers > 1) else []
             if shard is not None:
                 require_sweep(plan, "--shard")

@@ -30,6 +30,7 @@ from .._system import AbstractRegressionSystem, AbstractSystem
 from .._systems.losses import LogisticLoss
 from .._tasks.dataset import Dataset
 from . import registry, twins
+from .crossover import CrossoverConfig
 from .entry import BuildContext, SolverContext, TaskContext
 from .schema import Scenario
 from .solvers.noise import build_noise
@@ -120,15 +121,36 @@ def stop_problem(built: Built) -> str | None:
         return None
     try:
         rule = stop.rule(built.monitors)
-        value = jax.eval_shape(lambda s: rule.monitor(0.0, s, MonitorContext(
-            built.system, built.state0, rule.monitor.prepare(built.system, built.state0))),
-            built.state0)[stop.variable]
     except ValueError as e:
         return f"solver.stop.{stop.variable}: {str(e).removeprefix('StopWhen: ')}"
-    if value.shape != ():
+    shape = _recorded_shape(built, rule.monitor, stop.variable)
+    if shape != ():
         return (f"solver.stop.{stop.variable}: a stopping rule needs a scalar variable; "
-                f"{stop.variable} has shape {value.shape}")
+                f"{stop.variable} has shape {shape}")
     return None
+
+
+def crossover_problem(built: Built, crossover: CrossoverConfig) -> str | None:
+    """Why the ``[crossover]`` table cannot be computed: no monitor records
+    its variable, or it is not a scalar (None: it can, or there is none)."""
+    name = crossover.variable
+    if name is None:
+        return None
+    found = [m for m in built.monitors if name in m.variables()]
+    if not found:
+        recorded = sorted(v for m in built.monitors for v in m.variables())
+        return f"crossover.variable: no monitor records {name!r}; recorded: {', '.join(recorded)}"
+    shape = _recorded_shape(built, found[0], name)
+    if shape != ():
+        return f"crossover.variable: {name} has shape {shape}; a crossover needs a scalar"
+    return None
+
+
+def _recorded_shape(built: Built, monitor, name: str) -> tuple:
+    """The shape of ``name`` as ``monitor`` records it (traced, not run)."""
+    return jax.eval_shape(lambda s: monitor(0.0, s, MonitorContext(
+        built.system, built.state0, monitor.prepare(built.system, built.state0))),
+        built.state0)[name].shape
 
 
 def build(scenario: Scenario) -> Built:

@@ -155,14 +155,14 @@ def missing_descriptions() -> list[str]:
     """Dotted keys of the schema that have no description (a test keeps this empty)."""
     missing = []
     tables = ("task", "system", "solver", "noise", "save", "monitors", "compare", "output",
-              "sweep")
+              "sweep", "crossover")
     models = [(Scenario, "", tables)]  # the tables are documented by their sections
     # selectors: likewise
     models += [(e.config, "task.", ("kind",)) for e in registry.TASKS.values()]
     models += [(e.config, "system.", ("kind",)) for e in registry.SYSTEMS.values()]
     models += [(e.config, "monitors[].", ("name",)) for e in registry.MONITORS.values()]
     models += [(c, "solver.", ()) for c in _solver_tables()]
-    for name in ("noise", "save", "compare", "output", "sweep"):
+    for name in ("noise", "save", "compare", "output", "sweep", "crossover"):
         models.append((Scenario.model_fields[name].annotation, f"{name}.", ()))
     for model, prefix, skip in models:
         for key, field in model.model_fields.items():
@@ -246,6 +246,8 @@ def keys_markdown() -> str:
             out += [*table_rows(model, "", skip=("name",)), ""]
     for name, title in (("compare", "`[compare]`: kernel twins"),
                         ("sweep", "`[sweep]`: parameter studies"),
+                        ("crossover", "`[crossover]`: where a variable crosses a level "
+                         "across a sweep"),
                         ("output", "`[output]`: where results go")):
         model = Scenario.model_fields[name].annotation
         out += [f"## {title}", "", _doc(model), "", *table_rows(model, f"{name}."), ""]

@@ -22,6 +22,7 @@ from .._system import (
     AbstractScalarOutputSystem,
 )
 from . import registry, twins
+from .crossover import CrossoverConfig
 from .entry import error
 from .shapes import time_scale as system_time_scale
 from .solvers.base import FixedStepTable
@@ -116,7 +117,7 @@ class OutputConfig(Table):
 
 Scalar = Union[bool, int, float, str]
 # keys a sweep may not vary: they name the run, not a point of it
-UNSWEEPABLE = ("name", "description", "sweep", "output")
+UNSWEEPABLE = ("name", "description", "sweep", "output", "crossover")
 MAX_SWEEP_POINTS = 100_000
 
 
@@ -219,6 +220,7 @@ class Scenario(Table):
     compare: CompareConfig = Field(default_factory=CompareConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     sweep: SweepConfig = Field(default_factory=SweepConfig)
+    crossover: CrossoverConfig = Field(default_factory=CrossoverConfig)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -263,6 +265,7 @@ class Scenario(Table):
                                           {"key": f"monitors.{i}.name"})
         self._check_precision()
         self._check_compatibility()
+        self.crossover.check_sweep(self.sweep.grid)
         return self
 
     def _check_precision(self) -> None:

@@ -104,6 +104,7 @@ def expand(scenario: Scenario, source: str = "<scenario>") -> list[SweepPoint]:
         return [SweepPoint((), 0, {}, scenario)]
     raw = user_keys(scenario)
     raw.pop("sweep")
+    raw.pop("crossover", None)  # an analysis of the whole sweep, not of a point
     ax = axes(scenario)
     for axis in ax:
         mode = "zip" if len(axis.keys) > 1 or axis.keys[0] in scenario.sweep.zip else "grid"
@@ -132,6 +133,7 @@ def reference_points(scenario: Scenario, points: list[SweepPoint],
         return [], []
     raw = user_keys(scenario)
     raw.pop("sweep", None)
+    raw.pop("crossover", None)
     refs: list[SweepPoint] = []
     seen: dict[tuple, int] = {}
     index_of = []

@@ -99,7 +99,9 @@ class StopRule(eqx.Module):
         # diffrax calls the condition with t, y, args by position and, in its
         # root find, by keyword
         def distance(t, y, args, **kwargs):
-            return self.distance(t + offset, y, ctx)
+            # in JAX's default float dtype: diffrax's root find compares it
+            # with a Python 0.0 (float64 under x64, whatever the run's dtype)
+            return jnp.asarray(self.distance(t + offset, y, ctx), jnp.result_type(float))
 
         def met(t, y, args, **kwargs):
             return distance(t, y, args) <= 0

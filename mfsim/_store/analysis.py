@@ -78,6 +78,32 @@ def power_law_fit(x, y) -> tuple[float, float]:
     return float(slope), float(c)
 
 
+def power_law_interval(x, y) -> tuple[float, float, float, float] | None:
+    """``(slope, half, r2, c)`` of the least-squares fit of ``log y = slope *
+    log x + c`` over the finite, positive pairs: ``half`` the half-width of
+    the slope's 95% interval (Student's t on n - 2 degrees of freedom; NaN
+    with two pairs), ``r2`` the fraction of the variance of ``log y`` it
+    explains. None with fewer than two pairs or one ``x``."""
+    x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    if keep.sum() < 2 or np.ptp(x[keep]) == 0:
+        return None
+    lx, ly = np.log(x[keep]), np.log(y[keep])
+    if keep.sum() == 2:
+        slope, c = np.polyfit(lx, ly, 1)
+        return float(slope), float("nan"), 1.0, float(c)
+    (slope, c), cov = np.polyfit(lx, ly, 1, cov="unscaled")
+    resid = ly - (slope * lx + c)
+    dof = keep.sum() - 2
+    total = np.sum((ly - ly.mean()) ** 2)
+    r2 = 1.0 - np.sum(resid**2) / total if total > 0 else 0.0
+    from scipy.special import stdtrit  # Student's t quantile (scipy.stats takes ~1 s to import)
+
+    variance = np.sum(resid**2) / dof * cov[0, 0]
+    half = float(stdtrit(dof, 0.975) * np.sqrt(max(variance, 0.0)))
+    return float(slope), half, float(r2), float(c)
+
+
 def reference_distance(ds: xr.Dataset, ref: xr.Dataset, label: str = "") -> xr.Dataset:
     """``ds`` with ``ref_distance``: the RMS over the test inputs (or, without
     ``test_outputs``, the training inputs) of ``f(t) - f_ref(t)``, the

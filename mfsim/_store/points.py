@@ -30,6 +30,7 @@ from .._scenario.sweep import SweepPoint, axes
 from .._scenario.twins import TWIN_LABELS, TWIN_LEGENDS
 from .._solve.core import Trajectory
 from .combine import combine_points, summary_rows
+from .crossover import CrossoverSpec, crossover
 from .finished import (
     RunResult,
     file_digests,
@@ -398,10 +399,23 @@ def _combined(plan: RunPlan, ordered: list[xr.Dataset], persist: bool) -> xr.Dat
             name = a.dim if key == a.keys[0] else key.split(".")[-1]
             coords[name] = (a.dim, values, key_shown(scenario, key))
     ds = combine_points(ordered, [a.dim for a in ax], [a.size for a in ax], coords)
+    ds = _with_crossover(ds, scenario, ax)
     if persist:
         write_csv(plan.out_dir / SUMMARY_FILE,
                   summary_rows(ordered, [p.overrides for p in plan.points]))
     return ds
+
+
+def _with_crossover(ds: xr.Dataset, scenario, ax) -> xr.Dataset:
+    """``ds`` with the crossing points its ``[crossover]`` table asks for
+    (:func:`mfsim.crossover`), if any."""
+    c = scenario.crossover
+    if c.variable is None:
+        return ds
+    dims = {key: a.dim for a in ax for key in a.keys}
+    spec = CrossoverSpec(c.variable, dims[c.along], dims[c.across], c.level, c.how,
+                         c.predicted_slope)
+    return ds.merge(crossover(ds, spec))
 
 
 def _run_record(plan: RunPlan, outcome: Outcome, result: RunResult) -> tuple:

@@ -167,3 +167,13 @@ def steps_per_time(ds) -> float | None:
 def is_ordered(ds, dim: str) -> bool:
     """A numeric sweep axis (width, learning rate, temperature): ordered."""
     return np.issubdtype(np.asarray(ds[dim].values).dtype, np.number)
+
+
+def reduced(ds, how: str) -> str:
+    """How a sweep point's one value was taken, for a label: " (final)",
+    " (at the stop)" where the runs ended by a stopping rule (the final
+    value is the value there), " (min over time)"; "" for a per-point
+    variable."""
+    final = " (at the stop)" if "t_stop" in ds or "t_stop" in ds.attrs else " (final)"
+    return {"min": " (min over time)", "final": final, "point": ""}[how]
+

@@ -95,7 +95,7 @@ def phase_diagram_figure(ds, x_dim: str, y_dim: str, *,
                 lo, hi = mid / np.sqrt(10), mid * np.sqrt(10)
             norm = LogNorm(lo, hi)
         image = ax.imshow(values, origin="lower", aspect="auto", norm=norm, cmap=SEQUENTIAL)
-        what = {"min": " (min over time)", "final": " (final)", "point": ""}[how]
+        what = meta.reduced(ds, how)
         bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
         bar.ax.tick_params(labelsize=6)
         cells.append((ax, values.shape, [

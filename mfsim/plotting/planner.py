@@ -3,7 +3,7 @@
 Each variable's attributes (:class:`mfsim.Variable`) decide: a variable drawn
 on its own gets a time-series figure; the ones naming a figure kind
 (``figure = "loss"``, ``"particle_measure"``, ``"spectral_bias"``,
-``"learning_times"``, ``"stability"``) are drawn by it; a sweep gets a
+``"learning_times"``, ``"stability"``, ``"crossover"``) are drawn by it; a sweep gets a
 summary against each numeric swept key and a phase diagram over its first
 two. A monitor registered from outside the package gets its figures by
 declaring its variables, with nothing added here.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import mfsim.plotting.meta as meta
 
 from .._store.analysis import sweep_dims
+from .crossover import crossover_figure, crossover_variables
 from .particles import particle_variables, particles_figure, w2_stationary_figure
 from .phase import phase_axes, phase_diagram_figure
 from .series import family_figure, loss_figure, loss_variables, series_figure
@@ -97,6 +98,18 @@ def plan(ds) -> list[Planned]:
         out.append(Planned(name,
                            f"{name}: the particle measure at each snapshot",
                            lambda name=name: particles_figure(ds, name=name)))
+    return out + _sweep_figures(ds)
+
+
+def _sweep_figures(ds) -> list[Planned]:
+    """A sweep's own figures: its crossovers, a summary against each numeric
+    swept key, a phase diagram over two."""
+    out = []
+    for name in crossover_variables(ds):
+        var = meta.variable(ds, name)
+        out.append(Planned(name.removesuffix("_star") + "_crossover",
+                           f"[crossover]: {var.description}",
+                           lambda name=name: crossover_figure(ds, name)))
     if sweep_dims(ds) and sweep_metrics(ds):
         for dim in numeric_sweep_axes(ds):
             out.append(Planned(f"vs_{dim}", f"{meta.label(ds, dim)} is swept over "

@@ -14,7 +14,7 @@ import mfsim.plotting.lines as L
 import mfsim.plotting.meta as meta
 
 from .._solve.statuses import COMPLETED
-from .._store.analysis import final_value, point_value, sweep_dims, time_dim
+from .._store.analysis import final_value, point_value, power_law_interval, sweep_dims, time_dim
 from .series import loss_variables
 from .style import (
     REFERENCE_COLOR,
@@ -45,14 +45,7 @@ def power_law(x, y) -> tuple[float, float, float] | None:
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     if keep.sum() < 4 or np.ptp(x[keep]) == 0:
         return None
-    lx, ly = np.log(x[keep]), np.log(y[keep])
-    (slope, c), cov = np.polyfit(lx, ly, 1, cov=True)
-    resid = ly - (slope * lx + c)
-    total = np.sum((ly - ly.mean()) ** 2)
-    r2 = 1.0 - np.sum(resid**2) / total if total > 0 else 0.0
-    from scipy.special import stdtrit  # Student's t quantile (scipy.stats takes ~1 s to import)
-
-    half = float(stdtrit(keep.sum() - 2, 0.975) * np.sqrt(max(cov[0, 0], 0.0)))
+    slope, half, r2, _ = power_law_interval(x[keep], y[keep])
     flat = abs(slope) <= half and y[keep].max() <= FLAT_SPAN * y[keep].min()
     if r2 < MIN_R2 and not flat:
         return None
@@ -354,7 +347,7 @@ def _summary_panel(ax, sweep: _Sweep, name: str, how: str, shared: dict) -> bool
     outside = bool(L.mark_off_the_axes(ax, panel.refs))
     twins_off = _mark_twins_off(ax, panel.twin_points)
     _mark_failed(ax, panel.beyond)
-    what = {"min": " (min over time)", "final": " (final)", "point": ""}[how]
+    what = meta.reduced(ds, how)
     set_labels(ax, meta.label(ds, sweep.x_dim), f"{var.long_name} {var.symbol}".strip() + what)
     ax.grid(True, which="major", alpha=0.3)
     fits = panel.fits
