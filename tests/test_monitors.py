@@ -468,3 +468,40 @@ def test_kernel_regression_in_a_scenario_is_checked_and_drawn(tmp_path):
     with pytest.raises(mfsim.ScenarioError, match=r"monitors\[1\]\.name: kernel_regression "
                        r"is not available for system deep_linear"):
         mfsim.validate_scenario(bad)
+
+
+def test_kernel_regression_theory_is_the_sphere_learning_curve(tmp_path):
+    """theory = true records half the test error sphere_learning_curve predicts
+    for the run's analytic NTK, n_train, ridge (relative: times K(x, x)), the
+    target's degrees and amplitudes and the label noise; it needs a harmonic
+    target on the uniform sphere."""
+    import numpy as np
+
+    import mfsim
+    from mfsim._kernels.sphere import profile
+
+    base = {"name": "krt", "dtype": "float64",
+            "task": {"kind": "gegenbauer", "d": 3, "n_train": 12, "n_test": 8,
+                     "degrees": [1, 2], "amplitudes": [1.0, 0.5], "noise": 0.1},
+            "system": {"width": 16, "parameterization": "ntk"}, "solver": {"t1": 0.5},
+            "save": {"n": 2},
+            "monitors": [{"name": "test_loss"},
+                         {"name": "kernel_regression", "kernels": ["analytic"], "ridge": 0.3,
+                          "theory": True}]}
+    ds = mfsim.run(base)
+    from mfsim._scenario.build import build
+
+    b = build(mfsim.validate_scenario(base))
+    kernel = b.system.analytic_ntk()
+    diag = float(profile(kernel, 3, np.array([1.0]), np.sqrt(3.0))[0])
+    expected = mfsim.sphere_learning_curve(kernel, 3, 12, 0.3 * diag, degrees=[1, 2],
+                                           amplitudes=[1.0, 0.5], noise=0.1).test_error / 2
+    np.testing.assert_allclose(ds["kr_theory_test_loss"].values, expected, rtol=1e-6)
+    assert ds["kr_theory_test_loss"].attrs["over"] == "test_loss"
+    teacher = {**base, "task": {"kind": "teacher", "d": 3, "n_train": 12, "n_test": 8}}
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[1\]\.theory: .*gegenbauer"):
+        mfsim.validate_scenario(teacher)
+    vmf = {**base, "task": {**base["task"], "density": "vmf", "kappa": 2.0}}
+    with pytest.raises(mfsim.ScenarioError, match=r"monitors\[1\]\.theory: the learning-curve "
+                       "theory needs uniform inputs"):
+        mfsim.validate_scenario(vmf)

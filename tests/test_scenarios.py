@@ -40,6 +40,7 @@ SMOKE_TESTS = {
     "sgd_vs_flow.toml": "test_optimizers.test_sgd_vs_flow_shrunk",
     "langevin_mean_field.toml": "test_langevin.test_langevin_mean_field_shrunk",
     "lazy_feature_crossover.toml": "test_crossover.test_lazy_feature_crossover_shrunk",
+    "learning_curves_sphere.toml": "test_learning_curve.test_learning_curves_sphere_shrunk",
 }
 
 

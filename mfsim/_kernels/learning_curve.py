@@ -164,6 +164,10 @@ def sphere_learning_curve(kernel, d: int, n, ridge=0.0, *, degrees, amplitudes=N
         raise ValueError(f"the target's degree {max(degrees)} is above max_degree {max_degree}")
     all_degrees = np.arange(max_degree + 1)
     mu = sphere_eigenvalues(kernel, d, all_degrees, radius=radius, nodes=max(512, 8 * max_degree))
+    # an eigenvalue that is 0 (the ReLU NTK's odd degrees above 1) comes out of
+    # the quadrature as rounding of either sign (1e-9 for a float32 kernel):
+    # negative rounding is 0; a kernel that is not positive stays refused
+    mu = np.where((mu < 0) & (mu >= -1e-6 * np.max(np.abs(mu))), 0.0, mu)
     g = np.array([harmonic_multiplicity(d, int(k)) for k in all_degrees], float)
     power = np.zeros(max_degree + 1)
     power[degrees] = amplitudes**2

@@ -55,13 +55,17 @@ class KernelRegression(AbstractMonitor):
     ``kernels``: any of ``"current"`` ($\\Theta_t$: ``kr_current_test_loss``),
     ``"init"`` ($\\Theta_0$: ``kr_init_test_loss``, computed once) and
     ``"analytic"`` (the infinite-width NTK: ``kr_analytic_test_loss``, computed
-    once; needs an :class:`mfsim.AbstractInfiniteWidthSystem`). Figures draw
-    them over the network's test loss."""
+    once; needs an :class:`mfsim.AbstractInfiniteWidthSystem`). ``theory``
+    (optional): the test loss of kernel regression that theory predicts,
+    averaged over training sets (:func:`mfsim.sphere_learning_curve` at this
+    ridge and ``n``: half its ``test_error``), recorded as
+    ``kr_theory_test_loss``. Figures draw them over the network's test loss."""
 
     x_test: Float[Array, "k d"]
     y_test: Float[Array, " k"]
     ridge: float = eqx.field(default=0.0, static=True)
     kernels: tuple[str, ...] = eqx.field(default=("current", "init"), static=True)
+    theory: Float[Array, ""] | None = None
 
     requires: ClassVar = (AbstractSupervisedSystem, AbstractScalarOutputSystem)
 
@@ -97,7 +101,10 @@ class KernelRegression(AbstractMonitor):
             system = ctx.system
             out["kr_current_test_loss"] = self._loss(
                 lambda a, b: system.ntk(state, a, b), system)
-        return {f"kr_{k}_test_loss": out[f"kr_{k}_test_loss"] for k in self.kernels}
+        out = {f"kr_{k}_test_loss": out[f"kr_{k}_test_loss"] for k in self.kernels}
+        if self.theory is not None:
+            out["kr_theory_test_loss"] = jnp.asarray(self.theory, self.y_test.dtype)
+        return out
 
     def variables(self):
         what = {"current": "the empirical NTK at time t (at the end: the after-kernel)",
@@ -106,6 +113,14 @@ class KernelRegression(AbstractMonitor):
         ridge = f"ridge {self.ridge:g} x mean eigenvalue" if self.ridge else "ridgeless"
         legend = {"current": "kernel regression, NTK now", "init": "kernel regression, NTK at init",
                   "analytic": "kernel regression, infinite width"}
-        return {f"kr_{k}_test_loss": reference(
+        out = {f"kr_{k}_test_loss": reference(
             f"test loss of kernel regression ({ridge}) with {what[k]}", "test loss",
             "test_loss", legend[k], symbol="$L_{test}$", scale="log") for k in self.kernels}
+        if self.theory is not None:
+            out["kr_theory_test_loss"] = reference(
+                f"test loss of kernel regression ({ridge}) with the infinite-width NTK "
+                "predicted from its spectrum, averaged over training sets (eigenlearning: "
+                "mfsim.sphere_learning_curve)", "test loss", "test_loss",
+                "theory (from the spectrum)", symbol="$L_{test}$", scale="log",
+                figure="learning_curve")
+        return out

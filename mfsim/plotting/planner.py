@@ -3,7 +3,8 @@
 Each variable's attributes (:class:`mfsim.Variable`) decide: a variable drawn
 on its own gets a time-series figure; the ones naming a figure kind
 (``figure = "loss"``, ``"particle_measure"``, ``"spectral_bias"``,
-``"learning_times"``, ``"stability"``, ``"crossover"``) are drawn by it; a sweep gets a
+``"learning_times"``, ``"stability"``, ``"crossover"``, ``"learning_curve"``) are
+drawn by it; a sweep gets a
 summary against each numeric swept key and a phase diagram over its first
 two. A monitor registered from outside the package gets its figures by
 declaring its variables, with nothing added here.
@@ -18,6 +19,7 @@ import mfsim.plotting.meta as meta
 
 from .._store.analysis import sweep_dims
 from .crossover import crossover_figure, crossover_variables
+from .learning_curve import learning_curve_figure, learning_curve_variables
 from .particles import particle_variables, particles_figure, w2_stationary_figure
 from .phase import phase_axes, phase_diagram_figure
 from .series import family_figure, loss_figure, loss_variables, series_figure
@@ -110,6 +112,10 @@ def _sweep_figures(ds) -> list[Planned]:
         out.append(Planned(name.removesuffix("_star") + "_crossover",
                            f"[crossover]: {var.description}",
                            lambda name=name: crossover_figure(ds, name)))
+    if learning_curve_variables(ds):
+        out.append(Planned("learning_curve", "n_train swept, and a learning-curve theory "
+                           "recorded: " + ", ".join(learning_curve_variables(ds)),
+                           lambda: learning_curve_figure(ds)))
     if sweep_dims(ds) and sweep_metrics(ds):
         for dim in numeric_sweep_axes(ds):
             out.append(Planned(f"vs_{dim}", f"{meta.label(ds, dim)} is swept over "

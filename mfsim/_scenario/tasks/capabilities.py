@@ -44,6 +44,22 @@ class SphereDensity(SphereInputs):
         """``(density, kappa)``: ``"uniform"`` or ``"vmf"`` and its concentration."""
 
 
+class HarmonicTarget(SphereInputs):
+    """A target of known spherical-harmonic degrees (its power per degree
+    exactly), with i.i.d. label noise on the training targets: what a
+    learning curve from the kernel's spectrum needs."""
+
+    what = "a target of known spherical-harmonic degrees"
+
+    @abc.abstractmethod
+    def degree_powers(self) -> tuple[list[int], list[float]]:
+        """``(degrees, powers)``: the target's energy in each degree."""
+
+    @abc.abstractmethod
+    def label_noise(self) -> float:
+        """The standard deviation of the training labels' noise."""
+
+
 class TeacherNeurons(AbstractTaskCapability):
     """A teacher network whose neurons (without biases) are a particle
     measure: ``Dataset.teacher_particles``."""

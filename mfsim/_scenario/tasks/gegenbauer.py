@@ -9,10 +9,10 @@ from pydantic import Field, model_validator
 from ..._tasks.gegenbauer import gegenbauer_task
 from ..entry import DataSizes, TaskEntry, error
 from ..table import NonNegFloat, PosInt, TaskTable, fields, shown
-from .capabilities import SphereDensity
+from .capabilities import HarmonicTarget, SphereDensity
 
 
-class GegenbauerTaskConfig(TaskTable, SphereDensity):
+class GegenbauerTaskConfig(TaskTable, SphereDensity, HarmonicTarget):
     """Inputs uniform on the sphere, targets sum_k c_k Q_k(beta . x) (Gegenbauer degrees)."""
 
     kind: Literal["gegenbauer"] = "gegenbauer"
@@ -52,6 +52,13 @@ class GegenbauerTaskConfig(TaskTable, SphereDensity):
 
     def input_density(self) -> tuple[str, float]:
         return self.density, self.kappa
+
+    def degree_powers(self) -> tuple[list[int], list[float]]:
+        amplitudes = self.amplitudes or [1.0] * len(self.degrees)
+        return list(self.degrees), [a * a for a in amplitudes]
+
+    def label_noise(self) -> float:
+        return self.noise
 
 
 ENTRY = TaskEntry(
