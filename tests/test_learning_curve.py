@@ -146,3 +146,36 @@ def test_learning_curves_sphere_shrunk(tmp_path):
     ratio = final["kr_analytic_test_loss"].mean("seed").values / theory[:, 0]
     assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
     assert (tmp_path / "learning_curve.png").exists()
+
+
+@pytest.mark.slow  # ~10 s
+def test_pool_learning_curve_against_regression_on_the_pool_and_the_sphere():
+    """pool_learning_curve on a pool of 800 points of S^2 (the ReLU NTK, a
+    target of degrees 1, 2, 4), ridge 1: against kernel ridge regression on
+    400 training sets drawn from the pool (with replacement: the pool's own
+    law), tested on the whole pool, within 10%; and against the population's
+    sphere_learning_curve within 15% (the pool resolves the spectrum n sees)."""
+    import jax.numpy as jnp
+
+    from mfsim._tasks.gegenbauer import gegenbauer_target
+
+    def kernel(a, b):
+        return np.asarray(mfsim.two_layer_kernels(jnp.asarray(a), jnp.asarray(b),
+                                                  activation="relu")[1])
+
+    d, degrees = 3, (1, 2, 4)
+    rng = np.random.default_rng(1)
+    pool = rng.normal(size=(800, d))
+    pool = np.sqrt(d) * pool / np.linalg.norm(pool, axis=1, keepdims=True)
+    y = gegenbauer_target(pool, np.array([0.0, 0.0, 1.0]), degrees, (1.0,) * 3)
+    theory = mfsim.pool_learning_curve(kernel, pool, y, [16, 64], 1.0)
+    sphere = mfsim.sphere_learning_curve(kernel, d, [16, 64], 1.0, degrees=degrees)
+    k_pool = kernel(pool, pool)
+    for i, n in enumerate((16, 64)):
+        errors = []
+        for _ in range(400):
+            idx = rng.integers(0, len(pool), size=n)
+            alpha = np.linalg.solve(k_pool[np.ix_(idx, idx)] + np.eye(n), y[idx])
+            errors.append(np.mean((k_pool[:, idx] @ alpha - y) ** 2))
+        assert np.mean(errors) == pytest.approx(theory.test_error[i], rel=0.10), n
+        assert theory.test_error[i] == pytest.approx(sphere.test_error[i], rel=0.15), n

@@ -495,7 +495,7 @@ def test_kernel_regression_theory_is_the_sphere_learning_curve(tmp_path):
     kernel = b.system.analytic_ntk()
     diag = float(profile(kernel, 3, np.array([1.0]), np.sqrt(3.0))[0])
     expected = mfsim.sphere_learning_curve(kernel, 3, 12, 0.3 * diag, degrees=[1, 2],
-                                           amplitudes=[1.0, 0.5], noise=0.1).test_error / 2
+                                           amplitudes=[1.0, 0.5], noise=0.1**2).test_error / 2
     np.testing.assert_allclose(ds["kr_theory_test_loss"].values, expected, rtol=1e-6)
     assert ds["kr_theory_test_loss"].attrs["over"] == "test_loss"
     teacher = {**base, "task": {"kind": "teacher", "d": 3, "n_train": 12, "n_test": 8}}

@@ -174,3 +174,30 @@ def sphere_learning_curve(kernel, d: int, n, ridge=0.0, *, degrees, amplitudes=N
     tail = max(float(profile(kernel, d, np.array([1.0]), radius)[0]) - float(np.sum(g * mu)), 0.0)
     curve = learning_curve(mu, power, n, np.asarray(ridge, float) + tail, noise, g)
     return curve._replace(ridge=curve.ridge - tail)
+
+
+def pool_learning_curve(kernel, x_pool, y_pool, n, ridge=0.0, noise: float = 0.0
+                        ) -> LearningCurve:
+    r""":func:`learning_curve` with the eigen-data of a sample of the inputs:
+    the Nyström estimate (as :class:`mfsim.NystromEigenfunctions`) from a pool
+    ``x_pool`` of $P$ inputs drawn from the data distribution and the target's
+    values ``y_pool`` there. The eigenvalues are those of $K(X, X)/P$ (its
+    eigenvectors $u_i$), the eigenfunctions $\phi_i(x_j) = \sqrt P u_{ij}$, so
+    the target's power in mode $i$ is $(u_i\cdot y)^2/P$. Exact for training
+    sets drawn from the pool itself (its empirical distribution); for the
+    population, as good as the pool resolves the spectrum at the scale ``n``
+    sees ($P \gg n$). Any kernel and any input law: no symmetry needed.
+    ``noise`` is the label noise's variance, ``ridge`` as for
+    :func:`learning_curve` (added to the Gram matrix of the ``n`` points)."""
+    x = np.asarray(x_pool, np.float64)
+    y = np.asarray(y_pool, np.float64).reshape(-1)
+    if x.ndim != 2 or y.shape[0] != x.shape[0]:
+        raise ValueError(f"need inputs (P, d) and one target value per input; got "
+                         f"{x.shape} and {np.shape(y_pool)}")
+    size = x.shape[0]
+    gram = np.asarray(kernel(x, x), np.float64) / size
+    lam, u = np.linalg.eigh(0.5 * (gram + gram.T))
+    # a float32 kernel's zero eigenvalues come out as rounding of either sign
+    lam = np.where((lam < 0) & (lam >= -1e-6 * np.max(np.abs(lam))), 0.0, lam)
+    return learning_curve(lam, (u.T @ y) ** 2 / size, n, ridge, noise)
+

@@ -59,7 +59,8 @@ def check(cfg: KernelRegressionMonitor, scenario, where: str):
 def theory_test_loss(cfg: KernelRegressionMonitor, ctx) -> float:
     """The predicted test loss (1/2 the test error against the noiseless
     target: the test targets have no label noise), the ridge relative to the
-    kernel's mean eigenvalue as the monitor's (on the sphere: K(x, x))."""
+    kernel's mean eigenvalue as the monitor's (on the sphere: K(x, x)), the
+    label noise's variance (the task gives its standard deviation)."""
     task = ctx.scenario.task
     kernel = ctx.system.analytic_ntk()
     x = np.asarray(ctx.data.x_train, np.float64)
@@ -68,7 +69,7 @@ def theory_test_loss(cfg: KernelRegressionMonitor, ctx) -> float:
     degrees, powers = task.degree_powers()
     curve = sphere_learning_curve(kernel, d, x.shape[0], cfg.ridge * diagonal,
                                   degrees=degrees, amplitudes=np.sqrt(powers),
-                                  noise=task.label_noise(), radius=radius,
+                                  noise=task.label_noise() ** 2, radius=radius,
                                   max_degree=max(64, max(degrees)))
     return 0.5 * float(curve.test_error)
 
