@@ -21,7 +21,7 @@ SHRUNK = {
         "sweep/zip/system.alpha": [0.03, 0.3, 3.0], "sweep/zip/solver.t1": [600.0, 200.0, 30.0]},
     "digits": {"task/n_train": 60, "task/n_test": 40, "system/width": 32, "save/n": 8,
                "sweep/grid/system.scale": [0.25, 1.0, 16.0]},
-    "edge_of_stability": {"solver/steps": 200, "save/n": 21, "task/n_train": 16},
+    "edge_of_stability": {"solver/steps": 200, "save/n": 101, "task/n_train": 32},
     "langevin_mean_field": {"system/width": 16, "task/n_train": 16, "task/n_test": 16,
                             "save/n": 5, "sweep/grid/seed": [0, 1],
                             "sweep/grid/noise.temperature": [0.01, 0.1]},

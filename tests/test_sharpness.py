@@ -113,22 +113,32 @@ def test_catapult_shrunk(tmp_path):
     assert (tmp_path / "stability.png").stat().st_size > 0
 
 
-@pytest.mark.slow  # run by CI after the README's command (keeps it under 10 min)
+@pytest.mark.slow  # ~2 min: the shipped scenario as it is (issue 37, T4)
 def test_edge_of_stability_shrunk(tmp_path):
-    """edge_of_stability.toml shrunk: the sharpness starts below 2/eta, rises
-    to it (progressive sharpening) and stays within 10% of it."""
+    """edge_of_stability.toml as shipped (both learning rates, 1000 steps, the
+    central-flow twin): the sharpness starts below 2/eta, rises to it
+    (progressive sharpening) and hovers within 10% of it over the last 100
+    steps; the loss falls, not monotonically; and the central flow's predicted
+    time-averaged loss, averaged over each window of 200 steps, is within 10% of
+    GD's loss averaged over the same steps (measured 0.96-1.03, 0.98-1.02)."""
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "scenarios" / "edge_of_stability.toml"
-    r = mfsim.run_scenario(path, out=tmp_path, overrides={
-        "solver.steps": 800, "save.n": 81, "solver.learning_rate": [0.2]})
+    r = mfsim.run_scenario(path, out=tmp_path)
     assert r.succeeded
     ds = r.dataset
-    ratio = 0.2 * ds["sharpness"].isel(sharpness_index=0).values.ravel() / 2
-    assert ratio[0] < 0.85, ratio[0]
-    assert np.all(np.abs(ratio[-20:] - 1) < 0.1), ratio[-20:]  # hovering at the edge
-    loss = ds["train_loss"].values.ravel()
-    assert loss[-1] < 1e-2 * loss[0] and np.any(np.diff(loss) > 0)  # falling, not monotone
+    for i, eta in enumerate(ds["learning_rate"].values):
+        point = ds.isel(learning_rate=i)
+        ratio = eta * point["sharpness"].isel(sharpness_index=0).values / 2
+        assert ratio[0] < 0.85, (eta, ratio[0])
+        assert np.all(np.abs(ratio[-100:] - 1) < 0.1), (eta, ratio[-100:])  # at the edge
+        loss = point["train_loss"].values
+        predicted = point["cf_mean_train_loss"].values
+        assert loss.size == predicted.size == 1001
+        assert loss[-1] < 0.2 * loss[0] and np.any(np.diff(loss) > 0)  # falling, not monotone
+        windows = [np.mean(predicted[a:a + 200]) / np.mean(loss[a:a + 200])
+                   for a in range(0, 1000, 200)]
+        np.testing.assert_allclose(windows, 1.0, rtol=0.1, err_msg=f"eta {eta}")
     assert (tmp_path / "stability.png").stat().st_size > 0
 
 
