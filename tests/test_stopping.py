@@ -57,6 +57,56 @@ def test_a_flow_stops_at_the_crossing_time(kernel_flow):
     assert loss[last] == pytest.approx(level, rel=1e-8)
 
 
+def test_a_flow_stops_on_a_plateau_where_its_rate_crosses(kernel_flow):
+    """changes_below = delta over Dt: the stop is where |dL/dt| Dt = delta, the
+    closed form's dL/dt = -(1/2n) sum c_i^2 (2 tau lambda_i / n) exp(-2 tau
+    lambda_i t / n), to 1e-8 (brentq on it)."""
+    K = np.asarray(rbf(kernel_flow.x_train, kernel_flow.x_train))
+    lam, V = np.linalg.eigh(0.5 * (K + K.T))
+    c = V.T @ (0.0 - np.asarray(kernel_flow.y_train))
+    n, tau = K.shape[0], 2.0
+
+    def rate(t):
+        return float(np.sum(c**2 * (2 * tau * lam / n) * np.exp(-2 * tau * lam * t / n))
+                     / (2 * n))
+
+    over, delta = 5.0, rate(0.0) * 5.0 / 1000
+    t_star = brentq(lambda t: rate(t) * over - delta, 0.0, 1e3, xtol=1e-15, rtol=1e-15)
+    settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1e3, rtol=1e-12, atol=1e-14,
+                                      n_save=11)
+    rule = mfsim.StopWhen("train_loss", changes_below=delta, over=over)
+    assert rule.describe() == f"train_loss changes less than {delta:g} over 5"
+    traj = mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
+                          stop=rule)
+    assert traj.status == "stopped"
+    assert traj.t_stop == pytest.approx(t_star, rel=1e-8)
+
+
+def test_gradient_descent_stops_on_a_plateau_as_a_hand_loop_does():
+    """The plateau rule under GD: after the first step whose state has
+    |grad L . F| Dt <= delta (F the flow's vector field), as a hand loop finds."""
+    rng = np.random.default_rng(2)
+    x = jnp.asarray(rng.normal(size=(8, 3)))
+    y = jnp.asarray(np.sin(np.asarray(x[:, 0])))
+    net = mfsim.TwoLayerNetwork(x, y, width=16, activation="tanh")
+    state0 = net.init(jax.random.key(1))
+    dt, over = 0.05, 1.0
+    field = jax.jit(lambda s: net.vector_field(0.0, s, None))
+    rate = jax.jit(lambda s: jax.jvp(net.loss, (s,), (field(s),))[1])
+    delta = abs(float(rate(state0))) * over / 50
+    w, k = state0, 0
+    while True:
+        w = jax.tree.map(lambda a, b: a + dt * b, w, field(w))
+        k += 1
+        if abs(float(rate(w))) * over <= delta:
+            break
+    settings = mfsim.SolveSettings.of(diffrax.Euler(), t1=dt * 4000, dt=dt, n_save=5)
+    traj = mfsim.simulate(net, state0, settings, [mfsim.TrainLoss()],
+                          stop=mfsim.StopWhen("train_loss", changes_below=delta, over=over))
+    assert traj.status == "stopped"
+    assert round(traj.t_stop / dt) == k and 1 < k < 4000
+
+
 @pytest.mark.slow  # ~3 s
 def test_a_rule_never_met_runs_to_the_end(kernel_flow):
     settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=5.0, n_save=3)
@@ -94,10 +144,16 @@ def test_gradient_descent_stops_after_the_first_step_meeting_the_rule():
 
 
 def test_bad_rules_are_refused(kernel_flow):
-    with pytest.raises(ValueError, match="exactly one of below= and above="):
+    with pytest.raises(ValueError, match="exactly one of below=, above= and changes_below="):
         mfsim.StopWhen("train_loss")
     with pytest.raises(ValueError, match="exactly one"):
         mfsim.StopWhen("train_loss", below=1.0, above=2.0)
+    with pytest.raises(ValueError, match="changes_below= goes with over="):
+        mfsim.StopWhen("train_loss", changes_below=1e-3)
+    with pytest.raises(ValueError, match="changes_below= goes with over="):
+        mfsim.StopWhen("train_loss", below=1.0, over=2.0)
+    with pytest.raises(ValueError, match="must be > 0"):
+        mfsim.StopWhen("train_loss", changes_below=1e-3, over=-1.0)
     settings = mfsim.SolveSettings.of(diffrax.Tsit5(), t1=1.0, n_save=3)
     with pytest.raises(ValueError, match="no monitor records 'test_loss'; recorded: train_loss"):
         mfsim.simulate(kernel_flow, kernel_flow.init(), settings, [mfsim.TrainLoss()],
@@ -164,7 +220,10 @@ def test_scenario_stop_records_when(tmp_path):
 @pytest.mark.parametrize("stop, message", [
     ({"test_loss": {"below": 1.0}}, "solver.stop.test_loss: no monitor records 'test_loss'"),
     ({"sharpness": {"above": 1.0}}, "solver.stop.sharpness: a stopping rule needs a scalar"),
-    ({"train_loss": {"below": 1.0, "above": 2.0}}, "exactly one of below and above"),
+    ({"train_loss": {"below": 1.0, "above": 2.0}}, "exactly one of below, above and "
+     "changes_below"),
+    ({"train_loss": {"changes_below": 1e-3}}, "solver.stop.train_loss.over: changes_below "
+     "goes with over"),
     ({"train_loss": {"below": 1.0}, "sharpness": {"above": 1.0}}, "one stopping rule"),
 ])
 def test_scenario_stop_refusals(stop, message, tmp_path):

@@ -25,16 +25,25 @@ from ..table import PosFloat, PosInt, Table, shown
 
 
 class StopLevel(Table):
-    """A stopping rule's level: ``below`` or ``above`` (exactly one)."""
+    """A stopping rule's level: ``below``, ``above`` or ``changes_below`` with
+    ``over`` (exactly one of the three)."""
 
     below: float | None = Field(None, description="stop once the variable is at most this")
     above: float | None = Field(None, description="stop once the variable is at least this")
+    changes_below: PosFloat | None = Field(
+        None, description="stop once the variable changes less than this over the time "
+        "`over` at its current rate along the flow (a plateau)")
+    over: PosFloat | None = Field(None, description="the time changes_below is measured over")
 
     @model_validator(mode="after")
     def _one(self):
-        if (self.below is None) == (self.above is None):
-            raise PydanticCustomError("stop_level", "give exactly one of below and above",
-                                      {"key": "below"})
+        given = [k for k in ("below", "above", "changes_below") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError("stop_level", "give exactly one of below, above and "
+                                      "changes_below", {"key": "below"})
+        if (self.changes_below is None) != (self.over is None):
+            raise PydanticCustomError("stop_over", "changes_below goes with over (and only it)",
+                                      {"key": "over"})
         return self
 
 
@@ -61,8 +70,9 @@ class SolverTable(Table):
     stop: dict[str, StopLevel] | None = Field(
         None, description="a stopping rule, one variable a monitor records and its level: "
         "train_loss = { below = 1e-3 } ends the solve at the crossing time (flows: root "
-        "found) or after the first step meeting it (fixed steps); the network's solve only, "
-        "solved one point at a time (status stopped, t_stop)")
+        "found) or after the first step meeting it (fixed steps); { above = .. }, or "
+        "{ changes_below = 1e-6, over = 10 } (a plateau: its rate along the flow times over); "
+        "the network's solve only, solved one point at a time (status stopped, t_stop)")
     polish: bool = Field(
         False, description="after the solve, polish the network's final state to a critical "
         "point (Newton, optimistix) and record its gradient norm, Hessian spectrum and kind "
@@ -81,7 +91,8 @@ class SolverTable(Table):
         if not self.stop:
             return None
         (variable, level), = self.stop.items()
-        return StopWhen(variable, below=level.below, above=level.above)
+        return StopWhen(variable, below=level.below, above=level.above,
+                        changes_below=level.changes_below, over=level.over)
 
     @property
     def fixed(self) -> bool:
