@@ -54,7 +54,7 @@ def _prepare(args) -> None:
     on a terminal; the compilation cache on (or off); the plugins imported."""
     from ._store.compile_cache import disable_compile_cache, enable_compile_cache
 
-    if args.command in ("run", "check", "submit"):
+    if args.command in ("run", "check", "submit") and args.scenario is not None:
         args.scenario = shipped_or_path(args.scenario)
     if args.command == "run":
         args.finished = finished_already(args)

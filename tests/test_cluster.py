@@ -117,6 +117,18 @@ def test_workers_shards_and_local_submit_equal_one_process_bitwise(one_process):
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert_same_files(tmp / "one", tmp / "submitted")
+    # (e) a point lost: --resubmit-missing runs only its shard again (local executor)
+    lost = sorted((tmp / "submitted" / "points").glob("p*.nc"))[-1]
+    lost.unlink()
+    (tmp / "submitted" / "results.nc").unlink()
+    proc = mfsim_cmd("submit", "--resubmit-missing", "submitted", cwd=tmp)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "1 local shard done and merged" in out, out
+    assert_same_files(tmp / "one", tmp / "submitted")
+    proc = mfsim_cmd("submit", "--resubmit-missing", "submitted", cwd=tmp)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "no point is missing" in out, err
 
 
 @pytest.mark.slow  # ~40 s: run by CI after the README's command
@@ -216,11 +228,12 @@ def test_submit_to_slurm_writes_submitits_job_array_and_a_dependent_merge(tmp_pa
     expected = _make_sbatch_string(
         command=python, folder=folder, job_name="mfsim-cluster_sweep", partition="gpu",
         time=90, gpus_per_task=1, array_parallelism=2, map_count=4, signal_delay_s=120,
-        setup=["source venv/bin/activate"])
+        ntasks_per_node=1, setup=["source venv/bin/activate"])
     assert array == expected
     for line in ("#SBATCH --array=0-3%2", "#SBATCH --partition=gpu",
                  "#SBATCH --gpus-per-task=1", "#SBATCH --time=90",
-                 "#SBATCH --signal=USR2@120", "source venv/bin/activate"):
+                 "#SBATCH --signal=USR2@120", "#SBATCH --ntasks-per-node=1",
+                 "source venv/bin/activate"):
         assert line in array, line
     assert "#SBATCH --dependency=afterany:4242" in merge
     assert "--gpus-per-task" not in merge and "--array" not in merge
@@ -368,3 +381,37 @@ def test_sigterm_stops_every_worker_and_the_same_command_resumes(one_process, tm
     _, err = w.communicate(timeout=300)
     assert w.returncode == 0, err
     assert_same_files(one_process / "one", tmp_path / "run")
+
+
+def test_submit_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys, monkeypatch):
+    from mfsim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sweep.toml").write_text(SWEEP)
+    run = tmp_path / "run"
+    run.mkdir()
+    from mfsim._runner.plan import make_plan
+    from mfsim._scenario.load import load_scenario
+
+    plan = make_plan(load_scenario(tmp_path / "sweep.toml"), "sweep.toml", out=run,
+                     force=False, memory_check=False)
+    # a run directory that mfsim submit did not make (its resolved scenario only)
+    (run / "scenario.toml").write_text(plan.resolved_text)
+    cases = [
+        (["submit"], "give a scenario, or --resubmit-missing RUN_DIR"),
+        (["submit", "sweep.toml", "--resubmit-missing", "run"], "one of the two"),
+        (["submit", "sweep.toml"], "--executor is needed: slurm or local"),
+        (["submit", "--resubmit-missing", "run"], "no submission.json: it was not made by "
+                                                  "mfsim submit"),
+        (["submit", "--resubmit-missing", "run", "--set", "seed=1"], "--out, --set and "
+                                                                      "--force belong"),
+        (["submit", "--resubmit-missing", "nowhere"], "not an mfsim run directory"),
+    ]
+    for argv, words in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, (argv, err)
+    (run / "submission.json").write_text("{not json")
+    assert main(["submit", "--resubmit-missing", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "submission.json: unreadable" in err and err.count("\n") == 1, err

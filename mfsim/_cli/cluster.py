@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .._errors import clean
+from .._errors import MfsimError, clean
 from .common import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK, listing, plugin_paths, set_values
 from .run import twin_report
 
@@ -67,6 +67,7 @@ def _single_run_status(run_dir: Path) -> str | None:
 
 
 def cmd_status(args) -> int:
+    from .._runner.submit import SUBMISSION_FILE
     from .._store.merge import run_status
 
     single = _single_run_status(Path(args.run_dir))
@@ -80,9 +81,37 @@ def cmd_status(args) -> int:
     for what, labels in (("failed", st.failed), ("missing", st.missing)):
         if labels:
             print(f"  {what}: {listing(labels)}")
+    for shard, why in st.stopped.items():
+        print(f"  shard {shard} stopped: {why}")
     for twin, labels in st.twins_failed.items():  # results about the twin, not failures
         print(f"  {twin} failed at {len(labels)} of the points written: {listing(labels)}")
+    if st.missing and (Path(args.run_dir) / SUBMISSION_FILE).is_file():
+        print(f"  mfsim submit --resubmit-missing {clean(args.run_dir)} submits the shards of "
+              "the missing points again (once the submission's jobs have ended)")
     return EXIT_OK
+
+
+_RECORDED = ("executor", "partition", "account", "qos", "gpus_per_task", "cpus_per_task",
+             "mem_gb", "array_parallelism", "folder")
+
+
+def _cluster_options(args) -> dict:
+    """The :class:`Cluster` fields the command line gives (those not given are
+    left out: a resubmission keeps what its first submission asked)."""
+    given = {name: getattr(args, name) for name in _RECORDED if getattr(args, name) is not None}
+    if args.time is not None:
+        given["time_min"] = args.time
+    if args.shards is not None:
+        given["shards"] = args.shards
+    if args.setup:
+        given["setup"] = tuple(args.setup)
+    if args.plugin:
+        given["plugins"] = tuple(plugin_paths(args.plugin))
+    if args.no_compile_cache:
+        given["compile_cache"] = False
+    if args.requeues is not None:
+        given["requeues"] = args.requeues
+    return given
 
 
 def cmd_submit(args) -> int:
@@ -95,26 +124,52 @@ def cmd_submit(args) -> int:
     from .._scenario.load import load_scenario
     from .._scenario.sweep import apply_overrides
 
+    if (args.scenario is None) == (args.resubmit_missing is None):
+        raise MfsimError("mfsim submit: give a scenario, or --resubmit-missing RUN_DIR "
+                         "(one of the two)")
+    if args.resubmit_missing is not None:
+        return _resubmit(args)
+    if args.executor is None:
+        raise MfsimError("mfsim submit: --executor is needed: slurm or local")
     scenario = apply_overrides(load_scenario(args.scenario), set_values(args), args.scenario)
     with jax.enable_x64(True) if needs_float64(scenario) else contextlib.nullcontext():
         plan = make_plan(scenario, args.scenario, out=args.out, force=args.force,
                          memory_check=False, overrides=set_values(args))
-    default = (os.cpu_count() or 1) if args.executor == "local" else 100
-    cluster = Cluster(executor=args.executor, shards=args.shards or default,
-                      time_min=args.time, partition=args.partition, account=args.account,
-                      qos=args.qos, gpus_per_task=args.gpus_per_task,
-                      cpus_per_task=args.cpus_per_task, mem_gb=args.mem_gb,
-                      array_parallelism=args.array_parallelism, folder=args.folder,
-                      setup=tuple(args.setup), plugins=tuple(plugin_paths(args.plugin)),
-                      cwd=os.getcwd(), compile_cache=not args.no_compile_cache)
-    sub = submit(plan, cluster, force=args.force)
+    options = _cluster_options(args)
+    options.setdefault("shards", (os.cpu_count() or 1) if args.executor == "local" else 100)
+    options.setdefault("time_min", 60)
+    sub = submit(plan, Cluster(**options, cwd=os.getcwd()), force=args.force)
+    return _submitted(args, clean(args.scenario), sub)
+
+
+def _resubmit(args) -> int:
+    from .._runner.submit import resubmit_missing
+    from .._store.merge import run_plan
+
+    if args.out is not None or args.set or args.force:
+        raise MfsimError("mfsim submit --resubmit-missing: --out, --set and --force belong to a "
+                         "new submission (the run directory holds its resolved scenario)")
+    run_dir = Path(args.resubmit_missing)
+    plan = run_plan(run_dir)
+    sub = resubmit_missing(plan, _cluster_options(args))
+    if sub is None:
+        if not args.quiet:
+            print(f"{clean(str(run_dir))}: no point is missing: nothing to resubmit "
+                  f"(mfsim merge {clean(str(run_dir))} combines them)")
+        return EXIT_OK
+    return _submitted(args, clean(str(run_dir)), sub)
+
+
+def _submitted(args, what: str, sub) -> int:
+    """Report a submission (SLURM: the job ids; local: the merged run)."""
     where = clean(str(sub.out_dir))
     if sub.merged is None:
         if not args.quiet:
-            print(f"{clean(args.scenario)}: submitted job array "
-                  f"{sub.task_ids[0].split('_')[0]} ({len(sub.task_ids)} shards) and merge job "
-                  f"{sub.merge_id} (after the array); results in {where}/, logs in "
-                  f"{clean(str(sub.folder))}/; mfsim status {where}")
+            n = len(sub.task_ids)
+            print(f"{what}: submitted job array {sub.task_ids[0].split('_')[0]} "
+                  f"({n} shard{'s' if n > 1 else ''}) and merge job {sub.merge_id} (after the "
+                  f"array); results in {where}/, logs in {clean(str(sub.folder))}/; "
+                  f"mfsim status {where}")
         return EXIT_OK
     merged = sub.merged
     if merged.missing or merged.failed:
@@ -124,6 +179,7 @@ def cmd_submit(args) -> int:
         return EXIT_INCOMPLETE if merged.missing else EXIT_FAILED
     if not args.quiet:
         twins = twin_report(merged.result)
-        print(f"{clean(args.scenario)}: {len(sub.task_ids)} local shards done and merged; "
+        n = len(sub.task_ids)
+        print(f"{what}: {n} local shard{'s' if n > 1 else ''} done and merged; "
               f"results in {where}/" + (f"; {twins}" if twins else ""))
     return EXIT_OK

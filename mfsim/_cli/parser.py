@@ -62,8 +62,13 @@ def _cluster(sub) -> None:
     status.add_argument("run_dir")
     submit = sub.add_parser("submit", help="submit a sweep as shards through submitit: a SLURM "
                                            "job array and a merge job, or local processes")
-    submit.add_argument("scenario")
-    submit.add_argument("--executor", required=True, choices=["slurm", "local"])
+    submit.add_argument("scenario", nargs="?")
+    submit.add_argument("--resubmit-missing", metavar="RUN_DIR",
+                        help="instead of a scenario: submit again the shards of this run "
+                             "directory whose points are missing, with its first submission's "
+                             "options (those given here replace them)")
+    submit.add_argument("--executor", choices=["slurm", "local"],
+                        help="slurm (a job array and a merge job) or local (processes here)")
     submit.add_argument("--shards", type=positive, metavar="N",
                         help="array tasks (default: local, the CPU count; slurm, one per point "
                              "up to 100)")
@@ -80,9 +85,12 @@ def _cluster(sub) -> None:
     submit.add_argument("--partition")
     submit.add_argument("--account")
     submit.add_argument("--qos")
-    submit.add_argument("--time", type=positive, default=60, metavar="MINUTES",
+    submit.add_argument("--time", type=positive, metavar="MINUTES",
                         help="each task's time limit (default 60); a task that reaches it is "
                              "requeued and resumes")
+    submit.add_argument("--requeues", type=positive, metavar="N",
+                        help="a task that reaches its time limit is requeued up to N times "
+                             "(default 3), resuming from the points written")
     submit.add_argument("--gpus-per-task", type=positive, metavar="G")
     submit.add_argument("--cpus-per-task", type=positive, metavar="C")
     submit.add_argument("--mem-gb", type=float, metavar="GB")

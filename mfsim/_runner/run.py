@@ -14,7 +14,7 @@ from .._scenario.sweep import apply_overrides
 from .._store.finished import RunResult, point_statuses
 from .._store.io import recording
 from .._store.lazy_xarray import xr
-from .._store.points import read_complete, store, write_error
+from .._store.points import point_text, read_complete, read_saved, store, write_error
 from .execute import build_jobs, execute
 from .lock import run_lock
 from .manifest import Manifest
@@ -22,6 +22,7 @@ from .plan import RunPlan, check_output_dir, make_plan, needs_float64, output_ke
 from .preload import FIGURE_MODULES, STORE_MODULES, preload_during_solve
 from .progress import Mode
 from .shards import Shard, ShardResult, partition, reference_writers, require_sweep
+from .task_errors import clear_failure, note_failure
 from .timings import Timings
 from .workers import run_workers
 
@@ -176,6 +177,28 @@ def _run_here(plan: RunPlan, jobs, *, progress: Mode, force: bool, out, figures:
 def _run_shard(plan: RunPlan, jobs, shard: Shard, *, progress: Mode, force: bool,
                out) -> ShardResult:
     """One shard of a sweep (:func:`run_scenario` with ``shard``)."""
+    try:
+        result = _solve_shard(plan, jobs, shard, progress=progress, force=force, out=out)
+    except Exception as e:  # noqa: BLE001 (recorded for mfsim status, then raised as it was)
+        note_failure(plan.out_dir, shard, e)
+        raise
+    clear_failure(plan.out_dir, shard)
+    return result
+
+
+def shard_indices_missing(plan: RunPlan, count: int) -> list[int]:
+    """The shards (of ``count``) holding a point whose file is not written."""
+    missing = {p.flat_index for p in plan.points
+               if read_saved(plan.point_path(p), point_text(p)) is None}
+    if not missing:
+        return []
+    with jax.enable_x64(True) if needs_float64(plan.scenario) else contextlib.nullcontext():
+        jobs = build_jobs(plan.points, plan.where, crossover=plan.scenario.crossover)
+    return [i for i, flats in enumerate(partition(jobs, count)) if missing & set(flats)]
+
+
+def _solve_shard(plan: RunPlan, jobs, shard: Shard, *, progress: Mode, force: bool,
+                 out) -> ShardResult:
     shards = partition(jobs, shard.count)
     only = frozenset(shards[shard.index])
     writers = reference_writers(plan.ref_of, shards)

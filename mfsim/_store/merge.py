@@ -29,6 +29,7 @@ from .._runner.lock import run_lock
 from .._runner.manifest import Manifest
 from .._runner.plan import RunPlan, make_plan, needs_float64, solve_label
 from .._runner.progress import Mode, Reporter
+from .._runner.task_errors import failures
 from .._scenario.load import load_scenario
 from .._solve.statuses import completed
 from .finished import MISSING, RunResult, point_statuses
@@ -142,13 +143,16 @@ class RunStatus:
     """Points of a sweep's run directory: done (the network's solve
     succeeded), failed (written, the network's solve did not succeed) and
     missing, by label; ``twins_failed``: per twin (``linearized twin``...),
-    the points written where its solve did not succeed."""
+    the points written where its solve did not succeed; ``stopped``: the
+    shards (``"1/4"``) whose process stopped with an error, and why
+    (:mod:`mfsim._runner.task_errors`)."""
 
     out_dir: Path
     done: tuple[str, ...]
     failed: tuple[str, ...]
     missing: tuple[str, ...]
     twins_failed: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    stopped: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def run_status(run_dir: str | os.PathLike) -> RunStatus:
@@ -167,4 +171,5 @@ def run_status(run_dir: str | os.PathLike) -> RunStatus:
             if prefix and not completed(status):
                 twins.setdefault(solve_label(prefix), []).append(point.label())
     return RunStatus(plan.out_dir, tuple(done), tuple(failed), tuple(missing),
-                     {twin: tuple(labels) for twin, labels in twins.items()})
+                     {twin: tuple(labels) for twin, labels in twins.items()},
+                     failures(plan.out_dir) if missing else {})
