@@ -415,3 +415,22 @@ def test_submit_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys, monkeypa
     assert main(["submit", "--resubmit-missing", "run"]) == 2
     err = capsys.readouterr().err
     assert "submission.json: unreadable" in err and err.count("\n") == 1, err
+
+
+def test_the_slurm_tests_say_in_one_line_what_they_lack(monkeypatch):
+    """S2: without root or SLURM's packages, tests/test_slurm.py skips with one
+    line naming what is missing (tests/slurm_cluster.py's ``unavailable``)."""
+    import shutil as shutil_module
+
+    import slurm_cluster
+
+    monkeypatch.setattr(slurm_cluster.os, "geteuid", lambda: 1000)
+    assert slurm_cluster.unavailable() == ("real SLURM tests need root (to start munged, "
+                                           "slurmctld and slurmd)")
+    monkeypatch.setattr(slurm_cluster.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(shutil_module, "which", lambda name: None)
+    monkeypatch.setattr(slurm_cluster, "Path", lambda *parts: Path("/nonexistent/binary"))
+    why = slurm_cluster.unavailable()
+    assert why == ("real SLURM tests need munged, slurmctld, slurmd, sbatch, srun, squeue, "
+                   "scontrol, scancel (apt-get install slurm-wlm munge)"), why
+    assert "\n" not in why

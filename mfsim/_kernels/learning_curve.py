@@ -62,6 +62,10 @@ class LearningCurve(NamedTuple):
     train_error: np.ndarray
 
 
+# relative size of a negative eigenvalue taken as rounding of 0 (learning_curve)
+ROUNDING = 1e-6
+
+
 def effective_regularization(eigenvalues, multiplicities, n: float, ridge: float) -> float:
     r"""$\kappa \ge 0$ solving $n = \sum_k g_k \lambda_k / (\lambda_k + \kappa)
     + \delta / \kappa$ (bisection in $\log\kappa$ to machine precision; the
@@ -119,8 +123,10 @@ def learning_curve(eigenvalues, target_power, n, ridge=0.0, noise: float = 0.0,
     if lam.ndim != 1 or power.shape != lam.shape or g.shape != lam.shape:
         raise ValueError(f"eigenvalues, target_power and multiplicities must be 1-d of one "
                          f"length; got {lam.shape}, {power.shape}, {g.shape}")
-    # a quadrature's zero eigenvalue comes out as +-1e-16: rounding, taken as 0
-    floor = -1e-12 * max(float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+    # a zero eigenvalue comes out of a quadrature or an eigensolver as rounding
+    # of either sign (1e-16 in float64, 1e-9 relative for a float32 kernel):
+    # within ROUNDING of the largest it is 0; below that the kernel is refused
+    floor = -ROUNDING * max(float(np.max(np.abs(lam), initial=0.0)), 1e-300)
     if np.any(lam < floor) or np.any(power < 0) or np.any(g <= 0) or noise < 0:
         raise ValueError("eigenvalues, target powers and noise must be non-negative, "
                          "multiplicities positive")
@@ -164,10 +170,7 @@ def sphere_learning_curve(kernel, d: int, n, ridge=0.0, *, degrees, amplitudes=N
         raise ValueError(f"the target's degree {max(degrees)} is above max_degree {max_degree}")
     all_degrees = np.arange(max_degree + 1)
     mu = sphere_eigenvalues(kernel, d, all_degrees, radius=radius, nodes=max(512, 8 * max_degree))
-    # an eigenvalue that is 0 (the ReLU NTK's odd degrees above 1) comes out of
-    # the quadrature as rounding of either sign (1e-9 for a float32 kernel):
-    # negative rounding is 0; a kernel that is not positive stays refused
-    mu = np.where((mu < 0) & (mu >= -1e-6 * np.max(np.abs(mu))), 0.0, mu)
+    # (the ReLU NTK's zero odd degrees above 1 come out as rounding: learning_curve)
     g = np.array([harmonic_multiplicity(d, int(k)) for k in all_degrees], float)
     power = np.zeros(max_degree + 1)
     power[degrees] = amplitudes**2
@@ -197,7 +200,5 @@ def pool_learning_curve(kernel, x_pool, y_pool, n, ridge=0.0, noise: float = 0.0
     size = x.shape[0]
     gram = np.asarray(kernel(x, x), np.float64) / size
     lam, u = np.linalg.eigh(0.5 * (gram + gram.T))
-    # a float32 kernel's zero eigenvalues come out as rounding of either sign
-    lam = np.where((lam < 0) & (lam >= -1e-6 * np.max(np.abs(lam))), 0.0, lam)
     return learning_curve(lam, (u.T @ y) ** 2 / size, n, ridge, noise)
 

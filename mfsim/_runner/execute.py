@@ -49,12 +49,14 @@ def build_jobs(points: list[SweepPoint], where: str, *, twins: bool = True,
     """Each point's network solve and its twins' (``key``: flat index and
     variable prefix), refusing a point whose data or initial state is not
     finite, or that does not record what the sweep's ``crossover`` reads
-    (``where``: the scenario file, for the message)."""
+    (``where``: the scenario file, for the message; the sweep's points share
+    their monitors, so that is checked on the first point only)."""
     jobs = []
-    for point in points:
+    for i, point in enumerate(points):
         b = build(point.scenario)
         problem = (non_finite(b, point.scenario.dtype) or label_problem(b) or stop_problem(b)
-                   or (crossover_problem(b, crossover) if crossover is not None else None))
+                   or (crossover_problem(b, crossover) if crossover is not None and i == 0
+                       else None))
         if problem is not None:
             label = f"point {point.label()}: " if len(points) > 1 else ""
             raise ScenarioError(f"{where}: {label}{problem}")
