@@ -90,7 +90,8 @@ def slurm(tmp_path_factory):
         cluster.start()
         yield cluster
     finally:
-        cluster.stop()
+        stopped = cluster.stop()
+    assert [pid for pid in stopped if alive(pid)] == [], "the test SLURM left processes"
 
 
 def submit(cluster, cwd, *args) -> subprocess.CompletedProcess:
