@@ -57,6 +57,13 @@ def clean(text: str) -> str:
     return "".join(out)
 
 
+def listing(labels, limit: int = 10) -> str:
+    """Labels (points of a sweep) for a message: each bracketed and cleaned,
+    the first ``limit`` shown and the rest counted."""
+    shown = ", ".join(f"[{clean(label)}]" for label in labels[:limit])
+    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
+
+
 def show(value, limit: int = 60) -> str:
     """A short, safe ``repr`` of a value from an input: control characters
     escaped, long text cut, and integers too long to print (Python refuses

@@ -13,23 +13,17 @@ from .run import twin_report
 
 
 def cmd_merge(args) -> int:
-    from .._store.merge import merge
+    from .._store.merge import incomplete, merge
 
     merged = merge(args.run_dir)
-    where, n = clean(str(merged.result.out_dir)), len(merged.result.labels)
-    if merged.failed:
-        print(f"mfsim: {where}: the network failed at {len(merged.failed)} points: "
-              f"{listing(merged.failed)}", file=sys.stderr)
-    if merged.missing:
-        print(f"mfsim: {where}: {len(merged.missing)} of {n} points missing (NaN, status "
-              f"missing, in the results): {listing(merged.missing)}; rerun their shards, "
-              "then merge again", file=sys.stderr)
-        return EXIT_INCOMPLETE
-    if not args.quiet:
+    code, lines = incomplete(merged)
+    for line in lines:
+        print(line, file=sys.stderr)
+    if not (args.quiet or merged.missing):
         twins = twin_report(merged.result)
-        print(f"{where}: merged {n} points into results.nc, summary.csv and figures"
-              + (f"; {twins}" if twins else ""))
-    return EXIT_FAILED if merged.failed else EXIT_OK
+        print(f"{clean(str(merged.result.out_dir))}: merged {len(merged.result.labels)} points "
+              "into results.nc, summary.csv and figures" + (f"; {twins}" if twins else ""))
+    return code
 
 
 def _single_run_status(run_dir: Path) -> str | None:
@@ -67,8 +61,8 @@ def _single_run_status(run_dir: Path) -> str | None:
 
 
 def cmd_status(args) -> int:
-    from .._runner.submit import SUBMISSION_FILE
     from .._store.merge import run_status
+    from .._store.results import SUBMISSION_FILE
 
     single = _single_run_status(Path(args.run_dir))
     if single is not None:

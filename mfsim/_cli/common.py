@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 # every piece of a user's input that is printed goes through clean (no terminal injection)
-from .._errors import clean
+from .._errors import clean, listing  # noqa: F401 (listing: for the commands)
 
 STARTED = time.perf_counter()  # (the launcher imports the command line first)
 
@@ -71,11 +71,6 @@ def shipped_or_path(name: str) -> str:
     hint = f" (did you mean {close[0]}?)" if close else ""
     raise MfsimError(f"{clean(name)}: no such file, and no shipped scenario of that name{hint}; "
                      "mfsim list scenarios names them")
-
-
-def listing(labels, limit: int = 10) -> str:
-    shown = ", ".join(f"[{clean(label)}]" for label in labels[:limit])
-    return shown + (f" and {len(labels) - limit} more" if len(labels) > limit else "")
 
 
 SHOWN: list[str] = []  # the transient line on the terminal, if one is shown

@@ -40,14 +40,12 @@ from pathlib import Path
 
 from .._errors import MfsimError, clean
 from .._store.io import atomic_write_text, recording
-from .._store.merge import MergeResult, merge
-from .._store.results import SCENARIO_FILE
+from .._store.merge import MergeResult, incomplete, merge
+from .._store.results import SCENARIO_FILE, SUBMISSION_FILE
 from .manifest import Manifest
 from .plan import RunPlan
 from .shards import Shard, ShardResult, require_sweep
 from .workers import prepared
-
-SUBMISSION_FILE = "submission.json"
 
 SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
@@ -115,26 +113,12 @@ class MergeTask:
     def __call__(self) -> MergeResult:
         _load(self.plugins, self.cwd, self.compile_cache)
         merged = merge(self.run_dir, progress="lines")
-        code = merge_exit(merged)
+        code, lines = incomplete(merged)
+        for line in lines:
+            print(line, file=sys.stderr)
         if code:  # the job's exit status says it, as mfsim merge's does
             raise SystemExit(code)
         return merged
-
-
-def merge_exit(merged: MergeResult) -> int:
-    """Report a merge that is not whole on stderr (the points missing, with
-    the command that completes them; the points whose network failed) and
-    return ``mfsim merge``'s exit status: 4 missing, 3 failed, 0 whole."""
-    where, n = clean(str(merged.result.out_dir)), len(merged.result.labels)
-    if merged.failed:
-        print(f"mfsim: {where}: the network failed at {len(merged.failed)} of {n} points: "
-              f"{', '.join(merged.failed)}", file=sys.stderr)
-    if merged.missing:
-        print(f"mfsim: {where}: {len(merged.missing)} of {n} points missing (NaN, status "
-              f"missing, in the results): {', '.join(merged.missing)}; mfsim submit "
-              f"--resubmit-missing {where} submits their shards again", file=sys.stderr)
-        return 4
-    return 3 if merged.failed else 0
 
 
 @dataclass(frozen=True)

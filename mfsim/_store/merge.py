@@ -24,7 +24,7 @@ from pathlib import Path
 
 import jax
 
-from .._errors import MfsimError, ScenarioError
+from .._errors import MfsimError, ScenarioError, clean, listing
 from .._runner.lock import run_lock
 from .._runner.manifest import Manifest
 from .._runner.plan import RunPlan, make_plan, needs_float64, solve_label
@@ -43,7 +43,7 @@ from .points import (
     store,
     write_error,
 )
-from .results import SCENARIO_FILE
+from .results import SCENARIO_FILE, SUBMISSION_FILE
 
 
 def load_plan(run_dir: str | os.PathLike) -> RunPlan:
@@ -92,6 +92,25 @@ class MergeResult:
     done: tuple[str, ...]
     failed: tuple[str, ...]
     missing: tuple[str, ...]
+
+
+def incomplete(merged: MergeResult) -> tuple[int, list[str]]:
+    """``mfsim merge``'s verdict (and the merge job's, after a job array):
+    the exit status (4: points missing, 3: the network failed at some, 0:
+    whole) and the lines for stderr naming them, with what completes the
+    missing ones (``mfsim submit --resubmit-missing`` for a submitted run)."""
+    where, n = clean(str(merged.result.out_dir)), len(merged.result.labels)
+    lines = []
+    if merged.failed:
+        lines.append(f"mfsim: {where}: the network failed at {len(merged.failed)} points: "
+                     f"{listing(merged.failed)}")
+    if merged.missing:
+        again = (f"mfsim submit --resubmit-missing {where} submits their shards again"
+                 if (merged.result.out_dir / SUBMISSION_FILE).is_file()
+                 else "rerun their shards, then merge again")
+        lines.append(f"mfsim: {where}: {len(merged.missing)} of {n} points missing (NaN, "
+                     f"status missing, in the results): {listing(merged.missing)}; {again}")
+    return (4 if merged.missing else 3 if merged.failed else 0), lines
 
 
 def merge(run_dir: str | os.PathLike, *, figures: bool = True,

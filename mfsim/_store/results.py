@@ -41,6 +41,7 @@ TIME_ATTRS = {"description": "time of the gradient flow", "long_name": "time",
 STEP_ATTRS = {"description": "gradient-descent steps taken", "long_name": "gradient-descent step",
               "symbol": "$k$", "units": "1"}
 SCENARIO_FILE = "scenario.toml"
+SUBMISSION_FILE = "submission.json"  # what mfsim submit asked (mfsim._runner.submit)
 PROVENANCE_FILE = "provenance.json"
 
 
