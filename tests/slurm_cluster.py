@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
-CLIENTS = ("sbatch", "srun", "squeue", "scontrol", "scancel")
+CLIENTS = ("sbatch", "srun", "squeue", "sinfo", "scontrol", "scancel")
 NODE = "mfsimnode"
 # four character devices stand in for GPUs (SLURM counts them; nothing opens them)
 STAND_IN_GPUS = ("null", "zero", "full", "urandom")

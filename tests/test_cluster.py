@@ -431,6 +431,6 @@ def test_the_slurm_tests_say_in_one_line_what_they_lack(monkeypatch):
     monkeypatch.setattr(shutil_module, "which", lambda name: None)
     monkeypatch.setattr(slurm_cluster, "Path", lambda *parts: Path("/nonexistent/binary"))
     why = slurm_cluster.unavailable()
-    assert why == ("real SLURM tests need munged, slurmctld, slurmd, sbatch, srun, squeue, "
+    assert why == ("real SLURM tests need munged, slurmctld, slurmd, sbatch, srun, squeue, sinfo, "
                    "scontrol, scancel (apt-get install slurm-wlm munge)"), why
     assert "\n" not in why
